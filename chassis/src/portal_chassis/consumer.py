@@ -1,0 +1,103 @@
+"""Consuming other contexts' events: commit only after the effect is stored.
+
+Each message is decoded from its CloudEvents headers, handed to the handler and only
+then acknowledged (the consumer offset is committed). A message that still fails after
+`max_attempts` goes to `<topic>.dlq` with the error in its headers, and the consumer
+moves on. Events of types this build does not know are acknowledged and skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from prometheus_client import Counter
+
+from portal_chassis.logging import bind_ids, get_logger
+from portal_contracts.base import DomainEvent
+from portal_contracts.envelope import EventEnvelope
+from portal_contracts.registry import UnknownEventType, parse_event
+
+log = get_logger(__name__)
+
+EventHandler = Callable[[EventEnvelope, DomainEvent], Awaitable[None]]
+
+CONSUMED = Counter("portal_events_consumed_total", "Events handled", ["group", "type"])
+DEAD_LETTERED = Counter("portal_events_dead_lettered_total", "Events sent to a DLQ", ["group"])
+
+
+def dlq_topic(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+def subscribe(
+    broker: KafkaBroker,
+    topics: Sequence[str],
+    group_id: str,
+    handler: EventHandler,
+    *,
+    max_attempts: int = 3,
+    retry_delay: float = 0.2,
+) -> None:
+    """Register `handler` for every event on `topics` in consumer group `group_id`."""
+
+    async def dead_letter(msg: KafkaMessage, error: str) -> None:
+        raw = msg.raw_message
+        topic = raw.topic if not isinstance(raw, tuple) else raw[0].topic
+        headers = {k: v for k, v in msg.headers.items() if isinstance(v, str)}
+        headers.update({"dlq_error": error[:2000], "dlq_group": group_id,
+                        "dlq_topic": topic})
+        while True:  # losing the message is worse than stalling this partition
+            try:
+                await broker.publish(msg.body, dlq_topic(topic), key=_key(msg), headers=headers)
+                break
+            except Exception as exc:
+                log.error("could not publish to the DLQ, retrying", error=str(exc))
+                await asyncio.sleep(1.0)
+        DEAD_LETTERED.labels(group_id).inc()
+        log.error("message sent to the DLQ", topic=topic, error=error)
+
+    @broker.subscriber(
+        *topics,
+        group_id=group_id,
+        ack_policy=AckPolicy.MANUAL,
+        auto_offset_reset="earliest",
+        title=f"{group_id}:{','.join(topics)}",
+    )
+    async def consume(msg: KafkaMessage) -> None:
+        headers = {k: v for k, v in msg.headers.items() if isinstance(v, str)}
+        try:
+            envelope = EventEnvelope.from_kafka(headers, msg.body)
+            event = parse_event(envelope.type, envelope.schemaversion, envelope.data)
+        except UnknownEventType:
+            await msg.ack()
+            return
+        except Exception as exc:
+            await dead_letter(msg, f"undecodable: {exc}")
+            await msg.ack()
+            return
+        bind_ids(envelope.correlationid, envelope.id, event_type=envelope.type)
+        for attempt in range(1, max_attempts + 1):
+            try:
+                await handler(envelope, event)
+                break
+            except Exception:
+                if attempt == max_attempts:
+                    await dead_letter(msg, traceback.format_exc(limit=5))
+                else:
+                    await asyncio.sleep(retry_delay * attempt)
+        else:  # pragma: no cover - the loop always breaks or dead-letters
+            pass
+        CONSUMED.labels(group_id, envelope.type).inc()
+        await msg.ack()
+
+
+def _key(msg: KafkaMessage) -> bytes | None:
+    raw = msg.raw_message
+    record = raw[0] if isinstance(raw, tuple) else raw
+    key = record.key
+    return key if isinstance(key, bytes) or key is None else str(key).encode()

@@ -1,0 +1,54 @@
+"""The decider shape every aggregate follows: pure decide and evolve."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from portal_contracts.base import DomainEvent
+
+C = TypeVar("C")
+S = TypeVar("S")
+E = TypeVar("E", bound=DomainEvent)
+
+
+class DomainError(Exception):
+    """A command refused by the rules; nothing is stored. `code` is stable for clients."""
+
+    status_code = 422
+
+    def __init__(self, code: str, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.extra = extra
+
+
+class NotFound(DomainError):
+    status_code = 404
+
+
+class Conflict(DomainError):
+    status_code = 409
+
+
+@dataclass(frozen=True)
+class Decider(Generic[C, S, E]):
+    """decide(command, state) -> events; evolve(state, event) -> state; plus snapshots.
+
+    `dump_state`/`load_state` turn the state into JSON-safe data for snapshots;
+    `state_version` changes whenever the state's shape does, which invalidates them.
+    """
+
+    initial_state: S
+    decide: Callable[[C, S], Sequence[E]]
+    evolve: Callable[[S, E], S]
+    dump_state: Callable[[S], dict[str, Any]]
+    load_state: Callable[[dict[str, Any]], S]
+    state_version: int = 1
+
+    def fold(self, state: S, events: Sequence[E]) -> S:
+        for event in events:
+            state = self.evolve(state, event)
+        return state

@@ -1,0 +1,281 @@
+"""Event store on MongoDB, written to run unchanged on FerretDB v1.
+
+One document per append (a "commit") holds all events of one command, so an append is
+atomic without transactions. A unique index on (stream_id, first_version) lets exactly
+one of two writers that loaded the same version succeed; a unique index on `idem`
+records the command's idempotency key in the same write, so a retried command finds
+the first result. The commit is also the outbox record: `published` is flipped by the
+relay once Kafka acknowledged every event in it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import ASCENDING, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from portal_contracts.base import DomainEvent
+from portal_contracts.registry import parse_event
+
+COMMITS = "commits"
+SNAPSHOTS = "snapshots"
+
+
+class ConcurrencyError(Exception):
+    """Another writer appended to the stream since it was loaded."""
+
+
+class IdempotencyKeyReused(Exception):
+    """The same idempotency key came with a different command."""
+
+
+@dataclass(frozen=True)
+class CommitMetadata:
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    actor: str | None = None
+    tenant: str | None = None
+    traceparent: str | None = None
+
+    def to_doc(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    event_id: str
+    stream_id: str
+    version: int
+    event: DomainEvent
+
+
+@dataclass(frozen=True)
+class Commit:
+    commit_id: str
+    stream_id: str
+    first_version: int
+    last_version: int
+    events: list[StoredEvent]
+    metadata: CommitMetadata
+    recorded_at: datetime
+    replayed: bool = False
+    """True when this is the stored result of an earlier command with the same key."""
+
+
+@dataclass
+class AppendNotifier:
+    """Wakes the relay at once after a local append instead of waiting for its poll."""
+
+    _event: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def notify(self) -> None:
+        self._event.set()
+
+    async def wait(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+        except TimeoutError:
+            pass
+        self._event.clear()
+
+
+def request_fingerprint(payload: Any) -> str:
+    """Stable hash of a command's payload, to tell a retry from a reused key."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _event_doc(event_id: str, version: int, event: DomainEvent) -> dict[str, Any]:
+    return {
+        "id": event_id,
+        "type": event.event_type,
+        "sv": event.schema_version,
+        "v": version,
+        "data": event.model_dump(mode="json"),
+    }
+
+
+def _commit_from_doc(doc: dict[str, Any], replayed: bool = False) -> Commit:
+    stream_id = doc["stream_id"]
+    return Commit(
+        commit_id=doc["_id"],
+        stream_id=stream_id,
+        first_version=doc["first_version"],
+        last_version=doc["last_version"],
+        events=[
+            StoredEvent(e["id"], stream_id, e["v"], parse_event(e["type"], e["sv"], e["data"]))
+            for e in doc["events"]
+        ],
+        metadata=CommitMetadata(**doc.get("meta", {})),
+        recorded_at=doc["recorded_at"],
+        replayed=replayed,
+    )
+
+
+class EventStore:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self.db = db
+        self.commits = db[COMMITS]
+        self.snapshots = db[SNAPSHOTS]
+        self.notifier = AppendNotifier()
+
+    async def setup(self) -> None:
+        await self.commits.create_indexes(
+            [
+                IndexModel(
+                    [("stream_id", ASCENDING), ("first_version", ASCENDING)],
+                    unique=True,
+                    name="stream_version_unique",
+                ),
+                IndexModel([("idem", ASCENDING)], unique=True, name="idempotency_unique"),
+                IndexModel(
+                    [("published", ASCENDING), ("stream_id", ASCENDING), ("first_version", 1)],
+                    name="outbox",
+                ),
+            ]
+        )
+
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[DomainEvent],
+        *,
+        idempotency_key: str | None = None,
+        fingerprint: str | None = None,
+        metadata: CommitMetadata | None = None,
+        now: datetime | None = None,
+    ) -> Commit:
+        """Append all events atomically after `expected_version`.
+
+        Raises ConcurrencyError if the stream moved on; returns the stored commit of the
+        first attempt (replayed=True) if the idempotency key was used before.
+        """
+        if not events:
+            raise ValueError("nothing to append")
+        metadata = metadata or CommitMetadata()
+        commit_id = str(uuid.uuid4())
+        stored = [
+            StoredEvent(str(uuid.uuid4()), stream_id, expected_version + i, event)
+            for i, event in enumerate(events, start=1)
+        ]
+        doc = {
+            "_id": commit_id,
+            "stream_id": stream_id,
+            "first_version": expected_version + 1,
+            "last_version": expected_version + len(events),
+            "idem": self._idem(stream_id, idempotency_key) or f"auto:{commit_id}",
+            "fp": fingerprint,
+            "events": [_event_doc(s.event_id, s.version, s.event) for s in stored],
+            "meta": metadata.to_doc(),
+            "recorded_at": now or datetime.now(UTC),
+            "published": False,
+        }
+        try:
+            await self.commits.insert_one(doc)
+        except DuplicateKeyError:
+            if idempotency_key:
+                earlier = await self.find_by_idempotency_key(stream_id, idempotency_key)
+                if earlier is not None:
+                    return self._check_fingerprint(earlier, fingerprint)
+            raise ConcurrencyError(stream_id) from None
+        self.notifier.notify()
+        return Commit(
+            commit_id, stream_id, doc["first_version"], doc["last_version"], stored, metadata,
+            doc["recorded_at"],
+        )
+
+    @staticmethod
+    def _idem(stream_id: str, key: str | None) -> str | None:
+        return f"{stream_id}|{key}" if key else None
+
+    def _check_fingerprint(self, found: tuple[Commit, str | None], fingerprint: str | None) -> Commit:
+        commit, stored_fp = found
+        if fingerprint and stored_fp and fingerprint != stored_fp:
+            raise IdempotencyKeyReused(commit.stream_id)
+        return commit
+
+    async def find_by_idempotency_key(
+        self, stream_id: str, key: str
+    ) -> tuple[Commit, str | None] | None:
+        doc = await self.commits.find_one({"idem": self._idem(stream_id, key)})
+        if doc is None:
+            return None
+        return _commit_from_doc(doc, replayed=True), doc.get("fp")
+
+    async def replay_for_key(
+        self, stream_id: str, key: str, fingerprint: str | None
+    ) -> Commit | None:
+        found = await self.find_by_idempotency_key(stream_id, key)
+        return None if found is None else self._check_fingerprint(found, fingerprint)
+
+    async def read_stream(
+        self, stream_id: str, after_version: int = 0, until: datetime | None = None
+    ) -> list[StoredEvent]:
+        query: dict[str, Any] = {"stream_id": stream_id, "last_version": {"$gt": after_version}}
+        if until is not None:
+            query["recorded_at"] = {"$lte": until}
+        out: list[StoredEvent] = []
+        async for doc in self.commits.find(query).sort("first_version", ASCENDING):
+            out.extend(e for e in _commit_from_doc(doc).events if e.version > after_version)
+        return out
+
+    async def stream_version(self, stream_id: str) -> int:
+        doc = await self.commits.find_one(
+            {"stream_id": stream_id}, sort=[("first_version", -1)], projection={"last_version": 1}
+        )
+        return 0 if doc is None else int(doc["last_version"])
+
+    # --- outbox ---
+
+    async def unpublished(self, limit: int) -> list[Commit]:
+        cursor = (
+            self.commits.find({"published": False})
+            .sort([("stream_id", ASCENDING), ("first_version", ASCENDING)])
+            .limit(limit)
+        )
+        return [_commit_from_doc(doc) async for doc in cursor]
+
+    async def mark_published(self, commit_ids: Sequence[str]) -> None:
+        if commit_ids:
+            await self.commits.update_many(
+                {"_id": {"$in": list(commit_ids)}}, {"$set": {"published": True}}
+            )
+
+    async def unpublished_count(self) -> int:
+        return await self.commits.count_documents({"published": False})
+
+    # --- snapshots ---
+
+    async def load_snapshot(
+        self, stream_id: str, kind: str, state_version: int
+    ) -> tuple[int, dict[str, Any]] | None:
+        doc = await self.snapshots.find_one({"_id": f"{kind}|{stream_id}"})
+        if doc is None or doc.get("state_version") != state_version:
+            return None
+        return int(doc["version"]), json.loads(doc["state"])
+
+    async def save_snapshot(
+        self, stream_id: str, kind: str, state_version: int, version: int, state: dict[str, Any]
+    ) -> None:
+        # Stored as JSON text: state may hold lists of lists, which FerretDB v1 refuses.
+        body = {"version": version, "state_version": state_version,
+                "state": json.dumps(state, default=str)}
+        try:
+            await self.snapshots.update_one(
+                {"_id": f"{kind}|{stream_id}",
+                 "$or": [{"version": {"$lt": version}}, {"state_version": {"$ne": state_version}}]},
+                {"$set": body},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            pass  # a newer snapshot is already there

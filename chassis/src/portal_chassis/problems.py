@@ -1,0 +1,96 @@
+"""RFC 9457 problem+json for every error, with a stable machine-readable `code`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from pydantic import ValidationError
+
+from portal_chassis.decider import DomainError
+from portal_chassis.logging import get_logger
+
+PROBLEM_JSON = "application/problem+json"
+log = get_logger(__name__)
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable",
+    429: "too_many_requests",
+    503: "unavailable",
+}
+
+
+class ProblemError(HTTPException):
+    """Raise from a route for a 4xx with a specific code."""
+
+    def __init__(self, status_code: int, code: str, detail: str, **extra: Any) -> None:
+        super().__init__(status_code=status_code, detail=detail)
+        self.code = code
+        self.extra = extra
+
+
+def problem(status: int, code: str, detail: str, **extra: Any) -> Response[dict[str, Any]]:
+    body = {
+        "type": f"https://portal.local/problems/{code.replace('_', '-')}",
+        "title": code.replace("_", " ").capitalize(),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
+    headers = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="portal"'
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    if isinstance(exc, ProblemError):
+        return problem(exc.status_code, exc.code, exc.detail, **exc.extra)
+    status = exc.status_code
+    extra: dict[str, Any] = {}
+    code = _CODES.get(status, "error")
+    if isinstance(exc, ValidationException):
+        code = "validation_error"
+        if exc.extra:
+            extra["errors"] = exc.extra
+    if isinstance(exc, NotAuthorizedException):
+        code = "unauthenticated"
+    if status >= 500:
+        log.error("server error", detail=exc.detail, status=status)
+    return problem(status, code, exc.detail, **extra)
+
+
+def _domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
+    return problem(exc.status_code, exc.code, exc.detail, **exc.extra)
+
+
+def _pydantic_error(_: Request[Any, Any, Any], exc: ValidationError) -> Response[dict[str, Any]]:
+    errors = [
+        {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()
+    ]
+    return problem(400, "validation_error", "the request is not valid", errors=errors)
+
+
+def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.exception("unhandled error", error=repr(exc))
+    return problem(HTTP_500_INTERNAL_SERVER_ERROR, "internal_error",
+                   "something went wrong on our side")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    HTTPException: _http_exception,
+    DomainError: _domain_error,
+    ValidationError: _pydantic_error,
+    Exception: _unexpected,
+}

@@ -1,0 +1,113 @@
+"""Idempotent projections: each read-model document remembers, per stream, the last
+version applied to it, in the same write as the change itself. Replays and duplicate
+deliveries are therefore no-ops, and a crash between "apply" and "remember" cannot
+happen. Rebuild = drop the read model and consume the topics again from offset 0
+under a new consumer group.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from prometheus_client import Gauge
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from portal_contracts.envelope import EventEnvelope
+
+LAG = Gauge("portal_projection_lag_seconds",
+            "Age of the newest event a projection has applied, when it applied it",
+            ["projection"])
+
+
+def _field(stream_id: str) -> str:
+    return "_applied." + stream_id.replace(".", "_").replace("$", "_")
+
+
+async def apply_once(
+    collection: AsyncCollection[dict[str, Any]],
+    doc_id: Any,
+    envelope: EventEnvelope,
+    update: dict[str, Any],
+) -> bool:
+    """Apply `update` to document `doc_id` unless this stream version was applied already."""
+    marker = _field(envelope.subject)
+    update = dict(update)
+    update["$set"] = {**update.get("$set", {}), marker: envelope.streamversion}
+    try:
+        result = await collection.update_one(
+            {"_id": doc_id,
+             "$or": [{marker: {"$lt": envelope.streamversion}}, {marker: {"$exists": False}}]},
+            update,
+            upsert=True,
+        )
+    except DuplicateKeyError:
+        return False  # the document exists and has seen this version
+    return result.modified_count > 0 or result.upserted_id is not None
+
+
+async def insert_once(collection: AsyncCollection[dict[str, Any]], doc: dict[str, Any]) -> bool:
+    """Insert a row keyed by the event id; a redelivery is a duplicate and is ignored."""
+    try:
+        await collection.insert_one(doc)
+    except DuplicateKeyError:
+        return False
+    return True
+
+
+class ProjectionStatus:
+    """Where a projection is: its consumer group (new on rebuild) and its lag."""
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], name: str) -> None:
+        self.collection = db["projection_status"]
+        self.name = name
+
+    async def group_id(self) -> str:
+        doc = await self.collection.find_one({"_id": self.name})
+        if doc and doc.get("group_id"):
+            return str(doc["group_id"])
+        group = f"{self.name}-{uuid.uuid4().hex[:8]}"
+        try:
+            await self.collection.insert_one({"_id": self.name, "group_id": group})
+        except DuplicateKeyError:
+            doc = await self.collection.find_one({"_id": self.name})
+            assert doc is not None
+            return str(doc["group_id"])
+        return group
+
+    async def start_rebuild(self, read_models: list[str]) -> str:
+        """Drop the read models and switch to a new group that starts from offset 0."""
+        db = self.collection.database
+        for name in read_models:
+            await db.drop_collection(name)
+        group = f"{self.name}-{uuid.uuid4().hex[:8]}"
+        await self.collection.update_one(
+            {"_id": self.name}, {"$set": {"group_id": group, "rebuilt_at": datetime.now(UTC)}},
+            upsert=True,
+        )
+        return group
+
+    async def applied(self, envelope: EventEnvelope) -> None:
+        now = datetime.now(UTC)
+        lag = max(0.0, (now - envelope.time).total_seconds())
+        LAG.labels(self.name).set(lag)
+        await self.collection.update_one(
+            {"_id": self.name},
+            {"$set": {"last_event_time": envelope.time, "last_applied_at": now,
+                      "lag_seconds": lag},
+             "$inc": {"applied": 1}},
+            upsert=True,
+        )
+
+    async def report(self) -> dict[str, Any]:
+        doc = await self.collection.find_one({"_id": self.name}) or {}
+        return {
+            "projection": self.name,
+            "group_id": doc.get("group_id"),
+            "applied": doc.get("applied", 0),
+            "lag_seconds": doc.get("lag_seconds"),
+            "last_event_time": doc.get("last_event_time"),
+        }

@@ -1,0 +1,52 @@
+"""Settings read once from the environment (pydantic-settings).
+
+Each service subclasses ServiceSettings with its own env prefix for its own knobs;
+the shared infrastructure variables keep their usual unprefixed names.
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class InfraSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore")
+
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092", validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS")
+    )
+    mongodb_uri: str = Field(
+        "mongodb://127.0.0.1:27017/", validation_alias=AliasChoices("MONGODB_URI")
+    )
+
+
+class AuthSettings(BaseSettings):
+    """How tokens are verified until identity publishes a JWKS."""
+
+    model_config = SettingsConfigDict(env_prefix="PORTAL_JWT_", extra="ignore")
+
+    secret: str = "dev-jwt-secret-change-me-32-bytes!!"
+    algorithm: str = "HS256"
+    audience: str = "portal"
+    issuer: str = "portal-identity"
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore")
+
+    service_name: str = "service"
+    mongodb_database: str = ""
+    """Defaults to `portal_<service_name>`; each service owns exactly one database."""
+    host: str = "127.0.0.1"
+    port: int = 8100
+    log_level: str = "INFO"
+    log_json: bool = True
+    relay_poll_seconds: float = 0.5
+    relay_batch_size: int = 500
+    relay_lease_seconds: float = 10.0
+    snapshot_every: int = 50
+    consumer_max_attempts: int = 3
+
+    def database_name(self) -> str:
+        return self.mongodb_database or f"portal_{self.service_name}"

@@ -1,0 +1,161 @@
+"""The wallet's internal HTTP API (reached through the gateway or by other services)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import Parameter
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from portal_chassis.auth import Principal, principal_from
+from portal_chassis.problems import ProblemError
+from portal_contracts.base import CurrencyCode
+from portal_contracts.events.wallet import CreditReason, DebitReason, PaymentMethod
+from portal_wallet.handlers import WalletService
+from portal_wallet.payments import SIGNATURE_HEADER
+
+MONEY_ROLES = frozenset({"service", "billing_admin", "platform_admin"})
+IdempotencyKey = Annotated[
+    str | None, Parameter(header="Idempotency-Key", required=False, max_length=200)
+]
+
+
+class TopUpRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: StrictInt = Field(gt=0, description="Minor units of the currency (VND has none)")
+    currency: CurrencyCode = "VND"
+    method: PaymentMethod = "sandbox"
+
+
+class MoneyMovement(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: StrictInt = Field(gt=0)
+    currency: CurrencyCode
+    reference: str = Field(min_length=1, max_length=200)
+
+
+class CreditRequest(MoneyMovement):
+    reason: CreditReason
+
+
+class DebitRequest(MoneyMovement):
+    reason: DebitReason
+
+
+def _service(request: Request[Any, Any, Any]) -> WalletService:
+    return request.app.state.wallet  # type: ignore[no-any-return]
+
+
+def _money_principal(request: Request[Any, Any, Any]) -> Principal:
+    principal = principal_from(request)
+    if not principal.roles & MONEY_ROLES:
+        raise ProblemError(403, "forbidden", "moving money needs a service or billing role")
+    return principal
+
+
+class WalletController(Controller):
+    path = "/v1/wallet"
+    tags = ["wallet"]
+
+    @get("/")
+    async def get_wallet(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+        principal = principal_from(request)
+        return await _service(request).wallet_view(principal.account_id)
+
+    @post("/top-ups", status_code=201)
+    async def request_top_up(
+        self, request: Request[Any, Any, Any], data: TopUpRequest,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[dict[str, Any]]:
+        principal = principal_from(request)
+        view, created = await _service(request).request_top_up(
+            principal.account_id, data.amount, data.currency, data.method,
+            actor=principal.user_id, idempotency_key=idempotency_key,
+        )
+        return Response(view, status_code=201 if created else 200)
+
+    @get("/top-ups")
+    async def list_top_ups(
+        self, request: Request[Any, Any, Any],
+        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+        offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
+    ) -> dict[str, Any]:
+        principal = principal_from(request)
+        return await _service(request).list_top_ups(principal.account_id, limit, offset)
+
+    @get("/top-ups/{top_up_id:str}")
+    async def get_top_up(self, request: Request[Any, Any, Any], top_up_id: str) -> dict[str, Any]:
+        principal = principal_from(request)
+        return await _service(request).get_top_up(principal.account_id, top_up_id)
+
+    @get("/transactions")
+    async def transactions(
+        self, request: Request[Any, Any, Any],
+        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+        offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
+        kind: Literal["credit", "debit"] | None = None,
+        since: Annotated[datetime | None, Parameter(query="from")] = None,
+        until: Annotated[datetime | None, Parameter(query="to")] = None,
+    ) -> dict[str, Any]:
+        principal = principal_from(request)
+        return await _service(request).transactions(
+            principal.account_id, limit=limit, offset=offset, kind=kind, since=since, until=until
+        )
+
+    @get("/balance")
+    async def balance_at(
+        self, request: Request[Any, Any, Any], at: Annotated[datetime, Parameter(query="at")],
+    ) -> dict[str, Any]:
+        principal = principal_from(request)
+        if at.tzinfo is None:
+            raise ProblemError(400, "timezone_required", "give `at` with a time zone offset")
+        return await _service(request).balance_at(principal.account_id, at)
+
+
+class MoneyController(Controller):
+    """Credits and debits asked for by other contexts (billing pays invoices here)."""
+
+    path = "/v1/wallets/{account_id:str}"
+    tags = ["wallet-internal"]
+
+    @post("/credits", status_code=201)
+    async def credit(self, request: Request[Any, Any, Any], account_id: str,
+                     data: CreditRequest, idempotency_key: IdempotencyKey = None
+                     ) -> dict[str, Any]:
+        principal = _money_principal(request)
+        if not idempotency_key:
+            raise ProblemError(400, "idempotency_key_required", "credits need an Idempotency-Key")
+        return await _service(request).credit(
+            account_id, data.amount, data.currency, data.reason, data.reference,
+            idempotency_key, actor=principal.user_id,
+        )
+
+    @post("/debits", status_code=201)
+    async def debit(self, request: Request[Any, Any, Any], account_id: str,
+                    data: DebitRequest, idempotency_key: IdempotencyKey = None
+                    ) -> dict[str, Any]:
+        principal = _money_principal(request)
+        if not idempotency_key:
+            raise ProblemError(400, "idempotency_key_required", "debits need an Idempotency-Key")
+        return await _service(request).debit(
+            account_id, data.amount, data.currency, data.reason, data.reference,
+            idempotency_key, actor=principal.user_id,
+        )
+
+
+class WebhookController(Controller):
+    path = "/v1/payments/webhooks"
+    tags = ["payments"]
+
+    @post("/{provider:str}", status_code=200)
+    async def webhook(self, request: Request[Any, Any, Any], provider: str) -> dict[str, Any]:
+        raw = await request.body()
+        if len(raw) > 64 * 1024:
+            raise ProblemError(413, "payload_too_large", "webhook bodies are at most 64 KiB")
+        return await _service(request).handle_webhook(
+            provider, raw, request.headers.get(SIGNATURE_HEADER)
+        )

@@ -1,0 +1,253 @@
+"""Given events / when command / then events, for the wallet decider. No I/O."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from portal_chassis.decider import DomainError, NotFound
+from portal_contracts.events.wallet import (
+    DebitRejected,
+    TopUpCompleted,
+    TopUpFailed,
+    TopUpRequested,
+    WalletCredited,
+    WalletDebited,
+    WalletOpened,
+)
+from portal_wallet.domain import (
+    CreditWallet,
+    DebitWallet,
+    ExpireTopUps,
+    NoWallet,
+    OpenWallet,
+    RecordPaymentFailed,
+    RecordPaymentSucceeded,
+    RequestTopUp,
+    TopUpLimits,
+    decide,
+    dump_state,
+    load_state,
+    wallet_decider,
+)
+
+NOW = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
+ACC = "acc-1"
+LIMITS = TopUpLimits(min_amount=10_000, max_amount=50_000_000, max_balance=100_000_000)
+
+
+def given_(*events):
+    return wallet_decider.fold(NoWallet(), list(events))
+
+
+def opened():
+    return WalletOpened(account_id=ACC, currency="VND", occurred_at=NOW)
+
+
+def requested(top_up_id="t1", amount=100_000, expires=NOW + timedelta(minutes=30)):
+    return TopUpRequested(account_id=ACC, top_up_id=top_up_id, amount=amount, currency="VND",
+                          method="sandbox", provider="sandbox", reference=f"REF-{top_up_id}",
+                          expires_at=expires, occurred_at=NOW)
+
+
+def credited(amount, balance_after, tx="c1"):
+    return WalletCredited(account_id=ACC, transaction_id=tx, amount=amount, currency="VND",
+                          balance_after=balance_after, reason="top_up", reference="t1",
+                          occurred_at=NOW)
+
+
+def request_top_up(amount=100_000, currency="VND", top_up_id="t1", limits=LIMITS):
+    return RequestTopUp(account_id=ACC, now=NOW, opening_currency="VND", top_up_id=top_up_id,
+                        amount=amount, currency=currency, method="sandbox", provider="sandbox",
+                        reference=f"REF-{top_up_id}", expires_at=NOW + timedelta(minutes=30),
+                        limits=limits)
+
+
+def pay(amount, top_up_id="t1", event_id="evt1", now=NOW, currency="VND"):
+    return RecordPaymentSucceeded(account_id=ACC, now=now, opening_currency="VND",
+                                  top_up_id=top_up_id, provider_event_id=event_id,
+                                  amount=amount, currency=currency, transaction_id="tx-" + event_id)
+
+
+def debit(amount, tx="d1", currency="VND"):
+    return DebitWallet(account_id=ACC, now=NOW, opening_currency="VND", transaction_id=tx,
+                       amount=amount, currency=currency, reason="invoice_payment",
+                       reference="INV-1")
+
+
+def credit(amount, tx="c9"):
+    return CreditWallet(account_id=ACC, now=NOW, opening_currency="VND", transaction_id=tx,
+                        amount=amount, currency="VND", reason="refund", reference="ORD-1")
+
+
+def test_first_top_up_opens_the_wallet_and_requests_the_payment():
+    events = decide(request_top_up(), given_())
+    assert [type(e) for e in events] == [WalletOpened, TopUpRequested]
+    assert events[1].amount == 100_000 and events[1].reference == "REF-t1"
+
+
+def test_top_up_on_an_open_wallet_only_requests():
+    events = decide(request_top_up(), given_(opened()))
+    assert [type(e) for e in events] == [TopUpRequested]
+
+
+def test_the_same_top_up_requested_twice_decides_nothing():
+    assert decide(request_top_up(), given_(opened(), requested())) == []
+
+
+@pytest.mark.parametrize(("amount", "code"), [
+    (9_999, "amount_below_minimum"),
+    (50_000_001, "amount_above_maximum"),
+    (0, "amount_not_positive"),
+    (-5, "amount_not_positive"),
+])
+def test_top_up_amount_limits(amount, code):
+    with pytest.raises(DomainError) as err:
+        decide(request_top_up(amount=amount), given_(opened()))
+    assert err.value.code == code
+
+
+def test_top_up_in_another_currency_is_refused():
+    with pytest.raises(DomainError) as err:
+        decide(request_top_up(currency="USD"), given_(opened()))
+    assert err.value.code == "currency_not_supported"
+
+
+def test_top_up_that_would_exceed_the_maximum_balance_is_refused():
+    state = given_(opened(), requested("t0", 40_000_000), credited(40_000_000, 90_000_000))
+    with pytest.raises(DomainError) as err:
+        decide(request_top_up(amount=20_000_000), state)
+    assert err.value.code == "balance_limit_exceeded"
+
+
+def test_pending_top_ups_count_towards_the_maximum_balance():
+    state = given_(opened(), requested("t0", 50_000_000), requested("t2", 45_000_000))
+    with pytest.raises(DomainError):
+        decide(request_top_up(amount=10_000_000), state)
+
+
+def test_payment_completes_the_top_up_and_credits_what_arrived():
+    events = decide(pay(100_000), given_(opened(), requested()))
+    assert [type(e) for e in events] == [TopUpCompleted, WalletCredited]
+    assert events[0].amount_received == 100_000 and not events[0].late
+    assert events[1].balance_after == 100_000
+
+
+@pytest.mark.parametrize("arrived", [60_000, 150_000])
+def test_under_and_over_payment_credit_the_amount_that_arrived(arrived):
+    events = decide(pay(arrived), given_(opened(), requested(amount=100_000)))
+    assert events[1].amount == arrived
+    state = wallet_decider.fold(given_(opened(), requested()), events)
+    assert state.balance == arrived and state.total_topped_up == arrived
+
+
+def test_payment_for_an_unknown_top_up_is_refused():
+    with pytest.raises(NotFound):
+        decide(pay(100_000, top_up_id="nope"), given_(opened()))
+
+
+def test_payment_in_another_currency_is_refused():
+    with pytest.raises(DomainError) as err:
+        decide(pay(100_000, currency="USD"), given_(opened(), requested()))
+    assert err.value.code == "currency_mismatch"
+
+
+def test_failed_payment_fails_a_pending_top_up_once():
+    state = given_(opened(), requested())
+    failed = RecordPaymentFailed(account_id=ACC, now=NOW, opening_currency="VND",
+                                 top_up_id="t1", provider_event_id="e2")
+    events = decide(failed, state)
+    assert [type(e) for e in events] == [TopUpFailed]
+    assert decide(failed, wallet_decider.fold(state, events)) == []
+
+
+def test_expiry_fails_only_top_ups_past_their_window():
+    state = given_(opened(), requested("t1", expires=NOW + timedelta(minutes=5)),
+                   requested("t2", expires=NOW + timedelta(hours=2)))
+    events = decide(ExpireTopUps(account_id=ACC, now=NOW + timedelta(minutes=10),
+                                 opening_currency="VND"), state)
+    assert [(type(e), e.top_up_id, e.reason) for e in events] == [(TopUpFailed, "t1", "expired")]
+
+
+def test_money_arriving_after_expiry_is_still_credited_and_marked_late():
+    state = given_(opened(), requested(expires=NOW + timedelta(minutes=5)))
+    state = wallet_decider.fold(state, decide(
+        ExpireTopUps(account_id=ACC, now=NOW + timedelta(minutes=10), opening_currency="VND"),
+        state))
+    assert state.top_ups["t1"].status == "failed"
+    events = decide(pay(100_000, now=NOW + timedelta(minutes=20)), state)
+    assert events[0].late and events[1].amount == 100_000
+
+
+def test_debit_within_the_balance():
+    events = decide(debit(30_000), given_(opened(), requested(), credited(100_000, 100_000)))
+    assert [type(e) for e in events] == [WalletDebited]
+    assert events[0].balance_after == 70_000
+
+
+def test_overdraft_is_rejected_and_changes_no_balance():
+    state = given_(opened(), requested(), credited(100_000, 100_000))
+    events = decide(debit(100_001), state)
+    assert [type(e) for e in events] == [DebitRejected]
+    assert events[0].reason == "insufficient_balance" and events[0].balance == 100_000
+    assert wallet_decider.fold(state, events).balance == 100_000
+
+
+def test_debit_in_another_currency_is_rejected():
+    events = decide(debit(10, currency="USD"), given_(opened(), credited(100, 100)))
+    assert events[0].reason == "currency_mismatch"
+
+
+def test_credit_opens_a_wallet_and_adds():
+    events = decide(credit(5_000), given_())
+    assert [type(e) for e in events] == [WalletOpened, WalletCredited]
+    assert events[1].balance_after == 5_000
+
+
+def test_state_round_trips_through_a_snapshot():
+    state = given_(opened(), requested(), credited(100_000, 100_000))
+    assert load_state(dump_state(state)) == state
+    assert load_state(dump_state(NoWallet())) == NoWallet()
+
+
+# --- property: balance = credits - debits, never negative ---
+
+command_strategy = st.one_of(
+    st.tuples(st.just("credit"), st.integers(min_value=-10, max_value=10**9)),
+    st.tuples(st.just("debit"), st.integers(min_value=-10, max_value=10**9)),
+    st.tuples(st.just("topup"), st.integers(min_value=-10, max_value=2 * 10**8)),
+    st.tuples(st.just("pay"), st.integers(min_value=1, max_value=10**8)),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(command_strategy, max_size=40))
+def test_balance_equals_credits_minus_debits_and_is_never_negative(commands):
+    state = NoWallet()
+    credits = debits = 0
+    for i, (kind, amount) in enumerate(commands):
+        if kind == "credit":
+            cmd = credit(amount, tx=f"c{i}")
+        elif kind == "debit":
+            cmd = debit(amount, tx=f"d{i}")
+        elif kind == "topup":
+            cmd = request_top_up(amount=amount, top_up_id=f"t{i}")
+        else:
+            pending = [t for t in getattr(state, "top_ups", {}).values()]
+            if not pending:
+                continue
+            cmd = pay(amount, top_up_id=pending[-1].top_up_id, event_id=f"e{i}")
+        try:
+            events = decide(cmd, state)
+        except DomainError:
+            continue
+        for event in events:
+            if isinstance(event, WalletCredited):
+                credits += event.amount
+            elif isinstance(event, WalletDebited):
+                debits += event.amount
+        state = wallet_decider.fold(state, events)
+        if isinstance(state, OpenWallet):
+            assert state.balance == credits - debits
+            assert state.balance >= 0
