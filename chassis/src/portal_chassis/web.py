@@ -73,6 +73,7 @@ def create_app(
     title: str,
     route_handlers: Sequence[Any],
     runtime: ServiceRuntime | None = None,
+    before_start: Sequence[Callable[[], Any]] = (),
     on_start: Sequence[Callable[[], Any]] = (),
     on_stop: Sequence[Callable[[], Any]] = (),
     readiness_checks: Sequence[ReadinessCheck] = (),
@@ -81,6 +82,8 @@ def create_app(
 ) -> Litestar:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> Any:
+        for hook in before_start:
+            await hook()
         if runtime is not None:
             await runtime.start()
         for hook in on_start:

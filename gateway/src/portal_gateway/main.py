@@ -1,0 +1,46 @@
+"""Wiring only: the public gateway app."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+
+from portal_chassis.logging import configure_logging
+from portal_chassis.runtime import ServiceRuntime
+from portal_chassis.web import create_app
+from portal_gateway.api import DashboardController, PaymentsController, WalletController
+from portal_gateway.dashboard import DashboardQueries
+from portal_gateway.idempotency import IdempotencyStore
+from portal_gateway.settings import GatewaySettings
+from portal_gateway.upstream import Upstream
+
+DESCRIPTION = (
+    "Public API of the customer portal. Authenticate with `Authorization: Bearer <JWT>`; "
+    "every route is scoped to the account in the token. Errors are RFC 9457 problem+json "
+    "with a stable `code`."
+)
+
+
+def create(settings: GatewaySettings | None = None) -> Litestar:
+    settings = settings or GatewaySettings()
+    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    runtime = ServiceRuntime(settings, with_event_store=False)
+    wallet = Upstream("wallet", settings.wallet_url, settings.upstream_timeout_seconds)
+    idempotency = IdempotencyStore(runtime.db, settings.idempotency_in_flight_seconds)
+
+    async def close() -> None:
+        await wallet.close()
+
+    return create_app(
+        title="Customer portal API",
+        description=DESCRIPTION,
+        route_handlers=[WalletController, PaymentsController, DashboardController],
+        runtime=runtime,
+        on_stop=[close],
+        readiness_checks=[wallet.ready],
+        state={"upstreams": {"wallet": wallet}, "idempotency": idempotency,
+               "dashboard": DashboardQueries(runtime.db)},
+    )
+
+
+def app() -> Litestar:
+    return create()

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from portal_chassis.settings import ServiceSettings
+
+
+class GatewaySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+
+    service_name: str = "gateway"
+    port: int = 8000
+    wallet_url: str = "http://127.0.0.1:8101"
+    upstream_timeout_seconds: float = 15.0
+    idempotency_in_flight_seconds: float = 60.0
+    projector_port: int = 8190

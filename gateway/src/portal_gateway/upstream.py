@@ -1,0 +1,61 @@
+"""Forwarding a public request to the service that owns it (HTTP, never imports)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from litestar import Request, Response
+
+from portal_chassis.logging import current_ids
+from portal_chassis.problems import PROBLEM_JSON, problem
+
+FORWARDED_HEADERS = ("authorization", "idempotency-key", "traceparent", "portal-signature",
+                     "content-type")
+
+
+class Upstream:
+    def __init__(self, name: str, base_url: str, timeout: float) -> None:
+        self.name = name
+        self.client = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def forward(
+        self,
+        request: Request[Any, Any, Any],
+        path: str,
+        *,
+        body: bytes | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Response[Any]:
+        headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARDED_HEADERS}
+        correlation_id, _ = current_ids()
+        if correlation_id:
+            headers["x-correlation-id"] = correlation_id
+        try:
+            upstream = await self.client.request(
+                request.method, path, content=body, headers=headers,
+                params=params if params is not None else dict(request.query_params),
+            )
+        except httpx.HTTPError as exc:
+            return problem(503, "service_unavailable",
+                           f"the {self.name} service did not answer ({type(exc).__name__})")
+        media_type = upstream.headers.get("content-type", "application/json")
+        if upstream.status_code >= 500:
+            # Never leak an upstream crash as our own 500 with its internals.
+            return problem(502, "upstream_error", f"the {self.name} service failed")
+        return Response(upstream.content, status_code=upstream.status_code,
+                        media_type=media_type)
+
+    async def ready(self) -> dict[str, str]:
+        try:
+            r = await self.client.get("/health/ready", timeout=3)
+            return {f"{self.name}_service": "ok" if r.status_code == 200 else "down"}
+        except httpx.HTTPError:
+            return {f"{self.name}_service": "down"}
+
+
+def is_problem(response: Response[Any]) -> bool:
+    return str(response.media_type or "").startswith(PROBLEM_JSON)
