@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import MediaType, Request, Response
+from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from pydantic import ValidationError
@@ -94,3 +94,15 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     ValidationError: _pydantic_error,
     Exception: _unexpected,
 }
+
+
+def parse_json_body(raw: bytes, model: type[Any]) -> Any:
+    """Validate a JSON body strictly with pydantic (no "100" -> 100 coercion by the
+    framework's decoder); bad input becomes a 400 validation_error problem."""
+    try:
+        return model.model_validate_json(raw or b"null")
+    except ValidationError as exc:
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+                  for e in exc.errors(include_url=False, include_input=False)]
+        raise ProblemError(400, "validation_error", "the request body is not valid",
+                           errors=errors) from None

@@ -10,6 +10,7 @@ from litestar.params import Parameter
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from portal_chassis.auth import principal_from
+from portal_chassis.problems import parse_json_body
 from portal_contracts.base import CurrencyCode
 from portal_contracts.events.wallet import PaymentMethod
 from portal_gateway.dashboard import DashboardQueries
@@ -64,10 +65,11 @@ class WalletController(Controller):
     async def top_up(self, request: Request[Any, Any, Any], data: TopUpRequest,
                      idempotency_key: IdempotencyKey = None) -> Response[Any]:
         principal = principal_from(request)
-        body = data.model_dump_json().encode()
+        raw = await request.body()
+        body = parse_json_body(raw, TopUpRequest).model_dump_json().encode()
         return await _idempotency(request).run(
             f"{principal.account_id}|wallet.top_up", idempotency_key,
-            ("POST", request.url.path, await request.body()),
+            ("POST", request.url.path, raw),
             lambda: _wallet(request).forward(request, "/v1/wallet/top-ups", body=body),
         )
 

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
-
 from portal_contracts.envelope import EventEnvelope
 from portal_contracts.events.wallet import WalletCredited
 

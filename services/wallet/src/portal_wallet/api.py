@@ -10,7 +10,7 @@ from litestar.params import Parameter
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from portal_chassis.auth import Principal, principal_from
-from portal_chassis.problems import ProblemError
+from portal_chassis.problems import ProblemError, parse_json_body
 from portal_contracts.base import CurrencyCode
 from portal_contracts.events.wallet import CreditReason, DebitReason, PaymentMethod
 from portal_wallet.handlers import WalletService
@@ -72,6 +72,7 @@ class WalletController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[dict[str, Any]]:
         principal = principal_from(request)
+        data = parse_json_body(await request.body(), TopUpRequest)
         view, created = await _service(request).request_top_up(
             principal.account_id, data.amount, data.currency, data.method,
             actor=principal.user_id, idempotency_key=idempotency_key,
@@ -127,6 +128,7 @@ class MoneyController(Controller):
                      data: CreditRequest, idempotency_key: IdempotencyKey = None
                      ) -> dict[str, Any]:
         principal = _money_principal(request)
+        data = parse_json_body(await request.body(), CreditRequest)
         if not idempotency_key:
             raise ProblemError(400, "idempotency_key_required", "credits need an Idempotency-Key")
         return await _service(request).credit(
@@ -139,6 +141,7 @@ class MoneyController(Controller):
                     data: DebitRequest, idempotency_key: IdempotencyKey = None
                     ) -> dict[str, Any]:
         principal = _money_principal(request)
+        data = parse_json_body(await request.body(), DebitRequest)
         if not idempotency_key:
             raise ProblemError(400, "idempotency_key_required", "debits need an Idempotency-Key")
         return await _service(request).debit(

@@ -1,0 +1,93 @@
+"""The platform's processes, started the same way by `make dev` and by e2e tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    name: str
+    app: str
+    port: int
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "uvicorn", "--factory", self.app, "--host", "127.0.0.1",
+                "--port", str(self.port), "--no-access-log", "--timeout-graceful-shutdown", "5"]
+
+
+def specs(base_port: int = 8000) -> list[ProcessSpec]:
+    """Gateway on base_port, the wallet on base_port+101, the projector on base_port+190."""
+    return [
+        ProcessSpec("wallet", "portal_wallet.main:app", base_port + 101),
+        ProcessSpec("projector", "portal_gateway.projector:app", base_port + 190),
+        ProcessSpec("gateway", "portal_gateway.main:app", base_port),
+    ]
+
+
+def platform_env(base_port: int, kafka: str, mongodb_uri: str, db_prefix: str = "portal",
+                 extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "KAFKA_BOOTSTRAP_SERVERS": kafka,
+        "MONGODB_URI": mongodb_uri,
+        "WALLET_MONGODB_DATABASE": f"{db_prefix}_wallet",
+        "GATEWAY_MONGODB_DATABASE": f"{db_prefix}_gateway",
+        "GATEWAY_WALLET_URL": f"http://127.0.0.1:{base_port + 101}",
+        "PAYMENTS_SANDBOX_SECRET": env.get("PAYMENTS_SANDBOX_SECRET", "sandbox-secret"),
+    })
+    env.update(extra or {})
+    return env
+
+
+def wait_ready(urls: list[str], timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    pending = list(urls)
+    while pending and time.monotonic() < deadline:
+        for url in list(pending):
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    pending.remove(url)
+            except httpx.HTTPError:
+                pass
+        if pending:
+            time.sleep(0.3)
+    if pending:
+        raise TimeoutError(f"not ready after {timeout:.0f}s: {', '.join(pending)}")
+
+
+@contextmanager
+def running_platform(base_port: int, env: dict[str, str], log_dir: Path) -> Iterator[str]:
+    """Start every process, wait until each is ready, stop them all on exit."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    procs: list[tuple[subprocess.Popen[bytes], ProcessSpec]] = []
+    try:
+        for spec in specs(base_port):
+            log = (log_dir / f"{spec.name}.log").open("wb")
+            procs.append((subprocess.Popen(spec.command(), env=env, stdout=log,
+                                           stderr=subprocess.STDOUT), spec))
+        try:
+            wait_ready([f"http://127.0.0.1:{s.port}/health/ready" for _, s in procs])
+        except TimeoutError:
+            for _, spec in procs:
+                tail = (log_dir / f"{spec.name}.log").read_text(errors="replace")[-3000:]
+                print(f"--- {spec.name} ---\n{tail}", file=sys.stderr)
+            raise
+        yield f"http://127.0.0.1:{base_port}"
+    finally:
+        for proc, _ in procs:
+            proc.terminate()
+        for proc, _ in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
