@@ -4,9 +4,9 @@ import asyncio
 
 import pytest
 
-from portal_tests.helpers import credit
 from portal_chassis.commands import CommandRunner
 from portal_chassis.eventstore import ConcurrencyError, EventStore, IdempotencyKeyReused
+from portal_tests.helpers import credit
 from portal_wallet import domain
 
 pytestmark = pytest.mark.integration
@@ -38,19 +38,42 @@ async def test_concurrent_commands_through_the_runner_all_land_in_order(mongo_db
     stream = domain.stream_id(unique)
 
     async def credit_one(i: int) -> None:
-        await runner.run(stream, domain.CreditWallet(
-            account_id=unique, now=credit(unique, 1, 1).occurred_at, opening_currency="VND",
-            transaction_id=f"t{i}", amount=100, currency="VND", reason="adjustment",
-            reference=f"r{i}"))
+        await runner.run(
+            stream,
+            domain.CreditWallet(
+                account_id=unique,
+                now=credit(unique, 1, 1).occurred_at,
+                opening_currency="VND",
+                transaction_id=f"t{i}",
+                amount=100,
+                currency="VND",
+                reason="adjustment",
+                reference=f"r{i}",
+            ),
+        )
 
     # Separate runners model separate replicas: no shared cache.
     others = [CommandRunner(store, domain.wallet_decider, "wallet") for _ in range(3)]
-    await asyncio.gather(*(credit_one(i) for i in range(10)),
-                         *(CommandRunner.run(r, stream, domain.CreditWallet(
-                             account_id=unique, now=credit(unique, 1, 1).occurred_at,
-                             opening_currency="VND", transaction_id=f"o{j}", amount=100,
-                             currency="VND", reason="adjustment", reference=f"o{j}"))
-                           for j, r in enumerate(others)))
+    await asyncio.gather(
+        *(credit_one(i) for i in range(10)),
+        *(
+            CommandRunner.run(
+                r,
+                stream,
+                domain.CreditWallet(
+                    account_id=unique,
+                    now=credit(unique, 1, 1).occurred_at,
+                    opening_currency="VND",
+                    transaction_id=f"o{j}",
+                    amount=100,
+                    currency="VND",
+                    reason="adjustment",
+                    reference=f"o{j}",
+                ),
+            )
+            for j, r in enumerate(others)
+        ),
+    )
     state, version = await CommandRunner(store, domain.wallet_decider, "wallet").load(stream)
     assert state.balance == 1300
     events = await store.read_stream(stream)
@@ -63,14 +86,17 @@ async def test_an_idempotency_key_returns_the_first_commit(mongo_db, unique):
     store = EventStore(mongo_db)
     await store.setup()
     stream = f"wallet-{unique}"
-    first = await store.append(stream, 0, [credit(unique, 10, 10)], idempotency_key="k1",
-                               fingerprint="a")
-    again = await store.append(stream, 0, [credit(unique, 10, 10)], idempotency_key="k1",
-                               fingerprint="a")
+    first = await store.append(
+        stream, 0, [credit(unique, 10, 10)], idempotency_key="k1", fingerprint="a"
+    )
+    again = await store.append(
+        stream, 0, [credit(unique, 10, 10)], idempotency_key="k1", fingerprint="a"
+    )
     assert again.replayed and again.commit_id == first.commit_id
     with pytest.raises(IdempotencyKeyReused):
-        await store.append(stream, 1, [credit(unique, 99, 109)], idempotency_key="k1",
-                           fingerprint="b")
+        await store.append(
+            stream, 1, [credit(unique, 99, 109)], idempotency_key="k1", fingerprint="b"
+        )
     assert len(await store.read_stream(stream)) == 1
 
 
@@ -80,16 +106,37 @@ async def test_a_retried_debit_is_applied_once(mongo_db, unique):
     stream = domain.stream_id(unique)
     runner = CommandRunner(store, domain.wallet_decider, "wallet")
     now = credit(unique, 1, 1).occurred_at
-    await runner.run(stream, domain.CreditWallet(
-        account_id=unique, now=now, opening_currency="VND", transaction_id="c", amount=1000,
-        currency="VND", reason="adjustment", reference="seed"))
-    debit = domain.DebitWallet(account_id=unique, now=now, opening_currency="VND",
-                               transaction_id="d", amount=400, currency="VND",
-                               reason="invoice_payment", reference="INV-1")
-    results = await asyncio.gather(*(
-        CommandRunner(store, domain.wallet_decider, "wallet").run(
-            stream, debit, idempotency_key="pay-INV-1", fingerprint="same")
-        for _ in range(8)))
+    await runner.run(
+        stream,
+        domain.CreditWallet(
+            account_id=unique,
+            now=now,
+            opening_currency="VND",
+            transaction_id="c",
+            amount=1000,
+            currency="VND",
+            reason="adjustment",
+            reference="seed",
+        ),
+    )
+    debit = domain.DebitWallet(
+        account_id=unique,
+        now=now,
+        opening_currency="VND",
+        transaction_id="d",
+        amount=400,
+        currency="VND",
+        reason="invoice_payment",
+        reference="INV-1",
+    )
+    results = await asyncio.gather(
+        *(
+            CommandRunner(store, domain.wallet_decider, "wallet").run(
+                stream, debit, idempotency_key="pay-INV-1", fingerprint="same"
+            )
+            for _ in range(8)
+        )
+    )
     assert sum(not r.replayed for r in results) == 1
     state, _ = await CommandRunner(store, domain.wallet_decider, "wallet").load(stream)
     assert state.balance == 600
@@ -102,9 +149,19 @@ async def test_snapshots_keep_loading_independent_of_stream_length(mongo_db, uni
     runner = CommandRunner(store, domain.wallet_decider, "wallet", snapshot_every=20)
     now = credit(unique, 1, 1).occurred_at
     for i in range(45):
-        await runner.run(stream, domain.CreditWallet(
-            account_id=unique, now=now, opening_currency="VND", transaction_id=f"c{i}",
-            amount=10, currency="VND", reason="adjustment", reference=f"r{i}"))
+        await runner.run(
+            stream,
+            domain.CreditWallet(
+                account_id=unique,
+                now=now,
+                opening_currency="VND",
+                transaction_id=f"c{i}",
+                amount=10,
+                currency="VND",
+                reason="adjustment",
+                reference=f"r{i}",
+            ),
+        )
     snap = await store.load_snapshot(stream, "wallet", domain.wallet_decider.state_version)
     assert snap is not None and snap[0] >= 40
     # A fresh replica (empty cache) starts from the snapshot and reads only the tail.

@@ -38,10 +38,15 @@ class PublishThenCrash:
 async def _balance_projection(collection: Any, envs: list[EventEnvelope]) -> dict[str, Any]:
     for env in envs:
         if env.type == "WalletCredited":
-            await apply_once(collection, env.tenant, env, {
-                "$inc": {"credited": env.data["amount"], "count": 1},
-                "$set": {"balance": env.data["balance_after"]},
-            })
+            await apply_once(
+                collection,
+                env.tenant,
+                env,
+                {
+                    "$inc": {"credited": env.data["amount"], "count": 1},
+                    "$set": {"balance": env.data["balance_after"]},
+                },
+            )
     doc = await collection.find_one({"_id": envs[0].tenant})
     assert doc is not None
     return {k: doc[k] for k in ("credited", "count", "balance")}
@@ -56,7 +61,8 @@ async def broker(infra):
 
 
 async def test_relay_killed_between_publish_and_mark_republishes_and_projection_holds(
-        infra, mongo_db, unique, broker):
+    infra, mongo_db, unique, broker
+):
     store = EventStore(mongo_db)
     await store.setup()
     stream = f"wallet-{unique}"
@@ -72,23 +78,36 @@ async def test_relay_killed_between_publish_and_mark_republishes_and_projection_
     assert await relay.relay_once() == 3
     assert await store.unpublished_count() == 0
 
-    messages = await read_topic(infra.kafka_bootstrap_servers, "wallet.events",
-                                subject_prefix=stream, expect=6)
+    messages = await read_topic(
+        infra.kafka_bootstrap_servers, "wallet.events", subject_prefix=stream, expect=6
+    )
     envs = envelopes(messages)
     assert [e.streamversion for e in envs] == [1, 2, 3, 1, 2, 3]  # at least once, in order
     assert envs[0].type == "WalletCredited" and envs[0].specversion == "1.0"
     assert messages[0][0]["content-type"] == "application/json"
     assert messages[0][0]["ce_source"] == "/portal/t"
     assert await _balance_projection(mongo_db["balances"], envs) == {
-        "credited": 175, "count": 3, "balance": 175}
+        "credited": 175,
+        "count": 3,
+        "balance": 175,
+    }
 
 
 async def test_projection_fed_every_event_twice_ends_identical(mongo_db, unique):
     events = [credit(unique, 10 * i, 10 * i * (i + 1) // 2, i) for i in range(1, 6)]
-    envs = [EventEnvelope(id=str(uuid.uuid4()), source="/t", type=e.event_type,
-                          subject=f"wallet-{unique}", time=e.occurred_at, streamversion=v,
-                          tenant=unique, data=e.model_dump(mode="json"))
-            for v, e in enumerate(events, start=1)]
+    envs = [
+        EventEnvelope(
+            id=str(uuid.uuid4()),
+            source="/t",
+            type=e.event_type,
+            subject=f"wallet-{unique}",
+            time=e.occurred_at,
+            streamversion=v,
+            tenant=unique,
+            data=e.model_dump(mode="json"),
+        )
+        for v, e in enumerate(events, start=1)
+    ]
     once = await _balance_projection(mongo_db["once"], envs)
     twice = await _balance_projection(mongo_db["twice"], [e for e in envs for _ in (0, 1)])
     replayed = await _balance_projection(mongo_db["replayed"], envs + envs)
@@ -109,8 +128,7 @@ async def test_only_one_relay_holds_the_lease(mongo_db, unique):
 async def test_relay_wakes_at_once_after_an_append(infra, mongo_db, unique, broker):
     store = EventStore(mongo_db)
     await store.setup()
-    relay = OutboxRelay(store, KafkaEventPublisher(broker), service=f"w{unique}",
-                        poll_seconds=30.0)
+    relay = OutboxRelay(store, KafkaEventPublisher(broker), service=f"w{unique}", poll_seconds=30.0)
     task = asyncio.create_task(relay.run())
     try:
         await asyncio.sleep(0.5)
@@ -127,7 +145,8 @@ async def test_relay_wakes_at_once_after_an_append(infra, mongo_db, unique, brok
 
 
 async def test_poison_message_goes_to_the_dlq_and_later_messages_are_processed(
-        infra, unique, broker):
+    infra, unique, broker
+):
     topic = f"test-{unique}.events"
     consumer_broker = KafkaBroker(infra.kafka_bootstrap_servers)
     seen: list[str] = []
@@ -137,22 +156,29 @@ async def test_poison_message_goes_to_the_dlq_and_later_messages_are_processed(
             raise RuntimeError("cannot handle this one")
         seen.append(event.reference)
 
-    subscribe(consumer_broker, [topic], f"g-{unique}", handler, max_attempts=2,
-              retry_delay=0.01)
+    subscribe(consumer_broker, [topic], f"g-{unique}", handler, max_attempts=2, retry_delay=0.01)
 
     def env(ref: str, version: int) -> EventEnvelope:
         e = credit(unique, 1, version, version).model_copy(update={"reference": ref})
-        return EventEnvelope(id=str(uuid.uuid4()), source="/t", type=e.event_type,
-                             subject=f"s-{unique}", time=e.occurred_at, streamversion=version,
-                             data=e.model_dump(mode="json"))
+        return EventEnvelope(
+            id=str(uuid.uuid4()),
+            source="/t",
+            type=e.event_type,
+            subject=f"s-{unique}",
+            time=e.occurred_at,
+            streamversion=version,
+            data=e.model_dump(mode="json"),
+        )
 
     publisher = KafkaEventPublisher(broker)
     await publisher.publish([(topic, env("before", 1))])
-    await broker.publish(b"not json at all", topic, key=f"s-{unique}".encode(),
-                         headers={"x": "garbage"})
+    await broker.publish(
+        b"not json at all", topic, key=f"s-{unique}".encode(), headers={"x": "garbage"}
+    )
     await publisher.publish([(topic, env("poison", 2)), (topic, env("after", 3))])
     await consumer_broker.start()
     try:
+
         async def done() -> bool:
             return "after" in seen
 

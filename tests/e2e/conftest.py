@@ -5,12 +5,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from pymongo import MongoClient
+
 from portal_chassis.auth import TokenVerifier
 from portal_chassis.settings import AuthSettings
 from portal_tests.e2e import SECRET, Customer
 from portal_tests.infra import REPO_ROOT
 from portal_tests.platform import platform_env, running_platform
-from pymongo import MongoClient
 
 BASE_PORT = 18000
 
@@ -18,13 +19,20 @@ BASE_PORT = 18000
 @pytest.fixture(scope="session")
 def platform(infra) -> Iterator[dict[str, Any]]:
     prefix = f"e2e_{uuid.uuid4().hex[:6]}"
-    env = platform_env(BASE_PORT, infra.kafka_bootstrap_servers, infra.mongodb_uri, prefix,
-                       extra={"PAYMENTS_SANDBOX_SECRET": SECRET,
-                              "WALLET_RELAY_POLL_SECONDS": "0.2"})
+    env = platform_env(
+        BASE_PORT,
+        infra.kafka_bootstrap_servers,
+        infra.mongodb_uri,
+        prefix,
+        extra={"PAYMENTS_SANDBOX_SECRET": SECRET, "WALLET_RELAY_POLL_SECONDS": "0.2"},
+    )
     with running_platform(BASE_PORT, env, REPO_ROOT / ".cache" / "e2e-logs") as url:
         mongo: MongoClient[dict[str, Any]] = MongoClient(infra.mongodb_uri)
-        yield {"url": url, "wallet_db": mongo[f"{prefix}_wallet"],
-               "wallet_url": f"http://127.0.0.1:{BASE_PORT + 101}"}
+        yield {
+            "url": url,
+            "wallet_db": mongo[f"{prefix}_wallet"],
+            "wallet_url": f"http://127.0.0.1:{BASE_PORT + 101}",
+        }
         mongo.close()
 
 
@@ -36,5 +44,3 @@ def verifier() -> TokenVerifier:
 @pytest.fixture
 def customer(platform, verifier) -> Customer:
     return Customer(platform["url"], verifier)
-
-

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+
 from portal_tests.e2e import Customer, paid, webhook
 
 pytestmark = pytest.mark.e2e
@@ -26,8 +27,10 @@ def assert_problem(r: httpx.Response, status: int | tuple[int, ...], code: str |
 
 def stored(platform) -> dict[str, int]:
     db = platform["wallet_db"]
-    return {name: db[name].count_documents({}) for name in
-            ("commits", "payment_references", "provider_events")}
+    return {
+        name: db[name].count_documents({})
+        for name in ("commits", "payment_references", "provider_events")
+    }
 
 
 def test_top_up_then_signed_webhook_then_dashboard_shows_the_balance(platform, customer):
@@ -62,8 +65,9 @@ def test_top_up_then_signed_webhook_then_dashboard_shows_the_balance(platform, c
 
     then = customer.http.get("/api/v1/wallet/balance", params={"at": before.isoformat()})
     assert then.status_code == 200 and then.json()["balance"] == 0
-    now = customer.http.get("/api/v1/wallet/balance",
-                            params={"at": datetime.now(UTC).isoformat()}).json()
+    now = customer.http.get(
+        "/api/v1/wallet/balance", params={"at": datetime.now(UTC).isoformat()}
+    ).json()
     assert now["balance"] == 250_000
 
 
@@ -105,10 +109,22 @@ def test_failed_payment_fails_the_top_up(platform, customer):
     assert customer.http.get("/api/v1/wallet").json()["balance"] == 0
 
 
-@pytest.mark.parametrize("case", ["bad_signature", "old_timestamp", "future_timestamp",
-                                  "no_signature", "garbled_header", "unknown_reference",
-                                  "malformed_body", "float_amount", "negative_amount",
-                                  "unknown_type", "unknown_provider"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "bad_signature",
+        "old_timestamp",
+        "future_timestamp",
+        "no_signature",
+        "garbled_header",
+        "unknown_reference",
+        "malformed_body",
+        "float_amount",
+        "negative_amount",
+        "unknown_type",
+        "unknown_provider",
+    ],
+)
 def test_bad_webhooks_are_refused_and_store_nothing(platform, customer, case):
     ref = customer.top_up(100_000).json()["payment"]["reference"]
     before = stored(platform)
@@ -141,20 +157,35 @@ def test_bad_webhooks_are_refused_and_store_nothing(platform, customer, case):
     assert customer.http.get("/api/v1/wallet").json()["balance"] == 0
 
 
-@pytest.mark.parametrize(("body", "code"), [
-    ({"amount": 9_999}, "amount_below_minimum"),
-    ({"amount": 100_000_001}, "amount_above_maximum"),
-    ({"amount": 0}, "validation_error"),
-    ({"amount": -100_000}, "validation_error"),
-    ({"amount": 100_000.5}, "validation_error"),
-    ({"amount": "100000"}, "validation_error"),
-    ({"amount": 100_000, "currency": "USD"}, "currency_not_supported"),
-    ({"amount": 100_000, "currency": "dong"}, "validation_error"),
-    ({"amount": 100_000, "method": "cash"}, "validation_error"),
-    ({}, "validation_error"),
-    ({"amount": 100_000, "account_id": "someone-else"}, "validation_error"),
-], ids=["below-min", "above-max", "zero", "negative", "non-integer", "string", "wrong-currency",
-        "bad-currency", "bad-method", "missing", "foreign-account-in-body"])
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"amount": 9_999}, "amount_below_minimum"),
+        ({"amount": 100_000_001}, "amount_above_maximum"),
+        ({"amount": 0}, "validation_error"),
+        ({"amount": -100_000}, "validation_error"),
+        ({"amount": 100_000.5}, "validation_error"),
+        ({"amount": "100000"}, "validation_error"),
+        ({"amount": 100_000, "currency": "USD"}, "currency_not_supported"),
+        ({"amount": 100_000, "currency": "dong"}, "validation_error"),
+        ({"amount": 100_000, "method": "cash"}, "validation_error"),
+        ({}, "validation_error"),
+        ({"amount": 100_000, "account_id": "someone-else"}, "validation_error"),
+    ],
+    ids=[
+        "below-min",
+        "above-max",
+        "zero",
+        "negative",
+        "non-integer",
+        "string",
+        "wrong-currency",
+        "bad-currency",
+        "bad-method",
+        "missing",
+        "foreign-account-in-body",
+    ],
+)
 def test_bad_top_up_requests_are_refused_and_store_nothing(platform, customer, body, code):
     before = stored(platform)
     r = customer.http.post("/api/v1/wallet/top-ups", json=body)
@@ -163,8 +194,11 @@ def test_bad_top_up_requests_are_refused_and_store_nothing(platform, customer, b
 
 
 def test_non_json_top_up_is_a_problem_not_a_crash(customer):
-    r = customer.http.post("/api/v1/wallet/top-ups", content=b"\xff\xfe not json",
-                           headers={"Content-Type": "application/json"})
+    r = customer.http.post(
+        "/api/v1/wallet/top-ups",
+        content=b"\xff\xfe not json",
+        headers={"Content-Type": "application/json"},
+    )
     assert_problem(r, 400)
 
 
@@ -192,14 +226,16 @@ def test_expired_and_tampered_tokens_are_401(platform, verifier):
     from datetime import timedelta
 
     expired = verifier.mint("u", "acc-x", ttl=timedelta(seconds=-10))
-    r = httpx.get(f"{platform['url']}/api/v1/wallet",
-                  headers={"Authorization": f"Bearer {expired}"})
+    r = httpx.get(
+        f"{platform['url']}/api/v1/wallet", headers={"Authorization": f"Bearer {expired}"}
+    )
     assert_problem(r, 401, "token_expired")
     good = verifier.mint("u", "acc-x")
     head, payload, sig = good.split(".")
     tampered = ".".join([head, payload[:-2] + ("AA" if payload[-2:] != "AA" else "BB"), sig])
-    r = httpx.get(f"{platform['url']}/api/v1/wallet",
-                  headers={"Authorization": f"Bearer {tampered}"})
+    r = httpx.get(
+        f"{platform['url']}/api/v1/wallet", headers={"Authorization": f"Bearer {tampered}"}
+    )
     assert_problem(r, 401, "invalid_token")
 
 
@@ -213,36 +249,48 @@ def test_each_account_sees_only_its_own_wallet(platform, customer, verifier):
     assert_problem(other.http.get(f"/api/v1/wallet/top-ups/{top_up_id}"), 404)
 
 
-def test_debits_from_other_contexts_are_safe_to_retry_and_refuse_overdrafts(platform, customer,
-                                                                            verifier):
+def test_debits_from_other_contexts_are_safe_to_retry_and_refuse_overdrafts(
+    platform, customer, verifier
+):
     ref = customer.top_up(100_000).json()["payment"]["reference"]
     webhook(platform["url"], paid(ref, 100_000))
     customer.wait_for_balance(100_000)
-    billing = httpx.Client(base_url=platform["wallet_url"], headers={
-        "Authorization": f"Bearer {verifier.mint('billing', 'platform', roles=['service'])}"})
+    billing = httpx.Client(
+        base_url=platform["wallet_url"],
+        headers={
+            "Authorization": f"Bearer {verifier.mint('billing', 'platform', roles=['service'])}"
+        },
+    )
     url = f"/v1/wallets/{customer.account_id}/debits"
-    body = {"amount": 60_000, "currency": "VND", "reason": "invoice_payment",
-            "reference": "INV-1"}
-    results = [billing.post(url, json=body, headers={"Idempotency-Key": "pay-INV-1"})
-               for _ in range(3)]
+    body = {"amount": 60_000, "currency": "VND", "reason": "invoice_payment", "reference": "INV-1"}
+    results = [
+        billing.post(url, json=body, headers={"Idempotency-Key": "pay-INV-1"}) for _ in range(3)
+    ]
     assert [r.status_code for r in results] == [201, 201, 201]
     assert {r.json()["transaction_id"] for r in results} == {results[0].json()["transaction_id"]}
-    over = billing.post(url, json={**body, "reference": "INV-2"},
-                        headers={"Idempotency-Key": "pay-INV-2"})
+    over = billing.post(
+        url, json={**body, "reference": "INV-2"}, headers={"Idempotency-Key": "pay-INV-2"}
+    )
     problem = assert_problem(over, 422, "insufficient_balance")
     assert problem["balance"] == 40_000
     customer.wait_for_balance(40_000)
-    as_customer = httpx.post(f"{platform['wallet_url']}{url}", json=body,
-                             headers={"Authorization": f"Bearer {customer.token}",
-                                      "Idempotency-Key": "x"})
+    as_customer = httpx.post(
+        f"{platform['wallet_url']}{url}",
+        json=body,
+        headers={"Authorization": f"Bearer {customer.token}", "Idempotency-Key": "x"},
+    )
     assert_problem(as_customer, 403)
 
 
 def test_openapi_health_and_metrics(platform):
     url = platform["url"]
     schema = httpx.get(f"{url}/schema/openapi.json").json()
-    for path in ("/api/v1/wallet/top-ups", "/api/v1/dashboard",
-                 "/api/v1/payments/webhooks/{provider}", "/api/v1/wallet/transactions"):
+    for path in (
+        "/api/v1/wallet/top-ups",
+        "/api/v1/dashboard",
+        "/api/v1/payments/webhooks/{provider}",
+        "/api/v1/wallet/transactions",
+    ):
         assert path in schema["paths"]
     assert httpx.get(f"{url}/health/live").status_code == 200
     ready = httpx.get(f"{url}/health/ready").json()

@@ -18,9 +18,7 @@ from litestar.handlers import BaseRouteHandler
 from portal_chassis.problems import ProblemError
 from portal_chassis.settings import AuthSettings
 
-STAFF_ROLES = frozenset(
-    {"support_agent", "technician", "sales", "billing_admin", "platform_admin"}
-)
+STAFF_ROLES = frozenset({"support_agent", "technician", "sales", "billing_admin", "platform_admin"})
 
 
 @dataclass(frozen=True)

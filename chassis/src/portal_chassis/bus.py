@@ -46,9 +46,7 @@ class KafkaEventPublisher:
             # no_confirm: queue every send first (order kept per partition by the idempotent
             # producer), then wait for all acknowledgements at once.
             futures.append(
-                await self.broker.publish(
-                    value, topic, key=key, headers=headers, no_confirm=True
-                )
+                await self.broker.publish(value, topic, key=key, headers=headers, no_confirm=True)
             )
         if futures:
             await asyncio.gather(*futures)

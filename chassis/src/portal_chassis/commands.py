@@ -149,7 +149,10 @@ class CommandRunner(Generic[C, S]):
         last = self._snapshot_versions.get(stream_id, 0)
         if version - last >= self.snapshot_every:
             await self.store.save_snapshot(
-                stream_id, self.kind, self.decider.state_version, version,
+                stream_id,
+                self.kind,
+                self.decider.state_version,
+                version,
                 self.decider.dump_state(state),
             )
             self._snapshot_versions[stream_id] = version

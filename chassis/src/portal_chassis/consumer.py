@@ -49,8 +49,7 @@ def subscribe(
         raw = msg.raw_message
         topic = raw.topic if not isinstance(raw, tuple) else raw[0].topic
         headers = {k: v for k, v in msg.headers.items() if isinstance(v, str)}
-        headers.update({"dlq_error": error[:2000], "dlq_group": group_id,
-                        "dlq_topic": topic})
+        headers.update({"dlq_error": error[:2000], "dlq_group": group_id, "dlq_topic": topic})
         while True:  # losing the message is worse than stalling this partition
             try:
                 await broker.publish(msg.body, dlq_topic(topic), key=_key(msg), headers=headers)

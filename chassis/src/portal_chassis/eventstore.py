@@ -11,6 +11,7 @@ relay once Kafka acknowledged every event in it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import uuid
@@ -81,10 +82,8 @@ class AppendNotifier:
         self._event.set()
 
     async def wait(self, timeout: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._event.wait(), timeout)
-        except TimeoutError:
-            pass
         self._event.clear()
 
 
@@ -168,6 +167,7 @@ class EventStore:
             StoredEvent(str(uuid.uuid4()), stream_id, expected_version + i, event)
             for i, event in enumerate(events, start=1)
         ]
+        recorded_at = now or datetime.now(UTC)
         doc = {
             "_id": commit_id,
             "stream_id": stream_id,
@@ -177,7 +177,7 @@ class EventStore:
             "fp": fingerprint,
             "events": [_event_doc(s.event_id, s.version, s.event) for s in stored],
             "meta": metadata.to_doc(),
-            "recorded_at": now or datetime.now(UTC),
+            "recorded_at": recorded_at,
             "published": False,
         }
         try:
@@ -190,15 +190,22 @@ class EventStore:
             raise ConcurrencyError(stream_id) from None
         self.notifier.notify()
         return Commit(
-            commit_id, stream_id, doc["first_version"], doc["last_version"], stored, metadata,
-            doc["recorded_at"],
+            commit_id,
+            stream_id,
+            expected_version + 1,
+            expected_version + len(events),
+            stored,
+            metadata,
+            recorded_at,
         )
 
     @staticmethod
     def _idem(stream_id: str, key: str | None) -> str | None:
         return f"{stream_id}|{key}" if key else None
 
-    def _check_fingerprint(self, found: tuple[Commit, str | None], fingerprint: str | None) -> Commit:
+    def _check_fingerprint(
+        self, found: tuple[Commit, str | None], fingerprint: str | None
+    ) -> Commit:
         commit, stored_fp = found
         if fingerprint and stored_fp and fingerprint != stored_fp:
             raise IdempotencyKeyReused(commit.stream_id)
@@ -268,14 +275,20 @@ class EventStore:
         self, stream_id: str, kind: str, state_version: int, version: int, state: dict[str, Any]
     ) -> None:
         # Stored as JSON text: state may hold lists of lists, which FerretDB v1 refuses.
-        body = {"version": version, "state_version": state_version,
-                "state": json.dumps(state, default=str)}
-        try:
+        body = {
+            "version": version,
+            "state_version": state_version,
+            "state": json.dumps(state, default=str),
+        }
+        with contextlib.suppress(DuplicateKeyError):  # a newer snapshot is already there
             await self.snapshots.update_one(
-                {"_id": f"{kind}|{stream_id}",
-                 "$or": [{"version": {"$lt": version}}, {"state_version": {"$ne": state_version}}]},
+                {
+                    "_id": f"{kind}|{stream_id}",
+                    "$or": [
+                        {"version": {"$lt": version}},
+                        {"state_version": {"$ne": state_version}},
+                    ],
+                },
                 {"$set": body},
                 upsert=True,
             )
-        except DuplicateKeyError:
-            pass  # a newer snapshot is already there

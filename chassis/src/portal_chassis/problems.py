@@ -36,7 +36,7 @@ class ProblemError(HTTPException):
     def __init__(self, status_code: int, code: str, detail: str, **extra: Any) -> None:
         super().__init__(status_code=status_code, detail=detail)
         self.code = code
-        self.extra = extra
+        self.problem_extra = extra
 
 
 def problem(status: int, code: str, detail: str, **extra: Any) -> Response[dict[str, Any]]:
@@ -56,7 +56,7 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> Response[dict[
 
 def _http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     if isinstance(exc, ProblemError):
-        return problem(exc.status_code, exc.code, exc.detail, **exc.extra)
+        return problem(exc.status_code, exc.code, exc.detail, **exc.problem_extra)
     status = exc.status_code
     extra: dict[str, Any] = {}
     code = _CODES.get(status, "error")
@@ -76,16 +76,15 @@ def _domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[
 
 
 def _pydantic_error(_: Request[Any, Any, Any], exc: ValidationError) -> Response[dict[str, Any]]:
-    errors = [
-        {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()
-    ]
+    errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
     return problem(400, "validation_error", "the request is not valid", errors=errors)
 
 
 def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled error", error=repr(exc))
-    return problem(HTTP_500_INTERNAL_SERVER_ERROR, "internal_error",
-                   "something went wrong on our side")
+    return problem(
+        HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "something went wrong on our side"
+    )
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
@@ -102,7 +101,10 @@ def parse_json_body(raw: bytes, model: type[Any]) -> Any:
     try:
         return model.model_validate_json(raw or b"null")
     except ValidationError as exc:
-        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
-                  for e in exc.errors(include_url=False, include_input=False)]
-        raise ProblemError(400, "validation_error", "the request body is not valid",
-                           errors=errors) from None
+        errors = [
+            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+            for e in exc.errors(include_url=False, include_input=False)
+        ]
+        raise ProblemError(
+            400, "validation_error", "the request body is not valid", errors=errors
+        ) from None

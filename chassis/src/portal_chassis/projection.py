@@ -18,9 +18,11 @@ from pymongo.errors import DuplicateKeyError
 
 from portal_contracts.envelope import EventEnvelope
 
-LAG = Gauge("portal_projection_lag_seconds",
-            "Age of the newest event a projection has applied, when it applied it",
-            ["projection"])
+LAG = Gauge(
+    "portal_projection_lag_seconds",
+    "Age of the newest event a projection has applied, when it applied it",
+    ["projection"],
+)
 
 
 def _field(stream_id: str) -> str:
@@ -39,8 +41,10 @@ async def apply_once(
     update["$set"] = {**update.get("$set", {}), marker: envelope.streamversion}
     try:
         result = await collection.update_one(
-            {"_id": doc_id,
-             "$or": [{marker: {"$lt": envelope.streamversion}}, {marker: {"$exists": False}}]},
+            {
+                "_id": doc_id,
+                "$or": [{marker: {"$lt": envelope.streamversion}}, {marker: {"$exists": False}}],
+            },
             update,
             upsert=True,
         )
@@ -85,7 +89,8 @@ class ProjectionStatus:
             await db.drop_collection(name)
         group = f"{self.name}-{uuid.uuid4().hex[:8]}"
         await self.collection.update_one(
-            {"_id": self.name}, {"$set": {"group_id": group, "rebuilt_at": datetime.now(UTC)}},
+            {"_id": self.name},
+            {"$set": {"group_id": group, "rebuilt_at": datetime.now(UTC)}},
             upsert=True,
         )
         return group
@@ -96,9 +101,14 @@ class ProjectionStatus:
         LAG.labels(self.name).set(lag)
         await self.collection.update_one(
             {"_id": self.name},
-            {"$set": {"last_event_time": envelope.time, "last_applied_at": now,
-                      "lag_seconds": lag},
-             "$inc": {"applied": 1}},
+            {
+                "$set": {
+                    "last_event_time": envelope.time,
+                    "last_applied_at": now,
+                    "lag_seconds": lag,
+                },
+                "$inc": {"applied": 1},
+            },
             upsert=True,
         )
 

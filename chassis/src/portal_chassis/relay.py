@@ -26,15 +26,17 @@ log = get_logger(__name__)
 
 RELAYED = Counter("portal_outbox_relayed_events_total", "Events relayed to Kafka", ["service"])
 PENDING = Gauge("portal_outbox_pending_commits", "Commits not yet relayed", ["service"])
-LEADER = Gauge("portal_outbox_relay_leader", "1 while this replica holds the relay lease",
-               ["service"])
+LEADER = Gauge(
+    "portal_outbox_relay_leader", "1 while this replica holds the relay lease", ["service"]
+)
 
 
 class Lease:
     """A named lease in MongoDB: one owner at a time, taken over once it expires."""
 
-    def __init__(self, db: AsyncDatabase[dict[str, Any]], name: str, owner: str,
-                 ttl: float) -> None:
+    def __init__(
+        self, db: AsyncDatabase[dict[str, Any]], name: str, owner: str, ttl: float
+    ) -> None:
         self.collection = db["leases"]
         self.name = name
         self.owner = owner
@@ -44,8 +46,7 @@ class Lease:
         now = datetime.now(UTC)
         try:
             await self.collection.update_one(
-                {"_id": self.name,
-                 "$or": [{"owner": self.owner}, {"expires_at": {"$lt": now}}]},
+                {"_id": self.name, "$or": [{"owner": self.owner}, {"expires_at": {"$lt": now}}]},
                 {"$set": {"owner": self.owner, "expires_at": now + timedelta(seconds=self.ttl)}},
                 upsert=True,
             )
@@ -95,8 +96,7 @@ class OutboxRelay:
         self.publisher = publisher
         self.service = service
         self.source = f"/portal/{service}"
-        self.lease = Lease(store.db, f"relay:{service}", owner or str(uuid.uuid4()),
-                           lease_seconds)
+        self.lease = Lease(store.db, f"relay:{service}", owner or str(uuid.uuid4()), lease_seconds)
         self.poll_seconds = poll_seconds
         self.batch_size = batch_size
         self._stopping = asyncio.Event()

@@ -33,8 +33,11 @@ class HealthController(Controller):
         checks: dict[str, Any] = {}
         for check in request.app.state.readiness_checks:
             checks.update(await check())
-        healthy = all(v == "ok" for k, v in checks.items() if k in {"mongodb", "kafka"} or
-                      k.endswith("_service"))
+        healthy = all(
+            v == "ok"
+            for k, v in checks.items()
+            if k in {"mongodb", "kafka"} or k.endswith("_service")
+        )
         if not healthy:
             return problem(503, "not_ready", "a dependency is not reachable", checks=checks)
         return Response({"status": "ready", "checks": checks})
@@ -59,8 +62,10 @@ def correlation_middleware(app: ASGIApp) -> ASGIApp:
         async def send_with_id(message: Any) -> None:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"],
-                                      (b"x-correlation-id", correlation_id.encode())]
+                message["headers"] = [
+                    *message["headers"],
+                    (b"x-correlation-id", correlation_id.encode()),
+                ]
             await send(message)
 
         await app(scope, receive, send_with_id)
@@ -102,15 +107,24 @@ def create_app(
     app_state = {"readiness_checks": checks, **(state or {})}
     if runtime is not None:
         app_state.setdefault("token_verifier", runtime.verifier)
-    prometheus = PrometheusConfig(app_name=title.lower().replace(" ", "_"), prefix="portal_http",
-                                  exclude=["/metrics", "/health"], group_path=True)
+    prometheus = PrometheusConfig(
+        app_name=title.lower().replace(" ", "_"),
+        prefix="portal_http",
+        exclude=["/metrics", "/health"],
+        group_path=True,
+    )
     return Litestar(
         route_handlers=[HealthController, MetricsController, *route_handlers],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[correlation_middleware, prometheus.middleware],
-        openapi_config=OpenAPIConfig(title=title, version="1.0.0", description=description,
-                                     path="/schema", render_plugins=[SwaggerRenderPlugin()]),
+        openapi_config=OpenAPIConfig(
+            title=title,
+            version="1.0.0",
+            description=description,
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
         state=State(app_state),
         debug=False,
     )

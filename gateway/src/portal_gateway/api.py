@@ -19,8 +19,11 @@ from portal_gateway.upstream import Upstream
 
 IdempotencyKey = Annotated[
     str | None,
-    Parameter(header="Idempotency-Key", required=False,
-              description="Retry-safe key: the same key and body return the first response"),
+    Parameter(
+        header="Idempotency-Key",
+        required=False,
+        description="Retry-safe key: the same key and body return the first response",
+    ),
 ]
 
 
@@ -62,35 +65,43 @@ class WalletController(Controller):
         return await _wallet(request).forward(request, "/v1/wallet")
 
     @post("/top-ups", status_code=201, summary="Request a top-up (answers payment instructions)")
-    async def top_up(self, request: Request[Any, Any, Any], data: TopUpRequest,
-                     idempotency_key: IdempotencyKey = None) -> Response[Any]:
+    async def top_up(
+        self,
+        request: Request[Any, Any, Any],
+        data: TopUpRequest,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[Any]:
         principal = principal_from(request)
         raw = await request.body()
         body = parse_json_body(raw, TopUpRequest).model_dump_json().encode()
         return await _idempotency(request).run(
-            f"{principal.account_id}|wallet.top_up", idempotency_key,
+            f"{principal.account_id}|wallet.top_up",
+            idempotency_key,
             ("POST", request.url.path, raw),
             lambda: _wallet(request).forward(request, "/v1/wallet/top-ups", body=body),
         )
 
     @get("/top-ups", summary="My top-ups, newest first")
-    async def top_ups(self, request: Request[Any, Any, Any],
-                      limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
-                      offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0
-                      ) -> Response[Any]:
+    async def top_ups(
+        self,
+        request: Request[Any, Any, Any],
+        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+        offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
+    ) -> Response[Any]:
         principal_from(request)
-        return await _wallet(request).forward(request, "/v1/wallet/top-ups",
-                                              params={"limit": limit, "offset": offset})
+        return await _wallet(request).forward(
+            request, "/v1/wallet/top-ups", params={"limit": limit, "offset": offset}
+        )
 
     @get("/top-ups/{top_up_id:str}", summary="One top-up and its payment status")
-    async def top_up_status(self, request: Request[Any, Any, Any], top_up_id: str
-                            ) -> Response[Any]:
+    async def top_up_status(self, request: Request[Any, Any, Any], top_up_id: str) -> Response[Any]:
         principal_from(request)
         return await _wallet(request).forward(request, f"/v1/wallet/top-ups/{top_up_id}")
 
     @get("/transactions", summary="My wallet transactions, newest first")
     async def transactions(
-        self, request: Request[Any, Any, Any],
+        self,
+        request: Request[Any, Any, Any],
         limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
         offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
         kind: Literal["credit", "debit"] | None = None,
@@ -108,19 +119,24 @@ class WalletController(Controller):
         return await _wallet(request).forward(request, "/v1/wallet/transactions", params=params)
 
     @get("/balance", summary="My balance at a past instant (audit)")
-    async def balance_at(self, request: Request[Any, Any, Any],
-                         at: Annotated[datetime, Parameter(query="at")]) -> Response[Any]:
+    async def balance_at(
+        self, request: Request[Any, Any, Any], at: Annotated[datetime, Parameter(query="at")]
+    ) -> Response[Any]:
         principal_from(request)
-        return await _wallet(request).forward(request, "/v1/wallet/balance",
-                                              params={"at": at.isoformat()})
+        return await _wallet(request).forward(
+            request, "/v1/wallet/balance", params={"at": at.isoformat()}
+        )
 
 
 class PaymentsController(Controller):
     path = "/api/v1/payments"
     tags = ["payments"]
 
-    @post("/webhooks/{provider:str}", status_code=200,
-          summary="Payment provider webhook (signed with Portal-Signature)")
+    @post(
+        "/webhooks/{provider:str}",
+        status_code=200,
+        summary="Payment provider webhook (signed with Portal-Signature)",
+    )
     async def webhook(self, request: Request[Any, Any, Any], provider: str) -> Response[Any]:
         # The wallet verifies the signature over the exact raw bytes.
         return await _wallet(request).forward(

@@ -39,28 +39,36 @@ class DashboardProjection:
 
     async def setup(self) -> None:
         await self.activity.create_indexes(
-            [IndexModel([("account_id", ASCENDING), ("occurred_at", DESCENDING)],
-                        name="account_time")])
+            [
+                IndexModel(
+                    [("account_id", ASCENDING), ("occurred_at", DESCENDING)], name="account_time"
+                )
+            ]
+        )
 
     async def handle(self, envelope: EventEnvelope, event: DomainEvent) -> None:
         account_id = getattr(event, "account_id", None) or envelope.tenant
         if account_id:
+            # The activity row goes first: whoever sees the new balance also sees its row.
+            if isinstance(event, WalletCredited | WalletDebited):
+                await insert_once(
+                    self.activity,
+                    {
+                        "_id": envelope.id,
+                        "account_id": account_id,
+                        "kind": "credit" if isinstance(event, WalletCredited) else "debit",
+                        "amount": event.amount,
+                        "currency": event.currency,
+                        "balance_after": event.balance_after,
+                        "reason": event.reason,
+                        "reference": event.reference,
+                        "occurred_at": event.occurred_at,
+                    },
+                )
             update = self._update_for(event)
             if update:
                 update.setdefault("$set", {})["updated_at"] = event.occurred_at
                 await apply_once(self.dashboards, account_id, envelope, update)
-            if isinstance(event, WalletCredited | WalletDebited):
-                await insert_once(self.activity, {
-                    "_id": envelope.id,
-                    "account_id": account_id,
-                    "kind": "credit" if isinstance(event, WalletCredited) else "debit",
-                    "amount": event.amount,
-                    "currency": event.currency,
-                    "balance_after": event.balance_after,
-                    "reason": event.reason,
-                    "reference": event.reference,
-                    "occurred_at": event.occurred_at,
-                })
         await self.status.applied(envelope)
 
     @staticmethod
@@ -71,14 +79,22 @@ class DashboardProjection:
             case TopUpRequested():
                 return {"$inc": {"wallet.top_ups_requested": 1}}
             case TopUpCompleted():
-                return {"$inc": {"wallet.total_topped_up": event.amount_received,
-                                 "wallet.top_ups_completed": 1}}
+                return {
+                    "$inc": {
+                        "wallet.total_topped_up": event.amount_received,
+                        "wallet.top_ups_completed": 1,
+                    }
+                }
             case TopUpFailed():
                 return {"$inc": {"wallet.top_ups_failed": 1}}
             case WalletCredited() | WalletDebited():
                 # balance_after is authoritative and events arrive in stream order.
-                return {"$set": {"wallet.balance": event.balance_after,
-                                 "wallet.currency": event.currency}}
+                return {
+                    "$set": {
+                        "wallet.balance": event.balance_after,
+                        "wallet.currency": event.currency,
+                    }
+                }
         return None
 
 
@@ -93,9 +109,11 @@ class DashboardQueries:
         doc = await self.dashboards.find_one({"_id": account_id}) or {}
         wallet = doc.get("wallet", {})
         recent = []
-        cursor = self.activity.find({"account_id": account_id},
-                                    projection={"account_id": 0}).sort(
-            [("occurred_at", DESCENDING), ("_id", DESCENDING)]).limit(RECENT)
+        cursor = (
+            self.activity.find({"account_id": account_id}, projection={"account_id": 0})
+            .sort([("occurred_at", DESCENDING), ("_id", DESCENDING)])
+            .limit(RECENT)
+        )
         async for row in cursor:
             row["id"] = row.pop("_id")
             recent.append(row)
@@ -111,6 +129,5 @@ class DashboardQueries:
             },
             "recent_transactions": recent,
             "updated_at": doc.get("updated_at"),
-            "projection": {"lag_seconds": status["lag_seconds"],
-                           "as_of": datetime.now(UTC)},
+            "projection": {"lag_seconds": status["lag_seconds"], "as_of": datetime.now(UTC)},
         }

@@ -36,41 +36,60 @@ class IdempotencyStore:
         if len(key) > 200:
             return problem(400, "idempotency_key_invalid", "Idempotency-Key is at most 200 chars")
         method, path, body = fingerprint_parts
-        fingerprint = hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body
-                                     ).hexdigest()
+        fingerprint = hashlib.sha256(
+            method.encode() + b" " + path.encode() + b"\n" + body
+        ).hexdigest()
         doc_id = f"{scope}|{key}"
         now = datetime.now(UTC)
         try:
             await self.collection.insert_one(
-                {"_id": doc_id, "fp": fingerprint, "state": "in_flight", "started_at": now})
+                {"_id": doc_id, "fp": fingerprint, "state": "in_flight", "started_at": now}
+            )
         except DuplicateKeyError:
             existing = await self.collection.find_one({"_id": doc_id})
             if existing is None:
                 return await self.run(scope, key, fingerprint_parts, call)
             if existing["fp"] != fingerprint:
-                return problem(422, "idempotency_key_reused",
-                               "this Idempotency-Key was used with another request")
+                return problem(
+                    422,
+                    "idempotency_key_reused",
+                    "this Idempotency-Key was used with another request",
+                )
             if existing["state"] == "done":
-                return Response(existing["body"], status_code=existing["status"],
-                                media_type=existing["media_type"],
-                                headers={"Idempotent-Replayed": "true"})
+                return Response(
+                    existing["body"],
+                    status_code=existing["status"],
+                    media_type=existing["media_type"],
+                    headers={"Idempotent-Replayed": "true"},
+                )
             started = existing["started_at"]
             if now - started < self.in_flight:
-                return problem(409, "idempotency_request_in_flight",
-                               "a request with this Idempotency-Key is still running",
-                               headers_retry_after=1)
+                return problem(
+                    409,
+                    "idempotency_request_in_flight",
+                    "a request with this Idempotency-Key is still running",
+                )
             # The first attempt died mid-way; take the key over (the service below is
             # idempotent on the same key, so nothing is done twice).
             await self.collection.update_one({"_id": doc_id}, {"$set": {"started_at": now}})
         response = await call()
-        if response.status_code >= 500:
+        if (response.status_code or 200) >= 500:
             await self.collection.delete_one({"_id": doc_id})
             return response
-        body = response.content if isinstance(response.content, bytes) else response.render(
-            response.content, str(response.media_type or "application/json"))
+        body = (
+            response.content
+            if isinstance(response.content, bytes)
+            else response.render(response.content, str(response.media_type or "application/json"))
+        )
         await self.collection.update_one(
             {"_id": doc_id},
-            {"$set": {"state": "done", "status": response.status_code, "body": body,
-                      "media_type": str(response.media_type or "application/json")}},
+            {
+                "$set": {
+                    "state": "done",
+                    "status": response.status_code,
+                    "body": body,
+                    "media_type": str(response.media_type or "application/json"),
+                }
+            },
         )
         return response

@@ -37,8 +37,11 @@ def create(settings: GatewaySettings | None = None) -> Litestar:
         runtime=runtime,
         on_stop=[close],
         readiness_checks=[wallet.ready],
-        state={"upstreams": {"wallet": wallet}, "idempotency": idempotency,
-               "dashboard": DashboardQueries(runtime.db)},
+        state={
+            "upstreams": {"wallet": wallet},
+            "idempotency": idempotency,
+            "dashboard": DashboardQueries(runtime.db),
+        },
     )
 
 

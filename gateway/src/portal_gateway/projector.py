@@ -46,12 +46,22 @@ def create(settings: ServiceSettings | None = None) -> Litestar:
     async def subscribe_from_stored_group() -> None:
         # The consumer group lives in the database so a rebuild can switch to a new one.
         group = await status.group_id()
-        subscribe(runtime.broker, TOPICS, group, projection.handle,
-                  max_attempts=settings.consumer_max_attempts)
+        subscribe(
+            runtime.broker,
+            TOPICS,
+            group,
+            projection.handle,
+            max_attempts=settings.consumer_max_attempts,
+        )
 
-    return create_app(title="Dashboard projector", route_handlers=[], runtime=runtime,
-                      before_start=[subscribe_from_stored_group], on_start=[start],
-                      readiness_checks=[lag])
+    return create_app(
+        title="Dashboard projector",
+        route_handlers=[],
+        runtime=runtime,
+        before_start=[subscribe_from_stored_group],
+        on_start=[start],
+        readiness_checks=[lag],
+    )
 
 
 def app() -> Litestar:
@@ -69,8 +79,10 @@ async def rebuild(settings: ServiceSettings | None = None) -> str:
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["rebuild"]:
-        print(f"read models dropped; new consumer group {asyncio.run(rebuild())} "
-              "replays from offset 0 at the next start")
+        print(
+            f"read models dropped; new consumer group {asyncio.run(rebuild())} "
+            "replays from offset 0 at the next start"
+        )
     else:
         print("usage: python -m portal_gateway.projector rebuild", file=sys.stderr)
         sys.exit(2)

@@ -10,8 +10,13 @@ from litestar import Request, Response
 from portal_chassis.logging import current_ids
 from portal_chassis.problems import PROBLEM_JSON, problem
 
-FORWARDED_HEADERS = ("authorization", "idempotency-key", "traceparent", "portal-signature",
-                     "content-type")
+FORWARDED_HEADERS = (
+    "authorization",
+    "idempotency-key",
+    "traceparent",
+    "portal-signature",
+    "content-type",
+)
 
 
 class Upstream:
@@ -36,18 +41,23 @@ class Upstream:
             headers["x-correlation-id"] = correlation_id
         try:
             upstream = await self.client.request(
-                request.method, path, content=body, headers=headers,
+                request.method,
+                path,
+                content=body,
+                headers=headers,
                 params=params if params is not None else dict(request.query_params),
             )
         except httpx.HTTPError as exc:
-            return problem(503, "service_unavailable",
-                           f"the {self.name} service did not answer ({type(exc).__name__})")
+            return problem(
+                503,
+                "service_unavailable",
+                f"the {self.name} service did not answer ({type(exc).__name__})",
+            )
         media_type = upstream.headers.get("content-type", "application/json")
         if upstream.status_code >= 500:
             # Never leak an upstream crash as our own 500 with its internals.
             return problem(502, "upstream_error", f"the {self.name} service failed")
-        return Response(upstream.content, status_code=upstream.status_code,
-                        media_type=media_type)
+        return Response(upstream.content, status_code=upstream.status_code, media_type=media_type)
 
     async def ready(self) -> dict[str, str]:
         try:

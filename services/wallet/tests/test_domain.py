@@ -46,39 +46,85 @@ def opened():
 
 
 def requested(top_up_id="t1", amount=100_000, expires=NOW + timedelta(minutes=30)):
-    return TopUpRequested(account_id=ACC, top_up_id=top_up_id, amount=amount, currency="VND",
-                          method="sandbox", provider="sandbox", reference=f"REF-{top_up_id}",
-                          expires_at=expires, occurred_at=NOW)
+    return TopUpRequested(
+        account_id=ACC,
+        top_up_id=top_up_id,
+        amount=amount,
+        currency="VND",
+        method="sandbox",
+        provider="sandbox",
+        reference=f"REF-{top_up_id}",
+        expires_at=expires,
+        occurred_at=NOW,
+    )
 
 
 def credited(amount, balance_after, tx="c1"):
-    return WalletCredited(account_id=ACC, transaction_id=tx, amount=amount, currency="VND",
-                          balance_after=balance_after, reason="top_up", reference="t1",
-                          occurred_at=NOW)
+    return WalletCredited(
+        account_id=ACC,
+        transaction_id=tx,
+        amount=amount,
+        currency="VND",
+        balance_after=balance_after,
+        reason="top_up",
+        reference="t1",
+        occurred_at=NOW,
+    )
 
 
 def request_top_up(amount=100_000, currency="VND", top_up_id="t1", limits=LIMITS):
-    return RequestTopUp(account_id=ACC, now=NOW, opening_currency="VND", top_up_id=top_up_id,
-                        amount=amount, currency=currency, method="sandbox", provider="sandbox",
-                        reference=f"REF-{top_up_id}", expires_at=NOW + timedelta(minutes=30),
-                        limits=limits)
+    return RequestTopUp(
+        account_id=ACC,
+        now=NOW,
+        opening_currency="VND",
+        top_up_id=top_up_id,
+        amount=amount,
+        currency=currency,
+        method="sandbox",
+        provider="sandbox",
+        reference=f"REF-{top_up_id}",
+        expires_at=NOW + timedelta(minutes=30),
+        limits=limits,
+    )
 
 
 def pay(amount, top_up_id="t1", event_id="evt1", now=NOW, currency="VND"):
-    return RecordPaymentSucceeded(account_id=ACC, now=now, opening_currency="VND",
-                                  top_up_id=top_up_id, provider_event_id=event_id,
-                                  amount=amount, currency=currency, transaction_id="tx-" + event_id)
+    return RecordPaymentSucceeded(
+        account_id=ACC,
+        now=now,
+        opening_currency="VND",
+        top_up_id=top_up_id,
+        provider_event_id=event_id,
+        amount=amount,
+        currency=currency,
+        transaction_id="tx-" + event_id,
+    )
 
 
 def debit(amount, tx="d1", currency="VND"):
-    return DebitWallet(account_id=ACC, now=NOW, opening_currency="VND", transaction_id=tx,
-                       amount=amount, currency=currency, reason="invoice_payment",
-                       reference="INV-1")
+    return DebitWallet(
+        account_id=ACC,
+        now=NOW,
+        opening_currency="VND",
+        transaction_id=tx,
+        amount=amount,
+        currency=currency,
+        reason="invoice_payment",
+        reference="INV-1",
+    )
 
 
 def credit(amount, tx="c9"):
-    return CreditWallet(account_id=ACC, now=NOW, opening_currency="VND", transaction_id=tx,
-                        amount=amount, currency="VND", reason="refund", reference="ORD-1")
+    return CreditWallet(
+        account_id=ACC,
+        now=NOW,
+        opening_currency="VND",
+        transaction_id=tx,
+        amount=amount,
+        currency="VND",
+        reason="refund",
+        reference="ORD-1",
+    )
 
 
 def test_first_top_up_opens_the_wallet_and_requests_the_payment():
@@ -96,12 +142,15 @@ def test_the_same_top_up_requested_twice_decides_nothing():
     assert decide(request_top_up(), given_(opened(), requested())) == []
 
 
-@pytest.mark.parametrize(("amount", "code"), [
-    (9_999, "amount_below_minimum"),
-    (50_000_001, "amount_above_maximum"),
-    (0, "amount_not_positive"),
-    (-5, "amount_not_positive"),
-])
+@pytest.mark.parametrize(
+    ("amount", "code"),
+    [
+        (9_999, "amount_below_minimum"),
+        (50_000_001, "amount_above_maximum"),
+        (0, "amount_not_positive"),
+        (-5, "amount_not_positive"),
+    ],
+)
 def test_top_up_amount_limits(amount, code):
     with pytest.raises(DomainError) as err:
         decide(request_top_up(amount=amount), given_(opened()))
@@ -155,26 +204,35 @@ def test_payment_in_another_currency_is_refused():
 
 def test_failed_payment_fails_a_pending_top_up_once():
     state = given_(opened(), requested())
-    failed = RecordPaymentFailed(account_id=ACC, now=NOW, opening_currency="VND",
-                                 top_up_id="t1", provider_event_id="e2")
+    failed = RecordPaymentFailed(
+        account_id=ACC, now=NOW, opening_currency="VND", top_up_id="t1", provider_event_id="e2"
+    )
     events = decide(failed, state)
     assert [type(e) for e in events] == [TopUpFailed]
     assert decide(failed, wallet_decider.fold(state, events)) == []
 
 
 def test_expiry_fails_only_top_ups_past_their_window():
-    state = given_(opened(), requested("t1", expires=NOW + timedelta(minutes=5)),
-                   requested("t2", expires=NOW + timedelta(hours=2)))
-    events = decide(ExpireTopUps(account_id=ACC, now=NOW + timedelta(minutes=10),
-                                 opening_currency="VND"), state)
+    state = given_(
+        opened(),
+        requested("t1", expires=NOW + timedelta(minutes=5)),
+        requested("t2", expires=NOW + timedelta(hours=2)),
+    )
+    events = decide(
+        ExpireTopUps(account_id=ACC, now=NOW + timedelta(minutes=10), opening_currency="VND"), state
+    )
     assert [(type(e), e.top_up_id, e.reason) for e in events] == [(TopUpFailed, "t1", "expired")]
 
 
 def test_money_arriving_after_expiry_is_still_credited_and_marked_late():
     state = given_(opened(), requested(expires=NOW + timedelta(minutes=5)))
-    state = wallet_decider.fold(state, decide(
-        ExpireTopUps(account_id=ACC, now=NOW + timedelta(minutes=10), opening_currency="VND"),
-        state))
+    state = wallet_decider.fold(
+        state,
+        decide(
+            ExpireTopUps(account_id=ACC, now=NOW + timedelta(minutes=10), opening_currency="VND"),
+            state,
+        ),
+    )
     assert state.top_ups["t1"].status == "failed"
     events = decide(pay(100_000, now=NOW + timedelta(minutes=20)), state)
     assert events[0].late and events[1].amount == 100_000

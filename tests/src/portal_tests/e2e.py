@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import httpx
+
 from portal_chassis.auth import TokenVerifier
 from portal_wallet.payments import sign
 
@@ -18,8 +19,9 @@ class Customer:
     def __init__(self, base_url: str, verifier: TokenVerifier) -> None:
         self.account_id = f"acc-{uuid.uuid4().hex[:10]}"
         self.token = verifier.mint(f"user-{self.account_id}", self.account_id)
-        self.http = httpx.Client(base_url=base_url, timeout=20,
-                                 headers={"Authorization": f"Bearer {self.token}"})
+        self.http = httpx.Client(
+            base_url=base_url, timeout=20, headers={"Authorization": f"Bearer {self.token}"}
+        )
 
     def top_up(self, amount: Any = 100_000, **body: Any) -> httpx.Response:
         return self.http.post("/api/v1/wallet/top-ups", json={"amount": amount, **body})
@@ -39,17 +41,34 @@ class Customer:
         return board
 
 
-def webhook(base_url: str, payload: dict[str, Any] | bytes, *, secret: str = SECRET,
-            timestamp: int | None = None, provider: str = "sandbox",
-            signature: str | None = None) -> httpx.Response:
+def webhook(
+    base_url: str,
+    payload: dict[str, Any] | bytes,
+    *,
+    secret: str = SECRET,
+    timestamp: int | None = None,
+    provider: str = "sandbox",
+    signature: str | None = None,
+) -> httpx.Response:
     raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    header = signature if signature is not None else sign(secret, raw, timestamp or int(time.time()))
-    return httpx.post(f"{base_url}/api/v1/payments/webhooks/{provider}", content=raw,
-                      headers={"Portal-Signature": header, "Content-Type": "application/json"},
-                      timeout=20)
+    header = (
+        signature if signature is not None else sign(secret, raw, timestamp or int(time.time()))
+    )
+    return httpx.post(
+        f"{base_url}/api/v1/payments/webhooks/{provider}",
+        content=raw,
+        headers={"Portal-Signature": header, "Content-Type": "application/json"},
+        timeout=20,
+    )
 
 
-def paid(reference: str, amount: int, event_id: str | None = None,
-         kind: str = "payment.succeeded") -> dict[str, Any]:
-    return {"id": event_id or f"evt_{uuid.uuid4().hex}", "type": kind, "reference": reference,
-            "amount": amount, "currency": "VND"}
+def paid(
+    reference: str, amount: int, event_id: str | None = None, kind: str = "payment.succeeded"
+) -> dict[str, Any]:
+    return {
+        "id": event_id or f"evt_{uuid.uuid4().hex}",
+        "type": kind,
+        "reference": reference,
+        "amount": amount,
+        "currency": "VND",
+    }

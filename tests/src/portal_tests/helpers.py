@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
+
 from portal_contracts.envelope import EventEnvelope
 from portal_contracts.events.wallet import WalletCredited
 
@@ -13,16 +14,34 @@ NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def credit(account: str, amount: int, balance_after: int, n: int = 0) -> WalletCredited:
-    return WalletCredited(account_id=account, transaction_id=f"tx-{n}-{uuid.uuid4().hex[:6]}",
-                          amount=amount, currency="VND", balance_after=balance_after,
-                          reason="adjustment", reference=f"r{n}", occurred_at=NOW)
+    return WalletCredited(
+        account_id=account,
+        transaction_id=f"tx-{n}-{uuid.uuid4().hex[:6]}",
+        amount=amount,
+        currency="VND",
+        balance_after=balance_after,
+        reason="adjustment",
+        reference=f"r{n}",
+        occurred_at=NOW,
+    )
 
 
-async def read_topic(bootstrap: str, topic: str, *, subject_prefix: str | None = None,
-                     expect: int, timeout: float = 30.0) -> list[tuple[dict[str, str], bytes]]:
+async def read_topic(
+    bootstrap: str,
+    topic: str,
+    *,
+    subject_prefix: str | None = None,
+    expect: int,
+    timeout: float = 30.0,
+) -> list[tuple[dict[str, str], bytes]]:
     """Read `topic` from offset 0 until `expect` matching messages arrived (or time out)."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, group_id=None)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
     await consumer.start()
     found: list[tuple[dict[str, str], bytes]] = []
     try:
@@ -33,7 +52,8 @@ async def read_topic(bootstrap: str, topic: str, *, subject_prefix: str | None =
                 for record in records:
                     headers = {k: v.decode() for k, v in record.headers}
                     if subject_prefix and not headers.get("ce_subject", "").startswith(
-                            subject_prefix):
+                        subject_prefix
+                    ):
                         continue
                     found.append((headers, record.value))
     finally:

@@ -55,8 +55,11 @@ def local_infra() -> Iterator[Infra]:
         shutil.rmtree(env["PORTAL_INFRA_DIR"], ignore_errors=True)
     subprocess.run(["bash", str(INFRA_SCRIPT), "start"], check=True, env=env)
     try:
-        yield Infra(f"127.0.0.1:{env['KAFKA_PORT']}",
-                    f"mongodb://127.0.0.1:{env['FERRETDB_PORT']}/", "local")
+        yield Infra(
+            f"127.0.0.1:{env['KAFKA_PORT']}",
+            f"mongodb://127.0.0.1:{env['FERRETDB_PORT']}/",
+            "local",
+        )
     finally:
         if not os.environ.get("PORTAL_KEEP_INFRA"):
             subprocess.run(["bash", str(INFRA_SCRIPT), "stop"], env=env, check=False)

@@ -21,8 +21,20 @@ class ProcessSpec:
     port: int
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "uvicorn", "--factory", self.app, "--host", "127.0.0.1",
-                "--port", str(self.port), "--no-access-log", "--timeout-graceful-shutdown", "5"]
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            self.app,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--no-access-log",
+            "--timeout-graceful-shutdown",
+            "5",
+        ]
 
 
 def specs(base_port: int = 8000) -> list[ProcessSpec]:
@@ -34,17 +46,24 @@ def specs(base_port: int = 8000) -> list[ProcessSpec]:
     ]
 
 
-def platform_env(base_port: int, kafka: str, mongodb_uri: str, db_prefix: str = "portal",
-                 extra: dict[str, str] | None = None) -> dict[str, str]:
+def platform_env(
+    base_port: int,
+    kafka: str,
+    mongodb_uri: str,
+    db_prefix: str = "portal",
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "KAFKA_BOOTSTRAP_SERVERS": kafka,
-        "MONGODB_URI": mongodb_uri,
-        "WALLET_MONGODB_DATABASE": f"{db_prefix}_wallet",
-        "GATEWAY_MONGODB_DATABASE": f"{db_prefix}_gateway",
-        "GATEWAY_WALLET_URL": f"http://127.0.0.1:{base_port + 101}",
-        "PAYMENTS_SANDBOX_SECRET": env.get("PAYMENTS_SANDBOX_SECRET", "sandbox-secret"),
-    })
+    env.update(
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": kafka,
+            "MONGODB_URI": mongodb_uri,
+            "WALLET_MONGODB_DATABASE": f"{db_prefix}_wallet",
+            "GATEWAY_MONGODB_DATABASE": f"{db_prefix}_gateway",
+            "GATEWAY_WALLET_URL": f"http://127.0.0.1:{base_port + 101}",
+            "PAYMENTS_SANDBOX_SECRET": env.get("PAYMENTS_SANDBOX_SECRET", "sandbox-secret"),
+        }
+    )
     env.update(extra or {})
     return env
 
@@ -73,8 +92,12 @@ def running_platform(base_port: int, env: dict[str, str], log_dir: Path) -> Iter
     try:
         for spec in specs(base_port):
             log = (log_dir / f"{spec.name}.log").open("wb")
-            procs.append((subprocess.Popen(spec.command(), env=env, stdout=log,
-                                           stderr=subprocess.STDOUT), spec))
+            procs.append(
+                (
+                    subprocess.Popen(spec.command(), env=env, stdout=log, stderr=subprocess.STDOUT),
+                    spec,
+                )
+            )
         try:
             wait_ready([f"http://127.0.0.1:{s.port}/health/ready" for _, s in procs])
         except TimeoutError:

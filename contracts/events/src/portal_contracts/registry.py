@@ -10,11 +10,17 @@ from portal_contracts.base import DomainEvent
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
-EVENT_CLASSES: dict[str, type[DomainEvent]] = {
-    cls.event_type: cls
-    for name in _events.__all__
-    if isinstance(cls := getattr(_events, name), type) and issubclass(cls, DomainEvent)
-}
+
+def _catalogue() -> dict[str, type[DomainEvent]]:
+    found: dict[str, type[DomainEvent]] = {}
+    for name in _events.__all__:
+        cls = getattr(_events, name)
+        if isinstance(cls, type) and issubclass(cls, DomainEvent):
+            found[cls.event_type] = cls  # type: ignore[attr-defined]
+    return found
+
+
+EVENT_CLASSES: dict[str, type[DomainEvent]] = _catalogue()
 
 # (event type, from version) -> function turning that version's data into the next one.
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}

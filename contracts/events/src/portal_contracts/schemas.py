@@ -62,9 +62,7 @@ def breaking_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         del new_prop
         if not new_t <= old_t and not all(t.startswith("enum:") for t in new_t | old_t):
             problems.append(f"field {name!r} changed type {sorted(old_t)} -> {sorted(new_t)}")
-        elif old_t != new_t and all(t.startswith("enum:") for t in old_t) and not (
-            new_t <= old_t
-        ):
+        elif old_t != new_t and all(t.startswith("enum:") for t in old_t) and not (new_t <= old_t):
             problems.append(f"field {name!r} gained values {sorted(new_t - old_t)}")
     added_required = set(new.get("required", [])) - set(old.get("required", []))
     for name in sorted(added_required):

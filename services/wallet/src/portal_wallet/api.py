@@ -68,20 +68,27 @@ class WalletController(Controller):
 
     @post("/top-ups", status_code=201)
     async def request_top_up(
-        self, request: Request[Any, Any, Any], data: TopUpRequest,
+        self,
+        request: Request[Any, Any, Any],
+        data: TopUpRequest,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[dict[str, Any]]:
         principal = principal_from(request)
         data = parse_json_body(await request.body(), TopUpRequest)
         view, created = await _service(request).request_top_up(
-            principal.account_id, data.amount, data.currency, data.method,
-            actor=principal.user_id, idempotency_key=idempotency_key,
+            principal.account_id,
+            data.amount,
+            data.currency,
+            data.method,
+            actor=principal.user_id,
+            idempotency_key=idempotency_key,
         )
         return Response(view, status_code=201 if created else 200)
 
     @get("/top-ups")
     async def list_top_ups(
-        self, request: Request[Any, Any, Any],
+        self,
+        request: Request[Any, Any, Any],
         limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
         offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
     ) -> dict[str, Any]:
@@ -95,7 +102,8 @@ class WalletController(Controller):
 
     @get("/transactions")
     async def transactions(
-        self, request: Request[Any, Any, Any],
+        self,
+        request: Request[Any, Any, Any],
         limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
         offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
         kind: Literal["credit", "debit"] | None = None,
@@ -109,7 +117,9 @@ class WalletController(Controller):
 
     @get("/balance")
     async def balance_at(
-        self, request: Request[Any, Any, Any], at: Annotated[datetime, Parameter(query="at")],
+        self,
+        request: Request[Any, Any, Any],
+        at: Annotated[datetime, Parameter(query="at")],
     ) -> dict[str, Any]:
         principal = principal_from(request)
         if at.tzinfo is None:
@@ -124,29 +134,47 @@ class MoneyController(Controller):
     tags = ["wallet-internal"]
 
     @post("/credits", status_code=201)
-    async def credit(self, request: Request[Any, Any, Any], account_id: str,
-                     data: CreditRequest, idempotency_key: IdempotencyKey = None
-                     ) -> dict[str, Any]:
+    async def credit(
+        self,
+        request: Request[Any, Any, Any],
+        account_id: str,
+        data: CreditRequest,
+        idempotency_key: IdempotencyKey = None,
+    ) -> dict[str, Any]:
         principal = _money_principal(request)
         data = parse_json_body(await request.body(), CreditRequest)
         if not idempotency_key:
             raise ProblemError(400, "idempotency_key_required", "credits need an Idempotency-Key")
         return await _service(request).credit(
-            account_id, data.amount, data.currency, data.reason, data.reference,
-            idempotency_key, actor=principal.user_id,
+            account_id,
+            data.amount,
+            data.currency,
+            data.reason,
+            data.reference,
+            idempotency_key,
+            actor=principal.user_id,
         )
 
     @post("/debits", status_code=201)
-    async def debit(self, request: Request[Any, Any, Any], account_id: str,
-                    data: DebitRequest, idempotency_key: IdempotencyKey = None
-                    ) -> dict[str, Any]:
+    async def debit(
+        self,
+        request: Request[Any, Any, Any],
+        account_id: str,
+        data: DebitRequest,
+        idempotency_key: IdempotencyKey = None,
+    ) -> dict[str, Any]:
         principal = _money_principal(request)
         data = parse_json_body(await request.body(), DebitRequest)
         if not idempotency_key:
             raise ProblemError(400, "idempotency_key_required", "debits need an Idempotency-Key")
         return await _service(request).debit(
-            account_id, data.amount, data.currency, data.reason, data.reference,
-            idempotency_key, actor=principal.user_id,
+            account_id,
+            data.amount,
+            data.currency,
+            data.reason,
+            data.reference,
+            idempotency_key,
+            actor=principal.user_id,
         )
 
 

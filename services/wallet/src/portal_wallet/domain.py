@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from portal_chassis.decider import Decider, DomainError, NotFound
 from portal_contracts.events.wallet import (
     CreditReason,
-    DebitRejected,
     DebitReason,
+    DebitRejected,
     PaymentMethod,
     TopUpCompleted,
     TopUpFailed,
@@ -103,7 +103,11 @@ class DebitWallet(WalletCommand):
 
 
 Command = (
-    RequestTopUp | RecordPaymentSucceeded | RecordPaymentFailed | ExpireTopUps | CreditWallet
+    RequestTopUp
+    | RecordPaymentSucceeded
+    | RecordPaymentFailed
+    | ExpireTopUps
+    | CreditWallet
     | DebitWallet
 )
 
@@ -155,19 +159,24 @@ class _StateBox(BaseModel):
 # --- decide ---
 
 
-def _opened(cmd: WalletCommand, state: NoWallet | OpenWallet) -> tuple[OpenWallet, list[WalletEvent]]:
+def _opened(
+    cmd: WalletCommand, state: NoWallet | OpenWallet
+) -> tuple[OpenWallet, list[WalletEvent]]:
     if isinstance(state, OpenWallet):
         return state, []
-    event = WalletOpened(account_id=cmd.account_id, currency=cmd.opening_currency,
-                         occurred_at=cmd.now)
+    event = WalletOpened(
+        account_id=cmd.account_id, currency=cmd.opening_currency, occurred_at=cmd.now
+    )
     return evolve(state, event), [event]  # type: ignore[return-value]
 
 
 def _check_currency(wallet: OpenWallet, currency: str) -> None:
     if currency != wallet.currency:
-        raise DomainError("currency_not_supported",
-                          f"this wallet holds {wallet.currency}, not {currency}",
-                          currency=wallet.currency)
+        raise DomainError(
+            "currency_not_supported",
+            f"this wallet holds {wallet.currency}, not {currency}",
+            currency=wallet.currency,
+        )
 
 
 def decide(cmd: Command, state: NoWallet | OpenWallet) -> Sequence[WalletEvent]:
@@ -194,26 +203,41 @@ def _request_top_up(cmd: RequestTopUp, state: NoWallet | OpenWallet) -> list[Wal
     if cmd.amount <= 0:
         raise DomainError("amount_not_positive", "the amount must be greater than zero")
     if cmd.amount < limits.min_amount:
-        raise DomainError("amount_below_minimum",
-                          f"the smallest top-up is {limits.min_amount}",
-                          min_amount=limits.min_amount)
+        raise DomainError(
+            "amount_below_minimum",
+            f"the smallest top-up is {limits.min_amount}",
+            min_amount=limits.min_amount,
+        )
     if cmd.amount > limits.max_amount:
-        raise DomainError("amount_above_maximum",
-                          f"the largest top-up is {limits.max_amount}",
-                          max_amount=limits.max_amount)
+        raise DomainError(
+            "amount_above_maximum",
+            f"the largest top-up is {limits.max_amount}",
+            max_amount=limits.max_amount,
+        )
     wallet, events = _opened(cmd, state)
     _check_currency(wallet, cmd.currency)
     pending = sum(t.amount for t in wallet.top_ups.values() if t.status == "pending")
     if wallet.balance + pending + cmd.amount > limits.max_balance:
-        raise DomainError("balance_limit_exceeded",
-                          f"the balance may not exceed {limits.max_balance}",
-                          max_balance=limits.max_balance, balance=wallet.balance,
-                          pending=pending)
-    events.append(TopUpRequested(
-        account_id=cmd.account_id, top_up_id=cmd.top_up_id, amount=cmd.amount,
-        currency=cmd.currency, method=cmd.method, provider=cmd.provider,
-        reference=cmd.reference, expires_at=cmd.expires_at, occurred_at=cmd.now,
-    ))
+        raise DomainError(
+            "balance_limit_exceeded",
+            f"the balance may not exceed {limits.max_balance}",
+            max_balance=limits.max_balance,
+            balance=wallet.balance,
+            pending=pending,
+        )
+    events.append(
+        TopUpRequested(
+            account_id=cmd.account_id,
+            top_up_id=cmd.top_up_id,
+            amount=cmd.amount,
+            currency=cmd.currency,
+            method=cmd.method,
+            provider=cmd.provider,
+            reference=cmd.reference,
+            expires_at=cmd.expires_at,
+            occurred_at=cmd.now,
+        )
+    )
     return events
 
 
@@ -223,25 +247,37 @@ def _top_up(state: NoWallet | OpenWallet, top_up_id: str) -> tuple[OpenWallet, T
     raise NotFound("unknown_reference", "no top-up has this payment reference")
 
 
-def _payment_succeeded(cmd: RecordPaymentSucceeded, state: NoWallet | OpenWallet) -> list[WalletEvent]:
+def _payment_succeeded(
+    cmd: RecordPaymentSucceeded, state: NoWallet | OpenWallet
+) -> list[WalletEvent]:
     wallet, top_up = _top_up(state, cmd.top_up_id)
     if cmd.amount <= 0:
         raise DomainError("amount_not_positive", "a payment must carry a positive amount")
     if cmd.currency != top_up.currency:
-        raise DomainError("currency_mismatch",
-                          f"the top-up was requested in {top_up.currency}")
+        raise DomainError("currency_mismatch", f"the top-up was requested in {top_up.currency}")
     # Money that arrived is always credited, even late or twice: it is never lost.
     late = top_up.status != "pending" or cmd.now > top_up.expires_at
     completed = TopUpCompleted(
-        account_id=cmd.account_id, top_up_id=top_up.top_up_id, provider=top_up.provider,
-        reference=top_up.reference, provider_event_id=cmd.provider_event_id,
-        amount_requested=top_up.amount, amount_received=cmd.amount, currency=cmd.currency,
-        late=late, occurred_at=cmd.now,
+        account_id=cmd.account_id,
+        top_up_id=top_up.top_up_id,
+        provider=top_up.provider,
+        reference=top_up.reference,
+        provider_event_id=cmd.provider_event_id,
+        amount_requested=top_up.amount,
+        amount_received=cmd.amount,
+        currency=cmd.currency,
+        late=late,
+        occurred_at=cmd.now,
     )
     credited = WalletCredited(
-        account_id=cmd.account_id, transaction_id=cmd.transaction_id, amount=cmd.amount,
-        currency=cmd.currency, balance_after=wallet.balance + cmd.amount, reason="top_up",
-        reference=top_up.top_up_id, occurred_at=cmd.now,
+        account_id=cmd.account_id,
+        transaction_id=cmd.transaction_id,
+        amount=cmd.amount,
+        currency=cmd.currency,
+        balance_after=wallet.balance + cmd.amount,
+        reason="top_up",
+        reference=top_up.top_up_id,
+        occurred_at=cmd.now,
     )
     return [completed, credited]
 
@@ -250,17 +286,24 @@ def _payment_failed(cmd: RecordPaymentFailed, state: NoWallet | OpenWallet) -> l
     _, top_up = _top_up(state, cmd.top_up_id)
     if top_up.status != "pending":
         return []
-    return [TopUpFailed(account_id=cmd.account_id, top_up_id=top_up.top_up_id,
-                        reason="payment_failed", provider_event_id=cmd.provider_event_id,
-                        occurred_at=cmd.now)]
+    return [
+        TopUpFailed(
+            account_id=cmd.account_id,
+            top_up_id=top_up.top_up_id,
+            reason="payment_failed",
+            provider_event_id=cmd.provider_event_id,
+            occurred_at=cmd.now,
+        )
+    ]
 
 
 def _expire(cmd: ExpireTopUps, state: NoWallet | OpenWallet) -> list[WalletEvent]:
     if not isinstance(state, OpenWallet):
         return []
     return [
-        TopUpFailed(account_id=cmd.account_id, top_up_id=t.top_up_id, reason="expired",
-                    occurred_at=cmd.now)
+        TopUpFailed(
+            account_id=cmd.account_id, top_up_id=t.top_up_id, reason="expired", occurred_at=cmd.now
+        )
         for t in state.top_ups.values()
         if t.status == "pending" and t.expires_at <= cmd.now
     ]
@@ -271,11 +314,18 @@ def _credit(cmd: CreditWallet, state: NoWallet | OpenWallet) -> list[WalletEvent
         raise DomainError("amount_not_positive", "the amount must be greater than zero")
     wallet, events = _opened(cmd, state)
     _check_currency(wallet, cmd.currency)
-    events.append(WalletCredited(
-        account_id=cmd.account_id, transaction_id=cmd.transaction_id, amount=cmd.amount,
-        currency=cmd.currency, balance_after=wallet.balance + cmd.amount, reason=cmd.reason,
-        reference=cmd.reference, occurred_at=cmd.now,
-    ))
+    events.append(
+        WalletCredited(
+            account_id=cmd.account_id,
+            transaction_id=cmd.transaction_id,
+            amount=cmd.amount,
+            currency=cmd.currency,
+            balance_after=wallet.balance + cmd.amount,
+            reason=cmd.reason,
+            reference=cmd.reference,
+            occurred_at=cmd.now,
+        )
+    )
     return events
 
 
@@ -289,17 +339,31 @@ def _debit(cmd: DebitWallet, state: NoWallet | OpenWallet) -> list[WalletEvent]:
     elif cmd.amount > wallet.balance:
         reason = "insufficient_balance"
     if reason:
-        events.append(DebitRejected(
-            account_id=cmd.account_id, transaction_id=cmd.transaction_id, amount=cmd.amount,
-            currency=cmd.currency, balance=wallet.balance, reason=reason,
-            reference=cmd.reference, occurred_at=cmd.now,
-        ))
+        events.append(
+            DebitRejected(
+                account_id=cmd.account_id,
+                transaction_id=cmd.transaction_id,
+                amount=cmd.amount,
+                currency=cmd.currency,
+                balance=wallet.balance,
+                reason=reason,
+                reference=cmd.reference,
+                occurred_at=cmd.now,
+            )
+        )
         return events
-    events.append(WalletDebited(
-        account_id=cmd.account_id, transaction_id=cmd.transaction_id, amount=cmd.amount,
-        currency=cmd.currency, balance_after=wallet.balance - cmd.amount, reason=cmd.reason,
-        reference=cmd.reference, occurred_at=cmd.now,
-    ))
+    events.append(
+        WalletDebited(
+            account_id=cmd.account_id,
+            transaction_id=cmd.transaction_id,
+            amount=cmd.amount,
+            currency=cmd.currency,
+            balance_after=wallet.balance - cmd.amount,
+            reason=cmd.reason,
+            reference=cmd.reference,
+            occurred_at=cmd.now,
+        )
+    )
     return events
 
 
@@ -315,32 +379,50 @@ def evolve(state: NoWallet | OpenWallet, event: WalletEvent) -> NoWallet | OpenW
     match event:
         case TopUpRequested():
             top_up = TopUp(
-                top_up_id=event.top_up_id, amount=event.amount, currency=event.currency,
-                method=event.method, provider=event.provider, reference=event.reference,
-                requested_at=event.occurred_at, expires_at=event.expires_at,
+                top_up_id=event.top_up_id,
+                amount=event.amount,
+                currency=event.currency,
+                method=event.method,
+                provider=event.provider,
+                reference=event.reference,
+                requested_at=event.occurred_at,
+                expires_at=event.expires_at,
             )
-            return state.model_copy(update={"top_ups": {**state.top_ups,
-                                                          top_up.top_up_id: top_up}})
+            return state.model_copy(update={"top_ups": {**state.top_ups, top_up.top_up_id: top_up}})
         case TopUpCompleted():
             old = state.top_ups[event.top_up_id]
-            top_up = old.model_copy(update={
-                "status": "completed", "failure_reason": None, "completed_at": event.occurred_at,
-                "amount_received": old.amount_received + event.amount_received,
-            })
-            return state.model_copy(update={
-                "top_ups": {**state.top_ups, top_up.top_up_id: top_up},
-                "total_topped_up": state.total_topped_up + event.amount_received,
-            })
+            top_up = old.model_copy(
+                update={
+                    "status": "completed",
+                    "failure_reason": None,
+                    "completed_at": event.occurred_at,
+                    "amount_received": old.amount_received + event.amount_received,
+                }
+            )
+            return state.model_copy(
+                update={
+                    "top_ups": {**state.top_ups, top_up.top_up_id: top_up},
+                    "total_topped_up": state.total_topped_up + event.amount_received,
+                }
+            )
         case TopUpFailed():
             old = state.top_ups[event.top_up_id]
             top_up = old.model_copy(update={"status": "failed", "failure_reason": event.reason})
             return state.model_copy(update={"top_ups": {**state.top_ups, top_up.top_up_id: top_up}})
         case WalletCredited():
-            return state.model_copy(update={"balance": event.balance_after,
-                                            "total_credited": state.total_credited + event.amount})
+            return state.model_copy(
+                update={
+                    "balance": event.balance_after,
+                    "total_credited": state.total_credited + event.amount,
+                }
+            )
         case WalletDebited():
-            return state.model_copy(update={"balance": event.balance_after,
-                                            "total_debited": state.total_debited + event.amount})
+            return state.model_copy(
+                update={
+                    "balance": event.balance_after,
+                    "total_debited": state.total_debited + event.amount,
+                }
+            )
         case DebitRejected():
             return state
     return state

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Callable
@@ -20,8 +21,8 @@ from portal_chassis.logging import current_ids, get_logger
 from portal_chassis.problems import ProblemError
 from portal_contracts.events.wallet import (
     CreditReason,
-    DebitRejected,
     DebitReason,
+    DebitRejected,
     PaymentMethod,
     TopUpRequested,
     WalletCredited,
@@ -83,18 +84,24 @@ class WalletService:
         self.limits = TopUpLimits(settings.min_top_up, settings.max_top_up, settings.max_balance)
 
     async def setup(self) -> None:
-        await self.db[REFERENCES].create_indexes([
-            IndexModel([("open", ASCENDING), ("expires_at", ASCENDING)], name="open_expiry"),
-        ])
-        await self.db[TRANSACTIONS].create_indexes([
-            IndexModel([("account_id", ASCENDING), ("occurred_at", DESCENDING)],
-                       name="account_time"),
-        ])
+        await self.db[REFERENCES].create_indexes(
+            [
+                IndexModel([("open", ASCENDING), ("expires_at", ASCENDING)], name="open_expiry"),
+            ]
+        )
+        await self.db[TRANSACTIONS].create_indexes(
+            [
+                IndexModel(
+                    [("account_id", ASCENDING), ("occurred_at", DESCENDING)], name="account_time"
+                ),
+            ]
+        )
 
     def _metadata(self, account_id: str, actor: str | None) -> CommitMetadata:
         correlation_id, causation_id = current_ids()
-        return CommitMetadata(correlation_id=correlation_id, causation_id=causation_id,
-                              actor=actor, tenant=account_id)
+        return CommitMetadata(
+            correlation_id=correlation_id, causation_id=causation_id, actor=actor, tenant=account_id
+        )
 
     # --- top-ups ---
 
@@ -122,24 +129,41 @@ class WalletService:
         instructions = provider.instructions(amount, currency, method, now)
         top_up_id = self.new_id()
         command = domain.RequestTopUp(
-            account_id=account_id, now=now, opening_currency=self.settings.currency,
-            top_up_id=top_up_id, amount=amount, currency=currency, method=method,
-            provider=provider.name, reference=instructions.reference,
-            expires_at=instructions.expires_at, limits=self.limits,
+            account_id=account_id,
+            now=now,
+            opening_currency=self.settings.currency,
+            top_up_id=top_up_id,
+            amount=amount,
+            currency=currency,
+            method=method,
+            provider=provider.name,
+            reference=instructions.reference,
+            expires_at=instructions.expires_at,
+            limits=self.limits,
         )
         # Validate before reserving the reference so a refused request stores nothing.
         state, _ = await self.runner.load(stream)
         domain.decide(command, state)
         # The reference is recorded before the append: a webhook can always find its
         # stream; a reference whose append then failed simply matches no top-up.
-        await self.db[REFERENCES].insert_one({
-            "_id": instructions.reference, "account_id": account_id, "top_up_id": top_up_id,
-            "provider": provider.name, "expires_at": instructions.expires_at, "open": True,
-            "qr_payload": instructions.qr_payload,
-        })
+        await self.db[REFERENCES].insert_one(
+            {
+                "_id": instructions.reference,
+                "account_id": account_id,
+                "top_up_id": top_up_id,
+                "provider": provider.name,
+                "expires_at": instructions.expires_at,
+                "open": True,
+                "qr_payload": instructions.qr_payload,
+            }
+        )
         outcome = await self.runner.run(
-            stream, command, idempotency_key=idempotency_key, fingerprint=fingerprint,
-            metadata=self._metadata(account_id, actor), now=now,
+            stream,
+            command,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+            metadata=self._metadata(account_id, actor),
+            now=now,
         )
         if outcome.replayed and outcome.commit is not None:
             return await self._top_up_from_commit(account_id, outcome.commit.events), False
@@ -150,8 +174,9 @@ class WalletService:
         for stored in events:
             if isinstance(stored.event, TopUpRequested):
                 return await self.get_top_up(account_id, stored.event.top_up_id)
-        raise DomainError("idempotency_key_reused",
-                          "this Idempotency-Key was used for another request")
+        raise DomainError(
+            "idempotency_key_reused", "this Idempotency-Key was used for another request"
+        )
 
     async def get_top_up(self, account_id: str, top_up_id: str) -> dict[str, Any]:
         state, _ = await self.runner.load(domain.stream_id(account_id))
@@ -165,8 +190,12 @@ class WalletService:
         state, _ = await self.runner.load(domain.stream_id(account_id))
         items = list(state.top_ups.values()) if isinstance(state, OpenWallet) else []
         items.sort(key=lambda t: t.requested_at, reverse=True)
-        return {"items": [top_up_view(t) for t in items[offset:offset + limit]],
-                "total": len(items), "limit": limit, "offset": offset}
+        return {
+            "items": [top_up_view(t) for t in items[offset : offset + limit]],
+            "total": len(items),
+            "limit": limit,
+            "offset": offset,
+        }
 
     async def handle_webhook(
         self, provider_name: str, raw_body: bytes, signature: str | None
@@ -180,8 +209,9 @@ class WalletService:
             payload = WebhookPayload.model_validate_json(raw_body)
         except ValueError as exc:
             errors = json.loads(exc.json()) if hasattr(exc, "json") else str(exc)
-            raise ProblemError(400, "invalid_webhook_body", "the webhook body is not valid",
-                               errors=errors) from None
+            raise ProblemError(
+                400, "invalid_webhook_body", "the webhook body is not valid", errors=errors
+            ) from None
         event_key = f"{provider_name}:{payload.id}"
         if await self.db[PROVIDER_EVENTS].find_one({"_id": event_key}):
             return {"status": "duplicate", "event_id": payload.id}
@@ -192,26 +222,35 @@ class WalletService:
         command: domain.Command
         if payload.type == "payment.succeeded":
             command = domain.RecordPaymentSucceeded(
-                account_id=account_id, now=now, opening_currency=self.settings.currency,
-                top_up_id=ref["top_up_id"], provider_event_id=payload.id,
-                amount=payload.amount, currency=payload.currency,
+                account_id=account_id,
+                now=now,
+                opening_currency=self.settings.currency,
+                top_up_id=ref["top_up_id"],
+                provider_event_id=payload.id,
+                amount=payload.amount,
+                currency=payload.currency,
                 transaction_id=self.new_id(),
             )
         else:
             command = domain.RecordPaymentFailed(
-                account_id=account_id, now=now, opening_currency=self.settings.currency,
-                top_up_id=ref["top_up_id"], provider_event_id=payload.id,
+                account_id=account_id,
+                now=now,
+                opening_currency=self.settings.currency,
+                top_up_id=ref["top_up_id"],
+                provider_event_id=payload.id,
             )
         # The provider event id is the idempotency key, in the same write as the credit.
         outcome = await self.runner.run(
-            domain.stream_id(account_id), command, idempotency_key=f"provider:{event_key}",
-            metadata=self._metadata(account_id, f"provider:{provider_name}"), now=now,
+            domain.stream_id(account_id),
+            command,
+            idempotency_key=f"provider:{event_key}",
+            metadata=self._metadata(account_id, f"provider:{provider_name}"),
+            now=now,
         )
-        try:
+        with contextlib.suppress(DuplicateKeyError):
             await self.db[PROVIDER_EVENTS].insert_one(
-                {"_id": event_key, "reference": payload.reference, "received_at": now})
-        except DuplicateKeyError:
-            pass
+                {"_id": event_key, "reference": payload.reference, "received_at": now}
+            )
         await self.db[REFERENCES].update_one({"_id": payload.reference}, {"$set": {"open": False}})
         status = "duplicate" if outcome.replayed else "processed"
         return {"status": status, "event_id": payload.id}
@@ -224,9 +263,11 @@ class WalletService:
         async for ref in cursor:
             outcome = await self.runner.run(
                 domain.stream_id(ref["account_id"]),
-                domain.ExpireTopUps(account_id=ref["account_id"], now=now,
-                                    opening_currency=self.settings.currency),
-                metadata=self._metadata(ref["account_id"], "system:expiry"), now=now,
+                domain.ExpireTopUps(
+                    account_id=ref["account_id"], now=now, opening_currency=self.settings.currency
+                ),
+                metadata=self._metadata(ref["account_id"], "system:expiry"),
+                now=now,
             )
             expired += len(outcome.commit.events) if outcome.commit else 0
             await self.db[REFERENCES].update_one({"_id": ref["_id"]}, {"$set": {"open": False}})
@@ -234,38 +275,71 @@ class WalletService:
 
     # --- credits and debits for other contexts ---
 
-    async def credit(self, account_id: str, amount: int, currency: str, reason: CreditReason,
-                     reference: str, idempotency_key: str, actor: str | None = None
-                     ) -> dict[str, Any]:
+    async def credit(
+        self,
+        account_id: str,
+        amount: int,
+        currency: str,
+        reason: CreditReason,
+        reference: str,
+        idempotency_key: str,
+        actor: str | None = None,
+    ) -> dict[str, Any]:
         command = domain.CreditWallet(
-            account_id=account_id, now=self.clock.now(), opening_currency=self.settings.currency,
-            transaction_id=self.new_id(), amount=amount, currency=currency, reason=reason,
+            account_id=account_id,
+            now=self.clock.now(),
+            opening_currency=self.settings.currency,
+            transaction_id=self.new_id(),
+            amount=amount,
+            currency=currency,
+            reason=reason,
             reference=reference,
         )
         outcome = await self._run_money(account_id, command, idempotency_key, actor)
         return self._money_result(outcome)
 
-    async def debit(self, account_id: str, amount: int, currency: str, reason: DebitReason,
-                    reference: str, idempotency_key: str, actor: str | None = None
-                    ) -> dict[str, Any]:
+    async def debit(
+        self,
+        account_id: str,
+        amount: int,
+        currency: str,
+        reason: DebitReason,
+        reference: str,
+        idempotency_key: str,
+        actor: str | None = None,
+    ) -> dict[str, Any]:
         command = domain.DebitWallet(
-            account_id=account_id, now=self.clock.now(), opening_currency=self.settings.currency,
-            transaction_id=self.new_id(), amount=amount, currency=currency, reason=reason,
+            account_id=account_id,
+            now=self.clock.now(),
+            opening_currency=self.settings.currency,
+            transaction_id=self.new_id(),
+            amount=amount,
+            currency=currency,
+            reason=reason,
             reference=reference,
         )
         outcome = await self._run_money(account_id, command, idempotency_key, actor)
         return self._money_result(outcome)
 
-    async def _run_money(self, account_id: str, command: Any, key: str,
-                         actor: str | None) -> Outcome[Any]:
-        fingerprint = request_fingerprint({
-            "op": type(command).__name__, "amount": command.amount,
-            "currency": command.currency, "reason": command.reason,
-            "reference": command.reference,
-        })
+    async def _run_money(
+        self, account_id: str, command: Any, key: str, actor: str | None
+    ) -> Outcome[Any]:
+        fingerprint = request_fingerprint(
+            {
+                "op": type(command).__name__,
+                "amount": command.amount,
+                "currency": command.currency,
+                "reason": command.reason,
+                "reference": command.reference,
+            }
+        )
         return await self.runner.run(
-            domain.stream_id(account_id), command, idempotency_key=key, fingerprint=fingerprint,
-            metadata=self._metadata(account_id, actor), now=command.now,
+            domain.stream_id(account_id),
+            command,
+            idempotency_key=key,
+            fingerprint=fingerprint,
+            metadata=self._metadata(account_id, actor),
+            now=command.now,
         )
 
     @staticmethod
@@ -277,9 +351,12 @@ class WalletService:
                 code = event.reason
                 raise DomainError(
                     code,
-                    "the balance is too low for this payment" if code == "insufficient_balance"
+                    "the balance is too low for this payment"
+                    if code == "insufficient_balance"
                     else "the wallet holds another currency",
-                    balance=event.balance, amount=event.amount, currency=event.currency,
+                    balance=event.balance,
+                    amount=event.amount,
+                    currency=event.currency,
                 )
             if isinstance(event, WalletCredited | WalletDebited):
                 return {
@@ -300,8 +377,14 @@ class WalletService:
     async def wallet_view(self, account_id: str) -> dict[str, Any]:
         state, version = await self.runner.load(domain.stream_id(account_id))
         if not isinstance(state, OpenWallet):
-            return {"account_id": account_id, "currency": self.settings.currency, "balance": 0,
-                    "total_topped_up": 0, "pending_top_ups": 0, "version": 0}
+            return {
+                "account_id": account_id,
+                "currency": self.settings.currency,
+                "balance": 0,
+                "total_topped_up": 0,
+                "pending_top_ups": 0,
+                "version": 0,
+            }
         return {
             "account_id": account_id,
             "currency": state.currency,
@@ -309,8 +392,11 @@ class WalletService:
             "total_topped_up": state.total_topped_up,
             "pending_top_ups": sum(1 for t in state.top_ups.values() if t.status == "pending"),
             "version": version,
-            "limits": {"min_top_up": self.limits.min_amount, "max_top_up": self.limits.max_amount,
-                       "max_balance": self.limits.max_balance},
+            "limits": {
+                "min_top_up": self.limits.min_amount,
+                "max_top_up": self.limits.max_amount,
+                "max_balance": self.limits.max_balance,
+            },
         }
 
     async def balance_at(self, account_id: str, instant: datetime) -> dict[str, Any]:
@@ -318,12 +404,24 @@ class WalletService:
         state, version = await self.runner.state_at(domain.stream_id(account_id), instant)
         balance = state.balance if isinstance(state, OpenWallet) else 0
         currency = state.currency if isinstance(state, OpenWallet) else self.settings.currency
-        return {"account_id": account_id, "at": instant, "balance": balance,
-                "currency": currency, "version": version}
+        return {
+            "account_id": account_id,
+            "at": instant,
+            "balance": balance,
+            "currency": currency,
+            "version": version,
+        }
 
-    async def transactions(self, account_id: str, *, limit: int, offset: int,
-                           kind: str | None = None, since: datetime | None = None,
-                           until: datetime | None = None) -> dict[str, Any]:
+    async def transactions(
+        self,
+        account_id: str,
+        *,
+        limit: int,
+        offset: int,
+        kind: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> dict[str, Any]:
         query: dict[str, Any] = {"account_id": account_id}
         if kind:
             query["kind"] = kind
@@ -331,8 +429,12 @@ class WalletService:
             query["occurred_at"] = {k: v for k, v in (("$gte", since), ("$lt", until)) if v}
         coll = self.db[TRANSACTIONS]
         total = await coll.count_documents(query)
-        cursor = coll.find(query, projection={"account_id": 0}).sort(
-            [("occurred_at", DESCENDING), ("_id", DESCENDING)]).skip(offset).limit(limit)
+        cursor = (
+            coll.find(query, projection={"account_id": 0})
+            .sort([("occurred_at", DESCENDING), ("_id", DESCENDING)])
+            .skip(offset)
+            .limit(limit)
+        )
         items = []
         async for doc in cursor:
             doc["id"] = doc.pop("_id")

@@ -22,17 +22,26 @@ from portal_wallet.settings import WalletSettings
 log = get_logger(__name__)
 
 
-def bootstrap(settings: WalletSettings | None = None, clock: Clock | None = None,
-              group_id: str = "wallet-transactions") -> tuple[ServiceRuntime, WalletService]:
+def bootstrap(
+    settings: WalletSettings | None = None,
+    clock: Clock | None = None,
+    group_id: str = "wallet-transactions",
+) -> tuple[ServiceRuntime, WalletService]:
     settings = settings or WalletSettings()
     runtime = ServiceRuntime(settings)
     assert runtime.store is not None
-    provider = SandboxProvider(settings.sandbox_secret, expiry=expiry_delta(settings),
-                               bank_bin=settings.bank_bin, bank_account=settings.bank_account)
-    service = WalletService(runtime.store, runtime.db, settings, {provider.name: provider},
-                            clock or SystemClock())
-    reactions.register(runtime.broker, TransactionsProjection(runtime.db), group_id,
-                       settings.consumer_max_attempts)
+    provider = SandboxProvider(
+        settings.sandbox_secret,
+        expiry=expiry_delta(settings),
+        bank_bin=settings.bank_bin,
+        bank_account=settings.bank_account,
+    )
+    service = WalletService(
+        runtime.store, runtime.db, settings, {provider.name: provider}, clock or SystemClock()
+    )
+    reactions.register(
+        runtime.broker, TransactionsProjection(runtime.db), group_id, settings.consumer_max_attempts
+    )
     return runtime, service
 
 

@@ -75,11 +75,15 @@ def verify_signature(secret: str, raw_body: bytes, header: str | None, now: date
         timestamp = int(parts["t"][0])
         candidates = parts["v1"]
     except (KeyError, ValueError, IndexError):
-        raise ProblemError(400, "signature_malformed",
-                           f"{SIGNATURE_HEADER} must look like t=<unix seconds>,v1=<hex>") from None
+        raise ProblemError(
+            400,
+            "signature_malformed",
+            f"{SIGNATURE_HEADER} must look like t=<unix seconds>,v1=<hex>",
+        ) from None
     if abs(now.timestamp() - timestamp) > SIGNATURE_TOLERANCE_SECONDS:
-        raise ProblemError(401, "signature_expired",
-                           "the signature timestamp is more than 300 s away from now")
+        raise ProblemError(
+            401, "signature_expired", "the signature timestamp is more than 300 s away from now"
+        )
     expected = sign(secret, raw_body, timestamp).split("v1=", 1)[1]
     if not any(hmac.compare_digest(expected, c) for c in candidates):
         raise ProblemError(401, "signature_invalid", "the signature does not match the body")
@@ -102,8 +106,9 @@ def _crc16_ccitt(data: bytes) -> str:
 ISO_4217_NUMERIC = {"VND": "704", "USD": "840", "EUR": "978"}
 
 
-def vietqr_payload(bank_bin: str, account_number: str, amount: int, currency: str,
-                   memo: str) -> str:
+def vietqr_payload(
+    bank_bin: str, account_number: str, amount: int, currency: str, memo: str
+) -> str:
     """EMVCo QR (NAPAS VietQR profile): dynamic, amount and memo filled in, CRC appended."""
     beneficiary = _tlv("00", bank_bin) + _tlv("01", account_number)
     merchant = _tlv("00", "A000000727") + _tlv("01", beneficiary) + _tlv("02", "QRIBFTTA")
@@ -125,8 +130,7 @@ class SandboxProvider:
 
     name = "sandbox"
 
-    def __init__(self, secret: str, *, expiry: timedelta, bank_bin: str,
-                 bank_account: str) -> None:
+    def __init__(self, secret: str, *, expiry: timedelta, bank_bin: str, bank_account: str) -> None:
         self.secret = secret
         self.expiry = expiry
         self.bank_bin = bank_bin

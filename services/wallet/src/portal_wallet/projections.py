@@ -22,16 +22,19 @@ class TransactionsProjection:
 
     async def handle(self, envelope: EventEnvelope, event: DomainEvent) -> None:
         if isinstance(event, WalletCredited | WalletDebited):
-            await insert_once(self.collection, {
-                "_id": event.transaction_id,
-                "account_id": event.account_id,
-                "kind": "credit" if isinstance(event, WalletCredited) else "debit",
-                "amount": event.amount,
-                "currency": event.currency,
-                "balance_after": event.balance_after,
-                "reason": event.reason,
-                "reference": event.reference,
-                "occurred_at": event.occurred_at,
-                "stream_version": envelope.streamversion,
-            })
+            await insert_once(
+                self.collection,
+                {
+                    "_id": event.transaction_id,
+                    "account_id": event.account_id,
+                    "kind": "credit" if isinstance(event, WalletCredited) else "debit",
+                    "amount": event.amount,
+                    "currency": event.currency,
+                    "balance_after": event.balance_after,
+                    "reason": event.reason,
+                    "reference": event.reference,
+                    "occurred_at": event.occurred_at,
+                    "stream_version": envelope.streamversion,
+                },
+            )
         await self.status.applied(envelope)

@@ -13,10 +13,10 @@ from portal_contracts.events.wallet import WalletEvent
 from portal_wallet.projections import PROJECTION, TransactionsProjection
 
 
-def register(broker: KafkaBroker, projection: TransactionsProjection, group_id: str,
-             max_attempts: int) -> None:
-    subscribe(broker, [WalletEvent.topic()], group_id, projection.handle,
-              max_attempts=max_attempts)
+def register(
+    broker: KafkaBroker, projection: TransactionsProjection, group_id: str, max_attempts: int
+) -> None:
+    subscribe(broker, [WalletEvent.topic()], group_id, projection.handle, max_attempts=max_attempts)
 
 
 __all__ = ["PROJECTION", "register"]

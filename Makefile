@@ -1,0 +1,43 @@
+# The two commands: `make dev` runs the platform, `make test` runs the whole suite.
+SHELL := /bin/bash
+UV ?= uv
+export UV_LINK_MODE ?= copy
+
+.PHONY: dev test unit lint typecheck schemas asyncapi bench infra-up infra-down install check-tools
+
+check-tools:
+	@command -v $(UV) >/dev/null || { echo "installing uv (pip --user)"; python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv; }
+	@python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+
+install: check-tools
+	$(UV) sync --frozen
+
+dev: install
+	$(UV) run python deploy/local/dev.py
+
+test: install lint typecheck
+	$(UV) run pytest
+
+unit: install
+	$(UV) run pytest -m "not integration and not e2e"
+
+lint: install
+	$(UV) run ruff check .
+
+typecheck: install
+	$(UV) run mypy
+
+schemas: install
+	$(UV) run python -m portal_contracts.schemas
+	$(UV) run python -m portal_tests.asyncapi
+
+asyncapi: schemas
+
+bench: install
+	$(UV) run python -m portal_bench.topup
+
+infra-up:
+	bash deploy/local/infra.sh start
+
+infra-down:
+	bash deploy/local/infra.sh stop

@@ -1,0 +1,131 @@
+"""`make dev`: run the whole platform locally until Ctrl-C.
+
+Starts local Kafka + FerretDB through infra.sh unless KAFKA_BOOTSTRAP_SERVERS and
+MONGODB_URI are both set, then the services under honcho (one coloured log stream,
+Ctrl-C stops everything), waits for /health/ready, seeds demo data and prints how to
+use it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from honcho.manager import Manager
+
+from portal_chassis.auth import TokenVerifier
+from portal_chassis.settings import AuthSettings
+from portal_tests.platform import platform_env, specs, wait_ready
+from portal_wallet.payments import sign
+
+ROOT = Path(__file__).resolve().parents[2]
+BASE_PORT = int(os.environ.get("PORTAL_PORT", "8000"))
+DEMO_ACCOUNT = "demo-account"
+
+
+def infrastructure() -> tuple[str, str, bool]:
+    kafka, mongo = os.environ.get("KAFKA_BOOTSTRAP_SERVERS"), os.environ.get("MONGODB_URI")
+    if kafka and mongo:
+        print(f"[dev] using Kafka at {kafka} and MongoDB at {mongo}", flush=True)
+        return kafka, mongo, False
+    subprocess.run(["bash", str(ROOT / "deploy/local/infra.sh"), "start"], check=True)
+    out = subprocess.run(
+        ["bash", str(ROOT / "deploy/local/infra.sh"), "env"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    values = dict(
+        line.removeprefix("export ").split("=", 1)
+        for line in out.splitlines()
+        if line.startswith("export ")
+    )
+    return values["KAFKA_BOOTSTRAP_SERVERS"], values["MONGODB_URI"], True
+
+
+def seed_and_announce(env: dict[str, str]) -> None:
+    base = f"http://127.0.0.1:{BASE_PORT}"
+    try:
+        wait_ready([f"http://127.0.0.1:{s.port}/health/ready" for s in specs(BASE_PORT)], 120)
+    except TimeoutError as exc:
+        print(f"[dev] {exc}; see the logs above", flush=True)
+        return
+    token = TokenVerifier(AuthSettings()).mint(
+        "demo-user", DEMO_ACCOUNT, ["owner"], ttl=timedelta(hours=12)
+    )
+    auth = {"Authorization": f"Bearer {token}"}
+    # Idempotent seed: the same keys every run, so a restart never credits twice.
+    r = httpx.post(
+        f"{base}/api/v1/wallet/top-ups",
+        json={"amount": 500_000},
+        headers={**auth, "Idempotency-Key": "demo-seed-top-up"},
+        timeout=20,
+    )
+    if r.status_code in (200, 201):
+        ref = r.json()["payment"]["reference"]
+        body = json.dumps(
+            {
+                "id": "demo-seed-payment",
+                "type": "payment.succeeded",
+                "reference": ref,
+                "amount": 500_000,
+                "currency": "VND",
+            }
+        ).encode()
+        httpx.post(
+            f"{base}/api/v1/payments/webhooks/sandbox",
+            content=body,
+            timeout=20,
+            headers={
+                "Portal-Signature": sign(env["PAYMENTS_SANDBOX_SECRET"], body, int(time.time()))
+            },
+        )
+    admin_password = os.environ.get("PORTAL_ADMIN_PASSWORD", "admin-password-1")
+    print(
+        f"""
+[dev] ================= the customer portal is up =================
+[dev]  API            {base}/api/v1/...
+[dev]  OpenAPI        {base}/schema   (Swagger UI: {base}/schema/swagger)
+[dev]  Health         {base}/health/ready    Metrics {base}/metrics
+[dev]  Wallet svc     http://127.0.0.1:{BASE_PORT + 101}
+[dev]  Projector      http://127.0.0.1:{BASE_PORT + 190}
+[dev]  Demo customer  account {DEMO_ACCOUNT}, bearer token (12 h):
+[dev]    {token}
+[dev]  Try            curl -H 'Authorization: Bearer <token>' {base}/api/v1/dashboard
+[dev]  Platform admin admin@portal.local / {admin_password} (login arrives with identity)
+[dev]  Sandbox webhook secret  {env["PAYMENTS_SANDBOX_SECRET"]}
+[dev]  Stop           Ctrl-C (stops every process; infra: deploy/local/infra.sh stop)
+[dev] ==============================================================""",
+        flush=True,
+    )
+
+
+def main() -> int:
+    kafka, mongo, _local = infrastructure()
+    env = platform_env(
+        BASE_PORT,
+        kafka,
+        mongo,
+        extra={
+            "PAYMENTS_SANDBOX_SECRET": os.environ.get("PAYMENTS_SANDBOX_SECRET", "sandbox-secret"),
+            "WALLET_LOG_JSON": os.environ.get("WALLET_LOG_JSON", "false"),
+            "GATEWAY_LOG_JSON": os.environ.get("GATEWAY_LOG_JSON", "false"),
+        },
+    )
+    manager = Manager()
+    for spec in specs(BASE_PORT):
+        manager.add_process(spec.name, " ".join(spec.command()), env=env)
+    threading.Thread(target=seed_and_announce, args=(env,), daemon=True).start()
+    manager.loop()
+    return manager.returncode or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
