@@ -50,3 +50,20 @@ class KafkaEventPublisher:
             )
         if futures:
             await asyncio.gather(*futures)
+
+
+def declare_publications(broker: KafkaBroker, context: str, events: Sequence[type[Any]]) -> None:
+    """Document what the relay publishes on `<context>.events` (AsyncAPI only: the relay
+    itself publishes through `KafkaEventPublisher`)."""
+    from typing import Union
+
+    payload: Any = Union[tuple(events)] if len(events) > 1 else events[0]  # noqa: UP007
+    broker.publisher(
+        f"{context}.events",
+        title=f"{context}.events",
+        description=(
+            f"Domain events of the {context} context, keyed by stream id, CloudEvents "
+            "attributes in ce_* headers (binary mode). Kept forever."
+        ),
+        schema=payload,
+    )

@@ -30,6 +30,21 @@ class ProjectorSettings(GatewaySettings):
     port: int = 8190
 
 
+def register(
+    runtime: ServiceRuntime, projection: DashboardProjection, group_id: str, max_attempts: int
+) -> None:
+    """The one place listing the projector's subscriptions."""
+    subscribe(runtime.broker, TOPICS, group_id, projection.handle, max_attempts=max_attempts)
+
+
+def bootstrap_consumers(settings: ServiceSettings | None = None) -> ServiceRuntime:
+    """The projector's broker with its subscriptions, unconnected (for the AsyncAPI doc)."""
+    settings = settings or ProjectorSettings()
+    runtime = ServiceRuntime(settings, with_event_store=False)
+    register(runtime, DashboardProjection(runtime.db), PROJECTION, settings.consumer_max_attempts)
+    return runtime
+
+
 def create(settings: ServiceSettings | None = None) -> Litestar:
     settings = settings or ProjectorSettings()
     configure_logging("projector", settings.log_level, settings.log_json)
@@ -46,13 +61,7 @@ def create(settings: ServiceSettings | None = None) -> Litestar:
     async def subscribe_from_stored_group() -> None:
         # The consumer group lives in the database so a rebuild can switch to a new one.
         group = await status.group_id()
-        subscribe(
-            runtime.broker,
-            TOPICS,
-            group,
-            projection.handle,
-            max_attempts=settings.consumer_max_attempts,
-        )
+        register(runtime, projection, group, settings.consumer_max_attempts)
 
     return create_app(
         title="Dashboard projector",

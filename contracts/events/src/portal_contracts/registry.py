@@ -49,3 +49,8 @@ def parse_event(event_type: str, schema_version: int, data: dict[str, Any]) -> D
 
 def event_data(event: DomainEvent) -> dict[str, Any]:
     return event.model_dump(mode="json")
+
+
+def events_of(context: str) -> list[type[DomainEvent]]:
+    """Every event type a context publishes, in catalogue order."""
+    return [cls for cls in EVENT_CLASSES.values() if cls.context == context]

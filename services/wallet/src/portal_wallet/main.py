@@ -8,10 +8,12 @@ from typing import Any
 
 from litestar import Litestar
 
+from portal_chassis.bus import declare_publications
 from portal_chassis.clock import Clock, SystemClock
 from portal_chassis.logging import configure_logging, get_logger
 from portal_chassis.runtime import ServiceRuntime
 from portal_chassis.web import create_app
+from portal_contracts.registry import events_of
 from portal_wallet import reactions
 from portal_wallet.api import MoneyController, WalletController, WebhookController
 from portal_wallet.handlers import WalletService, expiry_delta
@@ -39,6 +41,7 @@ def bootstrap(
     service = WalletService(
         runtime.store, runtime.db, settings, {provider.name: provider}, clock or SystemClock()
     )
+    declare_publications(runtime.broker, "wallet", events_of("wallet"))
     reactions.register(
         runtime.broker, TransactionsProjection(runtime.db), group_id, settings.consumer_max_attempts
     )
