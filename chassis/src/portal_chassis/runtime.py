@@ -45,12 +45,16 @@ class ServiceRuntime:
         self.store = EventStore(self.db) if with_event_store else None
         self.relay: OutboxRelay | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self.broker_ready = asyncio.Event()
         self.started = False
 
-    async def start(self, *, run_relay: bool = True) -> None:
+    async def start(self, *, run_relay: bool = True, wait_for_kafka: float = 15.0) -> None:
+        """Connect; Kafka may come later: commands still append, the relay catches up."""
         if self.store is not None:
             await self.store.setup()
-        await self.broker.start()
+        connecting = asyncio.create_task(self._connect_broker(), name="kafka-connect")
+        self._tasks.append(connecting)
+        await asyncio.wait({connecting}, timeout=wait_for_kafka)
         if self.store is not None and run_relay:
             self.relay = OutboxRelay(
                 self.store,
@@ -60,14 +64,37 @@ class ServiceRuntime:
                 poll_seconds=self.settings.relay_poll_seconds,
                 batch_size=self.settings.relay_batch_size,
             )
-            self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+            self._tasks.append(
+                asyncio.create_task(self._relay_when_connected(self.relay), name="outbox-relay")
+            )
         self.started = True
         log.info("service started", database=self.settings.database_name())
+
+    async def _connect_broker(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await self.broker.start()
+            except Exception as exc:
+                log.warning("kafka not reachable yet, retrying", error=str(exc), delay=delay)
+                with contextlib.suppress(Exception):
+                    await self.broker.stop()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+            else:
+                self.broker_ready.set()
+                return
+
+    async def _relay_when_connected(self, relay: OutboxRelay) -> None:
+        await self.broker_ready.wait()
+        await relay.run()
 
     async def stop(self) -> None:
         if self.relay is not None:
             self.relay.stop()
         for task in self._tasks:
+            if not self.broker_ready.is_set() or task.get_name() == "kafka-connect":
+                task.cancel()
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(task, timeout=5)
         self._tasks.clear()
