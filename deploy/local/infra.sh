@@ -121,11 +121,18 @@ spawn() {
     rm -f "$pidfile"
     local launcher=()
     if command -v setsid >/dev/null 2>&1; then launcher=(setsid); fi
-    # 9>&-: do not leak the flock descriptor (see with_lock) into the daemon
-    nohup "${launcher[@]}" bash -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' \
-        "$pidfile" "$@" </dev/null >>"$out" 2>&1 9>&- &
-    local i
-    for i in $(seq 1 50); do
+    # The inner bash closes every inherited descriptor above 2 (our flock fd,
+    # pipes of make/pytest/CI runners that would otherwise wait for EOF
+    # forever), writes its own pid -- which exec keeps -- and execs CMD.
+    # shellcheck disable=SC2016  # $$, $0, $@ are expanded by the inner bash
+    nohup "${launcher[@]}" bash -c '
+        for fd in /proc/$$/fd/*; do
+            fd=${fd##*/}
+            if [[ $fd =~ ^[0-9]+$ ]] && ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+        done
+        echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' \
+        "$pidfile" "$@" </dev/null >>"$out" 2>&1 &
+    for _ in $(seq 1 50); do
         [[ -s "$pidfile" ]] && return 0
         sleep 0.1
     done
@@ -266,15 +273,20 @@ _fetch_kafka() {
     kafka_up_to_date && return 0
     local ver
     ver="$(kafka_version)"
-    log "fetching Apache Kafka $ver jars with Maven into $KAFKA_LIB (first run only, ~1 min)"
+    if [[ -d "$KAFKA_LIB" ]]; then
+        log "re-fetching Apache Kafka $ver jars with Maven (deploy/local/kafka/pom.xml changed)"
+    else
+        log "fetching Apache Kafka $ver jars with Maven into $KAFKA_LIB (first run only, ~1 min)"
+    fi
     mkdir -p "$CACHE_DIR/kafka"
-    local t0 tmp="$CACHE_DIR/kafka/lib.tmp.$$"
+    local t0 tmp="$CACHE_DIR/kafka/lib.tmp.$$" mvnlog="$CACHE_DIR/kafka/mvn.log"
     t0="$(now)"
     rm -rf "$tmp"
     if ! mvn -B -q -Dstyle.color=never -f "$KAFKA_SRC/pom.xml" dependency:copy-dependencies \
-        -DoutputDirectory="$tmp" >&2; then
+        -DoutputDirectory="$tmp" >"$mvnlog" 2>&1; then
         rm -rf "$tmp"
-        die "Maven could not fetch the Kafka jars (network? ~/.m2/settings.xml mirror?)"
+        show_logs "$mvnlog"
+        die "Maven could not fetch the Kafka jars (network? ~/.m2/settings.xml mirror?); full output in $mvnlog"
     fi
     compgen -G "$tmp/kafka_*.jar" >/dev/null || die "Maven ran but no kafka_*.jar in $tmp"
     kafka_stamp >"$tmp/.stamp"
@@ -341,13 +353,13 @@ EOF
 format_kafka_storage() {
     [[ -f "$KAFKA_DATA/meta.properties" ]] && return 0
     local cid
-    if [[ -s "$KAFKA_DIR/cluster.id" ]]; then
-        cid="$(cat "$KAFKA_DIR/cluster.id")"
-    else
-        # 16 random bytes as 22-char base64url, the format of Kafka's Uuid
+    cid="$(cat "$KAFKA_DIR/cluster.id" 2>/dev/null || true)"
+    # 16 random bytes as 22-char base64url (Kafka's Uuid format); like
+    # Uuid.randomUuid(), never start with '-' (it would parse as a CLI option)
+    while ! [[ "$cid" =~ ^[A-Za-z0-9_][A-Za-z0-9_-]{21}$ ]]; do
         cid="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
-        echo "$cid" >"$KAFKA_DIR/cluster.id"
-    fi
+    done
+    echo "$cid" >"$KAFKA_DIR/cluster.id"
     log "formatting Kafka storage in $KAFKA_DATA (cluster id $cid)"
     if ! "$JAVA" -Dlog4j.configuration="file:$KAFKA_SRC/log4j.properties" -Dkafka.logs.dir="$KAFKA_LOGS" \
         -cp "$KAFKA_LIB/*" kafka.tools.StorageTool format \
