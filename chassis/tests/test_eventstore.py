@@ -170,3 +170,12 @@ async def test_snapshots_keep_loading_independent_of_stream_length(mongo_db, uni
     assert len(tail) < 10
     state, version = await fresh.load(stream)
     assert version == 46 and state.balance == 450
+
+
+async def test_setup_runs_again_on_restart(mongo_db):
+    # FerretDB v1.24 drops the connection when createIndexes lists several existing
+    # indexes at once; every service restart calls setup() on existing collections.
+    for _ in range(3):
+        await EventStore(mongo_db).setup()
+    names = {i["name"] async for i in await mongo_db["commits"].list_indexes()}
+    assert {"stream_version_unique", "idempotency_unique", "outbox"} <= names

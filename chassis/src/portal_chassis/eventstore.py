@@ -24,6 +24,7 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from portal_chassis.mongo import ensure_indexes
 from portal_contracts.base import DomainEvent
 from portal_contracts.registry import parse_event
 
@@ -128,7 +129,8 @@ class EventStore:
         self.notifier = AppendNotifier()
 
     async def setup(self) -> None:
-        await self.commits.create_indexes(
+        await ensure_indexes(
+            self.commits,
             [
                 IndexModel(
                     [("stream_id", ASCENDING), ("first_version", ASCENDING)],
@@ -140,7 +142,7 @@ class EventStore:
                     [("published", ASCENDING), ("stream_id", ASCENDING), ("first_version", 1)],
                     name="outbox",
                 ),
-            ]
+            ],
         )
 
     async def append(

@@ -12,6 +12,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
+from portal_chassis.mongo import ensure_indexes
 from portal_chassis.projection import ProjectionStatus, apply_once, insert_once
 from portal_contracts.base import DomainEvent
 from portal_contracts.envelope import EventEnvelope
@@ -38,12 +39,13 @@ class DashboardProjection:
         self.status = ProjectionStatus(db, PROJECTION)
 
     async def setup(self) -> None:
-        await self.activity.create_indexes(
+        await ensure_indexes(
+            self.activity,
             [
                 IndexModel(
                     [("account_id", ASCENDING), ("occurred_at", DESCENDING)], name="account_time"
                 )
-            ]
+            ],
         )
 
     async def handle(self, envelope: EventEnvelope, event: DomainEvent) -> None:

@@ -18,6 +18,7 @@ from portal_chassis.commands import CommandRunner, Outcome
 from portal_chassis.decider import DomainError, NotFound
 from portal_chassis.eventstore import CommitMetadata, EventStore, request_fingerprint
 from portal_chassis.logging import current_ids, get_logger
+from portal_chassis.mongo import ensure_indexes
 from portal_chassis.problems import ProblemError
 from portal_contracts.events.wallet import (
     CreditReason,
@@ -84,17 +85,19 @@ class WalletService:
         self.limits = TopUpLimits(settings.min_top_up, settings.max_top_up, settings.max_balance)
 
     async def setup(self) -> None:
-        await self.db[REFERENCES].create_indexes(
+        await ensure_indexes(
+            self.db[REFERENCES],
             [
                 IndexModel([("open", ASCENDING), ("expires_at", ASCENDING)], name="open_expiry"),
-            ]
+            ],
         )
-        await self.db[TRANSACTIONS].create_indexes(
+        await ensure_indexes(
+            self.db[TRANSACTIONS],
             [
                 IndexModel(
                     [("account_id", ASCENDING), ("occurred_at", DESCENDING)], name="account_time"
                 ),
-            ]
+            ],
         )
 
     def _metadata(self, account_id: str, actor: str | None) -> CommitMetadata:
