@@ -11,20 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from portal_chassis.auth import principal_from
 from portal_chassis.problems import parse_json_body
+from portal_chassis.web import IdempotencyKey
 from portal_contracts.base import CurrencyCode
 from portal_contracts.events.wallet import PaymentMethod
 from portal_gateway.dashboard import DashboardQueries
 from portal_gateway.idempotency import IdempotencyStore
 from portal_gateway.upstream import Upstream
-
-IdempotencyKey = Annotated[
-    str | None,
-    Parameter(
-        header="Idempotency-Key",
-        required=False,
-        description="Retry-safe key: the same key and body return the first response",
-    ),
-]
 
 
 class TopUpRequest(BaseModel):

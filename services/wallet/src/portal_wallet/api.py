@@ -11,15 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from portal_chassis.auth import Principal, principal_from
 from portal_chassis.problems import ProblemError, parse_json_body
+from portal_chassis.web import IdempotencyKey
 from portal_contracts.base import CurrencyCode
 from portal_contracts.events.wallet import CreditReason, DebitReason, PaymentMethod
 from portal_wallet.handlers import WalletService
 from portal_wallet.payments import SIGNATURE_HEADER
 
 MONEY_ROLES = frozenset({"service", "billing_admin", "platform_admin"})
-IdempotencyKey = Annotated[
-    str | None, Parameter(header="Idempotency-Key", required=False, max_length=200)
-]
 
 
 class TopUpRequest(BaseModel):
