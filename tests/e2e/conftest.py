@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -13,7 +14,7 @@ from portal_tests.e2e import SECRET, Customer
 from portal_tests.infra import REPO_ROOT
 from portal_tests.platform import platform_env, running_platform
 
-BASE_PORT = 18000
+BASE_PORT = int(os.environ.get("PORTAL_E2E_BASE_PORT", "18000"))
 
 
 @pytest.fixture(scope="session")
