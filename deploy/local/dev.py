@@ -14,20 +14,18 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
 from honcho.manager import Manager
 
-from portal_chassis.auth import TokenVerifier
-from portal_chassis.settings import AuthSettings
 from portal_tests.platform import platform_env, specs, wait_ready
 from portal_wallet.payments import sign
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE_PORT = int(os.environ.get("PORTAL_PORT", "8000"))
-DEMO_ACCOUNT = "demo-account"
+DEMO_EMAIL = "demo@portal.local"
+DEMO_PASSWORD = "demo-password-1"
 
 
 def infrastructure() -> tuple[str, str, bool]:
@@ -57,10 +55,32 @@ def seed_and_announce(env: dict[str, str]) -> None:
     except TimeoutError as exc:
         print(f"[dev] {exc}; see the logs above", flush=True)
         return
-    token = TokenVerifier(AuthSettings()).mint(
-        "demo-user", DEMO_ACCOUNT, ["owner"], ttl=timedelta(hours=12)
+    # The demo customer registers like anyone else (a 409 on later runs is fine).
+    httpx.post(
+        f"{base}/api/v1/auth/register",
+        timeout=20,
+        json={
+            "email": DEMO_EMAIL,
+            "password": DEMO_PASSWORD,
+            "name": "Demo Customer",
+            "account_name": "Demo Hosting Co.",
+            "kind": "organisation",
+        },
     )
+    login = httpx.post(
+        f"{base}/api/v1/auth/login",
+        timeout=20,
+        json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD},
+    )
+    if login.status_code != 200:
+        print(f"[dev] demo login failed: {login.text}", flush=True)
+        return
+    token = login.json()["access_token"]
     auth = {"Authorization": f"Bearer {token}"}
+    for _ in range(100):  # the wallet opens once the registration event is processed
+        if httpx.get(f"{base}/api/v1/wallet", headers=auth, timeout=5).json().get("version"):
+            break
+        time.sleep(0.2)
     # Idempotent seed: the same keys every run, so a restart never credits twice.
     r = httpx.post(
         f"{base}/api/v1/wallet/top-ups",
@@ -95,11 +115,14 @@ def seed_and_announce(env: dict[str, str]) -> None:
 [dev]  OpenAPI        {base}/schema   (Swagger UI: {base}/schema/swagger)
 [dev]  Health         {base}/health/ready    Metrics {base}/metrics
 [dev]  Wallet svc     http://127.0.0.1:{BASE_PORT + 101}
+[dev]  Identity svc   http://127.0.0.1:{BASE_PORT + 102}
 [dev]  Projector      http://127.0.0.1:{BASE_PORT + 190}
-[dev]  Demo customer  account {DEMO_ACCOUNT}, bearer token (12 h):
+[dev]  Demo customer  {DEMO_EMAIL} / {DEMO_PASSWORD}   access token (15 min):
 [dev]    {token}
 [dev]  Try            curl -H 'Authorization: Bearer <token>' {base}/api/v1/dashboard
-[dev]  Platform admin admin@portal.local / {admin_password} (login arrives with identity)
+[dev]  Platform admin admin@portal.local / {admin_password}
+[dev]  Log in         curl -X POST {base}/api/v1/auth/login -H 'Content-Type: application/json' \\
+[dev]                   -d '{{"email": "{DEMO_EMAIL}", "password": "{DEMO_PASSWORD}"}}'
 [dev]  Sandbox webhook secret  {env["PAYMENTS_SANDBOX_SECRET"]}
 [dev]  Stop           Ctrl-C (stops every process; infra: deploy/local/infra.sh stop)
 [dev] ==============================================================""",

@@ -8,8 +8,6 @@ from typing import Any
 import pytest
 from pymongo import MongoClient
 
-from portal_chassis.auth import TokenVerifier
-from portal_chassis.settings import AuthSettings
 from portal_tests.e2e import SECRET, Customer
 from portal_tests.infra import REPO_ROOT
 from portal_tests.platform import platform_env, running_platform
@@ -32,16 +30,13 @@ def platform(infra) -> Iterator[dict[str, Any]]:
         yield {
             "url": url,
             "wallet_db": mongo[f"{prefix}_wallet"],
+            "identity_db": mongo[f"{prefix}_identity"],
             "wallet_url": f"http://127.0.0.1:{BASE_PORT + 101}",
+            "identity_url": f"http://127.0.0.1:{BASE_PORT + 102}",
         }
         mongo.close()
 
 
-@pytest.fixture(scope="session")
-def verifier() -> TokenVerifier:
-    return TokenVerifier(AuthSettings())
-
-
 @pytest.fixture
-def customer(platform, verifier) -> Customer:
-    return Customer(platform["url"], verifier)
+def customer(platform) -> Customer:
+    return Customer(platform["url"])

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from portal_tests.e2e import Customer, paid, webhook
+from portal_tests.e2e import Customer, admin_client, paid, webhook
 
 pytestmark = pytest.mark.e2e
 
@@ -222,44 +222,23 @@ def test_requests_without_a_valid_token_are_401(platform, token):
     assert_problem(r, 401)
 
 
-def test_expired_and_tampered_tokens_are_401(platform, verifier):
-    from datetime import timedelta
-
-    expired = verifier.mint("u", "acc-x", ttl=timedelta(seconds=-10))
-    r = httpx.get(
-        f"{platform['url']}/api/v1/wallet", headers={"Authorization": f"Bearer {expired}"}
-    )
-    assert_problem(r, 401, "token_expired")
-    good = verifier.mint("u", "acc-x")
-    head, payload, sig = good.split(".")
-    tampered = ".".join([head, payload[:-2] + ("AA" if payload[-2:] != "AA" else "BB"), sig])
-    r = httpx.get(
-        f"{platform['url']}/api/v1/wallet", headers={"Authorization": f"Bearer {tampered}"}
-    )
-    assert_problem(r, 401, "invalid_token")
-
-
-def test_each_account_sees_only_its_own_wallet(platform, customer, verifier):
+def test_each_account_sees_only_its_own_wallet(platform, customer):
     ref = customer.top_up(100_000).json()["payment"]["reference"]
     webhook(platform["url"], paid(ref, 100_000))
     customer.wait_for_balance(100_000)
-    other = Customer(platform["url"], verifier)
+    other = Customer(platform["url"])
     assert other.dashboard()["wallet"]["balance"] == 0
     top_up_id = customer.http.get("/api/v1/wallet/top-ups").json()["items"][0]["id"]
     assert_problem(other.http.get(f"/api/v1/wallet/top-ups/{top_up_id}"), 404)
 
 
-def test_debits_from_other_contexts_are_safe_to_retry_and_refuse_overdrafts(
-    platform, customer, verifier
-):
+def test_debits_from_other_contexts_are_safe_to_retry_and_refuse_overdrafts(platform, customer):
     ref = customer.top_up(100_000).json()["payment"]["reference"]
     webhook(platform["url"], paid(ref, 100_000))
     customer.wait_for_balance(100_000)
+    admin = admin_client(platform["url"])
     billing = httpx.Client(
-        base_url=platform["wallet_url"],
-        headers={
-            "Authorization": f"Bearer {verifier.mint('billing', 'platform', roles=['service'])}"
-        },
+        base_url=platform["wallet_url"], headers={"Authorization": admin.headers["Authorization"]}
     )
     url = f"/v1/wallets/{customer.account_id}/debits"
     body = {"amount": 60_000, "currency": "VND", "reason": "invoice_payment", "reference": "INV-1"}

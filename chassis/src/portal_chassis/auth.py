@@ -1,24 +1,32 @@
-"""Bearer-token verification shared by the gateway and the services.
+"""Bearer-token verification shared by the gateway and every service.
 
-Until identity publishes a JWKS, tokens are verified with a configured key. The
-caller's account id always comes from the token, never from the body or the path.
+Tokens are ES256 JWTs issued by identity. Verifiers fetch identity's JWKS, cache it and
+refresh it when a token names an unknown key id (key rotation), at most every few
+seconds. The caller's account id always comes from the token, never from the body or
+the path.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
+import httpx
 import jwt
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
+from portal_chassis.logging import get_logger
 from portal_chassis.problems import ProblemError
 from portal_chassis.settings import AuthSettings
 
+log = get_logger(__name__)
+
 STAFF_ROLES = frozenset({"support_agent", "technician", "sales", "billing_admin", "platform_admin"})
+ACCOUNT_MANAGERS = frozenset({"owner", "admin"})
 
 
 @dataclass(frozen=True)
@@ -26,74 +34,121 @@ class Principal:
     user_id: str
     account_id: str
     roles: frozenset[str]
+    session_id: str | None
     token: str
 
     @property
     def is_staff(self) -> bool:
+        """Platform staff (our side), as opposed to a customer account's staff user."""
         return bool(self.roles & STAFF_ROLES)
 
+    @property
+    def manages_account(self) -> bool:
+        return bool(self.roles & ACCOUNT_MANAGERS)
 
-class TokenVerifier:
-    def __init__(self, settings: AuthSettings) -> None:
+
+class TokenVerifier(Protocol):
+    async def verify(self, token: str) -> Principal: ...
+
+
+def decode_claims(token: str, key: Any, algorithm: str, settings: AuthSettings) -> Principal:
+    try:
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[algorithm],
+            audience=settings.audience,
+            issuer=settings.issuer,
+            options={"require": ["exp", "sub", "aud", "iss"]},
+            leeway=5,
+        )
+    except jwt.ExpiredSignatureError:
+        raise ProblemError(401, "token_expired", "the access token has expired") from None
+    except jwt.PyJWTError:
+        raise ProblemError(401, "invalid_token", "the access token is not valid") from None
+    account_id = claims.get("account_id")
+    if not isinstance(account_id, str) or not account_id:
+        raise ProblemError(401, "invalid_token", "the access token names no account")
+    roles = claims.get("roles") or []
+    return Principal(
+        str(claims["sub"]), account_id, frozenset(map(str, roles)), claims.get("sid"), token
+    )
+
+
+class JwksVerifier:
+    def __init__(self, settings: AuthSettings, client: httpx.AsyncClient | None = None) -> None:
         self.settings = settings
+        self.client = client or httpx.AsyncClient(timeout=5)
+        self._keys: dict[str, tuple[Any, str]] = {}
+        self._fetched_at = 0.0
+        self._lock = asyncio.Lock()
 
-    def verify(self, token: str) -> Principal:
+    async def _refresh(self, force: bool) -> None:
+        async with self._lock:
+            age = time.monotonic() - self._fetched_at
+            if (force and age < self.settings.jwks_min_refresh_seconds) or (
+                not force and age < self.settings.jwks_cache_seconds and self._keys
+            ):
+                return
+            try:
+                response = await self.client.get(self.settings.jwks_url)
+                response.raise_for_status()
+                keys = {}
+                for jwk in response.json().get("keys", []):
+                    algorithm = jwk.get("alg", "ES256")
+                    keys[jwk["kid"]] = (jwt.PyJWK(jwk, algorithm).key, algorithm)
+            except (httpx.HTTPError, ValueError, KeyError, jwt.PyJWTError) as exc:
+                log.warning("could not fetch the JWKS", url=self.settings.jwks_url, error=str(exc))
+                if not self._keys:
+                    raise ProblemError(
+                        503, "auth_unavailable", "tokens cannot be checked right now"
+                    ) from None
+                return
+            self._keys = keys
+            self._fetched_at = time.monotonic()
+
+    async def verify(self, token: str) -> Principal:
         try:
-            claims = jwt.decode(
-                token,
-                self.settings.secret,
-                algorithms=[self.settings.algorithm],
-                audience=self.settings.audience,
-                issuer=self.settings.issuer,
-                options={"require": ["exp", "sub", "aud", "iss"]},
-            )
-        except jwt.ExpiredSignatureError:
-            raise ProblemError(401, "token_expired", "the access token has expired") from None
+            kid = str(jwt.get_unverified_header(token).get("kid"))
         except jwt.PyJWTError:
             raise ProblemError(401, "invalid_token", "the access token is not valid") from None
-        account_id = claims.get("account_id")
-        if not isinstance(account_id, str) or not account_id:
-            raise ProblemError(401, "invalid_token", "the access token names no account")
-        roles = claims.get("roles") or []
-        return Principal(str(claims["sub"]), account_id, frozenset(map(str, roles)), token)
+        await self._refresh(force=False)
+        if kid not in self._keys:
+            await self._refresh(force=True)  # maybe identity rotated its key
+        if kid not in self._keys:
+            raise ProblemError(401, "invalid_token", "the access token is not valid")
+        key, algorithm = self._keys[kid]
+        return decode_claims(token, key, algorithm, self.settings)
 
-    def mint(
-        self,
-        user_id: str,
-        account_id: str,
-        roles: list[str] | None = None,
-        ttl: timedelta = timedelta(minutes=15),
-        now: datetime | None = None,
-    ) -> str:
-        """Issue a token the way identity will; used by tests and `make dev`'s demo user."""
-        now = now or datetime.now(UTC)
-        claims: dict[str, Any] = {
-            "sub": user_id,
-            "account_id": account_id,
-            "roles": roles or ["owner"],
-            "aud": self.settings.audience,
-            "iss": self.settings.issuer,
-            "iat": int(now.timestamp()),
-            "exp": int((now + ttl).timestamp()),
-        }
-        return jwt.encode(claims, self.settings.secret, algorithm=self.settings.algorithm)
+    async def ready(self) -> dict[str, str]:
+        try:
+            await self._refresh(force=False)
+            return {"jwks": "ok"}
+        except ProblemError:
+            return {"jwks": "down"}
 
 
 def bearer_token(request: Request[Any, Any, Any] | ASGIConnection[Any, Any, Any, Any]) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    if scheme.lower() != "bearer" or not token.strip():
         raise ProblemError(401, "unauthenticated", "a bearer token is required")
     return token.strip()
 
 
-def principal_from(request: Request[Any, Any, Any]) -> Principal:
+async def principal_from(
+    request: Request[Any, Any, Any] | ASGIConnection[Any, Any, Any, Any],
+) -> Principal:
     verifier: TokenVerifier = request.app.state.token_verifier
-    return verifier.verify(bearer_token(request))
+    return await verifier.verify(bearer_token(request))
 
 
-def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    verifier: TokenVerifier = connection.app.state.token_verifier
-    principal = verifier.verify(bearer_token(connection))
+async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    principal = await principal_from(connection)
     if not principal.is_staff:
         raise ProblemError(403, "forbidden", "this needs a staff role")
+
+
+def require_roles(principal: Principal, roles: frozenset[str], what: str) -> None:
+    if not principal.roles & roles:
+        raise ProblemError(403, "forbidden", f"{what} needs one of: {', '.join(sorted(roles))}")

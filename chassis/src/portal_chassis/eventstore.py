@@ -201,6 +201,18 @@ class EventStore:
             recorded_at,
         )
 
+    async def append_latest(
+        self, stream_id: str, events: Sequence[DomainEvent], metadata: CommitMetadata | None = None
+    ) -> Commit:
+        """Append facts that need no decision (e.g. a security log) at the stream's end."""
+        for _ in range(50):
+            version = await self.stream_version(stream_id)
+            try:
+                return await self.append(stream_id, version, events, metadata=metadata)
+            except ConcurrencyError:
+                continue
+        raise ConcurrencyError(stream_id)
+
     @staticmethod
     def _idem(stream_id: str, key: str | None) -> str | None:
         return f"{stream_id}|{key}" if key else None

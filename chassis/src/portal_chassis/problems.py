@@ -51,6 +51,8 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> Response[dict[
     headers = {}
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="portal"'
+    if "retry_after" in extra:
+        headers["Retry-After"] = str(extra["retry_after"])
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

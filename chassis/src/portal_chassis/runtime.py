@@ -13,7 +13,7 @@ from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from portal_chassis.auth import TokenVerifier
+from portal_chassis.auth import JwksVerifier, TokenVerifier
 from portal_chassis.bus import KafkaEventPublisher, make_broker
 from portal_chassis.eventstore import EventStore
 from portal_chassis.logging import get_logger
@@ -34,7 +34,7 @@ class ServiceRuntime:
     ) -> None:
         self.settings = settings
         self.infra = infra or InfraSettings()
-        self.verifier = TokenVerifier(auth or AuthSettings())
+        self.verifier: TokenVerifier = JwksVerifier(auth or AuthSettings())
         self.broker: KafkaBroker = make_broker(
             self.infra.kafka_bootstrap_servers, client_id=settings.service_name
         )

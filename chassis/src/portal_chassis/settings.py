@@ -22,14 +22,16 @@ class InfraSettings(BaseSettings):
 
 
 class AuthSettings(BaseSettings):
-    """How tokens are verified until identity publishes a JWKS."""
+    """How access tokens are verified: against identity's JWKS."""
 
     model_config = SettingsConfigDict(env_prefix="PORTAL_JWT_", extra="ignore")
 
-    secret: str = "dev-jwt-secret-change-me-32-bytes!!"
-    algorithm: str = "HS256"
+    jwks_url: str = "http://127.0.0.1:8102/v1/auth/jwks"
     audience: str = "portal"
     issuer: str = "portal-identity"
+    jwks_cache_seconds: float = 300.0
+    jwks_min_refresh_seconds: float = 2.0
+    """An unknown kid refreshes the key set, but not more often than this."""
 
 
 class ServiceSettings(BaseSettings):

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from portal_chassis.auth import principal_from
@@ -53,17 +53,17 @@ class WalletController(Controller):
 
     @get("/", summary="My wallet: balance and total topped up")
     async def wallet(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        principal_from(request)
+        await principal_from(request)
         return await _wallet(request).forward(request, "/v1/wallet")
 
     @post("/top-ups", status_code=201, summary="Request a top-up (answers payment instructions)")
     async def top_up(
         self,
         request: Request[Any, Any, Any],
-        data: TopUpRequest,
+        data: JSONBody[TopUpRequest],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Any]:
-        principal = principal_from(request)
+        principal = await principal_from(request)
         raw = await request.body()
         body = parse_json_body(raw, TopUpRequest).model_dump_json().encode()
         return await _idempotency(request).run(
@@ -77,30 +77,32 @@ class WalletController(Controller):
     async def top_ups(
         self,
         request: Request[Any, Any, Any],
-        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
-        offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
     ) -> Response[Any]:
-        principal_from(request)
+        await principal_from(request)
         return await _wallet(request).forward(
             request, "/v1/wallet/top-ups", params={"limit": limit, "offset": offset}
         )
 
     @get("/top-ups/{top_up_id:str}", summary="One top-up and its payment status")
-    async def top_up_status(self, request: Request[Any, Any, Any], top_up_id: str) -> Response[Any]:
-        principal_from(request)
+    async def top_up_status(
+        self, request: Request[Any, Any, Any], top_up_id: FromPath[str]
+    ) -> Response[Any]:
+        await principal_from(request)
         return await _wallet(request).forward(request, f"/v1/wallet/top-ups/{top_up_id}")
 
     @get("/transactions", summary="My wallet transactions, newest first")
     async def transactions(
         self,
         request: Request[Any, Any, Any],
-        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
-        offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
-        kind: Literal["credit", "debit"] | None = None,
-        since: Annotated[datetime | None, Parameter(query="from")] = None,
-        until: Annotated[datetime | None, Parameter(query="to")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
+        kind: FromQuery[Literal["credit", "debit"] | None] = None,
+        since: Annotated[datetime | None, QueryParameter(name="from")] = None,
+        until: Annotated[datetime | None, QueryParameter(name="to")] = None,
     ) -> Response[Any]:
-        principal_from(request)
+        await principal_from(request)
         params: dict[str, Any] = {"limit": limit, "offset": offset}
         if kind:
             params["kind"] = kind
@@ -112,9 +114,9 @@ class WalletController(Controller):
 
     @get("/balance", summary="My balance at a past instant (audit)")
     async def balance_at(
-        self, request: Request[Any, Any, Any], at: Annotated[datetime, Parameter(query="at")]
+        self, request: Request[Any, Any, Any], at: Annotated[datetime, QueryParameter(name="at")]
     ) -> Response[Any]:
-        principal_from(request)
+        await principal_from(request)
         return await _wallet(request).forward(
             request, "/v1/wallet/balance", params={"at": at.isoformat()}
         )
@@ -129,7 +131,9 @@ class PaymentsController(Controller):
         status_code=200,
         summary="Payment provider webhook (signed with Portal-Signature)",
     )
-    async def webhook(self, request: Request[Any, Any, Any], provider: str) -> Response[Any]:
+    async def webhook(
+        self, request: Request[Any, Any, Any], provider: FromPath[str]
+    ) -> Response[Any]:
         # The wallet verifies the signature over the exact raw bytes.
         return await _wallet(request).forward(
             request, f"/v1/payments/webhooks/{provider}", body=await request.body(), params={}
@@ -142,6 +146,6 @@ class DashboardController(Controller):
 
     @get("/", summary="My dashboard: balance, total topped up, recent transactions")
     async def dashboard(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
-        principal = principal_from(request)
+        principal = await principal_from(request)
         queries: DashboardQueries = request.app.state.dashboard
         return await queries.for_account(principal.account_id)

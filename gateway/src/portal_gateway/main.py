@@ -10,6 +10,13 @@ from portal_chassis.web import create_app
 from portal_gateway.api import DashboardController, PaymentsController, WalletController
 from portal_gateway.dashboard import DashboardQueries
 from portal_gateway.idempotency import IdempotencyStore
+from portal_gateway.identity_routes import (
+    AccountUsersController,
+    AuthController,
+    MeController,
+    StaffController,
+    WellKnownController,
+)
 from portal_gateway.settings import GatewaySettings
 from portal_gateway.upstream import Upstream
 
@@ -25,20 +32,31 @@ def create(settings: GatewaySettings | None = None) -> Litestar:
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
     runtime = ServiceRuntime(settings, with_event_store=False)
     wallet = Upstream("wallet", settings.wallet_url, settings.upstream_timeout_seconds)
+    identity = Upstream("identity", settings.identity_url, settings.upstream_timeout_seconds)
     idempotency = IdempotencyStore(runtime.db, settings.idempotency_in_flight_seconds)
 
     async def close() -> None:
         await wallet.close()
+        await identity.close()
 
     return create_app(
         title="Customer portal API",
         description=DESCRIPTION,
-        route_handlers=[WalletController, PaymentsController, DashboardController],
+        route_handlers=[
+            AuthController,
+            MeController,
+            AccountUsersController,
+            StaffController,
+            WellKnownController,
+            WalletController,
+            PaymentsController,
+            DashboardController,
+        ],
         runtime=runtime,
         on_stop=[close],
-        readiness_checks=[wallet.ready],
+        readiness_checks=[wallet.ready, identity.ready],
         state={
-            "upstreams": {"wallet": wallet},
+            "upstreams": {"wallet": wallet, "identity": identity},
             "idempotency": idempotency,
             "dashboard": DashboardQueries(runtime.db),
         },

@@ -11,6 +11,7 @@ class GatewaySettings(ServiceSettings):
     service_name: str = "gateway"
     port: int = 8000
     wallet_url: str = "http://127.0.0.1:8101"
+    identity_url: str = "http://127.0.0.1:8102"
     upstream_timeout_seconds: float = 15.0
     idempotency_in_flight_seconds: float = 60.0
     projector_port: int = 8190

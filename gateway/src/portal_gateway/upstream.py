@@ -36,6 +36,8 @@ class Upstream:
         params: dict[str, Any] | None = None,
     ) -> Response[Any]:
         headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARDED_HEADERS}
+        if request.client:
+            headers["x-client-address"] = request.client.host
         correlation_id, _ = current_ids()
         if correlation_id:
             headers["x-correlation-id"] = correlation_id
@@ -54,10 +56,28 @@ class Upstream:
                 f"the {self.name} service did not answer ({type(exc).__name__})",
             )
         media_type = upstream.headers.get("content-type", "application/json")
+        passed = {
+            k: v
+            for k, v in upstream.headers.items()
+            if k.lower()
+            in (
+                "retry-after",
+                "content-disposition",
+                "x-content-type-options",
+                "www-authenticate",
+                "cache-control",
+                "idempotent-replayed",
+            )
+        }
         if upstream.status_code >= 500:
             # Never leak an upstream crash as our own 500 with its internals.
             return problem(502, "upstream_error", f"the {self.name} service failed")
-        return Response(upstream.content, status_code=upstream.status_code, media_type=media_type)
+        return Response(
+            upstream.content,
+            status_code=upstream.status_code,
+            media_type=media_type,
+            headers=passed,
+        )
 
     async def ready(self) -> dict[str, str]:
         try:

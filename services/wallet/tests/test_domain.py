@@ -21,6 +21,7 @@ from portal_wallet.domain import (
     DebitWallet,
     ExpireTopUps,
     NoWallet,
+    OpenAccountWallet,
     OpenWallet,
     RecordPaymentFailed,
     RecordPaymentSucceeded,
@@ -127,10 +128,19 @@ def credit(amount, tx="c9"):
     )
 
 
-def test_first_top_up_opens_the_wallet_and_requests_the_payment():
-    events = decide(request_top_up(), given_())
-    assert [type(e) for e in events] == [WalletOpened, TopUpRequested]
-    assert events[1].amount == 100_000 and events[1].reference == "REF-t1"
+def test_open_account_wallet_opens_once():
+    cmd = OpenAccountWallet(account_id=ACC, now=NOW, opening_currency="VND")
+    events = decide(cmd, given_())
+    assert [type(e) for e in events] == [WalletOpened] and events[0].currency == "VND"
+    assert decide(cmd, given_(*events)) == []
+
+
+@pytest.mark.parametrize("command", ["top_up", "credit", "debit"])
+def test_nothing_happens_on_a_wallet_that_is_not_open(command):
+    cmd = {"top_up": request_top_up(), "credit": credit(5), "debit": debit(5)}[command]
+    with pytest.raises(NotFound) as err:
+        decide(cmd, given_())
+    assert err.value.code == "wallet_not_found"
 
 
 def test_top_up_on_an_open_wallet_only_requests():
@@ -257,10 +267,10 @@ def test_debit_in_another_currency_is_rejected():
     assert events[0].reason == "currency_mismatch"
 
 
-def test_credit_opens_a_wallet_and_adds():
-    events = decide(credit(5_000), given_())
-    assert [type(e) for e in events] == [WalletOpened, WalletCredited]
-    assert events[1].balance_after == 5_000
+def test_credit_adds_to_the_balance():
+    events = decide(credit(5_000), given_(opened()))
+    assert [type(e) for e in events] == [WalletCredited]
+    assert events[0].balance_after == 5_000
 
 
 def test_state_round_trips_through_a_snapshot():
@@ -282,7 +292,7 @@ command_strategy = st.one_of(
 @settings(max_examples=200, deadline=None)
 @given(st.lists(command_strategy, max_size=40))
 def test_balance_equals_credits_minus_debits_and_is_never_negative(commands):
-    state = NoWallet()
+    state = given_(opened())
     credits = debits = 0
     for i, (kind, amount) in enumerate(commands):
         if kind == "credit":

@@ -14,6 +14,7 @@ from typing import Any
 from faststream.specification import AsyncAPI
 
 from portal_gateway import projector
+from portal_identity import main as identity_main
 from portal_wallet import main as wallet_main
 
 OUTPUT = Path(__file__).resolve().parents[3] / "contracts" / "events" / "asyncapi.json"
@@ -21,8 +22,10 @@ OUTPUT = Path(__file__).resolve().parents[3] / "contracts" / "events" / "asyncap
 
 def document() -> dict[str, Any]:
     wallet_runtime, _ = wallet_main.bootstrap()
+    identity_runtime, _ = identity_main.bootstrap()
     projector_runtime = projector.bootstrap_consumers()
     spec = AsyncAPI(
+        identity_runtime.broker,
         wallet_runtime.broker,
         projector_runtime.broker,
         title="Customer portal events",

@@ -1,4 +1,5 @@
-"""Clients for end-to-end tests: a customer with a token, and a signed provider webhook."""
+"""Clients for end-to-end tests: customers that register and log in through the gateway,
+and a signed provider webhook."""
 
 from __future__ import annotations
 
@@ -9,19 +10,59 @@ from typing import Any
 
 import httpx
 
-from portal_chassis.auth import TokenVerifier
 from portal_wallet.payments import sign
 
 SECRET = "e2e-sandbox-secret"
+PASSWORD = "correct horse battery"
+ADMIN_EMAIL = "admin@portal.local"
+ADMIN_PASSWORD = "admin-password-1"
+
+
+def login(base_url: str, email: str, password: str) -> dict[str, Any]:
+    r = httpx.post(
+        f"{base_url}/api/v1/auth/login", json={"email": email, "password": password}, timeout=20
+    )
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
 
 
 class Customer:
-    def __init__(self, base_url: str, verifier: TokenVerifier) -> None:
-        self.account_id = f"acc-{uuid.uuid4().hex[:10]}"
-        self.token = verifier.mint(f"user-{self.account_id}", self.account_id)
+    """A freshly registered account's owner, logged in, with an open wallet."""
+
+    def __init__(
+        self, base_url: str, *, wait_for_wallet: bool = True, kind: str = "organisation"
+    ) -> None:
+        self.base_url = base_url
+        self.email = f"owner-{uuid.uuid4().hex[:10]}@example.com"
+        r = httpx.post(
+            f"{base_url}/api/v1/auth/register",
+            timeout=20,
+            json={
+                "email": self.email,
+                "password": PASSWORD,
+                "name": "Owner",
+                "account_name": "Acme Hosting",
+                "kind": kind,
+            },
+        )
+        assert r.status_code == 201, r.text
+        self.account_id: str = r.json()["account_id"]
+        self.user_id: str = r.json()["user_id"]
+        self.tokens = login(base_url, self.email, PASSWORD)
+        self.token: str = self.tokens["access_token"]
         self.http = httpx.Client(
             base_url=base_url, timeout=20, headers={"Authorization": f"Bearer {self.token}"}
         )
+        if wait_for_wallet:
+            self.wait_for_wallet()
+
+    def wait_for_wallet(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.http.get("/api/v1/wallet").json().get("version", 0) > 0:
+                return
+            time.sleep(0.2)
+        raise AssertionError("the wallet did not open after registration")
 
     def top_up(self, amount: Any = 100_000, **body: Any) -> httpx.Response:
         return self.http.post("/api/v1/wallet/top-ups", json={"amount": amount, **body})
@@ -29,7 +70,7 @@ class Customer:
     def dashboard(self) -> dict[str, Any]:
         r = self.http.get("/api/v1/dashboard")
         assert r.status_code == 200, r.text
-        return r.json()
+        return r.json()  # type: ignore[no-any-return]
 
     def wait_for_balance(self, expected: int, timeout: float = 30) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
@@ -39,6 +80,13 @@ class Customer:
             board = self.dashboard()
         assert board["wallet"]["balance"] == expected, board
         return board
+
+
+def admin_client(base_url: str) -> httpx.Client:
+    tokens = login(base_url, ADMIN_EMAIL, ADMIN_PASSWORD)
+    return httpx.Client(
+        base_url=base_url, timeout=20, headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    )
 
 
 def webhook(

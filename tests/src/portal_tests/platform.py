@@ -38,8 +38,9 @@ class ProcessSpec:
 
 
 def specs(base_port: int = 8000) -> list[ProcessSpec]:
-    """Gateway on base_port, the wallet on base_port+101, the projector on base_port+190."""
+    """Gateway on base_port, services on base_port+101.., the projector on base_port+190."""
     return [
+        ProcessSpec("identity", "portal_identity.main:app", base_port + 102),
         ProcessSpec("wallet", "portal_wallet.main:app", base_port + 101),
         ProcessSpec("projector", "portal_gateway.projector:app", base_port + 190),
         ProcessSpec("gateway", "portal_gateway.main:app", base_port),
@@ -59,6 +60,10 @@ def platform_env(
             "KAFKA_BOOTSTRAP_SERVERS": kafka,
             "MONGODB_URI": mongodb_uri,
             "WALLET_MONGODB_DATABASE": f"{db_prefix}_wallet",
+            "IDENTITY_MONGODB_DATABASE": f"{db_prefix}_identity",
+            "GATEWAY_IDENTITY_URL": f"http://127.0.0.1:{base_port + 102}",
+            "PORTAL_JWT_JWKS_URL": f"http://127.0.0.1:{base_port + 102}/v1/auth/jwks",
+            "PORTAL_ADMIN_PASSWORD": env.get("PORTAL_ADMIN_PASSWORD", "admin-password-1"),
             "GATEWAY_MONGODB_DATABASE": f"{db_prefix}_gateway",
             "GATEWAY_WALLET_URL": f"http://127.0.0.1:{base_port + 101}",
             "PAYMENTS_SANDBOX_SECRET": env.get("PAYMENTS_SANDBOX_SECRET", "sandbox-secret"),

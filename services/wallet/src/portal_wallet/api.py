@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from portal_chassis.auth import Principal, principal_from
@@ -48,8 +48,16 @@ def _service(request: Request[Any, Any, Any]) -> WalletService:
     return request.app.state.wallet  # type: ignore[no-any-return]
 
 
-def _money_principal(request: Request[Any, Any, Any]) -> Principal:
-    principal = principal_from(request)
+async def _customer(request: Request[Any, Any, Any]) -> Principal:
+    """The wallet is billing: an account's owner and admins see it, its staff users don't."""
+    principal = await principal_from(request)
+    if not principal.manages_account:
+        raise ProblemError(403, "forbidden", "only the account owner or an admin sees the wallet")
+    return principal
+
+
+async def _money_principal(request: Request[Any, Any, Any]) -> Principal:
+    principal = await principal_from(request)
     if not principal.roles & MONEY_ROLES:
         raise ProblemError(403, "forbidden", "moving money needs a service or billing role")
     return principal
@@ -61,17 +69,17 @@ class WalletController(Controller):
 
     @get("/")
     async def get_wallet(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
-        principal = principal_from(request)
+        principal = await _customer(request)
         return await _service(request).wallet_view(principal.account_id)
 
     @post("/top-ups", status_code=201)
     async def request_top_up(
         self,
         request: Request[Any, Any, Any],
-        data: TopUpRequest,
+        data: JSONBody[TopUpRequest],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[dict[str, Any]]:
-        principal = principal_from(request)
+        principal = await _customer(request)
         data = parse_json_body(await request.body(), TopUpRequest)
         view, created = await _service(request).request_top_up(
             principal.account_id,
@@ -87,28 +95,30 @@ class WalletController(Controller):
     async def list_top_ups(
         self,
         request: Request[Any, Any, Any],
-        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
-        offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
     ) -> dict[str, Any]:
-        principal = principal_from(request)
+        principal = await _customer(request)
         return await _service(request).list_top_ups(principal.account_id, limit, offset)
 
     @get("/top-ups/{top_up_id:str}")
-    async def get_top_up(self, request: Request[Any, Any, Any], top_up_id: str) -> dict[str, Any]:
-        principal = principal_from(request)
+    async def get_top_up(
+        self, request: Request[Any, Any, Any], top_up_id: FromPath[str]
+    ) -> dict[str, Any]:
+        principal = await _customer(request)
         return await _service(request).get_top_up(principal.account_id, top_up_id)
 
     @get("/transactions")
     async def transactions(
         self,
         request: Request[Any, Any, Any],
-        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
-        offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
-        kind: Literal["credit", "debit"] | None = None,
-        since: Annotated[datetime | None, Parameter(query="from")] = None,
-        until: Annotated[datetime | None, Parameter(query="to")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
+        kind: FromQuery[Literal["credit", "debit"] | None] = None,
+        since: Annotated[datetime | None, QueryParameter(name="from")] = None,
+        until: Annotated[datetime | None, QueryParameter(name="to")] = None,
     ) -> dict[str, Any]:
-        principal = principal_from(request)
+        principal = await _customer(request)
         return await _service(request).transactions(
             principal.account_id, limit=limit, offset=offset, kind=kind, since=since, until=until
         )
@@ -117,9 +127,9 @@ class WalletController(Controller):
     async def balance_at(
         self,
         request: Request[Any, Any, Any],
-        at: Annotated[datetime, Parameter(query="at")],
+        at: Annotated[datetime, QueryParameter(name="at")],
     ) -> dict[str, Any]:
-        principal = principal_from(request)
+        principal = await _customer(request)
         if at.tzinfo is None:
             raise ProblemError(400, "timezone_required", "give `at` with a time zone offset")
         return await _service(request).balance_at(principal.account_id, at)
@@ -135,11 +145,11 @@ class MoneyController(Controller):
     async def credit(
         self,
         request: Request[Any, Any, Any],
-        account_id: str,
-        data: CreditRequest,
+        account_id: FromPath[str],
+        data: JSONBody[CreditRequest],
         idempotency_key: IdempotencyKey = None,
     ) -> dict[str, Any]:
-        principal = _money_principal(request)
+        principal = await _money_principal(request)
         data = parse_json_body(await request.body(), CreditRequest)
         if not idempotency_key:
             raise ProblemError(400, "idempotency_key_required", "credits need an Idempotency-Key")
@@ -157,11 +167,11 @@ class MoneyController(Controller):
     async def debit(
         self,
         request: Request[Any, Any, Any],
-        account_id: str,
-        data: DebitRequest,
+        account_id: FromPath[str],
+        data: JSONBody[DebitRequest],
         idempotency_key: IdempotencyKey = None,
     ) -> dict[str, Any]:
-        principal = _money_principal(request)
+        principal = await _money_principal(request)
         data = parse_json_body(await request.body(), DebitRequest)
         if not idempotency_key:
             raise ProblemError(400, "idempotency_key_required", "debits need an Idempotency-Key")
@@ -181,7 +191,9 @@ class WebhookController(Controller):
     tags = ["payments"]
 
     @post("/{provider:str}", status_code=200)
-    async def webhook(self, request: Request[Any, Any, Any], provider: str) -> dict[str, Any]:
+    async def webhook(
+        self, request: Request[Any, Any, Any], provider: FromPath[str]
+    ) -> dict[str, Any]:
         raw = await request.body()
         if len(raw) > 64 * 1024:
             raise ProblemError(413, "payload_too_large", "webhook bodies are at most 64 KiB")

@@ -85,6 +85,11 @@ class ExpireTopUps(WalletCommand):
 
 
 @dataclass(frozen=True)
+class OpenAccountWallet(WalletCommand):
+    """Open the wallet of a newly registered account (currency = opening_currency)."""
+
+
+@dataclass(frozen=True)
 class CreditWallet(WalletCommand):
     transaction_id: str
     amount: int
@@ -103,7 +108,8 @@ class DebitWallet(WalletCommand):
 
 
 Command = (
-    RequestTopUp
+    OpenAccountWallet
+    | RequestTopUp
     | RecordPaymentSucceeded
     | RecordPaymentFailed
     | ExpireTopUps
@@ -162,12 +168,10 @@ class _StateBox(BaseModel):
 def _opened(
     cmd: WalletCommand, state: NoWallet | OpenWallet
 ) -> tuple[OpenWallet, list[WalletEvent]]:
+    # Wallets open when identity registers the account (AccountRegistered).
     if isinstance(state, OpenWallet):
         return state, []
-    event = WalletOpened(
-        account_id=cmd.account_id, currency=cmd.opening_currency, occurred_at=cmd.now
-    )
-    return evolve(state, event), [event]  # type: ignore[return-value]
+    raise NotFound("wallet_not_found", "this account has no wallet yet")
 
 
 def _check_currency(wallet: OpenWallet, currency: str) -> None:
@@ -181,6 +185,14 @@ def _check_currency(wallet: OpenWallet, currency: str) -> None:
 
 def decide(cmd: Command, state: NoWallet | OpenWallet) -> Sequence[WalletEvent]:
     match cmd:
+        case OpenAccountWallet():
+            if isinstance(state, OpenWallet):
+                return []
+            return [
+                WalletOpened(
+                    account_id=cmd.account_id, currency=cmd.opening_currency, occurred_at=cmd.now
+                )
+            ]
         case RequestTopUp():
             return _request_top_up(cmd, state)
         case RecordPaymentSucceeded():

@@ -106,6 +106,18 @@ class WalletService:
             correlation_id=correlation_id, causation_id=causation_id, actor=actor, tenant=account_id
         )
 
+    async def open_wallet(self, account_id: str, *, cause: str) -> bool:
+        """Open the account's wallet (reaction to AccountRegistered); True if opened now."""
+        outcome = await self.runner.run(
+            domain.stream_id(account_id),
+            domain.OpenAccountWallet(
+                account_id=account_id, now=self.clock.now(), opening_currency=self.settings.currency
+            ),
+            idempotency_key=f"open:{cause}",
+            metadata=self._metadata(account_id, "system:identity"),
+        )
+        return outcome.commit is not None and not outcome.replayed
+
     # --- top-ups ---
 
     async def request_top_up(

@@ -43,7 +43,11 @@ def bootstrap(
     )
     declare_publications(runtime.broker, "wallet", events_of("wallet"))
     reactions.register(
-        runtime.broker, TransactionsProjection(runtime.db), group_id, settings.consumer_max_attempts
+        runtime.broker,
+        service,
+        TransactionsProjection(runtime.db),
+        max_attempts=settings.consumer_max_attempts,
+        projection_group=group_id,
     )
     return runtime, service
 

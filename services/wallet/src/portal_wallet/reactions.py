@@ -1,7 +1,7 @@
-"""Subscriptions of the wallet to events (its own, for its read model).
+"""Every subscription of the wallet service, in one place; handlers stay thin.
 
-One place lists every subscription of this service; handlers stay thin.
-Later: AccountRegistered (identity) opens the wallet; order cancellations refund.
+- identity.events AccountRegistered -> open the account's wallet.
+- wallet.events -> the wallet's own transaction history (read model).
 """
 
 from __future__ import annotations
@@ -9,14 +9,38 @@ from __future__ import annotations
 from faststream.kafka import KafkaBroker
 
 from portal_chassis.consumer import subscribe
+from portal_contracts.base import DomainEvent
+from portal_contracts.envelope import EventEnvelope
+from portal_contracts.events.identity import AccountRegistered, IdentityEvent
 from portal_contracts.events.wallet import WalletEvent
-from portal_wallet.projections import PROJECTION, TransactionsProjection
+from portal_wallet.handlers import WalletService
+from portal_wallet.projections import TransactionsProjection
 
 
 def register(
-    broker: KafkaBroker, projection: TransactionsProjection, group_id: str, max_attempts: int
+    broker: KafkaBroker,
+    service: WalletService,
+    projection: TransactionsProjection,
+    *,
+    max_attempts: int,
+    projection_group: str = "wallet-transactions",
+    reactions_group: str = "wallet-reactions",
 ) -> None:
-    subscribe(broker, [WalletEvent.topic()], group_id, projection.handle, max_attempts=max_attempts)
+    async def on_identity_event(envelope: EventEnvelope, event: DomainEvent) -> None:
+        if isinstance(event, AccountRegistered) and event.kind != "platform":
+            await service.open_wallet(event.account_id, cause=envelope.id)
 
-
-__all__ = ["PROJECTION", "register"]
+    subscribe(
+        broker,
+        [IdentityEvent.topic()],
+        reactions_group,
+        on_identity_event,
+        max_attempts=max_attempts,
+    )
+    subscribe(
+        broker,
+        [WalletEvent.topic()],
+        projection_group,
+        projection.handle,
+        max_attempts=max_attempts,
+    )

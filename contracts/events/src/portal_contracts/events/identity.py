@@ -1,0 +1,138 @@
+"""Events of the identity context (topic `identity.events`).
+
+Secrets never travel in events: password hashes, refresh tokens and signing keys stay
+in identity's own collections.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from portal_contracts.base import DomainEvent
+
+AccountKind = Literal["organisation", "person", "platform"]
+AccountRole = Literal["owner", "admin", "staff"]
+PlatformRole = Literal["support_agent", "technician", "sales", "billing_admin", "platform_admin"]
+LoginMethod = Literal["password", "qr"]
+
+
+class IdentityEvent(DomainEvent):
+    context: ClassVar[str] = "identity"
+
+
+class AccountRegistered(IdentityEvent):
+    event_type: ClassVar[str] = "AccountRegistered"
+    account_id: str
+    kind: AccountKind
+    name: str
+    owner_user_id: str
+    email: str
+
+
+class UserRegistered(IdentityEvent):
+    """A user exists and can log in (an owner at registration, staff, or an accepted invite)."""
+
+    event_type: ClassVar[str] = "UserRegistered"
+    user_id: str
+    account_id: str
+    email: str
+    name: str
+    role: str
+    """An account role (owner, admin, staff) or, on the platform account, a staff role."""
+    platform_roles: list[str] = []
+    department: str | None = None
+
+
+class UserInvited(IdentityEvent):
+    event_type: ClassVar[str] = "UserInvited"
+    user_id: str
+    account_id: str
+    email: str
+    role: str
+    invited_by: str
+    expires_at: datetime
+
+
+class UserRoleChanged(IdentityEvent):
+    event_type: ClassVar[str] = "UserRoleChanged"
+    user_id: str
+    account_id: str
+    role: str
+    platform_roles: list[str] = []
+    department: str | None = None
+    changed_by: str
+
+
+class UserProfileUpdated(IdentityEvent):
+    event_type: ClassVar[str] = "UserProfileUpdated"
+    user_id: str
+    account_id: str
+    name: str
+    phone: str | None = None
+    address: str | None = None
+    language: str = "vi"
+    logo_file_id: str | None = None
+
+
+class PasswordChanged(IdentityEvent):
+    event_type: ClassVar[str] = "PasswordChanged"
+    user_id: str
+    account_id: str
+
+
+class LoginSucceeded(IdentityEvent):
+    event_type: ClassVar[str] = "LoginSucceeded"
+    user_id: str
+    account_id: str
+    method: LoginMethod
+    client_address: str
+    user_agent: str
+    session_id: str
+
+
+class LoginFailed(IdentityEvent):
+    """A failed attempt; `user_id` is absent when the email matched nobody."""
+
+    event_type: ClassVar[str] = "LoginFailed"
+    email_hash: str
+    user_id: str | None = None
+    account_id: str | None = None
+    reason: Literal["invalid_credentials", "throttled", "disabled"]
+    client_address: str
+    user_agent: str
+
+
+class SessionRevoked(IdentityEvent):
+    event_type: ClassVar[str] = "SessionRevoked"
+    user_id: str
+    account_id: str
+    session_id: str
+    reason: Literal["logout", "refresh_token_reuse", "password_changed"]
+
+
+class QrLoginRequested(IdentityEvent):
+    event_type: ClassVar[str] = "QrLoginRequested"
+    challenge_id: str
+    expires_at: datetime
+    client_address: str
+    user_agent: str
+
+
+class QrLoginApproved(IdentityEvent):
+    event_type: ClassVar[str] = "QrLoginApproved"
+    challenge_id: str
+    user_id: str
+    account_id: str
+    device: str
+    approving_session_id: str
+
+
+class QrLoginCompleted(IdentityEvent):
+    """The web session that showed the code received its tokens (exactly once)."""
+
+    event_type: ClassVar[str] = "QrLoginCompleted"
+    challenge_id: str
+    user_id: str
+    account_id: str
+    session_id: str

@@ -1,0 +1,210 @@
+"""Public auth, profile and user-management routes, forwarded to the identity service.
+
+Identity validates every body strictly and checks the token itself; the gateway adds the
+caller's address (for throttling and the security log) and keeps bodies small.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, patch, post, put
+from litestar.params import FromPath
+
+from portal_gateway.upstream import Upstream
+
+SMALL_BODY = 64 * 1024
+LOGO_BODY = 1024 * 1024 + 1
+
+
+def _identity(request: Request[Any, Any, Any]) -> Upstream:
+    return request.app.state.upstreams["identity"]  # type: ignore[no-any-return]
+
+
+async def _forward(request: Request[Any, Any, Any], path: str) -> Response[Any]:
+    body = await request.body() if request.method in ("POST", "PATCH", "PUT") else None
+    return await _identity(request).forward(request, path, body=body)
+
+
+class AuthController(Controller):
+    path = "/api/v1/auth"
+    tags = ["auth"]
+    request_max_body_size = SMALL_BODY
+
+    @post(
+        "/register",
+        status_code=201,
+        summary="Register an account and its owner",
+        description="Body: {email, password, name, account_name?, kind: person|organisation}",
+    )
+    async def register(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _forward(request, "/v1/auth/register")
+
+    @post(
+        "/login",
+        status_code=200,
+        summary="Log in with email and password",
+        description="Body: {email, password}. 401 invalid_credentials; 429 with Retry-After.",
+    )
+    async def login(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _forward(request, "/v1/auth/login")
+
+    @post(
+        "/refresh",
+        status_code=200,
+        summary="Rotate a refresh token",
+        description="Body: {refresh_token}. Reusing a used token revokes the session.",
+    )
+    async def refresh(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _forward(request, "/v1/auth/refresh")
+
+    @post(
+        "/logout",
+        status_code=200,
+        summary="End this session (answers 204; revokes its refresh tokens)",
+    )
+    async def logout(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _forward(request, "/v1/auth/logout")
+
+    @get("/jwks", summary="Public keys that verify access tokens (JWKS)")
+    async def jwks(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _forward(request, "/v1/auth/jwks")
+
+    @post("/keys/rotate", status_code=200, summary="Rotate the token signing key (platform admin)")
+    async def rotate(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _forward(request, "/v1/auth/keys/rotate")
+
+    @post(
+        "/qr",
+        status_code=201,
+        summary="Start a QR login (web)",
+        description="Answers the challenge id, a poll_token, the QR as SVG and its expiry.",
+    )
+    async def qr(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _forward(request, "/v1/auth/qr")
+
+    @get(
+        "/qr/{challenge_id:str}",
+        summary="Poll a QR login (web; header Qr-Poll-Token)",
+        description="Tokens are delivered exactly once, after the app approved.",
+    )
+    async def qr_status(
+        self, request: Request[Any, Any, Any], challenge_id: FromPath[str]
+    ) -> Response[Any]:
+        return await _forward(request, f"/v1/auth/qr/{challenge_id}")
+
+    @post(
+        "/qr/{challenge_id:str}/approve",
+        status_code=200,
+        summary="Approve a QR login from a logged-in app",
+        description="Body: {device}",
+    )
+    async def qr_approve(
+        self, request: Request[Any, Any, Any], challenge_id: FromPath[str]
+    ) -> Response[Any]:
+        return await _forward(request, f"/v1/auth/qr/{challenge_id}/approve")
+
+    @post(
+        "/invitations/accept",
+        status_code=201,
+        summary="Accept an invitation",
+        description="Body: {token, name, password}",
+    )
+    async def accept(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _forward(request, "/v1/auth/invitations/accept")
+
+
+class MeController(Controller):
+    path = "/api/v1/me"
+    tags = ["profile"]
+    request_max_body_size = SMALL_BODY
+
+    @get("/", summary="My profile")
+    async def me(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _forward(request, "/v1/me")
+
+    @patch(
+        "/",
+        summary="Update my profile",
+        description="Body: any of {name, phone, address, language: vi|en}; null clears.",
+    )
+    async def update(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _forward(request, "/v1/me")
+
+    @post(
+        "/password",
+        status_code=200,
+        summary="Change my password (ends my other sessions)",
+        description="Body: {current_password, new_password}",
+    )
+    async def password(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _forward(request, "/v1/me/password")
+
+    @put(
+        "/logo",
+        status_code=200,
+        request_max_body_size=LOGO_BODY,
+        summary="Upload my logo (raw PNG or JPEG bytes, at most 1 MB)",
+    )
+    async def upload_logo(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _forward(request, "/v1/me/logo")
+
+    @get("/logo", summary="Download my logo")
+    async def logo(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _forward(request, "/v1/me/logo")
+
+
+class AccountUsersController(Controller):
+    path = "/api/v1/account/users"
+    tags = ["account"]
+    request_max_body_size = SMALL_BODY
+
+    @get("/", summary="Users of my account (owner/admin)")
+    async def users(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _forward(request, "/v1/account/users")
+
+    @post(
+        "/",
+        status_code=201,
+        summary="Invite a user by email (owner/admin)",
+        description="Body: {email, role: admin|staff}",
+    )
+    async def invite(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _forward(request, "/v1/account/users")
+
+    @patch(
+        "/{user_id:str}",
+        summary="Change a user's role (owner/admin)",
+        description="Body: {role, platform_roles?, department?}",
+    )
+    async def change_role(
+        self, request: Request[Any, Any, Any], user_id: FromPath[str]
+    ) -> Response[Any]:
+        return await _forward(request, f"/v1/account/users/{user_id}")
+
+
+class StaffController(Controller):
+    path = "/api/v1/staff"
+    tags = ["staff"]
+    request_max_body_size = SMALL_BODY
+
+    @post("/users", status_code=201, summary="Create a platform staff user (platform admin)")
+    async def create_staff(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _forward(request, "/v1/staff/users")
+
+    @get("/departments", summary="Staff departments")
+    async def departments(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _forward(request, "/v1/staff/departments")
+
+    @post("/departments", status_code=201, summary="Add a department (platform admin)")
+    async def add_department(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _forward(request, "/v1/staff/departments")
+
+
+class WellKnownController(Controller):
+    path = "/.well-known"
+    include_in_schema = False
+
+    @get("/jwks.json")
+    async def jwks(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _forward(request, "/v1/auth/jwks")

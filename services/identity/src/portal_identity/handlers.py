@@ -1,0 +1,687 @@
+"""Identity use cases: each turns a request into commands and runs them."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import secrets
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, Literal
+
+import segno
+from pymongo import ASCENDING, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from portal_chassis.auth import Principal
+from portal_chassis.blobs import BlobStore, sniff
+from portal_chassis.clock import Clock
+from portal_chassis.commands import CommandRunner
+from portal_chassis.decider import Conflict, DomainError, NotFound
+from portal_chassis.eventstore import CommitMetadata, EventStore
+from portal_chassis.logging import current_ids, get_logger
+from portal_chassis.mongo import ensure_indexes
+from portal_chassis.problems import ProblemError
+from portal_contracts.events.identity import (
+    AccountKind,
+    LoginFailed,
+    LoginSucceeded,
+    QrLoginApproved,
+    SessionRevoked,
+)
+from portal_identity import domain
+from portal_identity.domain import ActiveUser
+from portal_identity.passwords import check_policy, hash_password, verify_password
+from portal_identity.settings import IdentitySettings
+from portal_identity.throttle import LoginThrottle, ThrottleLimits, email_hash
+from portal_identity.tokens import KeyRing, TokenService
+
+log = get_logger(__name__)
+
+MAX_LOGO_BYTES = 1024 * 1024
+DEFAULT_DEPARTMENTS = ("technical", "billing", "sales")
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+class IdentityService:
+    def __init__(
+        self,
+        store: EventStore,
+        db: AsyncDatabase[dict[str, Any]],
+        settings: IdentitySettings,
+        tokens: TokenService,
+        keyring: KeyRing,
+        clock: Clock,
+        new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+    ) -> None:
+        self.store = store
+        self.db = db
+        self.settings = settings
+        self.tokens = tokens
+        self.keyring = keyring
+        self.clock = clock
+        self.new_id = new_id
+        self.users: CommandRunner[domain.UserCommand, domain.UserState] = CommandRunner(
+            store, domain.user_decider, "user"
+        )
+        self.accounts: CommandRunner[domain.RegisterAccount, Any] = CommandRunner(
+            store, domain.account_decider, "account"
+        )
+        self.qr: CommandRunner[domain.QrCommand, domain.QrState] = CommandRunner(
+            store, domain.qr_decider, "qr"
+        )
+        self.emails = db["emails"]
+        self.credentials = db["credentials"]
+        self.invitations = db["invitations"]
+        self.departments = db["departments"]
+        self.qr_secrets = db["qr_secrets"]
+        self.blobs = BlobStore(db, "logos")
+        self.throttle = LoginThrottle(
+            db,
+            ThrottleLimits(
+                settings.login_backoff_after,
+                settings.login_backoff_cap_seconds,
+                settings.account_failures_per_hour,
+                settings.address_failures_per_hour,
+            ),
+        )
+
+    async def setup(self) -> None:
+        await ensure_indexes(
+            self.credentials, [IndexModel([("account_id", ASCENDING)], name="account")]
+        )
+        await self.blobs.setup()
+        await self.tokens.setup()
+        await self.keyring.load(self.clock.now())
+        for name in DEFAULT_DEPARTMENTS:
+            await self.departments.update_one(
+                {"_id": name}, {"$setOnInsert": {"name": name}}, upsert=True
+            )
+        if self.settings.seed_admin:
+            await self.seed_platform_admin()
+
+    def _meta(self, account_id: str | None, actor: str | None) -> CommitMetadata:
+        correlation_id, causation_id = current_ids()
+        return CommitMetadata(
+            correlation_id=correlation_id, causation_id=causation_id, actor=actor, tenant=account_id
+        )
+
+    # ------------------------------------------------------------ registration
+
+    async def _reserve_email(self, email: str, user_id: str, account_id: str) -> dict[str, Any]:
+        """Claim an email; an unfinished claim (crash mid-registration) is resumed."""
+        now = self.clock.now()
+        try:
+            await self.emails.insert_one(
+                {
+                    "_id": email,
+                    "user_id": user_id,
+                    "account_id": account_id,
+                    "status": "pending",
+                    "reserved_at": now,
+                }
+            )
+            return {"user_id": user_id, "account_id": account_id}
+        except DuplicateKeyError:
+            doc = await self.emails.find_one({"_id": email})
+            if (
+                doc
+                and doc["status"] == "pending"
+                and doc["reserved_at"] < now - timedelta(minutes=10)
+            ):
+                return {"user_id": doc["user_id"], "account_id": doc["account_id"]}
+            raise Conflict("email_taken", "an account with this email exists already") from None
+
+    async def register(
+        self,
+        *,
+        email: str,
+        password: str,
+        name: str,
+        account_name: str,
+        kind: AccountKind,
+        actor: str | None = None,
+        platform_roles: tuple[str, ...] = (),
+        department: str | None = None,
+        account_id: str | None = None,
+        role: str = "owner",
+    ) -> dict[str, str]:
+        email = normalise_email(email)
+        check_policy(password, email)
+        ids = await self._reserve_email(email, self.new_id(), account_id or self.new_id())
+        user_id, account_id = ids["user_id"], ids["account_id"]
+        now = self.clock.now()
+        await self.credentials.replace_one(
+            {"_id": user_id},
+            {
+                "email": email,
+                "account_id": account_id,
+                "password_hash": await hash_password(password),
+                "updated_at": now,
+            },
+            upsert=True,
+        )
+        if role == "owner":
+            await self.accounts.run(
+                domain.account_stream(account_id),
+                domain.RegisterAccount(
+                    account_id=account_id,
+                    kind=kind,
+                    name=account_name,
+                    owner_user_id=user_id,
+                    email=email,
+                    now=now,
+                ),
+                metadata=self._meta(account_id, actor or user_id),
+            )
+        await self.users.run(
+            domain.user_stream(user_id),
+            domain.RegisterUser(
+                user_id=user_id,
+                account_id=account_id,
+                email=email,
+                name=name,
+                role=role,
+                platform_roles=platform_roles,
+                department=department,
+                now=now,
+            ),
+            metadata=self._meta(account_id, actor or user_id),
+        )
+        await self.emails.update_one({"_id": email}, {"$set": {"status": "active"}})
+        return {"account_id": account_id, "user_id": user_id, "email": email}
+
+    async def seed_platform_admin(self) -> None:
+        email = normalise_email(self.settings.admin_email)
+        if await self.emails.find_one({"_id": email, "status": "active"}):
+            return
+        try:
+            await self.register(
+                email=email,
+                password=self.settings.admin_password,
+                name="Platform admin",
+                account_name="Platform",
+                kind="platform",
+                platform_roles=("platform_admin",),
+                account_id=domain.PLATFORM_ACCOUNT,
+                actor="system:seed",
+            )
+            log.info("seeded the platform admin", email=email)
+        except (Conflict, DomainError) as exc:
+            log.warning("platform admin not seeded", reason=str(exc))
+
+    # ------------------------------------------------------------ login and tokens
+
+    async def _user(self, user_id: str) -> ActiveUser | None:
+        state, _ = await self.users.load(domain.user_stream(user_id))
+        return state if isinstance(state, ActiveUser) else None
+
+    async def roles_of(self, user_id: str) -> list[str] | None:
+        user = await self._user(user_id)
+        return None if user is None else user.roles()
+
+    async def login(
+        self, email: str, password: str, client_address: str, user_agent: str
+    ) -> dict[str, Any]:
+        email = normalise_email(email)
+        now = self.clock.now()
+        wait = await self.throttle.retry_after(email, client_address, now)
+        if wait > 0:
+            await self._security_log(
+                None,
+                LoginFailed(
+                    email_hash=email_hash(email),
+                    reason="throttled",
+                    client_address=client_address,
+                    user_agent=user_agent,
+                    occurred_at=now,
+                ),
+            )
+            raise ProblemError(
+                429,
+                "too_many_attempts",
+                "too many failed logins; try again later",
+                retry_after=wait,
+            )
+        claim = await self.emails.find_one({"_id": email, "status": "active"})
+        creds = await self.credentials.find_one({"_id": claim["user_id"]}) if claim else None
+        valid = await verify_password(creds["password_hash"] if creds else None, password)
+        user = await self._user(claim["user_id"]) if (valid and claim) else None
+        if user is None:
+            await self.throttle.failed(email, client_address, now)
+            await self._security_log(
+                claim["user_id"] if claim else None,
+                LoginFailed(
+                    email_hash=email_hash(email),
+                    user_id=claim["user_id"] if claim else None,
+                    account_id=claim["account_id"] if claim else None,
+                    reason="invalid_credentials",
+                    client_address=client_address,
+                    user_agent=user_agent,
+                    occurred_at=now,
+                ),
+            )
+            raise ProblemError(401, "invalid_credentials", "the email or password is wrong")
+        await self.throttle.succeeded(email, client_address, now)
+        return await self._open_session(user, "password", client_address, user_agent)
+
+    async def _open_session(
+        self,
+        user: ActiveUser,
+        method: Literal["password", "qr"],
+        client_address: str,
+        user_agent: str,
+        session_id: str | None = None,
+    ) -> dict[str, Any]:
+        now = self.clock.now()
+        tokens = await self.tokens.open_session(
+            user.user_id,
+            user.account_id,
+            user.roles(),
+            method=method,
+            client_address=client_address,
+            user_agent=user_agent,
+            now=now,
+            session_id=session_id,
+        )
+        await self._security_log(
+            user.user_id,
+            LoginSucceeded(
+                user_id=user.user_id,
+                account_id=user.account_id,
+                method=method,
+                client_address=client_address,
+                user_agent=user_agent,
+                session_id=tokens["session_id"],
+                occurred_at=now,
+            ),
+        )
+        return tokens
+
+    async def _security_log(self, user_id: str | None, event: Any) -> None:
+        stream = f"security-{user_id}" if user_id else f"security-anon-{event.email_hash}"
+        await self.store.append_latest(
+            stream, [event], self._meta(getattr(event, "account_id", None), user_id)
+        )
+
+    async def refresh(self, refresh_token: str) -> dict[str, Any]:
+        now = self.clock.now()
+        tokens, revoked = await self.tokens.refresh(refresh_token, self.roles_of, now)
+        if revoked is not None:
+            await self._security_log(
+                revoked["user_id"],
+                SessionRevoked(
+                    user_id=revoked["user_id"],
+                    account_id=revoked["account_id"],
+                    session_id=revoked["_id"],
+                    reason="refresh_token_reuse",
+                    occurred_at=now,
+                ),
+            )
+        if tokens is None:
+            raise ProblemError(
+                401,
+                "refresh_token_reused",
+                "this refresh token was used before; the session is revoked",
+            )
+        return tokens
+
+    async def logout(self, principal: Principal) -> None:
+        if principal.session_id:
+            await self._revoke(
+                principal.user_id, principal.account_id, principal.session_id, "logout"
+            )
+
+    async def _revoke(
+        self,
+        user_id: str,
+        account_id: str,
+        session_id: str,
+        reason: Literal["logout", "refresh_token_reuse", "password_changed"],
+    ) -> None:
+        now = self.clock.now()
+        if await self.tokens.revoke_session(session_id, reason, now):
+            await self._security_log(
+                user_id,
+                SessionRevoked(
+                    user_id=user_id,
+                    account_id=account_id,
+                    session_id=session_id,
+                    reason=reason,
+                    occurred_at=now,
+                ),
+            )
+
+    # ------------------------------------------------------------ profile
+
+    @staticmethod
+    def profile(user: ActiveUser) -> dict[str, Any]:
+        return {
+            "user_id": user.user_id,
+            "account_id": user.account_id,
+            "email": user.email,
+            "name": user.name,
+            "phone": user.phone,
+            "address": user.address,
+            "language": user.language,
+            "role": user.role,
+            "platform_roles": user.platform_roles,
+            "department": user.department,
+            "logo_url": "/api/v1/me/logo" if user.logo_file_id else None,
+        }
+
+    async def me(self, principal: Principal) -> ActiveUser:
+        user = await self._user(principal.user_id)
+        if user is None or user.account_id != principal.account_id:
+            raise NotFound("user_not_found", "no such user")
+        return user
+
+    async def update_profile(self, principal: Principal, changes: dict[str, Any]) -> dict[str, Any]:
+        clear = frozenset(k for k, v in changes.items() if v is None)
+        values = {k: v for k, v in changes.items() if v is not None}
+        outcome = await self.users.run(
+            domain.user_stream(principal.user_id),
+            domain.UpdateProfile(
+                account_id=principal.account_id, now=self.clock.now(), clear=clear, **values
+            ),
+            metadata=self._meta(principal.account_id, principal.user_id),
+        )
+        assert isinstance(outcome.state, ActiveUser)
+        return self.profile(outcome.state)
+
+    async def change_password(self, principal: Principal, current: str, new: str) -> int:
+        """Returns how many other sessions were revoked."""
+        user = await self.me(principal)
+        creds = await self.credentials.find_one({"_id": user.user_id})
+        if not await verify_password(creds["password_hash"] if creds else None, current):
+            raise ProblemError(403, "current_password_wrong", "the current password is wrong")
+        check_policy(new, user.email)
+        await self.credentials.update_one(
+            {"_id": user.user_id},
+            {"$set": {"password_hash": await hash_password(new), "updated_at": self.clock.now()}},
+        )
+        await self.users.run(
+            domain.user_stream(user.user_id),
+            domain.RecordPasswordChange(now=self.clock.now()),
+            metadata=self._meta(user.account_id, user.user_id),
+        )
+        revoked = 0
+        for session in await self.tokens.active_sessions(user.user_id):
+            if session["_id"] != principal.session_id:
+                await self._revoke(
+                    user.user_id, user.account_id, session["_id"], "password_changed"
+                )
+                revoked += 1
+        return revoked
+
+    async def upload_logo(self, principal: Principal, data: bytes) -> dict[str, Any]:
+        if len(data) > MAX_LOGO_BYTES:
+            raise ProblemError(413, "file_too_large", "a logo is at most 1 MB")
+        kind = sniff(data)
+        if kind is None or kind[0] not in ("image/png", "image/jpeg"):
+            raise ProblemError(415, "unsupported_file_type", "a logo must be a PNG or JPEG")
+        user = await self.me(principal)
+        stored = await self.blobs.put(data, kind[0], kind[1], user.account_id, self.clock.now())
+        return await self.update_profile(principal, {"logo_file_id": stored.file_id})
+
+    async def logo(self, principal: Principal) -> tuple[str, str, bytes]:
+        user = await self.me(principal)
+        found = (
+            await self.blobs.get(user.logo_file_id, user.account_id)
+            if (user.logo_file_id)
+            else None
+        )
+        if found is None:
+            raise NotFound("logo_not_found", "no logo uploaded")
+        stored, data = found
+        return stored.content_type, stored.filename, data
+
+    # ------------------------------------------------------------ account users
+
+    def _require_manager(self, principal: Principal) -> None:
+        if not principal.manages_account:
+            raise ProblemError(403, "forbidden", "only the owner or an admin manages users")
+
+    async def invite(self, principal: Principal, email: str, role: str) -> dict[str, Any]:
+        self._require_manager(principal)
+        email = normalise_email(email)
+        user_id = self.new_id()
+        await self._reserve_email(email, user_id, principal.account_id)
+        token = secrets.token_urlsafe(24)
+        now = self.clock.now()
+        expires = now + timedelta(days=self.settings.invitation_days)
+        try:
+            await self.users.run(
+                domain.user_stream(user_id),
+                domain.InviteUser(
+                    user_id=user_id,
+                    account_id=principal.account_id,
+                    email=email,
+                    role=role,
+                    invited_by=principal.user_id,
+                    expires_at=expires,
+                    now=now,
+                ),
+                metadata=self._meta(principal.account_id, principal.user_id),
+            )
+        except DomainError:
+            await self.emails.delete_one({"_id": email, "user_id": user_id})
+            raise
+        await self.invitations.insert_one(
+            {
+                "_id": hashlib.sha256(token.encode()).hexdigest(),
+                "user_id": user_id,
+                "account_id": principal.account_id,
+                "expires_at": expires,
+            }
+        )
+        # A mailer would send the link; the API returns the token so the owner can share it.
+        return {
+            "user_id": user_id,
+            "email": email,
+            "role": role,
+            "status": "invited",
+            "invitation_token": token,
+            "expires_at": expires,
+        }
+
+    async def accept_invitation(self, token: str, name: str, password: str) -> dict[str, Any]:
+        doc = await self.invitations.find_one({"_id": hashlib.sha256(token.encode()).hexdigest()})
+        if doc is None:
+            raise NotFound("invitation_not_found", "no such invitation")
+        state, _ = await self.users.load(domain.user_stream(doc["user_id"]))
+        email = getattr(state, "email", "")
+        check_policy(password, email)
+        await self.users.run(
+            domain.user_stream(doc["user_id"]),
+            domain.AcceptInvitation(name=name, now=self.clock.now()),
+            metadata=self._meta(doc["account_id"], doc["user_id"]),
+        )
+        await self.credentials.replace_one(
+            {"_id": doc["user_id"]},
+            {
+                "email": email,
+                "account_id": doc["account_id"],
+                "password_hash": await hash_password(password),
+                "updated_at": self.clock.now(),
+            },
+            upsert=True,
+        )
+        await self.emails.update_one({"_id": email}, {"$set": {"status": "active"}})
+        return {"user_id": doc["user_id"], "account_id": doc["account_id"], "email": email}
+
+    async def change_role(
+        self,
+        principal: Principal,
+        user_id: str,
+        role: str,
+        platform_roles: tuple[str, ...] = (),
+        department: str | None = None,
+    ) -> dict[str, Any]:
+        if principal.account_id == domain.PLATFORM_ACCOUNT:
+            if "platform_admin" not in principal.roles:
+                raise ProblemError(403, "forbidden", "only a platform admin manages staff")
+            if department is not None and not await self.departments.find_one({"_id": department}):
+                raise DomainError("unknown_department", f"no department {department!r}")
+        else:
+            self._require_manager(principal)
+            if platform_roles or department:
+                raise DomainError("invalid_role", "staff roles exist only for platform staff")
+        outcome = await self.users.run(
+            domain.user_stream(user_id),
+            domain.ChangeRole(
+                account_id=principal.account_id,
+                role=role,
+                platform_roles=platform_roles,
+                department=department,
+                changed_by=principal.user_id,
+                now=self.clock.now(),
+            ),
+            metadata=self._meta(principal.account_id, principal.user_id),
+        )
+        assert isinstance(outcome.state, ActiveUser)
+        return self.profile(outcome.state)
+
+    async def list_users(self, principal: Principal) -> list[dict[str, Any]]:
+        self._require_manager(principal)
+        out = []
+        async for doc in self.emails.find({"account_id": principal.account_id}):
+            state, _ = await self.users.load(domain.user_stream(doc["user_id"]))
+            if isinstance(state, ActiveUser):
+                out.append({**self.profile(state), "status": "active"})
+            elif isinstance(state, domain.InvitedUser):
+                out.append(
+                    {
+                        "user_id": state.user_id,
+                        "account_id": state.account_id,
+                        "email": state.email,
+                        "role": state.role,
+                        "status": "invited",
+                    }
+                )
+        return sorted(out, key=lambda u: u["email"])
+
+    async def create_staff(
+        self,
+        principal: Principal,
+        *,
+        email: str,
+        name: str,
+        password: str,
+        platform_roles: tuple[str, ...],
+        department: str | None,
+    ) -> dict[str, str]:
+        if "platform_admin" not in principal.roles:
+            raise ProblemError(403, "forbidden", "only a platform admin creates staff")
+        if department is not None and not await self.departments.find_one({"_id": department}):
+            raise DomainError("unknown_department", f"no department {department!r}")
+        return await self.register(
+            email=email,
+            password=password,
+            name=name,
+            account_name="Platform",
+            kind="platform",
+            actor=principal.user_id,
+            platform_roles=platform_roles,
+            department=department,
+            account_id=domain.PLATFORM_ACCOUNT,
+            role="staff",
+        )
+
+    # ------------------------------------------------------------ QR login
+
+    async def create_qr(self, client_address: str, user_agent: str) -> dict[str, Any]:
+        now = self.clock.now()
+        challenge_id = self.new_id()
+        poll_token = secrets.token_urlsafe(24)
+        expires = now + timedelta(seconds=self.settings.qr_challenge_seconds)
+        await self.qr_secrets.insert_one(
+            {"_id": challenge_id, "poll_hash": hashlib.sha256(poll_token.encode()).hexdigest()}
+        )
+        await self.qr.run(
+            domain.qr_stream(challenge_id),
+            domain.RequestQrLogin(
+                challenge_id=challenge_id,
+                expires_at=expires,
+                client_address=client_address,
+                user_agent=user_agent,
+                now=now,
+            ),
+            metadata=self._meta(None, None),
+        )
+        payload = f"portal-login:{challenge_id}"
+        buffer = io.BytesIO()
+        segno.make(payload, error="m").save(buffer, kind="svg", scale=4, xmldecl=False)
+        return {
+            "id": challenge_id,
+            "poll_token": poll_token,
+            "expires_at": expires,
+            "qr_payload": payload,
+            "qr_svg": buffer.getvalue().decode(),
+            "status": "pending",
+        }
+
+    async def approve_qr(
+        self, principal: Principal, challenge_id: str, device: str
+    ) -> dict[str, Any]:
+        user = await self.me(principal)
+        if not principal.session_id or not await self.tokens.is_active(principal.session_id):
+            raise ProblemError(401, "session_ended", "log in again on this device")
+        await self.qr.run(
+            domain.qr_stream(challenge_id),
+            domain.ApproveQrLogin(
+                user_id=user.user_id,
+                account_id=user.account_id,
+                device=device,
+                approving_session_id=principal.session_id,
+                now=self.clock.now(),
+            ),
+            metadata=self._meta(user.account_id, user.user_id),
+        )
+        return {"id": challenge_id, "status": "approved"}
+
+    async def poll_qr(
+        self, challenge_id: str, poll_token: str, client_address: str, user_agent: str
+    ) -> dict[str, Any]:
+        secret = await self.qr_secrets.find_one({"_id": challenge_id})
+        if secret is None or not secrets.compare_digest(
+            secret["poll_hash"], hashlib.sha256(poll_token.encode()).hexdigest()
+        ):
+            raise NotFound("challenge_not_found", "no such login code")
+        session_id = self.new_id()
+        outcome = await self.qr.run(
+            domain.qr_stream(challenge_id),
+            domain.CompleteQrLogin(session_id=session_id, now=self.clock.now()),
+            metadata=self._meta(None, None),
+        )
+        if outcome.commit is None:
+            return {
+                "id": challenge_id,
+                "status": outcome.state.status,
+                "expires_at": outcome.state.expires_at,
+            }
+        # This call won the completion: it alone delivers the tokens.
+        approved = next(
+            e.event
+            for e in (await self.store.read_stream(domain.qr_stream(challenge_id)))
+            if isinstance(e.event, QrLoginApproved)
+        )
+        assert isinstance(approved, QrLoginApproved)
+        user = await self._user(approved.user_id)
+        if user is None:
+            raise NotFound("challenge_not_found", "no such login code")
+        tokens = await self._open_session(user, "qr", client_address, user_agent, session_id)
+        return {"id": challenge_id, "status": "completed", **tokens}
+
+    # ------------------------------------------------------------ keys
+
+    async def rotate_keys(self, principal: Principal) -> dict[str, Any]:
+        if "platform_admin" not in principal.roles:
+            raise ProblemError(403, "forbidden", "only a platform admin rotates keys")
+        kid = await self.keyring.rotate(self.clock.now())
+        return {"active_kid": kid, "published": [k["kid"] for k in self.keyring.jwks()["keys"]]}

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import SettingsConfigDict
+
+from portal_chassis.settings import ServiceSettings
+
+
+class IdentitySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="IDENTITY_", extra="ignore")
+
+    service_name: str = "identity"
+    port: int = 8102
+    access_token_minutes: int = 15
+    refresh_token_days: int = 30
+    qr_challenge_seconds: int = 120
+    invitation_days: int = 7
+    key_reload_seconds: float = 30.0
+    login_backoff_after: int = 5
+    """Failures from one address for one email before exponential back-off starts."""
+    login_backoff_cap_seconds: int = 900
+    account_failures_per_hour: int = 100
+    address_failures_per_hour: int = 300
+    admin_email: str = Field(
+        "admin@portal.local", validation_alias=AliasChoices("PORTAL_ADMIN_EMAIL")
+    )
+    admin_password: str = Field(
+        "admin-password-1", validation_alias=AliasChoices("PORTAL_ADMIN_PASSWORD")
+    )
+    seed_admin: bool = True

@@ -1,0 +1,260 @@
+"""Signing keys (ES256, rotated without logging anyone out), access tokens, sessions and
+rotating refresh tokens with reuse detection.
+
+A session is one refresh-token family. Every refresh marks the presented token used and
+issues the next one; presenting a used token again revokes the whole family (someone
+holds a stolen copy). Logout and password changes revoke families too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from portal_chassis.auth import Principal
+from portal_chassis.mongo import ensure_indexes
+from portal_chassis.problems import ProblemError
+from portal_chassis.settings import AuthSettings
+
+ALGORITHM = "ES256"
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    private_key: ec.EllipticCurvePrivateKey
+    public_jwk: dict[str, Any]
+    created_at: datetime
+    retired_at: datetime | None
+
+
+class KeyRing:
+    """Keys in identity's database; the newest active one signs, all live ones verify."""
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], verify_window: timedelta) -> None:
+        self.collection = db["signing_keys"]
+        self.verify_window = verify_window
+        self.keys: dict[str, SigningKey] = {}
+
+    async def load(self, now: datetime) -> None:
+        keys = {}
+        async for doc in self.collection.find({}).sort("created_at", DESCENDING):
+            retired = doc.get("retired_at")
+            if retired and retired + self.verify_window < now:
+                continue  # every token it signed has expired: drop it from the JWKS
+            private = serialization.load_pem_private_key(doc["private_pem"].encode(), None)
+            assert isinstance(private, ec.EllipticCurvePrivateKey)
+            keys[doc["_id"]] = SigningKey(
+                doc["_id"], private, doc["public_jwk"], doc["created_at"], retired
+            )
+        self.keys = keys
+        if not self.active_keys():
+            await self.rotate(now)
+
+    def active_keys(self) -> list[SigningKey]:
+        return sorted(
+            (k for k in self.keys.values() if k.retired_at is None),
+            key=lambda k: k.created_at,
+            reverse=True,
+        )
+
+    def signing_key(self) -> SigningKey:
+        return self.active_keys()[0]
+
+    async def rotate(self, now: datetime) -> str:
+        """Add a new signing key; older ones keep verifying until their tokens expire."""
+        private = ec.generate_private_key(ec.SECP256R1())
+        kid = f"k-{now:%Y%m%d%H%M%S}-{secrets.token_hex(4)}"
+        jwk = ECAlgorithm.to_jwk(private.public_key(), as_dict=True)
+        jwk.update({"kid": kid, "alg": ALGORITHM, "use": "sig"})
+        pem = private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+        await self.collection.insert_one(
+            {
+                "_id": kid,
+                "private_pem": pem,
+                "public_jwk": jwk,
+                "created_at": now,
+                "retired_at": None,
+            }
+        )
+        await self.collection.update_many(
+            {"_id": {"$ne": kid}, "retired_at": None}, {"$set": {"retired_at": now}}
+        )
+        await self.load(now)
+        return kid
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [k.public_jwk for k in self.keys.values()]}
+
+
+class TokenService:
+    def __init__(
+        self,
+        db: AsyncDatabase[dict[str, Any]],
+        keyring: KeyRing,
+        auth: AuthSettings,
+        access_ttl: timedelta,
+        refresh_ttl: timedelta,
+    ) -> None:
+        self.sessions = db["sessions"]
+        self.refresh_tokens = db["refresh_tokens"]
+        self.keyring = keyring
+        self.auth = auth
+        self.access_ttl = access_ttl
+        self.refresh_ttl = refresh_ttl
+
+    async def setup(self) -> None:
+        await ensure_indexes(
+            self.refresh_tokens, [IndexModel([("session_id", ASCENDING)], name="session")]
+        )
+        await ensure_indexes(self.sessions, [IndexModel([("user_id", ASCENDING)], name="user")])
+
+    def access_token(
+        self, user_id: str, account_id: str, roles: list[str], session_id: str, now: datetime
+    ) -> str:
+        key = self.keyring.signing_key()
+        claims = {
+            "sub": user_id,
+            "account_id": account_id,
+            "roles": roles,
+            "sid": session_id,
+            "aud": self.auth.audience,
+            "iss": self.auth.issuer,
+            "iat": int(now.timestamp()),
+            "exp": int((now + self.access_ttl).timestamp()),
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
+
+    def verify(self, token: str) -> Principal:
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError:
+            raise ProblemError(401, "invalid_token", "the access token is not valid") from None
+        key = self.keyring.keys.get(str(kid))
+        if key is None:
+            raise ProblemError(401, "invalid_token", "the access token is not valid")
+        from portal_chassis.auth import decode_claims
+
+        return decode_claims(token, key.private_key.public_key(), ALGORITHM, self.auth)
+
+    @staticmethod
+    def _hash(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    async def open_session(
+        self,
+        user_id: str,
+        account_id: str,
+        roles: list[str],
+        *,
+        method: str,
+        client_address: str,
+        user_agent: str,
+        now: datetime,
+        session_id: str | None = None,
+    ) -> dict[str, Any]:
+        session_id = session_id or uuid.uuid4().hex
+        await self.sessions.insert_one(
+            {
+                "_id": session_id,
+                "user_id": user_id,
+                "account_id": account_id,
+                "method": method,
+                "client_address": client_address,
+                "user_agent": user_agent,
+                "created_at": now,
+                "revoked": False,
+            }
+        )
+        return await self._issue(user_id, account_id, roles, session_id, now)
+
+    async def _issue(
+        self, user_id: str, account_id: str, roles: list[str], session_id: str, now: datetime
+    ) -> dict[str, Any]:
+        refresh = secrets.token_urlsafe(32)
+        await self.refresh_tokens.insert_one(
+            {
+                "_id": self._hash(refresh),
+                "session_id": session_id,
+                "user_id": user_id,
+                "account_id": account_id,
+                "used": False,
+                "expires_at": now + self.refresh_ttl,
+                "issued_at": now,
+            }
+        )
+        return {
+            "access_token": self.access_token(user_id, account_id, roles, session_id, now),
+            "token_type": "Bearer",
+            "expires_in": int(self.access_ttl.total_seconds()),
+            "refresh_token": refresh,
+            "refresh_expires_in": int(self.refresh_ttl.total_seconds()),
+            "session_id": session_id,
+        }
+
+    async def refresh(
+        self, token: str, roles_of: Any, now: datetime
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """Rotate; returns (new tokens, None) or (None, revoked session) on reuse.
+
+        `roles_of(user_id)` gives the user's current roles (role changes apply at refresh).
+        """
+        digest = self._hash(token)
+        doc = await self.refresh_tokens.find_one_and_update(
+            {"_id": digest, "used": False}, {"$set": {"used": True, "used_at": now}}
+        )
+        if doc is None:
+            seen = await self.refresh_tokens.find_one({"_id": digest})
+            if seen is None:
+                raise ProblemError(401, "invalid_refresh_token", "the refresh token is not valid")
+            session = await self.revoke_session(seen["session_id"], "refresh_token_reuse", now)
+            return None, session
+        session = await self.sessions.find_one({"_id": doc["session_id"]})
+        if session is None or session.get("revoked") or doc["expires_at"] < now:
+            raise ProblemError(401, "invalid_refresh_token", "the session has ended")
+        roles = await roles_of(doc["user_id"])
+        if roles is None:
+            raise ProblemError(401, "invalid_refresh_token", "the user no longer exists")
+        return await self._issue(
+            doc["user_id"], doc["account_id"], roles, doc["session_id"], now
+        ), None
+
+    async def revoke_session(
+        self, session_id: str, reason: str, now: datetime
+    ) -> dict[str, Any] | None:
+        """Revoke a family; returns the session if this call revoked it."""
+        return await self.sessions.find_one_and_update(
+            {"_id": session_id, "revoked": False},
+            {"$set": {"revoked": True, "revoked_reason": reason, "revoked_at": now}},
+        )
+
+    async def session_of_refresh(self, token: str) -> dict[str, Any] | None:
+        doc = await self.refresh_tokens.find_one({"_id": self._hash(token)})
+        return None if doc is None else await self.sessions.find_one({"_id": doc["session_id"]})
+
+    async def active_sessions(self, user_id: str) -> list[dict[str, Any]]:
+        return [s async for s in self.sessions.find({"user_id": user_id, "revoked": False})]
+
+    async def is_active(self, session_id: str) -> bool:
+        doc = await self.sessions.find_one({"_id": session_id})
+        return doc is not None and not doc.get("revoked")
+
+
+__all__ = ["DuplicateKeyError", "KeyRing", "SigningKey", "TokenService"]

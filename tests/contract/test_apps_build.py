@@ -1,0 +1,21 @@
+"""Every app wires up (routes, OpenAPI) without any connection being made."""
+
+import pytest
+
+from portal_gateway import main as gateway_main
+from portal_gateway import projector
+from portal_identity import main as identity_main
+from portal_wallet import main as wallet_main
+
+
+@pytest.mark.parametrize(
+    "factory",
+    [gateway_main.create, projector.create, wallet_main.create, identity_main.create],
+    ids=["gateway", "projector", "wallet", "identity"],
+)
+def test_app_builds_and_has_an_openapi_schema(factory):
+    app = factory()
+    schema = app.openapi_schema.to_schema()
+    assert schema["openapi"].startswith("3.")
+    paths = {route.path for route in app.routes}
+    assert {"/health/live", "/health/ready", "/metrics"} <= paths
