@@ -83,13 +83,17 @@ class JwksVerifier:
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
 
-    async def _refresh(self, force: bool) -> None:
+    async def _refresh(self, force: bool, known_before: float | None = None) -> None:
         async with self._lock:
+            if known_before is not None and self._fetched_at > known_before:
+                return  # another request refreshed while this one waited for the lock
             age = time.monotonic() - self._fetched_at
-            if (force and age < self.settings.jwks_min_refresh_seconds) or (
-                not force and age < self.settings.jwks_cache_seconds and self._keys
-            ):
+            if not force and age < self.settings.jwks_cache_seconds and self._keys:
                 return
+            if force and age < self.settings.jwks_min_refresh_seconds:
+                # Rate limit: wait for the slot rather than refuse a token signed by a
+                # key identity just rotated in.
+                await asyncio.sleep(self.settings.jwks_min_refresh_seconds - age)
             try:
                 response = await self.client.get(self.settings.jwks_url)
                 response.raise_for_status()
@@ -114,7 +118,8 @@ class JwksVerifier:
             raise ProblemError(401, "invalid_token", "the access token is not valid") from None
         await self._refresh(force=False)
         if kid not in self._keys:
-            await self._refresh(force=True)  # maybe identity rotated its key
+            # Maybe identity rotated its key: fetch again (at most every few seconds).
+            await self._refresh(force=True, known_before=time.monotonic())
         if kid not in self._keys:
             raise ProblemError(401, "invalid_token", "the access token is not valid")
         key, algorithm = self._keys[kid]

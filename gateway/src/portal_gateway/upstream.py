@@ -16,6 +16,9 @@ FORWARDED_HEADERS = (
     "traceparent",
     "portal-signature",
     "content-type",
+    "user-agent",
+    "qr-poll-token",
+    "accept",
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, patch, post, put
-from litestar.params import FromPath, HeaderParameter
+from litestar.params import FromPath
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from portal_chassis.auth import Principal, principal_from
@@ -129,7 +129,7 @@ class AuthController(Controller):
     async def logout(self, request: Request[Any, Any, Any]) -> None:
         await _svc(request).logout(await principal_from(request))
 
-    @get("/jwks", cache=60)
+    @get("/jwks")
     async def jwks(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
         return _svc(request).keyring.jwks()
 
@@ -144,11 +144,11 @@ class AuthController(Controller):
 
     @get("/qr/{challenge_id:str}")
     async def qr_status(
-        self,
-        request: Request[Any, Any, Any],
-        challenge_id: FromPath[str],
-        poll_token: Annotated[str, HeaderParameter(name="Qr-Poll-Token", max_length=200)],
+        self, request: Request[Any, Any, Any], challenge_id: FromPath[str]
     ) -> dict[str, Any]:
+        poll_token = request.headers.get("qr-poll-token", "")[:200]
+        if not poll_token:
+            raise ProblemError(400, "poll_token_required", "send the Qr-Poll-Token header")
         address, agent = client_of(request)
         return await _svc(request).poll_qr(challenge_id, poll_token, address, agent)
 
