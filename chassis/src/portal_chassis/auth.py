@@ -144,8 +144,19 @@ def bearer_token(request: Request[Any, Any, Any] | ASGIConnection[Any, Any, Any,
 async def principal_from(
     request: Request[Any, Any, Any] | ASGIConnection[Any, Any, Any, Any],
 ) -> Principal:
+    cached = request.scope.get("principal")
+    if isinstance(cached, Principal):
+        return cached
     verifier: TokenVerifier = request.app.state.token_verifier
-    return await verifier.verify(bearer_token(request))
+    principal = await verifier.verify(bearer_token(request))
+    request.scope["principal"] = principal  # type: ignore[typeddict-unknown-key]
+    return principal
+
+
+async def authenticated(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+                        ) -> None:
+    """Guard: a valid token before anything else of the request is looked at."""
+    await principal_from(connection)
 
 
 async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:

@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from portal_chassis.auth import principal_from
+from portal_chassis.auth import authenticated, principal_from
 from portal_chassis.problems import parse_json_body
 from portal_chassis.web import IdempotencyKey
 from portal_contracts.base import CurrencyCode
@@ -49,6 +49,7 @@ def _idempotency(request: Request[Any, Any, Any]) -> IdempotencyStore:
 
 class WalletController(Controller):
     path = "/api/v1/wallet"
+    guards = [authenticated]
     tags = ["wallet"]
 
     @get("/", summary="My wallet: balance and total topped up")
@@ -142,6 +143,7 @@ class PaymentsController(Controller):
 
 class DashboardController(Controller):
     path = "/api/v1/dashboard"
+    guards = [authenticated]
     tags = ["dashboard"]
 
     @get("/", summary="My dashboard: balance, total topped up, recent transactions")

@@ -1,0 +1,130 @@
+"""OpenAPI-driven tenant isolation (BOLA) test.
+
+Walks every public route that takes an object id. Account A's objects are found through
+the list route that is the path's parent (`/x/{id}` <- `GET /x` items). For each method
+on the route, account B presenting A's id must get exactly what it gets for an id that
+does not exist (same status and problem code: nothing leaks), and A's object must be
+unchanged. A new route with an id is covered automatically once its parent list route
+returns A's objects; a route that cannot be covered must be listed in NOT_OBJECT_ROUTES
+with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import httpx
+import pytest
+
+from portal_tests.e2e import Customer, paid, webhook
+
+pytestmark = pytest.mark.e2e
+
+NOT_OBJECT_ROUTES = {
+    "/api/v1/payments/webhooks/{provider}": "a provider name, not an account object",
+    "/api/v1/auth/qr/{challenge_id}": "anonymous challenge, guarded by its poll token",
+    "/api/v1/auth/qr/{challenge_id}/approve": "any logged-in app may approve a code it scanned;"
+    " the web session then belongs to the approver, never to the code's creator",
+}
+PARAM = re.compile(r"\{(\w+)\}")
+
+
+def seed(a: Customer, base_url: str) -> None:
+    """Give account A at least one object behind every list route."""
+    ref = a.top_up(120_000).json()["payment"]["reference"]
+    webhook(base_url, paid(ref, 120_000))
+    r = a.http.post("/api/v1/account/users",
+                    json={"email": f"member-{uuid.uuid4().hex[:8]}@example.com",
+                          "role": "staff"})
+    assert r.status_code == 201, r.text
+
+
+def ids_from_list(client: httpx.Client, list_path: str, param: str) -> list[str]:
+    r = client.get(list_path)
+    if r.status_code != 200:
+        return []
+    items = r.json().get("items", []) if isinstance(r.json(), dict) else []
+    return [str(item.get(param) or item.get("id")) for item in items
+            if item.get(param) or item.get("id")]
+
+
+def call(client: httpx.Client, method: str, path: str) -> httpx.Response:
+    body = None if method in ("get", "delete") else {}
+    return client.request(method.upper(), path, json=body)
+
+
+def fingerprint(r: httpx.Response) -> tuple[int, str | None]:
+    code = None
+    if r.headers.get("content-type", "").startswith("application/problem+json"):
+        code = r.json().get("code")
+    return r.status_code, code
+
+
+def test_account_b_cannot_read_change_or_delete_account_a_objects(platform):
+    url = platform["url"]
+    schema = httpx.get(f"{url}/schema/openapi.json").json()
+    a, b = Customer(url), Customer(url)
+    seed(a, url)
+
+    covered = []
+    for path, operations in sorted(schema["paths"].items()):
+        params = PARAM.findall(path)
+        if not params or path in NOT_OBJECT_ROUTES:
+            continue
+        prefix = path[: path.index("{" + params[0] + "}")].rstrip("/")
+        assert len(params) == 1, f"{path}: teach this test about nested ids"
+        ids = ids_from_list(a.http, prefix, params[0])
+        assert ids, (f"{path}: account A has no object listed at GET {prefix}; add a list "
+                     "route, seed an object in seed(), or explain in NOT_OBJECT_ROUTES")
+        for object_id in ids[:3]:
+            concrete = path.replace("{" + params[0] + "}", object_id)
+            missing = path.replace("{" + params[0] + "}", f"no-such-{uuid.uuid4().hex}")
+            before = a.http.get(concrete) if "get" in operations else None
+            for method in operations:
+                if method not in ("get", "post", "put", "patch", "delete"):
+                    continue
+                theirs, nobodys = call(b.http, method, concrete), call(b.http, method, missing)
+                assert theirs.status_code >= 400, (method, concrete, theirs.text)
+                assert theirs.status_code != 500, (method, concrete, theirs.text)
+                assert fingerprint(theirs) == fingerprint(nobodys), (
+                    f"{method.upper()} {path}: B learns that A's object exists",
+                    theirs.text, nobodys.text)
+                assert object_id not in theirs.text
+            if before is not None:
+                after = a.http.get(concrete)
+                assert (after.status_code, after.content) == (before.status_code,
+                                                               before.content), path
+            covered.append(path)
+    assert "/api/v1/wallet/top-ups/{top_up_id}" in covered
+    assert "/api/v1/account/users/{user_id}" in covered
+
+
+def test_every_route_needs_a_token_except_the_public_ones(platform):
+    url = platform["url"]
+    schema = httpx.get(f"{url}/schema/openapi.json").json()
+    public = {"/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/refresh",
+              "/api/v1/auth/jwks", "/api/v1/auth/qr", "/api/v1/auth/qr/{challenge_id}",
+              "/api/v1/auth/invitations/accept", "/api/v1/payments/webhooks/{provider}"}
+    for path, operations in schema["paths"].items():
+        if path in public:
+            continue
+        concrete = PARAM.sub("x", path)
+        for method in operations:
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            r = httpx.request(method.upper(), f"{url}{concrete}", json={})
+            assert r.status_code == 401, (method, path, r.status_code, r.text)
+            assert r.json()["code"] == "unauthenticated"
+
+
+def test_openapi_lists_every_public_path_of_the_design(platform):
+    paths = set(httpx.get(f"{platform['url']}/schema/openapi.json").json()["paths"])
+    design = {"/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/refresh",
+              "/api/v1/auth/qr", "/api/v1/auth/qr/{challenge_id}/approve",
+              "/api/v1/auth/qr/{challenge_id}", "/api/v1/me", "/api/v1/me/password",
+              "/api/v1/dashboard", "/api/v1/wallet/top-ups", "/api/v1/wallet",
+              "/api/v1/wallet/transactions", "/api/v1/payments/webhooks/{provider}"}
+    assert design <= paths, design - paths
+
+
