@@ -12,6 +12,15 @@ from portal_wallet import domain
 pytestmark = pytest.mark.integration
 
 
+async def open_wallet(runner: CommandRunner, account: str) -> None:
+    await runner.run(
+        domain.stream_id(account),
+        domain.OpenAccountWallet(
+            account_id=account, now=credit(account, 1, 1).occurred_at, opening_currency="VND"
+        ),
+    )
+
+
 async def test_fifty_concurrent_appends_at_the_same_version_exactly_one_wins(mongo_db, unique):
     store = EventStore(mongo_db)
     await store.setup()
@@ -36,6 +45,7 @@ async def test_concurrent_commands_through_the_runner_all_land_in_order(mongo_db
     await store.setup()
     runner = CommandRunner(store, domain.wallet_decider, "wallet")
     stream = domain.stream_id(unique)
+    await open_wallet(runner, unique)
 
     async def credit_one(i: int) -> None:
         await runner.run(
@@ -105,6 +115,7 @@ async def test_a_retried_debit_is_applied_once(mongo_db, unique):
     await store.setup()
     stream = domain.stream_id(unique)
     runner = CommandRunner(store, domain.wallet_decider, "wallet")
+    await open_wallet(runner, unique)
     now = credit(unique, 1, 1).occurred_at
     await runner.run(
         stream,
@@ -147,6 +158,7 @@ async def test_snapshots_keep_loading_independent_of_stream_length(mongo_db, uni
     await store.setup()
     stream = domain.stream_id(unique)
     runner = CommandRunner(store, domain.wallet_decider, "wallet", snapshot_every=20)
+    await open_wallet(runner, unique)
     now = credit(unique, 1, 1).occurred_at
     for i in range(45):
         await runner.run(
@@ -178,4 +190,63 @@ async def test_setup_runs_again_on_restart(mongo_db):
     for _ in range(3):
         await EventStore(mongo_db).setup()
     names = {i["name"] async for i in await mongo_db["commits"].list_indexes()}
-    assert {"stream_version_unique", "idempotency_unique", "outbox"} <= names
+    assert "idempotency_unique" in names
+
+
+async def test_a_commit_is_announced_to_the_outbox_before_it_is_written(mongo_db, unique):
+    store = EventStore(mongo_db)
+    await store.setup()
+    stream = f"wallet-{unique}"
+    commit = await store.append(stream, 0, [credit(unique, 10, 10)])
+    assert await mongo_db["outbox"].find_one({"_id": commit.commit_id}) is not None
+    assert [c.commit_id for c in await store.unpublished(10)] == [commit.commit_id]
+    await store.mark_published([commit.commit_id])
+    assert await store.unpublished_count() == 0
+
+
+async def test_a_writer_that_died_before_its_insert_blocks_nothing_for_long(mongo_db, unique):
+    from datetime import UTC, datetime, timedelta
+
+    from portal_chassis.eventstore import commit_key
+
+    store = EventStore(mongo_db)
+    await store.setup()
+    dead = f"wallet-dead-{unique}"
+    # The marker of a commit that never came (its writer died), older than the grace.
+    await mongo_db["outbox"].insert_one(
+        {
+            "_id": commit_key(dead, 1),
+            "stream_id": dead,
+            "first_version": 1,
+            "at": datetime.now(UTC) - timedelta(minutes=5),
+        }
+    )
+    fresh = f"wallet-fresh-{unique}"
+    await mongo_db["outbox"].insert_one(
+        {
+            "_id": commit_key(fresh, 1),
+            "stream_id": fresh,
+            "first_version": 1,
+            "at": datetime.now(UTC),
+        }
+    )
+    live = await store.append(f"wallet-live-{unique}", 0, [credit(unique, 1, 1)])
+    pending = await store.unpublished(10)
+    assert [c.commit_id for c in pending] == [live.commit_id]
+    # The stale marker is gone; the fresh one (a writer mid-append) is kept.
+    assert await mongo_db["outbox"].find_one({"_id": commit_key(dead, 1)}) is None
+    assert await mongo_db["outbox"].find_one({"_id": commit_key(fresh, 1)}) is not None
+    # When that writer's insert lands, the commit is relayed like any other.
+    await store.append(fresh, 0, [credit(unique, 2, 2)])
+    assert commit_key(fresh, 1) in {c.commit_id for c in await store.unpublished(10)}
+
+
+async def test_reading_a_stream_uses_point_lookups_only(mongo_db, unique):
+    store = EventStore(mongo_db)
+    await store.setup()
+    stream = f"wallet-{unique}"
+    for v in range(5):
+        await store.append(stream, v, [credit(unique, 1, v + 1)])
+    assert [e.version for e in await store.read_stream(stream, after_version=3)] == [4, 5]
+    assert await store.stream_version(stream) == 5
+    assert await EventStore(mongo_db).stream_version(stream) == 5

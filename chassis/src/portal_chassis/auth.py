@@ -153,8 +153,9 @@ async def principal_from(
     return principal
 
 
-async def authenticated(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
-                        ) -> None:
+async def authenticated(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
     """Guard: a valid token before anything else of the request is looked at."""
     await principal_from(connection)
 

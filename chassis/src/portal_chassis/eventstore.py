@@ -1,11 +1,12 @@
 """Event store on MongoDB, written to run unchanged on FerretDB v1.
 
 One document per append (a "commit") holds all events of one command, so an append is
-atomic without transactions. A unique index on (stream_id, first_version) lets exactly
-one of two writers that loaded the same version succeed; a unique index on `idem`
-records the command's idempotency key in the same write, so a retried command finds
-the first result. The commit is also the outbox record: `published` is flipped by the
-relay once Kafka acknowledged every event in it.
+atomic without transactions. Its _id is "<stream>@<first version>", so exactly one of
+two writers that loaded the same version succeeds, and streams are read by point
+lookups; a unique index on `idem` records the command's idempotency key in the same
+write, so a retried command finds the first result. Before each append a marker goes
+into the small `outbox` collection; the relay deletes it once Kafka acknowledged every
+event of the commit.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel
@@ -121,28 +122,35 @@ def _commit_from_doc(doc: dict[str, Any], replayed: bool = False) -> Commit:
     )
 
 
+def commit_key(stream_id: str, first_version: int) -> str:
+    """A commit's _id: the stream and its first version. Being the primary key, it makes
+    two appends at the same version collide on every engine, and lets a stream be read by
+    point lookups (FerretDB v1 on SQLite answers only _id queries without a full scan)."""
+    return f"{stream_id}@{first_version:012d}"
+
+
 class EventStore:
+    """Collections: `commits` (the log), `outbox` (commits not yet relayed: small, so the
+    relay never scans history), `idempotency` (key -> commit, for point lookups),
+    `snapshots`."""
+
+    OUTBOX_GRACE = timedelta(seconds=60)
+    """A pending marker whose commit never appeared (writer died) is dropped after this."""
+
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.db = db
         self.commits = db[COMMITS]
         self.snapshots = db[SNAPSHOTS]
+        self.outbox = db["outbox"]
+        self.idempotency = db["idempotency"]
         self.notifier = AppendNotifier()
+        self._tails: dict[str, int] = {}
 
     async def setup(self) -> None:
+        # Enforced on insert by both engines; looked up only on the rare collision path.
         await ensure_indexes(
             self.commits,
-            [
-                IndexModel(
-                    [("stream_id", ASCENDING), ("first_version", ASCENDING)],
-                    unique=True,
-                    name="stream_version_unique",
-                ),
-                IndexModel([("idem", ASCENDING)], unique=True, name="idempotency_unique"),
-                IndexModel(
-                    [("published", ASCENDING), ("stream_id", ASCENDING), ("first_version", 1)],
-                    name="outbox",
-                ),
-            ],
+            [IndexModel([("idem", ASCENDING)], unique=True, name="idempotency_unique")],
         )
 
     async def append(
@@ -164,37 +172,52 @@ class EventStore:
         if not events:
             raise ValueError("nothing to append")
         metadata = metadata or CommitMetadata()
-        commit_id = str(uuid.uuid4())
+        first = expected_version + 1
+        commit_id = commit_key(stream_id, first)
         stored = [
             StoredEvent(str(uuid.uuid4()), stream_id, expected_version + i, event)
             for i, event in enumerate(events, start=1)
         ]
         recorded_at = now or datetime.now(UTC)
+        idem = self._idem(stream_id, idempotency_key) or f"auto:{uuid.uuid4()}"
+        # 1. Announce the commit to the relay first: whoever wins this version, its commit
+        #    is then always relayed, even if this process dies right after inserting it.
+        marker = {"stream_id": stream_id, "first_version": first, "at": datetime.now(UTC)}
+        try:
+            await self.outbox.update_one({"_id": commit_id}, {"$set": marker}, upsert=True)
+        except DuplicateKeyError:  # a concurrent writer's upsert inserted it first
+            await self.outbox.update_one({"_id": commit_id}, {"$set": marker})
         doc = {
             "_id": commit_id,
             "stream_id": stream_id,
-            "first_version": expected_version + 1,
+            "first_version": first,
             "last_version": expected_version + len(events),
-            "idem": self._idem(stream_id, idempotency_key) or f"auto:{commit_id}",
+            "idem": idem,
             "fp": fingerprint,
             "events": [_event_doc(s.event_id, s.version, s.event) for s in stored],
             "meta": metadata.to_doc(),
             "recorded_at": recorded_at,
-            "published": False,
         }
+        # 2. The append itself: one document, atomic; _id and idem are unique.
         try:
             await self.commits.insert_one(doc)
         except DuplicateKeyError:
             if idempotency_key:
-                earlier = await self.find_by_idempotency_key(stream_id, idempotency_key)
+                earlier = await self.find_by_idempotency_key(stream_id, idempotency_key, scan=True)
                 if earlier is not None:
                     return self._check_fingerprint(earlier, fingerprint)
             raise ConcurrencyError(stream_id) from None
+        # 3. Index the key for fast retries (if this is lost, the unique index still
+        #    catches the retry and the slow path above finds the commit).
+        if idempotency_key:
+            with contextlib.suppress(DuplicateKeyError):
+                await self.idempotency.insert_one({"_id": idem, "commit_id": commit_id})
+        self._tails[stream_id] = expected_version + len(events)
         self.notifier.notify()
         return Commit(
             commit_id,
             stream_id,
-            expected_version + 1,
+            first,
             expected_version + len(events),
             stored,
             metadata,
@@ -202,7 +225,10 @@ class EventStore:
         )
 
     async def append_latest(
-        self, stream_id: str, events: Sequence[DomainEvent], metadata: CommitMetadata | None = None
+        self,
+        stream_id: str,
+        events: Sequence[DomainEvent],
+        metadata: CommitMetadata | None = None,
     ) -> Commit:
         """Append facts that need no decision (e.g. a security log) at the stream's end."""
         for _ in range(50):
@@ -226,9 +252,13 @@ class EventStore:
         return commit
 
     async def find_by_idempotency_key(
-        self, stream_id: str, key: str
+        self, stream_id: str, key: str, *, scan: bool = False
     ) -> tuple[Commit, str | None] | None:
-        doc = await self.commits.find_one({"idem": self._idem(stream_id, key)})
+        idem = self._idem(stream_id, key)
+        marker = await self.idempotency.find_one({"_id": idem})
+        doc = await self.commits.find_one({"_id": marker["commit_id"]}) if marker else None
+        if doc is None and scan:
+            doc = await self.commits.find_one({"idem": idem})
         if doc is None:
             return None
         return _commit_from_doc(doc, replayed=True), doc.get("fp")
@@ -239,41 +269,65 @@ class EventStore:
         found = await self.find_by_idempotency_key(stream_id, key)
         return None if found is None else self._check_fingerprint(found, fingerprint)
 
+    async def _commits_after(self, stream_id: str, after_version: int) -> Any:
+        version = after_version
+        while True:
+            doc = await self.commits.find_one({"_id": commit_key(stream_id, version + 1)})
+            if doc is None:
+                return
+            yield doc
+            version = int(doc["last_version"])
+
     async def read_stream(
         self, stream_id: str, after_version: int = 0, until: datetime | None = None
     ) -> list[StoredEvent]:
-        query: dict[str, Any] = {"stream_id": stream_id, "last_version": {"$gt": after_version}}
-        if until is not None:
-            query["recorded_at"] = {"$lte": until}
+        """Events after a version, by point lookups (cost ~ events read, not history)."""
         out: list[StoredEvent] = []
-        async for doc in self.commits.find(query).sort("first_version", ASCENDING):
-            out.extend(e for e in _commit_from_doc(doc).events if e.version > after_version)
+        async for doc in self._commits_after(stream_id, after_version):
+            if until is not None and doc["recorded_at"] > until:
+                break
+            out.extend(_commit_from_doc(doc).events)
         return out
 
     async def stream_version(self, stream_id: str) -> int:
-        doc = await self.commits.find_one(
-            {"stream_id": stream_id}, sort=[("first_version", -1)], projection={"last_version": 1}
-        )
-        return 0 if doc is None else int(doc["last_version"])
+        version = self._tails.get(stream_id, 0)
+        async for doc in self._commits_after(stream_id, version):
+            version = int(doc["last_version"])
+        self._tails[stream_id] = version
+        return version
 
     # --- outbox ---
 
     async def unpublished(self, limit: int) -> list[Commit]:
-        cursor = (
-            self.commits.find({"published": False})
+        """Pending commits in stream order (the outbox holds only what is not relayed)."""
+        markers = [
+            m
+            async for m in self.outbox.find({})
             .sort([("stream_id", ASCENDING), ("first_version", ASCENDING)])
             .limit(limit)
-        )
-        return [_commit_from_doc(doc) async for doc in cursor]
+        ]
+        commits: list[Commit] = []
+        blocked: set[str] = set()
+        cutoff = datetime.now(UTC) - self.OUTBOX_GRACE
+        for marker in markers:
+            if marker["stream_id"] in blocked:
+                continue
+            doc = await self.commits.find_one({"_id": marker["_id"]})
+            if doc is None:
+                # A writer is between its marker and its insert, or died there: wait,
+                # and never relay this stream's later commits before it.
+                blocked.add(marker["stream_id"])
+                await self.outbox.delete_one({"_id": marker["_id"], "at": {"$lt": cutoff}})
+                continue
+            commits.append(_commit_from_doc(doc))
+        return commits
 
     async def mark_published(self, commit_ids: Sequence[str]) -> None:
         if commit_ids:
-            await self.commits.update_many(
-                {"_id": {"$in": list(commit_ids)}}, {"$set": {"published": True}}
-            )
+            await self.outbox.delete_many({"_id": {"$in": list(commit_ids)}})
 
     async def unpublished_count(self) -> int:
-        return await self.commits.count_documents({"published": False})
+        return await self.outbox.count_documents({})
 
     # --- snapshots ---
 

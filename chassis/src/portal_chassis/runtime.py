@@ -19,6 +19,7 @@ from portal_chassis.eventstore import EventStore
 from portal_chassis.logging import get_logger
 from portal_chassis.relay import OutboxRelay
 from portal_chassis.settings import AuthSettings, InfraSettings, ServiceSettings
+from portal_chassis.topics import all_topics, broker_security, ensure_topics
 
 log = get_logger(__name__)
 
@@ -36,7 +37,9 @@ class ServiceRuntime:
         self.infra = infra or InfraSettings()
         self.verifier: TokenVerifier = JwksVerifier(auth or AuthSettings())
         self.broker: KafkaBroker = make_broker(
-            self.infra.kafka_bootstrap_servers, client_id=settings.service_name
+            self.infra.kafka_bootstrap_servers,
+            client_id=settings.service_name,
+            security=broker_security(self.infra),
         )
         self.mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
             self.infra.mongodb_uri, tz_aware=True, connect=False, serverSelectionTimeoutMS=5000
@@ -74,6 +77,8 @@ class ServiceRuntime:
         delay = 0.5
         while True:
             try:
+                if self.infra.kafka_create_topics:
+                    await ensure_topics(self.infra, all_topics())
                 await self.broker.start()
             except Exception as exc:
                 log.warning("kafka not reachable yet, retrying", error=str(exc), delay=delay)

@@ -19,6 +19,20 @@ class InfraSettings(BaseSettings):
     mongodb_uri: str = Field(
         "mongodb://127.0.0.1:27017/", validation_alias=AliasChoices("MONGODB_URI")
     )
+    kafka_security_protocol: str = Field(
+        "PLAINTEXT", validation_alias=AliasChoices("KAFKA_SECURITY_PROTOCOL")
+    )
+    kafka_sasl_mechanism: str = Field(
+        "SCRAM-SHA-512", validation_alias=AliasChoices("KAFKA_SASL_MECHANISM")
+    )
+    kafka_sasl_username: str = Field("", validation_alias=AliasChoices("KAFKA_SASL_USERNAME"))
+    kafka_sasl_password: str = Field("", validation_alias=AliasChoices("KAFKA_SASL_PASSWORD"))
+    kafka_ssl_cafile: str = Field("", validation_alias=AliasChoices("KAFKA_SSL_CAFILE"))
+    kafka_create_topics: bool = Field(True, validation_alias=AliasChoices("KAFKA_CREATE_TOPICS"))
+    kafka_topic_partitions: int = Field(3, validation_alias=AliasChoices("KAFKA_TOPIC_PARTITIONS"))
+    kafka_replication_factor: int = Field(
+        1, validation_alias=AliasChoices("KAFKA_REPLICATION_FACTOR")
+    )
 
 
 class AuthSettings(BaseSettings):

@@ -25,7 +25,11 @@ FORWARDED_HEADERS = (
 class Upstream:
     def __init__(self, name: str, base_url: str, timeout: float) -> None:
         self.name = name
-        self.client = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+        # Idle connections expire well before the server's keep-alive (15 s) closes them,
+        # so a request never lands on a connection the server is dropping.
+        self.client = httpx.AsyncClient(
+            base_url=base_url, timeout=timeout, limits=httpx.Limits(keepalive_expiry=4.0)
+        )
 
     async def close(self) -> None:
         await self.client.aclose()

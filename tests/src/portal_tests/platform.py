@@ -34,6 +34,8 @@ class ProcessSpec:
             "--no-access-log",
             "--timeout-graceful-shutdown",
             "5",
+            "--timeout-keep-alive",
+            "15",
         ]
 
 
