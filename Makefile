@@ -33,6 +33,8 @@ schemas: install
 
 asyncapi: schemas
 
+deploy-check: install ; $(UV) run python deploy/tools/check.py
+
 bench: install
 	$(UV) run python -m portal_bench.topup
 

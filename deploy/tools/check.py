@@ -1,0 +1,850 @@
+"""Static checks of everything under deploy/ (no cluster, no Docker engine needed).
+
+    uv run python deploy/tools/check.py          # what `make deploy-check` runs
+    uv run pytest tests/deploy                   # the same checks, one test each
+
+- every deployable (each services/<name>, the gateway, the projector) has a kustomize base,
+  a leaf in every overlay, a Dockerfile and a compose service: a new service without them
+  fails here;
+- `kustomize build` of every overlay (and of each of its leaves) succeeds;
+- every rendered object validates (kubeconform -strict) against the schemas vendored in
+  deploy/k8s/schemas (Kubernetes, Strimzi, MongoDB Community operator), none is skipped;
+- every Deployment has probes, requests and limits, a non-root read-only securityContext,
+  a Service, an HPA, a PodDisruptionBudget and a NetworkPolicy; the NetworkPolicies, Kafka
+  topics and users, and MongoDB users follow the rules of docs/operations.md;
+- the Dockerfiles are multi-stage uv builds from the lock file running as a non-root user;
+- deploy/compose.yaml parses and names Kafka, MongoDB and every deployable.
+
+kustomize and kubeconform are built and cached by deploy/tools/k8s-tools.sh.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+ENVS = ("dev", "prod")
+SHARED_LEAVES = ("platform", "kafka", "mongodb")
+CONTEXTS = ("identity", "wallet", "billing", "tickets", "crm", "repairs")
+"""Every bounded context has a topic, whether or not its service has landed yet."""
+KAFKA_CLUSTER = "portal-kafka"
+KAFKA_PORT = 9093
+MONGODB_POD_LABELS = {"app": "portal-mongodb-svc"}
+DNS_PEER = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+}
+PROMETHEUS_PEER = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+}
+SERVICE_PORTS = (8100, 8189)
+"""Internal HTTP ports of the services (the gateway may reach this range only)."""
+IDENTITY_PORT = 8102
+"""identity serves the JWKS every token-verifying deployable fetches."""
+
+
+@dataclass(frozen=True)
+class Deployable:
+    name: str
+    package: str
+    app: str
+    port: int
+    database: str
+    is_service: bool
+
+    @property
+    def topic(self) -> str | None:
+        return f"{self.name}.events" if self.is_service else None
+
+
+def deployables(root: Path = ROOT) -> list[Deployable]:
+    """Each services/<name> package, then the gateway and the projector."""
+    found = []
+    for pyproject in sorted((root / "services").glob("*/pyproject.toml")):
+        name = pyproject.parent.name
+        settings = pyproject.parent / "src" / f"portal_{name}" / "settings.py"
+        match = (
+            re.search(r"^\s*port:\s*int\s*=\s*(\d+)", settings.read_text(), re.M)
+            if (settings.exists())
+            else None
+        )
+        found.append(
+            Deployable(
+                name=name,
+                package=f"portal-{name}",
+                app=f"portal_{name}.main:app",
+                port=int(match.group(1)) if match else 0,
+                database=f"portal_{name}",
+                is_service=True,
+            )
+        )
+    found.append(
+        Deployable(
+            "gateway", "portal-gateway", "portal_gateway.main:app", 8000, "portal_gateway", False
+        )
+    )
+    found.append(
+        Deployable(
+            "projector",
+            "portal-gateway",
+            "portal_gateway.projector:app",
+            8190,
+            "portal_gateway",
+            False,
+        )
+    )
+    return found
+
+
+def contexts(root: Path = ROOT) -> list[str]:
+    extra = [d.name for d in deployables(root) if d.is_service and d.name not in CONTEXTS]
+    return [*CONTEXTS, *extra]
+
+
+# --- tools and rendering -----------------------------------------------------------------
+
+
+def tool(name: str, root: Path = ROOT) -> str:
+    """Path of kustomize or kubeconform, built on first use (deploy/tools/k8s-tools.sh)."""
+    result = subprocess.run(
+        ["bash", str(root / "deploy" / "tools" / "k8s-tools.sh"), name],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"could not build {name}:\n{result.stderr[-4000:]}")
+    return result.stdout.strip().splitlines()[-1]
+
+
+def overlay_dirs(root: Path = ROOT) -> list[Path]:
+    """Every overlay and every leaf of an overlay (each is applied on its own)."""
+    base = root / "deploy" / "k8s" / "overlays"
+    return sorted(p.parent for p in base.rglob("kustomization.yaml"))
+
+
+def build(kustomize: str, directory: Path) -> str:
+    result = subprocess.run([kustomize, "build", str(directory)], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"kustomize build {directory} failed:\n{result.stderr}")
+    return result.stdout
+
+
+def load(text: str) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(text) if doc]
+
+
+def validate(kubeconform: str, files: Iterable[Path], root: Path = ROOT) -> list[str]:
+    """kubeconform -strict against the vendored schemas only; a kind without one fails."""
+    schemas = root / "deploy" / "k8s" / "schemas"
+    builtin = "kubernetes/{{ .ResourceKind }}{{ .KindSuffix }}.json"
+    crd = "crds/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json"
+    result = subprocess.run(
+        [
+            kubeconform,
+            "-strict",
+            "-summary",
+            "-schema-location",
+            f"{schemas}/{builtin}",
+            "-schema-location",
+            f"{schemas}/{crd}",
+            *map(str, files),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        return [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    return []
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def of_kind(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [d for d in docs if d.get("kind") == kind]
+
+
+def name_of(doc: dict[str, Any]) -> str:
+    return str(doc.get("metadata", {}).get("name", "?"))
+
+
+def selects(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
+    """matchLabels-only selectors (the only kind used here)."""
+    if not selector:
+        return True
+    if selector.get("matchExpressions"):
+        return False
+    return all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items())
+
+
+def pod_labels(deployment: dict[str, Any]) -> dict[str, str]:
+    return dict(deployment["spec"]["template"].get("metadata", {}).get("labels", {}))
+
+
+# --- coverage: a base, overlay leaves, a Dockerfile and a compose service per deployable ----
+
+
+def coverage_problems(root: Path = ROOT) -> list[str]:
+    problems = []
+    k8s = root / "deploy" / "k8s"
+    compose = compose_services(root)
+    for d in deployables(root):
+        if not (k8s / "base" / d.name / "kustomization.yaml").is_file():
+            problems.append(
+                f"{d.name}: no kustomize base deploy/k8s/base/{d.name}/kustomization.yaml"
+            )
+        for env in ENVS:
+            leaf = k8s / "overlays" / env / d.name / "kustomization.yaml"
+            if not leaf.is_file():
+                problems.append(f"{d.name}: no overlay leaf deploy/k8s/overlays/{env}/{d.name}/")
+            top = k8s / "overlays" / env / "kustomization.yaml"
+            listed = yaml.safe_load(top.read_text()).get("resources", []) if top.is_file() else []
+            if d.name not in [str(r).strip("./") for r in listed]:
+                problems.append(
+                    f"{d.name}: not listed in deploy/k8s/overlays/{env}/kustomization.yaml"
+                )
+        if not (root / "deploy" / "docker" / f"{d.name}.Dockerfile").is_file():
+            problems.append(f"{d.name}: no Dockerfile deploy/docker/{d.name}.Dockerfile")
+        if d.name not in compose:
+            problems.append(f"{d.name}: no service in deploy/compose.yaml")
+        if d.is_service and not d.port:
+            problems.append(f"{d.name}: no `port: int = ...` default in its settings.py")
+    return problems
+
+
+# --- rendered objects ---------------------------------------------------------------------
+
+
+def deployment_problems(docs: list[dict[str, Any]]) -> list[str]:
+    problems = []
+    accounts = {name_of(d) for d in of_kind(docs, "ServiceAccount")}
+    for dep in of_kind(docs, "Deployment"):
+        where = f"Deployment {name_of(dep)}"
+        pod = dep["spec"]["template"]["spec"]
+        psc = pod.get("securityContext", {})
+        if psc.get("runAsNonRoot") is not True:
+            problems.append(f"{where}: pod securityContext.runAsNonRoot is not true")
+        if psc.get("runAsUser", 1) == 0:
+            problems.append(f"{where}: runs as uid 0")
+        if psc.get("seccompProfile", {}).get("type") != "RuntimeDefault":
+            problems.append(f"{where}: seccompProfile is not RuntimeDefault")
+        if pod.get("automountServiceAccountToken") is not False:
+            problems.append(f"{where}: automountServiceAccountToken is not false")
+        account = pod.get("serviceAccountName")
+        if not account or account not in accounts:
+            problems.append(f"{where}: ServiceAccount {account!r} is not rendered beside it")
+        if pod.get("hostNetwork") or pod.get("hostPID") or pod.get("hostIPC"):
+            problems.append(f"{where}: uses a host namespace")
+        volumes = {v["name"]: v for v in pod.get("volumes", [])}
+        for c in pod.get("containers", []):
+            cwhere = f"{where} container {c['name']}"
+            image = str(c.get("image", ""))
+            if not image or image.endswith(":latest"):
+                problems.append(f"{cwhere}: image {image!r} is not pinned")
+            ports = {p.get("name") for p in c.get("ports", [])} | {
+                p.get("containerPort") for p in c.get("ports", [])
+            }
+            for probe, path in (
+                ("livenessProbe", "/health/live"),
+                ("readinessProbe", "/health/ready"),
+            ):
+                get = c.get(probe, {}).get("httpGet", {})
+                if get.get("path") != path:
+                    problems.append(f"{cwhere}: {probe} is not an HTTP GET of {path}")
+                elif get.get("port") not in ports:
+                    problems.append(
+                        f"{cwhere}: {probe} port {get.get('port')!r} is not a container port"
+                    )
+            res = c.get("resources", {})
+            for part in ("requests", "limits"):
+                for what in ("cpu", "memory"):
+                    if what not in res.get(part, {}):
+                        problems.append(f"{cwhere}: no {what} in resources.{part}")
+            sc = c.get("securityContext", {})
+            if sc.get("allowPrivilegeEscalation") is not False:
+                problems.append(f"{cwhere}: allowPrivilegeEscalation is not false")
+            if sc.get("readOnlyRootFilesystem") is not True:
+                problems.append(f"{cwhere}: readOnlyRootFilesystem is not true")
+            if "ALL" not in sc.get("capabilities", {}).get("drop", []):
+                problems.append(f"{cwhere}: capabilities do not drop ALL")
+            if sc.get("privileged") or sc.get("capabilities", {}).get("add"):
+                problems.append(f"{cwhere}: privileged or adds capabilities")
+            if sc.get("runAsUser") == 0 or sc.get("runAsNonRoot") is False:
+                problems.append(f"{cwhere}: may run as root")
+            tmp = [m for m in c.get("volumeMounts", []) if m.get("mountPath") == "/tmp"]
+            if not tmp or "emptyDir" not in volumes.get(tmp[0]["name"], {}):
+                problems.append(f"{cwhere}: no emptyDir mounted at /tmp (read-only root)")
+    return problems
+
+
+def companion_problems(docs: list[dict[str, Any]]) -> list[str]:
+    """Each Deployment has its Service, HPA, PDB and NetworkPolicy; each is default-denied."""
+    problems = []
+    deny = [
+        p
+        for p in of_kind(docs, "NetworkPolicy")
+        if not p["spec"].get("ingress")
+        and not p["spec"].get("egress")
+        and set(p["spec"].get("policyTypes", [])) == {"Ingress", "Egress"}
+    ]
+    has_platform = any(of_kind(docs, "Namespace"))
+    for dep in of_kind(docs, "Deployment"):
+        name, labels = name_of(dep), pod_labels(dep)
+        if not any(selects(s["spec"].get("selector"), labels) for s in of_kind(docs, "Service")):
+            problems.append(f"Deployment {name}: no Service selects its pods")
+        if not any(
+            h["spec"]["scaleTargetRef"].get("kind") == "Deployment"
+            and h["spec"]["scaleTargetRef"].get("name") == name
+            for h in of_kind(docs, "HorizontalPodAutoscaler")
+        ):
+            problems.append(f"Deployment {name}: no HorizontalPodAutoscaler")
+        if not any(
+            selects(p["spec"].get("selector"), labels) for p in of_kind(docs, "PodDisruptionBudget")
+        ):
+            problems.append(f"Deployment {name}: no PodDisruptionBudget")
+        own = [
+            p
+            for p in of_kind(docs, "NetworkPolicy")
+            if p["spec"].get("ingress") is not None or p["spec"].get("egress") is not None
+            if selects(p["spec"].get("podSelector"), labels)
+        ]
+        if not own or not all(
+            {"Ingress", "Egress"} <= set(p["spec"].get("policyTypes", [])) for p in own
+        ):
+            problems.append(f"Deployment {name}: no NetworkPolicy governing its ingress and egress")
+        if labels.get("portal.io/tier") != "app":
+            problems.append(f"Deployment {name}: pods lack portal.io/tier=app (default deny)")
+        if has_platform and not any(selects(p["spec"].get("podSelector"), labels) for p in deny):
+            problems.append(f"Deployment {name}: no default-deny NetworkPolicy selects its pods")
+    return problems
+
+
+def _peer_is(peer: dict[str, Any], *, labels: dict[str, str]) -> bool:
+    return set(peer) == {"podSelector"} and peer["podSelector"].get("matchLabels") == labels
+
+
+def network_problems(docs: list[dict[str, Any]], root: Path = ROOT) -> list[str]:
+    """Only the gateway reaches the services' HTTP ports (and, for the JWKS, the deployables
+    that verify tokens reach identity's); only the portal's pods reach Kafka and MongoDB; app
+    pods reach nothing but Kafka, MongoDB, DNS, identity (and the gateway: the services)."""
+    problems = []
+    by_name = {d.name: d for d in deployables(root)}
+    kafka_pods = {"strimzi.io/cluster": KAFKA_CLUSTER, "strimzi.io/broker-role": "true"}
+    for dep in of_kind(docs, "Deployment"):
+        name, labels = name_of(dep), pod_labels(dep)
+        d = by_name.get(name)
+        for policy in of_kind(docs, "NetworkPolicy"):
+            spec = policy["spec"]
+            if not selects(spec.get("podSelector"), labels) or (
+                spec.get("ingress") is None and spec.get("egress") is None
+            ):
+                continue
+            where = f"NetworkPolicy {name_of(policy)} (for {name})"
+            for rule in spec.get("ingress", []):
+                peers = rule.get("from", [])
+                if not peers and name != "gateway":
+                    problems.append(f"{where}: ingress open to every source")
+                for peer in peers:
+                    if not (
+                        _peer_is(peer, labels={"app.kubernetes.io/name": "gateway"})
+                        or peer == PROMETHEUS_PEER
+                        or (
+                            name == "identity"
+                            and _peer_is(peer, labels={"portal.io/identity-client": "true"})
+                        )
+                    ):
+                        problems.append(f"{where}: ingress from {peer} (only gateway, Prometheus)")
+            for rule in spec.get("egress", []):
+                peers, ports = rule.get("to", []), rule.get("ports", [])
+                if not peers:
+                    problems.append(f"{where}: egress open to every destination")
+                for peer in peers:
+                    if peer == DNS_PEER:
+                        ok = {p.get("port") for p in ports} == {53}
+                    elif _peer_is(peer, labels=kafka_pods):
+                        ok = [p.get("port") for p in ports] == [KAFKA_PORT]
+                    elif _peer_is(peer, labels=MONGODB_POD_LABELS):
+                        ok = [p.get("port") for p in ports] == [27017]
+                    elif name != "identity" and _peer_is(
+                        peer, labels={"app.kubernetes.io/name": "identity"}
+                    ):
+                        ok = [p.get("port") for p in ports] == [IDENTITY_PORT]
+                    elif name == "gateway" and _peer_is(
+                        peer, labels={"app.kubernetes.io/component": "service"}
+                    ):
+                        ok = all(
+                            SERVICE_PORTS[0]
+                            <= p.get("port", 0)
+                            <= p.get("endPort", p.get("port", 0))
+                            <= SERVICE_PORTS[1]
+                            for p in ports
+                        ) and bool(ports)
+                    else:
+                        ok = False
+                    if not ok:
+                        problems.append(f"{where}: egress to {peer} on {ports} is not allowed")
+        if d and d.is_service and labels.get("app.kubernetes.io/component") != "service":
+            problems.append(
+                f"Deployment {name}: a service's pods need app.kubernetes.io/component=service"
+            )
+        if name != "gateway" and not d:
+            problems.append(f"Deployment {name}: not a known deployable")
+    for kafka in of_kind(docs, "Kafka"):
+        for listener in kafka["spec"]["kafka"]["listeners"]:
+            where = f"Kafka {name_of(kafka)} listener {listener['name']}"
+            if listener.get("networkPolicyPeers") != [
+                {"podSelector": {"matchLabels": {"portal.io/kafka-client": "true"}}}
+            ]:
+                problems.append(
+                    f"{where}: networkPolicyPeers must be the portal's Kafka clients only"
+                )
+            if not listener.get("authentication"):
+                problems.append(f"{where}: no authentication (KafkaUser ACLs need it)")
+            if listener.get("port") != KAFKA_PORT or not listener.get("tls"):
+                problems.append(f"{where}: clients expect TLS on {KAFKA_PORT}")
+    for policy in of_kind(docs, "NetworkPolicy"):
+        if policy["spec"].get("podSelector", {}).get("matchLabels") == MONGODB_POD_LABELS:
+            for rule in policy["spec"].get("ingress", []):
+                for peer in rule.get("from", []) or [{}]:
+                    if not (
+                        _peer_is(peer, labels={"portal.io/mongodb-client": "true"})
+                        or _peer_is(peer, labels=MONGODB_POD_LABELS)
+                    ):
+                        problems.append(
+                            f"NetworkPolicy {name_of(policy)}: MongoDB ingress from {peer}"
+                        )
+    for dep in of_kind(docs, "Deployment"):
+        labels = pod_labels(dep)
+        if labels.get("portal.io/identity-client") != "true":
+            continue
+        reaches = any(
+            _peer_is(peer, labels={"app.kubernetes.io/name": "identity"})
+            or _peer_is(peer, labels={"app.kubernetes.io/component": "service"})
+            for p in of_kind(docs, "NetworkPolicy")
+            if selects(p["spec"].get("podSelector"), labels)
+            for rule in p["spec"].get("egress", [])
+            for peer in rule.get("to", [])
+        )
+        if not reaches:
+            problems.append(f"Deployment {name_of(dep)}: verifies tokens but cannot reach identity")
+    client_labels = ("portal.io/kafka-client", "portal.io/mongodb-client")
+    for dep in of_kind(docs, "Deployment"):
+        if name_of(dep) not in by_name and any(pod_labels(dep).get(k) for k in client_labels):
+            problems.append(f"Deployment {name_of(dep)}: carries a Kafka/MongoDB client label")
+    return problems
+
+
+def env_refs(dep: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    refs = {}
+    for c in dep["spec"]["template"]["spec"]["containers"]:
+        for e in c.get("env", []):
+            ref = e.get("valueFrom", {}).get("secretKeyRef")
+            if ref:
+                refs[e["name"]] = (ref["name"], ref["key"])
+    return refs
+
+
+def kafka_problems(docs: list[dict[str, Any]], env: str, root: Path = ROOT) -> list[str]:
+    """Topics per context (kept forever) with DLQs; per-deployable users writing only their
+    own topic (and dead letters). Whole-overlay renders only."""
+    problems = []
+    strict = env == "prod"
+    kafkas = of_kind(docs, "Kafka")
+    if len(kafkas) != 1:
+        return [f"expected one Kafka, found {len(kafkas)}"]
+    kafka = kafkas[0]
+    annotations = kafka["metadata"].get("annotations", {})
+    for key in ("strimzi.io/kraft", "strimzi.io/node-pools"):
+        if annotations.get(key) != "enabled":
+            problems.append(f"Kafka: annotation {key}=enabled missing")
+    if kafka["spec"]["kafka"].get("authorization", {}).get("type") != "simple":
+        problems.append("Kafka: authorization is not simple (ACLs would not apply)")
+    if kafka["spec"]["kafka"].get("config", {}).get("auto.create.topics.enable") is not False:
+        problems.append("Kafka: auto.create.topics.enable must be false (topics are declared)")
+    pools = [
+        p
+        for p in of_kind(docs, "KafkaNodePool")
+        if p["metadata"].get("labels", {}).get("strimzi.io/cluster") == name_of(kafka)
+    ]
+    roles = {r for p in pools for r in p["spec"]["roles"]}
+    if roles != {"controller", "broker"}:
+        problems.append(
+            f"KafkaNodePools: roles {sorted(roles)} (KRaft needs controller and broker)"
+        )
+    if (
+        strict
+        and sum(p["spec"]["replicas"] for p in pools if "controller" in p["spec"]["roles"]) < 3
+    ):
+        problems.append("KafkaNodePools: fewer than 3 controllers in prod")
+    if strict and sum(p["spec"]["replicas"] for p in pools if "broker" in p["spec"]["roles"]) < 3:
+        problems.append("KafkaNodePools: fewer than 3 brokers in prod")
+    topics = {t["spec"].get("topicName", name_of(t)): t for t in of_kind(docs, "KafkaTopic")}
+    for ctx in contexts(root):
+        for name in (f"{ctx}.events", f"{ctx}.events.dlq"):
+            topic = topics.get(name)
+            if topic is None:
+                problems.append(f"KafkaTopic {name}: missing")
+                continue
+            spec, config = topic["spec"], topic["spec"].get("config", {})
+            if topic["metadata"].get("labels", {}).get("strimzi.io/cluster") != name_of(kafka):
+                problems.append(f"KafkaTopic {name}: not labelled for cluster {name_of(kafka)}")
+            if config.get("retention.ms") != -1 or config.get("retention.bytes", -1) != -1:
+                problems.append(f"KafkaTopic {name}: not kept forever (retention.ms -1)")
+            if config.get("cleanup.policy", "delete") != "delete":
+                problems.append(f"KafkaTopic {name}: compaction would drop events")
+            if strict and (spec.get("replicas") != 3 or config.get("min.insync.replicas") != 2):
+                problems.append(f"KafkaTopic {name}: prod needs replicas 3, min.insync.replicas 2")
+    deployments = {name_of(d): d for d in of_kind(docs, "Deployment")}
+    users = {name_of(u): u for u in of_kind(docs, "KafkaUser")}
+    for d in deployables(root):
+        user = users.get(f"portal-{d.name}")
+        if user is None:
+            problems.append(f"KafkaUser portal-{d.name}: missing")
+            continue
+        if user["metadata"].get("labels", {}).get("strimzi.io/cluster") != name_of(kafka):
+            problems.append(f"KafkaUser portal-{d.name}: not labelled for cluster {name_of(kafka)}")
+        if user["spec"].get("authentication", {}).get("type") != "scram-sha-512":
+            problems.append(f"KafkaUser portal-{d.name}: clients authenticate with SCRAM-SHA-512")
+        for acl in user["spec"].get("authorization", {}).get("acls", []):
+            res, ops = acl["resource"], set(acl["operations"])
+            where = f"KafkaUser portal-{d.name} ACL {res}"
+            if acl.get("type", "allow") != "allow":
+                continue
+            if "All" in ops or (res.get("name") in (None, "*") and res["type"] != "cluster"):
+                problems.append(f"{where}: too broad")
+            if res["type"] == "topic" and ops & {
+                "Write",
+                "Create",
+                "Delete",
+                "Alter",
+                "AlterConfigs",
+            }:
+                own = res.get("name") == d.topic or str(res.get("name", "")).endswith(".dlq")
+                if (
+                    not own
+                    or res.get("patternType", "literal") != "literal"
+                    or ops - {"Write", "Describe"}
+                ):
+                    problems.append(f"{where}: may write {ops} outside its own topic and DLQs")
+            if res["type"] == "cluster" and ops - {"Describe", "IdempotentWrite"}:
+                problems.append(f"{where}: cluster operations {ops}")
+        dep = deployments.get(d.name)
+        if dep is not None:
+            refs = env_refs(dep)
+            if refs.get("KAFKA_SASL_PASSWORD") != (f"portal-{d.name}", "password"):
+                problems.append(
+                    f"Deployment {d.name}: KAFKA_SASL_PASSWORD is not its KafkaUser's secret"
+                )
+    return problems
+
+
+def mongodb_problems(docs: list[dict[str, Any]], env: str, root: Path = ROOT) -> list[str]:
+    """A replica set; one user per deployable, with readWrite on its own database only."""
+    problems = []
+    found = of_kind(docs, "MongoDBCommunity")
+    if len(found) != 1:
+        return [f"expected one MongoDBCommunity, found {len(found)}"]
+    spec = found[0]["spec"]
+    if spec.get("type") != "ReplicaSet":
+        problems.append("MongoDBCommunity: not a ReplicaSet")
+    if env == "prod" and spec.get("members", 0) < 3:
+        problems.append("MongoDBCommunity: prod needs 3 members")
+    users = {u["name"]: u for u in spec.get("users", [])}
+    deployments = {name_of(d): d for d in of_kind(docs, "Deployment")}
+    for d in deployables(root):
+        user = users.get(d.name)
+        if user is None:
+            problems.append(f"MongoDB user {d.name}: missing")
+            continue
+        roles = {(r["name"], r["db"]) for r in user.get("roles", [])}
+        if roles != {("readWrite", d.database)}:
+            problems.append(
+                f"MongoDB user {d.name}: roles {sorted(roles)}, want readWrite on {d.database}"
+            )
+        if not user.get("passwordSecretRef", {}).get("name"):
+            problems.append(f"MongoDB user {d.name}: no passwordSecretRef")
+        secret = user.get("connectionStringSecretName")
+        dep = deployments.get(d.name)
+        if dep is not None and env_refs(dep).get("MONGODB_URI") != (
+            secret,
+            "connectionString.standard",
+        ):
+            problems.append(
+                f"Deployment {d.name}: MONGODB_URI is not its MongoDB user's connection string"
+            )
+    return problems
+
+
+def port_problems(docs: list[dict[str, Any]], root: Path = ROOT) -> list[str]:
+    problems = []
+    by_name = {d.name: d for d in deployables(root)}
+    for dep in of_kind(docs, "Deployment"):
+        d = by_name.get(name_of(dep))
+        if d is None:
+            continue
+        ports = [
+            p["containerPort"]
+            for c in dep["spec"]["template"]["spec"]["containers"]
+            for p in c.get("ports", [])
+        ]
+        if ports != [d.port]:
+            problems.append(
+                f"Deployment {d.name}: container ports {ports}, its app listens on {d.port}"
+            )
+        if d.is_service and not SERVICE_PORTS[0] <= d.port <= SERVICE_PORTS[1]:
+            problems.append(f"{d.name}: port {d.port} outside the services' range {SERVICE_PORTS}")
+    return problems
+
+
+def rendered_problems(
+    docs: list[dict[str, Any]], env: str, whole: bool, root: Path = ROOT
+) -> list[str]:
+    problems = deployment_problems(docs) + companion_problems(docs) + network_problems(docs, root)
+    problems += port_problems(docs, root)
+    if whole:
+        problems += kafka_problems(docs, env, root) + mongodb_problems(docs, env, root)
+        names = {name_of(d) for d in of_kind(docs, "Deployment")}
+        problems += [
+            f"overlay {env}: no Deployment {d.name}"
+            for d in deployables(root)
+            if d.name not in names
+        ]
+    return problems
+
+
+# --- Dockerfiles and compose -------------------------------------------------------------------
+
+
+def stages(text: str) -> list[str]:
+    body = re.sub(r"\\\n", " ", text)
+    parts = re.split(r"(?im)^(?=FROM\s)", body)
+    return [p for p in parts if re.match(r"(?i)FROM\s", p)]
+
+
+def dockerfile_problems(root: Path = ROOT) -> list[str]:
+    problems = []
+    for d in deployables(root):
+        path = root / "deploy" / "docker" / f"{d.name}.Dockerfile"
+        if not path.is_file():
+            continue  # reported by coverage_problems
+        where = f"deploy/docker/{d.name}.Dockerfile"
+        text = path.read_text()
+        found = stages(text)
+        if len(found) < 2:
+            problems.append(f"{where}: not a multi-stage build")
+            continue
+        build, final = "".join(found[:-1]), found[-1]
+        if not re.search(r"(?m)^COPY\s.*\buv\.lock\b", build):
+            problems.append(f"{where}: the build stage does not copy uv.lock")
+        syncs = re.findall(r"uv sync[^\n]*", build)
+        if not syncs or not all(
+            ("--frozen" in s or "--locked" in s)
+            and "--no-dev" in s
+            and f"--package {d.package}" in s
+            for s in syncs
+        ):
+            problems.append(
+                f"{where}: uv sync must be --frozen/--locked --no-dev --package {d.package}"
+            )
+        if not any("--no-editable" in s for s in syncs):
+            problems.append(
+                f"{where}: the final sync must be --no-editable (no source tree at run time)"
+            )
+        users = re.findall(r"(?im)^USER\s+(\S+)", final)
+        if not users or users[-1].split(":")[0] in {"root", "0"}:
+            problems.append(f"{where}: the final stage does not switch to a non-root USER")
+        if not re.search(r"(?im)^HEALTHCHECK\s", final) or "/health/live" not in final:
+            problems.append(f"{where}: no HEALTHCHECK on /health/live")
+        if re.search(r"(?im)^RUN\s.*\b(apt-get|apk|pip|uv|gcc|make)\b", final):
+            problems.append(f"{where}: the final stage installs or builds something")
+        if re.search(r"(?im)^COPY\s+--from=\S+\s+\S*/uv\b", final):
+            problems.append(f"{where}: uv is copied into the final image")
+        if not re.search(rf"(?im)^EXPOSE\s+{d.port}\b", final):
+            problems.append(f"{where}: does not EXPOSE {d.port}")
+        cmd = " ".join(re.findall(r"(?im)^CMD\s+(.*)$", final))
+        if (
+            "uvicorn" not in cmd
+            or "--factory" not in cmd
+            or d.app not in cmd
+            or str(d.port) not in cmd
+        ):
+            problems.append(f"{where}: CMD is not `uvicorn --factory {d.app}` on port {d.port}")
+        ignore = path.with_name(path.name + ".dockerignore")
+        if not ignore.is_file():
+            problems.append(f"{where}: no {ignore.name} (the build context is the repository)")
+    return problems
+
+
+def dockerfile_dry_run(d: Deployable, work: Path, root: Path = ROOT) -> list[str]:
+    """Replay a Dockerfile's build stage without Docker: its COPY instructions into
+    `work/src`, its `uv sync` commands (this Python, the shared uv cache), then import the
+    app factory from the resulting virtualenv and make sure no dev tool got in. Catches a
+    Dockerfile that misses a workspace package or a lock file that does not cover it."""
+    where = f"deploy/docker/{d.name}.Dockerfile"
+    text = (root / "deploy" / "docker" / f"{d.name}.Dockerfile").read_text()
+    build_stage = "".join(stages(text)[:-1])
+    src, venv = work / "src", work / "venv"
+    src.mkdir(parents=True, exist_ok=True)
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("UV_", "VIRTUAL_ENV", "PYTHON"))
+    }
+    env.update(
+        UV_PROJECT_ENVIRONMENT=str(venv),
+        UV_PYTHON=sys.executable,
+        UV_PYTHON_DOWNLOADS="never",
+        UV_LINK_MODE="copy",
+        UV_NO_PROGRESS="1",
+    )
+    for line in re.sub(r"\\\n", " ", build_stage).splitlines():
+        words = line.split()
+        if not words:
+            continue
+        if words[0].upper() == "COPY" and not any(w.startswith("--from") for w in words):
+            *sources, dest = [w for w in words[1:] if not w.startswith("--")]
+            target = src / dest
+            for source in sources:
+                origin = root / source
+                if not origin.exists():
+                    return [f"{where}: COPY {source}: no such path in the repository"]
+                if origin.is_dir():
+                    shutil.copytree(
+                        origin,
+                        target,
+                        dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+                    )
+                else:
+                    into = target if dest.endswith("/") or len(sources) > 1 else target.parent
+                    into.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(origin, into / origin.name if into == target else target)
+        elif words[0].upper() == "RUN" and "uv sync" in line:
+            command = line[line.index("uv sync") :].split("&&")[0].split()
+            result = subprocess.run(command, cwd=src, env=env, capture_output=True, text=True)
+            if result.returncode != 0:
+                return [f"{where}: `{' '.join(command)}` fails:\n{result.stderr[-3000:]}"]
+    module, attr = d.app.split(":")
+    probe = (
+        "import importlib, importlib.util as u, sys\n"
+        f"factory = getattr(importlib.import_module({module!r}), {attr!r})\n"
+        "assert callable(factory)\n"
+        "dev = [m for m in ('pytest', 'mypy', 'ruff', 'hypothesis') if u.find_spec(m)]\n"
+        "sys.exit(f'dev tools in the image: {dev}' if dev else 0)\n"
+    )
+    result = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", probe],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        return [f"{where}: the built environment cannot run {d.app}:\n{result.stderr[-3000:]}"]
+    return []
+
+
+def compose_services(root: Path = ROOT) -> dict[str, Any]:
+    path = root / "deploy" / "compose.yaml"
+    if not path.is_file():
+        return {}
+    data = yaml.safe_load(path.read_text()) or {}
+    return dict(data.get("services") or {})
+
+
+def compose_problems(root: Path = ROOT) -> list[str]:
+    path = root / "deploy" / "compose.yaml"
+    try:
+        services = compose_services(root)
+    except yaml.YAMLError as exc:
+        return [f"deploy/compose.yaml does not parse: {exc}"]
+    if not services:
+        return ["deploy/compose.yaml has no services"]
+    problems = []
+    images = {"kafka": "apache/kafka:", "mongodb": "mongo:"}
+    for name, prefix in images.items():
+        image = str(services.get(name, {}).get("image", ""))
+        if not image.startswith(prefix):
+            problems.append(
+                f"compose: service {name} must use the official image {prefix}<version>"
+            )
+    loop = re.search(r"for ctx in ([a-z0-9 ]+);", str(services.get("kafka-topics", {})))
+    created = loop.group(1).split() if loop else []
+    missing = [c for c in contexts(root) if c not in created]
+    if missing:
+        problems.append(f"compose: kafka-topics does not create the topics of {missing}")
+    for d in deployables(root):
+        svc = services.get(d.name)
+        if svc is None:
+            continue  # reported by coverage_problems
+        build = svc.get("build") or {}
+        context = (path.parent / str(build.get("context", "."))).resolve()
+        if context != root.resolve():
+            problems.append(f"compose: {d.name} must build with the repository as context")
+        if build.get("dockerfile") != f"deploy/docker/{d.name}.Dockerfile":
+            problems.append(f"compose: {d.name} must build deploy/docker/{d.name}.Dockerfile")
+        depends = svc.get("depends_on") or {}
+        for infra in ("kafka", "mongodb"):
+            if infra not in depends:
+                problems.append(f"compose: {d.name} does not depend on {infra}")
+        env = svc.get("environment") or {}
+        for key in ("KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URI"):
+            if key not in env:
+                problems.append(f"compose: {d.name} has no {key}")
+        if svc.get("read_only") is not True:
+            problems.append(f"compose: {d.name} should run with a read-only root file system")
+    return problems
+
+
+# --- main ---------------------------------------------------------------------------------------
+
+
+def run_all(root: Path = ROOT) -> list[str]:
+    problems = coverage_problems(root) + dockerfile_problems(root) + compose_problems(root)
+    kustomize, kubeconform = tool("kustomize", root), tool("kubeconform", root)
+    overlays = root / "deploy" / "k8s" / "overlays"
+    with tempfile.TemporaryDirectory() as tmp:
+        files = []
+        for directory in overlay_dirs(root):
+            rel = directory.relative_to(overlays)
+            try:
+                text = build(kustomize, directory)
+            except RuntimeError as exc:
+                problems.append(str(exc))
+                continue
+            out = Path(tmp) / (str(rel).replace("/", "_") + ".yaml")
+            out.write_text(text)
+            files.append(out)
+            env, whole = rel.parts[0], len(rel.parts) == 1
+            problems += [f"{rel}: {p}" for p in rendered_problems(load(text), env, whole, root)]
+        problems += validate(kubeconform, files, root)
+        for d in deployables(root):
+            if (root / "deploy" / "docker" / f"{d.name}.Dockerfile").is_file():
+                problems += dockerfile_dry_run(d, Path(tmp) / f"image-{d.name}", root)
+    return problems
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Static checks of deploy/ (see module doc).")
+    parser.add_argument("--root", type=Path, default=ROOT, help="repository root")
+    args = parser.parse_args()
+    problems = run_all(args.root.resolve())
+    for problem in problems:
+        print(f"FAIL {problem}")
+    print(f"deploy-check: {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

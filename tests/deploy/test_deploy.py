@@ -1,0 +1,376 @@
+"""Static checks of deploy/: kustomize overlays, schemas, Dockerfiles, compose (no cluster).
+
+The checks themselves live in deploy/tools/check.py (also `make deploy-check`); kustomize and
+kubeconform are built once with Go by deploy/tools/k8s-tools.sh and cached in .cache/.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load_check() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "portal_deploy_check", ROOT / "deploy/tools/check.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+check = _load_check()
+
+
+@pytest.fixture(scope="session")
+def tools() -> dict[str, str]:
+    return {"kustomize": check.tool("kustomize"), "kubeconform": check.tool("kubeconform")}
+
+
+@pytest.fixture(scope="session")
+def rendered(tools: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """`kustomize build` of every overlay and every overlay leaf, keyed 'prod', 'prod/wallet'..."""
+    out = tmp_path_factory.mktemp("rendered")
+    base = ROOT / "deploy/k8s/overlays"
+    files = {}
+    for directory in check.overlay_dirs():
+        rel = str(directory.relative_to(base))
+        path = out / (rel.replace("/", "_") + ".yaml")
+        path.write_text(check.build(tools["kustomize"], directory))
+        files[rel] = path
+    return files
+
+
+def docs(path: Path) -> list[dict[str, Any]]:
+    return check.load(path.read_text())
+
+
+# --- every deployable is covered --------------------------------------------------------------
+
+
+def test_deployables_include_every_service_the_gateway_and_the_projector() -> None:
+    names = [d.name for d in check.deployables()]
+    services = sorted(p.parent.name for p in (ROOT / "services").glob("*/pyproject.toml"))
+    assert names == [*services, "gateway", "projector"]
+    assert all(d.port for d in check.deployables()), "a service without a port default"
+
+
+def test_every_deployable_has_a_base_overlay_leaves_a_dockerfile_and_a_compose_service() -> None:
+    assert check.coverage_problems() == []
+
+
+def _fake_repo(tmp_path: Path) -> Path:
+    """A copy of the repository layout that matters here (deploy/ and services/ metadata)."""
+    shutil.copytree(ROOT / "deploy", tmp_path / "deploy", ignore=shutil.ignore_patterns("local"))
+    for pyproject in (ROOT / "services").glob("*/pyproject.toml"):
+        name = pyproject.parent.name
+        target = tmp_path / "services" / name
+        (target / "src" / f"portal_{name}").mkdir(parents=True)
+        shutil.copy2(pyproject, target / "pyproject.toml")
+        settings = pyproject.parent / "src" / f"portal_{name}" / "settings.py"
+        shutil.copy2(settings, target / "src" / f"portal_{name}" / "settings.py")
+    return tmp_path
+
+
+def _add_fake_service(repo: Path, name: str, port: int) -> None:
+    package = repo / "services" / name / "src" / f"portal_{name}"
+    package.mkdir(parents=True)
+    (repo / "services" / name / "pyproject.toml").write_text(f'[project]\nname = "portal-{name}"\n')
+    (package / "settings.py").write_text(f"class S:\n    port: int = {port}\n")
+
+
+def test_a_new_service_without_deploy_files_fails_the_check(tmp_path: Path) -> None:
+    repo = _fake_repo(tmp_path)
+    assert check.coverage_problems(repo) == []
+    _add_fake_service(repo, "loyalty", 8150)
+    problems = check.coverage_problems(repo)
+    assert any("loyalty: no kustomize base" in p for p in problems), problems
+    assert any("loyalty: no Dockerfile" in p for p in problems), problems
+    assert any("loyalty: no service in deploy/compose.yaml" in p for p in problems), problems
+    assert any("loyalty: no overlay leaf deploy/k8s/overlays/prod/loyalty" in p for p in problems)
+
+
+def test_the_scaffold_gives_a_new_service_everything_the_check_asks_for(
+    tmp_path: Path, tools: dict[str, str]
+) -> None:
+    repo = _fake_repo(tmp_path)
+    _add_fake_service(repo, "loyalty", 8150)
+    spec = importlib.util.spec_from_file_location(
+        "portal_new_service", repo / "deploy/tools/new_service.py"
+    )
+    assert spec is not None and spec.loader is not None
+    scaffold = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(scaffold)
+    scaffold.scaffold("loyalty", 8150)
+    assert check.coverage_problems(repo) == []
+    assert check.dockerfile_problems(repo) == []
+    assert check.compose_problems(repo) == []
+    for env in check.ENVS:
+        text = check.build(tools["kustomize"], repo / "deploy/k8s/overlays" / env)
+        rendered = check.load(text)
+        assert check.rendered_problems(rendered, env, True, repo) == []
+        out = tmp_path / f"{env}.yaml"
+        out.write_text(text)
+        assert check.validate(tools["kubeconform"], [out], repo) == []
+
+
+# --- kustomize build + schema validation ------------------------------------------------------
+
+
+def test_every_overlay_and_leaf_builds(rendered: dict[str, Path]) -> None:
+    assert {"dev", "prod"} <= set(rendered)
+    for d in check.deployables():
+        assert f"dev/{d.name}" in rendered and f"prod/{d.name}" in rendered
+    for path in rendered.values():
+        assert docs(path), f"{path.name} renders nothing"
+
+
+def test_every_rendered_object_validates_against_the_vendored_schemas(
+    rendered: dict[str, Path], tools: dict[str, str]
+) -> None:
+    assert check.validate(tools["kubeconform"], rendered.values()) == []
+
+
+def test_the_validator_is_strict_and_knows_only_vendored_kinds(
+    tmp_path: Path, tools: dict[str, str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: x}
+spec:
+  selector: {matchLabels: {a: b}}
+  template:
+    metadata: {labels: {a: b}}
+    spec:
+      containers:
+        - name: x
+          image: img
+          livenessProbe: {httpGet: {path: /health/live, port: 80}, periodSecond: 3}
+---
+apiVersion: kafka.strimzi.io/v1
+kind: KafkaTopic
+metadata: {name: t}
+spec: {partitions: six, replicas: 3}
+---
+apiVersion: kafka.strimzi.io/v1
+kind: KafkaUser
+metadata: {name: u}
+spec:
+  authentication: {type: scram-sha-512}
+  authorization: {type: simple, acls: [{resource: {type: topic, name: a}, operation: Write}]}
+---
+apiVersion: mongodbcommunity.mongodb.com/v1
+kind: MongoDBCommunity
+metadata: {name: m}
+spec: {members: 3, type: ReplicaSet, version: "8.0.12", bogus: 1,
+       security: {authentication: {modes: [SCRAM]}}, users: []}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+"""
+    )
+    out = "\n".join(check.validate(tools["kubeconform"], [bad]))
+    assert "periodSecond" in out
+    assert "KafkaTopic t is invalid" in out
+    assert "KafkaUser u is invalid" in out
+    assert "'bogus' not allowed" in out
+    assert "could not find schema for Pod" in out
+
+
+# --- what the rendered objects must say ----------------------------------------------------
+
+
+@pytest.mark.parametrize("env", check.ENVS)
+def test_whole_overlay_policies(rendered: dict[str, Path], env: str) -> None:
+    assert check.rendered_problems(docs(rendered[env]), env, whole=True) == []
+
+
+def test_each_leaf_stands_on_its_own(rendered: dict[str, Path]) -> None:
+    problems = []
+    for rel, path in rendered.items():
+        if "/" in rel:
+            env = rel.split("/")[0]
+            problems += [
+                f"{rel}: {p}" for p in check.rendered_problems(docs(path), env, whole=False)
+            ]
+    assert problems == []
+
+
+def test_every_deployment_has_probes_limits_and_a_non_root_security_context(
+    rendered: dict[str, Path],
+) -> None:
+    for env in check.ENVS:
+        deployments = check.of_kind(docs(rendered[env]), "Deployment")
+        assert {check.name_of(d) for d in deployments} == {d.name for d in check.deployables()}
+        assert check.deployment_problems(docs(rendered[env])) == []
+        for dep in deployments:
+            pod = dep["spec"]["template"]["spec"]
+            assert pod["securityContext"]["runAsNonRoot"] is True
+            for c in pod["containers"]:
+                assert c["livenessProbe"]["httpGet"]["path"] == "/health/live"
+                assert c["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+                assert set(c["resources"]["limits"]) >= {"cpu", "memory"}
+                assert c["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_the_policy_check_rejects_a_deployment_without_probes_or_limits(
+    rendered: dict[str, Path],
+) -> None:
+    objects = docs(rendered["prod/wallet"])
+    dep = check.of_kind(objects, "Deployment")[0]
+    container = dep["spec"]["template"]["spec"]["containers"][0]
+    del container["readinessProbe"]
+    del container["resources"]["limits"]
+    container["securityContext"]["readOnlyRootFilesystem"] = False
+    dep["spec"]["template"]["spec"]["securityContext"].pop("runAsNonRoot")
+    problems = "\n".join(check.deployment_problems(objects))
+    assert "readinessProbe is not an HTTP GET of /health/ready" in problems
+    assert "no cpu in resources.limits" in problems
+    assert "readOnlyRootFilesystem is not true" in problems
+    assert "runAsNonRoot is not true" in problems
+
+
+def test_dev_is_one_small_replica_and_prod_three_with_autoscaling(
+    rendered: dict[str, Path],
+) -> None:
+    dev, prod = docs(rendered["dev"]), docs(rendered["prod"])
+    for dep in check.of_kind(dev, "Deployment"):
+        assert dep["spec"]["replicas"] == 1
+        assert (
+            dep["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"]
+            == "384Mi"
+        )
+    for dep in check.of_kind(prod, "Deployment"):
+        assert dep["spec"]["replicas"] == 3
+        assert dep["spec"]["template"]["spec"]["topologySpreadConstraints"]
+    assert all(
+        h["spec"]["minReplicas"] == 3 for h in check.of_kind(prod, "HorizontalPodAutoscaler")
+    )
+    assert all(p["spec"]["minAvailable"] == 2 for p in check.of_kind(prod, "PodDisruptionBudget"))
+    pools = check.of_kind(dev, "KafkaNodePool")
+    assert [(p["spec"]["replicas"], sorted(p["spec"]["roles"])) for p in pools] == [
+        (1, ["broker", "controller"])
+    ]
+    assert check.of_kind(dev, "MongoDBCommunity")[0]["spec"]["members"] == 1
+
+
+def test_kafka_topics_are_kept_forever_with_dead_letter_topics(rendered: dict[str, Path]) -> None:
+    topics = {
+        check.name_of(t): t["spec"] for t in check.of_kind(docs(rendered["prod"]), "KafkaTopic")
+    }
+    for ctx in check.CONTEXTS:
+        for name in (f"{ctx}.events", f"{ctx}.events.dlq"):
+            assert topics[name]["config"]["retention.ms"] == -1
+            assert topics[name]["replicas"] == 3
+            assert topics[name]["config"]["min.insync.replicas"] == 2
+
+
+def test_each_kafka_user_writes_only_its_own_topic(rendered: dict[str, Path]) -> None:
+    users = check.of_kind(docs(rendered["prod"]), "KafkaUser")
+    for user in users:
+        name = check.name_of(user).removeprefix("portal-")
+        for acl in user["spec"]["authorization"]["acls"]:
+            if acl["resource"]["type"] == "topic" and "Write" in acl["operations"]:
+                topic = acl["resource"]["name"]
+                assert topic == f"{name}.events" or topic.endswith(".dlq"), (name, topic)
+    objects = docs(rendered["prod"])
+    wallet = next(
+        u for u in check.of_kind(objects, "KafkaUser") if check.name_of(u) == "portal-wallet"
+    )
+    wallet["spec"]["authorization"]["acls"].append(
+        {"resource": {"type": "topic", "name": "identity.events"}, "operations": ["Write"]}
+    )
+    assert any("may write" in p for p in check.kafka_problems(objects, "prod"))
+
+
+def test_only_the_gateway_reaches_the_services_and_only_the_portal_reaches_the_data(
+    rendered: dict[str, Path],
+) -> None:
+    objects = docs(rendered["prod"])
+    assert check.network_problems(objects) == []
+    policy = next(
+        p for p in check.of_kind(objects, "NetworkPolicy") if check.name_of(p) == "wallet"
+    )
+    policy["spec"]["ingress"].append({"ports": [{"port": 8101}]})
+    policy["spec"]["egress"].append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]})
+    problems = "\n".join(check.network_problems(objects))
+    assert "ingress open to every source" in problems
+    assert "egress to {'ipBlock'" in problems
+
+
+def test_one_mongodb_user_and_database_per_deployable(rendered: dict[str, Path]) -> None:
+    objects = docs(rendered["prod"])
+    assert check.mongodb_problems(objects, "prod") == []
+    users = check.of_kind(objects, "MongoDBCommunity")[0]["spec"]["users"]
+    assert sorted(u["name"] for u in users) == sorted(d.name for d in check.deployables())
+
+
+# --- images and compose -----------------------------------------------------------------------
+
+
+def test_dockerfiles_are_multi_stage_uv_builds_from_the_lock_running_as_non_root() -> None:
+    assert check.dockerfile_problems() == []
+
+
+@pytest.mark.parametrize("deployable", check.deployables(), ids=lambda d: d.name)
+def test_dockerfile_build_stage_replayed_without_docker(deployable: Any, tmp_path: Path) -> None:
+    assert check.dockerfile_dry_run(deployable, tmp_path) == []
+
+
+def test_the_replay_catches_a_dockerfile_that_forgets_a_workspace_package(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for entry in ("pyproject.toml", "uv.lock", "chassis", "contracts", "services", "gateway"):
+        source = ROOT / entry
+        if source.is_dir():
+            (repo / entry).symlink_to(source, target_is_directory=True)
+        else:
+            shutil.copy2(source, repo / entry)
+    (repo / "deploy" / "docker").mkdir(parents=True)
+    text = (ROOT / "deploy/docker/wallet.Dockerfile").read_text()
+    broken = "\n".join(line for line in text.splitlines() if "COPY chassis/src" not in line)
+    (repo / "deploy/docker/wallet.Dockerfile").write_text(broken)
+    wallet = next(d for d in check.deployables() if d.name == "wallet")
+    problems = check.dockerfile_dry_run(wallet, tmp_path / "work", repo)
+    assert problems and "wallet.Dockerfile" in problems[0]
+
+
+def test_compose_parses_and_names_every_service() -> None:
+    assert check.compose_problems() == []
+    services = yaml.safe_load((ROOT / "deploy/compose.yaml").read_text())["services"]
+    assert services["kafka"]["image"].startswith("apache/kafka:")
+    assert services["mongodb"]["image"].startswith("mongo:")
+    for d in check.deployables():
+        assert services[d.name]["build"]["dockerfile"] == f"deploy/docker/{d.name}.Dockerfile"
+    assert "8000" in services["gateway"]["ports"][0]
+
+
+def test_runbook_covers_the_operations_the_issue_lists() -> None:
+    text = (ROOT / "docs/operations.md").read_text()
+    for needle in (
+        "kubectl apply -k deploy/k8s/overlays/prod/wallet",
+        "rollout undo deployment/wallet",
+        "python -m portal_gateway.projector rebuild",
+        "partitions",
+        "keys/rotate",
+        "portal_outbox_pending_commits",
+        "portal_projection_lag_seconds",
+        "portal_events_consumed_total",
+        "portal_events_dead_lettered_total",
+    ):
+        assert needle in text, needle
