@@ -273,6 +273,8 @@ def test_owner_invites_a_staff_user_who_cannot_see_the_wallet(platform):
     me = httpx.get(f"{url}/api/v1/me", headers=bearer(staff["access_token"])).json()
     assert me["account_id"] == owner.account_id and me["role"] == "staff"
     problem(httpx.get(f"{url}/api/v1/wallet", headers=bearer(staff["access_token"])), 403)
+    board = httpx.get(f"{url}/api/v1/dashboard", headers=bearer(staff["access_token"])).json()
+    assert board["account_id"] == owner.account_id and "wallet" not in board
     problem(httpx.post(f"{url}/api/v1/account/users", headers=bearer(staff["access_token"]),
                        json={"email": "x@example.com", "role": "admin"}), 403)
     users = owner.http.get("/api/v1/account/users").json()["items"]

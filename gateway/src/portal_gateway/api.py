@@ -150,4 +150,6 @@ class DashboardController(Controller):
     async def dashboard(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
         principal = await principal_from(request)
         queries: DashboardQueries = request.app.state.dashboard
-        return await queries.for_account(principal.account_id)
+        return await queries.for_account(
+            principal.account_id, show_billing=principal.manages_account or principal.is_staff
+        )
