@@ -83,17 +83,13 @@ class JwksVerifier:
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
 
-    async def _refresh(self, force: bool, known_before: float | None = None) -> None:
+    def _fresh(self) -> bool:
+        return bool(self._keys) and (
+            time.monotonic() - self._fetched_at < self.settings.jwks_cache_seconds
+        )
+
+    async def _fetch(self) -> None:
         async with self._lock:
-            if known_before is not None and self._fetched_at > known_before:
-                return  # another request refreshed while this one waited for the lock
-            age = time.monotonic() - self._fetched_at
-            if not force and age < self.settings.jwks_cache_seconds and self._keys:
-                return
-            if force and age < self.settings.jwks_min_refresh_seconds:
-                # Rate limit: wait for the slot rather than refuse a token signed by a
-                # key identity just rotated in.
-                await asyncio.sleep(self.settings.jwks_min_refresh_seconds - age)
             try:
                 response = await self.client.get(self.settings.jwks_url)
                 response.raise_for_status()
@@ -103,6 +99,8 @@ class JwksVerifier:
                     keys[jwk["kid"]] = (jwt.PyJWK(jwk, algorithm).key, algorithm)
             except (httpx.HTTPError, ValueError, KeyError, jwt.PyJWTError) as exc:
                 log.warning("could not fetch the JWKS", url=self.settings.jwks_url, error=str(exc))
+                # Back off too when identity is down, instead of one fetch per request.
+                self._fetched_at = time.monotonic() - self.settings.jwks_cache_seconds + 5
                 if not self._keys:
                     raise ProblemError(
                         503, "auth_unavailable", "tokens cannot be checked right now"
@@ -116,10 +114,17 @@ class JwksVerifier:
             kid = str(jwt.get_unverified_header(token).get("kid"))
         except jwt.PyJWTError:
             raise ProblemError(401, "invalid_token", "the access token is not valid") from None
-        await self._refresh(force=False)
+        if not self._fresh():
+            await self._fetch()
         if kid not in self._keys:
-            # Maybe identity rotated its key: fetch again (at most every few seconds).
-            await self._refresh(force=True, known_before=time.monotonic())
+            # Maybe identity rotated its key: fetch again, at most every few seconds. The
+            # wait happens outside the lock, so tokens with known keys never queue on it.
+            asked = time.monotonic()
+            wait = self.settings.jwks_min_refresh_seconds - (asked - self._fetched_at)
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if self._fetched_at <= asked:  # nobody refreshed meanwhile
+                await self._fetch()
         if kid not in self._keys:
             raise ProblemError(401, "invalid_token", "the access token is not valid")
         key, algorithm = self._keys[kid]
@@ -127,7 +132,8 @@ class JwksVerifier:
 
     async def ready(self) -> dict[str, str]:
         try:
-            await self._refresh(force=False)
+            if not self._fresh():
+                await self._fetch()
             return {"jwks": "ok"}
         except ProblemError:
             return {"jwks": "down"}

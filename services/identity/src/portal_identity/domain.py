@@ -245,7 +245,9 @@ def decide_user(cmd: UserCommand, state: UserState) -> Sequence[IdentityEvent]:
                 )
             ]
         case InviteUser():
-            if not isinstance(state, NoUser):
+            # A new invitation may replace one that expired unused.
+            expired = isinstance(state, InvitedUser) and cmd.now > state.expires_at
+            if not isinstance(state, NoUser) and not expired:
                 raise Conflict("user_exists", "this user exists already")
             _check_role(cmd.role, (), cmd.account_id)
             if cmd.role == "owner":

@@ -113,8 +113,15 @@ class IdentityService:
 
     # ------------------------------------------------------------ registration
 
-    async def _reserve_email(self, email: str, user_id: str, account_id: str) -> dict[str, Any]:
-        """Claim an email; an unfinished claim (crash mid-registration) is resumed."""
+    async def _reserve_email(
+        self, email: str, user_id: str, account_id: str, purpose: str = "pending"
+    ) -> dict[str, Any]:
+        """Claim an email for a registration ("pending") or an invitation ("invited").
+
+        A registration that died half-way leaves a "pending" claim, resumed after 10
+        minutes by a registration of the same email; an invitation's claim is only ever
+        taken over by a new invitation from the same account.
+        """
         now = self.clock.now()
         try:
             await self.emails.insert_one(
@@ -122,18 +129,17 @@ class IdentityService:
                     "_id": email,
                     "user_id": user_id,
                     "account_id": account_id,
-                    "status": "pending",
+                    "status": purpose,
                     "reserved_at": now,
                 }
             )
             return {"user_id": user_id, "account_id": account_id}
         except DuplicateKeyError:
             doc = await self.emails.find_one({"_id": email})
-            if (
-                doc
-                and doc["status"] == "pending"
-                and doc["reserved_at"] < now - timedelta(minutes=10)
-            ):
+            stale = doc is not None and doc["reserved_at"] < now - timedelta(minutes=10)
+            if doc and stale and doc["status"] == purpose == "pending":
+                return {"user_id": doc["user_id"], "account_id": doc["account_id"]}
+            if doc and doc["status"] == purpose == "invited" and doc["account_id"] == account_id:
                 return {"user_id": doc["user_id"], "account_id": doc["account_id"]}
             raise Conflict("email_taken", "an account with this email exists already") from None
 
@@ -230,12 +236,15 @@ class IdentityService:
     ) -> dict[str, Any]:
         email = normalise_email(email)
         now = self.clock.now()
-        wait = await self.throttle.retry_after(email, client_address, now)
+        claim = await self.emails.find_one({"_id": email, "status": "active"})
+        wait = await self.throttle.begin(email, client_address, now)
         if wait > 0:
             await self._security_log(
-                None,
+                claim["user_id"] if claim else None,
                 LoginFailed(
                     email_hash=email_hash(email),
+                    user_id=claim["user_id"] if claim else None,
+                    account_id=claim["account_id"] if claim else None,
                     reason="throttled",
                     client_address=client_address,
                     user_agent=user_agent,
@@ -248,12 +257,10 @@ class IdentityService:
                 "too many failed logins; try again later",
                 retry_after=wait,
             )
-        claim = await self.emails.find_one({"_id": email, "status": "active"})
         creds = await self.credentials.find_one({"_id": claim["user_id"]}) if claim else None
         valid = await verify_password(creds["password_hash"] if creds else None, password)
         user = await self._user(claim["user_id"]) if (valid and claim) else None
         if user is None:
-            await self.throttle.failed(email, client_address, now)
             await self._security_log(
                 claim["user_id"] if claim else None,
                 LoginFailed(
@@ -450,8 +457,9 @@ class IdentityService:
     async def invite(self, principal: Principal, email: str, role: str) -> dict[str, Any]:
         self._require_manager(principal)
         email = normalise_email(email)
-        user_id = self.new_id()
-        await self._reserve_email(email, user_id, principal.account_id)
+        new_user_id = self.new_id()
+        claim = await self._reserve_email(email, new_user_id, principal.account_id, "invited")
+        user_id = claim["user_id"]  # a repeated invitation re-invites the same user
         token = secrets.token_urlsafe(24)
         now = self.clock.now()
         expires = now + timedelta(days=self.settings.invitation_days)
@@ -470,7 +478,8 @@ class IdentityService:
                 metadata=self._meta(principal.account_id, principal.user_id),
             )
         except DomainError:
-            await self.emails.delete_one({"_id": email, "user_id": user_id})
+            if user_id == new_user_id:  # release only a claim this call made
+                await self.emails.delete_one({"_id": email, "user_id": user_id})
             raise
         await self.invitations.insert_one(
             {
@@ -512,7 +521,9 @@ class IdentityService:
             },
             upsert=True,
         )
-        await self.emails.update_one({"_id": email}, {"$set": {"status": "active"}})
+        await self.emails.update_one(
+            {"_id": email, "user_id": doc["user_id"]}, {"$set": {"status": "active"}}
+        )
         return {"user_id": doc["user_id"], "account_id": doc["account_id"], "email": email}
 
     async def change_role(

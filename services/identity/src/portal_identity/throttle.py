@@ -1,25 +1,32 @@
 """Login throttling that slows attackers without locking the real user out for long.
 
-Three counters per hour-long window, all in MongoDB (shared by every replica):
+Three counters per hourly window, in MongoDB (shared by every replica):
 - (email, client address): after `backoff_after` failures, exponential back-off
-  (1 s, 2 s, 4 s ... capped); an attacker elsewhere does not slow the real user down.
-- client address: a hard ceiling per hour for one source trying many accounts.
-- account (email): at most `account_limit` failures per hour from addresses this user
+  (1 s, 2 s, 4 s ... capped) that a successful login resets; an attacker elsewhere
+  does not slow the real user down.
+- client address: a ceiling per hour for one source trying many accounts.
+- account (email): at most `account_limit` attempts per hour from addresses this user
   has never logged in from; addresses with an earlier successful login are exempt, so
   the owner can still get in while their account is under attack.
+
+Every attempt takes a numbered slot *before* its password is checked. A slot is a
+document inserted under a unique `_id`, the one write FerretDB v1 makes atomic under
+concurrency (its findAndModify is not), so concurrent guesses each get their own number
+and cannot all slip past one check.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
-WINDOW = timedelta(hours=1)
+WINDOW_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -36,59 +43,96 @@ def email_hash(email: str) -> str:
 
 class LoginThrottle:
     def __init__(self, db: AsyncDatabase[dict[str, Any]], limits: ThrottleLimits) -> None:
-        self.counters = db["login_throttle"]
+        self.hints = db["login_throttle"]
+        self.slots = db["login_attempts"]
         self.known = db["known_login_addresses"]
         self.limits = limits
 
-    async def _get(self, key: str, now: datetime) -> dict[str, Any]:
-        doc = await self.counters.find_one({"_id": key})
-        if doc is None or doc["window_start"] + WINDOW <= now:
-            return {"failures": 0, "last_failure": None}
-        return doc
-
-    async def retry_after(self, email: str, address: str, now: datetime) -> int:
-        """Seconds the caller must wait before trying again (0: go ahead)."""
-        digest = email_hash(email)
-        waits = [0]
-        pair = await self._get(f"pair:{digest}:{address}", now)
-        if pair["failures"] >= self.limits.backoff_after and pair["last_failure"]:
-            delay = min(
-                2 ** (pair["failures"] - self.limits.backoff_after), self.limits.backoff_cap_seconds
-            )
-            waits.append(
-                int((pair["last_failure"] + timedelta(seconds=delay) - now).total_seconds()) + 1
-            )
-        source = await self._get(f"addr:{address}", now)
-        if source["failures"] >= self.limits.address_limit:
-            waits.append(int((source["window_start"] + WINDOW - now).total_seconds()) + 1)
-        account = await self._get(f"acct:{digest}", now)
-        if account["failures"] >= self.limits.account_limit and not await self._known(
-            digest, address
-        ):
-            waits.append(int((account["window_start"] + WINDOW - now).total_seconds()) + 1)
-        return max(waits)
-
-    async def failed(self, email: str, address: str, now: datetime) -> None:
-        digest = email_hash(email)
-        for key in (f"pair:{digest}:{address}", f"addr:{address}", f"acct:{digest}"):
-            doc = await self.counters.find_one_and_update(
-                {"_id": key, "window_start": {"$gt": now - WINDOW}},
-                {"$inc": {"failures": 1}, "$set": {"last_failure": now}},
-                return_document=ReturnDocument.AFTER,
-            )
-            if doc is None:  # no live window: start one
-                await self.counters.replace_one(
-                    {"_id": key},
-                    {"window_start": now, "failures": 1, "last_failure": now},
-                    upsert=True,
-                )
-
-    async def succeeded(self, email: str, address: str, now: datetime) -> None:
-        digest = email_hash(email)
-        await self.counters.delete_one({"_id": f"pair:{digest}:{address}"})
-        await self.known.replace_one(
-            {"_id": f"{digest}:{address}"}, {"last_login": now}, upsert=True
+    @staticmethod
+    def _buckets(email: str, address: str, now: datetime) -> tuple[str, str, str]:
+        digest, hour = email_hash(email), int(now.timestamp()) // WINDOW_SECONDS
+        return (
+            f"pair:{digest}:{address}:{hour}",
+            f"addr:{address}:{hour}",
+            f"acct:{digest}:{hour}",
         )
 
-    async def _known(self, digest: str, address: str) -> bool:
-        return await self.known.find_one({"_id": f"{digest}:{address}"}) is not None
+    async def _take_slot(self, bucket: str, now: datetime) -> int:
+        """This attempt's number in the bucket (0, 1, 2 ...), unique under concurrency."""
+        hint = await self.hints.find_one({"_id": bucket})
+        n = int(hint["next"]) if hint else 0
+        while True:
+            try:
+                await self.slots.insert_one({"_id": f"{bucket}:{n}", "at": now})
+                break
+            except DuplicateKeyError:
+                n += 1
+        # Only a hint: a lost race here costs a few extra probes, nothing more.
+        with contextlib.suppress(DuplicateKeyError):
+            await self.hints.update_one(
+                {"_id": bucket, "next": {"$lt": n + 1}}, {"$set": {"next": n + 1}}, upsert=True
+            )
+        return n
+
+    async def _base(self, bucket: str) -> int:
+        doc = await self.hints.find_one({"_id": f"{bucket}:base"})
+        return int(doc["value"]) if doc else 0
+
+    async def _failures(self, bucket: str, now: datetime) -> int:
+        """Failed attempts before this one (successes give their slot back)."""
+        return await self._take_slot(bucket, now) - await self._base(bucket)
+
+    async def _give_back(self, bucket: str) -> None:
+        # Not atomic, and need not be: a lost increment only makes the cap stricter.
+        await self.hints.replace_one(
+            {"_id": f"{bucket}:base"}, {"value": await self._base(bucket) + 1}, upsert=True
+        )
+
+    async def _previous_at(self, bucket: str, n: int) -> datetime | None:
+        doc = await self.slots.find_one({"_id": f"{bucket}:{n - 1}"}) if n > 0 else None
+        return doc["at"] if doc else None
+
+    async def begin(self, email: str, address: str, now: datetime) -> int:
+        """Count this attempt; the seconds to wait if it must be refused (0: go ahead)."""
+        pair, source, account = self._buckets(email, address, now)
+        window_left = WINDOW_SECONDS - int(now.timestamp()) % WINDOW_SECONDS
+        waits = [0]
+
+        n = await self._take_slot(pair, now)
+        base_doc = await self.hints.find_one({"_id": f"{pair}:base"})
+        base = int(base_doc["value"]) if base_doc else 0
+        failures = n - base
+        backoff = 0
+        if failures >= self.limits.backoff_after:
+            delay = min(
+                2 ** (failures - self.limits.backoff_after), self.limits.backoff_cap_seconds
+            )
+            previous = await self._previous_at(pair, n) or now
+            backoff = max(0, int((previous - now).total_seconds()) + delay)
+        if backoff:
+            # A refusal by the back-off does not lengthen the back-off itself.
+            await self.hints.replace_one({"_id": f"{pair}:base"}, {"value": base + 1}, upsert=True)
+            waits.append(backoff)
+        if await self._failures(source, now) >= self.limits.address_limit:
+            waits.append(window_left)
+        if await self._failures(account, now) >= self.limits.account_limit and not (
+            await self._known(email, address)
+        ):
+            waits.append(window_left)
+        return max(waits)
+
+    async def succeeded(self, email: str, address: str, now: datetime) -> None:
+        pair, source, account = self._buckets(email, address, now)
+        await self._give_back(source)
+        await self._give_back(account)
+        hint = await self.hints.find_one({"_id": pair})
+        # Back-off restarts after this attempt (failures are counted from here on).
+        await self.hints.replace_one(
+            {"_id": f"{pair}:base"}, {"value": int(hint["next"]) if hint else 0}, upsert=True
+        )
+        await self.known.replace_one(
+            {"_id": f"{email_hash(email)}:{address}"}, {"last_login": now}, upsert=True
+        )
+
+    async def _known(self, email: str, address: str) -> bool:
+        return await self.known.find_one({"_id": f"{email_hash(email)}:{address}"}) is not None

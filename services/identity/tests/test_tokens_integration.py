@@ -1,0 +1,674 @@
+"""Identity use cases in-process on the real wire server, with a clock the test controls.
+
+Logins, sessions and rotating refresh tokens, signing-key rotation seen through the JWKS
+(and by the chassis' JwksVerifier), login throttling, the security log and QR login.
+"""
+
+import asyncio
+import base64
+import json
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from portal_chassis.auth import JwksVerifier, Principal
+from portal_chassis.clock import ManualClock
+from portal_chassis.decider import Conflict, DomainError, NotFound
+from portal_chassis.eventstore import EventStore
+from portal_chassis.problems import ProblemError
+from portal_chassis.settings import AuthSettings
+from portal_contracts.events.identity import LoginFailed, LoginSucceeded, SessionRevoked
+from portal_identity.domain import ChallengeGone
+from portal_identity.handlers import IdentityService
+from portal_identity.settings import IdentitySettings
+from portal_identity.throttle import email_hash
+from portal_identity.tokens import KeyRing, TokenService
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "correct horse battery"
+NEW_PASSWORD = "staple battery horse 42"
+JWKS_URL = "http://identity.test/v1/auth/jwks"
+AGENT = "Mozilla/5.0 (test)"
+HOME = "198.51.100.10"
+
+
+def auth_settings(**overrides) -> AuthSettings:
+    values = {
+        "jwks_url": JWKS_URL,
+        "audience": "portal",
+        "issuer": "portal-identity",
+        "jwks_cache_seconds": 300.0,
+        "jwks_min_refresh_seconds": 0.0,
+    }
+    return AuthSettings(**{**values, **overrides})
+
+
+async def build(db, settings: IdentitySettings) -> IdentityService:
+    """What portal_identity.main.bootstrap wires, on the test database and a manual clock."""
+    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+    store = EventStore(db)
+    await store.setup()
+    access_ttl = timedelta(minutes=settings.access_token_minutes)
+    keyring = KeyRing(db, verify_window=access_ttl + timedelta(minutes=5))
+    tokens = TokenService(
+        db, keyring, auth_settings(), access_ttl, timedelta(days=settings.refresh_token_days)
+    )
+    service = IdentityService(store, db, settings, tokens, keyring, clock)
+    await service.setup()
+    return service
+
+
+@pytest.fixture
+async def identity(mongo_db) -> IdentityService:
+    return await build(mongo_db, IdentitySettings(seed_admin=False))
+
+
+@pytest.fixture
+async def strict_identity(mongo_db) -> IdentityService:
+    settings = IdentitySettings(
+        seed_admin=False,
+        login_backoff_after=3,
+        account_failures_per_hour=10,
+        address_failures_per_hour=1000,
+    )
+    return await build(mongo_db, settings)
+
+
+async def register(service: IdentityService, unique: str, who: str = "owner") -> dict[str, str]:
+    return await service.register(
+        email=f"{who}-{unique}@Example.com",
+        password=PASSWORD,
+        name="Lan",
+        account_name="Lan's shop",
+        kind="person",
+    )
+
+
+async def login(service, email, password=PASSWORD, address=HOME, agent=AGENT):
+    return await service.login(email, password, address, agent)
+
+
+def principal_of(service: IdentityService, tokens: dict) -> Principal:
+    return service.tokens.verify(tokens["access_token"])
+
+
+async def refused(awaitable, status: int) -> ProblemError:
+    with pytest.raises(ProblemError) as err:
+        await awaitable
+    assert err.value.status_code == status, (err.value.code, err.value.detail)
+    return err.value
+
+
+def clock_of(service: IdentityService) -> ManualClock:
+    assert isinstance(service.clock, ManualClock)
+    return service.clock
+
+
+async def security_log(service: IdentityService, stream: str) -> list:
+    return [stored.event for stored in await service.store.read_stream(stream)]
+
+
+# ---------------------------------------------------------------- login and tokens
+
+
+async def test_register_and_login_issue_a_verifiable_access_token(identity, unique):
+    user = await register(identity, unique)
+    assert user["email"] == f"owner-{unique}@example.com"  # normalised
+    tokens = await login(identity, f"  OWNER-{unique}@example.com ")
+    assert tokens["token_type"] == "Bearer"
+    assert tokens["expires_in"] == 15 * 60
+    principal = principal_of(identity, tokens)
+    assert principal.user_id == user["user_id"]
+    assert principal.account_id == user["account_id"]
+    assert principal.roles == frozenset({"owner"})
+    assert principal.session_id == tokens["session_id"]
+    header = jwt.get_unverified_header(tokens["access_token"])
+    assert header["alg"] == "ES256"
+    assert header["kid"] == identity.keyring.signing_key().kid
+    assert await identity.tokens.is_active(tokens["session_id"])
+
+
+async def test_a_wrong_password_or_unknown_email_is_refused_alike(identity, unique):
+    await register(identity, unique)
+    wrong = await refused(login(identity, f"owner-{unique}@example.com", "wrong password!"), 401)
+    unknown = await refused(login(identity, f"nobody-{unique}@example.com"), 401)
+    assert wrong.code == unknown.code == "invalid_credentials"
+    assert wrong.detail == unknown.detail
+
+
+async def test_registering_an_email_twice_is_a_conflict(identity, unique):
+    await register(identity, unique)
+    with pytest.raises(Conflict) as err:
+        await identity.register(
+            email=f"OWNER-{unique}@example.com",
+            password="another good password",
+            name="Mallory",
+            account_name="Other",
+            kind="person",
+        )
+    assert err.value.code == "email_taken"
+
+
+async def test_refresh_rotates_and_reuse_revokes_the_whole_family(identity, unique):
+    await register(identity, unique)
+    first = await login(identity, f"owner-{unique}@example.com")
+    second = await identity.refresh(first["refresh_token"])
+    assert second["refresh_token"] != first["refresh_token"]
+    assert second["session_id"] == first["session_id"]
+    assert principal_of(identity, second).session_id == first["session_id"]
+    third = await identity.refresh(second["refresh_token"])  # the new one works
+
+    reused = await refused(identity.refresh(first["refresh_token"]), 401)
+    assert reused.code == "refresh_token_reused"
+    # the newest token of the family is dead too: a thief cannot keep the session
+    await refused(identity.refresh(third["refresh_token"]), 401)
+    assert not await identity.tokens.is_active(first["session_id"])
+    log = await security_log(identity, f"security-{principal_of(identity, first).user_id}")
+    revoked = [e for e in log if isinstance(e, SessionRevoked)]
+    assert [(e.session_id, e.reason) for e in revoked] == [
+        (first["session_id"], "refresh_token_reuse")
+    ]
+
+
+async def test_an_unknown_refresh_token_is_refused(identity, unique):
+    err = await refused(identity.refresh("not-a-token-we-ever-issued"), 401)
+    assert err.code == "invalid_refresh_token"
+
+
+async def test_concurrent_refreshes_of_one_token_let_exactly_one_through(identity, unique):
+    await register(identity, unique)
+    tokens = await login(identity, f"owner-{unique}@example.com")
+    results = await asyncio.gather(
+        *(identity.refresh(tokens["refresh_token"]) for _ in range(5)), return_exceptions=True
+    )
+    winners = [r for r in results if isinstance(r, dict)]
+    losers = [r for r in results if not isinstance(r, dict)]
+    assert len(winners) == 1, results
+    assert "access_token" in winners[0]
+    assert all(isinstance(r, ProblemError) and r.status_code == 401 for r in losers), losers
+
+
+async def test_logout_revokes_the_session(identity, unique):
+    await register(identity, unique)
+    email = f"owner-{unique}@example.com"
+    phone = await login(identity, email)
+    laptop = await login(identity, email)
+    await identity.logout(principal_of(identity, phone))
+    assert not await identity.tokens.is_active(phone["session_id"])
+    err = await refused(identity.refresh(phone["refresh_token"]), 401)
+    assert err.code in ("invalid_refresh_token", "refresh_token_reused")
+    # the other device stays logged in
+    assert (await identity.refresh(laptop["refresh_token"]))["session_id"] == laptop["session_id"]
+    log = await security_log(identity, f"security-{principal_of(identity, phone).user_id}")
+    assert [(e.session_id, e.reason) for e in log if isinstance(e, SessionRevoked)] == [
+        (phone["session_id"], "logout")
+    ]
+
+
+async def test_changing_the_password_revokes_the_other_sessions_only(identity, unique):
+    await register(identity, unique)
+    email = f"owner-{unique}@example.com"
+    here = await login(identity, email)
+    elsewhere = await login(identity, email, address="203.0.113.5")
+    principal = principal_of(identity, here)
+
+    wrong = await refused(identity.change_password(principal, "not my password", NEW_PASSWORD), 403)
+    assert wrong.code == "current_password_wrong"
+    assert await identity.tokens.is_active(elsewhere["session_id"])
+
+    assert await identity.change_password(principal, PASSWORD, NEW_PASSWORD) == 1
+    assert await identity.tokens.is_active(here["session_id"])
+    assert not await identity.tokens.is_active(elsewhere["session_id"])
+    assert "access_token" in await identity.refresh(here["refresh_token"])
+    await refused(identity.refresh(elsewhere["refresh_token"]), 401)
+
+    await refused(login(identity, email, PASSWORD), 401)
+    assert (await login(identity, email, NEW_PASSWORD))["session_id"]
+    user_log = await identity.store.read_stream(f"user-{principal.user_id}")
+    assert user_log[-1].event.event_type == "PasswordChanged"
+
+
+async def test_a_role_change_reaches_the_token_at_refresh(identity, unique):
+    owner = await register(identity, unique)
+    owner_principal = principal_of(identity, await login(identity, f"owner-{unique}@example.com"))
+    invitation = await identity.invite(owner_principal, f"staff-{unique}@example.com", "staff")
+    await identity.accept_invitation(invitation["invitation_token"], "Minh", NEW_PASSWORD)
+    staff_tokens = await login(identity, f"staff-{unique}@example.com", NEW_PASSWORD)
+    staff = principal_of(identity, staff_tokens)
+    assert (staff.account_id, staff.roles) == (owner["account_id"], frozenset({"staff"}))
+
+    await identity.change_role(owner_principal, staff.user_id, "admin")
+    refreshed = principal_of(identity, await identity.refresh(staff_tokens["refresh_token"]))
+    assert refreshed.roles == frozenset({"admin"})
+
+
+# ---------------------------------------------------------------- signing keys
+
+
+async def test_key_rotation_keeps_old_tokens_valid_until_the_verify_window_ends(identity, unique):
+    await register(identity, unique)
+    email = f"owner-{unique}@example.com"
+    clock = clock_of(identity)
+    before = await login(identity, email)
+    old_kid = jwt.get_unverified_header(before["access_token"])["kid"]
+
+    new_kid = await identity.keyring.rotate(clock.now())
+    assert new_kid != old_kid
+    assert {k["kid"] for k in identity.keyring.jwks()["keys"]} == {old_kid, new_kid}
+    assert all(k["alg"] == "ES256" and "d" not in k for k in identity.keyring.jwks()["keys"])
+    assert principal_of(identity, before).session_id == before["session_id"]
+    after = await login(identity, email)
+    assert jwt.get_unverified_header(after["access_token"])["kid"] == new_kid
+
+    # still published while a token it signed may be alive (access TTL + 5 min)
+    clock.advance(minutes=15 + 4)
+    await identity.keyring.load(clock.now())
+    assert {k["kid"] for k in identity.keyring.jwks()["keys"]} == {old_kid, new_kid}
+
+    clock.advance(minutes=1, seconds=1)
+    await identity.keyring.load(clock.now())
+    assert [k["kid"] for k in identity.keyring.jwks()["keys"]] == [new_kid]
+    assert (await refused(_verify(identity, before["access_token"]), 401)).code == "invalid_token"
+    assert principal_of(identity, after).session_id == after["session_id"]
+
+
+async def _verify(service: IdentityService, token: str) -> Principal:
+    return service.tokens.verify(token)
+
+
+class JwksSource:
+    """A tiny in-process JWKS endpoint serving the key ring, counting its hits."""
+
+    def __init__(self, keyring: KeyRing) -> None:
+        self.keyring = keyring
+        self.hits = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        assert str(request.url) == JWKS_URL
+        self.hits += 1
+        return httpx.Response(200, json=self.keyring.jwks())
+
+    def verifier(self, **settings) -> JwksVerifier:
+        client = httpx.AsyncClient(transport=httpx.MockTransport(self))
+        return JwksVerifier(auth_settings(**settings), client)
+
+
+def claims_for(principal: Principal, **overrides) -> dict:
+    now = datetime.now(UTC)
+    return {
+        "sub": principal.user_id,
+        "account_id": principal.account_id,
+        "roles": sorted(principal.roles),
+        "sid": principal.session_id,
+        "aud": "portal",
+        "iss": "portal-identity",
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(minutes=15)).timestamp()),
+        **overrides,
+    }
+
+
+async def test_jwks_verifier_follows_a_key_rotation(identity, unique):
+    user = await register(identity, unique)
+    email = f"owner-{unique}@example.com"
+    source = JwksSource(identity.keyring)
+    verifier = source.verifier()
+    before = await login(identity, email)
+
+    principal = await verifier.verify(before["access_token"])
+    assert (principal.user_id, principal.account_id) == (user["user_id"], user["account_id"])
+    assert principal.roles == frozenset({"owner"})
+    assert principal.session_id == before["session_id"]
+    await verifier.verify(before["access_token"])
+    assert source.hits == 1  # cached
+
+    await identity.keyring.rotate(clock_of(identity).now())
+    after = await login(identity, email)
+    assert (await verifier.verify(after["access_token"])).session_id == after["session_id"]
+    assert source.hits == 2  # the unknown kid made it fetch the key set again
+    assert (await verifier.verify(before["access_token"])).user_id == user["user_id"]
+    assert source.hits == 2
+
+
+async def test_jwks_verifier_coalesces_refetches_for_unknown_kids(identity, unique):
+    await register(identity, unique)
+    tokens = await login(identity, f"owner-{unique}@example.com")
+    source = JwksSource(identity.keyring)
+    verifier = source.verifier(jwks_min_refresh_seconds=0.5)
+    await verifier.verify(tokens["access_token"])
+    claims = claims_for(principal_of(identity, tokens))
+    foreign = ec.generate_private_key(ec.SECP256R1())
+    forged = [
+        jwt.encode(claims, foreign, algorithm="ES256", headers={"kid": f"k-made-up-{i}"})
+        for i in range(8)
+    ]
+    started = time.monotonic()
+    results = await asyncio.gather(*(verifier.verify(t) for t in forged), return_exceptions=True)
+    elapsed = time.monotonic() - started
+    assert all(isinstance(r, ProblemError) and r.status_code == 401 for r in results), results
+    # unknown kids refetch the key set at most once per jwks_min_refresh_seconds
+    assert source.hits - 1 <= 1 + elapsed / 0.5, (source.hits, elapsed)
+    assert source.hits - 1 < len(forged)
+    assert (await verifier.verify(tokens["access_token"])).session_id == tokens["session_id"]
+
+
+async def test_a_token_with_an_unknown_kid_does_not_stall_valid_ones(identity, unique):
+    await register(identity, unique)
+    tokens = await login(identity, f"owner-{unique}@example.com")
+    verifier = JwksSource(identity.keyring).verifier(jwks_min_refresh_seconds=1.0)
+    await verifier.verify(tokens["access_token"])
+    foreign = ec.generate_private_key(ec.SECP256R1())
+    forged = jwt.encode(
+        claims_for(principal_of(identity, tokens)),
+        foreign,
+        algorithm="ES256",
+        headers={"kid": "k-made-up"},
+    )
+    attack = asyncio.create_task(verifier.verify(forged))
+    for _ in range(5):
+        await asyncio.sleep(0)  # let the forged token reach its key-set refresh
+    started = time.monotonic()
+    principal = await verifier.verify(tokens["access_token"])
+    waited = time.monotonic() - started
+    with pytest.raises(ProblemError):
+        await attack
+    assert principal.session_id == tokens["session_id"]
+    assert waited < 0.5, f"a valid token waited {waited:.2f} s behind a forged one"
+
+
+async def test_jwks_verifier_rejects_bad_tokens(identity, unique, mongo_db):
+    await register(identity, unique)
+    tokens = await login(identity, f"owner-{unique}@example.com")
+    principal = principal_of(identity, tokens)
+    verifier = JwksSource(identity.keyring).verifier()
+    assert (await verifier.verify(tokens["access_token"])).user_id == principal.user_id
+    key = identity.keyring.signing_key()
+
+    # expired (issued by identity itself an hour ago)
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    expired = identity.tokens.access_token(
+        principal.user_id, principal.account_id, ["owner"], "sid", an_hour_ago
+    )
+    assert (await refused(verifier.verify(expired), 401)).code == "token_expired"
+
+    # signed by the right key, for another audience
+    elsewhere = TokenService(
+        mongo_db,
+        identity.keyring,
+        auth_settings(audience="another-system"),
+        timedelta(minutes=15),
+        timedelta(days=1),
+    )
+    other_audience = elsewhere.access_token(
+        principal.user_id, principal.account_id, ["owner"], "sid", datetime.now(UTC)
+    )
+    assert (await refused(verifier.verify(other_audience), 401)).code == "invalid_token"
+
+    # the payload edited after signing (a customer making themselves platform admin)
+    header, payload, signature = tokens["access_token"].split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["roles"] = ["platform_admin"]
+    edited = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    tampered = f"{header}.{edited}.{signature}"
+    assert (await refused(verifier.verify(tampered), 401)).code == "invalid_token"
+
+    # a foreign key claiming a kid the JWKS knows
+    foreign = ec.generate_private_key(ec.SECP256R1())
+    forged = jwt.encode(claims_for(principal), foreign, algorithm="ES256", headers={"kid": key.kid})
+    assert (await refused(verifier.verify(forged), 401)).code == "invalid_token"
+
+    # no signature at all
+    unsigned = jwt.encode(claims_for(principal), "", algorithm="none", headers={"kid": key.kid})
+    assert (await refused(verifier.verify(unsigned), 401)).code == "invalid_token"
+
+    # identity's own check refuses them the same way
+    for bad in (expired, other_audience, tampered, forged, unsigned, "not.a.jwt"):
+        await refused(_verify(identity, bad), 401)
+
+
+# ---------------------------------------------------------------- throttling
+
+
+async def test_back_off_after_repeated_failures_from_one_address(strict_identity, unique):
+    service = strict_identity
+    await register(service, unique)
+    email = f"owner-{unique}@example.com"
+    attacker = "192.0.2.66"
+    for _ in range(3):
+        assert (await refused(login(service, email, "wrong guess!", attacker), 401)).code == (
+            "invalid_credentials"
+        )
+    throttled = await refused(login(service, email, PASSWORD, attacker), 429)
+    assert throttled.code == "too_many_attempts"
+    wait = throttled.problem_extra["retry_after"]
+    assert isinstance(wait, int) and wait > 0
+
+    # the real user on another address is not slowed down
+    assert (await login(service, email, PASSWORD, HOME))["access_token"]
+
+    clock_of(service).advance(seconds=wait)
+    assert (await login(service, email, PASSWORD, attacker))["access_token"]
+
+
+async def test_the_account_cap_does_not_lock_out_a_known_address(strict_identity, unique):
+    service = strict_identity
+    await register(service, unique)
+    email = f"owner-{unique}@example.com"
+    await login(service, email, PASSWORD, HOME)  # the owner's usual address
+
+    for i in range(10):  # a distributed attack: one guess per address
+        await refused(login(service, email, f"guess number {i}", f"10.0.0.{i}"), 401)
+    blocked = await refused(login(service, email, PASSWORD, "203.0.113.99"), 429)
+    assert blocked.problem_extra["retry_after"] > 0
+    await refused(login(service, email, "guess number 11", "10.0.1.1"), 429)
+
+    tokens = await login(service, email, PASSWORD, HOME)
+    assert principal_of(service, tokens).session_id == tokens["session_id"]
+
+
+async def test_concurrent_guesses_are_throttled_like_sequential_ones(strict_identity, unique):
+    service = strict_identity
+    await register(service, unique)
+    email = f"owner-{unique}@example.com"
+    results = await asyncio.gather(
+        *(login(service, email, f"guess {i:04}", "192.0.2.77") for i in range(12)),
+        return_exceptions=True,
+    )
+    statuses = sorted(r.status_code for r in results if isinstance(r, ProblemError))
+    assert len(statuses) == 12
+    # back-off starts after 3 failures: at most 3 passwords may actually be checked
+    assert statuses.count(401) <= 3, statuses
+
+
+# ---------------------------------------------------------------- security log
+
+
+async def test_logins_are_recorded_with_address_and_user_agent(identity, unique):
+    user = await register(identity, unique)
+    email = f"owner-{unique}@example.com"
+    await refused(login(identity, email, "wrong password!", "192.0.2.1", "curl/8"), 401)
+    tokens = await login(identity, email, PASSWORD, "192.0.2.2", "Firefox/140")
+
+    log = await security_log(identity, f"security-{user['user_id']}")
+    failed = [e for e in log if isinstance(e, LoginFailed)]
+    succeeded = [e for e in log if isinstance(e, LoginSucceeded)]
+    assert len(failed) == 1 and len(succeeded) == 1
+    assert failed[0].user_id == user["user_id"]
+    assert failed[0].account_id == user["account_id"]
+    assert failed[0].reason == "invalid_credentials"
+    assert failed[0].email_hash == email_hash(email)
+    assert (failed[0].client_address, failed[0].user_agent) == ("192.0.2.1", "curl/8")
+    assert succeeded[0].method == "password"
+    assert succeeded[0].session_id == tokens["session_id"]
+    assert (succeeded[0].client_address, succeeded[0].user_agent) == ("192.0.2.2", "Firefox/140")
+    assert "wrong password!" not in json.dumps([e.model_dump(mode="json") for e in log])
+
+
+async def test_a_failed_login_for_an_unknown_email_has_no_user(identity, unique):
+    email = f"ghost-{unique}@example.com"
+    await refused(login(identity, email, "whatever it is", "192.0.2.3", "curl/8"), 401)
+    log = await security_log(identity, f"security-anon-{email_hash(email)}")
+    assert len(log) == 1
+    event = log[0]
+    assert isinstance(event, LoginFailed)
+    assert event.user_id is None and event.account_id is None
+    assert event.reason == "invalid_credentials"
+    assert (event.client_address, event.user_agent) == ("192.0.2.3", "curl/8")
+    assert email not in json.dumps(event.model_dump(mode="json"))
+
+
+async def test_a_throttled_attempt_is_in_the_users_security_log(strict_identity, unique):
+    service = strict_identity
+    user = await register(service, unique)
+    email = f"owner-{unique}@example.com"
+    for _ in range(3):
+        await refused(login(service, email, "wrong guess!", "192.0.2.9"), 401)
+    await refused(login(service, email, PASSWORD, "192.0.2.9"), 429)
+    log = await security_log(service, f"security-{user['user_id']}")
+    reasons = [e.reason for e in log if isinstance(e, LoginFailed)]
+    assert reasons == ["invalid_credentials"] * 3 + ["throttled"]
+
+
+# ---------------------------------------------------------------- invitations
+
+
+async def test_registering_an_invited_email_does_not_take_over_the_invitation(identity, unique):
+    owner = await register(identity, unique)
+    principal = principal_of(identity, await login(identity, f"owner-{unique}@example.com"))
+    invited_email = f"invitee-{unique}@example.com"
+    invitation = await identity.invite(principal, invited_email, "admin")
+    with pytest.raises(Conflict):  # right after the invitation: refused
+        await identity.register(
+            email=invited_email, password=NEW_PASSWORD, name="X", account_name="X", kind="person"
+        )
+    clock_of(identity).advance(minutes=11)
+    try:
+        result = await identity.register(
+            email=invited_email, password=NEW_PASSWORD, name="X", account_name="X", kind="person"
+        )
+    except Conflict:
+        return  # the expected outcome
+    # it must at least not hand out the inviting tenant's ids, nor the invited user's
+    assert result["account_id"] != owner["account_id"], result
+    assert result["user_id"] != invitation["user_id"], result
+
+
+async def test_a_repeated_invitation_can_be_accepted_and_used_to_log_in(identity, unique):
+    await register(identity, unique)
+    principal = principal_of(identity, await login(identity, f"owner-{unique}@example.com"))
+    invited_email = f"invitee-{unique}@example.com"
+    await identity.invite(principal, invited_email, "staff")
+    clock_of(identity).advance(minutes=11)  # the first mail got lost: invite again
+    try:
+        again = await identity.invite(principal, invited_email, "staff")
+    except Conflict:
+        return  # refusing the second invitation would be fine too
+    accepted = await identity.accept_invitation(again["invitation_token"], "Minh", NEW_PASSWORD)
+    assert accepted["user_id"] == again["user_id"]
+    tokens = await login(identity, invited_email, NEW_PASSWORD)
+    assert principal_of(identity, tokens).user_id == again["user_id"]
+
+
+async def test_an_invitation_is_accepted_once_and_expires(identity, unique):
+    await register(identity, unique)
+    principal = principal_of(identity, await login(identity, f"owner-{unique}@example.com"))
+    used = await identity.invite(principal, f"a-{unique}@example.com", "staff")
+    late = await identity.invite(principal, f"b-{unique}@example.com", "staff")
+    await identity.accept_invitation(used["invitation_token"], "A", NEW_PASSWORD)
+    with pytest.raises(Conflict):
+        await identity.accept_invitation(used["invitation_token"], "A", NEW_PASSWORD)
+    clock_of(identity).advance(days=7, seconds=1)
+    with pytest.raises(DomainError) as err:
+        await identity.accept_invitation(late["invitation_token"], "B", NEW_PASSWORD)
+    assert err.value.code == "invitation_expired"
+    await refused(login(identity, f"b-{unique}@example.com", NEW_PASSWORD), 401)
+
+
+# ---------------------------------------------------------------- QR login
+
+
+async def test_qr_login_delivers_tokens_exactly_once(identity, unique):
+    user = await register(identity, unique)
+    phone = await login(identity, f"owner-{unique}@example.com")
+    challenge = await identity.create_qr("198.51.100.20", "Chrome on desktop")
+    assert challenge["qr_payload"] == f"portal-login:{challenge['id']}"
+    assert challenge["qr_svg"].lstrip().startswith("<svg")
+
+    pending = await identity.poll_qr(challenge["id"], challenge["poll_token"], "1.2.3.4", "x")
+    assert pending["status"] == "pending" and "access_token" not in pending
+
+    approved = await identity.approve_qr(principal_of(identity, phone), challenge["id"], "Pixel 8")
+    assert approved["status"] == "approved"
+    results = await asyncio.gather(
+        *(
+            identity.poll_qr(
+                challenge["id"], challenge["poll_token"], "198.51.100.20", "Chrome on desktop"
+            )
+            for _ in range(5)
+        ),
+        return_exceptions=True,
+    )
+    delivered = [r for r in results if isinstance(r, dict) and "access_token" in r]
+    assert len(delivered) == 1, results
+    others = [r for r in results if not (isinstance(r, dict) and "access_token" in r)]
+    assert all(isinstance(r, DomainError) and r.code == "challenge_used" for r in others), others
+
+    web = principal_of(identity, delivered[0])
+    assert (web.user_id, web.account_id) == (user["user_id"], user["account_id"])
+    assert web.session_id == delivered[0]["session_id"] != phone["session_id"]
+    assert "access_token" in await identity.refresh(delivered[0]["refresh_token"])
+    log = await security_log(identity, f"security-{user['user_id']}")
+    qr_logins = [e for e in log if isinstance(e, LoginSucceeded) and e.method == "qr"]
+    assert [(e.session_id, e.client_address) for e in qr_logins] == [
+        (web.session_id, "198.51.100.20")
+    ]
+    with pytest.raises(DomainError):  # a later poll gets nothing more
+        await identity.poll_qr(challenge["id"], challenge["poll_token"], "1.2.3.4", "x")
+
+
+async def test_qr_poll_needs_the_right_poll_token(identity, unique):
+    await register(identity, unique)
+    phone = await login(identity, f"owner-{unique}@example.com")
+    challenge = await identity.create_qr("198.51.100.20", "Chrome")
+    await identity.approve_qr(principal_of(identity, phone), challenge["id"], "Pixel 8")
+    with pytest.raises(NotFound):
+        await identity.poll_qr(challenge["id"], "guessed-" + uuid.uuid4().hex, "6.6.6.6", "x")
+    with pytest.raises(NotFound):
+        await identity.poll_qr(uuid.uuid4().hex, challenge["poll_token"], "6.6.6.6", "x")
+    # the wrong guesses did not consume the login
+    done = await identity.poll_qr(challenge["id"], challenge["poll_token"], "198.51.100.20", "c")
+    assert "access_token" in done
+
+
+async def test_an_expired_qr_code_is_gone(identity, unique):
+    await register(identity, unique)
+    phone = await login(identity, f"owner-{unique}@example.com")
+    challenge = await identity.create_qr("198.51.100.20", "Chrome")
+    approved_one = await identity.create_qr("198.51.100.21", "Chrome")
+    await identity.approve_qr(principal_of(identity, phone), approved_one["id"], "Pixel 8")
+    clock_of(identity).advance(seconds=121)
+    with pytest.raises(ChallengeGone) as err:
+        await identity.approve_qr(principal_of(identity, phone), challenge["id"], "Pixel 8")
+    assert err.value.status_code == 410
+    for item in (challenge, approved_one):
+        with pytest.raises(ChallengeGone) as err:
+            await identity.poll_qr(item["id"], item["poll_token"], "198.51.100.20", "Chrome")
+        assert err.value.status_code == 410
+
+
+async def test_a_logged_out_session_cannot_approve_a_qr_code(identity, unique):
+    await register(identity, unique)
+    phone = await login(identity, f"owner-{unique}@example.com")
+    principal = principal_of(identity, phone)
+    await identity.logout(principal)
+    challenge = await identity.create_qr("198.51.100.20", "Chrome")
+    err = await refused(identity.approve_qr(principal, challenge["id"], "Pixel 8"), 401)
+    assert err.code == "session_ended"
+    status = await identity.poll_qr(challenge["id"], challenge["poll_token"], "1.2.3.4", "x")
+    assert status["status"] == "pending"
