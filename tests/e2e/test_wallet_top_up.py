@@ -277,3 +277,15 @@ def test_openapi_health_and_metrics(platform):
     metrics = httpx.get(f"{url}/metrics").text
     assert "portal_http_requests_total" in metrics
     assert_problem(httpx.get(f"{url}/api/v1/nope"), 404)
+
+
+def test_staff_dashboard_counts_top_ups_and_is_staff_only(platform, customer):
+    ref = customer.top_up(100_000).json()["payment"]["reference"]
+    webhook(platform["url"], paid(ref, 100_000))
+    customer.wait_for_balance(100_000)
+    admin = admin_client(platform["url"])
+    board = admin.get("/api/v1/staff/dashboard")
+    assert board.status_code == 200, board.text
+    assert board.json()["wallet"]["top_ups_completed"] >= 1
+    assert board.json()["wallet"]["topped_up"]["VND"] >= 100_000
+    assert_problem(customer.http.get("/api/v1/staff/dashboard"), 403)

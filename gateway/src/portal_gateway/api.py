@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from portal_chassis.auth import authenticated, principal_from
+from portal_chassis.auth import authenticated, principal_from, staff_guard
 from portal_chassis.problems import parse_json_body
 from portal_chassis.web import IdempotencyKey
 from portal_contracts.base import CurrencyCode
@@ -141,6 +141,17 @@ class PaymentsController(Controller):
         )
 
 
+class StaffDashboardController(Controller):
+    path = "/api/v1/staff/dashboard"
+    tags = ["dashboard"]
+    guards = [staff_guard]
+
+    @get("/", summary="Staff dashboard: platform-wide figures of every context")
+    async def dashboard(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+        queries: DashboardQueries = request.app.state.dashboard
+        return await queries.for_staff()
+
+
 class DashboardController(Controller):
     path = "/api/v1/dashboard"
     guards = [authenticated]
@@ -150,6 +161,4 @@ class DashboardController(Controller):
     async def dashboard(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
         principal = await principal_from(request)
         queries: DashboardQueries = request.app.state.dashboard
-        return await queries.for_account(
-            principal.account_id, show_billing=principal.manages_account or principal.is_staff
-        )
+        return await queries.for_account(principal)

@@ -1,20 +1,24 @@
-"""The customer dashboard read model, fed by every context's events.
+"""Dashboard read models, fed by every context's events.
 
-One document per account holds everything the dashboard shows, including the latest
-money movements, so a dashboard read is a single `_id` lookup (FerretDB v1 scans any
-other query). Updates go through the chassis' apply_once: each document remembers the
-last version applied per stream, so replays and duplicates are harmless. Events of one
-account arrive in order on one partition, so read-modify-write of the recent list is
-safe.
+Customer dashboard: one document per account holding everything it shows, so a read is
+a single `_id` lookup (FerretDB v1 scans any other query). Staff dashboard: one document
+per context (`_id` = the part's name) with platform-wide figures.
+
+Each context contributes a `DashboardPart` (see PARTS): it turns events into updates of
+the account document and/or its staff document, and renders its section. Updates go
+through the chassis' apply_once, which remembers the last version applied per stream in
+the same write, so replays and duplicates are harmless. One account's events arrive in
+order on one partition, so read-modify-write of bounded lists is safe.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from portal_chassis.auth import Principal
 from portal_chassis.projection import ProjectionStatus, apply_once
 from portal_contracts.base import DomainEvent
 from portal_contracts.envelope import EventEnvelope
@@ -29,48 +33,46 @@ from portal_contracts.events.wallet import (
 
 PROJECTION = "gateway-dashboard"
 DASHBOARDS = "dashboards"
-READ_MODELS = [DASHBOARDS]
+STAFF_DASHBOARDS = "staff_dashboards"
+READ_MODELS = [DASHBOARDS, STAFF_DASHBOARDS]
 RECENT = 10
 
 
-class DashboardProjection:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
-        self.dashboards = db[DASHBOARDS]
-        self.status = ProjectionStatus(db, PROJECTION)
+class DashboardPart(Protocol):
+    name: str
 
-    async def setup(self) -> None:
-        """Nothing to index: every read and write is by `_id`."""
+    async def account_update(
+        self, doc: dict[str, Any], envelope: EventEnvelope, event: DomainEvent
+    ) -> dict[str, Any] | None:
+        """A MongoDB update for the account's document (given as it is now), or None."""
+        ...
 
-    async def handle(self, envelope: EventEnvelope, event: DomainEvent) -> None:
-        account_id = getattr(event, "account_id", None) or envelope.tenant
-        if account_id:
-            update = await self._update_for(account_id, envelope, event)
-            if update:
-                update.setdefault("$set", {})["updated_at"] = event.occurred_at
-                await apply_once(self.dashboards, account_id, envelope, update)
-        await self.status.applied(envelope)
+    async def staff_update(
+        self, doc: dict[str, Any], envelope: EventEnvelope, event: DomainEvent
+    ) -> dict[str, Any] | None:
+        """A MongoDB update for this part's staff document, or None."""
+        ...
 
-    async def _recent_with(
-        self, account_id: str, envelope: EventEnvelope, event: WalletCredited | WalletDebited
-    ) -> list[dict[str, Any]]:
-        doc = await self.dashboards.find_one(
-            {"_id": account_id}, projection={"recent_transactions": 1}
-        )
-        recent = [r for r in (doc or {}).get("recent_transactions", []) if r["id"] != envelope.id]
-        row = {
-            "id": envelope.id,
-            "kind": "credit" if isinstance(event, WalletCredited) else "debit",
-            "amount": event.amount,
-            "currency": event.currency,
-            "balance_after": event.balance_after,
-            "reason": event.reason,
-            "reference": event.reference,
-            "occurred_at": event.occurred_at,
-        }
-        return sorted([row, *recent], key=lambda r: r["occurred_at"], reverse=True)[:RECENT]
+    def render(self, doc: dict[str, Any], principal: Principal) -> dict[str, Any] | None:
+        """This part's section of the customer dashboard (None: not shown to this user)."""
+        ...
 
-    async def _update_for(
-        self, account_id: str, envelope: EventEnvelope, event: DomainEvent
+    def render_staff(self, doc: dict[str, Any], now: datetime) -> dict[str, Any]: ...
+
+
+def newest_first(
+    row: dict[str, Any], rows: list[dict[str, Any]], key: str = "occurred_at", limit: int = RECENT
+) -> list[dict[str, Any]]:
+    """Insert or replace `row` (by "id") in a bounded, newest-first list."""
+    rest = [r for r in rows if r.get("id") != row["id"]]
+    return sorted([row, *rest], key=lambda r: r[key], reverse=True)[:limit]
+
+
+class WalletPart:
+    name = "wallet"
+
+    async def account_update(
+        self, doc: dict[str, Any], envelope: EventEnvelope, event: DomainEvent
     ) -> dict[str, Any] | None:
         match event:
             case WalletOpened():
@@ -87,40 +89,130 @@ class DashboardProjection:
             case TopUpFailed():
                 return {"$inc": {"wallet.top_ups_failed": 1}}
             case WalletCredited() | WalletDebited():
+                row = {
+                    "id": envelope.id,
+                    "kind": "credit" if isinstance(event, WalletCredited) else "debit",
+                    "amount": event.amount,
+                    "currency": event.currency,
+                    "balance_after": event.balance_after,
+                    "reason": event.reason,
+                    "reference": event.reference,
+                    "occurred_at": event.occurred_at,
+                }
                 # balance_after is authoritative and events arrive in stream order.
                 return {
                     "$set": {
                         "wallet.balance": event.balance_after,
                         "wallet.currency": event.currency,
-                        "recent_transactions": await self._recent_with(account_id, envelope, event),
+                        "recent_transactions": newest_first(
+                            row, doc.get("recent_transactions", [])
+                        ),
                     }
                 }
         return None
 
+    async def staff_update(
+        self, doc: dict[str, Any], envelope: EventEnvelope, event: DomainEvent
+    ) -> dict[str, Any] | None:
+        match event:
+            case TopUpCompleted():
+                return {
+                    "$inc": {
+                        "top_ups_completed": 1,
+                        f"topped_up.{event.currency}": event.amount_received,
+                    }
+                }
+            case TopUpFailed():
+                return {"$inc": {"top_ups_failed": 1}}
+        return None
 
-class DashboardQueries:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]], default_currency: str = "VND") -> None:
-        self.dashboards = db[DASHBOARDS]
-        self.status = ProjectionStatus(db, PROJECTION)
-        self.default_currency = default_currency
-
-    async def for_account(self, account_id: str, *, show_billing: bool) -> dict[str, Any]:
-        """`show_billing` is False for an account's staff users (they see notices only)."""
-        doc = await self.dashboards.find_one({"_id": account_id}) or {}
+    def render(self, doc: dict[str, Any], principal: Principal) -> dict[str, Any] | None:
+        if not (principal.manages_account or principal.is_staff):
+            return None  # an account's staff users see notices, not billing
         wallet = doc.get("wallet", {})
-        status = await self.status.report()
-        board: dict[str, Any] = {
-            "account_id": account_id,
-            "updated_at": doc.get("updated_at"),
-            "projection": {"lag_seconds": status["lag_seconds"], "as_of": datetime.now(UTC)},
-        }
-        if show_billing:
-            board["wallet"] = {
+        return {
+            "wallet": {
                 "balance": wallet.get("balance", 0),
-                "currency": wallet.get("currency", self.default_currency),
+                "currency": wallet.get("currency", "VND"),
                 "total_topped_up": wallet.get("total_topped_up", 0),
                 "top_ups_completed": wallet.get("top_ups_completed", 0),
                 "top_ups_failed": wallet.get("top_ups_failed", 0),
-            }
-            board["recent_transactions"] = doc.get("recent_transactions", [])
+            },
+            "recent_transactions": doc.get("recent_transactions", []),
+        }
+
+    def render_staff(self, doc: dict[str, Any], now: datetime) -> dict[str, Any]:
+        return {
+            "top_ups_completed": doc.get("top_ups_completed", 0),
+            "top_ups_failed": doc.get("top_ups_failed", 0),
+            "topped_up": doc.get("topped_up", {}),
+        }
+
+
+PARTS: list[DashboardPart] = [WalletPart()]
+"""Every context's contribution, in the order the dashboards show them."""
+
+
+class DashboardProjection:
+    def __init__(
+        self, db: AsyncDatabase[dict[str, Any]], parts: list[DashboardPart] | None = None
+    ) -> None:
+        self.dashboards = db[DASHBOARDS]
+        self.staff = db[STAFF_DASHBOARDS]
+        self.status = ProjectionStatus(db, PROJECTION)
+        self.parts = parts if parts is not None else PARTS
+
+    async def setup(self) -> None:
+        """Nothing to index: every read and write is by `_id`."""
+
+    async def handle(self, envelope: EventEnvelope, event: DomainEvent) -> None:
+        account_id = getattr(event, "account_id", None) or envelope.tenant
+        account_doc: dict[str, Any] | None = None
+        for part in self.parts:
+            if account_id:
+                if account_doc is None:
+                    account_doc = await self.dashboards.find_one({"_id": account_id}) or {}
+                update = await part.account_update(account_doc, envelope, event)
+                if update:
+                    update.setdefault("$set", {})["updated_at"] = event.occurred_at
+                    await apply_once(self.dashboards, account_id, envelope, update)
+                    account_doc = None  # re-read for the next part
+            staff_doc = await self.staff.find_one({"_id": part.name}) or {}
+            staff_update = await part.staff_update(staff_doc, envelope, event)
+            if staff_update:
+                await apply_once(self.staff, part.name, envelope, staff_update)
+        await self.status.applied(envelope)
+
+
+class DashboardQueries:
+    def __init__(
+        self, db: AsyncDatabase[dict[str, Any]], parts: list[DashboardPart] | None = None
+    ) -> None:
+        self.dashboards = db[DASHBOARDS]
+        self.staff = db[STAFF_DASHBOARDS]
+        self.status = ProjectionStatus(db, PROJECTION)
+        self.parts = parts if parts is not None else PARTS
+
+    async def _projection(self) -> dict[str, Any]:
+        status = await self.status.report()
+        return {"lag_seconds": status["lag_seconds"], "as_of": datetime.now(UTC)}
+
+    async def for_account(self, principal: Principal) -> dict[str, Any]:
+        doc = await self.dashboards.find_one({"_id": principal.account_id}) or {}
+        board: dict[str, Any] = {
+            "account_id": principal.account_id,
+            "updated_at": doc.get("updated_at"),
+        }
+        for part in self.parts:
+            board.update(part.render(doc, principal) or {})
+        board["projection"] = await self._projection()
+        return board
+
+    async def for_staff(self) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        board: dict[str, Any] = {}
+        for part in self.parts:
+            doc = await self.staff.find_one({"_id": part.name}) or {}
+            board[part.name] = part.render_staff(doc, now)
+        board["projection"] = await self._projection()
         return board

@@ -7,7 +7,12 @@ from litestar import Litestar
 from portal_chassis.logging import configure_logging
 from portal_chassis.runtime import ServiceRuntime
 from portal_chassis.web import create_app
-from portal_gateway.api import DashboardController, PaymentsController, WalletController
+from portal_gateway.api import (
+    DashboardController,
+    PaymentsController,
+    StaffDashboardController,
+    WalletController,
+)
 from portal_gateway.dashboard import DashboardQueries
 from portal_gateway.idempotency import IdempotencyStore
 from portal_gateway.identity_routes import (
@@ -51,6 +56,7 @@ def create(settings: GatewaySettings | None = None) -> Litestar:
             WalletController,
             PaymentsController,
             DashboardController,
+            StaffDashboardController,
         ],
         runtime=runtime,
         on_stop=[close],

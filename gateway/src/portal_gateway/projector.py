@@ -16,13 +16,13 @@ from portal_chassis.logging import configure_logging
 from portal_chassis.projection import ProjectionStatus
 from portal_chassis.runtime import ServiceRuntime
 from portal_chassis.settings import ServiceSettings
+from portal_chassis.topics import CONTEXTS
 from portal_chassis.web import create_app
-from portal_contracts.events.wallet import WalletEvent
 from portal_gateway.dashboard import PROJECTION, READ_MODELS, DashboardProjection
 from portal_gateway.settings import GatewaySettings
 
-TOPICS = [WalletEvent.topic()]
-"""Every topic the dashboards read; one place, extended as contexts land."""
+TOPICS = [f"{context}.events" for context in CONTEXTS]
+"""Every context's topic: dashboards may show anything that happens to an account."""
 
 
 class ProjectorSettings(GatewaySettings):
