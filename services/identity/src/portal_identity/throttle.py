@@ -82,11 +82,29 @@ class LoginThrottle:
         """Failed attempts before this one (successes give their slot back)."""
         return await self._take_slot(bucket, now) - await self._base(bucket)
 
+    @staticmethod
+    async def _put(collection: Any, doc_id: str, doc: dict[str, Any]) -> None:
+        """Upsert that tolerates a concurrent upsert of the same _id (last write wins)."""
+        try:
+            await collection.replace_one({"_id": doc_id}, doc, upsert=True)
+        except DuplicateKeyError:
+            await collection.replace_one({"_id": doc_id}, doc)
+
     async def _give_back(self, bucket: str) -> None:
         # Not atomic, and need not be: a lost increment only makes the cap stricter.
-        await self.hints.replace_one(
-            {"_id": f"{bucket}:base"}, {"value": await self._base(bucket) + 1}, upsert=True
-        )
+        await self._put(self.hints, f"{bucket}:base", {"value": await self._base(bucket) + 1})
+
+    async def _backoff(
+        self, pair: str, failures: int, now: datetime, slot: int | None = None
+    ) -> int:
+        """Seconds left of the back-off after `failures` failures (0: none)."""
+        if failures < self.limits.backoff_after:
+            return 0
+        delay = min(2 ** (failures - self.limits.backoff_after), self.limits.backoff_cap_seconds)
+        hint = await self.hints.find_one({"_id": pair})
+        last = slot if slot is not None else (int(hint["next"]) if hint else 0)
+        previous = await self._previous_at(pair, last) or now
+        return max(0, int((previous - now).total_seconds()) + delay)
 
     async def _previous_at(self, bucket: str, n: int) -> datetime | None:
         doc = await self.slots.find_one({"_id": f"{bucket}:{n - 1}"}) if n > 0 else None
@@ -98,21 +116,16 @@ class LoginThrottle:
         window_left = WINDOW_SECONDS - int(now.timestamp()) % WINDOW_SECONDS
         waits = [0]
 
+        base = await self._base(pair)
+        # A refusal decided before taking a slot does not lengthen the back-off, so a
+        # client that waits the Retry-After it was given gets its turn.
+        hint = await self.hints.find_one({"_id": pair})
+        early = await self._backoff(pair, (int(hint["next"]) if hint else 0) - base, now)
+        if early:
+            return early
+        # Concurrent attempts all pass that check; their slots tell them apart.
         n = await self._take_slot(pair, now)
-        base_doc = await self.hints.find_one({"_id": f"{pair}:base"})
-        base = int(base_doc["value"]) if base_doc else 0
-        failures = n - base
-        backoff = 0
-        if failures >= self.limits.backoff_after:
-            delay = min(
-                2 ** (failures - self.limits.backoff_after), self.limits.backoff_cap_seconds
-            )
-            previous = await self._previous_at(pair, n) or now
-            backoff = max(0, int((previous - now).total_seconds()) + delay)
-        if backoff:
-            # A refusal by the back-off does not lengthen the back-off itself.
-            await self.hints.replace_one({"_id": f"{pair}:base"}, {"value": base + 1}, upsert=True)
-            waits.append(backoff)
+        waits.append(await self._backoff(pair, n - base, now, slot=n))
         if await self._failures(source, now) >= self.limits.address_limit:
             waits.append(window_left)
         if await self._failures(account, now) >= self.limits.account_limit and not (
@@ -127,12 +140,8 @@ class LoginThrottle:
         await self._give_back(account)
         hint = await self.hints.find_one({"_id": pair})
         # Back-off restarts after this attempt (failures are counted from here on).
-        await self.hints.replace_one(
-            {"_id": f"{pair}:base"}, {"value": int(hint["next"]) if hint else 0}, upsert=True
-        )
-        await self.known.replace_one(
-            {"_id": f"{email_hash(email)}:{address}"}, {"last_login": now}, upsert=True
-        )
+        await self._put(self.hints, f"{pair}:base", {"value": int(hint["next"]) if hint else 0})
+        await self._put(self.known, f"{email_hash(email)}:{address}", {"last_login": now})
 
     async def _known(self, email: str, address: str) -> bool:
         return await self.known.find_one({"_id": f"{email_hash(email)}:{address}"}) is not None
