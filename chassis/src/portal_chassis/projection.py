@@ -68,6 +68,8 @@ class ProjectionStatus:
     def __init__(self, db: AsyncDatabase[dict[str, Any]], name: str) -> None:
         self.collection = db["projection_status"]
         self.name = name
+        self._unsaved = 0
+        self._saved_at: datetime | None = None
 
     async def group_id(self) -> str:
         doc = await self.collection.find_one({"_id": self.name})
@@ -95,10 +97,19 @@ class ProjectionStatus:
         )
         return group
 
+    PERSIST_EVERY = 1.0
+    """Seconds between writes of the status document (the gauge is live)."""
+
     async def applied(self, envelope: EventEnvelope) -> None:
         now = datetime.now(UTC)
         lag = max(0.0, (now - envelope.time).total_seconds())
         LAG.labels(self.name).set(lag)
+        self._unsaved += 1
+        last = self._saved_at
+        if last is not None and (now - last).total_seconds() < self.PERSIST_EVERY:
+            return  # one status write per second, not one per event
+        self._saved_at = now
+        applied, self._unsaved = self._unsaved, 0
         await self.collection.update_one(
             {"_id": self.name},
             {
@@ -107,7 +118,7 @@ class ProjectionStatus:
                     "last_applied_at": now,
                     "lag_seconds": lag,
                 },
-                "$inc": {"applied": 1},
+                "$inc": {"applied": applied},
             },
             upsert=True,
         )
