@@ -5,13 +5,20 @@ import pytest
 from portal_gateway import main as gateway_main
 from portal_gateway import projector
 from portal_identity import main as identity_main
+from portal_repairs import main as repairs_main
 from portal_wallet import main as wallet_main
 
 
 @pytest.mark.parametrize(
     "factory",
-    [gateway_main.create, projector.create, wallet_main.create, identity_main.create],
-    ids=["gateway", "projector", "wallet", "identity"],
+    [
+        gateway_main.create,
+        projector.create,
+        wallet_main.create,
+        identity_main.create,
+        repairs_main.create,
+    ],
+    ids=["gateway", "projector", "wallet", "identity", "repairs"],
 )
 def test_app_builds_and_has_an_openapi_schema(factory):
     app = factory()

@@ -31,6 +31,7 @@ def platform(infra) -> Iterator[dict[str, Any]]:
             "url": url,
             "wallet_db": mongo[f"{prefix}_wallet"],
             "identity_db": mongo[f"{prefix}_identity"],
+            "repairs_db": mongo[f"{prefix}_repairs"],
             "wallet_url": f"http://127.0.0.1:{BASE_PORT + 101}",
             "identity_url": f"http://127.0.0.1:{BASE_PORT + 102}",
         }

@@ -34,13 +34,20 @@ def bearer(token: str) -> dict[str, str]:
 
 def png(width: int = 1, height: int = 1) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n"
-            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_register_login_refresh_and_reuse_revokes_the_family(platform):
@@ -54,32 +61,37 @@ def test_register_login_refresh_and_reuse_revokes_the_family(platform):
     assert r.status_code == 200, r.text
     second = r.json()
     assert second["refresh_token"] != first and second["session_id"] == c.tokens["session_id"]
-    assert httpx.get(f"{url}/api/v1/me", headers=bearer(second["access_token"])).status_code \
-        == 200
+    assert httpx.get(f"{url}/api/v1/me", headers=bearer(second["access_token"])).status_code == 200
 
     reuse = httpx.post(f"{url}/api/v1/auth/refresh", json={"refresh_token": first})
     problem(reuse, 401, "refresh_token_reused")
     # The whole family is revoked: the newest refresh token is dead too.
-    problem(httpx.post(f"{url}/api/v1/auth/refresh",
-                       json={"refresh_token": second["refresh_token"]}), 401)
+    problem(
+        httpx.post(f"{url}/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]}),
+        401,
+    )
 
 
 def test_logout_ends_the_session(platform):
     url = platform["url"]
     c = Customer(url, wait_for_wallet=False)
     assert httpx.post(f"{url}/api/v1/auth/logout", headers=bearer(c.token)).status_code == 204
-    problem(httpx.post(f"{url}/api/v1/auth/refresh",
-                       json={"refresh_token": c.tokens["refresh_token"]}), 401)
+    problem(
+        httpx.post(f"{url}/api/v1/auth/refresh", json={"refresh_token": c.tokens["refresh_token"]}),
+        401,
+    )
 
 
 def test_login_error_does_not_reveal_whether_the_email_exists(platform):
     url = platform["url"]
     c = Customer(url, wait_for_wallet=False)
-    wrong = httpx.post(f"{url}/api/v1/auth/login",
-                       json={"email": c.email, "password": "wrong password 1"})
-    unknown = httpx.post(f"{url}/api/v1/auth/login",
-                         json={"email": f"nobody-{uuid.uuid4().hex}@example.com",
-                               "password": "wrong password 1"})
+    wrong = httpx.post(
+        f"{url}/api/v1/auth/login", json={"email": c.email, "password": "wrong password 1"}
+    )
+    unknown = httpx.post(
+        f"{url}/api/v1/auth/login",
+        json={"email": f"nobody-{uuid.uuid4().hex}@example.com", "password": "wrong password 1"},
+    )
     assert problem(wrong, 401)["detail"] == problem(unknown, 401)["detail"]
     assert wrong.json()["code"] == unknown.json()["code"] == "invalid_credentials"
 
@@ -87,25 +99,47 @@ def test_login_error_does_not_reveal_whether_the_email_exists(platform):
 def test_email_is_unique_case_insensitively(platform):
     url = platform["url"]
     c = Customer(url, wait_for_wallet=False)
-    r = httpx.post(f"{url}/api/v1/auth/register", json={
-        "email": c.email.upper(), "password": PASSWORD, "name": "Twin"})
+    r = httpx.post(
+        f"{url}/api/v1/auth/register",
+        json={"email": c.email.upper(), "password": PASSWORD, "name": "Twin"},
+    )
     problem(r, 409, "email_taken")
     assert login(url, c.email.upper(), PASSWORD)["access_token"]
 
 
-@pytest.mark.parametrize(("body", "status", "code"), [
-    ({"email": "not-an-email", "password": PASSWORD, "name": "X"}, 400, "validation_error"),
-    ({"email": "a@example.com", "password": "short", "name": "X"}, 422, "password_too_short"),
-    ({"email": "qwerty123@example.com", "password": "qwerty123", "name": "X"}, 422,
-     "password_is_email"),
-    ({"email": "x1@example.com", "password": "password123", "name": "X"}, 422,
-     "password_too_common"),
-    ({"email": "x2@example.com", "password": PASSWORD, "name": "X", "is_admin": True}, 400,
-     "validation_error"),
-    ({"email": "x3@example.com", "password": PASSWORD}, 400, "validation_error"),
-    ({"email": "x4@example.com", "password": PASSWORD, "name": ""}, 400, "validation_error"),
-], ids=["malformed-email", "short-password", "password-is-email", "common-password",
-        "unknown-field", "missing-name", "empty-name"])
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"email": "not-an-email", "password": PASSWORD, "name": "X"}, 400, "validation_error"),
+        ({"email": "a@example.com", "password": "short", "name": "X"}, 422, "password_too_short"),
+        (
+            {"email": "qwerty123@example.com", "password": "qwerty123", "name": "X"},
+            422,
+            "password_is_email",
+        ),
+        (
+            {"email": "x1@example.com", "password": "password123", "name": "X"},
+            422,
+            "password_too_common",
+        ),
+        (
+            {"email": "x2@example.com", "password": PASSWORD, "name": "X", "is_admin": True},
+            400,
+            "validation_error",
+        ),
+        ({"email": "x3@example.com", "password": PASSWORD}, 400, "validation_error"),
+        ({"email": "x4@example.com", "password": PASSWORD, "name": ""}, 400, "validation_error"),
+    ],
+    ids=[
+        "malformed-email",
+        "short-password",
+        "password-is-email",
+        "common-password",
+        "unknown-field",
+        "missing-name",
+        "empty-name",
+    ],
+)
 def test_bad_registrations_are_refused_and_store_nothing(platform, body, status, code):
     before = platform["identity_db"]["commits"].count_documents({})
     r = httpx.post(f"{platform['url']}/api/v1/auth/register", json=body)
@@ -116,11 +150,17 @@ def test_bad_registrations_are_refused_and_store_nothing(platform, body, status,
 
 def test_huge_and_non_json_bodies_are_4xx(platform):
     url = platform["url"]
-    huge = httpx.post(f"{url}/api/v1/auth/register", content=b"{" + b" " * 200_000 + b"}",
-                      headers={"Content-Type": "application/json"})
+    huge = httpx.post(
+        f"{url}/api/v1/auth/register",
+        content=b"{" + b" " * 200_000 + b"}",
+        headers={"Content-Type": "application/json"},
+    )
     assert huge.status_code == 413
-    garbage = httpx.post(f"{url}/api/v1/auth/login", content=b"\x00\xffnot json",
-                         headers={"Content-Type": "application/json"})
+    garbage = httpx.post(
+        f"{url}/api/v1/auth/login",
+        content=b"\x00\xffnot json",
+        headers={"Content-Type": "application/json"},
+    )
     problem(garbage, 400, "validation_error")
 
 
@@ -132,25 +172,30 @@ def test_tokens_are_checked_expired_tampered_wrong_audience_foreign_key(platform
     headers = {"kid": key_doc["_id"]}
 
     def signed(**changes: object) -> str:
-        return jwt.encode({**claims, **changes}, key_doc["private_pem"], algorithm="ES256",
-                          headers=headers)
+        return jwt.encode(
+            {**claims, **changes}, key_doc["private_pem"], algorithm="ES256", headers=headers
+        )
 
     now = int(datetime.now(UTC).timestamp())
     assert httpx.get(f"{url}/api/v1/me", headers=bearer(signed())).status_code == 200
-    problem(httpx.get(f"{url}/api/v1/me", headers=bearer(signed(exp=now - 60))), 401,
-            "token_expired")
-    problem(httpx.get(f"{url}/api/v1/me", headers=bearer(signed(aud="elsewhere"))), 401,
-            "invalid_token")
+    problem(
+        httpx.get(f"{url}/api/v1/me", headers=bearer(signed(exp=now - 60))), 401, "token_expired"
+    )
+    problem(
+        httpx.get(f"{url}/api/v1/me", headers=bearer(signed(aud="elsewhere"))), 401, "invalid_token"
+    )
     head, payload, sig = c.token.split(".")
     forged = json.loads(base64.urlsafe_b64decode(payload + "==="))
     forged["account_id"] = "someone-else"
     body = base64.urlsafe_b64encode(json.dumps(forged).encode()).rstrip(b"=").decode()
-    problem(httpx.get(f"{url}/api/v1/me", headers=bearer(f"{head}.{body}.{sig}")), 401,
-            "invalid_token")
+    problem(
+        httpx.get(f"{url}/api/v1/me", headers=bearer(f"{head}.{body}.{sig}")), 401, "invalid_token"
+    )
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    foreign = jwt.encode(claims, ec.generate_private_key(ec.SECP256R1()), algorithm="ES256",
-                         headers=headers)
+    foreign = jwt.encode(
+        claims, ec.generate_private_key(ec.SECP256R1()), algorithm="ES256", headers=headers
+    )
     problem(httpx.get(f"{url}/api/v1/me", headers=bearer(foreign)), 401, "invalid_token")
     # Services check the token again: the wallet refuses a forged token sent to it directly.
     problem(httpx.get(f"{platform['wallet_url']}/v1/wallet", headers=bearer(foreign)), 401)
@@ -193,11 +238,15 @@ def test_qr_login_approved_by_the_app_delivers_tokens_to_the_web_once(platform):
     assert pending.json()["status"] == "pending"
     problem(httpx.get(status_url, headers={"Qr-Poll-Token": "guess-" + "x" * 20}), 404)
 
-    r = app.http.post(f"/api/v1/auth/qr/{challenge['id']}/approve",
-                      json={"device": "Pixel 9 (app)"})
+    r = app.http.post(
+        f"/api/v1/auth/qr/{challenge['id']}/approve", json={"device": "Pixel 9 (app)"}
+    )
     assert r.status_code == 200, r.text
-    problem(app.http.post(f"/api/v1/auth/qr/{challenge['id']}/approve",
-                          json={"device": "again"}), 409, "challenge_used")
+    problem(
+        app.http.post(f"/api/v1/auth/qr/{challenge['id']}/approve", json={"device": "again"}),
+        409,
+        "challenge_used",
+    )
 
     got = httpx.get(status_url, headers=poll)
     assert got.status_code == 200 and got.json()["status"] == "completed"
@@ -207,12 +256,18 @@ def test_qr_login_approved_by_the_app_delivers_tokens_to_the_web_once(platform):
     again = httpx.get(status_url, headers=poll)
     assert again.status_code >= 400 and "access_token" not in again.text
 
-    events = [e["type"] for c in platform["identity_db"]["commits"].find(
-        {"stream_id": f"qr-{challenge['id']}"}) for e in c["events"]]
+    events = [
+        e["type"]
+        for c in platform["identity_db"]["commits"].find({"stream_id": f"qr-{challenge['id']}"})
+        for e in c["events"]
+    ]
     assert events == ["QrLoginRequested", "QrLoginApproved", "QrLoginCompleted"]
-    approved = next(e for c in platform["identity_db"]["commits"].find(
-        {"stream_id": f"qr-{challenge['id']}"}) for e in c["events"]
-        if e["type"] == "QrLoginApproved")
+    approved = next(
+        e
+        for c in platform["identity_db"]["commits"].find({"stream_id": f"qr-{challenge['id']}"})
+        for e in c["events"]
+        if e["type"] == "QrLoginApproved"
+    )
     assert approved["data"]["device"] == "Pixel 9 (app)"
     assert approved["data"]["user_id"] == app.user_id
 
@@ -226,8 +281,15 @@ def test_profile_logo_and_password_change(platform):
     url = platform["url"]
     c = Customer(url, wait_for_wallet=False)
     other_session = login(url, c.email, PASSWORD)
-    r = c.http.patch("/api/v1/me", json={"name": "Nguyen Van A", "phone": "+84 912 345 678",
-                                         "address": "1 Le Loi, HCMC", "language": "en"})
+    r = c.http.patch(
+        "/api/v1/me",
+        json={
+            "name": "Nguyen Van A",
+            "phone": "+84 912 345 678",
+            "address": "1 Le Loi, HCMC",
+            "language": "en",
+        },
+    )
     assert r.status_code == 200, r.text
     assert r.json()["phone"] == "+84 912 345 678" and r.json()["language"] == "en"
     assert c.http.patch("/api/v1/me", json={"phone": None}).json()["phone"] is None
@@ -241,18 +303,35 @@ def test_profile_logo_and_password_change(platform):
     assert logo.content == image and logo.headers["content-type"] == "image/png"
     assert logo.headers["x-content-type-options"] == "nosniff"
     assert logo.headers["content-disposition"].startswith("attachment")
-    problem(c.http.put("/api/v1/me/logo", content=b"<svg onload=alert(1)>",
-                       headers={"Content-Type": "image/png"}), 415)
+    problem(
+        c.http.put(
+            "/api/v1/me/logo",
+            content=b"<svg onload=alert(1)>",
+            headers={"Content-Type": "image/png"},
+        ),
+        415,
+    )
     too_big = c.http.put("/api/v1/me/logo", content=image + b"\x00" * (1024 * 1024))
     assert too_big.status_code == 413
 
-    problem(c.http.post("/api/v1/me/password", json={"current_password": "wrong one!",
-                                                     "new_password": "another good one"}), 403)
-    r = c.http.post("/api/v1/me/password", json={"current_password": PASSWORD,
-                                                 "new_password": "another good one"})
+    problem(
+        c.http.post(
+            "/api/v1/me/password",
+            json={"current_password": "wrong one!", "new_password": "another good one"},
+        ),
+        403,
+    )
+    r = c.http.post(
+        "/api/v1/me/password",
+        json={"current_password": PASSWORD, "new_password": "another good one"},
+    )
     assert r.status_code == 200 and r.json()["other_sessions_revoked"] >= 1
-    problem(httpx.post(f"{url}/api/v1/auth/refresh",
-                       json={"refresh_token": other_session["refresh_token"]}), 401)
+    problem(
+        httpx.post(
+            f"{url}/api/v1/auth/refresh", json={"refresh_token": other_session["refresh_token"]}
+        ),
+        401,
+    )
     assert login(url, c.email, "another good one")["access_token"]
 
 
@@ -263,52 +342,99 @@ def test_owner_invites_a_staff_user_who_cannot_see_the_wallet(platform):
     r = owner.http.post("/api/v1/account/users", json={"email": email, "role": "staff"})
     assert r.status_code == 201, r.text
     token = r.json()["invitation_token"]
-    r = httpx.post(f"{url}/api/v1/auth/invitations/accept",
-                   json={"token": token, "name": "Staff Member", "password": "staff password 1"})
+    r = httpx.post(
+        f"{url}/api/v1/auth/invitations/accept",
+        json={"token": token, "name": "Staff Member", "password": "staff password 1"},
+    )
     assert r.status_code == 201, r.text
-    problem(httpx.post(f"{url}/api/v1/auth/invitations/accept",
-                       json={"token": token, "name": "Again", "password": "staff password 1"}),
-            409)
+    problem(
+        httpx.post(
+            f"{url}/api/v1/auth/invitations/accept",
+            json={"token": token, "name": "Again", "password": "staff password 1"},
+        ),
+        409,
+    )
     staff = login(url, email, "staff password 1")
     me = httpx.get(f"{url}/api/v1/me", headers=bearer(staff["access_token"])).json()
     assert me["account_id"] == owner.account_id and me["role"] == "staff"
     problem(httpx.get(f"{url}/api/v1/wallet", headers=bearer(staff["access_token"])), 403)
     board = httpx.get(f"{url}/api/v1/dashboard", headers=bearer(staff["access_token"])).json()
     assert board["account_id"] == owner.account_id and "wallet" not in board
-    problem(httpx.post(f"{url}/api/v1/account/users", headers=bearer(staff["access_token"]),
-                       json={"email": "x@example.com", "role": "admin"}), 403)
+    problem(
+        httpx.post(
+            f"{url}/api/v1/account/users",
+            headers=bearer(staff["access_token"]),
+            json={"email": "x@example.com", "role": "admin"},
+        ),
+        403,
+    )
     users = owner.http.get("/api/v1/account/users").json()["items"]
     assert {u["email"] for u in users} == {owner.email, email}
     r = owner.http.patch(f"/api/v1/account/users/{me['user_id']}", json={"role": "admin"})
     assert r.status_code == 200 and r.json()["role"] == "admin"
     promoted = login(url, email, "staff password 1")
-    assert httpx.get(f"{url}/api/v1/wallet",
-                     headers=bearer(promoted["access_token"])).status_code == 200
-    problem(owner.http.patch(f"/api/v1/account/users/{owner.user_id}", json={"role": "staff"}),
-            422, "owner_required")
+    assert (
+        httpx.get(f"{url}/api/v1/wallet", headers=bearer(promoted["access_token"])).status_code
+        == 200
+    )
+    problem(
+        owner.http.patch(f"/api/v1/account/users/{owner.user_id}", json={"role": "staff"}),
+        422,
+        "owner_required",
+    )
 
 
 def test_platform_admin_creates_staff_in_departments(platform):
     url = platform["url"]
     admin = login(url, ADMIN_EMAIL, ADMIN_PASSWORD)
-    departments = httpx.get(f"{url}/api/v1/staff/departments",
-                            headers=bearer(admin["access_token"])).json()
+    departments = httpx.get(
+        f"{url}/api/v1/staff/departments", headers=bearer(admin["access_token"])
+    ).json()
     assert {"technical", "billing", "sales"} <= {d["id"] for d in departments["items"]}
     email = f"agent-{uuid.uuid4().hex[:8]}@example.com"
-    r = httpx.post(f"{url}/api/v1/staff/users", headers=bearer(admin["access_token"]), json={
-        "email": email, "name": "Agent", "password": "agent password 1",
-        "platform_roles": ["support_agent"], "department": "technical"})
+    r = httpx.post(
+        f"{url}/api/v1/staff/users",
+        headers=bearer(admin["access_token"]),
+        json={
+            "email": email,
+            "name": "Agent",
+            "password": "agent password 1",
+            "platform_roles": ["support_agent"],
+            "department": "technical",
+        },
+    )
     assert r.status_code == 201, r.text
     agent = login(url, email, "agent password 1")
     claims = jwt.decode(agent["access_token"], options={"verify_signature": False})
     assert "support_agent" in claims["roles"]
-    problem(httpx.post(f"{url}/api/v1/staff/users", headers=bearer(agent["access_token"]),
-                       json={"email": "y@example.com", "name": "Y", "password": "agent pw 12",
-                             "platform_roles": ["platform_admin"]}), 403)
-    problem(httpx.post(f"{url}/api/v1/staff/users", headers=bearer(admin["access_token"]),
-                       json={"email": "z@example.com", "name": "Z", "password": "agent pw 12",
-                             "platform_roles": ["sales"], "department": "nowhere"}), 422,
-            "unknown_department")
+    problem(
+        httpx.post(
+            f"{url}/api/v1/staff/users",
+            headers=bearer(agent["access_token"]),
+            json={
+                "email": "y@example.com",
+                "name": "Y",
+                "password": "agent pw 12",
+                "platform_roles": ["platform_admin"],
+            },
+        ),
+        403,
+    )
+    problem(
+        httpx.post(
+            f"{url}/api/v1/staff/users",
+            headers=bearer(admin["access_token"]),
+            json={
+                "email": "z@example.com",
+                "name": "Z",
+                "password": "agent pw 12",
+                "platform_roles": ["sales"],
+                "department": "nowhere",
+            },
+        ),
+        422,
+        "unknown_department",
+    )
     customer = Customer(url, wait_for_wallet=False)
     problem(customer.http.get("/api/v1/staff/departments"), 403)
 
@@ -324,7 +450,10 @@ def test_login_throttling_answers_429_with_retry_after(platform):
             assert int(r.headers["retry-after"]) >= 1
             break
     assert statuses[:5] == [401] * 5 and statuses[-1] == 429
-    events = [e["type"] for doc in platform["identity_db"]["commits"].find(
-        {"stream_id": f"security-{c.user_id}"}) for e in doc["events"]]
+    events = [
+        e["type"]
+        for doc in platform["identity_db"]["commits"].find({"stream_id": f"security-{c.user_id}"})
+        for e in doc["events"]
+    ]
     assert events.count("LoginFailed") >= 5 and "LoginSucceeded" in events
     time.sleep(0)  # the real user is not locked out for long: see the integration tests

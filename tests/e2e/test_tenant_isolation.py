@@ -34,9 +34,26 @@ def seed(a: Customer, base_url: str) -> None:
     """Give account A at least one object behind every list route."""
     ref = a.top_up(120_000).json()["payment"]["reference"]
     webhook(base_url, paid(ref, 120_000))
-    r = a.http.post("/api/v1/account/users",
-                    json={"email": f"member-{uuid.uuid4().hex[:8]}@example.com",
-                          "role": "staff"})
+    r = a.http.post(
+        "/api/v1/account/users",
+        json={"email": f"member-{uuid.uuid4().hex[:8]}@example.com", "role": "staff"},
+    )
+    assert r.status_code == 201, r.text
+    r = a.http.post(
+        "/api/v1/repairs",
+        json={
+            "model": "iPhone 15",
+            "serial": f"SN{uuid.uuid4().hex[:8]}",
+            "problem": "cracked screen",
+            "adapter_included": False,
+            "delivery_method": "drop_off",
+            "delivery_date": "2026-11-22",
+            "deliverer_name": "A",
+            "deliverer_contact": "0912345678",
+            "branch_id": "HCM-Q1",
+            "return_method": "pickup",
+        },
+    )
     assert r.status_code == 201, r.text
 
 
@@ -45,8 +62,11 @@ def ids_from_list(client: httpx.Client, list_path: str, param: str) -> list[str]
     if r.status_code != 200:
         return []
     items = r.json().get("items", []) if isinstance(r.json(), dict) else []
-    return [str(item.get(param) or item.get("id")) for item in items
-            if item.get(param) or item.get("id")]
+    return [
+        str(item.get(param) or item.get("id"))
+        for item in items
+        if item.get(param) or item.get("id")
+    ]
 
 
 def call(client: httpx.Client, method: str, path: str) -> httpx.Response:
@@ -75,8 +95,10 @@ def test_account_b_cannot_read_change_or_delete_account_a_objects(platform):
         prefix = path[: path.index("{" + params[0] + "}")].rstrip("/")
         assert len(params) == 1, f"{path}: teach this test about nested ids"
         ids = ids_from_list(a.http, prefix, params[0])
-        assert ids, (f"{path}: account A has no object listed at GET {prefix}; add a list "
-                     "route, seed an object in seed(), or explain in NOT_OBJECT_ROUTES")
+        assert ids, (
+            f"{path}: account A has no object listed at GET {prefix}; add a list "
+            "route, seed an object in seed(), or explain in NOT_OBJECT_ROUTES"
+        )
         for object_id in ids[:3]:
             concrete = path.replace("{" + params[0] + "}", object_id)
             missing = path.replace("{" + params[0] + "}", f"no-such-{uuid.uuid4().hex}")
@@ -89,23 +111,34 @@ def test_account_b_cannot_read_change_or_delete_account_a_objects(platform):
                 assert theirs.status_code != 500, (method, concrete, theirs.text)
                 assert fingerprint(theirs) == fingerprint(nobodys), (
                     f"{method.upper()} {path}: B learns that A's object exists",
-                    theirs.text, nobodys.text)
+                    theirs.text,
+                    nobodys.text,
+                )
                 assert object_id not in theirs.text
             if before is not None:
                 after = a.http.get(concrete)
-                assert (after.status_code, after.content) == (before.status_code,
-                                                               before.content), path
+                assert (after.status_code, after.content) == (before.status_code, before.content), (
+                    path
+                )
             covered.append(path)
     assert "/api/v1/wallet/top-ups/{top_up_id}" in covered
     assert "/api/v1/account/users/{user_id}" in covered
+    assert "/api/v1/repairs/{repair_id}/approve" in covered
 
 
 def test_every_route_needs_a_token_except_the_public_ones(platform):
     url = platform["url"]
     schema = httpx.get(f"{url}/schema/openapi.json").json()
-    public = {"/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/refresh",
-              "/api/v1/auth/jwks", "/api/v1/auth/qr", "/api/v1/auth/qr/{challenge_id}",
-              "/api/v1/auth/invitations/accept", "/api/v1/payments/webhooks/{provider}"}
+    public = {
+        "/api/v1/auth/register",
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/jwks",
+        "/api/v1/auth/qr",
+        "/api/v1/auth/qr/{challenge_id}",
+        "/api/v1/auth/invitations/accept",
+        "/api/v1/payments/webhooks/{provider}",
+    }
     for path, operations in schema["paths"].items():
         if path in public:
             continue
@@ -120,11 +153,19 @@ def test_every_route_needs_a_token_except_the_public_ones(platform):
 
 def test_openapi_lists_every_public_path_of_the_design(platform):
     paths = set(httpx.get(f"{platform['url']}/schema/openapi.json").json()["paths"])
-    design = {"/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/refresh",
-              "/api/v1/auth/qr", "/api/v1/auth/qr/{challenge_id}/approve",
-              "/api/v1/auth/qr/{challenge_id}", "/api/v1/me", "/api/v1/me/password",
-              "/api/v1/dashboard", "/api/v1/wallet/top-ups", "/api/v1/wallet",
-              "/api/v1/wallet/transactions", "/api/v1/payments/webhooks/{provider}"}
+    design = {
+        "/api/v1/auth/register",
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/qr",
+        "/api/v1/auth/qr/{challenge_id}/approve",
+        "/api/v1/auth/qr/{challenge_id}",
+        "/api/v1/me",
+        "/api/v1/me/password",
+        "/api/v1/dashboard",
+        "/api/v1/wallet/top-ups",
+        "/api/v1/wallet",
+        "/api/v1/wallet/transactions",
+        "/api/v1/payments/webhooks/{provider}",
+    }
     assert design <= paths, design - paths
-
-

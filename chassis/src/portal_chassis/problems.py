@@ -73,8 +73,13 @@ def _http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[d
     return problem(status, code, exc.detail, **extra)
 
 
+RESERVED = frozenset({"type", "title", "status", "detail", "code", "instance"})
+
+
 def _domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
-    return problem(exc.status_code, exc.code, exc.detail, **exc.extra)
+    # Extra members may not shadow the RFC 9457 ones.
+    extra = {(f"x_{k}" if k in RESERVED else k): v for k, v in exc.extra.items()}
+    return problem(exc.status_code, exc.code, exc.detail, **extra)
 
 
 def _pydantic_error(_: Request[Any, Any, Any], exc: ValidationError) -> Response[dict[str, Any]]:

@@ -149,7 +149,13 @@ class WalletPart:
         }
 
 
-PARTS: list[DashboardPart] = [WalletPart()]
+def _parts() -> list[DashboardPart]:
+    from portal_gateway.dashboard_repairs import RepairsPart
+
+    return [WalletPart(), RepairsPart()]
+
+
+PARTS: list[DashboardPart] = _parts()
 """Every context's contribution, in the order the dashboards show them."""
 
 

@@ -22,6 +22,7 @@ from portal_gateway.identity_routes import (
     StaffController,
     WellKnownController,
 )
+from portal_gateway.repairs_routes import RepairsController
 from portal_gateway.settings import GatewaySettings
 from portal_gateway.upstream import Upstream
 
@@ -38,11 +39,13 @@ def create(settings: GatewaySettings | None = None) -> Litestar:
     runtime = ServiceRuntime(settings, with_event_store=False)
     wallet = Upstream("wallet", settings.wallet_url, settings.upstream_timeout_seconds)
     identity = Upstream("identity", settings.identity_url, settings.upstream_timeout_seconds)
+    repairs = Upstream("repairs", settings.repairs_url, settings.upstream_timeout_seconds)
+    upstreams = {"wallet": wallet, "identity": identity, "repairs": repairs}
     idempotency = IdempotencyStore(runtime.db, settings.idempotency_in_flight_seconds)
 
     async def close() -> None:
-        await wallet.close()
-        await identity.close()
+        for upstream in upstreams.values():
+            await upstream.close()
 
     return create_app(
         title="Customer portal API",
@@ -57,12 +60,13 @@ def create(settings: GatewaySettings | None = None) -> Litestar:
             PaymentsController,
             DashboardController,
             StaffDashboardController,
+            RepairsController,
         ],
         runtime=runtime,
         on_stop=[close],
-        readiness_checks=[wallet.ready, identity.ready],
+        readiness_checks=[u.ready for u in upstreams.values()],
         state={
-            "upstreams": {"wallet": wallet, "identity": identity},
+            "upstreams": upstreams,
             "idempotency": idempotency,
             "dashboard": DashboardQueries(runtime.db),
         },

@@ -1,0 +1,95 @@
+"""Public repair routes, forwarded to the repairs service (which checks roles and tenancy)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
+
+from portal_chassis.auth import authenticated
+from portal_gateway.upstream import Upstream
+
+ACTIONS = {
+    "receive": "Staff: received at a branch, intake check of the condition",
+    "diagnose": "Staff: diagnosis started by a technician",
+    "quote": "Staff: quote with parts and labour",
+    "approve": "Customer: approve the quote",
+    "reject": "Customer: reject the quote (the device comes back unrepaired)",
+    "start": "Staff: repair started (only after an approved quote)",
+    "ready": "Staff: ready for return",
+    "return": "Staff: returned at the counter or shipped (carrier, tracking number)",
+    "cancel": "Customer or staff: cancel before the repair starts",
+    "transfer": "Staff: transfer to another branch",
+}
+
+
+def _repairs(request: Request[Any, Any, Any]) -> Upstream:
+    return request.app.state.upstreams["repairs"]  # type: ignore[no-any-return]
+
+
+async def _forward(request: Request[Any, Any, Any], path: str) -> Response[Any]:
+    body = await request.body() if request.method == "POST" else None
+    return await _repairs(request).forward(request, path, body=body)
+
+
+def _action_route(action: str, summary: str) -> Any:
+    @post(
+        f"/{{repair_id:str}}/{action}",
+        status_code=200,
+        summary=summary,
+        operation_id=f"repair_{action}",
+        name=f"repair_{action}",
+    )
+    async def handler(
+        self: Any, request: Request[Any, Any, Any], repair_id: FromPath[str]
+    ) -> Response[Any]:
+        return await _forward(request, f"/v1/repairs/{repair_id}/{action}")
+
+    return handler
+
+
+class RepairsController(Controller):
+    path = "/api/v1/repairs"
+    tags = ["repairs"]
+    guards = [authenticated]
+    request_max_body_size = 64 * 1024
+
+    @get("/", summary="Repairs (customers: their own; staff: all), filterable, paginated")
+    async def list_repairs(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _forward(request, "/v1/repairs")
+
+    @post("/", status_code=201, summary="Register a device for repair")
+    async def register(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _forward(request, "/v1/repairs")
+
+    @get("/branches", summary="Branches that take devices in")
+    async def branches(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _forward(request, "/v1/repairs/branches")
+
+    @post("/branches", status_code=201, summary="Add a branch (platform admin)")
+    async def add_branch(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _forward(request, "/v1/repairs/branches")
+
+    @get("/{repair_id:str}", summary="A repair with its chain of custody")
+    async def get_repair(
+        self, request: Request[Any, Any, Any], repair_id: FromPath[str]
+    ) -> Response[Any]:
+        return await _forward(request, f"/v1/repairs/{repair_id}")
+
+    @get("/{repair_id:str}/label", summary="Printable label with a QR code (SVG)")
+    async def label(
+        self, request: Request[Any, Any, Any], repair_id: FromPath[str]
+    ) -> Response[Any]:
+        return await _forward(request, f"/v1/repairs/{repair_id}/label")
+
+    receive = _action_route("receive", ACTIONS["receive"])
+    diagnose = _action_route("diagnose", ACTIONS["diagnose"])
+    quote = _action_route("quote", ACTIONS["quote"])
+    approve = _action_route("approve", ACTIONS["approve"])
+    reject = _action_route("reject", ACTIONS["reject"])
+    start = _action_route("start", ACTIONS["start"])
+    ready = _action_route("ready", ACTIONS["ready"])
+    return_device = _action_route("return", ACTIONS["return"])
+    cancel = _action_route("cancel", ACTIONS["cancel"])
+    transfer = _action_route("transfer", ACTIONS["transfer"])

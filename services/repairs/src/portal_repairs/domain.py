@@ -1,0 +1,395 @@
+"""The repair aggregate (stream `repair-<id>`): intake, workflow, chain of custody.
+
+Pure code. Every command names its actor and time; every event records who, where and
+when, so the stream itself is the append-only chain of custody.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from portal_chassis.decider import Conflict, Decider, DomainError, NotFound
+from portal_contracts.events.repairs import (
+    Condition,
+    QuoteLine,
+    RepairCancelled,
+    RepairDiagnosisStarted,
+    RepairEvent,
+    RepairQuoteApproved,
+    RepairQuoted,
+    RepairQuoteRejected,
+    RepairReady,
+    RepairReceived,
+    RepairRegistered,
+    RepairReturned,
+    RepairStarted,
+    RepairTransferred,
+)
+
+Status = Literal[
+    "none",
+    "registered",
+    "received",
+    "diagnosing",
+    "quoted",
+    "approved",
+    "rejected",
+    "repairing",
+    "ready",
+    "returned",
+    "cancelled",
+]
+CANCELLABLE = frozenset({"registered", "received", "diagnosing", "quoted", "approved"})
+STEPS = (
+    "registered",
+    "received",
+    "diagnosing",
+    "quoted",
+    "approved",
+    "repairing",
+    "ready",
+    "returned",
+)
+
+
+def stream_id(repair_id: str) -> str:
+    return f"repair-{repair_id}"
+
+
+# --- commands ---
+
+
+@dataclass(frozen=True)
+class RepairCommand:
+    actor: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class RegisterRepair(RepairCommand):
+    repair_id: str
+    repair_number: str
+    account_id: str
+    branch_id: str
+    model: str
+    serial: str
+    problem: str
+    adapter_included: bool
+    condition: Condition
+    delivery_method: Literal["drop_off", "courier_pickup"]
+    delivery_date: date
+    deliverer_name: str
+    deliverer_contact: str
+    return_method: Literal["pickup", "shipping"]
+    return_address: str | None = None
+    warranty_of: str | None = None
+
+
+@dataclass(frozen=True)
+class ReceiveRepair(RepairCommand):
+    branch_id: str
+    condition: Condition
+
+
+@dataclass(frozen=True)
+class StartDiagnosis(RepairCommand):
+    technician_id: str
+
+
+@dataclass(frozen=True)
+class QuoteRepair(RepairCommand):
+    parts: tuple[QuoteLine, ...]
+    labour: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class ApproveQuote(RepairCommand):
+    account_id: str
+
+
+@dataclass(frozen=True)
+class RejectQuote(RepairCommand):
+    account_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class StartRepair(RepairCommand):
+    pass
+
+
+@dataclass(frozen=True)
+class MarkReady(RepairCommand):
+    pass
+
+
+@dataclass(frozen=True)
+class ReturnDevice(RepairCommand):
+    method: Literal["counter", "shipped"]
+    condition: Condition = field(default_factory=Condition)
+    carrier: str | None = None
+    tracking_number: str | None = None
+
+
+@dataclass(frozen=True)
+class CancelRepair(RepairCommand):
+    account_id: str | None
+    """Set when the customer cancels (must own the repair); None for staff."""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class TransferRepair(RepairCommand):
+    to_branch_id: str
+
+
+Command = (
+    RegisterRepair
+    | ReceiveRepair
+    | StartDiagnosis
+    | QuoteRepair
+    | ApproveQuote
+    | RejectQuote
+    | StartRepair
+    | MarkReady
+    | ReturnDevice
+    | CancelRepair
+    | TransferRepair
+)
+
+
+# --- state ---
+
+
+class Repair(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    status: Status = "none"
+    repair_id: str = ""
+    repair_number: str = ""
+    account_id: str = ""
+    branch_id: str = ""
+    model: str = ""
+    serial: str = ""
+    technician_id: str | None = None
+    quote_amount: int | None = None
+    approved_amount: int | None = None
+    currency: str | None = None
+    return_method: str = "pickup"
+    warranty: bool = False
+    repaired: bool = False
+
+
+# --- decide ---
+
+
+def _require(state: Repair, *allowed: str, action: str) -> None:
+    if state.status == "none":
+        raise NotFound("repair_not_found", "no such repair")
+    if state.status not in allowed:
+        raise Conflict(
+            "invalid_transition",
+            f"cannot {action} a repair that is {state.status}",
+            current_status=state.status,
+        )
+
+
+def _owned(state: Repair, account_id: str | None) -> None:
+    if state.status == "none" or (account_id is not None and state.account_id != account_id):
+        raise NotFound("repair_not_found", "no such repair")
+
+
+def decide(cmd: Command, state: Repair) -> Sequence[RepairEvent]:
+    base = {
+        "repair_id": state.repair_id,
+        "account_id": state.account_id,
+        "actor": cmd.actor,
+        "occurred_at": cmd.now,
+    }
+    match cmd:
+        case RegisterRepair():
+            if state.status != "none":
+                return []
+            if not cmd.serial.strip():
+                raise DomainError("serial_required", "the serial number is required")
+            if cmd.return_method == "shipping" and not cmd.return_address:
+                raise DomainError("return_address_required", "shipping back needs a return address")
+            return [
+                RepairRegistered(
+                    repair_id=cmd.repair_id,
+                    account_id=cmd.account_id,
+                    actor=cmd.actor,
+                    branch_id=cmd.branch_id,
+                    occurred_at=cmd.now,
+                    repair_number=cmd.repair_number,
+                    model=cmd.model,
+                    serial=cmd.serial,
+                    problem=cmd.problem,
+                    adapter_included=cmd.adapter_included,
+                    condition=cmd.condition,
+                    delivery_method=cmd.delivery_method,
+                    delivery_date=cmd.delivery_date,
+                    deliverer_name=cmd.deliverer_name,
+                    deliverer_contact=cmd.deliverer_contact,
+                    return_method=cmd.return_method,
+                    return_address=cmd.return_address,
+                    warranty=cmd.warranty_of is not None,
+                    warranty_of=cmd.warranty_of,
+                )
+            ]
+        case ReceiveRepair():
+            _require(state, "registered", action="receive")
+            return [
+                RepairReceived(
+                    **{**base, "branch_id": cmd.branch_id},
+                    condition=cmd.condition,
+                    condition_corrected=bool(cmd.condition.checklist or cmd.condition.notes),
+                )
+            ]
+        case StartDiagnosis():
+            _require(state, "received", action="diagnose")
+            return [
+                RepairDiagnosisStarted(
+                    **base, branch_id=state.branch_id, technician_id=cmd.technician_id
+                )
+            ]
+        case QuoteRepair():
+            _require(state, "diagnosing", action="quote")
+            if cmd.labour < 0 or any(p.amount < 0 for p in cmd.parts):
+                raise DomainError("amount_negative", "quote amounts cannot be negative")
+            amount = cmd.labour + sum(p.amount for p in cmd.parts)
+            return [
+                RepairQuoted(
+                    **base,
+                    branch_id=state.branch_id,
+                    parts=list(cmd.parts),
+                    labour=cmd.labour,
+                    amount=amount,
+                    currency=cmd.currency,
+                )
+            ]
+        case ApproveQuote():
+            _owned(state, cmd.account_id)
+            _require(state, "quoted", action="approve the quote of")
+            assert state.quote_amount is not None and state.currency
+            return [
+                RepairQuoteApproved(
+                    **base,
+                    branch_id=state.branch_id,
+                    amount=state.quote_amount,
+                    currency=state.currency,
+                )
+            ]
+        case RejectQuote():
+            _owned(state, cmd.account_id)
+            _require(state, "quoted", action="reject the quote of")
+            return [RepairQuoteRejected(**base, branch_id=state.branch_id, reason=cmd.reason)]
+        case StartRepair():
+            _require(state, "approved", action="start repairing")
+            return [RepairStarted(**base, branch_id=state.branch_id)]
+        case MarkReady():
+            _require(state, "repairing", "rejected", action="mark ready")
+            return [
+                RepairReady(**base, branch_id=state.branch_id, repaired=state.status == "repairing")
+            ]
+        case ReturnDevice():
+            _require(state, "ready", action="return")
+            if cmd.method == "shipped" and not (cmd.carrier and cmd.tracking_number):
+                raise DomainError(
+                    "tracking_required", "shipping needs a carrier and a tracking number"
+                )
+            return [
+                RepairReturned(
+                    **base,
+                    branch_id=state.branch_id,
+                    method=cmd.method,
+                    carrier=cmd.carrier,
+                    tracking_number=cmd.tracking_number,
+                    condition=cmd.condition,
+                )
+            ]
+        case CancelRepair():
+            _owned(state, cmd.account_id)
+            _require(state, *CANCELLABLE, action="cancel")
+            return [RepairCancelled(**base, branch_id=state.branch_id, reason=cmd.reason)]
+        case TransferRepair():
+            _require(
+                state,
+                "registered",
+                "received",
+                "diagnosing",
+                "quoted",
+                "approved",
+                "rejected",
+                "repairing",
+                "ready",
+                action="transfer",
+            )
+            if cmd.to_branch_id == state.branch_id:
+                return []
+            return [
+                RepairTransferred(
+                    **{**base, "branch_id": cmd.to_branch_id}, from_branch_id=state.branch_id
+                )
+            ]
+    raise TypeError(f"unknown command {cmd!r}")
+
+
+def evolve(state: Repair, event: RepairEvent) -> Repair:
+    match event:
+        case RepairRegistered():
+            return Repair(
+                status="registered",
+                repair_id=event.repair_id,
+                repair_number=event.repair_number,
+                account_id=event.account_id,
+                branch_id=event.branch_id,
+                model=event.model,
+                serial=event.serial,
+                return_method=event.return_method,
+                warranty=event.warranty,
+            )
+        case RepairReceived():
+            return state.model_copy(update={"status": "received", "branch_id": event.branch_id})
+        case RepairDiagnosisStarted():
+            return state.model_copy(
+                update={"status": "diagnosing", "technician_id": event.technician_id}
+            )
+        case RepairQuoted():
+            return state.model_copy(
+                update={
+                    "status": "quoted",
+                    "quote_amount": event.amount,
+                    "currency": event.currency,
+                }
+            )
+        case RepairQuoteApproved():
+            return state.model_copy(update={"status": "approved", "approved_amount": event.amount})
+        case RepairQuoteRejected():
+            return state.model_copy(update={"status": "rejected"})
+        case RepairStarted():
+            return state.model_copy(update={"status": "repairing"})
+        case RepairReady():
+            return state.model_copy(update={"status": "ready", "repaired": event.repaired})
+        case RepairReturned():
+            return state.model_copy(update={"status": "returned"})
+        case RepairCancelled():
+            return state.model_copy(update={"status": "cancelled"})
+        case RepairTransferred():
+            return state.model_copy(update={"branch_id": event.branch_id})
+    return state
+
+
+repair_decider: Decider[Command, Repair, RepairEvent] = Decider(
+    initial_state=Repair(),
+    decide=decide,
+    evolve=evolve,
+    dump_state=lambda s: s.model_dump(mode="json"),
+    load_state=Repair.model_validate,
+)

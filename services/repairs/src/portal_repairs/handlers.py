@@ -1,0 +1,335 @@
+"""Repair use cases: intake, the staff workflow, the customer's decisions, queries."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import segno
+from pymongo import DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from portal_chassis.auth import Principal
+from portal_chassis.clock import Clock
+from portal_chassis.commands import CommandRunner, Outcome
+from portal_chassis.decider import DomainError, NotFound
+from portal_chassis.eventstore import CommitMetadata, EventStore, request_fingerprint
+from portal_chassis.logging import current_ids
+from portal_chassis.problems import ProblemError
+from portal_contracts.events.repairs import RepairEvent, RepairRegistered, RepairReturned
+from portal_repairs import domain
+from portal_repairs.domain import Repair
+from portal_repairs.settings import RepairsSettings
+
+STAFF_ROLES = frozenset({"technician", "support_agent", "platform_admin"})
+DEFAULT_BRANCHES = {"HCM-Q1": "Ho Chi Minh City, District 1", "HN-CG": "Ha Noi, Cau Giay"}
+_SERIAL_SPACE = re.compile(r"\s+")
+
+
+def serial_key(serial: str) -> str:
+    return _SERIAL_SPACE.sub("", serial).upper()
+
+
+class RepairsService:
+    def __init__(
+        self,
+        store: EventStore,
+        db: AsyncDatabase[dict[str, Any]],
+        settings: RepairsSettings,
+        clock: Clock,
+        new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+    ) -> None:
+        self.store = store
+        self.runner: CommandRunner[domain.Command, Repair] = CommandRunner(
+            store, domain.repair_decider, "repair"
+        )
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.new_id = new_id
+        self.view = db["repairs_view"]
+        self.branches = db["branches"]
+        self.numbers = db["repair_numbers"]
+        self.serials = db["serials"]
+
+    async def setup(self) -> None:
+        for branch_id, name in DEFAULT_BRANCHES.items():
+            await self.branches.update_one(
+                {"_id": branch_id}, {"$setOnInsert": {"name": name}}, upsert=True
+            )
+
+    def _meta(self, account_id: str, actor: str) -> CommitMetadata:
+        correlation_id, causation_id = current_ids()
+        return CommitMetadata(
+            correlation_id=correlation_id, causation_id=causation_id, actor=actor, tenant=account_id
+        )
+
+    @staticmethod
+    def is_staff(principal: Principal) -> bool:
+        return bool(principal.roles & STAFF_ROLES)
+
+    def _require_staff(self, principal: Principal) -> None:
+        if not self.is_staff(principal):
+            raise ProblemError(403, "forbidden", "this step is done by repair staff")
+
+    async def _branch(self, branch_id: str) -> None:
+        if not await self.branches.find_one({"_id": branch_id}):
+            raise DomainError("unknown_branch", f"no branch {branch_id!r}")
+
+    async def _allocate_number(self) -> str:
+        """RP-<year>-<6 digits>: the first free number, claimed by a unique insert."""
+        year = self.clock.now().year
+        hint = await self.numbers.find_one({"_id": f"next-{year}"})
+        n = int(hint["value"]) if hint else 1
+        while True:
+            number = f"{self.settings.number_prefix}-{year}-{n:06d}"
+            try:
+                await self.numbers.insert_one({"_id": number})
+                break
+            except DuplicateKeyError:
+                n += 1
+        with contextlib.suppress(DuplicateKeyError):
+            await self.numbers.update_one(
+                {"_id": f"next-{year}", "value": {"$lt": n + 1}},
+                {"$set": {"value": n + 1}},
+                upsert=True,
+            )
+        return number
+
+    async def _warranty_of(self, serial: str) -> str | None:
+        doc = await self.serials.find_one({"_id": serial_key(serial)})
+        if doc is None:
+            return None
+        window = timedelta(days=self.settings.warranty_days)
+        return str(doc["repair_id"]) if self.clock.now() - doc["returned_at"] <= window else None
+
+    async def register(
+        self, principal: Principal, data: Any, idempotency_key: str | None
+    ) -> dict[str, Any]:
+        if self.is_staff(principal):
+            if not data.account_id:
+                raise DomainError(
+                    "account_required", "staff registering at the counter name the customer account"
+                )
+            account_id = data.account_id
+        else:
+            if data.account_id and data.account_id != principal.account_id:
+                raise ProblemError(403, "forbidden", "customers register their own devices")
+            account_id = principal.account_id
+        await self._branch(data.branch_id)
+        fingerprint = request_fingerprint({"op": "register", **data.model_dump(mode="json")})
+        key = f"{account_id}|{idempotency_key}" if idempotency_key else None
+        if key:
+            earlier = await self.db["registrations"].find_one({"_id": key})
+            if earlier is not None:
+                if earlier["fp"] != fingerprint:
+                    raise DomainError(
+                        "idempotency_key_reused",
+                        "this Idempotency-Key was used for another request",
+                    )
+                return await self.get(principal, earlier["repair_id"])
+        repair_id = self.new_id()
+        command = domain.RegisterRepair(
+            actor=principal.user_id,
+            now=self.clock.now(),
+            repair_id=repair_id,
+            repair_number="pending",
+            account_id=account_id,
+            branch_id=data.branch_id,
+            model=data.model,
+            serial=data.serial.strip(),
+            problem=data.problem,
+            adapter_included=data.adapter_included,
+            condition=data.condition.to_event(),
+            delivery_method=data.delivery_method,
+            delivery_date=data.delivery_date,
+            deliverer_name=data.deliverer_name,
+            deliverer_contact=data.deliverer_contact,
+            return_method=data.return_method,
+            return_address=data.return_address,
+            warranty_of=await self._warranty_of(data.serial),
+        )
+        domain.decide(command, Repair())  # refuse bad input before claiming a number
+        if key:
+            try:
+                await self.db["registrations"].insert_one(
+                    {"_id": key, "repair_id": repair_id, "fp": fingerprint}
+                )
+            except DuplicateKeyError:
+                raise ProblemError(
+                    409,
+                    "idempotency_request_in_flight",
+                    "a request with this Idempotency-Key is running",
+                ) from None
+        number = await self._allocate_number()
+        outcome = await self.runner.run(
+            domain.stream_id(repair_id),
+            replace(command, repair_number=number),
+            metadata=self._meta(account_id, principal.user_id),
+        )
+        await self._refresh_view(outcome)
+        return await self.get(principal, repair_id)
+
+    async def act(
+        self, principal: Principal, repair_id: str, command: domain.Command
+    ) -> dict[str, Any]:
+        state, _ = await self.runner.load(domain.stream_id(repair_id))
+        customer_step = isinstance(command, domain.ApproveQuote | domain.RejectQuote) or (
+            isinstance(command, domain.CancelRepair) and command.account_id is not None
+        )
+        if not customer_step:
+            self._require_staff(principal)
+        elif state.status == "none" or state.account_id != principal.account_id:
+            raise NotFound("repair_not_found", "no such repair")
+        if isinstance(command, domain.ReceiveRepair | domain.TransferRepair):
+            await self._branch(
+                command.branch_id
+                if isinstance(command, domain.ReceiveRepair)
+                else command.to_branch_id
+            )
+        outcome = await self.runner.run(
+            domain.stream_id(repair_id),
+            command,
+            metadata=self._meta(state.account_id, principal.user_id),
+        )
+        await self._refresh_view(outcome)
+        if outcome.commit is not None:
+            for stored in outcome.commit.events:
+                if isinstance(stored.event, RepairReturned):
+                    await self.serials.replace_one(
+                        {"_id": serial_key(outcome.state.serial)},
+                        {"repair_id": repair_id, "returned_at": stored.event.occurred_at},
+                        upsert=True,
+                    )
+        return await self.get(principal, repair_id)
+
+    async def _refresh_view(self, outcome: Outcome[Repair]) -> None:
+        """The list row of a repair, rewritten from its state (newer versions win)."""
+        state = outcome.state
+        now = self.clock.now()
+        row = {**state.model_dump(mode="json"), "version": outcome.version, "updated_at": now}
+        with contextlib.suppress(DuplicateKeyError):  # a newer row is already there
+            await self.view.update_one(
+                {
+                    "_id": state.repair_id,
+                    "$or": [{"version": {"$lt": outcome.version}}, {"version": {"$exists": False}}],
+                },
+                {"$set": row, "$setOnInsert": {"created_at": now}},
+                upsert=True,
+            )
+
+    async def get(self, principal: Principal, repair_id: str) -> dict[str, Any]:
+        state, version = await self.runner.load(domain.stream_id(repair_id))
+        if state.status == "none" or (
+            not self.is_staff(principal) and state.account_id != principal.account_id
+        ):
+            raise NotFound("repair_not_found", "no such repair")
+        events = await self.store.read_stream(domain.stream_id(repair_id))
+        registered = next(e.event for e in events if isinstance(e.event, RepairRegistered))
+        assert isinstance(registered, RepairRegistered)
+        return {
+            "id": state.repair_id,
+            "repair_number": state.repair_number,
+            "account_id": state.account_id,
+            "status": state.status,
+            "step": domain.STEPS.index(state.status) + 1 if state.status in domain.STEPS else None,
+            "model": state.model,
+            "serial": state.serial,
+            "branch_id": state.branch_id,
+            "technician_id": state.technician_id,
+            "quote": {"amount": state.quote_amount, "currency": state.currency}
+            if state.quote_amount is not None
+            else None,
+            "approved_amount": state.approved_amount,
+            "warranty": state.warranty,
+            "warranty_of": registered.warranty_of,
+            "problem": registered.problem,
+            "adapter_included": registered.adapter_included,
+            "delivery": {
+                "method": registered.delivery_method,
+                "date": registered.delivery_date,
+                "deliverer_name": registered.deliverer_name,
+            },
+            "return": {"method": registered.return_method, "address": registered.return_address},
+            "custody": [custody_entry(e.event) for e in events],
+            "version": version,
+            "label_url": f"/api/v1/repairs/{state.repair_id}/label",
+        }
+
+    async def list(
+        self,
+        principal: Principal,
+        *,
+        limit: int,
+        offset: int,
+        filters: dict[str, str | None],
+        q: str | None,
+    ) -> dict[str, Any]:
+        query: dict[str, Any] = {k: v for k, v in filters.items() if v}
+        if not self.is_staff(principal):
+            query["account_id"] = principal.account_id
+        if q:
+            pattern = re.escape(q.strip())
+            query["$or"] = [
+                {"repair_number": {"$regex": pattern, "$options": "i"}},
+                {"serial": {"$regex": pattern, "$options": "i"}},
+                {"model": {"$regex": pattern, "$options": "i"}},
+            ]
+        total = await self.view.count_documents(query)
+        rows = []
+        async for row in (
+            self.view.find(query).sort([("updated_at", DESCENDING)]).skip(offset).limit(limit)
+        ):
+            row["id"] = row.pop("_id")
+            row.pop("repair_id", None)
+            rows.append(row)
+        return {"items": rows, "total": total, "limit": limit, "offset": offset}
+
+    async def label(self, principal: Principal, repair_id: str) -> str:
+        repair = await self.get(principal, repair_id)
+        qr = segno.make(f"portal-repair:{repair['repair_number']}", error="m")
+        buffer = io.BytesIO()
+        qr.save(buffer, kind="svg", scale=4, xmldecl=False, svgns=True)
+        code = buffer.getvalue().decode()
+        text = f"{repair['repair_number']} | {repair['model']} | S/N {repair['serial']}"
+        safe = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return (
+            '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="220">'
+            f'<g transform="translate(10,10)">{code}</g>'
+            f'<text x="10" y="205" font-family="monospace" font-size="14">{safe}</text></svg>'
+        )
+
+
+def custody_entry(event: RepairEvent) -> dict[str, Any]:
+    """One step of the chain of custody as the customer sees it."""
+    entry: dict[str, Any] = {
+        "event": event.event_type,
+        "at": event.occurred_at,
+        "by": event.actor,
+        "branch_id": event.branch_id,
+    }
+    condition = getattr(event, "condition", None)
+    if condition is not None:
+        entry["condition"] = condition.model_dump()
+    for name in (
+        "technician_id",
+        "amount",
+        "currency",
+        "method",
+        "carrier",
+        "tracking_number",
+        "from_branch_id",
+        "reason",
+        "repaired",
+    ):
+        value = getattr(event, name, None)
+        if value not in (None, ""):
+            entry[name] = value
+    return entry
