@@ -144,6 +144,63 @@ def test_register_to_shipped_with_the_customer_following_every_step(platform, te
     assert staff_board["repairs"]["by_step"].get("registered", 0) >= 1
 
 
+def png() -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_condition_photos_at_intake_and_receipt(platform, technician):
+    customer = Customer(platform["url"], wait_for_wallet=False)
+    rid = customer.http.post("/api/v1/repairs", json=intake("SN-PHOTO")).json()["id"]
+    image = png()
+    r = customer.http.post(
+        f"/api/v1/repairs/{rid}/photos", content=image, headers={"Content-Type": "image/png"}
+    )
+    assert r.status_code == 201, r.text
+    photo = r.json()["custody"][-1]
+    assert photo["event"] == "RepairPhotoAdded" and photo["stage"] == "intake"
+    got = customer.http.get(f"/api/v1/repairs/{rid}/photos/{photo['file_id']}")
+    assert got.content == image and got.headers["x-content-type-options"] == "nosniff"
+    assert got.headers["content-disposition"].startswith("attachment")
+    problem(
+        customer.http.post(f"/api/v1/repairs/{rid}/photos?stage=receive", content=image),
+        422,
+        "stage_not_allowed",
+    )
+    r = technician.post(f"/api/v1/repairs/{rid}/photos?stage=receive", content=image)
+    assert r.status_code == 201 and r.json()["custody"][-1]["stage"] == "receive"
+    before = platform["repairs_db"]["commits"].count_documents({})
+    problem(
+        customer.http.post(f"/api/v1/repairs/{rid}/photos", content=b"MZ not an image"),
+        415,
+        "unsupported_file_type",
+    )
+    assert (
+        customer.http.post(
+            f"/api/v1/repairs/{rid}/photos", content=image + b"\x00" * (5 * 1024 * 1024)
+        ).status_code
+        == 413
+    )
+    assert platform["repairs_db"]["commits"].count_documents({}) == before
+    other = Customer(platform["url"], wait_for_wallet=False)
+    problem(other.http.get(f"/api/v1/repairs/{rid}/photos/{photo['file_id']}"), 404)
+
+
 def test_bad_repair_input_is_refused_and_stores_nothing(platform, technician):
     customer = Customer(platform["url"], wait_for_wallet=False)
     commits = platform["repairs_db"]["commits"]

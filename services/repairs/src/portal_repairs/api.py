@@ -14,7 +14,7 @@ from portal_chassis.problems import ProblemError, parse_json_body
 from portal_chassis.web import IdempotencyKey
 from portal_contracts.events.repairs import Condition, QuoteLine
 from portal_repairs import domain
-from portal_repairs.handlers import RepairsService
+from portal_repairs.handlers import MAX_PHOTO_BYTES, RepairsService
 
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -174,6 +174,32 @@ class RepairsController(Controller):
             headers={
                 "X-Content-Type-Options": "nosniff",
                 "Content-Disposition": f'inline; filename="repair-{repair_id}.svg"',
+            },
+        )
+
+    @post("/{repair_id:str}/photos", status_code=201, request_max_body_size=MAX_PHOTO_BYTES + 1)
+    async def add_photo(
+        self,
+        request: Request[Any, Any, Any],
+        repair_id: FromPath[str],
+        stage: Annotated[str, QueryParameter(max_length=20)] = "intake",
+    ) -> dict[str, Any]:
+        principal = await principal_from(request)
+        return await _svc(request).add_photo(principal, repair_id, await request.body(), stage)
+
+    @get("/{repair_id:str}/photos/{file_id:str}")
+    async def photo(
+        self, request: Request[Any, Any, Any], repair_id: FromPath[str], file_id: FromPath[str]
+    ) -> Response[bytes]:
+        content_type, filename, data = await _svc(request).photo(
+            await principal_from(request), repair_id, file_id
+        )
+        return Response(
+            data,
+            media_type=content_type,
+            headers={
+                "X-Content-Type-Options": "nosniff",
+                "Content-Disposition": f'attachment; filename="{filename}"',
             },
         )
 

@@ -20,6 +20,7 @@ from portal_contracts.events.repairs import (
     RepairCancelled,
     RepairDiagnosisStarted,
     RepairEvent,
+    RepairPhotoAdded,
     RepairQuoteApproved,
     RepairQuoted,
     RepairQuoteRejected,
@@ -149,6 +150,16 @@ class TransferRepair(RepairCommand):
     to_branch_id: str
 
 
+@dataclass(frozen=True)
+class AddPhoto(RepairCommand):
+    account_id: str | None
+    """Set when the customer adds it (must own the repair); None for staff."""
+    file_id: str
+    content_type: str
+    size: int
+    stage: Literal["intake", "receive", "return"]
+
+
 Command = (
     RegisterRepair
     | ReceiveRepair
@@ -161,6 +172,7 @@ Command = (
     | ReturnDevice
     | CancelRepair
     | TransferRepair
+    | AddPhoto
 )
 
 
@@ -336,6 +348,23 @@ def decide(cmd: Command, state: Repair) -> Sequence[RepairEvent]:
             return [
                 RepairTransferred(
                     **{**base, "branch_id": cmd.to_branch_id}, from_branch_id=state.branch_id
+                )
+            ]
+        case AddPhoto():
+            _owned(state, cmd.account_id)
+            _require(
+                state, *(s for s in STEPS if s != "returned"), "rejected", action="add a photo to"
+            )
+            if cmd.account_id is not None and cmd.stage != "intake":
+                raise DomainError("stage_not_allowed", "customers add intake photos only")
+            return [
+                RepairPhotoAdded(
+                    **base,
+                    branch_id=state.branch_id,
+                    file_id=cmd.file_id,
+                    content_type=cmd.content_type,
+                    size=cmd.size,
+                    stage=cmd.stage,
                 )
             ]
     raise TypeError(f"unknown command {cmd!r}")

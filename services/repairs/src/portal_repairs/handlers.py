@@ -17,6 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from portal_chassis.auth import Principal
+from portal_chassis.blobs import BlobStore, sniff
 from portal_chassis.clock import Clock
 from portal_chassis.commands import CommandRunner, Outcome
 from portal_chassis.decider import DomainError, NotFound
@@ -28,6 +29,7 @@ from portal_repairs import domain
 from portal_repairs.domain import Repair
 from portal_repairs.settings import RepairsSettings
 
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
 STAFF_ROLES = frozenset({"technician", "support_agent", "platform_admin"})
 DEFAULT_BRANCHES = {"HCM-Q1": "Ho Chi Minh City, District 1", "HN-CG": "Ha Noi, Cau Giay"}
 _SERIAL_SPACE = re.compile(r"\s+")
@@ -58,8 +60,10 @@ class RepairsService:
         self.branches = db["branches"]
         self.numbers = db["repair_numbers"]
         self.serials = db["serials"]
+        self.blobs = BlobStore(db, "photos")
 
     async def setup(self) -> None:
+        await self.blobs.setup()
         for branch_id, name in DEFAULT_BRANCHES.items():
             await self.branches.update_one(
                 {"_id": branch_id}, {"$setOnInsert": {"name": name}}, upsert=True
@@ -210,6 +214,51 @@ class RepairsService:
                     )
         return await self.get(principal, repair_id)
 
+    async def add_photo(
+        self, principal: Principal, repair_id: str, data: bytes, stage: str
+    ) -> dict[str, Any]:
+        if len(data) > MAX_PHOTO_BYTES:
+            raise ProblemError(413, "file_too_large", "a photo is at most 5 MB")
+        kind = sniff(data)
+        if kind is None or kind[0] not in ("image/png", "image/jpeg", "image/webp"):
+            raise ProblemError(415, "unsupported_file_type", "a photo must be PNG, JPEG or WebP")
+        if stage not in ("intake", "receive", "return"):
+            raise ProblemError(400, "invalid_stage", "stage is intake, receive or return")
+        state, _ = await self.runner.load(domain.stream_id(repair_id))
+        staff = self.is_staff(principal)
+        if state.status == "none" or (not staff and state.account_id != principal.account_id):
+            raise NotFound("repair_not_found", "no such repair")
+        command = domain.AddPhoto(
+            actor=principal.user_id,
+            now=self.clock.now(),
+            account_id=None if staff else principal.account_id,
+            file_id="pending",
+            content_type=kind[0],
+            size=len(data),
+            stage=stage,
+        )  # type: ignore[arg-type]
+        domain.decide(command, state)  # refuse before storing the bytes
+        stored = await self.blobs.put(data, kind[0], kind[1], state.account_id, self.clock.now())
+        outcome = await self.runner.run(
+            domain.stream_id(repair_id),
+            replace(command, file_id=stored.file_id),
+            metadata=self._meta(state.account_id, principal.user_id),
+        )
+        await self._refresh_view(outcome)
+        return await self.get(principal, repair_id)
+
+    async def photo(
+        self, principal: Principal, repair_id: str, file_id: str
+    ) -> tuple[str, str, bytes]:
+        repair = await self.get(principal, repair_id)  # 404 unless the caller may see it
+        if file_id not in {c.get("file_id") for c in repair["custody"]}:
+            raise NotFound("photo_not_found", "no such photo")
+        found = await self.blobs.get(file_id, repair["account_id"])
+        if found is None:
+            raise NotFound("photo_not_found", "no such photo")
+        stored, data = found
+        return stored.content_type, stored.filename, data
+
     async def _refresh_view(self, outcome: Outcome[Repair]) -> None:
         """The list row of a repair, rewritten from its state (newer versions win)."""
         state = outcome.state
@@ -328,6 +377,9 @@ def custody_entry(event: RepairEvent) -> dict[str, Any]:
         "from_branch_id",
         "reason",
         "repaired",
+        "file_id",
+        "content_type",
+        "stage",
     ):
         value = getattr(event, name, None)
         if value not in (None, ""):

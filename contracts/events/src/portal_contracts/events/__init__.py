@@ -17,6 +17,7 @@ from portal_contracts.events.identity import (
 from portal_contracts.events.repairs import (
     RepairCancelled,
     RepairDiagnosisStarted,
+    RepairPhotoAdded,
     RepairQuoteApproved,
     RepairQuoted,
     RepairQuoteRejected,
@@ -48,6 +49,7 @@ __all__ = [
     "QrLoginRequested",
     "RepairCancelled",
     "RepairDiagnosisStarted",
+    "RepairPhotoAdded",
     "RepairQuoteApproved",
     "RepairQuoteRejected",
     "RepairQuoted",

@@ -113,3 +113,13 @@ class RepairCancelled(RepairEvent):
 class RepairTransferred(RepairEvent):
     event_type: ClassVar[str] = "RepairTransferred"
     from_branch_id: str
+
+
+class RepairPhotoAdded(RepairEvent):
+    """A photo of the device's condition, taken at a hand-over (stored by repairs)."""
+
+    event_type: ClassVar[str] = "RepairPhotoAdded"
+    file_id: str
+    content_type: str
+    size: int
+    stage: Literal["intake", "receive", "return"]
