@@ -24,7 +24,7 @@ from portal_wallet.payments import sign
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE_PORT = int(os.environ.get("PORTAL_PORT", "8000"))
-DEMO_EMAIL = "demo@portal.local"
+DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-password-1"
 
 
@@ -92,7 +92,7 @@ def seed_and_announce(env: dict[str, str]) -> None:
         ref = r.json()["payment"]["reference"]
         body = json.dumps(
             {
-                "id": "demo-seed-payment",
+                "id": f"demo-seed-{ref}",
                 "type": "payment.succeeded",
                 "reference": ref,
                 "amount": 500_000,
@@ -107,6 +107,11 @@ def seed_and_announce(env: dict[str, str]) -> None:
                 "Portal-Signature": sign(env["PAYMENTS_SANDBOX_SECRET"], body, int(time.time()))
             },
         )
+    for _ in range(50):  # let the dashboard show the seeded balance before announcing
+        board = httpx.get(f"{base}/api/v1/dashboard", headers=auth, timeout=5).json()
+        if board.get("wallet", {}).get("balance"):
+            break
+        time.sleep(0.2)
     admin_password = os.environ.get("PORTAL_ADMIN_PASSWORD", "admin-password-1")
     print(
         f"""
