@@ -6,6 +6,7 @@ from portal_gateway import main as gateway_main
 from portal_gateway import projector
 from portal_identity import main as identity_main
 from portal_repairs import main as repairs_main
+from portal_tickets import main as tickets_main
 from portal_wallet import main as wallet_main
 
 
@@ -17,8 +18,9 @@ from portal_wallet import main as wallet_main
         wallet_main.create,
         identity_main.create,
         repairs_main.create,
+        tickets_main.create,
     ],
-    ids=["gateway", "projector", "wallet", "identity", "repairs"],
+    ids=["gateway", "projector", "wallet", "identity", "repairs", "tickets"],
 )
 def test_app_builds_and_has_an_openapi_schema(factory):
     app = factory()

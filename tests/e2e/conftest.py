@@ -23,7 +23,9 @@ def platform(infra) -> Iterator[dict[str, Any]]:
         infra.kafka_bootstrap_servers,
         infra.mongodb_uri,
         prefix,
-        extra={"PAYMENTS_SANDBOX_SECRET": SECRET, "WALLET_RELAY_POLL_SECONDS": "0.2"},
+        extra={"PAYMENTS_SANDBOX_SECRET": SECRET, "WALLET_RELAY_POLL_SECONDS": "0.2",
+               # Short quiet period and sweep so auto-close is observable in a test.
+               "TICKETS_AUTO_CLOSE_SECONDS": "3", "TICKETS_SWEEP_SECONDS": "0.5"},
     )
     with running_platform(BASE_PORT, env, REPO_ROOT / ".cache" / "e2e-logs") as url:
         mongo: MongoClient[dict[str, Any]] = MongoClient(infra.mongodb_uri)
@@ -32,6 +34,7 @@ def platform(infra) -> Iterator[dict[str, Any]]:
             "wallet_db": mongo[f"{prefix}_wallet"],
             "identity_db": mongo[f"{prefix}_identity"],
             "repairs_db": mongo[f"{prefix}_repairs"],
+            "tickets_db": mongo[f"{prefix}_tickets"],
             "wallet_url": f"http://127.0.0.1:{BASE_PORT + 101}",
             "identity_url": f"http://127.0.0.1:{BASE_PORT + 102}",
         }

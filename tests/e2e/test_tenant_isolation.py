@@ -55,6 +55,9 @@ def seed(a: Customer, base_url: str) -> None:
         },
     )
     assert r.status_code == 201, r.text
+    r = a.http.post("/api/v1/tickets", json={
+        "department": "technical", "title": "Site down", "content": "502 since noon"})
+    assert r.status_code == 201, r.text
 
 
 def ids_from_list(client: httpx.Client, list_path: str, param: str) -> list[str]:
@@ -132,6 +135,7 @@ def test_account_b_cannot_read_change_or_delete_account_a_objects(platform):
     assert "/api/v1/wallet/top-ups/{top_up_id}" in covered
     assert "/api/v1/account/users/{user_id}" in covered
     assert "/api/v1/repairs/{repair_id}/approve" in covered
+    assert "/api/v1/tickets/{ticket_id}/replies" in covered
 
 
 def test_every_route_needs_a_token_except_the_public_ones(platform):

@@ -132,3 +132,28 @@ class ProjectionStatus:
             "lag_seconds": doc.get("lag_seconds"),
             "last_event_time": doc.get("last_event_time"),
         }
+
+
+async def upsert_if_newer(
+    collection: AsyncCollection[dict[str, Any]],
+    doc_id: Any,
+    version: int,
+    fields: dict[str, Any],
+    on_insert: dict[str, Any] | None = None,
+) -> bool:
+    """Write a row rebuilt from an aggregate's state, unless a newer version is stored."""
+    update: dict[str, Any] = {"$set": {**fields, "version": version}}
+    if on_insert:
+        update["$setOnInsert"] = on_insert
+    try:
+        await collection.update_one(
+            {
+                "_id": doc_id,
+                "$or": [{"version": {"$lt": version}}, {"version": {"$exists": False}}],
+            },
+            update,
+            upsert=True,
+        )
+    except DuplicateKeyError:
+        return False  # a newer row is already there
+    return True

@@ -151,8 +151,9 @@ class WalletPart:
 
 def _parts() -> list[DashboardPart]:
     from portal_gateway.dashboard_repairs import RepairsPart
+    from portal_gateway.dashboard_tickets import TicketsPart
 
-    return [WalletPart(), RepairsPart()]
+    return [WalletPart(), TicketsPart(), RepairsPart()]
 
 
 PARTS: list[DashboardPart] = _parts()

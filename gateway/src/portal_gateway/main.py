@@ -24,6 +24,7 @@ from portal_gateway.identity_routes import (
 )
 from portal_gateway.repairs_routes import RepairsController
 from portal_gateway.settings import GatewaySettings
+from portal_gateway.tickets_routes import TicketsController
 from portal_gateway.upstream import Upstream
 
 DESCRIPTION = (
@@ -40,7 +41,8 @@ def create(settings: GatewaySettings | None = None) -> Litestar:
     wallet = Upstream("wallet", settings.wallet_url, settings.upstream_timeout_seconds)
     identity = Upstream("identity", settings.identity_url, settings.upstream_timeout_seconds)
     repairs = Upstream("repairs", settings.repairs_url, settings.upstream_timeout_seconds)
-    upstreams = {"wallet": wallet, "identity": identity, "repairs": repairs}
+    tickets = Upstream("tickets", settings.tickets_url, settings.upstream_timeout_seconds)
+    upstreams = {"wallet": wallet, "identity": identity, "repairs": repairs, "tickets": tickets}
     idempotency = IdempotencyStore(runtime.db, settings.idempotency_in_flight_seconds)
 
     async def close() -> None:
@@ -61,6 +63,7 @@ def create(settings: GatewaySettings | None = None) -> Litestar:
             DashboardController,
             StaffDashboardController,
             RepairsController,
+            TicketsController,
         ],
         runtime=runtime,
         on_stop=[close],

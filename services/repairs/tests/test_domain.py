@@ -202,8 +202,15 @@ def test_state_round_trips_through_a_snapshot():
 
 
 def photo(stage="intake", account_id=ACC):
-    return domain.AddPhoto(actor="u1", now=NOW, account_id=account_id, file_id="f1",
-                           content_type="image/png", size=10, stage=stage)
+    return domain.AddPhoto(
+        actor="u1",
+        now=NOW,
+        account_id=account_id,
+        file_id="f1",
+        content_type="image/png",
+        size=10,
+        stage=stage,
+    )
 
 
 def test_photos_join_the_chain_of_custody():

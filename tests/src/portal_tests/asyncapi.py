@@ -16,6 +16,7 @@ from faststream.specification import AsyncAPI
 from portal_gateway import projector
 from portal_identity import main as identity_main
 from portal_repairs import main as repairs_main
+from portal_tickets import main as tickets_main
 from portal_wallet import main as wallet_main
 
 OUTPUT = Path(__file__).resolve().parents[3] / "contracts" / "events" / "asyncapi.json"
@@ -25,10 +26,12 @@ def document() -> dict[str, Any]:
     wallet_runtime, _ = wallet_main.bootstrap()
     identity_runtime, _ = identity_main.bootstrap()
     repairs_runtime, _ = repairs_main.bootstrap()
+    tickets_runtime, _ = tickets_main.bootstrap()
     projector_runtime = projector.bootstrap_consumers()
     spec = AsyncAPI(
         identity_runtime.broker,
         repairs_runtime.broker,
+        tickets_runtime.broker,
         wallet_runtime.broker,
         projector_runtime.broker,
         title="Customer portal events",

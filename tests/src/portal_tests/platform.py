@@ -43,6 +43,7 @@ def specs(base_port: int = 8000) -> list[ProcessSpec]:
     """Gateway on base_port, services on base_port+101.., the projector on base_port+190."""
     return [
         ProcessSpec("identity", "portal_identity.main:app", base_port + 102),
+        ProcessSpec("tickets", "portal_tickets.main:app", base_port + 103),
         ProcessSpec("repairs", "portal_repairs.main:app", base_port + 104),
         ProcessSpec("wallet", "portal_wallet.main:app", base_port + 101),
         ProcessSpec("projector", "portal_gateway.projector:app", base_port + 190),
@@ -65,6 +66,8 @@ def platform_env(
             "WALLET_MONGODB_DATABASE": f"{db_prefix}_wallet",
             "IDENTITY_MONGODB_DATABASE": f"{db_prefix}_identity",
             "REPAIRS_MONGODB_DATABASE": f"{db_prefix}_repairs",
+            "TICKETS_MONGODB_DATABASE": f"{db_prefix}_tickets",
+            "GATEWAY_TICKETS_URL": f"http://127.0.0.1:{base_port + 103}",
             "GATEWAY_REPAIRS_URL": f"http://127.0.0.1:{base_port + 104}",
             "GATEWAY_IDENTITY_URL": f"http://127.0.0.1:{base_port + 102}",
             "PORTAL_JWT_JWKS_URL": f"http://127.0.0.1:{base_port + 102}/v1/auth/jwks",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import re
 import uuid
@@ -23,7 +22,9 @@ from portal_chassis.commands import CommandRunner, Outcome
 from portal_chassis.decider import DomainError, NotFound
 from portal_chassis.eventstore import CommitMetadata, EventStore, request_fingerprint
 from portal_chassis.logging import current_ids
+from portal_chassis.numbers import claim_number
 from portal_chassis.problems import ProblemError
+from portal_chassis.projection import upsert_if_newer
 from portal_contracts.events.repairs import RepairEvent, RepairRegistered, RepairReturned
 from portal_repairs import domain
 from portal_repairs.domain import Repair
@@ -88,24 +89,8 @@ class RepairsService:
             raise DomainError("unknown_branch", f"no branch {branch_id!r}")
 
     async def _allocate_number(self) -> str:
-        """RP-<year>-<6 digits>: the first free number, claimed by a unique insert."""
-        year = self.clock.now().year
-        hint = await self.numbers.find_one({"_id": f"next-{year}"})
-        n = int(hint["value"]) if hint else 1
-        while True:
-            number = f"{self.settings.number_prefix}-{year}-{n:06d}"
-            try:
-                await self.numbers.insert_one({"_id": number})
-                break
-            except DuplicateKeyError:
-                n += 1
-        with contextlib.suppress(DuplicateKeyError):
-            await self.numbers.update_one(
-                {"_id": f"next-{year}", "value": {"$lt": n + 1}},
-                {"$set": {"value": n + 1}},
-                upsert=True,
-            )
-        return number
+        """RP-<year>-<6 digits>, unique under concurrency."""
+        return await claim_number(self.numbers, self.settings.number_prefix, self.clock.now().year)
 
     async def _warranty_of(self, serial: str) -> str | None:
         doc = await self.serials.find_one({"_id": serial_key(serial)})
@@ -264,15 +249,9 @@ class RepairsService:
         state = outcome.state
         now = self.clock.now()
         row = {**state.model_dump(mode="json"), "version": outcome.version, "updated_at": now}
-        with contextlib.suppress(DuplicateKeyError):  # a newer row is already there
-            await self.view.update_one(
-                {
-                    "_id": state.repair_id,
-                    "$or": [{"version": {"$lt": outcome.version}}, {"version": {"$exists": False}}],
-                },
-                {"$set": row, "$setOnInsert": {"created_at": now}},
-                upsert=True,
-            )
+        await upsert_if_newer(
+            self.view, state.repair_id, outcome.version, row, on_insert={"created_at": now}
+        )
 
     async def get(self, principal: Principal, repair_id: str) -> dict[str, Any]:
         state, version = await self.runner.load(domain.stream_id(repair_id))

@@ -28,6 +28,15 @@ from portal_contracts.events.repairs import (
     RepairStarted,
     RepairTransferred,
 )
+from portal_contracts.events.tickets import (
+    TicketAssigned,
+    TicketOpened,
+    TicketPriorityChanged,
+    TicketRated,
+    TicketReplied,
+    TicketSlaBreached,
+    TicketStatusChanged,
+)
 from portal_contracts.events.wallet import (
     DebitRejected,
     TopUpCompleted,
@@ -60,6 +69,13 @@ __all__ = [
     "RepairStarted",
     "RepairTransferred",
     "SessionRevoked",
+    "TicketAssigned",
+    "TicketOpened",
+    "TicketPriorityChanged",
+    "TicketRated",
+    "TicketReplied",
+    "TicketSlaBreached",
+    "TicketStatusChanged",
     "TopUpCompleted",
     "TopUpFailed",
     "TopUpRequested",

@@ -1,0 +1,429 @@
+"""Ticket use cases: open, converse, route, resolve; SLA and auto-close sweeps; queries."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from portal_chassis.auth import Principal
+from portal_chassis.blobs import BlobStore, sniff
+from portal_chassis.clock import Clock
+from portal_chassis.commands import CommandRunner, Outcome
+from portal_chassis.decider import DomainError, NotFound
+from portal_chassis.eventstore import CommitMetadata, EventStore
+from portal_chassis.logging import current_ids, get_logger
+from portal_chassis.numbers import claim_number
+from portal_chassis.problems import ProblemError
+from portal_chassis.projection import upsert_if_newer
+from portal_contracts.events.tickets import Attachment, TicketOpened, TicketReplied
+from portal_tickets import domain
+from portal_tickets.domain import DEFAULT_POLICY, Ticket
+from portal_tickets.settings import TicketsSettings
+
+log = get_logger(__name__)
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_FILES = 5
+STAFF_ROLES = frozenset({"support_agent", "billing_admin", "sales", "technician", "platform_admin"})
+DEFAULT_DEPARTMENTS = {"technical": "Technical", "billing": "Billing", "sales": "Sales"}
+EXTENSIONS = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "pdf": "application/pdf",
+}
+UNSAFE_NAME = re.compile(r"[/\\\x00]|\.\.")
+
+
+class TicketsService:
+    def __init__(
+        self,
+        store: EventStore,
+        db: AsyncDatabase[dict[str, Any]],
+        settings: TicketsSettings,
+        clock: Clock,
+        new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+    ) -> None:
+        self.store = store
+        self.runner: CommandRunner[domain.Command, Ticket] = CommandRunner(
+            store, domain.ticket_decider, "ticket"
+        )
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.new_id = new_id
+        self.view = db["tickets_view"]
+        self.departments = db["departments"]
+        self.numbers = db["ticket_numbers"]
+        self.blobs = BlobStore(db, "attachments")
+
+    async def setup(self) -> None:
+        await self.blobs.setup()
+        for dept, name in DEFAULT_DEPARTMENTS.items():
+            await self.departments.update_one(
+                {"_id": dept}, {"$setOnInsert": {"name": name}}, upsert=True
+            )
+
+    @staticmethod
+    def is_staff(principal: Principal) -> bool:
+        return bool(principal.roles & STAFF_ROLES)
+
+    def _require_staff(self, principal: Principal) -> None:
+        if not self.is_staff(principal):
+            raise ProblemError(403, "forbidden", "this is done by support staff")
+
+    def _meta(self, account_id: str, actor: str) -> CommitMetadata:
+        correlation_id, causation_id = current_ids()
+        return CommitMetadata(
+            correlation_id=correlation_id, causation_id=causation_id, actor=actor, tenant=account_id
+        )
+
+    async def _department(self, department: str) -> None:
+        if not await self.departments.find_one({"_id": department}):
+            raise DomainError("unknown_department", f"no department {department!r}")
+
+    @staticmethod
+    def check_files(files: list[Any]) -> list[tuple[bytes, str, str]]:
+        """Decode and check attachments on their bytes: (data, content type, extension)."""
+        if len(files) > MAX_FILES:
+            raise ProblemError(422, "too_many_files", f"at most {MAX_FILES} files a message")
+        out = []
+        for f in files:
+            if UNSAFE_NAME.search(f.filename):
+                raise ProblemError(400, "invalid_file_name", "a file name may not hold a path")
+            ext = f.filename.rsplit(".", 1)[-1].lower() if "." in f.filename else ""
+            try:
+                data = base64.b64decode(f.content_base64, validate=True)
+            except (binascii.Error, ValueError):
+                raise ProblemError(400, "invalid_file", "content_base64 is not base64") from None
+            if len(data) > MAX_FILE_BYTES:
+                raise ProblemError(413, "file_too_large", "a file is at most 10 MB")
+            kind = sniff(data)
+            if kind is None or kind[0] not in EXTENSIONS.values():
+                raise ProblemError(
+                    415,
+                    "unsupported_file_type",
+                    "attachments are images (PNG, JPEG, GIF, WebP) or PDF",
+                )
+            if EXTENSIONS.get(ext) != kind[0]:
+                raise ProblemError(
+                    415,
+                    "file_type_mismatch",
+                    f"{f.filename!r} is not what its name says ({kind[0]})",
+                )
+            out.append((data, kind[0], kind[1]))
+        return out
+
+    async def _store_files(
+        self, checked: list[tuple[bytes, str, str]], account_id: str
+    ) -> tuple[Attachment, ...]:
+        stored = []
+        for data, content_type, ext in checked:
+            f = await self.blobs.put(data, content_type, ext, account_id, self.clock.now())
+            stored.append(
+                Attachment(
+                    file_id=f.file_id, filename=f.filename, content_type=content_type, size=f.length
+                )
+            )
+        return tuple(stored)
+
+    async def open(
+        self, principal: Principal, data: Any, idempotency_key: str | None
+    ) -> dict[str, Any]:
+        staff = self.is_staff(principal)
+        if staff:
+            if not data.account_id:
+                raise DomainError(
+                    "account_required", "staff opening a ticket name the customer's account"
+                )
+            account_id = data.account_id
+        else:
+            if data.account_id and data.account_id != principal.account_id:
+                raise ProblemError(403, "forbidden", "customers open their own tickets")
+            account_id = principal.account_id
+        await self._department(data.department)
+        checked = self.check_files(data.attachments)
+        ticket_id = self.new_id()
+        command = domain.OpenTicket(
+            actor=principal.user_id,
+            now=self.clock.now(),
+            ticket_id=ticket_id,
+            ticket_number="pending",
+            account_id=account_id,
+            department=data.department,
+            title=data.title,
+            request_type=data.request_type,
+            priority=data.priority,
+            content=data.content,
+            related_code=data.related_code,
+            opened_by_staff=staff,
+        )
+        domain.decide(command, Ticket())  # refuse bad input before storing anything
+        if idempotency_key:
+            try:
+                await self.db["openings"].insert_one(
+                    {"_id": f"{account_id}|{idempotency_key}", "ticket_id": ticket_id}
+                )
+            except DuplicateKeyError:
+                earlier = await self.db["openings"].find_one(
+                    {"_id": f"{account_id}|{idempotency_key}"}
+                )
+                assert earlier is not None
+                return await self.get(principal, earlier["ticket_id"])
+        attachments = await self._store_files(checked, account_id)
+        number = await claim_number(
+            self.numbers, self.settings.number_prefix, self.clock.now().year
+        )
+        outcome = await self.runner.run(
+            domain.stream_id(ticket_id),
+            replace(command, ticket_number=number, attachments=attachments),
+            metadata=self._meta(account_id, principal.user_id),
+        )
+        await self._refresh_view(outcome)
+        return await self.get(principal, ticket_id)
+
+    async def _load_visible(self, principal: Principal, ticket_id: str) -> Ticket:
+        state, _ = await self.runner.load(domain.stream_id(ticket_id))
+        if state.status == "none" or (
+            not self.is_staff(principal) and state.account_id != principal.account_id
+        ):
+            raise NotFound("ticket_not_found", "no such ticket")
+        return state
+
+    async def reply(self, principal: Principal, ticket_id: str, data: Any) -> dict[str, Any]:
+        state = await self._load_visible(principal, ticket_id)
+        staff = self.is_staff(principal)
+        checked = self.check_files(data.attachments)
+        command = domain.ReplyToTicket(
+            actor=principal.user_id,
+            now=self.clock.now(),
+            reply_id=self.new_id(),
+            author_kind="staff" if staff else "customer",
+            content=data.content,
+            account_id=None if staff else principal.account_id,
+            internal=data.internal,
+            then_status=data.then_status if staff else None,
+        )
+        domain.decide(command, state)  # refuse before storing files
+        attachments = await self._store_files(checked, state.account_id)
+        await self._run(
+            principal, ticket_id, replace(command, attachments=attachments), state.account_id
+        )
+        return await self.get(principal, ticket_id)
+
+    async def staff_command(
+        self, principal: Principal, ticket_id: str, command: domain.Command
+    ) -> dict[str, Any]:
+        self._require_staff(principal)
+        state = await self._load_visible(principal, ticket_id)
+        if isinstance(command, domain.AssignTicket):
+            await self._department(command.department)
+        await self._run(principal, ticket_id, command, state.account_id)
+        return await self.get(principal, ticket_id)
+
+    async def rate(
+        self, principal: Principal, ticket_id: str, rating: int, comment: str
+    ) -> dict[str, Any]:
+        state = await self._load_visible(principal, ticket_id)
+        await self._run(
+            principal,
+            ticket_id,
+            domain.RateTicket(
+                actor=principal.user_id,
+                now=self.clock.now(),
+                account_id=principal.account_id,
+                rating=rating,
+                comment=comment,
+            ),
+            state.account_id,
+        )
+        return await self.get(principal, ticket_id)
+
+    async def _run(
+        self, principal: Principal | None, ticket_id: str, command: domain.Command, account_id: str
+    ) -> Outcome[Ticket]:
+        actor = principal.user_id if principal else "system"
+        outcome = await self.runner.run(
+            domain.stream_id(ticket_id), command, metadata=self._meta(account_id, actor)
+        )
+        if outcome.commit is not None:
+            await self._refresh_view(outcome)
+        return outcome
+
+    async def _refresh_view(self, outcome: Outcome[Ticket]) -> None:
+        state = outcome.state
+        events = await self.store.read_stream(domain.stream_id(state.ticket_id))
+        opened = events[0].event
+        assert isinstance(opened, TicketOpened)
+        public = [
+            e.event for e in events if isinstance(e.event, TicketReplied) and not e.event.internal
+        ]
+        text = " ".join([opened.content, *(r.content for r in public)])[:20_000]
+        row = {
+            "account_id": state.account_id,
+            "ticket_number": state.ticket_number,
+            "title": state.title,
+            "status": state.status,
+            "department": state.department,
+            "agent_id": state.agent_id,
+            "priority": state.priority,
+            "opened_by": opened.actor,
+            "created_at": state.opened_at,
+            "updated_at": events[-1].event.occurred_at,
+            "response_status": "awaiting_customer"
+            if state.last_public_author == "staff"
+            else "awaiting_staff",
+            "search_text": f"{state.title} {text}".lower(),
+            "sla_breached": state.breached,
+            "version": outcome.version,
+            "resolved_at": state.resolved_at,
+        }
+        await upsert_if_newer(self.view, state.ticket_id, outcome.version, row)
+
+    async def get(self, principal: Principal, ticket_id: str) -> dict[str, Any]:
+        state = await self._load_visible(principal, ticket_id)
+        staff = self.is_staff(principal)
+        events = await self.store.read_stream(domain.stream_id(ticket_id))
+        opened = events[0].event
+        assert isinstance(opened, TicketOpened)
+        messages = [
+            {
+                "id": "opening",
+                "author_kind": "staff" if opened.opened_by_staff else "customer",
+                "author": opened.actor,
+                "content": opened.content,
+                "at": opened.occurred_at,
+                "internal": False,
+                "attachments": [a.model_dump() for a in opened.attachments],
+            }
+        ]
+        for stored in events:
+            e = stored.event
+            if isinstance(e, TicketReplied) and (staff or not e.internal):
+                messages.append(
+                    {
+                        "id": e.reply_id,
+                        "author_kind": e.author_kind,
+                        "author": e.actor,
+                        "content": e.content,
+                        "at": e.occurred_at,
+                        "internal": e.internal,
+                        "attachments": [a.model_dump() for a in e.attachments],
+                    }
+                )
+        view = domain.sla(state, DEFAULT_POLICY, self.clock.now())
+        return {
+            "id": state.ticket_id,
+            "ticket_number": state.ticket_number,
+            "account_id": state.account_id,
+            "title": state.title,
+            "status": state.status,
+            "department": state.department,
+            "agent_id": state.agent_id,
+            "priority": state.priority,
+            "request_type": opened.request_type,
+            "related_code": opened.related_code,
+            "created_at": state.opened_at,
+            "response_status": "awaiting_customer"
+            if state.last_public_author == "staff"
+            else "awaiting_staff",
+            "rating": state.rating,
+            "sla": {
+                "first_response_due": view.first_response_due,
+                "first_response_at": view.first_response_at,
+                "first_response_breached": view.first_response_breached,
+                "resolution_elapsed_seconds": int(view.resolution_elapsed.total_seconds()),
+                "resolution_due": view.resolution_due,
+                "resolution_breached": view.resolution_breached,
+                "paused": view.paused,
+            },
+            "messages": messages,
+        }
+
+    async def replies(self, principal: Principal, ticket_id: str) -> dict[str, Any]:
+        ticket = await self.get(principal, ticket_id)
+        items = ticket["messages"][1:]
+        return {"items": items, "total": len(items)}
+
+    async def attachment(
+        self, principal: Principal, ticket_id: str, file_id: str
+    ) -> tuple[str, str, bytes]:
+        ticket = await self.get(principal, ticket_id)  # internal notes already filtered
+        visible = {a["file_id"] for m in ticket["messages"] for a in m["attachments"]}
+        found = (
+            await self.blobs.get(file_id, ticket["account_id"]) if (file_id in visible) else None
+        )
+        if found is None:
+            raise NotFound("attachment_not_found", "no such attachment")
+        stored, data = found
+        return stored.content_type, stored.filename, data
+
+    async def list(
+        self,
+        principal: Principal,
+        *,
+        limit: int,
+        offset: int,
+        filters: dict[str, Any],
+        q: str | None,
+        mine: bool,
+        unassigned: bool,
+    ) -> dict[str, Any]:
+        query: dict[str, Any] = {k: v for k, v in filters.items() if v}
+        if not self.is_staff(principal):
+            query["account_id"] = principal.account_id
+            if mine:
+                query["opened_by"] = principal.user_id
+        elif mine:
+            query["agent_id"] = principal.user_id
+        if unassigned:
+            query["agent_id"] = None
+        if q:
+            query["search_text"] = {"$regex": re.escape(q.strip().lower())}
+        total = await self.view.count_documents(query)
+        items = []
+        cursor = (
+            self.view.find(query, projection={"search_text": 0, "version": 0})
+            .sort([("created_at", DESCENDING)])
+            .skip(offset)
+            .limit(limit)
+        )
+        async for row in cursor:
+            row["id"] = row.pop("_id")
+            items.append(row)
+        return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+    async def sweep(self) -> dict[str, int]:
+        """Auto-close quiet resolved tickets and record SLA breaches (scheduler)."""
+        now = self.clock.now()
+        closed = breached = 0
+        quiet = timedelta(seconds=self.settings.auto_close_seconds)
+        async for row in self.view.find({"status": {"$ne": "closed"}}).sort(
+            "created_at", ASCENDING
+        ):
+            stream = domain.stream_id(row["_id"])
+            for command in (
+                domain.CheckSla(actor="system:sla", now=now),
+                domain.CloseIfQuiet(actor="system:auto-close", now=now, quiet_period=quiet),
+            ):
+                outcome = await self._run(None, row["_id"], command, row["account_id"])
+                if outcome.commit and not outcome.replayed:
+                    n = len(outcome.commit.events)
+                    if isinstance(command, domain.CheckSla):
+                        breached += n
+                    else:
+                        closed += n
+            del stream
+        return {"closed": closed, "breaches": breached}
