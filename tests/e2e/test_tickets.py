@@ -194,6 +194,12 @@ def test_staff_open_a_ticket_for_a_customer_and_route_it(platform, agent):
     assert [t["id"] for t in mine["items"]] == [tid]
     unassigned = agent.get("/api/v1/tickets", params={"unassigned": "true"}).json()
     assert tid in [t["id"] for t in unassigned["items"]]
+    # The agent is in "technical"; the ticket went to "sales".
+    own = agent.get("/api/v1/tickets", params={"my_department": "true"}).json()
+    assert tid not in [t["id"] for t in own["items"]]
+    r = agent.post(f"/api/v1/tickets/{tid}/assignment", json={"department": "technical"})
+    own = agent.get("/api/v1/tickets", params={"my_department": "true"}).json()
+    assert tid in [t["id"] for t in own["items"]]
 
 
 @pytest.mark.parametrize(

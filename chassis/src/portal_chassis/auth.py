@@ -46,6 +46,11 @@ class Principal:
     def manages_account(self) -> bool:
         return bool(self.roles & ACCOUNT_MANAGERS)
 
+    @property
+    def department(self) -> str | None:
+        """A platform staff member's department (carried as the role `dept:<id>`)."""
+        return next((r[5:] for r in self.roles if r.startswith("dept:")), None)
+
 
 class TokenVerifier(Protocol):
     async def verify(self, token: str) -> Principal: ...

@@ -14,8 +14,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 
-async def claim_number(collection: AsyncCollection[dict[str, Any]], prefix: str,
-                       year: int) -> str:
+async def claim_number(collection: AsyncCollection[dict[str, Any]], prefix: str, year: int) -> str:
     hint = await collection.find_one({"_id": f"next-{prefix}-{year}"})
     n = int(hint["value"]) if hint else 1
     while True:
@@ -26,6 +25,9 @@ async def claim_number(collection: AsyncCollection[dict[str, Any]], prefix: str,
         except DuplicateKeyError:
             n += 1
     with contextlib.suppress(DuplicateKeyError):  # only a hint
-        await collection.update_one({"_id": f"next-{prefix}-{year}", "value": {"$lt": n + 1}},
-                                    {"$set": {"value": n + 1}}, upsert=True)
+        await collection.update_one(
+            {"_id": f"next-{prefix}-{year}", "value": {"$lt": n + 1}},
+            {"$set": {"value": n + 1}},
+            upsert=True,
+        )
     return number

@@ -199,7 +199,7 @@ def test_platform_staff_register_with_staff_roles():
     )
     events, state = then_user([], cmd)
     assert events[0].platform_roles == ["technician"]
-    assert state.roles() == ["staff", "technician"] and state.department == "technical"
+    assert state.roles() == ["staff", "technician", "dept:technical"] and state.department == "technical"
 
 
 @pytest.mark.parametrize(
@@ -352,7 +352,7 @@ def test_platform_staff_roles_and_department_can_change_on_the_platform_account(
         ),
     )
     assert len(events) == 1
-    assert state.roles() == ["staff", "support_agent", "billing_admin"]
+    assert state.roles() == ["staff", "support_agent", "billing_admin", "dept:billing"]
     assert state.department == "billing"
 
 

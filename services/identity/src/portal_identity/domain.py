@@ -206,7 +206,9 @@ class ActiveUser(BaseModel):
     logo_file_id: str | None = None
 
     def roles(self) -> list[str]:
-        return [self.role, *self.platform_roles]
+        """The token's roles; a staff member's department travels as `dept:<id>`."""
+        department = [f"dept:{self.department}"] if self.department else []
+        return [self.role, *self.platform_roles, *department]
 
 
 UserState = NoUser | InvitedUser | ActiveUser

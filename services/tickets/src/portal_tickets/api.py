@@ -98,6 +98,7 @@ class TicketsController(Controller):
         priority: Annotated[str | None, QueryParameter(max_length=10)] = None,
         mine: Annotated[bool, QueryParameter()] = False,
         unassigned: Annotated[bool, QueryParameter()] = False,
+        my_department: Annotated[bool, QueryParameter()] = False,
         q: Annotated[str | None, QueryParameter(max_length=100)] = None,
     ) -> dict[str, Any]:
         principal = await principal_from(request)
@@ -108,6 +109,7 @@ class TicketsController(Controller):
             q=q,
             mine=mine,
             unassigned=unassigned,
+            my_department=my_department,
             filters={"status": status, "department": department, "priority": priority},
         )
 

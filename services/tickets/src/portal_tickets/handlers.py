@@ -27,7 +27,7 @@ from portal_chassis.problems import ProblemError
 from portal_chassis.projection import upsert_if_newer
 from portal_contracts.events.tickets import Attachment, TicketOpened, TicketReplied
 from portal_tickets import domain
-from portal_tickets.domain import DEFAULT_POLICY, Ticket
+from portal_tickets.domain import Ticket
 from portal_tickets.settings import TicketsSettings
 
 log = get_logger(__name__)
@@ -68,6 +68,12 @@ class TicketsService:
         self.departments = db["departments"]
         self.numbers = db["ticket_numbers"]
         self.blobs = BlobStore(db, "attachments")
+        self.policy = domain.SlaPolicy(
+            first_response={
+                k: timedelta(hours=v) for k, v in settings.first_response_hours.items()
+            },
+            resolution={k: timedelta(hours=v) for k, v in settings.resolution_hours.items()},
+        )
 
     async def setup(self) -> None:
         await self.blobs.setup()
@@ -323,7 +329,7 @@ class TicketsService:
                         "attachments": [a.model_dump() for a in e.attachments],
                     }
                 )
-        view = domain.sla(state, DEFAULT_POLICY, self.clock.now())
+        view = domain.sla(state, self.policy, self.clock.now())
         return {
             "id": state.ticket_id,
             "ticket_number": state.ticket_number,
@@ -380,6 +386,7 @@ class TicketsService:
         q: str | None,
         mine: bool,
         unassigned: bool,
+        my_department: bool = False,
     ) -> dict[str, Any]:
         query: dict[str, Any] = {k: v for k, v in filters.items() if v}
         if not self.is_staff(principal):
@@ -388,6 +395,8 @@ class TicketsService:
                 query["opened_by"] = principal.user_id
         elif mine:
             query["agent_id"] = principal.user_id
+        if my_department and self.is_staff(principal):
+            query["department"] = principal.department or "-"
         if unassigned:
             query["agent_id"] = None
         if q:
@@ -415,7 +424,7 @@ class TicketsService:
         ):
             stream = domain.stream_id(row["_id"])
             for command in (
-                domain.CheckSla(actor="system:sla", now=now),
+                domain.CheckSla(actor="system:sla", now=now, policy=self.policy),
                 domain.CloseIfQuiet(actor="system:auto-close", now=now, quiet_period=quiet),
             ):
                 outcome = await self._run(None, row["_id"], command, row["account_id"])
