@@ -199,7 +199,8 @@ def test_platform_staff_register_with_staff_roles():
     )
     events, state = then_user([], cmd)
     assert events[0].platform_roles == ["technician"]
-    assert state.roles() == ["staff", "technician", "dept:technical"] and state.department == "technical"
+    assert state.roles() == ["staff", "technician", "dept:technical"]
+    assert state.department == "technical"
 
 
 @pytest.mark.parametrize(
