@@ -121,6 +121,7 @@ def seed_and_announce(env: dict[str, str]) -> None:
 [dev]  Health         {base}/health/ready    Metrics {base}/metrics
 [dev]  Wallet svc     http://127.0.0.1:{BASE_PORT + 101}
 [dev]  Identity svc   http://127.0.0.1:{BASE_PORT + 102}
+[dev]  Tickets svc    http://127.0.0.1:{BASE_PORT + 103}
 [dev]  Repairs svc    http://127.0.0.1:{BASE_PORT + 104}
 [dev]  Projector      http://127.0.0.1:{BASE_PORT + 190}
 [dev]  Demo customer  {DEMO_EMAIL} / {DEMO_PASSWORD}   access token (15 min):
