@@ -238,6 +238,43 @@ def test_bad_tickets_are_refused_and_store_nothing(platform, body, status, code)
     assert (db["commits"].count_documents({}), db["attachments"].count_documents({})) == before
 
 
+def test_staff_outside_support_see_their_department_only(platform):
+    admin = admin_client(platform["url"])
+    email = f"billing-{uuid.uuid4().hex[:8]}@example.com"
+    assert (
+        admin.post(
+            "/api/v1/staff/users",
+            json={
+                "email": email,
+                "name": "Billing",
+                "password": "billing password 1",
+                "platform_roles": ["billing_admin"],
+                "department": "billing",
+            },
+        ).status_code
+        == 201
+    )
+    billing = httpx.Client(
+        base_url=platform["url"],
+        timeout=30,
+        headers={
+            "Authorization": "Bearer "
+            + login(platform["url"], email, "billing password 1")["access_token"]
+        },
+    )
+    customer = Customer(platform["url"], wait_for_wallet=False)
+    tech = customer.http.post(
+        "/api/v1/tickets", json={"department": "technical", "title": "DNS", "content": "x"}
+    ).json()
+    bill = customer.http.post(
+        "/api/v1/tickets", json={"department": "billing", "title": "VAT", "content": "x"}
+    ).json()
+    problem(billing.get(f"/api/v1/tickets/{tech['id']}"), 404)
+    assert billing.get(f"/api/v1/tickets/{bill['id']}").status_code == 200
+    listed = {t["department"] for t in billing.get("/api/v1/tickets").json()["items"]}
+    assert listed == {"billing"}
+
+
 def test_another_account_cannot_see_or_reply(platform):
     a, b = (
         Customer(platform["url"], wait_for_wallet=False),

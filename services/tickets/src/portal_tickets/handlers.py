@@ -35,6 +35,8 @@ log = get_logger(__name__)
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_FILES = 5
 STAFF_ROLES = frozenset({"support_agent", "billing_admin", "sales", "technician", "platform_admin"})
+ALL_DEPARTMENTS_ROLES = frozenset({"support_agent", "platform_admin"})
+ROLE_DEPARTMENT = {"billing_admin": "billing", "sales": "sales", "technician": "technical"}
 DEFAULT_DEPARTMENTS = {"technical": "Technical", "billing": "Billing", "sales": "Sales"}
 EXTENSIONS = {
     "png": "image/png",
@@ -200,11 +202,25 @@ class TicketsService:
         await self._refresh_view(outcome)
         return await self.get(principal, ticket_id)
 
+    @staticmethod
+    def staff_department(principal: Principal) -> str | None:
+        """None: sees every department (support agents, platform admins); otherwise the
+        one department this staff member works in."""
+        if principal.roles & ALL_DEPARTMENTS_ROLES:
+            return None
+        if principal.department:
+            return principal.department
+        return next((d for role, d in ROLE_DEPARTMENT.items() if role in principal.roles), "-")
+
+    def visible(self, principal: Principal, state: Ticket) -> bool:
+        if not self.is_staff(principal):
+            return state.account_id == principal.account_id
+        department = self.staff_department(principal)
+        return department is None or state.department == department
+
     async def _load_visible(self, principal: Principal, ticket_id: str) -> Ticket:
         state, _ = await self.runner.load(domain.stream_id(ticket_id))
-        if state.status == "none" or (
-            not self.is_staff(principal) and state.account_id != principal.account_id
-        ):
+        if state.status == "none" or not self.visible(principal, state):
             raise NotFound("ticket_not_found", "no such ticket")
         return state
 
@@ -393,6 +409,8 @@ class TicketsService:
             query["account_id"] = principal.account_id
             if mine:
                 query["opened_by"] = principal.user_id
+        elif (own := self.staff_department(principal)) is not None:
+            query["department"] = own
         elif mine:
             query["agent_id"] = principal.user_id
         if my_department and self.is_staff(principal):
