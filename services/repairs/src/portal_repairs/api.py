@@ -140,22 +140,13 @@ class RepairsController(Controller):
     @get("/branches")
     async def branches(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
         await principal_from(request)
-        items = [
-            {"id": b["_id"], "name": b["name"]}
-            async for b in _svc(request).branches.find({}).sort("_id", 1)
-        ]
-        return {"items": items, "total": len(items)}
+        return await _svc(request).branches.listing()
 
     @post("/branches", status_code=201)
     async def add_branch(self, request: Request[Any, Any, Any]) -> dict[str, str]:
         principal = await principal_from(request)
-        if "platform_admin" not in principal.roles:
-            raise ProblemError(403, "forbidden", "only a platform admin manages branches")
         data = parse_json_body(await request.body(), Branch)
-        await _svc(request).branches.update_one(
-            {"_id": data.id}, {"$set": {"name": data.name}}, upsert=True
-        )
-        return {"id": data.id, "name": data.name}
+        return await _svc(request).branches.put(principal, data.id, data.name)
 
     @get("/{repair_id:str}")
     async def get_repair(

@@ -25,6 +25,7 @@ from portal_chassis.logging import current_ids
 from portal_chassis.numbers import claim_number
 from portal_chassis.problems import ProblemError
 from portal_chassis.projection import upsert_if_newer
+from portal_chassis.reference import ReferenceList
 from portal_contracts.events.repairs import RepairEvent, RepairRegistered, RepairReturned
 from portal_repairs import domain
 from portal_repairs.domain import Repair
@@ -58,17 +59,14 @@ class RepairsService:
         self.clock = clock
         self.new_id = new_id
         self.view = db["repairs_view"]
-        self.branches = db["branches"]
+        self.branches = ReferenceList(db["branches"], "branch", DEFAULT_BRANCHES)
         self.numbers = db["repair_numbers"]
         self.serials = db["serials"]
         self.blobs = BlobStore(db, "photos")
 
     async def setup(self) -> None:
         await self.blobs.setup()
-        for branch_id, name in DEFAULT_BRANCHES.items():
-            await self.branches.update_one(
-                {"_id": branch_id}, {"$setOnInsert": {"name": name}}, upsert=True
-            )
+        await self.branches.seed()
 
     def _meta(self, account_id: str, actor: str) -> CommitMetadata:
         correlation_id, causation_id = current_ids()
@@ -85,8 +83,7 @@ class RepairsService:
             raise ProblemError(403, "forbidden", "this step is done by repair staff")
 
     async def _branch(self, branch_id: str) -> None:
-        if not await self.branches.find_one({"_id": branch_id}):
-            raise DomainError("unknown_branch", f"no branch {branch_id!r}")
+        await self.branches.require(branch_id)
 
     async def _allocate_number(self) -> str:
         """RP-<year>-<6 digits>, unique under concurrency."""

@@ -9,7 +9,7 @@ from litestar.params import FromPath, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from portal_chassis.auth import principal_from
-from portal_chassis.problems import ProblemError, parse_json_body
+from portal_chassis.problems import parse_json_body
 from portal_chassis.web import IdempotencyKey
 from portal_tickets import domain
 from portal_tickets.handlers import MAX_FILE_BYTES, MAX_FILES, TicketsService
@@ -116,22 +116,13 @@ class TicketsController(Controller):
     @get("/departments")
     async def departments(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
         await principal_from(request)
-        items = [
-            {"id": d["_id"], "name": d["name"]}
-            async for d in _svc(request).departments.find({}).sort("_id", 1)
-        ]
-        return {"items": items, "total": len(items)}
+        return await _svc(request).departments.listing()
 
     @post("/departments", status_code=201)
     async def add_department(self, request: Request[Any, Any, Any]) -> dict[str, str]:
         principal = await principal_from(request)
-        if "platform_admin" not in principal.roles:
-            raise ProblemError(403, "forbidden", "only a platform admin manages departments")
         data = parse_json_body(await request.body(), DepartmentIn)
-        await _svc(request).departments.update_one(
-            {"_id": data.id}, {"$set": {"name": data.name}}, upsert=True
-        )
-        return {"id": data.id, "name": data.name}
+        return await _svc(request).departments.put(principal, data.id, data.name)
 
     @get("/{ticket_id:str}")
     async def get_ticket(

@@ -25,6 +25,7 @@ from portal_chassis.logging import current_ids, get_logger
 from portal_chassis.numbers import claim_number
 from portal_chassis.problems import ProblemError
 from portal_chassis.projection import upsert_if_newer
+from portal_chassis.reference import ReferenceList
 from portal_contracts.events.tickets import Attachment, TicketOpened, TicketReplied
 from portal_tickets import domain
 from portal_tickets.domain import Ticket
@@ -67,7 +68,7 @@ class TicketsService:
         self.clock = clock
         self.new_id = new_id
         self.view = db["tickets_view"]
-        self.departments = db["departments"]
+        self.departments = ReferenceList(db["departments"], "department", DEFAULT_DEPARTMENTS)
         self.numbers = db["ticket_numbers"]
         self.blobs = BlobStore(db, "attachments")
         self.policy = domain.SlaPolicy(
@@ -79,10 +80,7 @@ class TicketsService:
 
     async def setup(self) -> None:
         await self.blobs.setup()
-        for dept, name in DEFAULT_DEPARTMENTS.items():
-            await self.departments.update_one(
-                {"_id": dept}, {"$setOnInsert": {"name": name}}, upsert=True
-            )
+        await self.departments.seed()
 
     @staticmethod
     def is_staff(principal: Principal) -> bool:
@@ -99,8 +97,7 @@ class TicketsService:
         )
 
     async def _department(self, department: str) -> None:
-        if not await self.departments.find_one({"_id": department}):
-            raise DomainError("unknown_department", f"no department {department!r}")
+        await self.departments.require(department)
 
     @staticmethod
     def check_files(files: list[Any]) -> list[tuple[bytes, str, str]]:

@@ -1,0 +1,43 @@
+"""Small lists managed by platform admins (departments, branches): id -> name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+
+from portal_chassis.auth import Principal
+from portal_chassis.decider import DomainError
+from portal_chassis.problems import ProblemError
+
+
+class ReferenceList:
+    def __init__(
+        self, collection: AsyncCollection[dict[str, Any]], what: str, defaults: dict[str, str]
+    ) -> None:
+        self.collection = collection
+        self.what = what
+        self.defaults = defaults
+
+    async def seed(self) -> None:
+        for key, name in self.defaults.items():
+            await self.collection.update_one(
+                {"_id": key}, {"$setOnInsert": {"name": name}}, upsert=True
+            )
+
+    async def listing(self) -> dict[str, Any]:
+        items = [
+            {"id": d["_id"], "name": d["name"]}
+            async for d in self.collection.find({}).sort("_id", 1)
+        ]
+        return {"items": items, "total": len(items)}
+
+    async def put(self, principal: Principal, key: str, name: str) -> dict[str, str]:
+        if "platform_admin" not in principal.roles:
+            raise ProblemError(403, "forbidden", f"only a platform admin manages {self.what}s")
+        await self.collection.update_one({"_id": key}, {"$set": {"name": name}}, upsert=True)
+        return {"id": key, "name": name}
+
+    async def require(self, key: str) -> None:
+        if not await self.collection.find_one({"_id": key}):
+            raise DomainError(f"unknown_{self.what}", f"no {self.what} {key!r}")
