@@ -473,10 +473,8 @@ def decide_qr(cmd: QrCommand, state: QrState) -> Sequence[IdentityEvent]:
         case CompleteQrLogin():
             _live(state, cmd.now)
             if state.status == "completed":
-                raise DomainError(
-                    "challenge_used",
-                    "the tokens were delivered already",
-                ) from None
+                # Gone for good: the web session that won already holds the tokens.
+                raise ChallengeGone("challenge_used", "the tokens were delivered already")
             if state.status != "approved":
                 return []
             assert state.user_id and state.account_id
