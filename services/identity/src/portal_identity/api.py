@@ -264,17 +264,10 @@ class StaffController(Controller):
         principal = await principal_from(request)
         if not principal.is_staff:
             raise ProblemError(403, "forbidden", "this needs a staff role")
-        items = [
-            {"id": d["_id"], "name": d["name"]}
-            async for d in _svc(request).departments.find({}).sort("_id", 1)
-        ]
-        return {"items": items, "total": len(items)}
+        return await _svc(request).departments.listing()
 
     @post("/departments", status_code=201)
     async def add_department(self, request: Request[Any, Any, Any]) -> dict[str, str]:
-        await _platform_admin(request)
+        principal = await _platform_admin(request)
         data = parse_json_body(await request.body(), Department)
-        await _svc(request).departments.update_one(
-            {"_id": data.id}, {"$set": {"name": data.name}}, upsert=True
-        )
-        return {"id": data.id, "name": data.name}
+        return await _svc(request).departments.put(principal, data.id, data.name)

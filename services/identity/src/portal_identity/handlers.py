@@ -24,6 +24,7 @@ from portal_chassis.eventstore import CommitMetadata, EventStore
 from portal_chassis.logging import current_ids, get_logger
 from portal_chassis.mongo import ensure_indexes
 from portal_chassis.problems import ProblemError
+from portal_chassis.reference import ReferenceList
 from portal_contracts.events.identity import (
     AccountKind,
     LoginFailed,
@@ -78,7 +79,9 @@ class IdentityService:
         self.emails = db["emails"]
         self.credentials = db["credentials"]
         self.invitations = db["invitations"]
-        self.departments = db["departments"]
+        self.departments = ReferenceList(
+            db["departments"], "department", {d: d for d in DEFAULT_DEPARTMENTS}
+        )
         self.qr_secrets = db["qr_secrets"]
         self.blobs = BlobStore(db, "logos")
         self.throttle = LoginThrottle(
@@ -98,10 +101,7 @@ class IdentityService:
         await self.blobs.setup()
         await self.tokens.setup()
         await self.keyring.load(self.clock.now())
-        for name in DEFAULT_DEPARTMENTS:
-            await self.departments.update_one(
-                {"_id": name}, {"$setOnInsert": {"name": name}}, upsert=True
-            )
+        await self.departments.seed()
         if self.settings.seed_admin:
             await self.seed_platform_admin()
 
@@ -537,8 +537,8 @@ class IdentityService:
         if principal.account_id == domain.PLATFORM_ACCOUNT:
             if "platform_admin" not in principal.roles:
                 raise ProblemError(403, "forbidden", "only a platform admin manages staff")
-            if department is not None and not await self.departments.find_one({"_id": department}):
-                raise DomainError("unknown_department", f"no department {department!r}")
+            if department is not None:
+                await self.departments.require(department)
         else:
             self._require_manager(principal)
             if platform_roles or department:
@@ -589,8 +589,8 @@ class IdentityService:
     ) -> dict[str, str]:
         if "platform_admin" not in principal.roles:
             raise ProblemError(403, "forbidden", "only a platform admin creates staff")
-        if department is not None and not await self.departments.find_one({"_id": department}):
-            raise DomainError("unknown_department", f"no department {department!r}")
+        if department is not None:
+            await self.departments.require(department)
         return await self.register(
             email=email,
             password=password,
