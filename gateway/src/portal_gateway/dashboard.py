@@ -40,6 +40,8 @@ RECENT = 10
 
 class DashboardPart(Protocol):
     name: str
+    contexts: frozenset[str]
+    """The contexts whose events this part reads; others never reach it."""
 
     async def account_update(
         self, doc: dict[str, Any], envelope: EventEnvelope, event: DomainEvent
@@ -70,6 +72,7 @@ def newest_first(
 
 class WalletPart:
     name = "wallet"
+    contexts = frozenset({"wallet"})
 
     async def account_update(
         self, doc: dict[str, Any], envelope: EventEnvelope, event: DomainEvent
@@ -176,6 +179,8 @@ class DashboardProjection:
         account_id = getattr(event, "account_id", None) or envelope.tenant
         account_doc: dict[str, Any] | None = None
         for part in self.parts:
+            if event.context not in part.contexts:
+                continue  # no document read for events this part ignores
             if account_id:
                 if account_doc is None:
                     account_doc = await self.dashboards.find_one({"_id": account_id}) or {}

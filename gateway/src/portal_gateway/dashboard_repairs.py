@@ -44,6 +44,7 @@ CLOSED = {"returned", "cancelled"}
 
 class RepairsPart:
     name = "repairs"
+    contexts = frozenset({"repairs"})
 
     async def account_update(
         self, doc: dict[str, Any], envelope: EventEnvelope, event: DomainEvent

@@ -50,6 +50,7 @@ def _row(rows: dict[str, Any], event: TicketEvent) -> dict[str, Any]:
 
 class TicketsPart:
     name = "tickets"
+    contexts = frozenset({"tickets"})
 
     async def account_update(
         self, doc: dict[str, Any], envelope: EventEnvelope, event: DomainEvent
