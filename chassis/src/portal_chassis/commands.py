@@ -21,7 +21,7 @@ from portal_chassis.eventstore import (
     ConcurrencyError,
     EventStore,
 )
-from portal_chassis.logging import current_ids, get_logger
+from portal_chassis.logging import get_logger
 
 C = TypeVar("C")
 S = TypeVar("S")
@@ -108,8 +108,7 @@ class CommandRunner(Generic[C, S]):
     ) -> Outcome[S]:
         """Decide and append; domain errors from `decide` propagate and store nothing."""
         if metadata is None:
-            correlation_id, causation_id = current_ids()
-            metadata = CommitMetadata(correlation_id=correlation_id, causation_id=causation_id)
+            metadata = CommitMetadata.current()
         if idempotency_key:
             earlier = await self.store.replay_for_key(stream_id, idempotency_key, fingerprint)
             if earlier is not None:

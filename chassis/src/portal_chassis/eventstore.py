@@ -49,6 +49,16 @@ class CommitMetadata:
     tenant: str | None = None
     traceparent: str | None = None
 
+    @classmethod
+    def current(cls, tenant: str | None = None, actor: str | None = None) -> CommitMetadata:
+        """Metadata of a command run now: the ids bound by the entrypoint, plus who/whose."""
+        from portal_chassis.logging import current_ids
+
+        correlation_id, causation_id = current_ids()
+        return cls(
+            correlation_id=correlation_id, causation_id=causation_id, actor=actor, tenant=tenant
+        )
+
     def to_doc(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 

@@ -11,19 +11,14 @@ from typing import Any
 from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.params import FromPath
 
-from portal_gateway.upstream import Upstream
+from portal_gateway.upstream import forward_to
 
 SMALL_BODY = 64 * 1024
 LOGO_BODY = 1024 * 1024 + 1
 
 
-def _identity(request: Request[Any, Any, Any]) -> Upstream:
-    return request.app.state.upstreams["identity"]  # type: ignore[no-any-return]
-
-
 async def _forward(request: Request[Any, Any, Any], path: str) -> Response[Any]:
-    body = await request.body() if request.method in ("POST", "PATCH", "PUT") else None
-    return await _identity(request).forward(request, path, body=body)
+    return await forward_to(request, "identity", path)
 
 
 class AuthController(Controller):

@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
 from portal_chassis.auth import authenticated
-from portal_gateway.upstream import Upstream
+from portal_gateway.upstream import forward_to
 
 ACTIONS = {
     "receive": "Staff: received at a branch, intake check of the condition",
@@ -24,13 +24,8 @@ ACTIONS = {
 }
 
 
-def _repairs(request: Request[Any, Any, Any]) -> Upstream:
-    return request.app.state.upstreams["repairs"]  # type: ignore[no-any-return]
-
-
 async def _forward(request: Request[Any, Any, Any], path: str) -> Response[Any]:
-    body = await request.body() if request.method == "POST" else None
-    return await _repairs(request).forward(request, path, body=body)
+    return await forward_to(request, "repairs", path)
 
 
 def _action_route(action: str, summary: str) -> Any:

@@ -8,20 +8,15 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
 from portal_chassis.auth import authenticated
-from portal_gateway.upstream import Upstream
+from portal_gateway.upstream import forward_to
 
 SMALL = 64 * 1024
 # Five attachments of 10 MB, base64-encoded, plus text.
 WITH_FILES = 5 * (10 * 1024 * 1024 * 4 // 3 + 1024) + 256 * 1024
 
 
-def _tickets(request: Request[Any, Any, Any]) -> Upstream:
-    return request.app.state.upstreams["tickets"]  # type: ignore[no-any-return]
-
-
 async def _forward(request: Request[Any, Any, Any], path: str) -> Response[Any]:
-    body = await request.body() if request.method == "POST" else None
-    return await _tickets(request).forward(request, path, body=body)
+    return await forward_to(request, "tickets", path)
 
 
 class TicketsController(Controller):

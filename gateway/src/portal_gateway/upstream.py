@@ -94,5 +94,12 @@ class Upstream:
             return {f"{self.name}_service": "down"}
 
 
+async def forward_to(request: Request[Any, Any, Any], upstream: str, path: str) -> Response[Any]:
+    """Forward a public request as it is (body of writes included) to one service."""
+    target: Upstream = request.app.state.upstreams[upstream]
+    body = await request.body() if request.method in ("POST", "PATCH", "PUT") else None
+    return await target.forward(request, path, body=body)
+
+
 def is_problem(response: Response[Any]) -> bool:
     return str(response.media_type or "").startswith(PROBLEM_JSON)

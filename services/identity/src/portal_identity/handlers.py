@@ -21,7 +21,7 @@ from portal_chassis.clock import Clock
 from portal_chassis.commands import CommandRunner
 from portal_chassis.decider import Conflict, DomainError, NotFound
 from portal_chassis.eventstore import CommitMetadata, EventStore
-from portal_chassis.logging import current_ids, get_logger
+from portal_chassis.logging import get_logger
 from portal_chassis.mongo import ensure_indexes
 from portal_chassis.problems import ProblemError
 from portal_chassis.reference import ReferenceList
@@ -106,10 +106,7 @@ class IdentityService:
             await self.seed_platform_admin()
 
     def _meta(self, account_id: str | None, actor: str | None) -> CommitMetadata:
-        correlation_id, causation_id = current_ids()
-        return CommitMetadata(
-            correlation_id=correlation_id, causation_id=causation_id, actor=actor, tenant=account_id
-        )
+        return CommitMetadata.current(tenant=account_id, actor=actor)
 
     # ------------------------------------------------------------ registration
 

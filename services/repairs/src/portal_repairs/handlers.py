@@ -21,7 +21,6 @@ from portal_chassis.clock import Clock
 from portal_chassis.commands import CommandRunner, Outcome
 from portal_chassis.decider import DomainError, NotFound
 from portal_chassis.eventstore import CommitMetadata, EventStore, request_fingerprint
-from portal_chassis.logging import current_ids
 from portal_chassis.numbers import claim_number
 from portal_chassis.problems import ProblemError
 from portal_chassis.projection import upsert_if_newer
@@ -69,10 +68,7 @@ class RepairsService:
         await self.branches.seed()
 
     def _meta(self, account_id: str, actor: str) -> CommitMetadata:
-        correlation_id, causation_id = current_ids()
-        return CommitMetadata(
-            correlation_id=correlation_id, causation_id=causation_id, actor=actor, tenant=account_id
-        )
+        return CommitMetadata.current(tenant=account_id, actor=actor)
 
     @staticmethod
     def is_staff(principal: Principal) -> bool:

@@ -21,7 +21,7 @@ from portal_chassis.clock import Clock
 from portal_chassis.commands import CommandRunner, Outcome
 from portal_chassis.decider import DomainError, NotFound
 from portal_chassis.eventstore import CommitMetadata, EventStore
-from portal_chassis.logging import current_ids, get_logger
+from portal_chassis.logging import get_logger
 from portal_chassis.numbers import claim_number
 from portal_chassis.problems import ProblemError
 from portal_chassis.projection import upsert_if_newer
@@ -91,10 +91,7 @@ class TicketsService:
             raise ProblemError(403, "forbidden", "this is done by support staff")
 
     def _meta(self, account_id: str, actor: str) -> CommitMetadata:
-        correlation_id, causation_id = current_ids()
-        return CommitMetadata(
-            correlation_id=correlation_id, causation_id=causation_id, actor=actor, tenant=account_id
-        )
+        return CommitMetadata.current(tenant=account_id, actor=actor)
 
     async def _department(self, department: str) -> None:
         await self.departments.require(department)

@@ -17,7 +17,7 @@ from portal_chassis.clock import Clock
 from portal_chassis.commands import CommandRunner, Outcome
 from portal_chassis.decider import DomainError, NotFound
 from portal_chassis.eventstore import CommitMetadata, EventStore, request_fingerprint
-from portal_chassis.logging import current_ids, get_logger
+from portal_chassis.logging import get_logger
 from portal_chassis.mongo import ensure_indexes
 from portal_chassis.problems import ProblemError
 from portal_contracts.events.wallet import (
@@ -101,10 +101,7 @@ class WalletService:
         )
 
     def _metadata(self, account_id: str, actor: str | None) -> CommitMetadata:
-        correlation_id, causation_id = current_ids()
-        return CommitMetadata(
-            correlation_id=correlation_id, causation_id=causation_id, actor=actor, tenant=account_id
-        )
+        return CommitMetadata.current(tenant=account_id, actor=actor)
 
     async def open_wallet(self, account_id: str, *, cause: str) -> bool:
         """Open the account's wallet (reaction to AccountRegistered); True if opened now."""
