@@ -1,0 +1,257 @@
+"""Events of the billing context (topic `billing.events`).
+
+Streams: `plan-<id>` (the catalogue), `invoice-<id>` (an order's invoice, its payments
+and payment claims) and `subscription-<id>` (the contract). Amounts are integers in the
+currency's minor unit (VND has none).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from portal_contracts.base import CurrencyCode, DomainEvent
+
+Tier = Literal["support", "professional", "premium"]
+OrderKind = Literal["new", "renewal", "upgrade"]
+PaymentChannel = Literal["wallet", "provider", "claim"]
+
+
+class BillingEvent(DomainEvent):
+    context: ClassVar[str] = "billing"
+    account_id: str
+    """The customer account; catalogue events carry `platform`."""
+
+
+# --- the plan catalogue ---
+
+
+class PeriodPrice(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    months: int
+    discount_percent: int = 0
+
+
+class PlanPublished(BillingEvent):
+    event_type: ClassVar[str] = "PlanPublished"
+    plan_id: str
+    code: str
+    name: str
+    category: str
+    tier: Tier
+    monthly_price: int
+    currency: CurrencyCode
+    periods: list[PeriodPrice]
+    description: str = ""
+
+
+class PlanChanged(BillingEvent):
+    """New terms for future orders; running subscriptions keep what they paid."""
+
+    event_type: ClassVar[str] = "PlanChanged"
+    plan_id: str
+    name: str
+    monthly_price: int
+    periods: list[PeriodPrice]
+    description: str = ""
+
+
+class PlanRetired(BillingEvent):
+    event_type: ClassVar[str] = "PlanRetired"
+    plan_id: str
+
+
+# --- invoices (an order is the invoice's purpose) ---
+
+
+class InvoiceLine(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    description: str
+    amount: int
+    """Negative for credits (e.g. the unused value of the plan being upgraded)."""
+
+
+class InvoiceIssued(BillingEvent):
+    """An order was placed; its proforma invoice awaits payment."""
+
+    event_type: ClassVar[str] = "InvoiceIssued"
+    invoice_id: str
+    proforma_number: str
+    order_id: str
+    order_kind: OrderKind
+    subscription_id: str
+    plan_id: str
+    plan_code: str
+    plan_name: str
+    category: str
+    tier: Tier
+    months: int
+    lines: list[InvoiceLine]
+    total: int = Field(ge=0)
+    currency: CurrencyCode
+    due_at: datetime
+    upgrade_from_plan_id: str | None = None
+    upgrade_credit: int = 0
+    """The unused value of the current plan, already deducted from `total`."""
+
+
+class InvoicePaymentRecorded(BillingEvent):
+    """Money was applied to the invoice; `excess` went to the customer's wallet."""
+
+    event_type: ClassVar[str] = "InvoicePaymentRecorded"
+    invoice_id: str
+    payment_id: str
+    channel: PaymentChannel
+    amount: int = Field(gt=0)
+    applied: int
+    excess: int = 0
+    amount_due_after: int
+    currency: CurrencyCode
+    reference: str
+
+
+class InvoicePaid(BillingEvent):
+    """Paid in full: the proforma became an invoice with its own number.
+
+    `amount_spent` is what the customer spent on it (for loyalty).
+    """
+
+    event_type: ClassVar[str] = "InvoicePaid"
+    invoice_id: str
+    invoice_number: str
+    order_id: str
+    order_kind: OrderKind
+    subscription_id: str
+    amount_spent: int
+    currency: CurrencyCode
+
+
+class InvoiceCancelled(BillingEvent):
+    """The order was stopped; whatever had been paid was credited to the wallet."""
+
+    event_type: ClassVar[str] = "InvoiceCancelled"
+    invoice_id: str
+    order_id: str
+    reason: Literal["customer_stopped", "payment_rejected", "staff", "superseded"]
+    refunded_to_wallet: int = 0
+    currency: CurrencyCode
+
+
+class InvoiceRefunded(BillingEvent):
+    """Staff refunded (part of) a paid invoice to the wallet; loyalty reverses it."""
+
+    event_type: ClassVar[str] = "InvoiceRefunded"
+    invoice_id: str
+    invoice_number: str
+    amount: int = Field(gt=0)
+    currency: CurrencyCode
+    reason: str
+
+
+class PaymentClaimFiled(BillingEvent):
+    """ "I paid but got no confirmation": a document under review."""
+
+    event_type: ClassVar[str] = "PaymentClaimFiled"
+    invoice_id: str
+    claim_id: str
+    reference: str
+    amount: int = Field(gt=0)
+    currency: CurrencyCode
+    paid_on: date | None = None
+    proof_file_id: str | None = None
+    review_due_at: datetime
+
+
+class PaymentClaimApproved(BillingEvent):
+    event_type: ClassVar[str] = "PaymentClaimApproved"
+    invoice_id: str
+    claim_id: str
+    reviewer: str
+
+
+class PaymentClaimRejected(BillingEvent):
+    event_type: ClassVar[str] = "PaymentClaimRejected"
+    invoice_id: str
+    claim_id: str
+    reviewer: str
+    reason: str
+
+
+# --- subscriptions (contracts) ---
+
+
+class SubscriptionStarted(BillingEvent):
+    event_type: ClassVar[str] = "SubscriptionStarted"
+    subscription_id: str
+    contract_number: str
+    invoice_id: str
+    plan_id: str
+    plan_code: str
+    plan_name: str
+    category: str
+    tier: Tier
+    months: int
+    starts_on: date
+    ends_on: date
+    amount: int
+    currency: CurrencyCode
+
+
+class SubscriptionRenewed(BillingEvent):
+    """Extended from the previous end date, never from the renewal day."""
+
+    event_type: ClassVar[str] = "SubscriptionRenewed"
+    subscription_id: str
+    invoice_id: str
+    months: int
+    previous_ends_on: date
+    ends_on: date
+    amount: int
+    currency: CurrencyCode
+
+
+class PlanUpgraded(BillingEvent):
+    """Effective at once; the end date stays, the unused value was credited pro rata."""
+
+    event_type: ClassVar[str] = "PlanUpgraded"
+    subscription_id: str
+    invoice_id: str
+    from_plan_id: str
+    from_tier: Tier
+    to_plan_id: str
+    to_plan_code: str
+    to_plan_name: str
+    to_tier: Tier
+    effective_on: date
+    ends_on: date
+    credit: int
+    charge: int
+    currency: CurrencyCode
+
+
+class SubscriptionExpiring(BillingEvent):
+    event_type: ClassVar[str] = "SubscriptionExpiring"
+    subscription_id: str
+    contract_number: str
+    ends_on: date
+    days_left: int
+
+
+class SubscriptionExpired(BillingEvent):
+    event_type: ClassVar[str] = "SubscriptionExpired"
+    subscription_id: str
+    contract_number: str
+    ends_on: date
+
+
+class AutoPaySettingChanged(BillingEvent):
+    """The account's "apply my balance to new invoices automatically" setting."""
+
+    event_type: ClassVar[str] = "AutoPaySettingChanged"
+    enabled: bool
+    actor: str = ""
+
+
+CatalogueEvent = PlanPublished | PlanChanged | PlanRetired
