@@ -255,8 +255,9 @@ async def test_reading_a_stream_uses_point_lookups_only(mongo_db, unique):
 async def test_numbers_are_unique_under_concurrency(mongo_db):
     from portal_chassis.numbers import claim_number
 
-    numbers = await asyncio.gather(*(claim_number(mongo_db["numbers"], "TK", 2026)
-                                     for _ in range(20)))
+    numbers = await asyncio.gather(
+        *(claim_number(mongo_db["numbers"], "TK", 2026) for _ in range(20))
+    )
     assert len(set(numbers)) == 20
     assert sorted(numbers)[0] == "TK-2026-000001"
     assert await claim_number(mongo_db["numbers"], "TK", 2026) == "TK-2026-000021"

@@ -37,6 +37,11 @@ class RefreshRequest(Strict):
     refresh_token: Annotated[str, Field(min_length=10, max_length=200)]
 
 
+class ServiceTokenRequest(Strict):
+    client_id: Annotated[str, Field(min_length=1, max_length=100)]
+    client_secret: Annotated[str, Field(min_length=1, max_length=500)]
+
+
 class ProfilePatch(Strict):
     name: Name | None = None
     phone: Annotated[str, Field(max_length=30, pattern=r"^\+?[0-9 ().-]{6,30}$")] | None = None
@@ -128,6 +133,12 @@ class AuthController(Controller):
     @post("/logout", status_code=204)
     async def logout(self, request: Request[Any, Any, Any]) -> None:
         await _svc(request).logout(await principal_from(request))
+
+    @post("/service-token", status_code=200)
+    async def service_token(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+        """Internal: never routed by the gateway (client credentials of a service)."""
+        data = parse_json_body(await request.body(), ServiceTokenRequest)
+        return _svc(request).service_token(data.client_id, data.client_secret)
 
     @get("/jwks")
     async def jwks(self, request: Request[Any, Any, Any]) -> dict[str, Any]:

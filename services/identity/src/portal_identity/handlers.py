@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import io
 import secrets
 import uuid
@@ -685,6 +686,16 @@ class IdentityService:
             raise NotFound("challenge_not_found", "no such login code")
         tokens = await self._open_session(user, "qr", client_address, user_agent, session_id)
         return {"id": challenge_id, "status": "completed", **tokens}
+
+    # ------------------------------------------------------------ service clients
+
+    def service_token(self, client_id: str, client_secret: str) -> dict[str, Any]:
+        """OAuth2 client credentials for another service (e.g. billing moving wallet money)."""
+        expected = self.settings.service_clients.get(client_id)
+        if not expected or not hmac.compare_digest(expected.encode(), client_secret.encode()):
+            raise ProblemError(401, "invalid_client", "unknown service client or wrong secret")
+        ttl = timedelta(minutes=self.settings.service_token_minutes)
+        return self.tokens.service_token(client_id, self.clock.now(), ttl)
 
     # ------------------------------------------------------------ keys
 

@@ -28,3 +28,6 @@ class IdentitySettings(ServiceSettings):
         "admin-password-1", validation_alias=AliasChoices("PORTAL_ADMIN_PASSWORD")
     )
     seed_admin: bool = True
+    service_clients: dict[str, str] = {}
+    """Client id -> secret of the services allowed a service token (JSON in the env)."""
+    service_token_minutes: int = 10

@@ -142,6 +142,26 @@ class TokenService:
         }
         return jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
 
+    def service_token(self, client_id: str, now: datetime, ttl: timedelta) -> dict[str, Any]:
+        """A short-lived token with the `service` role, for calls between services."""
+        key = self.keyring.signing_key()
+        claims = {
+            "sub": f"service:{client_id}",
+            "account_id": "platform",
+            "roles": ["service"],
+            "aud": self.auth.audience,
+            "iss": self.auth.issuer,
+            "iat": int(now.timestamp()),
+            "exp": int((now + ttl).timestamp()),
+            "jti": uuid.uuid4().hex,
+        }
+        token = jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
+        return {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": int(ttl.total_seconds()),
+        }
+
     def verify(self, token: str) -> Principal:
         try:
             kid = jwt.get_unverified_header(token).get("kid")

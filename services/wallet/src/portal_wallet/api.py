@@ -163,6 +163,34 @@ class MoneyController(Controller):
             actor=principal.user_id,
         )
 
+    @get("/")
+    async def wallet_of(
+        self, request: Request[Any, Any, Any], account_id: FromPath[str]
+    ) -> dict[str, Any]:
+        await _money_principal(request)
+        return await _service(request).wallet_view(account_id)
+
+    @post("/top-ups", status_code=201)
+    async def top_up_for(
+        self,
+        request: Request[Any, Any, Any],
+        account_id: FromPath[str],
+        data: JSONBody[TopUpRequest],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[dict[str, Any]]:
+        """A top-up asked for by billing so a customer can pay an invoice by transfer."""
+        principal = await _money_principal(request)
+        data = parse_json_body(await request.body(), TopUpRequest)
+        view, created = await _service(request).request_top_up(
+            account_id,
+            data.amount,
+            data.currency,
+            data.method,
+            actor=principal.user_id,
+            idempotency_key=idempotency_key,
+        )
+        return Response(view, status_code=201 if created else 200)
+
     @post("/debits", status_code=201)
     async def debit(
         self,

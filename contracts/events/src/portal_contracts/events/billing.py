@@ -106,7 +106,11 @@ class InvoicePaymentRecorded(BillingEvent):
     channel: PaymentChannel
     amount: int = Field(gt=0)
     applied: int
+    """The part that went to the invoice."""
     excess: int = 0
+    """Paid beyond what was due; it ends up in the customer's wallet."""
+    credited_to_wallet: int = 0
+    """The part of `excess` billing has to credit back (the rest never left the wallet)."""
     amount_due_after: int
     currency: CurrencyCode
     reference: str
@@ -144,6 +148,7 @@ class InvoiceRefunded(BillingEvent):
 
     event_type: ClassVar[str] = "InvoiceRefunded"
     invoice_id: str
+    refund_id: str
     invoice_number: str
     amount: int = Field(gt=0)
     currency: CurrencyCode
@@ -197,6 +202,8 @@ class SubscriptionStarted(BillingEvent):
     ends_on: date
     amount: int
     currency: CurrencyCode
+    monthly_price: int = 0
+    """The plan's list price per month when bought (the base of upgrade proration)."""
 
 
 class SubscriptionRenewed(BillingEvent):
@@ -224,6 +231,7 @@ class PlanUpgraded(BillingEvent):
     to_plan_code: str
     to_plan_name: str
     to_tier: Tier
+    to_monthly_price: int = 0
     effective_on: date
     ends_on: date
     credit: int

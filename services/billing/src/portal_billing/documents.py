@@ -1,0 +1,111 @@
+"""Documents of a subscription: terms of use and the service confirmation (PDF and HTML).
+
+PDFs are made with fpdf2 from the contract's data. Its built-in fonts are Latin-1, so
+text is folded to ASCII (Vietnamese diacritics dropped) instead of shipping a font file.
+"""
+
+from __future__ import annotations
+
+import html
+import unicodedata
+from typing import Any, Literal
+
+from fpdf import FPDF
+
+DocumentKind = Literal["terms", "confirmation"]
+
+TERMS = [
+    "1. The service is provided for the period stated in the contract and ends on its end "
+    "date unless it is renewed. A renewal extends the contract from its current end date.",
+    "2. An upgrade to a higher tier takes effect at once. The unused value of the current "
+    "plan is credited pro rata by day and the end date does not change. Downgrades are not "
+    "offered during a term.",
+    "3. Invoices are payable from the account balance or by bank transfer. A partial payment "
+    "keeps the order open until the rest is paid; a stopped order is cancelled and what was "
+    "paid is credited to the account balance. Over-payments are credited to the balance.",
+    "4. A payment made but not confirmed can be reported with its reference; it is reviewed "
+    "within 24 hours.",
+    "5. Notices about the end of the contract are shown on the dashboard 15 days before it.",
+]
+
+
+def ascii_text(value: Any) -> str:
+    text = str(value).replace("đ", "d").replace("Đ", "D")
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return folded
+
+
+def money(amount: int, currency: str) -> str:
+    return f"{amount:,} {currency}".replace(",", ".")
+
+
+def _facts(contract: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        ("Contract number", contract["contract_number"]),
+        ("Customer account", contract["account_id"]),
+        ("Plan", f"{contract['plan_name']} ({contract['tier']})"),
+        ("Category", contract["category"]),
+        ("Start date", contract["starts_on"]),
+        ("End date", contract["ends_on"]),
+        ("Amount paid", money(contract["amount"], contract["currency"])),
+        ("Status", contract["status"]),
+    ]
+
+
+def render_pdf(kind: DocumentKind, contract: dict[str, Any], company: str) -> bytes:
+    pdf = FPDF()
+    pdf.set_title(ascii_text(f"{kind} {contract['contract_number']}"))
+    pdf.set_creator(ascii_text(company))
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 16)
+    title = "Terms of use" if kind == "terms" else "Service confirmation"
+    pdf.cell(0, 10, ascii_text(f"{company}: {title}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 11)
+    for label, value in _facts(contract):
+        pdf.cell(50, 8, ascii_text(label))
+        pdf.cell(0, 8, ascii_text(value), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    if kind == "terms":
+        for paragraph in TERMS:
+            pdf.multi_cell(0, 6, ascii_text(paragraph), new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(2)
+    else:
+        pdf.multi_cell(
+            0,
+            6,
+            ascii_text(
+                f"{company} confirms that the service above is registered for the customer "
+                f"account and active from {contract['starts_on']} to {contract['ends_on']}."
+            ),
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+        pdf.ln(2)
+        for entry in contract.get("history", []):
+            line = f"{entry['at']:%Y-%m-%d}: {entry['event']}"
+            if "ends_on" in entry:
+                line += f", ends on {entry['ends_on']}"
+            pdf.cell(0, 6, ascii_text(line), new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def render_html(kind: DocumentKind, contract: dict[str, Any], company: str) -> str:
+    e = html.escape
+    title = "Terms of use" if kind == "terms" else "Service confirmation"
+    rows = "".join(
+        f"<tr><th>{e(label)}</th><td>{e(str(value))}</td></tr>" for label, value in _facts(contract)
+    )
+    body = (
+        "".join(f"<p>{e(p)}</p>" for p in TERMS)
+        if kind == "terms"
+        else f"<p>{e(company)} confirms that the service above is active from "
+        f"{e(str(contract['starts_on']))} to {e(str(contract['ends_on']))}.</p>"
+    )
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>{e(title)} {e(contract['contract_number'])}</title>"
+        "<style>body{font-family:sans-serif;max-width:800px;margin:2em auto}"
+        "th{text-align:left;padding-right:2em}@media print{button{display:none}}</style>"
+        f"</head><body><h1>{e(company)}: {e(title)}</h1><table>{rows}</table>{body}"
+        "<button onclick='window.print()'>Print</button></body></html>"
+    )

@@ -1,0 +1,1184 @@
+"""Billing use cases: catalogue, orders, renewals, upgrades, payments, claims, expiry.
+
+Paying from the wallet is a small saga: the wallet is debited first with an
+Idempotency-Key derived from the payment (a refusal changes nothing here), then the
+payment is recorded on the invoice. A crash between the two is healed by the same
+request retried (same key, the wallet replays) or, for provider payments, by the
+redelivered wallet event. What follows a recorded fact (starting the subscription,
+crediting excess money back to the wallet) runs right away and again from billing's
+own events, and every step is idempotent, so it happens exactly once in effect.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from pymongo import DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from portal_billing import domain
+from portal_billing.catalogue import SEED_PLANS
+from portal_billing.domain import Invoice, Plan, Subscription
+from portal_billing.settings import BillingSettings
+from portal_billing.wallet import WalletPort
+from portal_chassis.auth import Principal
+from portal_chassis.blobs import BlobStore, sniff
+from portal_chassis.clock import Clock
+from portal_chassis.commands import CommandRunner, Outcome
+from portal_chassis.decider import Conflict, DomainError, NotFound
+from portal_chassis.eventstore import CommitMetadata, EventStore, StoredEvent
+from portal_chassis.logging import get_logger
+from portal_chassis.numbers import claim_number
+from portal_chassis.problems import ProblemError
+from portal_chassis.projection import upsert_if_newer
+from portal_contracts.events.billing import (
+    BillingEvent,
+    InvoiceCancelled,
+    InvoiceIssued,
+    InvoiceLine,
+    InvoicePaid,
+    InvoicePaymentRecorded,
+    InvoiceRefunded,
+    PaymentClaimApproved,
+    PaymentClaimFiled,
+    PaymentClaimRejected,
+    PeriodPrice,
+    PlanUpgraded,
+    SubscriptionExpired,
+    SubscriptionExpiring,
+    SubscriptionRenewed,
+    SubscriptionStarted,
+    Tier,
+)
+from portal_contracts.events.wallet import TopUpCompleted
+
+log = get_logger(__name__)
+
+ADMIN_ROLES = frozenset({"billing_admin", "platform_admin"})
+MAX_PROOF_BYTES = 10 * 1024 * 1024
+
+
+def is_billing_admin(principal: Principal) -> bool:
+    return bool(principal.roles & ADMIN_ROLES)
+
+
+def derived_id(*parts: str) -> str:
+    """A stable id from a request's identity, so a retried request reuses it."""
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+class BillingService:
+    def __init__(
+        self,
+        store: EventStore,
+        db: AsyncDatabase[dict[str, Any]],
+        settings: BillingSettings,
+        wallet: WalletPort,
+        clock: Clock,
+        new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+    ) -> None:
+        self.store = store
+        self.db = db
+        self.settings = settings
+        self.wallet = wallet
+        self.clock = clock
+        self.new_id = new_id
+        every = settings.snapshot_every
+        self.plans: CommandRunner[domain.PlanCommand, Plan] = CommandRunner(
+            store, domain.plan_decider, "plan", snapshot_every=every
+        )
+        self.invoices: CommandRunner[domain.InvoiceCommand, Invoice] = CommandRunner(
+            store, domain.invoice_decider, "invoice", snapshot_every=every
+        )
+        self.subscriptions: CommandRunner[domain.SubscriptionCommand, Subscription] = CommandRunner(
+            store, domain.subscription_decider, "subscription", snapshot_every=every
+        )
+        self.accounts: CommandRunner[domain.SetAutoPay, domain.BillingAccount] = CommandRunner(
+            store, domain.account_decider, "billing-account", snapshot_every=every
+        )
+        self.plans_view = db["plans_view"]
+        self.invoices_view = db["invoices_view"]
+        self.subscriptions_view = db["subscriptions_view"]
+        self.claims_view = db["claims_view"]
+        self.codes = db["codes"]
+        self.numbers = db["numbers"]
+        self.requests = db["requests"]
+        self.provider_payments = db["provider_payments"]
+        self.blobs = BlobStore(db, "proofs")
+
+    # ------------------------------------------------------------ setup
+
+    async def setup(self) -> None:
+        await self.blobs.setup()
+        if self.settings.seed_catalogue:
+            for seed in SEED_PLANS:
+                await self._run_plan(
+                    seed["plan_id"],
+                    domain.PublishPlan(
+                        now=self.clock.now(), currency=self.settings.currency, **seed
+                    ),
+                    actor="seed",
+                )
+
+    def _meta(self, account_id: str, actor: str) -> CommitMetadata:
+        return CommitMetadata.current(tenant=account_id, actor=actor)
+
+    def _today(self) -> date:
+        return self.clock.now().date()
+
+    async def _number(self, prefix: str) -> str:
+        return await claim_number(self.numbers, prefix, self.clock.now().year)
+
+    async def _remember_request(self, key: str, fingerprint: str, result_id: str) -> str:
+        """Idempotency for commands that create a new stream: the first id wins."""
+        try:
+            await self.requests.insert_one({"_id": key, "fp": fingerprint, "id": result_id})
+            return result_id
+        except DuplicateKeyError:
+            earlier = await self.requests.find_one({"_id": key})
+            assert earlier is not None
+            if earlier["fp"] != fingerprint:
+                raise DomainError(
+                    "idempotency_key_reused", "this Idempotency-Key was used for another request"
+                ) from None
+            return str(earlier["id"])
+
+    # ------------------------------------------------------------ catalogue
+
+    async def _run_plan(self, plan_id: str, command: domain.PlanCommand, actor: str) -> Plan:
+        outcome = await self.plans.run(
+            domain.plan_stream(plan_id), command, metadata=self._meta(domain.PLATFORM, actor)
+        )
+        await upsert_if_newer(
+            self.plans_view,
+            plan_id,
+            outcome.version,
+            plan_row(outcome.state),
+        )
+        return outcome.state
+
+    def _require_admin(self, principal: Principal) -> None:
+        if not is_billing_admin(principal):
+            raise ProblemError(403, "forbidden", "the catalogue is managed by billing admins")
+
+    async def publish_plan(self, principal: Principal, data: Any) -> dict[str, Any]:
+        self._require_admin(principal)
+        code = data.code.strip().upper()
+        plan_id = code.lower()
+        try:
+            await self.codes.insert_one({"_id": f"plan:{code}", "plan_id": plan_id})
+        except DuplicateKeyError:
+            raise Conflict("plan_code_taken", f"a plan with code {code} exists") from None
+        state = await self._run_plan(
+            plan_id,
+            domain.PublishPlan(
+                now=self.clock.now(),
+                plan_id=plan_id,
+                code=code,
+                name=data.name,
+                category=data.category,
+                tier=data.tier,
+                monthly_price=data.monthly_price,
+                currency=self.settings.currency,
+                periods=tuple(PeriodPrice(**p.model_dump()) for p in data.periods),
+                description=data.description,
+            ),
+            principal.user_id,
+        )
+        return plan_row(state)
+
+    async def change_plan(self, principal: Principal, plan_id: str, data: Any) -> dict[str, Any]:
+        self._require_admin(principal)
+        state = await self._run_plan(
+            plan_id,
+            domain.ChangePlan(
+                now=self.clock.now(),
+                name=data.name,
+                monthly_price=data.monthly_price,
+                periods=tuple(PeriodPrice(**p.model_dump()) for p in data.periods),
+                description=data.description,
+            ),
+            principal.user_id,
+        )
+        return plan_row(state)
+
+    async def retire_plan(self, principal: Principal, plan_id: str) -> dict[str, Any]:
+        self._require_admin(principal)
+        state = await self._run_plan(
+            plan_id, domain.RetirePlan(now=self.clock.now()), principal.user_id
+        )
+        return plan_row(state)
+
+    async def plan(self, plan_id: str) -> Plan:
+        state, _ = await self.plans.load(domain.plan_stream(plan_id))
+        if state.status == "none":
+            raise NotFound("plan_not_found", "no such plan", plan_id=plan_id)
+        return state
+
+    async def list_plans(
+        self, *, include_retired: bool, category: str | None, tier: str | None
+    ) -> dict[str, Any]:
+        query: dict[str, Any] = {} if include_retired else {"status": "active"}
+        if category:
+            query["category"] = category
+        if tier:
+            query["tier"] = tier
+        rows = [strip_id(r) async for r in self.plans_view.find(query).sort("code", 1)]
+        order = {t: i for i, t in enumerate(domain.TIERS)}
+        rows.sort(key=lambda r: (r["category"], order.get(r["tier"], 9), r["code"]))
+        return {"items": rows, "total": len(rows)}
+
+    # ------------------------------------------------------------ orders
+
+    async def _issue(
+        self,
+        *,
+        account_id: str,
+        actor: str,
+        invoice_id: str,
+        order_kind: domain.OrderKind,
+        subscription_id: str,
+        plan: Plan,
+        months: int,
+        lines: tuple[InvoiceLine, ...],
+        upgrade_from: str | None = None,
+        upgrade_credit: int = 0,
+    ) -> Invoice:
+        existing, _ = await self.invoices.load(domain.invoice_stream(invoice_id))
+        if existing.status != "none":
+            return existing  # the same request again: the invoice already exists
+        now = self.clock.now()
+        total = sum(line.amount for line in lines)
+        order_id = await self._number("OD")
+        command = domain.IssueInvoice(
+            now=now,
+            invoice_id=invoice_id,
+            account_id=account_id,
+            proforma_number=await self._number("PF"),
+            order_id=order_id,
+            order_kind=order_kind,
+            subscription_id=subscription_id,
+            plan=plan,
+            months=months,
+            lines=lines,
+            due_at=now + timedelta(days=self.settings.invoice_due_days),
+            invoice_number=await self._number("INV") if total == 0 else None,
+            upgrade_from_plan_id=upgrade_from,
+            upgrade_credit=upgrade_credit,
+        )
+        outcome = await self.invoices.run(
+            domain.invoice_stream(invoice_id), command, metadata=self._meta(account_id, actor)
+        )
+        await self.codes.update_one(
+            {"_id": order_id},
+            {"$set": {"account_id": account_id, "kind": "order", "invoice_id": invoice_id}},
+            upsert=True,
+        )
+        await self._after_invoice(invoice_id, actor, outcome)
+        if total > 0 and await self._auto_pay_enabled(account_id):
+            try:
+                await self._pay_from_wallet(
+                    outcome.state,
+                    outcome.state.due,
+                    payment_id=derived_id("auto", invoice_id),
+                    channel="wallet",
+                    reference=outcome.state.proforma_number,
+                    actor="auto-pay",
+                )
+            except DomainError as exc:
+                log.info("auto-pay skipped", invoice_id=invoice_id, code=exc.code)
+        state, _ = await self.invoices.load(domain.invoice_stream(invoice_id))
+        return state
+
+    async def place_order(
+        self, principal: Principal, plan_id: str, months: int, key: str | None
+    ) -> dict[str, Any]:
+        plan = await self.plan(plan_id)
+        if plan.status != "active":
+            raise DomainError("plan_not_available", "this plan is not sold any more")
+        price = plan.price(months)  # refuses a period the plan is not sold for
+        invoice_id = self.new_id()
+        if key:
+            invoice_id = await self._remember_request(
+                f"order|{principal.account_id}|{key}", f"{plan_id}|{months}", invoice_id
+            )
+        lines = order_lines(plan, months, price)
+        state = await self._issue(
+            account_id=principal.account_id,
+            actor=principal.user_id,
+            invoice_id=invoice_id,
+            order_kind="new",
+            subscription_id=derived_id("subscription", invoice_id),
+            plan=plan,
+            months=months,
+            lines=lines,
+        )
+        return await self.invoice(principal, state.invoice_id)
+
+    async def _own_subscription(self, principal: Principal, subscription_id: str) -> Subscription:
+        state, _ = await self.subscriptions.load(domain.subscription_stream(subscription_id))
+        if state.status == "none" or (
+            state.account_id != principal.account_id and not is_billing_admin(principal)
+        ):
+            raise NotFound("subscription_not_found", "no such subscription")
+        return state
+
+    async def _open_change(self, subscription_id: str) -> None:
+        """One pending renewal or upgrade at a time keeps quotes and end dates coherent."""
+        pending = await self.invoices_view.find_one(
+            {"subscription_id": subscription_id, "status": {"$in": list(domain.OPEN)}}
+        )
+        if pending is not None:
+            raise Conflict(
+                "invoice_pending",
+                "this subscription has an unpaid invoice; pay or cancel it first",
+                invoice_id=pending["_id"],
+            )
+
+    async def renew(
+        self, principal: Principal, subscription_id: str, data: Any, key: str | None
+    ) -> dict[str, Any]:
+        sub = await self._own_subscription(principal, subscription_id)
+        plan = await self.plan(sub.plan_id)
+        if plan.status != "active":
+            raise DomainError("plan_not_available", "this plan is retired; order a current one")
+        price = plan.price(data.months)
+        invoice_id = self.new_id()
+        if key:
+            invoice_id = await self._remember_request(
+                f"renew|{sub.account_id}|{key}", f"{subscription_id}|{data.months}", invoice_id
+            )
+        known, _ = await self.invoices.load(domain.invoice_stream(invoice_id))
+        if known.status == "none":
+            await self._open_change(subscription_id)
+        base = domain.renewal_base(sub, self._today())
+        lines = order_lines(plan, data.months, price, f" (renewal from {base.isoformat()})")
+        state = await self._issue(
+            account_id=sub.account_id,
+            actor=principal.user_id,
+            invoice_id=invoice_id,
+            order_kind="renewal",
+            subscription_id=subscription_id,
+            plan=plan,
+            months=data.months,
+            lines=lines,
+        )
+        return await self._pay_now_if_asked(principal, state, data.pay_from_wallet, key)
+
+    async def upgrade_preview(
+        self, principal: Principal, subscription_id: str, plan_id: str
+    ) -> dict[str, Any]:
+        sub = await self._own_subscription(principal, subscription_id)
+        new = await self.plan(plan_id)
+        quote = domain.upgrade_quote(sub, new, self._today())
+        return {
+            "subscription_id": subscription_id,
+            "from": {"plan_id": sub.plan_id, "tier": sub.tier, "name": sub.plan_name},
+            "to": {"plan_id": new.plan_id, "tier": new.tier, "name": new.name},
+            "effective_on": self._today(),
+            "ends_on": sub.ends_on,
+            "remaining_days": quote.remaining_days,
+            "period_days": quote.period_days,
+            "credit": quote.credit,
+            "charge": quote.charge,
+            "amount_due": quote.charge,
+            "currency": sub.currency,
+            "rounding": "credit rounded down, charge rounded up, to the currency's minor unit",
+        }
+
+    async def upgrade(
+        self, principal: Principal, subscription_id: str, data: Any, key: str | None
+    ) -> dict[str, Any]:
+        sub = await self._own_subscription(principal, subscription_id)
+        new = await self.plan(data.plan_id)
+        quote = domain.upgrade_quote(sub, new, self._today())
+        if data.expected_charge is not None and data.expected_charge != quote.charge:
+            raise Conflict(
+                "quote_changed",
+                "the upgrade price changed since the preview; preview again",
+                charge=quote.charge,
+            )
+        invoice_id = self.new_id()
+        if key:
+            invoice_id = await self._remember_request(
+                f"upgrade|{sub.account_id}|{key}", f"{subscription_id}|{new.plan_id}", invoice_id
+            )
+        known, _ = await self.invoices.load(domain.invoice_stream(invoice_id))
+        if known.status == "none":
+            await self._open_change(subscription_id)
+        lines = (
+            InvoiceLine(
+                description=f"{new.name}: {quote.remaining_days} remaining days",
+                amount=quote.credit + quote.charge,
+            ),
+            InvoiceLine(
+                description=f"Unused value of {sub.plan_name} ({quote.remaining_days} days)",
+                amount=-quote.credit,
+            ),
+        )
+        state = await self._issue(
+            account_id=sub.account_id,
+            actor=principal.user_id,
+            invoice_id=invoice_id,
+            order_kind="upgrade",
+            subscription_id=subscription_id,
+            plan=new,
+            months=0,
+            lines=lines,
+            upgrade_from=sub.plan_id,
+            upgrade_credit=quote.credit,
+        )
+        return await self._pay_now_if_asked(principal, state, data.pay_from_wallet, key)
+
+    async def _pay_now_if_asked(
+        self, principal: Principal, state: Invoice, pay: bool, key: str | None
+    ) -> dict[str, Any]:
+        if pay and state.due > 0:
+            try:
+                await self._pay_from_wallet(
+                    state,
+                    state.due,
+                    payment_id=derived_id("pay-now", state.invoice_id),
+                    channel="wallet",
+                    reference=state.proforma_number,
+                    actor=principal.user_id,
+                )
+            except DomainError as exc:
+                if exc.code != "insufficient_balance":
+                    raise
+                # Nothing was paid: the new invoice is withdrawn so nothing is left behind.
+                await self._run_invoice(
+                    state.invoice_id,
+                    domain.CancelInvoice(now=self.clock.now(), reason="payment_rejected"),
+                    state.account_id,
+                    principal.user_id,
+                )
+                raise
+        return await self.invoice(principal, state.invoice_id)
+
+    # ------------------------------------------------------------ payments
+
+    async def _run_invoice(
+        self, invoice_id: str, command: domain.InvoiceCommand, account_id: str, actor: str
+    ) -> Invoice:
+        """Run an invoice command, claiming an invoice number if it completes the invoice."""
+        stream = domain.invoice_stream(invoice_id)
+        meta = self._meta(account_id, actor)
+        try:
+            outcome = await self.invoices.run(stream, command, metadata=meta)
+        except domain.InvoiceNumberNeeded:
+            numbered = replace(command, invoice_number=await self._number("INV"))  # type: ignore[type-var]
+            outcome = await self.invoices.run(stream, numbered, metadata=meta)
+        await self._after_invoice(invoice_id, actor, outcome)
+        return outcome.state
+
+    async def _load_invoice(self, principal: Principal, invoice_id: str) -> Invoice:
+        state, _ = await self.invoices.load(domain.invoice_stream(invoice_id))
+        if state.status == "none" or (
+            state.account_id != principal.account_id and not is_billing_admin(principal)
+        ):
+            raise NotFound("invoice_not_found", "no such invoice")
+        return state
+
+    async def _pay_from_wallet(
+        self,
+        state: Invoice,
+        amount: int,
+        *,
+        payment_id: str,
+        channel: domain.PaymentChannel,
+        reference: str,
+        actor: str,
+        kept_in_wallet: int = 0,
+    ) -> Invoice:
+        if payment_id in state.payments:
+            return state
+        if state.status not in domain.OPEN:
+            raise Conflict("invoice_not_payable", f"the invoice is {state.status}")
+        # The wallet refuses an overdraft (DebitRejected): then nothing happens here.
+        await self.wallet.debit(
+            state.account_id, amount, state.currency, state.proforma_number, key=payment_id
+        )
+        return await self._run_invoice(
+            state.invoice_id,
+            domain.RecordPayment(
+                now=self.clock.now(),
+                payment_id=payment_id,
+                channel=channel,
+                amount=amount,
+                reference=reference,
+                kept_in_wallet=kept_in_wallet,
+            ),
+            state.account_id,
+            actor,
+        )
+
+    async def pay(
+        self, principal: Principal, invoice_id: str, data: Any, key: str | None
+    ) -> dict[str, Any]:
+        state = await self._load_invoice(principal, invoice_id)
+        if state.status not in domain.OPEN:
+            raise Conflict("invoice_not_payable", f"the invoice is {state.status}")
+        amount = data.amount if data.amount is not None else state.due
+        if amount > state.due:
+            raise DomainError(
+                "amount_exceeds_due",
+                "pay at most what is due; top up the wallet for more",
+                amount_due=state.due,
+            )
+        payment_id = (
+            derived_id("pay", principal.account_id, invoice_id, key) if key else self.new_id()
+        )
+        if data.method == "wallet":
+            await self._pay_from_wallet(
+                state,
+                amount,
+                payment_id=payment_id,
+                channel="wallet",
+                reference=state.proforma_number,
+                actor=principal.user_id,
+            )
+            return await self.invoice(principal, invoice_id)
+        top_up = await self.wallet.top_up(
+            state.account_id, amount, state.currency, data.method, key=payment_id
+        )
+        await self.provider_payments.update_one(
+            {"_id": top_up["id"]},
+            {"$set": {"invoice_id": invoice_id, "account_id": state.account_id}},
+            upsert=True,
+        )
+        view = await self.invoice(principal, invoice_id)
+        view["payment_request"] = {
+            "top_up_id": top_up["id"],
+            "status": top_up.get("status"),
+            "amount": top_up.get("amount"),
+            "currency": top_up.get("currency"),
+            "payment": top_up.get("payment"),
+        }
+        return view
+
+    async def on_top_up_completed(self, event: TopUpCompleted) -> None:
+        """A provider payment for an invoice arrived in the wallet: apply it to the invoice."""
+        link = await self.provider_payments.find_one({"_id": event.top_up_id})
+        if link is None:
+            return  # an ordinary top-up
+        state, _ = await self.invoices.load(domain.invoice_stream(link["invoice_id"]))
+        payment_id = derived_id("top-up", event.top_up_id)
+        if state.status not in domain.OPEN or payment_id in state.payments:
+            return  # already settled: the money stays in the wallet as credit
+        take = min(event.amount_received, state.due)
+        try:
+            await self._pay_from_wallet(
+                state,
+                take,
+                payment_id=payment_id,
+                channel="provider",
+                reference=event.reference,
+                actor="payments",
+                kept_in_wallet=event.amount_received - take,
+            )
+        except DomainError as exc:
+            log.warning("provider payment not applied", top_up_id=event.top_up_id, code=exc.code)
+
+    async def cancel(self, principal: Principal, invoice_id: str) -> dict[str, Any]:
+        """The customer stops a (partly) paid order: what was paid goes to the wallet."""
+        state = await self._load_invoice(principal, invoice_id)
+        reason = "staff" if state.account_id != principal.account_id else "customer_stopped"
+        await self._run_invoice(
+            invoice_id,
+            domain.CancelInvoice(now=self.clock.now(), reason=reason),
+            state.account_id,
+            principal.user_id,
+        )
+        return await self.invoice(principal, invoice_id)
+
+    async def refund(self, principal: Principal, invoice_id: str, data: Any) -> dict[str, Any]:
+        self._require_admin(principal)
+        state = await self._load_invoice(principal, invoice_id)
+        await self._run_invoice(
+            invoice_id,
+            domain.RefundInvoice(
+                now=self.clock.now(),
+                refund_id=self.new_id(),
+                amount=data.amount,
+                reason=data.reason,
+            ),
+            state.account_id,
+            principal.user_id,
+        )
+        return await self.invoice(principal, invoice_id)
+
+    # ------------------------------------------------------------ claims
+
+    async def file_claim(
+        self, principal: Principal, invoice_id: str, data: Any, key: str | None
+    ) -> dict[str, Any]:
+        state = await self._load_invoice(principal, invoice_id)
+        proof: tuple[str, str, bytes] | None = None
+        if data.proof is not None:
+            try:
+                raw = base64.b64decode(data.proof.content_base64, validate=True)
+            except ValueError:
+                raise ProblemError(400, "invalid_file", "content_base64 is not base64") from None
+            if len(raw) > MAX_PROOF_BYTES:
+                raise ProblemError(413, "file_too_large", "a proof file is at most 10 MB")
+            kind = sniff(raw)
+            if kind is None or kind[0] not in ("image/png", "image/jpeg", "application/pdf"):
+                raise ProblemError(
+                    415, "unsupported_file_type", "a proof is a PNG or JPEG image or a PDF"
+                )
+            proof = (kind[0], kind[1], raw)
+        claim_id = derived_id("claim", invoice_id, key) if key else self.new_id()
+        now = self.clock.now()
+        command = domain.FileClaim(
+            now=now,
+            claim_id=claim_id,
+            reference=data.reference,
+            amount=data.amount,
+            paid_on=data.paid_on,
+            proof_file_id=None,
+            review_due_at=now + timedelta(hours=self.settings.claim_review_hours),
+        )
+        domain.decide_invoice(command, state)  # refuse before storing the file
+        if proof is not None:
+            stored = await self.blobs.put(proof[2], proof[0], proof[1], state.account_id, now)
+            command = replace(command, proof_file_id=stored.file_id)
+        await self._run_invoice(invoice_id, command, state.account_id, principal.user_id)
+        return await self.claim(principal, claim_id)
+
+    async def decide_claim(
+        self, principal: Principal, claim_id: str, approve: bool, reason: str
+    ) -> dict[str, Any]:
+        self._require_admin(principal)
+        row = await self.claims_view.find_one({"_id": claim_id})
+        if row is None:
+            raise NotFound("claim_not_found", "no such payment claim")
+        command: domain.InvoiceCommand
+        if approve:
+            command = domain.ApproveClaim(
+                now=self.clock.now(),
+                claim_id=claim_id,
+                reviewer=principal.user_id,
+                payment_id=derived_id("claim-payment", claim_id),
+            )
+        else:
+            command = domain.RejectClaim(
+                now=self.clock.now(), claim_id=claim_id, reviewer=principal.user_id, reason=reason
+            )
+        await self._run_invoice(row["invoice_id"], command, row["account_id"], principal.user_id)
+        return await self.claim(principal, claim_id)
+
+    async def claim(self, principal: Principal, claim_id: str) -> dict[str, Any]:
+        row = await self.claims_view.find_one({"_id": claim_id})
+        if row is None or (
+            row["account_id"] != principal.account_id and not is_billing_admin(principal)
+        ):
+            raise NotFound("claim_not_found", "no such payment claim")
+        return claim_out(row, self.clock.now())
+
+    async def list_claims(
+        self, principal: Principal, status: str | None, overdue: bool, limit: int, offset: int
+    ) -> dict[str, Any]:
+        query: dict[str, Any] = {}
+        if not is_billing_admin(principal):
+            query["account_id"] = principal.account_id
+        if status:
+            query["status"] = status
+        now = self.clock.now()
+        if overdue:
+            query["status"] = "under_review"
+            query["review_due_at"] = {"$lt": now}
+        total = await self.claims_view.count_documents(query)
+        cursor = self.claims_view.find(query).sort("filed_at", DESCENDING).skip(offset).limit(limit)
+        rows = [claim_out(r, now) async for r in cursor]
+        return {"items": rows, "total": total, "limit": limit, "offset": offset}
+
+    async def proof(self, principal: Principal, claim_id: str) -> tuple[str, str, bytes]:
+        claim = await self.claim(principal, claim_id)
+        if not claim.get("proof_file_id"):
+            raise NotFound("proof_not_found", "this claim has no proof file")
+        found = await self.blobs.get(claim["proof_file_id"], claim["account_id"])
+        if found is None:
+            raise NotFound("proof_not_found", "this claim has no proof file")
+        stored, data = found
+        return stored.content_type, stored.filename, data
+
+    # ------------------------------------------------------------ what follows a fact
+
+    async def _after_invoice(self, invoice_id: str, actor: str, outcome: Outcome[Invoice]) -> None:
+        """Refresh the read models, then carry out what the new events call for."""
+        events = await self.store.read_stream(domain.invoice_stream(invoice_id))
+        await self._refresh_invoice_views(invoice_id, events)
+        if outcome.commit is not None:
+            for stored in outcome.commit.events:
+                await self.follow_up(stored.event, actor)
+
+    async def follow_up(self, event: BillingEvent, actor: str = "billing") -> None:
+        """Idempotent consequences of billing's own events (also run from billing.events)."""
+        if isinstance(event, InvoicePaymentRecorded) and event.credited_to_wallet > 0:
+            await self.wallet.credit(
+                event.account_id,
+                event.credited_to_wallet,
+                event.currency,
+                "overpayment",
+                f"invoice {event.invoice_id}",
+                key=derived_id("excess", event.payment_id),
+            )
+        elif isinstance(event, InvoiceCancelled) and event.refunded_to_wallet > 0:
+            await self.wallet.credit(
+                event.account_id,
+                event.refunded_to_wallet,
+                event.currency,
+                "order_cancelled",
+                f"order {event.order_id}",
+                key=derived_id("cancelled", event.invoice_id),
+            )
+        elif isinstance(event, InvoiceRefunded):
+            await self.wallet.credit(
+                event.account_id,
+                event.amount,
+                event.currency,
+                "refund",
+                f"invoice {event.invoice_number}",
+                key=derived_id("refund", event.refund_id),
+            )
+        elif isinstance(event, InvoicePaid):
+            await self._fulfil(event, actor)
+
+    async def _fulfil(self, paid: InvoicePaid, actor: str) -> None:
+        events = await self.store.read_stream(domain.invoice_stream(paid.invoice_id))
+        issued = next(e.event for e in events if isinstance(e.event, InvoiceIssued))
+        assert isinstance(issued, InvoiceIssued)
+        stream = domain.subscription_stream(paid.subscription_id)
+        sub, _ = await self.subscriptions.load(stream)
+        if paid.invoice_id in sub.invoices:
+            return
+        now, today = paid.occurred_at, paid.occurred_at.date()
+        plan = await self.plan(issued.plan_id)
+        command: domain.SubscriptionCommand
+        if issued.order_kind == "new":
+            if sub.status != "none":
+                return
+            command = domain.StartSubscription(
+                now=now,
+                today=today,
+                subscription_id=paid.subscription_id,
+                account_id=paid.account_id,
+                contract_number=await self._number("HD"),
+                invoice_id=paid.invoice_id,
+                plan=plan,
+                months=issued.months,
+                amount=issued.total,
+            )
+        elif issued.order_kind == "renewal":
+            command = domain.RenewSubscription(
+                now=now,
+                today=today,
+                invoice_id=paid.invoice_id,
+                months=issued.months,
+                amount=issued.total,
+            )
+        else:
+            command = domain.ApplyUpgrade(
+                now=now,
+                today=today,
+                invoice_id=paid.invoice_id,
+                plan=plan,
+                credit=issued.upgrade_credit,
+                charge=issued.total,
+            )
+        try:
+            await self._run_subscription(paid.subscription_id, command, paid.account_id, actor)
+        except DomainError as exc:
+            # Paid but not applicable (e.g. a second upgrade to the same tier): refund it.
+            log.warning("paid order not applicable, refunding", code=exc.code)
+            await self._run_invoice(
+                paid.invoice_id,
+                domain.RefundInvoice(
+                    now=now,
+                    refund_id=derived_id("not-applicable", paid.invoice_id),
+                    amount=paid.amount_spent,
+                    reason=f"order could not be applied: {exc.detail}",
+                ),
+                paid.account_id,
+                actor,
+            )
+
+    async def _run_subscription(
+        self, subscription_id: str, command: domain.SubscriptionCommand, account_id: str, actor: str
+    ) -> Subscription:
+        outcome = await self.subscriptions.run(
+            domain.subscription_stream(subscription_id),
+            command,
+            metadata=self._meta(account_id, actor),
+        )
+        if outcome.commit is not None:
+            await self._refresh_subscription_view(subscription_id)
+        return outcome.state
+
+    async def check_expiry(self) -> int:
+        """The scheduler's step: notices at <= N days left, expiry at the end date."""
+        notice_until = self._today() + timedelta(days=self.settings.expiry_notice_days)
+        changed = 0
+        async for row in self.subscriptions_view.find(
+            {"status": "active", "ends_on": {"$lte": notice_until.isoformat()}}
+        ):
+            state = await self._run_subscription(
+                row["_id"],
+                domain.CheckExpiry(
+                    now=self.clock.now(),
+                    today=self._today(),
+                    notice_days=self.settings.expiry_notice_days,
+                ),
+                row["account_id"],
+                "scheduler",
+            )
+            changed += state.status != row["status"] or state.expiring_notice_for is not None
+        return changed
+
+    # ------------------------------------------------------------ read models
+
+    async def _refresh_invoice_views(self, invoice_id: str, events: list[StoredEvent]) -> None:
+        row, claims = invoice_row(events)
+        if not row:
+            return
+        version = events[-1].version
+        await upsert_if_newer(self.invoices_view, invoice_id, version, row)
+        for claim in claims:
+            await upsert_if_newer(self.claims_view, claim["claim_id"], version, claim)
+        if row.get("invoice_number"):
+            await self.codes.update_one(
+                {"_id": row["invoice_number"]},
+                {"$set": {"account_id": row["account_id"], "kind": "invoice", "id": invoice_id}},
+                upsert=True,
+            )
+
+    async def _refresh_subscription_view(self, subscription_id: str) -> None:
+        state, version = await self.subscriptions.load(domain.subscription_stream(subscription_id))
+        row = subscription_row(state)
+        await upsert_if_newer(self.subscriptions_view, subscription_id, version, row)
+        await self.codes.update_one(
+            {"_id": state.contract_number},
+            {"$set": {"account_id": state.account_id, "kind": "contract", "id": subscription_id}},
+            upsert=True,
+        )
+
+    async def invoice(self, principal: Principal, invoice_id: str) -> dict[str, Any]:
+        await self._load_invoice(principal, invoice_id)  # 404 unless the caller may see it
+        events = await self.store.read_stream(domain.invoice_stream(invoice_id))
+        row, claims = invoice_row(events)
+        row["claims"] = [claim_out(c, self.clock.now()) for c in claims]
+        return {"id": invoice_id, **row}
+
+    async def list_invoices(
+        self,
+        principal: Principal,
+        *,
+        status: str | None,
+        kind: str | None,
+        limit: int,
+        offset: int,
+    ) -> dict[str, Any]:
+        query: dict[str, Any] = {}
+        if not is_billing_admin(principal):
+            query["account_id"] = principal.account_id
+        if status:
+            query["status"] = status
+        if kind:
+            query["order_kind"] = kind
+        total = await self.invoices_view.count_documents(query)
+        cursor = self.invoices_view.find(query).sort("issued_at", DESCENDING)
+        rows = [
+            {"id": r.pop("_id"), **without(r, "version")}
+            async for r in cursor.skip(offset).limit(limit)
+        ]
+        return {"items": rows, "total": total, "limit": limit, "offset": offset}
+
+    async def subscription(self, principal: Principal, subscription_id: str) -> dict[str, Any]:
+        state = await self._own_subscription(principal, subscription_id)
+        return {"id": subscription_id, **subscription_row(state, self._today())}
+
+    async def list_subscriptions(
+        self, principal: Principal, *, status: str | None, limit: int, offset: int
+    ) -> dict[str, Any]:
+        query: dict[str, Any] = {}
+        if not is_billing_admin(principal):
+            query["account_id"] = principal.account_id
+        if status:
+            query["status"] = status
+        total = await self.subscriptions_view.count_documents(query)
+        cursor = self.subscriptions_view.find(query).sort("starts_on", DESCENDING)
+        today = self._today()
+        rows = []
+        async for r in cursor.skip(offset).limit(limit):
+            r["id"] = r.pop("_id")
+            r.pop("version", None)
+            r["days_left"] = (date.fromisoformat(r["ends_on"]) - today).days
+            rows.append(r)
+        return {"items": rows, "total": total, "limit": limit, "offset": offset}
+
+    async def contract(self, principal: Principal, subscription_id: str) -> dict[str, Any]:
+        state = await self._own_subscription(principal, subscription_id)
+        events = await self.store.read_stream(domain.subscription_stream(subscription_id))
+        history = [contract_entry(e.event) for e in events]
+        return {
+            "id": subscription_id,
+            **subscription_row(state, self._today()),
+            "history": [h for h in history if h],
+        }
+
+    async def code(self, principal: Principal, code: str) -> dict[str, Any]:
+        """Is `code` an order, invoice or contract number of the caller's account?"""
+        row = await self.codes.find_one({"_id": code.strip().upper()})
+        if (
+            row is None
+            or row.get("kind") not in ("order", "invoice", "contract")
+            or (row["account_id"] != principal.account_id and not principal.is_staff)
+        ):
+            raise NotFound("code_not_found", "no order, invoice or contract has this code")
+        return {"code": row["_id"], "kind": row["kind"], "account_id": row["account_id"]}
+
+    # ------------------------------------------------------------ account settings
+
+    async def _auto_pay_enabled(self, account_id: str) -> bool:
+        state, _ = await self.accounts.load(domain.account_stream(account_id))
+        return state.auto_pay
+
+    async def settings_of(self, principal: Principal) -> dict[str, Any]:
+        return {"auto_pay": await self._auto_pay_enabled(principal.account_id)}
+
+    async def set_auto_pay(self, principal: Principal, enabled: bool) -> dict[str, Any]:
+        if not principal.manages_account:
+            raise ProblemError(403, "forbidden", "only the account owner or an admin changes this")
+        await self.accounts.run(
+            domain.account_stream(principal.account_id),
+            domain.SetAutoPay(
+                now=self.clock.now(),
+                account_id=principal.account_id,
+                enabled=enabled,
+                actor=principal.user_id,
+            ),
+            metadata=self._meta(principal.account_id, principal.user_id),
+        )
+        return await self.settings_of(principal)
+
+
+# ---------------------------------------------------------------- rows
+
+
+def strip_id(row: dict[str, Any]) -> dict[str, Any]:
+    row = dict(row)
+    row["id"] = row.pop("_id")
+    row.pop("version", None)
+    return row
+
+
+def without(row: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in keys}
+
+
+def plan_row(plan: Plan) -> dict[str, Any]:
+    return {
+        "plan_id": plan.plan_id,
+        "code": plan.code,
+        "name": plan.name,
+        "category": plan.category,
+        "tier": plan.tier,
+        "status": plan.status,
+        "monthly_price": plan.monthly_price,
+        "currency": plan.currency,
+        "description": plan.description,
+        "periods": [
+            {
+                "months": p.months,
+                "discount_percent": p.discount_percent,
+                "price": plan.price(p.months),
+            }
+            for p in plan.periods
+        ],
+    }
+
+
+def order_lines(plan: Plan, months: int, price: int, suffix: str = "") -> tuple[InvoiceLine, ...]:
+    gross = plan.monthly_price * months
+    lines = [InvoiceLine(description=f"{plan.name}, {months} month(s){suffix}", amount=gross)]
+    if gross != price:
+        discount = plan.period(months).discount_percent
+        lines.append(
+            InvoiceLine(
+                description=f"{discount}% discount for {months} months", amount=price - gross
+            )
+        )
+    return tuple(lines)
+
+
+def invoice_row(events: list[StoredEvent]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The invoice's list row and its claims, folded from its events."""
+    row: dict[str, Any] = {}
+    claims: dict[str, dict[str, Any]] = {}
+    for stored in events:
+        event = stored.event
+        if isinstance(event, InvoiceIssued):
+            row = {
+                "account_id": event.account_id,
+                "proforma_number": event.proforma_number,
+                "invoice_number": None,
+                "order_id": event.order_id,
+                "order_kind": event.order_kind,
+                "subscription_id": event.subscription_id,
+                "plan_id": event.plan_id,
+                "plan_name": event.plan_name,
+                "category": event.category,
+                "tier": event.tier,
+                "months": event.months,
+                "lines": [line.model_dump() for line in event.lines],
+                "total": event.total,
+                "paid": 0,
+                "amount_due": event.total,
+                "currency": event.currency,
+                "status": "unpaid",
+                "issued_at": event.occurred_at,
+                "due_at": event.due_at,
+                "paid_at": None,
+                "payments": [],
+                "refunded": 0,
+                "upgrade_credit": event.upgrade_credit,
+            }
+        elif isinstance(event, InvoicePaymentRecorded):
+            row["paid"] += event.applied
+            row["amount_due"] = event.amount_due_after
+            if event.applied > 0 and row["status"] == "unpaid":
+                row["status"] = "partially_paid"
+            row["payments"].append(
+                {
+                    "payment_id": event.payment_id,
+                    "channel": event.channel,
+                    "amount": event.amount,
+                    "applied": event.applied,
+                    "excess_to_wallet": event.excess,
+                    "reference": event.reference,
+                    "at": event.occurred_at,
+                }
+            )
+        elif isinstance(event, InvoicePaid):
+            row.update(
+                status="paid", invoice_number=event.invoice_number, paid_at=event.occurred_at
+            )
+            row["amount_due"] = 0
+        elif isinstance(event, InvoiceCancelled):
+            row.update(
+                status="cancelled",
+                amount_due=0,
+                cancelled_at=event.occurred_at,
+                cancel_reason=event.reason,
+                refunded_to_wallet=event.refunded_to_wallet,
+            )
+        elif isinstance(event, InvoiceRefunded):
+            row["refunded"] += event.amount
+        elif isinstance(event, PaymentClaimFiled):
+            claims[event.claim_id] = {
+                "claim_id": event.claim_id,
+                "invoice_id": event.invoice_id,
+                "account_id": event.account_id,
+                "invoice_proforma": row.get("proforma_number"),
+                "reference": event.reference,
+                "amount": event.amount,
+                "currency": event.currency,
+                "paid_on": event.paid_on.isoformat() if event.paid_on else None,
+                "proof_file_id": event.proof_file_id,
+                "status": "under_review",
+                "filed_at": event.occurred_at,
+                "review_due_at": event.review_due_at,
+                "decided_at": None,
+                "reviewer": None,
+                "rejection_reason": None,
+            }
+        elif isinstance(event, PaymentClaimApproved | PaymentClaimRejected):
+            claim = claims[event.claim_id]
+            claim.update(decided_at=event.occurred_at, reviewer=event.reviewer)
+            if isinstance(event, PaymentClaimApproved):
+                claim["status"] = "approved"
+            else:
+                claim.update(status="rejected", rejection_reason=event.reason)
+    return row, list(claims.values())
+
+
+def claim_out(row: dict[str, Any], now: datetime) -> dict[str, Any]:
+    out = {k: v for k, v in row.items() if k not in ("_id", "version")}
+    out["id"] = row.get("claim_id") or row.get("_id")
+    due = row.get("review_due_at")
+    out["overdue"] = bool(row.get("status") == "under_review" and due is not None and due < now)
+    out["section"] = {
+        "under_review": "documents_under_review",
+        "rejected": "rejected_payments",
+        "approved": "approved_payments",
+    }[row["status"]]
+    return out
+
+
+def subscription_row(state: Subscription, today: date | None = None) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "account_id": state.account_id,
+        "contract_number": state.contract_number,
+        "status": state.status,
+        "plan_id": state.plan_id,
+        "plan_code": state.plan_code,
+        "plan_name": state.plan_name,
+        "category": state.category,
+        "tier": state.tier,
+        "currency": state.currency,
+        "starts_on": state.starts_on.isoformat() if state.starts_on else None,
+        "ends_on": state.ends_on.isoformat() if state.ends_on else None,
+        "amount": state.total_paid,
+        "current_period_value": state.period_value,
+        "invoices": list(state.invoices),
+    }
+    if today is not None and state.ends_on is not None:
+        row["days_left"] = (state.ends_on - today).days
+    return row
+
+
+def contract_entry(event: Any) -> dict[str, Any] | None:
+    if isinstance(event, SubscriptionStarted):
+        return {
+            "event": "started",
+            "at": event.occurred_at,
+            "ends_on": event.ends_on,
+            "amount": event.amount,
+            "months": event.months,
+        }
+    if isinstance(event, SubscriptionRenewed):
+        return {
+            "event": "renewed",
+            "at": event.occurred_at,
+            "ends_on": event.ends_on,
+            "amount": event.amount,
+            "months": event.months,
+        }
+    if isinstance(event, PlanUpgraded):
+        return {
+            "event": "upgraded",
+            "at": event.occurred_at,
+            "from_tier": event.from_tier,
+            "to_tier": event.to_tier,
+            "credit": event.credit,
+            "charge": event.charge,
+        }
+    if isinstance(event, SubscriptionExpiring):
+        return {"event": "expiring", "at": event.occurred_at, "days_left": event.days_left}
+    if isinstance(event, SubscriptionExpired):
+        return {"event": "expired", "at": event.occurred_at}
+    return None
+
+
+def tier_of(value: str) -> Tier:
+    if value not in domain.TIERS:
+        raise DomainError("unknown_tier", "tiers are support, professional and premium")
+    return value  # type: ignore[return-value]

@@ -1,0 +1,109 @@
+"""Wiring only: settings -> runtime -> adapters -> service -> app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import httpx
+from litestar import Litestar
+
+from portal_billing import reactions
+from portal_billing.api import (
+    BillingAccountController,
+    ClaimsController,
+    ContractsController,
+    InvoicesController,
+    OrdersController,
+    PlansController,
+    PurchasesController,
+    SubscriptionsController,
+)
+from portal_billing.handlers import BillingService
+from portal_billing.settings import BillingSettings
+from portal_billing.wallet import HttpWallet, WalletPort
+from portal_chassis.bus import declare_publications
+from portal_chassis.clock import Clock, clock_from_env
+from portal_chassis.logging import configure_logging, get_logger
+from portal_chassis.runtime import ServiceRuntime
+from portal_chassis.service_auth import ServiceTokenSource
+from portal_chassis.web import create_app
+from portal_contracts.registry import events_of
+
+log = get_logger(__name__)
+
+
+def bootstrap(
+    settings: BillingSettings | None = None,
+    clock: Clock | None = None,
+    wallet: WalletPort | None = None,
+) -> tuple[ServiceRuntime, BillingService, list[httpx.AsyncClient]]:
+    settings = settings or BillingSettings()
+    runtime = ServiceRuntime(settings)
+    assert runtime.store is not None
+    clients: list[httpx.AsyncClient] = []
+    if wallet is None:
+        identity = httpx.AsyncClient(base_url=settings.identity_url, timeout=10)
+        wallet_http = httpx.AsyncClient(base_url=settings.wallet_url, timeout=10)
+        clients = [identity, wallet_http]
+        tokens = ServiceTokenSource(
+            "/v1/auth/service-token",
+            settings.service_client_id,
+            settings.service_client_secret,
+            identity,
+        )
+        wallet = HttpWallet(wallet_http, tokens)
+    service = BillingService(runtime.store, runtime.db, settings, wallet, clock or clock_from_env())
+    declare_publications(runtime.broker, "billing", events_of("billing"))
+    reactions.register(runtime.broker, service, max_attempts=settings.consumer_max_attempts)
+    return runtime, service, clients
+
+
+def create(settings: BillingSettings | None = None) -> Litestar:
+    settings = settings or BillingSettings()
+    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    runtime, service, clients = bootstrap(settings)
+    scheduler: dict[str, asyncio.Task[Any]] = {}
+
+    async def expiry_scheduler() -> None:
+        while True:
+            await asyncio.sleep(settings.expiry_sweep_seconds)
+            try:
+                await service.check_expiry()
+            except Exception as exc:
+                log.warning("expiry check failed", error=str(exc))
+
+    async def start() -> None:
+        await service.setup()
+        scheduler["task"] = asyncio.create_task(expiry_scheduler())
+
+    async def stop() -> None:
+        if "task" in scheduler:
+            scheduler["task"].cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await scheduler["task"]
+        for client in clients:
+            await client.aclose()
+
+    return create_app(
+        title="Billing service",
+        route_handlers=[
+            PlansController,
+            OrdersController,
+            SubscriptionsController,
+            ContractsController,
+            InvoicesController,
+            PurchasesController,
+            ClaimsController,
+            BillingAccountController,
+        ],
+        runtime=runtime,
+        on_start=[start],
+        on_stop=[stop],
+        state={"billing": service},
+    )
+
+
+def app() -> Litestar:
+    return create()

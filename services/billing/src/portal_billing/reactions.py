@@ -1,0 +1,38 @@
+"""Every subscription of the billing service, in one place; handlers stay thin.
+
+- wallet.events TopUpCompleted -> a provider payment for an invoice is applied to it.
+- billing.events -> the consequences of billing's own facts (start the subscription,
+  credit excess or refunds to the wallet), re-run at least once after a crash.
+"""
+
+from __future__ import annotations
+
+from faststream.kafka import KafkaBroker
+
+from portal_billing.handlers import BillingService
+from portal_chassis.consumer import subscribe
+from portal_contracts.base import DomainEvent
+from portal_contracts.envelope import EventEnvelope
+from portal_contracts.events.billing import BillingEvent
+from portal_contracts.events.wallet import TopUpCompleted, WalletEvent
+
+
+def register(broker: KafkaBroker, service: BillingService, *, max_attempts: int) -> None:
+    async def on_wallet_event(envelope: EventEnvelope, event: DomainEvent) -> None:
+        if isinstance(event, TopUpCompleted):
+            await service.on_top_up_completed(event)
+
+    async def on_own_event(envelope: EventEnvelope, event: DomainEvent) -> None:
+        if isinstance(event, BillingEvent):
+            await service.follow_up(event, actor=envelope.actor or "billing")
+
+    subscribe(
+        broker,
+        [WalletEvent.topic()],
+        "billing-payments",
+        on_wallet_event,
+        max_attempts=max_attempts,
+    )
+    subscribe(
+        broker, [BillingEvent.topic()], "billing-follow-up", on_own_event, max_attempts=max_attempts
+    )
