@@ -2,6 +2,7 @@
 
 import pytest
 
+from portal_billing import main as billing_main
 from portal_gateway import main as gateway_main
 from portal_gateway import projector
 from portal_identity import main as identity_main
@@ -19,8 +20,9 @@ from portal_wallet import main as wallet_main
         identity_main.create,
         repairs_main.create,
         tickets_main.create,
+        billing_main.create,
     ],
-    ids=["gateway", "projector", "wallet", "identity", "repairs", "tickets"],
+    ids=["gateway", "projector", "wallet", "identity", "repairs", "tickets", "billing"],
 )
 def test_app_builds_and_has_an_openapi_schema(factory):
     app = factory()

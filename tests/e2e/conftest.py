@@ -18,14 +18,24 @@ BASE_PORT = int(os.environ.get("PORTAL_E2E_BASE_PORT", "18000"))
 @pytest.fixture(scope="session")
 def platform(infra) -> Iterator[dict[str, Any]]:
     prefix = f"e2e_{uuid.uuid4().hex[:6]}"
+    clock_file = REPO_ROOT / ".cache" / f"{prefix}-clock-offset"
+    clock_file.parent.mkdir(parents=True, exist_ok=True)
+    clock_file.write_text("0")
     env = platform_env(
         BASE_PORT,
         infra.kafka_bootstrap_servers,
         infra.mongodb_uri,
         prefix,
-        extra={"PAYMENTS_SANDBOX_SECRET": SECRET, "WALLET_RELAY_POLL_SECONDS": "0.2",
-               # Short quiet period and sweep so auto-close is observable in a test.
-               "TICKETS_AUTO_CLOSE_SECONDS": "3", "TICKETS_SWEEP_SECONDS": "0.5"},
+        extra={
+            "PAYMENTS_SANDBOX_SECRET": SECRET,
+            "WALLET_RELAY_POLL_SECONDS": "0.2",
+            # Short quiet period and sweep so auto-close is observable in a test.
+            "TICKETS_AUTO_CLOSE_SECONDS": "3",
+            "TICKETS_SWEEP_SECONDS": "0.5",
+            # Billing's scheduler runs often and its clock is moved by the tests.
+            "BILLING_EXPIRY_SWEEP_SECONDS": "0.5",
+            "PORTAL_CLOCK_OFFSET_FILE": str(clock_file),
+        },
     )
     with running_platform(BASE_PORT, env, REPO_ROOT / ".cache" / "e2e-logs") as url:
         mongo: MongoClient[dict[str, Any]] = MongoClient(infra.mongodb_uri)
@@ -35,10 +45,14 @@ def platform(infra) -> Iterator[dict[str, Any]]:
             "identity_db": mongo[f"{prefix}_identity"],
             "repairs_db": mongo[f"{prefix}_repairs"],
             "tickets_db": mongo[f"{prefix}_tickets"],
+            "billing_db": mongo[f"{prefix}_billing"],
+            "clock_file": clock_file,
+            "billing_url": f"http://127.0.0.1:{BASE_PORT + 106}",
             "wallet_url": f"http://127.0.0.1:{BASE_PORT + 101}",
             "identity_url": f"http://127.0.0.1:{BASE_PORT + 102}",
         }
         mongo.close()
+    clock_file.unlink(missing_ok=True)
 
 
 @pytest.fixture

@@ -242,15 +242,21 @@ def test_bad_repair_input_is_refused_and_stores_nothing(platform, technician):
 
 def test_staff_register_a_device_at_the_counter_for_a_customer(platform, technician):
     customer = Customer(platform["url"], wait_for_wallet=False)
-    problem(technician.post("/api/v1/repairs", json=intake("SN-COUNTER")), 422,
-            "account_required")
-    r = technician.post("/api/v1/repairs",
-                        json=intake("SN-COUNTER", account_id=customer.account_id,
-                                    delivery_method="drop_off", return_method="pickup",
-                                    return_address=None))
+    problem(technician.post("/api/v1/repairs", json=intake("SN-COUNTER")), 422, "account_required")
+    r = technician.post(
+        "/api/v1/repairs",
+        json=intake(
+            "SN-COUNTER",
+            account_id=customer.account_id,
+            delivery_method="drop_off",
+            return_method="pickup",
+            return_address=None,
+        ),
+    )
     assert r.status_code == 201, r.text
     mine = customer.http.get("/api/v1/repairs").json()
     assert [i["id"] for i in mine["items"]] == [r.json()["id"]]
     assert mine["items"][0]["status"] == "registered"
-    problem(customer.http.post("/api/v1/repairs",
-                               json=intake("SN-X2", account_id="someone-else")), 403)
+    problem(
+        customer.http.post("/api/v1/repairs", json=intake("SN-X2", account_id="someone-else")), 403
+    )

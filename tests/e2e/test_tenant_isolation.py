@@ -12,6 +12,7 @@ with the reason.
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 import httpx
@@ -26,6 +27,8 @@ NOT_OBJECT_ROUTES = {
     "/api/v1/auth/qr/{challenge_id}": "anonymous challenge, guarded by its poll token",
     "/api/v1/auth/qr/{challenge_id}/approve": "any logged-in app may approve a code it scanned;"
     " the web session then belongs to the approver, never to the code's creator",
+    "/api/v1/plans/{plan_id}": "the plan catalogue is shared by every account",
+    "/api/v1/plans/{plan_id}/retire": "the plan catalogue is shared (billing admins only)",
 }
 PARAM = re.compile(r"\{(\w+)\}")
 
@@ -55,8 +58,24 @@ def seed(a: Customer, base_url: str) -> None:
         },
     )
     assert r.status_code == 201, r.text
-    r = a.http.post("/api/v1/tickets", json={
-        "department": "technical", "title": "Site down", "content": "502 since noon"})
+    r = a.http.post(
+        "/api/v1/tickets",
+        json={"department": "technical", "title": "Site down", "content": "502 since noon"},
+    )
+    assert r.status_code == 201, r.text
+    # Billing: a paid order (subscription, contract) and an unpaid one with a payment claim.
+    deadline = time.monotonic() + 30
+    while a.http.get("/api/v1/wallet").json()["balance"] < 120_000:
+        assert time.monotonic() < deadline, "the top-up never arrived"
+        time.sleep(0.2)
+    order = a.http.post("/api/v1/orders", json={"plan_id": "host-sup", "months": 1}).json()
+    r = a.http.post(f"/api/v1/invoices/{order['id']}/pay", json={"method": "wallet"})
+    assert r.status_code == 200 and r.json()["status"] == "paid", r.text
+    order = a.http.post("/api/v1/orders", json={"plan_id": "host-sup", "months": 1}).json()
+    r = a.http.post(
+        f"/api/v1/invoices/{order['id']}/payment-confirmation",
+        json={"reference": "FT-SEED-1", "amount": 100_000},
+    )
     assert r.status_code == 201, r.text
 
 
@@ -136,6 +155,10 @@ def test_account_b_cannot_read_change_or_delete_account_a_objects(platform):
     assert "/api/v1/account/users/{user_id}" in covered
     assert "/api/v1/repairs/{repair_id}/approve" in covered
     assert "/api/v1/tickets/{ticket_id}/replies" in covered
+    assert "/api/v1/invoices/{invoice_id}/pay" in covered
+    assert "/api/v1/subscriptions/{subscription_id}/upgrade" in covered
+    assert "/api/v1/payment-claims/{claim_id}/approve" in covered
+    assert "/api/v1/contracts/{subscription_id}/documents/{document}" in covered
 
 
 def test_every_route_needs_a_token_except_the_public_ones(platform):
@@ -179,5 +202,15 @@ def test_openapi_lists_every_public_path_of_the_design(platform):
         "/api/v1/wallet",
         "/api/v1/wallet/transactions",
         "/api/v1/payments/webhooks/{provider}",
+        "/api/v1/plans",
+        "/api/v1/orders",
+        "/api/v1/subscriptions",
+        "/api/v1/subscriptions/{subscription_id}/renew",
+        "/api/v1/subscriptions/{subscription_id}/upgrade",
+        "/api/v1/invoices",
+        "/api/v1/invoices/{invoice_id}",
+        "/api/v1/invoices/{invoice_id}/pay",
+        "/api/v1/invoices/{invoice_id}/payment-confirmation",
+        "/api/v1/contracts",
     }
     assert design <= paths, design - paths

@@ -82,7 +82,6 @@ def test_open_with_attachments_converse_resolve_rate_and_auto_close(platform, ag
             "request_type": "incident",
             "priority": "high",
             "content": "All mail bounces.",
-            "related_code": "HD-2026-0042",
             "attachments": [file("bounce.png", png()), file("headers.pdf", PDF)],
         },
     )

@@ -25,12 +25,17 @@ def assert_problem(r: httpx.Response, status: int | tuple[int, ...], code: str |
     return body
 
 
-def stored(platform) -> dict[str, int]:
+def stored(platform, customer) -> dict[str, int]:
+    """What the wallet stored: this customer's commits (other accounts' wallets open in the
+    background) and every payment reference and provider event."""
     db = platform["wallet_db"]
-    return {
-        name: db[name].count_documents({})
-        for name in ("commits", "payment_references", "provider_events")
+    counts = {
+        name: db[name].count_documents({}) for name in ("payment_references", "provider_events")
     }
+    counts["commits"] = db["commits"].count_documents(
+        {"_id": {"$regex": f"^wallet-{customer.account_id}@"}}
+    )
+    return counts
 
 
 def test_top_up_then_signed_webhook_then_dashboard_shows_the_balance(platform, customer):
@@ -127,7 +132,7 @@ def test_failed_payment_fails_the_top_up(platform, customer):
 )
 def test_bad_webhooks_are_refused_and_store_nothing(platform, customer, case):
     ref = customer.top_up(100_000).json()["payment"]["reference"]
-    before = stored(platform)
+    before = stored(platform, customer)
     url = platform["url"]
     event = paid(ref, 100_000)
     if case == "bad_signature":
@@ -153,7 +158,7 @@ def test_bad_webhooks_are_refused_and_store_nothing(platform, customer, case):
     else:
         r = webhook(url, event, provider="nosuchprovider")
     assert_problem(r, (400, 401, 404))
-    assert stored(platform) == before
+    assert stored(platform, customer) == before
     assert customer.http.get("/api/v1/wallet").json()["balance"] == 0
 
 
@@ -187,10 +192,10 @@ def test_bad_webhooks_are_refused_and_store_nothing(platform, customer, case):
     ],
 )
 def test_bad_top_up_requests_are_refused_and_store_nothing(platform, customer, body, code):
-    before = stored(platform)
+    before = stored(platform, customer)
     r = customer.http.post("/api/v1/wallet/top-ups", json=body)
     assert_problem(r, (400, 422), code)
-    assert stored(platform) == before
+    assert stored(platform, customer) == before
 
 
 def test_non_json_top_up_is_a_problem_not_a_crash(customer):

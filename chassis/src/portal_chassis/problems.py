@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from litestar import Request, Response
@@ -62,17 +63,21 @@ def _http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[d
     status = exc.status_code
     extra: dict[str, Any] = {}
     code = _CODES.get(status, "error")
+    detail = exc.detail
     if isinstance(exc, ValidationException):
         code = "validation_error"
+        # Litestar names the request path, ids included: the client knows it already.
+        detail = _FOR_PATH.sub("", detail)
         if exc.extra:
             extra["errors"] = exc.extra
     if isinstance(exc, NotAuthorizedException):
         code = "unauthenticated"
     if status >= 500:
         log.error("server error", detail=exc.detail, status=status)
-    return problem(status, code, exc.detail, **extra)
+    return problem(status, code, detail, **extra)
 
 
+_FOR_PATH = re.compile(r" for path \S+")
 RESERVED = frozenset({"type", "title", "status", "detail", "code", "instance"})
 
 

@@ -153,10 +153,11 @@ class WalletPart:
 
 
 def _parts() -> list[DashboardPart]:
+    from portal_gateway.dashboard_billing import BillingPart
     from portal_gateway.dashboard_repairs import RepairsPart
     from portal_gateway.dashboard_tickets import TicketsPart
 
-    return [WalletPart(), TicketsPart(), RepairsPart()]
+    return [WalletPart(), BillingPart(), TicketsPart(), RepairsPart()]
 
 
 PARTS: list[DashboardPart] = _parts()

@@ -13,6 +13,7 @@ from portal_gateway.api import (
     StaffDashboardController,
     WalletController,
 )
+from portal_gateway.billing_routes import CONTROLLERS as BILLING_CONTROLLERS
 from portal_gateway.dashboard import DashboardQueries
 from portal_gateway.idempotency import IdempotencyStore
 from portal_gateway.identity_routes import (
@@ -42,7 +43,14 @@ def create(settings: GatewaySettings | None = None) -> Litestar:
     identity = Upstream("identity", settings.identity_url, settings.upstream_timeout_seconds)
     repairs = Upstream("repairs", settings.repairs_url, settings.upstream_timeout_seconds)
     tickets = Upstream("tickets", settings.tickets_url, settings.upstream_timeout_seconds)
-    upstreams = {"wallet": wallet, "identity": identity, "repairs": repairs, "tickets": tickets}
+    billing = Upstream("billing", settings.billing_url, settings.upstream_timeout_seconds)
+    upstreams = {
+        "wallet": wallet,
+        "identity": identity,
+        "repairs": repairs,
+        "tickets": tickets,
+        "billing": billing,
+    }
     idempotency = IdempotencyStore(runtime.db, settings.idempotency_in_flight_seconds)
 
     async def close() -> None:
@@ -64,6 +72,7 @@ def create(settings: GatewaySettings | None = None) -> Litestar:
             StaffDashboardController,
             RepairsController,
             TicketsController,
+            *BILLING_CONTROLLERS,
         ],
         runtime=runtime,
         on_stop=[close],

@@ -14,6 +14,7 @@ class GatewaySettings(ServiceSettings):
     identity_url: str = "http://127.0.0.1:8102"
     repairs_url: str = "http://127.0.0.1:8104"
     tickets_url: str = "http://127.0.0.1:8103"
+    billing_url: str = "http://127.0.0.1:8106"
     upstream_timeout_seconds: float = 15.0
     idempotency_in_flight_seconds: float = 60.0
     projector_port: int = 8190

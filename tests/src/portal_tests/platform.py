@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -46,6 +47,7 @@ def specs(base_port: int = 8000) -> list[ProcessSpec]:
         ProcessSpec("tickets", "portal_tickets.main:app", base_port + 103),
         ProcessSpec("repairs", "portal_repairs.main:app", base_port + 104),
         ProcessSpec("wallet", "portal_wallet.main:app", base_port + 101),
+        ProcessSpec("billing", "portal_billing.main:app", base_port + 106),
         ProcessSpec("projector", "portal_gateway.projector:app", base_port + 190),
         ProcessSpec("gateway", "portal_gateway.main:app", base_port),
     ]
@@ -59,6 +61,8 @@ def platform_env(
     extra: dict[str, str] | None = None,
 ) -> dict[str, str]:
     env = dict(os.environ)
+    # Dev/test only: production reads these secrets from its secret store.
+    billing_secret = env.get("BILLING_SERVICE_CLIENT_SECRET", "billing-dev-secret")
     env.update(
         {
             "KAFKA_BOOTSTRAP_SERVERS": kafka,
@@ -74,6 +78,13 @@ def platform_env(
             "PORTAL_ADMIN_PASSWORD": env.get("PORTAL_ADMIN_PASSWORD", "admin-password-1"),
             "GATEWAY_MONGODB_DATABASE": f"{db_prefix}_gateway",
             "GATEWAY_WALLET_URL": f"http://127.0.0.1:{base_port + 101}",
+            "GATEWAY_BILLING_URL": f"http://127.0.0.1:{base_port + 106}",
+            "BILLING_MONGODB_DATABASE": f"{db_prefix}_billing",
+            "BILLING_WALLET_URL": f"http://127.0.0.1:{base_port + 101}",
+            "BILLING_IDENTITY_URL": f"http://127.0.0.1:{base_port + 102}",
+            "BILLING_SERVICE_CLIENT_SECRET": billing_secret,
+            "IDENTITY_SERVICE_CLIENTS": json.dumps({"billing": billing_secret}),
+            "TICKETS_BILLING_URL": f"http://127.0.0.1:{base_port + 106}",
             "PAYMENTS_SANDBOX_SECRET": env.get("PAYMENTS_SANDBOX_SECRET", "sandbox-secret"),
         }
     )

@@ -524,6 +524,11 @@ class BillingService:
         self, principal: Principal, invoice_id: str, data: Any, key: str | None
     ) -> dict[str, Any]:
         state = await self._load_invoice(principal, invoice_id)
+        payment_id = (
+            derived_id("pay", principal.account_id, invoice_id, key) if key else self.new_id()
+        )
+        if payment_id in state.payments:
+            return await self.invoice(principal, invoice_id)  # the same request again
         if state.status not in domain.OPEN:
             raise Conflict("invoice_not_payable", f"the invoice is {state.status}")
         amount = data.amount if data.amount is not None else state.due
@@ -533,9 +538,6 @@ class BillingService:
                 "pay at most what is due; top up the wallet for more",
                 amount_due=state.due,
             )
-        payment_id = (
-            derived_id("pay", principal.account_id, invoice_id, key) if key else self.new_id()
-        )
         if data.method == "wallet":
             await self._pay_from_wallet(
                 state,

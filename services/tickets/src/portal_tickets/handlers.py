@@ -28,6 +28,7 @@ from portal_chassis.projection import upsert_if_newer
 from portal_chassis.reference import ReferenceList
 from portal_contracts.events.tickets import Attachment, TicketOpened, TicketReplied
 from portal_tickets import domain
+from portal_tickets.codes import RelatedCodes
 from portal_tickets.domain import Ticket
 from portal_tickets.settings import TicketsSettings
 
@@ -58,8 +59,10 @@ class TicketsService:
         settings: TicketsSettings,
         clock: Clock,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        codes: RelatedCodes | None = None,
     ) -> None:
         self.store = store
+        self.codes = codes
         self.runner: CommandRunner[domain.Command, Ticket] = CommandRunner(
             store, domain.ticket_decider, "ticket"
         )
@@ -173,6 +176,8 @@ class TicketsService:
             opened_by_staff=staff,
         )
         domain.decide(command, Ticket())  # refuse bad input before storing anything
+        if data.related_code and self.codes is not None:
+            await self.codes.check(principal, data.related_code, account_id)
         if idempotency_key:
             try:
                 await self.db["openings"].insert_one(

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from typing import Any
 
+import httpx
 from litestar import Litestar
 
 from portal_chassis.bus import declare_publications
@@ -15,6 +16,7 @@ from portal_chassis.runtime import ServiceRuntime
 from portal_chassis.web import create_app
 from portal_contracts.registry import events_of
 from portal_tickets.api import TicketsController
+from portal_tickets.codes import BillingCodes
 from portal_tickets.handlers import TicketsService
 from portal_tickets.settings import TicketsSettings
 
@@ -27,7 +29,14 @@ def bootstrap(
     settings = settings or TicketsSettings()
     runtime = ServiceRuntime(settings)
     assert runtime.store is not None
-    service = TicketsService(runtime.store, runtime.db, settings, clock or SystemClock())
+    billing = httpx.AsyncClient(base_url=settings.billing_url, timeout=10)
+    service = TicketsService(
+        runtime.store,
+        runtime.db,
+        settings,
+        clock or SystemClock(),
+        codes=BillingCodes(billing),
+    )
     declare_publications(runtime.broker, "tickets", events_of("tickets"))
     return runtime, service
 

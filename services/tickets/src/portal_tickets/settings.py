@@ -14,6 +14,8 @@ class TicketsSettings(ServiceSettings):
     """Quiet period after which a resolved ticket closes by itself."""
     sweep_seconds: float = 60.0
     number_prefix: str = "TK"
+    billing_url: str = "http://127.0.0.1:8106"
+    """Where related order/contract codes are checked."""
     first_response_hours: dict[str, float] = {"urgent": 1, "high": 4, "normal": 8, "low": 24}
     resolution_hours: dict[str, float] = {"urgent": 8, "high": 24, "normal": 72, "low": 120}
     """SLA policy; a change applies to every ticket, recomputed from its history."""

@@ -1,0 +1,204 @@
+"""Billing's payment saga in-process on the real wire server, against the real wallet
+service (its own database) behind billing's wallet port: duplicates, retries, crashes and
+concurrency, with every VND accounted for."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from portal_billing import domain
+from portal_billing.handlers import BillingService
+from portal_billing.settings import BillingSettings
+from portal_chassis.auth import Principal
+from portal_chassis.clock import ManualClock
+from portal_chassis.decider import DomainError
+from portal_chassis.eventstore import EventStore
+from portal_contracts.events.billing import InvoiceCancelled, InvoicePaid
+from portal_contracts.events.wallet import TopUpCompleted
+from portal_wallet.handlers import WalletService
+from portal_wallet.payments import SandboxProvider
+from portal_wallet.settings import WalletSettings
+
+pytestmark = pytest.mark.integration
+PRO_12 = 2_160_000
+
+
+class InProcessWallet:
+    """Billing's WalletPort over a real WalletService (what HttpWallet reaches over HTTP)."""
+
+    def __init__(self, service: WalletService) -> None:
+        self.service = service
+        self.debit_calls = 0
+
+    async def debit(self, account_id, amount, currency, reference, key):  # type: ignore[no-untyped-def]
+        self.debit_calls += 1
+        return await self.service.debit(
+            account_id, amount, currency, "invoice_payment", reference, key
+        )
+
+    async def credit(self, account_id, amount, currency, reason, reference, key):  # type: ignore[no-untyped-def]
+        return await self.service.credit(account_id, amount, currency, reason, reference, key)
+
+    async def top_up(self, account_id, amount, currency, method, key):  # type: ignore[no-untyped-def]
+        view, _ = await self.service.request_top_up(
+            account_id, amount, currency, method, idempotency_key=key
+        )
+        return view
+
+    async def balance(self, account_id):  # type: ignore[no-untyped-def]
+        return await self.service.wallet_view(account_id)
+
+
+@pytest.fixture
+async def wallet_db(infra: Any, unique: str) -> AsyncIterator[Any]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_uri, tz_aware=True)
+    db = client[f"test_{unique}_wallet"]
+    yield db
+    await client.drop_database(db.name)
+    await client.close()
+
+
+@pytest.fixture
+async def billing(mongo_db, wallet_db, unique):  # type: ignore[no-untyped-def]
+    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+    wallet_store = EventStore(wallet_db)
+    await wallet_store.setup()
+    provider = SandboxProvider(
+        "secret", expiry=timedelta(minutes=30), bank_bin="970436", bank_account="1"
+    )
+    wallet_service = WalletService(
+        wallet_store, wallet_db, WalletSettings(), {"sandbox": provider}, clock
+    )
+    await wallet_service.setup()
+    await wallet_service.open_wallet(unique, cause="test")
+    wallet = InProcessWallet(wallet_service)
+    store = EventStore(mongo_db)
+    await store.setup()
+    service = BillingService(store, mongo_db, BillingSettings(), wallet, clock)
+    await service.setup()
+    owner = Principal("u1", unique, frozenset({"owner"}), "s1", "token")
+    return SimpleNamespace(service=service, wallet=wallet, owner=owner, account=unique)
+
+
+async def fund(b: Any, amount: int) -> None:
+    await b.wallet.service.credit(b.account, amount, "VND", "adjustment", "test", f"fund-{amount}")
+
+
+async def balance(b: Any) -> int:
+    return int((await b.wallet.balance(b.account))["balance"])
+
+
+def paying(method: str = "wallet", amount: int | None = None) -> Any:
+    return SimpleNamespace(method=method, amount=amount)
+
+
+async def test_a_crash_between_debit_and_record_is_healed_by_the_retry(billing, monkeypatch):
+    b = billing
+    await fund(b, 3_000_000)
+    invoice = await b.service.place_order(b.owner, "host-pro", 12, "order-1")
+    real_run = b.service.invoices.run
+    crashes = {"left": 1}
+
+    async def crash_once(*args: Any, **kwargs: Any) -> Any:
+        if crashes["left"]:
+            crashes["left"] -= 1
+            raise ConnectionError("the process died after the wallet debit")
+        return await real_run(*args, **kwargs)
+
+    monkeypatch.setattr(b.service.invoices, "run", crash_once)
+    with pytest.raises(ConnectionError):
+        await b.service.pay(b.owner, invoice["id"], paying(), "pay-1")
+    assert await balance(b) == 3_000_000 - PRO_12  # the money left the wallet...
+    assert (await b.service.invoice(b.owner, invoice["id"]))["status"] == "unpaid"
+    healed = await b.service.pay(b.owner, invoice["id"], paying(), "pay-1")  # ...the retry
+    assert healed["status"] == "paid" and healed["paid"] == PRO_12
+    assert await balance(b) == 3_000_000 - PRO_12  # debited once
+    again = await b.service.pay(b.owner, invoice["id"], paying(), "pay-1")
+    assert again["invoice_number"] == healed["invoice_number"]
+    assert await balance(b) == 3_000_000 - PRO_12
+
+
+async def test_the_same_order_request_twice_issues_one_invoice(billing):
+    b = billing
+    first = await b.service.place_order(b.owner, "host-pro", 12, "same-key")
+    second = await b.service.place_order(b.owner, "host-pro", 12, "same-key")
+    assert first["id"] == second["id"]
+    with pytest.raises(DomainError) as err:
+        await b.service.place_order(b.owner, "host-sup", 1, "same-key")
+    assert err.value.code == "idempotency_key_reused"
+    listed = await b.service.list_invoices(b.owner, status=None, kind=None, limit=10, offset=0)
+    assert listed["total"] == 1
+
+
+async def test_concurrent_payments_of_one_invoice_never_pay_more_than_due(billing):
+    b = billing
+    await fund(b, 10_000_000)
+    invoice = await b.service.place_order(b.owner, "host-pro", 12, None)
+    results = await asyncio.gather(
+        *(b.service.pay(b.owner, invoice["id"], paying(), f"k{n}") for n in range(4)),
+        return_exceptions=True,
+    )
+    paid = await b.service.invoice(b.owner, invoice["id"])
+    assert paid["status"] == "paid" and paid["paid"] == PRO_12
+    # Payments that raced past the check had their money credited straight back.
+    spent = 10_000_000 - await balance(b)
+    assert spent == PRO_12, (spent, paid["payments"], results)
+    assert sum(p["applied"] for p in paid["payments"]) == PRO_12
+
+
+async def test_a_provider_payment_event_delivered_twice_is_applied_once(billing):
+    b = billing
+    invoice = await b.service.place_order(b.owner, "host-pro", 12, None)
+    answer = await b.service.pay(b.owner, invoice["id"], paying("bank_transfer"), "transfer-1")
+    top_up_id = answer["payment_request"]["top_up_id"]
+    # The wallet credits the transfer (over-paid by 10,000), then tells billing, twice.
+    await b.wallet.service.credit(b.account, PRO_12 + 10_000, "VND", "top_up", top_up_id, "t1")
+    event = TopUpCompleted(
+        occurred_at=datetime.now(UTC),
+        account_id=b.account,
+        top_up_id=top_up_id,
+        provider="sandbox",
+        reference=answer["payment_request"]["payment"]["reference"],
+        provider_event_id="evt-1",
+        amount_requested=PRO_12,
+        amount_received=PRO_12 + 10_000,
+        currency="VND",
+    )
+    await asyncio.gather(b.service.on_top_up_completed(event), b.service.on_top_up_completed(event))
+    await b.service.on_top_up_completed(event)
+    paid = await b.service.invoice(b.owner, invoice["id"])
+    assert paid["status"] == "paid" and len(paid["payments"]) == 1
+    assert paid["payments"][0]["excess_to_wallet"] == 10_000
+    assert await balance(b) == 10_000
+
+
+async def test_follow_ups_replayed_from_the_topic_change_nothing_more(billing):
+    b = billing
+    await fund(b, 1_200_000)
+    first = await b.service.place_order(b.owner, "host-sup", 12, None)  # 1,080,000
+    await b.service.pay(b.owner, first["id"], paying(), "p1")
+    second = await b.service.place_order(b.owner, "host-sup", 1, None)
+    await b.service.pay(b.owner, second["id"], paying(amount=40_000), "p2")
+    await b.service.cancel(b.owner, second["id"])
+    after = await balance(b)
+    events = [
+        s.event
+        for invoice_id in (first["id"], second["id"])
+        for s in await b.service.store.read_stream(domain.invoice_stream(invoice_id))
+    ]
+    assert any(isinstance(e, InvoicePaid) for e in events)
+    assert any(isinstance(e, InvoiceCancelled) for e in events)
+    for _ in range(2):  # at-least-once delivery of billing.events
+        for event in events:
+            await b.service.follow_up(event)
+    assert after == 1_200_000 - 1_080_000  # the stopped order's 40,000 came back
+    assert await balance(b) == after
+    subs = await b.service.list_subscriptions(b.owner, status=None, limit=10, offset=0)
+    assert subs["total"] == 1

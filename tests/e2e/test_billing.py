@@ -1,0 +1,448 @@
+"""Billing end to end: buy, pay (wallet, provider, partially, by claim), renew, upgrade,
+expiry notices, documents, and bad input. Real Kafka, FerretDB and every service."""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from portal_tests.e2e import Customer, admin_client, login, paid, webhook
+
+pytestmark = pytest.mark.e2e
+
+PRO_12 = 2_160_000  # 200,000 a month, 12 months, 10% off
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00"
+    b"\x00\x00IEND\xaeB`\x82"
+)
+
+
+def eventually(check: Callable[[], Any], timeout: float = 30, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        time.sleep(0.25)
+
+
+def fund(customer: Customer, base_url: str, amount: int) -> None:
+    before = balance(customer)
+    reference = customer.top_up(amount).json()["payment"]["reference"]
+    assert webhook(base_url, paid(reference, amount)).status_code == 200
+    eventually(lambda: balance(customer) == before + amount, what="the top-up")
+
+
+def balance(customer: Customer) -> int:
+    return int(customer.http.get("/api/v1/wallet").json()["balance"])
+
+
+def order(customer: Customer, plan_id: str = "host-pro", months: int = 12) -> dict[str, Any]:
+    r = customer.http.post("/api/v1/orders", json={"plan_id": plan_id, "months": months})
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def pay(customer: Customer, invoice_id: str, **body: Any) -> httpx.Response:
+    return customer.http.post(
+        f"/api/v1/invoices/{invoice_id}/pay", json={"method": "wallet", **body}
+    )
+
+
+def problem(r: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json"), r.headers
+    body: dict[str, Any] = r.json()
+    if code:
+        assert body["code"] == code, body
+    return body
+
+
+@pytest.fixture
+def clock(platform) -> Iterator[Callable[[timedelta], None]]:
+    """Moves billing's (and the dashboard's) clock; always put back afterwards."""
+    path = platform["clock_file"]
+
+    def move(offset: timedelta) -> None:
+        path.write_text(str(offset.total_seconds()))
+        time.sleep(0.05)  # a new mtime even on coarse file systems
+
+    yield move
+    path.write_text("0")
+
+
+@pytest.fixture
+def staff(platform) -> httpx.Client:
+    return admin_client(platform["url"])
+
+
+def test_buy_professional_for_12_months_paid_from_the_wallet(platform, staff):
+    url = platform["url"]
+    c = Customer(url)
+    fund(c, url, 3_000_000)
+    plans = c.http.get("/api/v1/plans", params={"category": "hosting"}).json()["items"]
+    pro = next(p for p in plans if p["plan_id"] == "host-pro")
+    assert [p["tier"] for p in plans] == ["support", "professional", "premium"]
+    assert {p["months"]: p["price"] for p in pro["periods"]}[12] == PRO_12
+
+    invoice = order(c)
+    assert invoice["status"] == "unpaid" and invoice["total"] == PRO_12
+    assert invoice["proforma_number"].startswith("PF-") and invoice["invoice_number"] is None
+    key = {"Idempotency-Key": f"pay-{uuid.uuid4().hex}"}
+    r = c.http.post(f"/api/v1/invoices/{invoice['id']}/pay", json={"method": "wallet"}, headers=key)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "paid" and r.json()["invoice_number"].startswith("INV-")
+    # The same request again: the first answer, no second debit.
+    again = c.http.post(
+        f"/api/v1/invoices/{invoice['id']}/pay", json={"method": "wallet"}, headers=key
+    )
+    assert again.status_code == 200 and again.json()["invoice_number"] == r.json()["invoice_number"]
+    assert balance(c) == 3_000_000 - PRO_12
+
+    contracts = eventually(lambda: c.http.get("/api/v1/contracts").json()["items"], what="contract")
+    (contract,) = contracts
+    today = date.today()
+    assert contract["contract_number"].startswith("HD-")
+    assert contract["starts_on"] == today.isoformat()
+    assert date.fromisoformat(contract["ends_on"]) > today + timedelta(days=360)
+    assert contract["amount"] == PRO_12 and contract["tier"] == "professional"
+    purchases = c.http.get("/api/v1/purchases").json()["items"]
+    assert [p["id"] for p in purchases] == [invoice["id"]]
+
+    pdf = c.http.get(f"/api/v1/contracts/{contract['id']}/documents/confirmation.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert pdf.headers["content-disposition"].startswith("attachment")
+    assert pdf.headers["x-content-type-options"] == "nosniff"
+    terms = c.http.get(f"/api/v1/contracts/{contract['id']}/documents/terms.pdf")
+    assert terms.content.startswith(b"%PDF") and len(terms.content) > 1000
+    page = c.http.get(f"/api/v1/contracts/{contract['id']}/documents/confirmation.html")
+    assert contract["contract_number"] in page.text and page.headers["content-type"].startswith(
+        "text/html"
+    )
+
+    board = eventually(
+        lambda: (b := c.dashboard()).get("services", {}).get("active") == 1 and b,
+        what="the dashboard's services",
+    )
+    assert board["services"]["items"][0]["contract_number"] == contract["contract_number"]
+    stats = eventually(
+        lambda: (
+            (s := staff.get("/api/v1/staff/dashboard").json()["billing"])[
+                "active_by_category_and_tier"
+            ]
+            .get("hosting", {})
+            .get("professional")
+            and s
+        ),
+        what="staff statistics",
+    )
+    assert stats["orders_per_month"][-1]["orders"] >= 1
+    assert len(stats["orders_per_month"]) == 12
+
+
+def test_upgrade_on_day_100_charges_the_previewed_amount(platform, clock):
+    url = platform["url"]
+    c = Customer(url)
+    fund(c, url, 5_000_000)
+    assert pay(c, order(c)["id"]).json()["status"] == "paid"
+    sub = eventually(lambda: c.http.get("/api/v1/subscriptions").json()["items"])[0]
+    clock(timedelta(days=100))
+    preview = c.http.get(
+        f"/api/v1/subscriptions/{sub['id']}/upgrade-preview", params={"plan_id": "host-prem"}
+    ).json()
+    assert (
+        preview["remaining_days"] == (date.fromisoformat(sub["ends_on"]) - date.today()).days - 100
+    )
+    assert preview["credit"] > 0 and preview["charge"] > 0
+    before = balance(c)
+    r = c.http.post(
+        f"/api/v1/subscriptions/{sub['id']}/upgrade",
+        json={"plan_id": "host-prem", "expected_charge": preview["charge"]},
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["status"] == "paid" and r.json()["total"] == preview["charge"]
+    assert balance(c) == before - preview["charge"]
+    after = c.http.get(f"/api/v1/subscriptions/{sub['id']}").json()
+    assert after["tier"] == "premium" and after["ends_on"] == sub["ends_on"]
+    # A downgrade is refused with a clear message and changes nothing.
+    body = problem(
+        c.http.post(f"/api/v1/subscriptions/{sub['id']}/upgrade", json={"plan_id": "host-sup"}),
+        422,
+        "downgrade_not_allowed",
+    )
+    assert "only be upgraded" in body["detail"]
+    assert balance(c) == before - preview["charge"]
+
+
+def test_partial_payment_then_continue_by_bank_transfer_with_over_payment(platform):
+    url = platform["url"]
+    c = Customer(url)
+    fund(c, url, 1_500_000)
+    invoice = order(c)
+    r = pay(c, invoice["id"], amount=1_000_000)
+    assert r.json()["status"] == "partially_paid" and r.json()["amount_due"] == PRO_12 - 1_000_000
+    r = c.http.post(f"/api/v1/invoices/{invoice['id']}/pay", json={"method": "bank_transfer"})
+    assert r.status_code == 200, r.text
+    request = r.json()["payment_request"]
+    assert request["amount"] == PRO_12 - 1_000_000
+    assert request["payment"]["qr_payload"].startswith("000201")
+    # The customer transfers 50,000 more than asked: it ends up in the wallet.
+    sent = PRO_12 - 1_000_000 + 50_000
+    assert webhook(url, paid(request["payment"]["reference"], sent)).status_code == 200
+    done = eventually(
+        lambda: (
+            (i := c.http.get(f"/api/v1/invoices/{invoice['id']}").json())["status"] == "paid" and i
+        ),
+        what="the invoice paid by transfer",
+    )
+    assert done["paid"] == PRO_12
+    assert [p["channel"] for p in done["payments"]] == ["wallet", "provider"]
+    assert done["payments"][1]["excess_to_wallet"] == 50_000
+    eventually(lambda: balance(c) == 1_500_000 - 1_000_000 + 50_000, what="the excess credited")
+
+
+def test_partial_payment_then_stop_credits_the_wallet(platform):
+    url = platform["url"]
+    c = Customer(url)
+    fund(c, url, 800_000)
+    invoice = order(c)
+    assert pay(c, invoice["id"], amount=500_000).json()["status"] == "partially_paid"
+    assert balance(c) == 300_000
+    r = c.http.post(f"/api/v1/invoices/{invoice['id']}/cancel")
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "cancelled" and r.json()["refunded_to_wallet"] == 500_000
+    eventually(lambda: balance(c) == 800_000, what="the refund of what was paid")
+    problem(pay(c, invoice["id"]), 409, "invoice_not_payable")
+    assert c.http.get("/api/v1/contracts").json()["items"] == []
+
+
+def test_payment_claims_approved_rejected_and_overdue(platform, staff, clock):
+    url = platform["url"]
+    c = Customer(url)
+    first, second = order(c), order(c, "host-sup", 1)
+    proof = {"filename": "receipt.png", "content_base64": base64.b64encode(PNG).decode()}
+    r = c.http.post(
+        f"/api/v1/invoices/{first['id']}/payment-confirmation",
+        json={
+            "reference": "FT2611220001",
+            "amount": PRO_12,
+            "paid_on": "2026-11-22",
+            "proof": proof,
+        },
+    )
+    assert r.status_code == 201, r.text
+    claim = r.json()
+    assert claim["status"] == "under_review" and claim["section"] == "documents_under_review"
+    listed = c.http.get("/api/v1/payment-claims", params={"status": "under_review"}).json()
+    assert [i["id"] for i in listed["items"]] == [claim["id"]]
+    got = c.http.get(f"/api/v1/payment-claims/{claim['id']}/proof")
+    assert got.content == PNG and got.headers["x-content-type-options"] == "nosniff"
+    # A file whose bytes are not an image or PDF is refused and nothing is stored.
+    fake = {"filename": "x.png", "content_base64": base64.b64encode(b"not an image").decode()}
+    problem(
+        c.http.post(
+            f"/api/v1/invoices/{second['id']}/payment-confirmation",
+            json={"reference": "FT-FAKE", "amount": 100_000, "proof": fake},
+        ),
+        415,
+    )
+    assert c.http.get(f"/api/v1/invoices/{second['id']}").json()["claims"] == []
+
+    # Past the 24-hour review, the claim is overdue on the staff side.
+    clock(timedelta(hours=25))
+    overdue = staff.get("/api/v1/payment-claims", params={"overdue": "true", "limit": 100}).json()
+    assert claim["id"] in [i["id"] for i in overdue["items"]]
+    eventually(
+        lambda: staff.get("/api/v1/staff/dashboard").json()["billing"]["payment_claims_overdue"],
+        what="overdue claims on the staff dashboard",
+    )
+    clock(timedelta(0))
+    problem(c.http.post(f"/api/v1/payment-claims/{claim['id']}/approve"), 403, "forbidden")
+    r = staff.post(f"/api/v1/payment-claims/{claim['id']}/approve")
+    assert r.status_code == 200 and r.json()["status"] == "approved", r.text
+    invoice = c.http.get(f"/api/v1/invoices/{first['id']}").json()
+    assert invoice["status"] == "paid" and invoice["payments"][0]["channel"] == "claim"
+    eventually(lambda: c.http.get("/api/v1/contracts").json()["items"], what="the contract")
+
+    r = c.http.post(
+        f"/api/v1/invoices/{second['id']}/payment-confirmation",
+        json={"reference": "FT2611220002", "amount": 100_000},
+    )
+    rejected = staff.post(
+        f"/api/v1/payment-claims/{r.json()['id']}/reject",
+        json={"reason": "no transfer with this reference arrived"},
+    )
+    assert rejected.status_code == 200, rejected.text
+    assert rejected.json()["section"] == "rejected_payments"
+    mine = c.http.get("/api/v1/payment-claims", params={"status": "rejected"}).json()["items"]
+    assert mine[0]["rejection_reason"] == "no transfer with this reference arrived"
+    assert c.http.get(f"/api/v1/invoices/{second['id']}").json()["status"] == "unpaid"
+    board = eventually(
+        lambda: (b := c.dashboard())["payment_claims"]["rejected"] and b, what="rejected on board"
+    )
+    assert board["payment_claims"]["rejected"][0]["reason"].startswith("no transfer")
+
+
+def test_two_invoices_paid_at_once_from_a_balance_covering_one(platform):
+    url = platform["url"]
+    c = Customer(url)
+    fund(c, url, PRO_12 + 40_000)
+    a, b = order(c), order(c)
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda i: pay(c, i["id"]), [a, b]))
+    assert sorted(r.status_code for r in answers) == [200, 422], [r.text for r in answers]
+    refused = next(r for r in answers if r.status_code == 422)
+    assert refused.json()["code"] == "insufficient_balance"
+    statuses = sorted(c.http.get(f"/api/v1/invoices/{i['id']}").json()["status"] for i in (a, b))
+    assert statuses == ["paid", "unpaid"]
+    assert balance(c) == 40_000
+
+
+def test_renewal_extends_from_the_end_date_and_refuses_without_funds(platform):
+    url = platform["url"]
+    c = Customer(url)
+    fund(c, url, 400_000)
+    assert pay(c, order(c, "host-sup", 1)["id"]).json()["status"] == "paid"
+    sub = eventually(lambda: c.http.get("/api/v1/subscriptions").json()["items"])[0]
+    r = c.http.post(f"/api/v1/subscriptions/{sub['id']}/renew", json={"months": 3})
+    assert r.status_code == 201, r.text
+    assert r.json()["status"] == "paid" and r.json()["total"] == 300_000
+    renewed = c.http.get(f"/api/v1/subscriptions/{sub['id']}").json()
+    end = date.fromisoformat(sub["ends_on"])
+    expected = date(end.year + (end.month + 2) // 12, (end.month + 2) % 12 + 1, end.day)
+    assert renewed["ends_on"] == expected.isoformat()
+    # 0 left in the wallet: a renewal paid from it is refused and nothing stays unpaid.
+    body = problem(
+        c.http.post(f"/api/v1/subscriptions/{sub['id']}/renew", json={"months": 1}),
+        422,
+        "insufficient_balance",
+    )
+    assert "balance" in body["detail"]
+    unpaid = c.http.get("/api/v1/invoices", params={"status": "unpaid"}).json()["items"]
+    assert unpaid == []
+    assert c.http.get(f"/api/v1/subscriptions/{sub['id']}").json()["ends_on"] == renewed["ends_on"]
+
+
+def test_expiry_notice_at_15_days_for_owner_and_staff_users(platform, clock):
+    url = platform["url"]
+    c = Customer(url)
+    fund(c, url, 100_000)
+    assert pay(c, order(c, "host-sup", 1)["id"]).json()["status"] == "paid"
+    sub = eventually(lambda: c.http.get("/api/v1/subscriptions").json()["items"])[0]
+    email = f"staff-{uuid.uuid4().hex[:8]}@example.com"
+    token = c.http.post("/api/v1/account/users", json={"email": email, "role": "staff"}).json()[
+        "invitation_token"
+    ]
+    accepted = httpx.post(
+        f"{url}/api/v1/auth/invitations/accept",
+        json={"token": token, "name": "Staff", "password": "staff password 1"},
+    )
+    assert accepted.status_code == 201, accepted.text
+    member = httpx.Client(
+        base_url=url,
+        headers={
+            "Authorization": f"Bearer {login(url, email, 'staff password 1')['access_token']}"
+        },
+    )
+    assert c.dashboard()["subscription_notices"] == []
+    ends_on = date.fromisoformat(sub["ends_on"])
+    clock(timedelta(days=(ends_on - date.today()).days - 15))
+
+    def notice(client: httpx.Client) -> Any:
+        notices = client.get("/api/v1/dashboard").json().get("subscription_notices", [])
+        return notices and notices[0]
+
+    seen = eventually(lambda: notice(c.http), what="the expiry notice")
+    assert seen["days_left"] == 15 and seen["kind"] == "expiring"
+    assert seen["contract_number"] == sub["contract_number"]
+    assert notice(member)["days_left"] == 15  # the account's staff users see it too
+    assert "open_invoices" not in member.get("/api/v1/dashboard").json()  # but not billing
+    clock(timedelta(days=(ends_on - date.today()).days))
+    expired = eventually(
+        lambda: c.http.get(f"/api/v1/subscriptions/{sub['id']}").json()["status"] == "expired",
+        what="the expiry",
+    )
+    assert expired
+    assert eventually(lambda: notice(c.http)["kind"] == "expired", what="the expired notice")
+
+
+def test_a_ticket_can_name_its_own_contract_but_not_an_unknown_code(platform):
+    url = platform["url"]
+    c = Customer(url)
+    fund(c, url, 100_000)
+    assert pay(c, order(c, "host-sup", 1)["id"]).json()["status"] == "paid"
+    contract = eventually(lambda: c.http.get("/api/v1/contracts").json()["items"])[0]
+    ticket = {"department": "billing", "title": "Invoice question", "content": "Please check"}
+    r = c.http.post("/api/v1/tickets", json={**ticket, "related_code": contract["contract_number"]})
+    assert r.status_code == 201, r.text
+    assert r.json()["related_code"] == contract["contract_number"]
+    other = Customer(url, wait_for_wallet=False)
+    problem(
+        other.http.post(
+            "/api/v1/tickets", json={**ticket, "related_code": contract["contract_number"]}
+        ),
+        422,
+        "unknown_related_code",
+    )
+    problem(
+        c.http.post("/api/v1/tickets", json={**ticket, "related_code": "HD-2026-999999"}),
+        422,
+        "unknown_related_code",
+    )
+    assert other.http.get("/api/v1/tickets").json()["total"] == 0
+
+
+def test_bad_input_is_refused_and_nothing_is_stored(platform):
+    url = platform["url"]
+    c, other = Customer(url), Customer(url)
+    problem(
+        c.http.post("/api/v1/orders", json={"plan_id": "nope", "months": 12}), 404, "plan_not_found"
+    )
+    body = problem(
+        c.http.post("/api/v1/orders", json={"plan_id": "host-pro", "months": 5}),
+        422,
+        "period_not_allowed",
+    )
+    assert body["allowed"] == [1, 3, 6, 12, 24]
+    problem(c.http.post("/api/v1/orders", json={"plan_id": "host-pro", "months": -1}), 400)
+    problem(c.http.post("/api/v1/orders", json={"plan_id": "host-pro", "months": "12"}), 400)
+    problem(c.http.post("/api/v1/orders", json={"plan_id": "host-pro", "months": 12, "x": 1}), 400)
+    problem(c.http.post("/api/v1/orders", content=b"{not json"), 400)
+    assert c.http.get("/api/v1/invoices").json()["total"] == 0
+
+    theirs = order(other)
+    problem(pay(c, theirs["id"]), 404, "invoice_not_found")
+    problem(c.http.get(f"/api/v1/invoices/{theirs['id']}"), 404, "invoice_not_found")
+    problem(c.http.post(f"/api/v1/invoices/{theirs['id']}/cancel"), 404, "invoice_not_found")
+    assert other.http.get(f"/api/v1/invoices/{theirs['id']}").json()["status"] == "unpaid"
+    problem(pay(other, theirs["id"], amount=-5), 400)
+    problem(pay(other, theirs["id"], amount=PRO_12 + 1), 422, "amount_exceeds_due")
+    problem(pay(other, theirs["id"]), 422, "insufficient_balance")
+    assert other.http.get(f"/api/v1/invoices/{theirs['id']}").json()["payments"] == []
+    problem(c.http.post("/api/v1/plans", json={"code": "X1", "name": "x"}), 400)
+    problem(
+        c.http.post(
+            "/api/v1/plans",
+            json={
+                "code": "HACK",
+                "name": "Free",
+                "category": "hosting",
+                "tier": "premium",
+                "monthly_price": 1,
+                "periods": [{"months": 1}],
+            },
+        ),
+        403,
+        "forbidden",
+    )
