@@ -112,6 +112,20 @@ def seed_and_announce(env: dict[str, str]) -> None:
         if board.get("wallet", {}).get("balance"):
             break
         time.sleep(0.2)
+    # A demo subscription: Hosting Support for 3 months, paid from the seeded balance.
+    ordered = httpx.post(
+        f"{base}/api/v1/orders",
+        json={"plan_id": "host-sup", "months": 3},
+        headers={**auth, "Idempotency-Key": "demo-seed-order"},
+        timeout=20,
+    )
+    if ordered.status_code in (200, 201):
+        httpx.post(
+            f"{base}/api/v1/invoices/{ordered.json()['id']}/pay",
+            json={"method": "wallet"},
+            headers={**auth, "Idempotency-Key": "demo-seed-order-payment"},
+            timeout=20,
+        )
     admin_password = os.environ.get("PORTAL_ADMIN_PASSWORD", "admin-password-1")
     print(
         f"""
@@ -123,6 +137,7 @@ def seed_and_announce(env: dict[str, str]) -> None:
 [dev]  Identity svc   http://127.0.0.1:{BASE_PORT + 102}
 [dev]  Tickets svc    http://127.0.0.1:{BASE_PORT + 103}
 [dev]  Repairs svc    http://127.0.0.1:{BASE_PORT + 104}
+[dev]  Billing svc    http://127.0.0.1:{BASE_PORT + 106}
 [dev]  Projector      http://127.0.0.1:{BASE_PORT + 190}
 [dev]  Demo customer  {DEMO_EMAIL} / {DEMO_PASSWORD}   access token (15 min):
 [dev]    {token}

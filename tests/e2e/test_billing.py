@@ -446,3 +446,73 @@ def test_bad_input_is_refused_and_nothing_is_stored(platform):
         403,
         "forbidden",
     )
+
+
+def test_auto_pay_and_a_staff_refund(platform, staff):
+    url = platform["url"]
+    c = Customer(url)
+    fund(c, url, 500_000)
+    assert c.http.get("/api/v1/billing/settings").json() == {"auto_pay": False}
+    r = c.http.put("/api/v1/billing/settings", json={"auto_pay": True})
+    assert r.status_code == 200 and r.json() == {"auto_pay": True}
+    invoice = order(c, "host-sup", 3)  # paid from the balance as soon as it is issued
+    assert invoice["status"] == "paid" and invoice["payments"][0]["channel"] == "wallet"
+    assert balance(c) == 200_000
+    problem(
+        c.http.post(
+            f"/api/v1/invoices/{invoice['id']}/refund", json={"amount": 1, "reason": "x y"}
+        ),
+        403,
+    )
+    r = staff.post(
+        f"/api/v1/invoices/{invoice['id']}/refund",
+        json={"amount": 100_000, "reason": "service outage credit"},
+    )
+    assert r.status_code == 200 and r.json()["refunded"] == 100_000, r.text
+    eventually(lambda: balance(c) == 300_000, what="the refund in the wallet")
+    problem(
+        staff.post(
+            f"/api/v1/invoices/{invoice['id']}/refund",
+            json={"amount": 200_001, "reason": "too much"},
+        ),
+        422,
+        "refund_too_large",
+    )
+
+
+def test_service_tokens_are_internal_and_need_the_client_secret(platform):
+    identity = platform["identity_url"]
+    r = httpx.post(
+        f"{identity}/v1/auth/service-token",
+        json={"client_id": "billing", "client_secret": "billing-dev-secret"},
+    )
+    assert r.status_code == 200, r.text
+    token = r.json()["access_token"]
+    wallet = httpx.get(
+        f"{platform['wallet_url']}/v1/wallets/no-such-account",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert wallet.status_code == 200 and wallet.json()["balance"] == 0
+    wrong = httpx.post(
+        f"{identity}/v1/auth/service-token", json={"client_id": "billing", "client_secret": "nope"}
+    )
+    problem(wrong, 401, "invalid_client")
+    unknown = httpx.post(
+        f"{identity}/v1/auth/service-token", json={"client_id": "crm", "client_secret": "x"}
+    )
+    problem(unknown, 401, "invalid_client")
+    # The gateway never routes it.
+    assert httpx.post(f"{platform['url']}/api/v1/auth/service-token", json={}).status_code in (
+        404,
+        405,
+    )
+    # A customer cannot move money through the internal wallet routes.
+    c = Customer(platform["url"])
+    problem(
+        c.http.post(
+            f"{platform['wallet_url']}/v1/wallets/{c.account_id}/credits",
+            json={"amount": 1, "currency": "VND", "reason": "adjustment", "reference": "x"},
+            headers={"Idempotency-Key": "k"},
+        ),
+        403,
+    )
