@@ -53,6 +53,9 @@ PROMETHEUS_PEER = {
 SERVICE_PORTS = (8100, 8189)
 """Internal HTTP ports of the services (the gateway may reach this range only)."""
 IDENTITY_PORT = 8102
+SERVICE_CALLS = {("billing", "wallet"), ("tickets", "billing")}
+"""The only HTTP calls between services (caller, callee): billing debits and credits the
+wallet; tickets checks a related order or contract code with billing."""
 """identity serves the JWKS every token-verifying deployable fetches."""
 
 
@@ -338,8 +341,9 @@ def _peer_is(peer: dict[str, Any], *, labels: dict[str, str]) -> bool:
 
 def network_problems(docs: list[dict[str, Any]], root: Path = ROOT) -> list[str]:
     """Only the gateway reaches the services' HTTP ports (and, for the JWKS, the deployables
-    that verify tokens reach identity's); only the portal's pods reach Kafka and MongoDB; app
-    pods reach nothing but Kafka, MongoDB, DNS, identity (and the gateway: the services)."""
+    that verify tokens reach identity's; and the callers in SERVICE_CALLS their callees);
+    only the portal's pods reach Kafka and MongoDB; app pods reach nothing but Kafka,
+    MongoDB, DNS, identity, their SERVICE_CALLS callees (and the gateway: the services)."""
     problems = []
     by_name = {d.name: d for d in deployables(root)}
     kafka_pods = {"strimzi.io/cluster": KAFKA_CLUSTER, "strimzi.io/broker-role": "true"}
@@ -365,8 +369,16 @@ def network_problems(docs: list[dict[str, Any]], root: Path = ROOT) -> list[str]
                             name == "identity"
                             and _peer_is(peer, labels={"portal.io/identity-client": "true"})
                         )
+                        or any(
+                            callee == name
+                            and _peer_is(peer, labels={"app.kubernetes.io/name": caller})
+                            for caller, callee in SERVICE_CALLS
+                        )
                     ):
-                        problems.append(f"{where}: ingress from {peer} (only gateway, Prometheus)")
+                        problems.append(
+                            f"{where}: ingress from {peer} (only gateway, Prometheus, "
+                            "declared SERVICE_CALLS)"
+                        )
             for rule in spec.get("egress", []):
                 peers, ports = rule.get("to", []), rule.get("ports", [])
                 if not peers:
@@ -382,6 +394,17 @@ def network_problems(docs: list[dict[str, Any]], root: Path = ROOT) -> list[str]
                         peer, labels={"app.kubernetes.io/name": "identity"}
                     ):
                         ok = [p.get("port") for p in ports] == [IDENTITY_PORT]
+                    elif callee := next(
+                        (
+                            by_name[c]
+                            for n, c in SERVICE_CALLS
+                            if n == name
+                            and c in by_name
+                            and _peer_is(peer, labels={"app.kubernetes.io/name": c})
+                        ),
+                        None,
+                    ):
+                        ok = [p.get("port") for p in ports] == [callee.port]
                     elif name == "gateway" and _peer_is(
                         peer, labels={"app.kubernetes.io/component": "service"}
                     ):
