@@ -137,6 +137,7 @@ def seed_and_announce(env: dict[str, str]) -> None:
 [dev]  Identity svc   http://127.0.0.1:{BASE_PORT + 102}
 [dev]  Tickets svc    http://127.0.0.1:{BASE_PORT + 103}
 [dev]  Repairs svc    http://127.0.0.1:{BASE_PORT + 104}
+[dev]  CRM svc        http://127.0.0.1:{BASE_PORT + 105}
 [dev]  Billing svc    http://127.0.0.1:{BASE_PORT + 106}
 [dev]  Projector      http://127.0.0.1:{BASE_PORT + 190}
 [dev]  Demo customer  {DEMO_EMAIL} / {DEMO_PASSWORD}   access token (15 min):

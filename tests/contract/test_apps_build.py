@@ -3,6 +3,7 @@
 import pytest
 
 from portal_billing import main as billing_main
+from portal_crm import main as crm_main
 from portal_gateway import main as gateway_main
 from portal_gateway import projector
 from portal_identity import main as identity_main
@@ -21,8 +22,9 @@ from portal_wallet import main as wallet_main
         repairs_main.create,
         tickets_main.create,
         billing_main.create,
+        crm_main.create,
     ],
-    ids=["gateway", "projector", "wallet", "identity", "repairs", "tickets", "billing"],
+    ids=["gateway", "projector", "wallet", "identity", "repairs", "tickets", "billing", "crm"],
 )
 def test_app_builds_and_has_an_openapi_schema(factory):
     app = factory()

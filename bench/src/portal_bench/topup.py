@@ -215,8 +215,10 @@ async def new_accounts(http: httpx.AsyncClient, n: int, label: str) -> list[Acco
 
     async def one(i: int) -> Account:
         email = f"bench-{label}-{i}-{uuid.uuid4().hex[:8]}@example.com"
-        r = await http.post("/api/v1/auth/register", json={
-            "email": email, "password": PASSWORD, "name": "Bench", "kind": "person"})
+        r = await http.post(
+            "/api/v1/auth/register",
+            json={"email": email, "password": PASSWORD, "name": "Bench", "kind": "person"},
+        )
         if r.status_code != 201:
             raise BenchError(f"register failed: {r.status_code} {r.text[:200]}")
         account_id = r.json()["account_id"]

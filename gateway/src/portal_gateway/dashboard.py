@@ -154,10 +154,11 @@ class WalletPart:
 
 def _parts() -> list[DashboardPart]:
     from portal_gateway.dashboard_billing import BillingPart
+    from portal_gateway.dashboard_crm import CrmPart
     from portal_gateway.dashboard_repairs import RepairsPart
     from portal_gateway.dashboard_tickets import TicketsPart
 
-    return [WalletPart(), BillingPart(), TicketsPart(), RepairsPart()]
+    return [WalletPart(), BillingPart(), CrmPart(), TicketsPart(), RepairsPart()]
 
 
 PARTS: list[DashboardPart] = _parts()

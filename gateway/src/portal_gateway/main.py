@@ -14,6 +14,7 @@ from portal_gateway.api import (
     WalletController,
 )
 from portal_gateway.billing_routes import CONTROLLERS as BILLING_CONTROLLERS
+from portal_gateway.crm_routes import CONTROLLERS as CRM_CONTROLLERS
 from portal_gateway.dashboard import DashboardQueries
 from portal_gateway.idempotency import IdempotencyStore
 from portal_gateway.identity_routes import (
@@ -44,12 +45,14 @@ def create(settings: GatewaySettings | None = None) -> Litestar:
     repairs = Upstream("repairs", settings.repairs_url, settings.upstream_timeout_seconds)
     tickets = Upstream("tickets", settings.tickets_url, settings.upstream_timeout_seconds)
     billing = Upstream("billing", settings.billing_url, settings.upstream_timeout_seconds)
+    crm = Upstream("crm", settings.crm_url, settings.upstream_timeout_seconds)
     upstreams = {
         "wallet": wallet,
         "identity": identity,
         "repairs": repairs,
         "tickets": tickets,
         "billing": billing,
+        "crm": crm,
     }
     idempotency = IdempotencyStore(runtime.db, settings.idempotency_in_flight_seconds)
 
@@ -73,6 +76,7 @@ def create(settings: GatewaySettings | None = None) -> Litestar:
             RepairsController,
             TicketsController,
             *BILLING_CONTROLLERS,
+            *CRM_CONTROLLERS,
         ],
         runtime=runtime,
         on_stop=[close],

@@ -15,6 +15,7 @@ class GatewaySettings(ServiceSettings):
     repairs_url: str = "http://127.0.0.1:8104"
     tickets_url: str = "http://127.0.0.1:8103"
     billing_url: str = "http://127.0.0.1:8106"
+    crm_url: str = "http://127.0.0.1:8105"
     upstream_timeout_seconds: float = 15.0
     idempotency_in_flight_seconds: float = 60.0
     projector_port: int = 8190

@@ -14,6 +14,7 @@ from typing import Any
 from faststream.specification import AsyncAPI
 
 from portal_billing import main as billing_main
+from portal_crm import main as crm_main
 from portal_gateway import projector
 from portal_identity import main as identity_main
 from portal_repairs import main as repairs_main
@@ -29,12 +30,14 @@ def document() -> dict[str, Any]:
     repairs_runtime, _ = repairs_main.bootstrap()
     tickets_runtime, _ = tickets_main.bootstrap()
     billing_runtime, _, _ = billing_main.bootstrap()
+    crm_runtime, _ = crm_main.bootstrap()
     projector_runtime = projector.bootstrap_consumers()
     spec = AsyncAPI(
         identity_runtime.broker,
         repairs_runtime.broker,
         tickets_runtime.broker,
         billing_runtime.broker,
+        crm_runtime.broker,
         wallet_runtime.broker,
         projector_runtime.broker,
         title="Customer portal events",

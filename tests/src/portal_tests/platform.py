@@ -48,6 +48,7 @@ def specs(base_port: int = 8000) -> list[ProcessSpec]:
         ProcessSpec("repairs", "portal_repairs.main:app", base_port + 104),
         ProcessSpec("wallet", "portal_wallet.main:app", base_port + 101),
         ProcessSpec("billing", "portal_billing.main:app", base_port + 106),
+        ProcessSpec("crm", "portal_crm.main:app", base_port + 105),
         ProcessSpec("projector", "portal_gateway.projector:app", base_port + 190),
         ProcessSpec("gateway", "portal_gateway.main:app", base_port),
     ]
@@ -79,6 +80,8 @@ def platform_env(
             "GATEWAY_MONGODB_DATABASE": f"{db_prefix}_gateway",
             "GATEWAY_WALLET_URL": f"http://127.0.0.1:{base_port + 101}",
             "GATEWAY_BILLING_URL": f"http://127.0.0.1:{base_port + 106}",
+            "GATEWAY_CRM_URL": f"http://127.0.0.1:{base_port + 105}",
+            "CRM_MONGODB_DATABASE": f"{db_prefix}_crm",
             "BILLING_MONGODB_DATABASE": f"{db_prefix}_billing",
             "BILLING_WALLET_URL": f"http://127.0.0.1:{base_port + 101}",
             "BILLING_IDENTITY_URL": f"http://127.0.0.1:{base_port + 102}",

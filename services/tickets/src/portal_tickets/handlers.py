@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import uuid
 from collections.abc import Callable
@@ -16,7 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from portal_chassis.auth import Principal
-from portal_chassis.blobs import BlobStore, sniff
+from portal_chassis.blobs import BlobStore, CheckedUpload, check_uploads
 from portal_chassis.clock import Clock
 from portal_chassis.commands import CommandRunner, Outcome
 from portal_chassis.decider import DomainError, NotFound
@@ -40,15 +38,6 @@ STAFF_ROLES = frozenset({"support_agent", "billing_admin", "sales", "technician"
 ALL_DEPARTMENTS_ROLES = frozenset({"support_agent", "platform_admin"})
 ROLE_DEPARTMENT = {"billing_admin": "billing", "sales": "sales", "technician": "technical"}
 DEFAULT_DEPARTMENTS = {"technical": "Technical", "billing": "Billing", "sales": "Sales"}
-EXTENSIONS = {
-    "png": "image/png",
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "gif": "image/gif",
-    "webp": "image/webp",
-    "pdf": "application/pdf",
-}
-UNSAFE_NAME = re.compile(r"[/\\\x00]|\.\.")
 
 
 class TicketsService:
@@ -100,46 +89,24 @@ class TicketsService:
         await self.departments.require(department)
 
     @staticmethod
-    def check_files(files: list[Any]) -> list[tuple[bytes, str, str]]:
-        """Decode and check attachments on their bytes: (data, content type, extension)."""
-        if len(files) > MAX_FILES:
-            raise ProblemError(422, "too_many_files", f"at most {MAX_FILES} files a message")
-        out = []
-        for f in files:
-            if UNSAFE_NAME.search(f.filename):
-                raise ProblemError(400, "invalid_file_name", "a file name may not hold a path")
-            ext = f.filename.rsplit(".", 1)[-1].lower() if "." in f.filename else ""
-            try:
-                data = base64.b64decode(f.content_base64, validate=True)
-            except (binascii.Error, ValueError):
-                raise ProblemError(400, "invalid_file", "content_base64 is not base64") from None
-            if len(data) > MAX_FILE_BYTES:
-                raise ProblemError(413, "file_too_large", "a file is at most 10 MB")
-            kind = sniff(data)
-            if kind is None or kind[0] not in EXTENSIONS.values():
-                raise ProblemError(
-                    415,
-                    "unsupported_file_type",
-                    "attachments are images (PNG, JPEG, GIF, WebP) or PDF",
-                )
-            if EXTENSIONS.get(ext) != kind[0]:
-                raise ProblemError(
-                    415,
-                    "file_type_mismatch",
-                    f"{f.filename!r} is not what its name says ({kind[0]})",
-                )
-            out.append((data, kind[0], kind[1]))
-        return out
+    def check_files(files: list[Any]) -> list[CheckedUpload]:
+        """Decode and check attachments on their bytes."""
+        return check_uploads(files, max_files=MAX_FILES, max_bytes=MAX_FILE_BYTES)
 
     async def _store_files(
-        self, checked: list[tuple[bytes, str, str]], account_id: str
+        self, checked: list[CheckedUpload], account_id: str
     ) -> tuple[Attachment, ...]:
         stored = []
-        for data, content_type, ext in checked:
-            f = await self.blobs.put(data, content_type, ext, account_id, self.clock.now())
+        for upload in checked:
+            f = await self.blobs.put(
+                upload.data, upload.content_type, upload.extension, account_id, self.clock.now()
+            )
             stored.append(
                 Attachment(
-                    file_id=f.file_id, filename=f.filename, content_type=content_type, size=f.length
+                    file_id=f.file_id,
+                    filename=f.filename,
+                    content_type=upload.content_type,
+                    size=f.length,
                 )
             )
         return tuple(stored)

@@ -1,0 +1,409 @@
+"""CRM and loyalty end to end: customers from registrations, care actions, levels from
+care and from billing, round-robin leads, soft delete, the timeline, bad input."""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from portal_tests.e2e import Customer, admin_client, login, paid, webhook
+
+pytestmark = pytest.mark.e2e
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def eventually(check: Callable[[], Any], timeout: float = 30, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        time.sleep(0.25)
+
+
+def problem(r: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = r.json()
+    if code:
+        assert body["code"] == code, body
+    return body
+
+
+@pytest.fixture(scope="module")
+def admin(platform) -> httpx.Client:
+    return admin_client(platform["url"])
+
+
+def staff_member(url: str, admin: httpx.Client, department: str, role: str = "sales") -> Any:
+    email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
+    r = admin.post(
+        "/api/v1/staff/users",
+        json={
+            "email": email,
+            "name": f"Staff {email[:10]}",
+            "password": "staff password 1",
+            "platform_roles": [role],
+            "department": department,
+        },
+    )
+    assert r.status_code == 201, r.text
+    token = login(url, email, "staff password 1")["access_token"]
+    client = httpx.Client(base_url=url, timeout=20, headers={"Authorization": f"Bearer {token}"})
+    client.user_id = r.json()["user_id"]  # type: ignore[attr-defined]
+    return client
+
+
+def customer_row(admin: httpx.Client, email: str) -> Any:
+    items = admin.get("/api/v1/crm/customers", params={"q": email}).json()["items"]
+    return items and items[0]
+
+
+def test_registered_customer_gets_points_money_and_a_level(platform, admin):
+    url = platform["url"]
+    c = Customer(url)
+    row = eventually(lambda: customer_row(admin, c.email), what="the customer in the CRM")
+    assert row["id"] == c.account_id and row["kind"] == "customer" and row["level"] == "member"
+
+    r = admin.post(
+        f"/api/v1/crm/contacts/{c.account_id}/care-actions",
+        json={"care_type_id": "give-points", "value": 500, "note": "welcome gift"},
+    )
+    assert r.status_code == 201, r.text
+    r = admin.post(
+        f"/api/v1/crm/contacts/{c.account_id}/care-actions",
+        json={"care_type_id": "give-money", "value": 6_000_000, "note": "migrated history"},
+    )
+    assert r.status_code == 201, r.text
+    detail = r.json()
+    assert detail["loyalty"]["level"] == "silver" and detail["loyalty"]["points"] == 500
+    assert [h["action"] for h in detail["care_history"]] == ["give_money", "give_points"]
+
+    mine = c.http.get("/api/v1/loyalty").json()
+    assert (mine["points"], mine["level"], mine["next_level"]) == (500, "silver", "gold")
+    assert mine["to_next_level"] == 14_000_000 and 0 <= mine["progress_percent"] < 100
+    board = eventually(
+        lambda: (b := c.dashboard()).get("loyalty", {}).get("level") == "silver" and b,
+        what="the loyalty part of the dashboard",
+    )
+    assert board["loyalty"]["points"] == 500
+
+    why = admin.get(f"/api/v1/crm/customers/{c.account_id}/level").json()
+    assert why["because"][0]["delta"] == 6_000_000 and why["because"][0]["source"] == "care_action"
+    assert why["level_changes"][0]["to"] == "silver"
+
+    # A deduction below zero is refused and changes nothing.
+    problem(
+        admin.post(
+            f"/api/v1/crm/contacts/{c.account_id}/care-actions",
+            json={"care_type_id": "deduct-points", "value": 501},
+        ),
+        422,
+        "points_insufficient",
+    )
+    assert c.http.get("/api/v1/loyalty").json()["points"] == 500
+
+
+def test_invoices_paid_and_refunded_move_accumulated_money(platform, admin):
+    url = platform["url"]
+    c = Customer(url)
+    ref = c.top_up(300_000).json()["payment"]["reference"]
+    assert webhook(url, paid(ref, 300_000)).status_code == 200
+    eventually(lambda: c.http.get("/api/v1/wallet").json()["balance"] == 300_000)
+    invoice = c.http.post("/api/v1/orders", json={"plan_id": "host-sup", "months": 3}).json()
+    r = c.http.post(f"/api/v1/invoices/{invoice['id']}/pay", json={"method": "wallet"})
+    assert r.json()["status"] == "paid", r.text
+    eventually(
+        lambda: c.http.get("/api/v1/loyalty").json()["accumulated"] == 300_000,
+        what="InvoicePaid counted",
+    )
+    r = admin.post(
+        f"/api/v1/invoices/{invoice['id']}/refund", json={"amount": 100_000, "reason": "goodwill"}
+    )
+    assert r.status_code == 200, r.text
+    eventually(
+        lambda: c.http.get("/api/v1/loyalty").json()["accumulated"] == 200_000,
+        what="the refund reversed",
+    )
+    why = admin.get(f"/api/v1/crm/customers/{c.account_id}/level").json()
+    assert [b["source"] for b in why["because"]] == ["invoice_refunded", "invoice_paid"]
+
+
+def test_leads_round_robin_over_a_department(platform, admin):
+    url = platform["url"]
+    department = f"leads{uuid.uuid4().hex[:6]}"
+    r = admin.post("/api/v1/staff/departments", json={"id": department, "name": "Leads"})
+    assert r.status_code == 201, r.text
+    first, second = staff_member(url, admin, department), staff_member(url, admin, department)
+    ids = []
+    for n in range(4):
+        r = admin.post(
+            "/api/v1/crm/contacts",
+            json={"name": f"Lead {n}", "phone": "0901234567", "group": "hot", "source": "ads"},
+        )
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    unassigned = admin.get("/api/v1/crm/contacts", params={"scope": "unassigned_lead"}).json()
+    assert set(ids) <= {i["id"] for i in unassigned["items"]}
+
+    def assign() -> Any:
+        r = admin.post(
+            "/api/v1/crm/contacts/bulk/assign",
+            json={"ids": ids, "method": "round_robin", "department": department, "note": "go"},
+        )
+        # Staff users reach the CRM through identity's events: wait until both are known.
+        if r.status_code == 200 and len({i["caretaker_id"] for i in r.json()["items"]}) == 2:
+            return r.json()["items"]
+        return None
+
+    items = eventually(assign, what="two caretakers in the department")
+    caretakers = [i["caretaker_id"] for i in items]
+    assert set(caretakers) == {first.user_id, second.user_id}
+    assert caretakers[0] != caretakers[1] and caretakers[0::2] == [caretakers[0]] * 2
+    holding = first.get("/api/v1/crm/contacts", params={"scope": "holding"}).json()
+    assert {i["id"] for i in holding["items"]} & set(ids)
+    still = admin.get("/api/v1/crm/contacts", params={"scope": "unassigned_lead"}).json()
+    assert not set(ids) & {i["id"] for i in still["items"]}
+
+
+def test_labels_comments_soft_delete_and_restore(platform, admin):
+    url = platform["url"]
+    member = staff_member(url, admin, "sales")
+    r = admin.post(
+        "/api/v1/crm/contacts",
+        json={"name": "Cong ty ABC", "tax_code": "0312345678", "email": "abc@example.com"},
+    )
+    contact = r.json()
+    cid = contact["id"]
+    r = member.put(f"/api/v1/crm/contacts/{cid}/labels", json={"labels": ["hot", "premium"]})
+    assert r.json()["labels"] == ["hot", "premium"], r.text
+    found = member.get("/api/v1/crm/contacts", params={"label": "hot", "q": "0312345678"}).json()
+    assert [i["id"] for i in found["items"]] == [cid]
+    r = member.post(
+        f"/api/v1/crm/contacts/{cid}/comments",
+        json={
+            "text": "Asked for a quote",
+            "attachments": [
+                {"filename": "quote.pdf", "content_base64": base64.b64encode(PDF).decode()}
+            ],
+        },
+    )
+    assert r.status_code == 201, r.text
+    attachment = r.json()["comments"][0]["attachments"][0]
+    got = member.get(f"/api/v1/crm/contacts/{cid}/attachments/{attachment['file_id']}")
+    assert got.content == PDF and got.headers["x-content-type-options"] == "nosniff"
+    r = member.put(f"/api/v1/crm/contacts/{cid}/portrait", json={"attributes": {"Budget": "high"}})
+    assert r.json()["portrait"] == {"Budget": "high"}
+
+    problem(member.delete(f"/api/v1/crm/contacts/{cid}"), 422, "confirmation_required")
+    r = member.post("/api/v1/crm/contacts/bulk/delete", json={"ids": [cid], "confirm": True})
+    assert r.status_code == 200 and r.json()["deleted"] == 1, r.text
+    problem(member.get(f"/api/v1/crm/contacts/{cid}"), 404, "contact_not_found")
+    listed = member.get("/api/v1/crm/contacts", params={"q": "0312345678"}).json()
+    assert listed["total"] == 0
+    problem(member.post(f"/api/v1/crm/contacts/{cid}/restore"), 403, "forbidden")
+    problem(member.get("/api/v1/crm/contacts", params={"deleted": "true"}), 403)
+    deleted = admin.get("/api/v1/crm/contacts", params={"deleted": "true", "q": "0312345678"})
+    assert [i["id"] for i in deleted.json()["items"]] == [cid]
+    r = admin.post(f"/api/v1/crm/contacts/{cid}/restore")
+    assert r.status_code == 200 and r.json()["status"] == "active", r.text
+    assert member.get(f"/api/v1/crm/contacts/{cid}").json()["labels"] == ["hot", "premium"]
+    r = admin.post(f"/api/v1/crm/contacts/{cid}/convert")
+    assert r.json()["kind"] == "customer" and r.json()["loyalty"]["level"] == "member"
+
+
+def test_care_activities_due_today_then_done(platform, admin):
+    url = platform["url"]
+    c = Customer(url)
+    eventually(lambda: customer_row(admin, c.email), what="the customer")
+    due = datetime.now(UTC).replace(hour=23, minute=0, second=0, microsecond=0)
+    r = admin.post(
+        "/api/v1/crm/care-activities",
+        json={
+            "contact_id": c.account_id,
+            "title": "Thank-you call and points",
+            "care_type_id": "give-points",
+            "value": 50,
+            "due_at": due.isoformat(),
+        },
+    )
+    assert r.status_code == 201, r.text
+    activity = r.json()
+    today = admin.get("/api/v1/crm/care-activities", params={"scope": "today"}).json()
+    assert activity["id"] in [i["id"] for i in today["items"]]
+    eventually(
+        lambda: admin.get("/api/v1/staff/dashboard").json()["crm"]["care_activities_due_today"],
+        what="due today on the staff dashboard",
+    )
+    r = admin.post(
+        f"/api/v1/crm/care-activities/{activity['id']}/comments", json={"text": "Called, happy"}
+    )
+    assert r.status_code == 201 and r.json()["comments"][0]["text"] == "Called, happy"
+    for _ in range(2):  # done twice: the points are given once
+        r = admin.post(
+            f"/api/v1/crm/care-activities/{activity['id']}/complete", json={"outcome": "ok"}
+        )
+        assert r.status_code == 200 and r.json()["status"] == "done", r.text
+    assert c.http.get("/api/v1/loyalty").json()["points"] == 50
+    problem(admin.post(f"/api/v1/crm/care-activities/{activity['id']}/cancel"), 409)
+
+
+def test_new_thresholds_recompute_levels(platform, admin):
+    url = platform["url"]
+    c = Customer(url)
+    eventually(lambda: customer_row(admin, c.email), what="the customer")
+    admin.post(
+        f"/api/v1/crm/contacts/{c.account_id}/care-actions",
+        json={"care_type_id": "give-money", "value": 1_000_000},
+    )
+    assert c.http.get("/api/v1/loyalty").json()["level"] == "member"
+    original = admin.get("/api/v1/crm/levels").json()["items"]
+    try:
+        r = admin.put(
+            "/api/v1/crm/levels",
+            json={
+                "levels": [
+                    {"name": "member", "min_accumulated": 0},
+                    {"name": "silver", "min_accumulated": 500_000},
+                ]
+            },
+        )
+        assert r.status_code == 200 and r.json()["customers_changed"] >= 1, r.text
+        assert c.http.get("/api/v1/loyalty").json()["level"] == "silver"
+        by_level = admin.get(
+            "/api/v1/crm/customers", params={"level": "silver", "q": c.email}
+        ).json()
+        assert [i["id"] for i in by_level["items"]] == [c.account_id]
+    finally:
+        admin.put("/api/v1/crm/levels", json={"levels": original})
+    assert c.http.get("/api/v1/loyalty").json()["level"] == "member"
+
+
+def test_the_timeline_shows_a_wallet_top_up_but_not_staff_notes(platform, admin):
+    url = platform["url"]
+    c = Customer(url)
+    eventually(lambda: customer_row(admin, c.email), what="the customer")
+    ref = c.top_up(120_000).json()["payment"]["reference"]
+    assert webhook(url, paid(ref, 120_000)).status_code == 200
+    admin.post(f"/api/v1/crm/contacts/{c.account_id}/comments", json={"text": "VIP, be nice"})
+    timeline = eventually(
+        lambda: (
+            (t := c.http.get("/api/v1/timeline").json())["items"]
+            and any(i["type"] == "TopUpCompleted" for i in t["items"])
+            and t
+        ),
+        what="the top-up on the timeline",
+    )
+    top_up = next(i for i in timeline["items"] if i["type"] == "TopUpCompleted")
+    assert top_up["title"] == "Top-up of 120.000 VND completed" and top_up["context"] == "wallet"
+    times = [i["at"] for i in timeline["items"]]
+    assert times == sorted(times, reverse=True)
+    assert "VIP" not in str(timeline)
+    staff_view = eventually(
+        lambda: (
+            (t := admin.get(f"/api/v1/crm/customers/{c.account_id}/timeline").json())
+            and any(i["type"] == "CommentAdded" for i in t["items"])
+            and t
+        ),
+        what="the staff timeline",
+    )
+    assert any(i["type"] == "TopUpCompleted" for i in staff_view["items"])
+
+
+def test_bad_input_is_refused_and_nothing_is_stored(platform, admin):
+    url = platform["url"]
+    c = Customer(url)
+    eventually(lambda: customer_row(admin, c.email), what="the customer")
+    base = f"/api/v1/crm/contacts/{c.account_id}"
+    problem(
+        admin.post(f"{base}/care-actions", json={"care_type_id": "nope", "value": 1}),
+        422,
+        "unknown_care_type",
+    )
+    problem(
+        admin.post(f"{base}/care-actions", json={"care_type_id": "give-points", "value": -5}), 400
+    )
+    problem(admin.put(f"{base}/labels", json={"labels": ["no-such-label"]}), 422, "unknown_label")
+    problem(admin.post("/api/v1/crm/contacts", json={"name": ""}), 400)
+    problem(admin.post("/api/v1/crm/contacts", json={"name": "X", "email": "not an email"}), 400)
+    problem(admin.put(f"{base}/portrait", json={"attributes": {"a.b": "x"}}), 400)
+    problem(
+        admin.post(
+            "/api/v1/crm/care-activities",
+            json={
+                "contact_id": c.account_id,
+                "title": "x",
+                "care_type_id": "call",
+                "due_at": "2026-11-22T10:00:00",
+            },
+        ),
+        400,
+    )
+    problem(
+        admin.post(
+            f"{base}/comments",
+            json={
+                "text": "x",
+                "attachments": [
+                    {"filename": "x.pdf", "content_base64": base64.b64encode(b"MZ\x90").decode()}
+                ],
+            },
+        ),
+        415,
+    )
+    detail = admin.get(base).json()
+    assert detail["care_history"] == [] and detail["labels"] == [] and detail["comments"] == []
+    assert detail["loyalty"]["points"] == 0
+
+
+def test_customers_get_403_on_every_crm_route(platform):
+    url = platform["url"]
+    c = Customer(url)
+    schema = httpx.get(f"{url}/schema/openapi.json").json()
+    checked = 0
+    for path, operations in schema["paths"].items():
+        if not path.startswith("/api/v1/crm/"):
+            continue
+        concrete = path.replace("{contact_id}", c.account_id)
+        for part in ("activity_id", "file_id"):
+            concrete = concrete.replace("{" + part + "}", "x")
+        for method in operations:
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            r = c.http.request(method.upper(), concrete, json={} if method != "get" else None)
+            assert r.status_code == 403, (method, path, r.text)
+            assert r.json()["code"] == "forbidden"
+            checked += 1
+    assert checked >= 30
+    # The customer-facing parts answer.
+    assert c.http.get("/api/v1/loyalty").status_code == 200
+    assert c.http.get("/api/v1/timeline").status_code == 200
+
+
+def test_staff_timeline_and_loyalty_of_a_plain_contact_are_staff_only(platform, admin):
+    r = admin.post("/api/v1/crm/contacts", json={"name": "Walk-in", "phone": "0911111111"})
+    cid = r.json()["id"]
+    problem(
+        admin.post(
+            f"/api/v1/crm/contacts/{cid}/care-actions",
+            json={"care_type_id": "give-points", "value": 5},
+        ),
+        409,
+        "not_a_customer",
+    )
+    r = admin.post(f"/api/v1/crm/contacts/{cid}/care-actions", json={"care_type_id": "call"})
+    assert r.status_code == 201 and r.json()["care_history"][0]["action"] == "call"
+    eventually(
+        lambda: admin.get(f"/api/v1/crm/contacts/{cid}/timeline").json()["total"] >= 2,
+        what="the contact's timeline",
+        timeout=timedelta(seconds=30).total_seconds(),
+    )
