@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, post, put
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from portal_billing.documents import render_html, render_pdf
@@ -115,7 +115,7 @@ class PlansController(Controller):
         request: Request[Any, Any, Any],
         category: Annotated[str | None, QueryParameter(max_length=40)] = None,
         tier: Annotated[str | None, QueryParameter(max_length=20)] = None,
-        include_retired: bool = False,
+        include_retired: FromQuery[bool] = False,
     ) -> dict[str, Any]:
         principal = await principal_from(request)
         return await _svc(request).list_plans(
@@ -173,7 +173,7 @@ class SubscriptionsController(Controller):
         request: Request[Any, Any, Any],
         limit: Limit = 20,
         offset: Offset = 0,
-        status: Literal["active", "expired"] | None = None,
+        status: FromQuery[Literal["active", "expired"] | None] = None,
     ) -> dict[str, Any]:
         principal = await principal_from(request)
         return await _svc(request).list_subscriptions(
@@ -290,8 +290,8 @@ class InvoicesController(Controller):
         request: Request[Any, Any, Any],
         limit: Limit = 20,
         offset: Offset = 0,
-        status: Literal["unpaid", "partially_paid", "paid", "cancelled"] | None = None,
-        kind: Literal["new", "renewal", "upgrade"] | None = None,
+        status: FromQuery[Literal["unpaid", "partially_paid", "paid", "cancelled"] | None] = None,
+        kind: FromQuery[Literal["new", "renewal", "upgrade"] | None] = None,
     ) -> dict[str, Any]:
         principal = await _payer(request)
         return await _svc(request).list_invoices(
@@ -366,8 +366,8 @@ class ClaimsController(Controller):
         request: Request[Any, Any, Any],
         limit: Limit = 20,
         offset: Offset = 0,
-        status: Literal["under_review", "approved", "rejected"] | None = None,
-        overdue: bool = False,
+        status: FromQuery[Literal["under_review", "approved", "rejected"] | None] = None,
+        overdue: FromQuery[bool] = False,
     ) -> dict[str, Any]:
         principal = await _payer(request)
         return await _svc(request).list_claims(principal, status, overdue, limit, offset)

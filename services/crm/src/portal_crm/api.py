@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, patch, post, put
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from portal_chassis.auth import Principal, principal_from
@@ -234,16 +234,16 @@ class ContactsController(Controller):
         request: Request[Any, Any, Any],
         limit: Limit = 20,
         offset: Offset = 0,
-        kind: Literal["contact", "customer"] | None = None,
-        group: ContactGroup | None = None,
+        kind: FromQuery[Literal["contact", "customer"] | None] = None,
+        group: FromQuery[ContactGroup | None] = None,
         # `scope` is a reserved Litestar parameter name (the ASGI scope): alias it.
         list_scope: Annotated[
             Literal["all", "mine", "holding", "my_department", "unassigned_lead"],
-            QueryParameter(query="scope"),
+            QueryParameter(name="scope"),
         ] = "all",
         label: Annotated[str | None, QueryParameter(max_length=50)] = None,
         q: Annotated[str | None, QueryParameter(max_length=100)] = None,
-        deleted: bool = False,
+        deleted: FromQuery[bool] = False,
     ) -> dict[str, Any]:
         return await _svc(request).list_contacts(
             await _staff(request),
@@ -298,7 +298,10 @@ class ContactsController(Controller):
 
     @delete("/{contact_id:str}", status_code=200)
     async def soft_delete(
-        self, request: Request[Any, Any, Any], contact_id: FromPath[str], confirm: bool = False
+        self,
+        request: Request[Any, Any, Any],
+        contact_id: FromPath[str],
+        confirm: FromQuery[bool] = False,
     ) -> dict[str, Any]:
         return await _svc(request).delete(await _staff(request), contact_id, confirm)
 
@@ -376,9 +379,9 @@ class CustomersController(Controller):
         request: Request[Any, Any, Any],
         limit: Limit = 20,
         offset: Offset = 0,
-        group: ContactGroup | None = None,
+        group: FromQuery[ContactGroup | None] = None,
         list_scope: Annotated[
-            Literal["all", "mine", "holding", "my_department"], QueryParameter(query="scope")
+            Literal["all", "mine", "holding", "my_department"], QueryParameter(name="scope")
         ] = "all",
         label: Annotated[str | None, QueryParameter(max_length=50)] = None,
         level: Annotated[str | None, QueryParameter(max_length=50)] = None,
@@ -444,7 +447,7 @@ class CrmSettingsController(Controller):
     async def care_types(
         self,
         request: Request[Any, Any, Any],
-        action: CareAction | None = None,
+        action: FromQuery[CareAction | None] = None,
         q: Annotated[str | None, QueryParameter(max_length=100)] = None,
     ) -> dict[str, Any]:
         return await _svc(request).list_care_types(await _staff(request), action, q)
@@ -492,9 +495,9 @@ class ActivitiesController(Controller):
         limit: Limit = 20,
         offset: Offset = 0,
         list_scope: Annotated[
-            Literal["all", "mine", "my_department", "today"], QueryParameter(query="scope")
+            Literal["all", "mine", "my_department", "today"], QueryParameter(name="scope")
         ] = "all",
-        status: Literal["planned", "done", "cancelled"] | None = None,
+        status: FromQuery[Literal["planned", "done", "cancelled"] | None] = None,
         q: Annotated[str | None, QueryParameter(max_length=100)] = None,
     ) -> dict[str, Any]:
         return await _svc(request).list_activities(

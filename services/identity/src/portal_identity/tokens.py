@@ -114,6 +114,7 @@ class TokenService:
     ) -> None:
         self.sessions = db["sessions"]
         self.refresh_tokens = db["refresh_tokens"]
+        self.refresh_uses = db["refresh_token_uses"]
         self.keyring = keyring
         self.auth = auth
         self.access_ttl = access_ttl
@@ -237,15 +238,21 @@ class TokenService:
         `roles_of(user_id)` gives the user's current roles (role changes apply at refresh).
         """
         digest = self._hash(token)
-        doc = await self.refresh_tokens.find_one_and_update(
-            {"_id": digest, "used": False}, {"$set": {"used": True, "used_at": now}}
-        )
+        doc = await self.refresh_tokens.find_one({"_id": digest})
         if doc is None:
-            seen = await self.refresh_tokens.find_one({"_id": digest})
-            if seen is None:
-                raise ProblemError(401, "invalid_refresh_token", "the refresh token is not valid")
-            session = await self.revoke_session(seen["session_id"], "refresh_token_reuse", now)
+            raise ProblemError(401, "invalid_refresh_token", "the refresh token is not valid")
+        # One use per token, decided by a unique insert: FerretDB's findAndModify is not
+        # atomic under concurrency, an insert under a unique _id is.
+        try:
+            if doc.get("used"):
+                raise DuplicateKeyError("already used")
+            await self.refresh_uses.insert_one({"_id": digest, "at": now})
+        except DuplicateKeyError:
+            session = await self.revoke_session(doc["session_id"], "refresh_token_reuse", now)
             return None, session
+        await self.refresh_tokens.update_one(
+            {"_id": digest}, {"$set": {"used": True, "used_at": now}}
+        )
         session = await self.sessions.find_one({"_id": doc["session_id"]})
         if session is None or session.get("revoked") or doc["expires_at"] < now:
             raise ProblemError(401, "invalid_refresh_token", "the session has ended")
