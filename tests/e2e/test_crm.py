@@ -96,6 +96,16 @@ def test_registered_customer_gets_points_money_and_a_level(platform, admin):
         what="the loyalty part of the dashboard",
     )
     assert board["loyalty"]["points"] == 500
+    staff_board = eventually(
+        lambda: (
+            (s := admin.get("/api/v1/staff/dashboard").json()["crm"])["customers_by_level"].get(
+                "silver"
+            )
+            and s
+        ),
+        what="customers by level on the staff dashboard",
+    )
+    assert staff_board["customers_by_level"].get("member", 0) >= 0
 
     why = admin.get(f"/api/v1/crm/customers/{c.account_id}/level").json()
     assert why["because"][0]["delta"] == 6_000_000 and why["because"][0]["source"] == "care_action"
@@ -154,6 +164,10 @@ def test_leads_round_robin_over_a_department(platform, admin):
         ids.append(r.json()["id"])
     unassigned = admin.get("/api/v1/crm/contacts", params={"scope": "unassigned_lead"}).json()
     assert set(ids) <= {i["id"] for i in unassigned["items"]}
+    eventually(
+        lambda: admin.get("/api/v1/staff/dashboard").json()["crm"]["leads_unassigned"] >= 4,
+        what="unassigned leads on the staff dashboard",
+    )
 
     def assign() -> Any:
         r = admin.post(

@@ -41,6 +41,7 @@ from portal_crm.domain import Activity, Contact, Level
 from portal_crm.settings import CrmSettings
 from portal_crm.timeline import timeline_entry
 
+PLACEHOLDER = "billing_before_registration"
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_FILES = 5
 ADMIN = "platform_admin"
@@ -260,6 +261,14 @@ class CrmService:
             source="portal_registration",
             group="warm",
         )
+        known, _ = await self.contacts.load(domain.contact_stream(event.account_id))
+        if known.details is not None and known.details.source == PLACEHOLDER:
+            await self._run_contact(
+                event.account_id,
+                domain.UpdateContact(now=event.occurred_at, actor="registration", details=details),
+                "registration",
+            )
+            return
         await self._run_contact(
             event.account_id,
             domain.CreateContact(
@@ -452,8 +461,21 @@ class CrmService:
         """Billing's InvoicePaid / InvoiceRefunded, counted once per invoice or refund."""
         state, _ = await self.contacts.load(domain.contact_stream(account_id))
         if state.status == "none":
-            # Registration not seen yet: make the customer now (the event may follow).
-            raise NotFound("contact_not_found", "the customer is not known yet; retried")
+            # Topics are consumed independently: the registration may come later. The
+            # customer is made now so the money is counted; registration fills the card.
+            await self._run_contact(
+                account_id,
+                domain.CreateContact(
+                    now=at,
+                    actor="billing",
+                    contact_id=account_id,
+                    kind="customer",
+                    details=ContactDetails(name=f"Account {account_id}", source=PLACEHOLDER),
+                    account_id=account_id,
+                    levels=await self.levels(),
+                ),
+                "billing",
+            )
         await self._run_contact(
             account_id,
             domain.CountSpending(

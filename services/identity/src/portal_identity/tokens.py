@@ -241,8 +241,14 @@ class TokenService:
         doc = await self.refresh_tokens.find_one({"_id": digest})
         if doc is None:
             raise ProblemError(401, "invalid_refresh_token", "the refresh token is not valid")
+        session = await self.sessions.find_one({"_id": doc["session_id"]})
+        if not doc.get("used") and (
+            session is None or session.get("revoked") or doc["expires_at"] < now
+        ):
+            raise ProblemError(401, "invalid_refresh_token", "the session has ended")
         # One use per token, decided by a unique insert: FerretDB's findAndModify is not
-        # atomic under concurrency, an insert under a unique _id is.
+        # atomic under concurrency, an insert under a unique _id is. The session was checked
+        # first, so the one winner of a race is not undone by the losers' revocation.
         try:
             if doc.get("used"):
                 raise DuplicateKeyError("already used")
@@ -253,9 +259,6 @@ class TokenService:
         await self.refresh_tokens.update_one(
             {"_id": digest}, {"$set": {"used": True, "used_at": now}}
         )
-        session = await self.sessions.find_one({"_id": doc["session_id"]})
-        if session is None or session.get("revoked") or doc["expires_at"] < now:
-            raise ProblemError(401, "invalid_refresh_token", "the session has ended")
         roles = await roles_of(doc["user_id"])
         if roles is None:
             raise ProblemError(401, "invalid_refresh_token", "the user no longer exists")
