@@ -1007,6 +1007,8 @@ class CrmService:
         items = []
         async for row in cursor:
             row["id"] = row.pop("_id")
+            if not staff:
+                row.pop("staff_only", None)
             items.append(row)
         return {"items": items, "total": total, "limit": limit, "offset": offset}
 
