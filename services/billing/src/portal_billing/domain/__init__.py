@@ -1,0 +1,126 @@
+"""Billing aggregates: the plan catalogue, invoices (with payments and claims), subscriptions.
+
+Pure code: time, ids and document numbers come in with the commands.
+
+Money rules (all integers in the currency's minor unit, VND has none):
+- A period's price is `monthly * months * (100 - discount%) // 100` (rounded down).
+- An upgrade credits the unused value of the current plan pro rata by day, rounded down,
+  and charges the remaining days at the new plan's price on the same terms (same period
+  discount), rounded up: credit = floor(V * r / d), charge = ceil(V * r * (P2 - P1) / (d * P1)),
+  where V is what the current period cost, d its days, r the days left, P1/P2 the monthly
+  prices. The end date never moves.
+- A payment applies at most what is due; the excess always ends in the customer's wallet."""
+
+from portal_billing.domain.accounts import (
+    BillingAccount,
+    SetAutoPay,
+    account_decider,
+    decide_account,
+    evolve_account,
+)
+from portal_billing.domain.catalogue import (
+    ChangePlan,
+    Plan,
+    PlanCommand,
+    PublishPlan,
+    RetirePlan,
+    decide_plan,
+    evolve_plan,
+    plan_decider,
+)
+from portal_billing.domain.common import (
+    ALLOWED_PERIODS,
+    PLATFORM,
+    TIERS,
+    account_stream,
+    add_months,
+    ceil_div,
+    invoice_stream,
+    plan_stream,
+    subscription_stream,
+)
+from portal_billing.domain.invoices import (
+    OPEN,
+    ApproveClaim,
+    CancelInvoice,
+    Claim,
+    FileClaim,
+    Invoice,
+    InvoiceCommand,
+    InvoiceNumberNeeded,
+    InvoiceStatus,
+    IssueInvoice,
+    RecordPayment,
+    RefundInvoice,
+    RejectClaim,
+    decide_invoice,
+    evolve_invoice,
+    invoice_decider,
+)
+from portal_billing.domain.subscriptions import (
+    ApplyUpgrade,
+    CheckExpiry,
+    RenewSubscription,
+    StartSubscription,
+    Subscription,
+    SubscriptionCommand,
+    UpgradeQuote,
+    decide_subscription,
+    evolve_subscription,
+    renewal_base,
+    subscription_decider,
+    upgrade_quote,
+)
+
+__all__ = [
+    "ALLOWED_PERIODS",
+    "OPEN",
+    "PLATFORM",
+    "TIERS",
+    "ApplyUpgrade",
+    "ApproveClaim",
+    "BillingAccount",
+    "CancelInvoice",
+    "ChangePlan",
+    "CheckExpiry",
+    "Claim",
+    "FileClaim",
+    "Invoice",
+    "InvoiceCommand",
+    "InvoiceNumberNeeded",
+    "InvoiceStatus",
+    "IssueInvoice",
+    "Plan",
+    "PlanCommand",
+    "PublishPlan",
+    "RecordPayment",
+    "RefundInvoice",
+    "RejectClaim",
+    "RenewSubscription",
+    "RetirePlan",
+    "SetAutoPay",
+    "StartSubscription",
+    "Subscription",
+    "SubscriptionCommand",
+    "UpgradeQuote",
+    "account_decider",
+    "account_stream",
+    "add_months",
+    "ceil_div",
+    "decide_account",
+    "decide_invoice",
+    "decide_plan",
+    "decide_subscription",
+    "evolve_account",
+    "evolve_invoice",
+    "evolve_plan",
+    "evolve_subscription",
+    "invoice_decider",
+    "invoice_stream",
+    "plan_decider",
+    "plan_stream",
+    "renewal_base",
+    "subscription_decider",
+    "subscription_stream",
+    "upgrade_quote",
+]

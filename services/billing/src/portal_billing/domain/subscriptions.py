@@ -1,0 +1,316 @@
+"""Subscriptions (stream `subscription-<id>`): the contract, renewals, upgrades, expiry."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from portal_billing.domain.catalogue import (
+    Plan,
+)
+from portal_billing.domain.common import (
+    TIERS,
+    add_months,
+    ceil_div,
+)
+from portal_chassis.decider import Conflict, Decider, DomainError, NotFound
+from portal_contracts.events.billing import (
+    BillingEvent,
+    PlanUpgraded,
+    SubscriptionExpired,
+    SubscriptionExpiring,
+    SubscriptionRenewed,
+    SubscriptionStarted,
+    Tier,
+)
+
+
+class Subscription(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    status: Literal["none", "active", "expired"] = "none"
+    subscription_id: str = ""
+    account_id: str = ""
+    contract_number: str = ""
+    plan_id: str = ""
+    plan_code: str = ""
+    plan_name: str = ""
+    category: str = ""
+    tier: Tier = "support"
+    monthly_price: int = 0
+    currency: str = "VND"
+    starts_on: date | None = None
+    ends_on: date | None = None
+    period_start: date | None = None
+    """Start of the span whose value is `period_value` (moves at renewals and upgrades)."""
+    period_value: int = 0
+    total_paid: int = 0
+    """Everything paid for this contract: the purchase, renewals and upgrades."""
+    invoices: tuple[str, ...] = ()
+    expiring_notice_for: date | None = None
+
+
+@dataclass(frozen=True)
+class UpgradeQuote:
+    remaining_days: int
+    period_days: int
+    credit: int
+    charge: int
+
+
+def upgrade_quote(sub: Subscription, new: Plan, today: date) -> UpgradeQuote:
+    """What moving `sub` to `new` today credits and costs (see the module docstring)."""
+    if sub.status != "active" or sub.ends_on is None or sub.period_start is None:
+        raise Conflict("subscription_not_active", "only an active subscription is upgraded")
+    if new.status != "active":
+        raise DomainError("plan_not_available", "this plan is not sold any more")
+    if new.category != sub.category:
+        raise DomainError("category_mismatch", "an upgrade stays within the plan's category")
+    if new.currency != sub.currency:
+        raise DomainError("currency_mismatch", "the new plan is priced in another currency")
+    if TIERS.index(new.tier) <= TIERS.index(sub.tier):
+        raise DomainError(
+            "downgrade_not_allowed",
+            f"plans can only be upgraded: {new.tier} is not above {sub.tier}",
+            current_tier=sub.tier,
+            requested_tier=new.tier,
+        )
+    remaining = (sub.ends_on - today).days
+    if remaining <= 0:
+        raise Conflict("subscription_ending", "the subscription ends today; renew it instead")
+    period_days = max((sub.ends_on - sub.period_start).days, remaining)
+    value = sub.period_value
+    credit = value * remaining // period_days
+    delta = new.monthly_price - sub.monthly_price
+    charge = ceil_div(value * remaining * delta, period_days * sub.monthly_price)
+    return UpgradeQuote(remaining, period_days, credit, charge)
+
+
+@dataclass(frozen=True)
+class StartSubscription:
+    now: datetime
+    today: date
+    subscription_id: str
+    account_id: str
+    contract_number: str
+    invoice_id: str
+    plan: Plan
+    months: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class RenewSubscription:
+    now: datetime
+    today: date
+    invoice_id: str
+    months: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class ApplyUpgrade:
+    now: datetime
+    today: date
+    invoice_id: str
+    plan: Plan
+    credit: int
+    charge: int
+
+
+@dataclass(frozen=True)
+class CheckExpiry:
+    now: datetime
+    today: date
+    notice_days: int
+
+
+SubscriptionCommand = StartSubscription | RenewSubscription | ApplyUpgrade | CheckExpiry
+
+
+def renewal_base(sub: Subscription, today: date) -> date:
+    """A renewal extends from the current end date; a lapsed contract restarts today."""
+    assert sub.ends_on is not None
+    return sub.ends_on if sub.ends_on >= today else today
+
+
+def decide_subscription(
+    command: SubscriptionCommand, state: Subscription
+) -> Sequence[BillingEvent]:
+    if isinstance(command, StartSubscription):
+        if state.status != "none":
+            return []
+        if command.months <= 0:
+            raise DomainError("months_not_positive", "a subscription runs at least one month")
+        plan = command.plan
+        return [
+            SubscriptionStarted(
+                occurred_at=command.now,
+                account_id=command.account_id,
+                subscription_id=command.subscription_id,
+                contract_number=command.contract_number,
+                invoice_id=command.invoice_id,
+                plan_id=plan.plan_id,
+                plan_code=plan.code,
+                plan_name=plan.name,
+                category=plan.category,
+                tier=plan.tier,
+                months=command.months,
+                starts_on=command.today,
+                ends_on=add_months(command.today, command.months),
+                amount=command.amount,
+                currency=plan.currency,
+                monthly_price=plan.monthly_price,
+            )
+        ]
+    if state.status == "none":
+        raise NotFound("subscription_not_found", "no such subscription")
+    assert state.ends_on is not None
+    if isinstance(command, RenewSubscription):
+        if command.invoice_id in state.invoices:
+            return []
+        if command.months <= 0:
+            raise DomainError("months_not_positive", "renew for at least one month")
+        base = renewal_base(state, command.today)
+        return [
+            SubscriptionRenewed(
+                occurred_at=command.now,
+                account_id=state.account_id,
+                subscription_id=state.subscription_id,
+                invoice_id=command.invoice_id,
+                months=command.months,
+                previous_ends_on=state.ends_on,
+                ends_on=add_months(base, command.months),
+                amount=command.amount,
+                currency=state.currency,
+            )
+        ]
+    if isinstance(command, ApplyUpgrade):
+        if command.invoice_id in state.invoices:
+            return []
+        if TIERS.index(command.plan.tier) <= TIERS.index(state.tier):
+            raise DomainError("downgrade_not_allowed", "plans can only be upgraded")
+        if state.status != "active":
+            raise Conflict("subscription_not_active", "only an active subscription is upgraded")
+        return [
+            PlanUpgraded(
+                occurred_at=command.now,
+                account_id=state.account_id,
+                subscription_id=state.subscription_id,
+                invoice_id=command.invoice_id,
+                from_plan_id=state.plan_id,
+                from_tier=state.tier,
+                to_plan_id=command.plan.plan_id,
+                to_plan_code=command.plan.code,
+                to_plan_name=command.plan.name,
+                to_tier=command.plan.tier,
+                to_monthly_price=command.plan.monthly_price,
+                effective_on=command.today,
+                ends_on=state.ends_on,
+                credit=command.credit,
+                charge=command.charge,
+                currency=state.currency,
+            )
+        ]
+    if isinstance(command, CheckExpiry):
+        if state.status != "active":
+            return []
+        days_left = (state.ends_on - command.today).days
+        if days_left <= 0:
+            return [
+                SubscriptionExpired(
+                    occurred_at=command.now,
+                    account_id=state.account_id,
+                    subscription_id=state.subscription_id,
+                    contract_number=state.contract_number,
+                    ends_on=state.ends_on,
+                )
+            ]
+        if days_left <= command.notice_days and state.expiring_notice_for != state.ends_on:
+            return [
+                SubscriptionExpiring(
+                    occurred_at=command.now,
+                    account_id=state.account_id,
+                    subscription_id=state.subscription_id,
+                    contract_number=state.contract_number,
+                    ends_on=state.ends_on,
+                    days_left=days_left,
+                )
+            ]
+        return []
+    raise TypeError(f"unknown command {command!r}")
+
+
+def evolve_subscription(state: Subscription, event: BillingEvent) -> Subscription:
+    if isinstance(event, SubscriptionStarted):
+        return Subscription(
+            status="active",
+            subscription_id=event.subscription_id,
+            account_id=event.account_id,
+            contract_number=event.contract_number,
+            plan_id=event.plan_id,
+            plan_code=event.plan_code,
+            plan_name=event.plan_name,
+            category=event.category,
+            tier=event.tier,
+            monthly_price=event.monthly_price or event.amount // max(event.months, 1),
+            currency=event.currency,
+            starts_on=event.starts_on,
+            ends_on=event.ends_on,
+            period_start=event.starts_on,
+            period_value=event.amount,
+            total_paid=event.amount,
+            invoices=(event.invoice_id,),
+        )
+    if isinstance(event, SubscriptionRenewed):
+        assert state.ends_on is not None and state.period_start is not None
+        renewal_day = event.occurred_at.date()
+        if state.ends_on >= renewal_day:
+            # The unused value so far plus what the renewal paid covers [today, new end).
+            span = max((state.ends_on - state.period_start).days, 1)
+            left = max((state.ends_on - max(renewal_day, state.period_start)).days, 0)
+            value = state.period_value * left // span + event.amount
+            start = max(renewal_day, state.period_start)
+        else:
+            value, start = event.amount, renewal_day
+        return state.model_copy(
+            update={
+                "status": "active",
+                "ends_on": event.ends_on,
+                "period_start": start,
+                "period_value": value,
+                "total_paid": state.total_paid + event.amount,
+                "invoices": (*state.invoices, event.invoice_id),
+            }
+        )
+    if isinstance(event, PlanUpgraded):
+        return state.model_copy(
+            update={
+                "plan_id": event.to_plan_id,
+                "plan_code": event.to_plan_code,
+                "plan_name": event.to_plan_name,
+                "tier": event.to_tier,
+                "monthly_price": event.to_monthly_price or state.monthly_price,
+                "period_start": event.effective_on,
+                "period_value": event.credit + event.charge,
+                "total_paid": state.total_paid + event.charge,
+                "invoices": (*state.invoices, event.invoice_id),
+            }
+        )
+    if isinstance(event, SubscriptionExpiring):
+        return state.model_copy(update={"expiring_notice_for": event.ends_on})
+    if isinstance(event, SubscriptionExpired):
+        return state.model_copy(update={"status": "expired"})
+    return state
+
+
+subscription_decider: Decider[SubscriptionCommand, Subscription, BillingEvent] = Decider(
+    initial_state=Subscription(),
+    decide=decide_subscription,
+    evolve=evolve_subscription,
+    dump_state=lambda s: s.model_dump(mode="json"),
+    load_state=Subscription.model_validate,
+)
