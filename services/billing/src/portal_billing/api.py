@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from portal_billing.documents import render_html, render_pdf
 from portal_billing.handlers import MAX_PROOF_BYTES, BillingService, is_billing_admin
+from portal_billing.views import plan_row
 from portal_chassis.auth import Principal, principal_from
 from portal_chassis.problems import ProblemError, parse_json_body
 from portal_chassis.web import IdempotencyKey
@@ -126,8 +127,6 @@ class PlansController(Controller):
 
     @get("/{plan_id:str}")
     async def get_plan(self, request: Request[Any, Any, Any], plan_id: FromPath[str]) -> Any:
-        from portal_billing.handlers import plan_row
-
         await principal_from(request)
         return plan_row(await _svc(request).plan(plan_id))
 
