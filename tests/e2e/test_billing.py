@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from portal_tests.e2e import Customer, admin_client, login, paid, webhook
+from portal_tests.e2e import Customer, admin_client, eventually, login, paid, problem, webhook
 
 pytestmark = pytest.mark.e2e
 
@@ -24,17 +24,6 @@ PNG = (
     b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00"
     b"\x00\x00IEND\xaeB`\x82"
 )
-
-
-def eventually(check: Callable[[], Any], timeout: float = 30, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or check}")
-        time.sleep(0.25)
 
 
 def fund(customer: Customer, base_url: str, amount: int) -> None:
@@ -58,15 +47,6 @@ def pay(customer: Customer, invoice_id: str, **body: Any) -> httpx.Response:
     return customer.http.post(
         f"/api/v1/invoices/{invoice_id}/pay", json={"method": "wallet", **body}
     )
-
-
-def problem(r: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json"), r.headers
-    body: dict[str, Any] = r.json()
-    if code:
-        assert body["code"] == code, body
-    return body
 
 
 @pytest.fixture

@@ -4,39 +4,17 @@ care and from billing, round-robin leads, soft delete, the timeline, bad input."
 from __future__ import annotations
 
 import base64
-import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from portal_tests.e2e import Customer, admin_client, login, paid, webhook
+from portal_tests.e2e import Customer, admin_client, eventually, login, paid, problem, webhook
 
 pytestmark = pytest.mark.e2e
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-def eventually(check: Callable[[], Any], timeout: float = 30, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or check}")
-        time.sleep(0.25)
-
-
-def problem(r: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = r.json()
-    if code:
-        assert body["code"] == code, body
-    return body
 
 
 @pytest.fixture(scope="module")

@@ -14,18 +14,9 @@ import httpx
 import jwt
 import pytest
 
-from portal_tests.e2e import ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, Customer, login
+from portal_tests.e2e import ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, Customer, login, problem
 
 pytestmark = pytest.mark.e2e
-
-
-def problem(r: httpx.Response, status: int, code: str | None = None) -> dict:
-    assert r.status_code == status, (r.status_code, r.text)
-    assert r.headers["content-type"].startswith("application/problem+json")
-    body = r.json()
-    if code:
-        assert body["code"] == code, body
-    return body
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -10,17 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from portal_tests.e2e import Customer, admin_client, login
+from portal_tests.e2e import Customer, admin_client, login, problem
 
 pytestmark = pytest.mark.e2e
-
-
-def problem(r: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
-    assert r.status_code == status, (r.status_code, r.text)
-    assert r.headers["content-type"].startswith("application/problem+json")
-    if code:
-        assert r.json()["code"] == code, r.json()
-    return r.json()  # type: ignore[no-any-return]
 
 
 def intake(serial: str, **changes: Any) -> dict[str, Any]:

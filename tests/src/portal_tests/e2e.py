@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -120,3 +121,25 @@ def paid(
         "amount": amount,
         "currency": "VND",
     }
+
+
+def problem(r: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
+    """Assert an RFC 9457 problem answer with this status (and stable code); return it."""
+    assert r.status_code == status, (r.status_code, r.text)
+    assert r.headers["content-type"].startswith("application/problem+json"), r.headers
+    body: dict[str, Any] = r.json()
+    if code:
+        assert body["code"] == code, body
+    return body
+
+
+def eventually(check: Callable[[], Any], timeout: float = 30, what: str = "") -> Any:
+    """Poll `check` until it returns something truthy (projections and reactions lag)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        time.sleep(0.25)
