@@ -97,6 +97,10 @@ def test_buy_professional_for_12_months_paid_from_the_wallet(platform, staff):
     assert contract["starts_on"] == today.isoformat()
     assert date.fromisoformat(contract["ends_on"]) > today + timedelta(days=360)
     assert contract["amount"] == PRO_12 and contract["tier"] == "professional"
+    invoice_pdf = c.http.get(f"/api/v1/invoices/{invoice['id']}/pdf")
+    assert invoice_pdf.status_code == 200 and invoice_pdf.content.startswith(b"%PDF")
+    number = r.json()["invoice_number"]
+    assert f'filename="{number}.pdf"' in invoice_pdf.headers["content-disposition"]
     purchases = c.http.get("/api/v1/purchases").json()["items"]
     assert [p["id"] for p in purchases] == [invoice["id"]]
 

@@ -153,6 +153,12 @@ class InvoicesController(Controller):
     ) -> Response[Any]:
         return await _forward(request, f"/v1/invoices/{invoice_id}")
 
+    @get("/{invoice_id:str}/pdf", summary="The invoice (or proforma) as a PDF download")
+    async def invoice_pdf(
+        self, request: Request[Any, Any, Any], invoice_id: FromPath[str]
+    ) -> Response[Any]:
+        return await _forward(request, f"/v1/invoices/{invoice_id}/pdf")
+
     @post(
         "/{invoice_id:str}/pay",
         status_code=200,

@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromPath, FromQuery, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
-from portal_billing.documents import render_html, render_pdf
+from portal_billing.documents import render_html, render_invoice_pdf, render_pdf
 from portal_billing.handlers import MAX_PROOF_BYTES, BillingService, is_billing_admin
 from portal_billing.views import plan_row
 from portal_chassis.auth import Principal, principal_from
@@ -302,6 +302,22 @@ class InvoicesController(Controller):
         self, request: Request[Any, Any, Any], invoice_id: FromPath[str]
     ) -> dict[str, Any]:
         return await _svc(request).invoice(await _payer(request), invoice_id)
+
+    @get("/{invoice_id:str}/pdf")
+    async def invoice_pdf(
+        self, request: Request[Any, Any, Any], invoice_id: FromPath[str]
+    ) -> Response[bytes]:
+        service = _svc(request)
+        invoice = await service.invoice(await _payer(request), invoice_id)
+        number = invoice["invoice_number"] or invoice["proforma_number"]
+        return Response(
+            render_invoice_pdf(invoice, service.settings.company_name),
+            media_type="application/pdf",
+            headers={
+                "X-Content-Type-Options": "nosniff",
+                "Content-Disposition": f'attachment; filename="{number}.pdf"',
+            },
+        )
 
     @post("/{invoice_id:str}/pay", status_code=200)
     async def pay(

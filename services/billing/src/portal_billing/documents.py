@@ -109,3 +109,52 @@ def render_html(kind: DocumentKind, contract: dict[str, Any], company: str) -> s
         f"</head><body><h1>{e(company)}: {e(title)}</h1><table>{rows}</table>{body}"
         "<button onclick='window.print()'>Print</button></body></html>"
     )
+
+
+def render_invoice_pdf(invoice: dict[str, Any], company: str) -> bytes:
+    """The invoice (or, while unpaid, the proforma) with its lines and payments."""
+    paid = invoice["status"] == "paid"
+    number = invoice["invoice_number"] if paid else invoice["proforma_number"]
+    currency = invoice["currency"]
+    pdf = FPDF()
+    pdf.set_title(ascii_text(f"Invoice {number}"))
+    pdf.set_creator(ascii_text(company))
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 16)
+    title = "Invoice" if paid else "Proforma invoice"
+    pdf.cell(0, 10, ascii_text(f"{company}: {title} {number}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 11)
+    facts = [
+        ("Customer account", invoice["account_id"]),
+        ("Order", invoice["order_id"]),
+        ("Issued", f"{invoice['issued_at']:%Y-%m-%d}"),
+        ("Due", f"{invoice['due_at']:%Y-%m-%d}"),
+        ("Status", invoice["status"].replace("_", " ")),
+    ]
+    for label, value in facts:
+        pdf.cell(50, 7, ascii_text(label))
+        pdf.cell(0, 7, ascii_text(value), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    pdf.set_font("Helvetica", "B", 11)
+    pdf.cell(140, 8, "Description")
+    pdf.cell(0, 8, "Amount", align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 11)
+    for line in invoice["lines"]:
+        pdf.cell(140, 7, ascii_text(line["description"])[:80])
+        pdf.cell(0, 7, money(line["amount"], currency), align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "B", 11)
+    for label, amount in (
+        ("Total", invoice["total"]),
+        ("Paid", invoice["paid"]),
+        ("Amount due", invoice["amount_due"]),
+    ):
+        pdf.cell(140, 8, label)
+        pdf.cell(0, 8, money(amount, currency), align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 10)
+    for payment in invoice["payments"]:
+        line = f"{payment['at']:%Y-%m-%d} {payment['channel']} {payment['reference']}"
+        pdf.cell(140, 6, ascii_text(line)[:80])
+        pdf.cell(
+            0, 6, money(payment["applied"], currency), align="R", new_x="LMARGIN", new_y="NEXT"
+        )
+    return bytes(pdf.output())

@@ -1,0 +1,87 @@
+"""Documents render from a contract's or an invoice's data, Vietnamese text included."""
+
+from __future__ import annotations
+
+import zlib
+from datetime import UTC, date, datetime
+
+from portal_billing.documents import ascii_text, render_html, render_invoice_pdf, render_pdf
+
+CONTRACT = {
+    "contract_number": "HD-2026-000007",
+    "account_id": "acc-1",
+    "plan_name": "Gói Cao cấp <Premium>",
+    "tier": "premium",
+    "category": "hosting",
+    "starts_on": "2026-11-22",
+    "ends_on": "2027-11-22",
+    "amount": 4_320_000,
+    "currency": "VND",
+    "status": "active",
+    "history": [
+        {
+            "event": "started",
+            "at": datetime(2026, 11, 22, tzinfo=UTC),
+            "ends_on": date(2027, 11, 22),
+        }
+    ],
+}
+
+
+def text_of(pdf: bytes) -> str:
+    """The page text of an fpdf2 document (its content streams are zlib-compressed)."""
+    chunks = []
+    for part in pdf.split(b"stream\n")[1:]:
+        body = part.split(b"\nendstream")[0]
+        try:
+            chunks.append(zlib.decompress(body).decode("latin-1"))
+        except zlib.error:
+            continue
+    return "".join(chunks)
+
+
+def test_vietnamese_is_folded_to_ascii_for_the_pdf_fonts() -> None:
+    assert ascii_text("Gói Cao cấp, Đà Nẵng") == "Goi Cao cap, Da Nang"
+
+
+def test_the_confirmation_pdf_carries_the_contract_data() -> None:
+    pdf = render_pdf("confirmation", CONTRACT, "Công ty ABC")
+    assert pdf.startswith(b"%PDF")
+    text = text_of(pdf)
+    assert "HD-2026-000007" in text and "Goi Cao cap" in text and "4.320.000 VND" in text
+
+
+def test_the_html_view_escapes_and_keeps_diacritics() -> None:
+    page = render_html("terms", CONTRACT, "Công ty ABC")
+    assert "Gói Cao cấp &lt;Premium&gt;" in page and "<Premium>" not in page
+
+
+def test_an_unpaid_invoice_renders_as_a_proforma() -> None:
+    invoice = {
+        "status": "partially_paid",
+        "invoice_number": None,
+        "proforma_number": "PF-2026-000003",
+        "account_id": "acc-1",
+        "order_id": "OD-2026-000003",
+        "issued_at": datetime(2026, 11, 22, tzinfo=UTC),
+        "due_at": datetime(2026, 11, 29, tzinfo=UTC),
+        "currency": "VND",
+        "lines": [
+            {"description": "Hosting Professional, 12 month(s)", "amount": 2_400_000},
+            {"description": "10% discount for 12 months", "amount": -240_000},
+        ],
+        "total": 2_160_000,
+        "paid": 1_000_000,
+        "amount_due": 1_160_000,
+        "payments": [
+            {
+                "at": datetime(2026, 11, 22, tzinfo=UTC),
+                "channel": "wallet",
+                "reference": "PF-2026-000003",
+                "applied": 1_000_000,
+            }
+        ],
+    }
+    text = text_of(render_invoice_pdf(invoice, "Portal"))
+    assert "Proforma invoice PF-2026-000003" in text
+    assert "-240.000 VND" in text and "1.160.000 VND" in text
