@@ -399,3 +399,20 @@ def test_staff_timeline_and_loyalty_of_a_plain_contact_are_staff_only(platform, 
         what="the contact's timeline",
         timeout=timedelta(seconds=30).total_seconds(),
     )
+
+
+def test_a_write_repeated_with_its_idempotency_key_happens_once(platform, admin):
+    key = {"Idempotency-Key": f"create-{uuid.uuid4().hex}"}
+    body = {"name": "Once Only Ltd", "tax_code": "0399999999"}
+    first = admin.post("/api/v1/crm/contacts", json=body, headers=key)
+    again = admin.post("/api/v1/crm/contacts", json=body, headers=key)
+    assert first.status_code == again.status_code == 201, again.text
+    assert first.json()["id"] == again.json()["id"]
+    assert again.headers.get("idempotent-replayed") == "true"
+    found = admin.get("/api/v1/crm/contacts", params={"q": "0399999999"}).json()
+    assert found["total"] == 1
+    problem(
+        admin.post("/api/v1/crm/contacts", json={**body, "name": "Other"}, headers=key),
+        422,
+        "idempotency_key_reused",
+    )

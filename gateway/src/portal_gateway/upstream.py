@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 from litestar import Request, Response
 
+from portal_chassis.auth import principal_from
 from portal_chassis.logging import current_ids
 from portal_chassis.problems import PROBLEM_JSON, problem
 
@@ -95,10 +96,28 @@ class Upstream:
 
 
 async def forward_to(request: Request[Any, Any, Any], upstream: str, path: str) -> Response[Any]:
-    """Forward a public request as it is (body of writes included) to one service."""
+    """Forward a public request as it is (body of writes included) to one service.
+
+    A write with an `Idempotency-Key` from a signed-in caller goes through the gateway's
+    idempotency store: the same request again gets the first answer, whichever service
+    handles it (services that also keep keys see the header too).
+    """
     target: Upstream = request.app.state.upstreams[upstream]
     body = await request.body() if request.method in ("POST", "PATCH", "PUT") else None
+    key = request.headers.get("idempotency-key")
+    if key and request.method in WRITES and request.headers.get("authorization"):
+        principal = await principal_from(request)
+        store = request.app.state.idempotency
+        return await store.run(  # type: ignore[no-any-return]
+            principal.account_id,
+            key,
+            (request.method, f"{request.url.path}?{request.url.query or ''}", body or b""),
+            lambda: target.forward(request, path, body=body),
+        )
     return await target.forward(request, path, body=body)
+
+
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def is_problem(response: Response[Any]) -> bool:
