@@ -26,6 +26,9 @@ from portal_contracts.envelope import EventEnvelope
 from portal_contracts.events.crm import (
     AccumulatedMoneyChanged,
     CareActionRecorded,
+    CareActivityCancelled,
+    CareActivityCompleted,
+    CareActivityScheduled,
     CommentAdded,
     ContactCreated,
     ContactDetails,
@@ -807,7 +810,7 @@ class CrmService:
             row: dict[str, Any] = {"status": state.status, "updated_at": self.clock.now()}
             for stored in outcome.commit.events:
                 event = stored.event
-                if hasattr(event, "title") and hasattr(event, "due_at"):
+                if isinstance(event, CareActivityScheduled):
                     row.update(
                         contact_id=state.contact_id,
                         account_id=state.account_id,
@@ -823,9 +826,9 @@ class CrmService:
                         note=event.note,
                         scheduled_by=event.scheduled_by,
                     )
-                if hasattr(event, "outcome"):
+                elif isinstance(event, CareActivityCompleted):
                     row.update(outcome=event.outcome, done_at=event.occurred_at)
-                if hasattr(event, "cancelled_by"):
+                elif isinstance(event, CareActivityCancelled):
                     row.update(cancel_reason=event.reason)
             await upsert_if_newer(self.activities_view, activity_id, outcome.version, row)
         return outcome.state
