@@ -83,7 +83,7 @@ def test_registered_customer_gets_points_money_and_a_level(platform, admin):
         ),
         what="customers by level on the staff dashboard",
     )
-    assert staff_board["customers_by_level"].get("member", 0) >= 0
+    assert sum(staff_board["customers_by_level"].values()) >= 1
 
     why = admin.get(f"/api/v1/crm/customers/{c.account_id}/level").json()
     assert why["because"][0]["delta"] == 6_000_000 and why["because"][0]["source"] == "care_action"
