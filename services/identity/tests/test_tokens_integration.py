@@ -672,3 +672,19 @@ async def test_a_logged_out_session_cannot_approve_a_qr_code(identity, unique):
     assert err.code == "session_ended"
     status = await identity.poll_qr(challenge["id"], challenge["poll_token"], "1.2.3.4", "x")
     assert status["status"] == "pending"
+
+
+async def test_finished_throttle_windows_are_purged_but_current_ones_kept(strict_identity, unique):
+    service = strict_identity
+    await register(service, unique)
+    email = f"owner-{unique}@example.com"
+    for _ in range(2):
+        await refused(login(service, email, "wrong guess!", "192.0.2.77"), 401)
+    slots, hints = service.throttle.slots, service.throttle.hints
+    before = await slots.count_documents({}), await hints.count_documents({})
+    assert before[0] > 0 and before[1] > 0
+    now = clock_of(service).now()
+    assert await service.throttle.purge(now) == 0  # the current window stays
+    assert (await slots.count_documents({}), await hints.count_documents({})) == before
+    assert await service.throttle.purge(now + timedelta(hours=3)) == sum(before)
+    assert await slots.count_documents({}) == 0 and await hints.count_documents({}) == 0

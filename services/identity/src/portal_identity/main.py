@@ -85,9 +85,18 @@ def create(settings: IdentitySettings | None = None) -> Litestar:
             except Exception as exc:
                 log.warning("key reload failed", error=str(exc))
 
+    async def purge_throttle() -> None:
+        while True:
+            await asyncio.sleep(settings.throttle_purge_seconds)
+            try:
+                await service.throttle.purge(service.clock.now())
+            except Exception as exc:
+                log.warning("throttle purge failed", error=str(exc))
+
     async def start() -> None:
         await service.setup()
         tasks["keys"] = asyncio.create_task(reload_keys())
+        tasks["throttle"] = asyncio.create_task(purge_throttle())
 
     async def stop() -> None:
         for task in tasks.values():

@@ -21,6 +21,7 @@ class IdentitySettings(ServiceSettings):
     login_backoff_cap_seconds: int = 900
     account_failures_per_hour: int = 100
     address_failures_per_hour: int = 300
+    throttle_purge_seconds: float = 600.0
     admin_email: str = Field(
         "admin@portal.local", validation_alias=AliasChoices("PORTAL_ADMIN_EMAIL")
     )

@@ -20,13 +20,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 WINDOW_SECONDS = 3600
+KEEP = timedelta(seconds=2 * WINDOW_SECONDS)
+"""Counters are bucketed by the hour; after two windows nobody reads them again."""
 
 
 @dataclass(frozen=True)
@@ -70,9 +72,17 @@ class LoginThrottle:
         # Only a hint: a lost race here costs a few extra probes, nothing more.
         with contextlib.suppress(DuplicateKeyError):
             await self.hints.update_one(
-                {"_id": bucket, "next": {"$lt": n + 1}}, {"$set": {"next": n + 1}}, upsert=True
+                {"_id": bucket, "next": {"$lt": n + 1}},
+                {"$set": {"next": n + 1, "expires": now + KEEP}},
+                upsert=True,
             )
         return n
+
+    async def purge(self, now: datetime) -> int:
+        """Forget the counters of finished windows (FerretDB v1 has no TTL indexes)."""
+        slots = await self.slots.delete_many({"at": {"$lt": now - KEEP}})
+        hints = await self.hints.delete_many({"expires": {"$lt": now}})
+        return slots.deleted_count + hints.deleted_count
 
     async def _base(self, bucket: str) -> int:
         doc = await self.hints.find_one({"_id": f"{bucket}:base"})
@@ -90,9 +100,13 @@ class LoginThrottle:
         except DuplicateKeyError:
             await collection.replace_one({"_id": doc_id}, doc)
 
-    async def _give_back(self, bucket: str) -> None:
+    async def _give_back(self, bucket: str, now: datetime) -> None:
         # Not atomic, and need not be: a lost increment only makes the cap stricter.
-        await self._put(self.hints, f"{bucket}:base", {"value": await self._base(bucket) + 1})
+        await self._put(
+            self.hints,
+            f"{bucket}:base",
+            {"value": await self._base(bucket) + 1, "expires": now + KEEP},
+        )
 
     async def _backoff(
         self, pair: str, failures: int, now: datetime, slot: int | None = None
@@ -136,11 +150,15 @@ class LoginThrottle:
 
     async def succeeded(self, email: str, address: str, now: datetime) -> None:
         pair, source, account = self._buckets(email, address, now)
-        await self._give_back(source)
-        await self._give_back(account)
+        await self._give_back(source, now)
+        await self._give_back(account, now)
         hint = await self.hints.find_one({"_id": pair})
         # Back-off restarts after this attempt (failures are counted from here on).
-        await self._put(self.hints, f"{pair}:base", {"value": int(hint["next"]) if hint else 0})
+        await self._put(
+            self.hints,
+            f"{pair}:base",
+            {"value": int(hint["next"]) if hint else 0, "expires": now + KEEP},
+        )
         await self._put(self.known, f"{email_hash(email)}:{address}", {"last_login": now})
 
     async def _known(self, email: str, address: str) -> bool:
