@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -294,3 +296,25 @@ def test_staff_dashboard_counts_top_ups_and_is_staff_only(platform, customer):
     assert board.json()["wallet"]["top_ups_completed"] >= 1
     assert board.json()["wallet"]["topped_up"]["VND"] >= 100_000
     assert_problem(customer.http.get("/api/v1/staff/dashboard"), 403)
+
+
+def test_the_live_dashboard_pushes_the_new_balance(platform, customer):
+    """Server-sent events: the dashboard at once, then again when a top-up lands."""
+    url = platform["url"]
+    events: list[dict[str, Any]] = []
+    with customer.http.stream("GET", "/api/v1/dashboard/stream", timeout=30) as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        kind = None
+        for line in stream.iter_lines():
+            if line.startswith("event:"):
+                kind = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and kind == "dashboard":
+                events.append(json.loads(line.split(":", 1)[1]))
+                if len(events) == 1:
+                    assert events[0]["wallet"]["balance"] == 0
+                    ref = customer.top_up(70_000).json()["payment"]["reference"]
+                    assert webhook(url, paid(ref, 70_000)).status_code == 200
+                elif events[-1]["wallet"]["balance"] == 70_000:
+                    break
+    assert events[-1]["wallet"]["balance"] == 70_000
+    assert events[-1]["recent_transactions"][0]["amount"] == 70_000

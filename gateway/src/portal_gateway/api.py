@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.response import ServerSentEvent
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from portal_chassis.auth import authenticated, principal_from, staff_guard
@@ -14,7 +15,7 @@ from portal_chassis.problems import parse_json_body
 from portal_chassis.web import IdempotencyKey
 from portal_contracts.base import CurrencyCode
 from portal_contracts.events.wallet import PaymentMethod
-from portal_gateway.dashboard import DashboardQueries
+from portal_gateway.dashboard import DashboardQueries, live_dashboard
 from portal_gateway.idempotency import IdempotencyStore
 from portal_gateway.upstream import Upstream
 
@@ -162,3 +163,28 @@ class DashboardController(Controller):
         principal = await principal_from(request)
         queries: DashboardQueries = request.app.state.dashboard
         return await queries.for_account(principal)
+
+    @get(
+        "/stream",
+        summary="My dashboard, live (server-sent events)",
+        description=(
+            "An `event: dashboard` with the whole dashboard at once and whenever it changes; "
+            "a comment line as a heartbeat. The stream ends after a while; EventSource "
+            "reconnects by itself (`retry` is sent)."
+        ),
+    )
+    async def stream(self, request: Request[Any, Any, Any]) -> ServerSentEvent:
+        principal = await principal_from(request)
+        queries: DashboardQueries = request.app.state.dashboard
+        settings = request.app.state.settings
+        return ServerSentEvent(
+            live_dashboard(
+                queries,
+                principal,
+                poll=settings.stream_poll_seconds,
+                heartbeat=settings.stream_heartbeat_seconds,
+                lifetime=settings.stream_lifetime_seconds,
+            ),
+            retry_duration=1000,
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )

@@ -13,9 +13,13 @@ order on one partition, so read-modify-write of bounded lists is safe.
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from litestar.response import ServerSentEventMessage
 from pymongo.asynchronous.database import AsyncDatabase
 
 from portal_chassis.auth import Principal
@@ -211,6 +215,12 @@ class DashboardQueries:
         status = await self.status.report()
         return {"lag_seconds": status["lag_seconds"], "as_of": datetime.now(UTC)}
 
+    async def version_of(self, account_id: str) -> Any:
+        """What changes whenever the account's dashboard does."""
+        # Every applied event moves a per-stream version marker in `_applied`.
+        doc = await self.dashboards.find_one({"_id": account_id}, {"_applied": 1})
+        return None if doc is None else doc.get("_applied")
+
     async def for_account(self, principal: Principal) -> dict[str, Any]:
         doc = await self.dashboards.find_one({"_id": principal.account_id}) or {}
         board: dict[str, Any] = {
@@ -230,3 +240,36 @@ class DashboardQueries:
             board[part.name] = part.render_staff(doc, now)
         board["projection"] = await self._projection()
         return board
+
+
+async def live_dashboard(
+    queries: DashboardQueries,
+    principal: Principal,
+    *,
+    poll: float,
+    heartbeat: float,
+    lifetime: float,
+) -> AsyncIterator[ServerSentEventMessage]:
+    """The account's dashboard now, then again each time its read model changes.
+
+    Any gateway replica can serve the stream: it watches the shared read model (one `_id`
+    read per tick), so it needs no message bus of its own.
+    """
+    loop = asyncio.get_running_loop()
+    ends, quiet_since = loop.time() + lifetime, loop.time()
+    seen: Any = object()
+    while loop.time() < ends:
+        version = await queries.version_of(principal.account_id)
+        if version != seen:
+            seen = version
+            board = await queries.for_account(principal)
+            yield ServerSentEventMessage(data=json.dumps(board, default=_json), event="dashboard")
+            quiet_since = loop.time()
+        elif loop.time() - quiet_since >= heartbeat:
+            yield ServerSentEventMessage(comment="keep-alive")
+            quiet_since = loop.time()
+        await asyncio.sleep(poll)
+
+
+def _json(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else str(value)

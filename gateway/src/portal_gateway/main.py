@@ -85,6 +85,7 @@ def create(settings: GatewaySettings | None = None) -> Litestar:
             "upstreams": upstreams,
             "idempotency": idempotency,
             "dashboard": DashboardQueries(runtime.db),
+            "settings": settings,
         },
     )
 

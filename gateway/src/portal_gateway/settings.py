@@ -19,3 +19,7 @@ class GatewaySettings(ServiceSettings):
     upstream_timeout_seconds: float = 15.0
     idempotency_in_flight_seconds: float = 60.0
     projector_port: int = 8190
+    stream_poll_seconds: float = 0.5
+    stream_heartbeat_seconds: float = 15.0
+    stream_lifetime_seconds: float = 600.0
+    """A live dashboard stream ends after this; the browser's EventSource reconnects."""
