@@ -20,6 +20,7 @@ from portal_chassis.auth import Principal
 from portal_chassis.clock import ManualClock
 from portal_chassis.decider import DomainError
 from portal_chassis.eventstore import EventStore
+from portal_chassis.problems import ProblemError
 from portal_contracts.events.billing import InvoiceCancelled, InvoicePaid
 from portal_contracts.events.wallet import TopUpCompleted
 from portal_wallet.handlers import WalletService
@@ -202,3 +203,32 @@ async def test_follow_ups_replayed_from_the_topic_change_nothing_more(billing):
     assert await balance(b) == after
     subs = await b.service.list_subscriptions(b.owner, status=None, limit=10, offset=0)
     assert subs["total"] == 1
+
+
+async def test_a_credit_the_wallet_refused_to_take_stays_pending_until_the_sweep(billing):
+    b = billing
+    await fund(b, 500_000)
+    invoice = await b.service.place_order(b.owner, "host-sup", 3, None)  # 300,000
+    await b.service.pay(b.owner, invoice["id"], paying(amount=200_000), "part")
+    real_credit = b.wallet.credit
+    calls = {"n": 0}
+
+    async def unreachable(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        raise ProblemError(503, "wallet_unavailable", "the wallet did not answer")
+
+    b.wallet.credit = unreachable
+    cancelled = await b.service.cancel(b.owner, invoice["id"])  # owes 200,000 back
+    assert cancelled["status"] == "cancelled" and calls["n"] == 1
+    assert await balance(b) == 300_000  # not yet
+    assert await b.service.pending_credits.count_documents({}) == 1
+    assert await b.service.retry_credits() == 0  # still unreachable
+    b.wallet.credit = real_credit
+    assert await b.service.retry_credits() == 1
+    assert await balance(b) == 500_000
+    assert await b.service.pending_credits.count_documents({}) == 0
+    # The follow-up delivered again from the topic credits nothing more.
+    events = await b.service.store.read_stream(domain.invoice_stream(invoice["id"]))
+    for stored in events:
+        await b.service.follow_up(stored.event)
+    assert await balance(b) == 500_000

@@ -12,6 +12,7 @@ own events, and every step is idempotent, so it happens exactly once in effect.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import uuid
 from collections.abc import Callable
@@ -114,6 +115,7 @@ class BillingService:
         self.numbers = db["numbers"]
         self.requests = db["requests"]
         self.provider_payments = db["provider_payments"]
+        self.pending_credits = db["pending_credits"]
         self.blobs = BlobStore(db, "proofs")
 
     # ------------------------------------------------------------ setup
@@ -728,34 +730,77 @@ class BillingService:
     async def follow_up(self, event: BillingEvent, actor: str = "billing") -> None:
         """Idempotent consequences of billing's own events (also run from billing.events)."""
         if isinstance(event, InvoicePaymentRecorded) and event.credited_to_wallet > 0:
-            await self.wallet.credit(
+            await self._credit(
+                derived_id("excess", event.payment_id),
                 event.account_id,
                 event.credited_to_wallet,
                 event.currency,
                 "overpayment",
                 f"invoice {event.invoice_id}",
-                key=derived_id("excess", event.payment_id),
             )
         elif isinstance(event, InvoiceCancelled) and event.refunded_to_wallet > 0:
-            await self.wallet.credit(
+            await self._credit(
+                derived_id("cancelled", event.invoice_id),
                 event.account_id,
                 event.refunded_to_wallet,
                 event.currency,
                 "order_cancelled",
                 f"order {event.order_id}",
-                key=derived_id("cancelled", event.invoice_id),
             )
         elif isinstance(event, InvoiceRefunded):
-            await self.wallet.credit(
+            await self._credit(
+                derived_id("refund", event.refund_id),
                 event.account_id,
                 event.amount,
                 event.currency,
                 "refund",
                 f"invoice {event.invoice_number}",
-                key=derived_id("refund", event.refund_id),
             )
         elif isinstance(event, InvoicePaid):
             await self._fulfil(event, actor)
+
+    async def _credit(
+        self, key: str, account_id: str, amount: int, currency: str, reason: str, reference: str
+    ) -> None:
+        """Money owed to the customer's wallet, credited at least once in effect exactly once.
+
+        The credit is written down first; if the wallet cannot be reached it stays pending
+        and `retry_credits` (a periodic sweep) takes it again with the same key.
+        """
+        pending = {
+            "account_id": account_id,
+            "amount": amount,
+            "currency": currency,
+            "reason": reason,
+            "reference": reference,
+            "since": self.clock.now(),
+        }
+        with contextlib.suppress(DuplicateKeyError):
+            await self.pending_credits.insert_one({"_id": key, **pending})
+        await self._send_credit(key, pending)
+
+    async def _send_credit(self, key: str, credit: dict[str, Any]) -> bool:
+        try:
+            await self.wallet.credit(
+                credit["account_id"],
+                credit["amount"],
+                credit["currency"],
+                credit["reason"],
+                credit["reference"],
+                key=key,
+            )
+        except ProblemError as exc:
+            log.warning("wallet credit pending", key=key, status=exc.status_code)
+            return False
+        await self.pending_credits.delete_one({"_id": key})
+        return True
+
+    async def retry_credits(self) -> int:
+        """Send the credits the wallet did not take yet; returns how many went through."""
+        sent = 0
+        async for credit in self.pending_credits.find({}):
+            sent += await self._send_credit(credit.pop("_id"), credit)
+        return sent
 
     async def _fulfil(self, paid: InvoicePaid, actor: str) -> None:
         events = await self.store.read_stream(domain.invoice_stream(paid.invoice_id))

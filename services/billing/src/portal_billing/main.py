@@ -73,6 +73,10 @@ def create(settings: BillingSettings | None = None) -> Litestar:
                 await service.check_expiry()
             except Exception as exc:
                 log.warning("expiry check failed", error=str(exc))
+            try:
+                await service.retry_credits()
+            except Exception as exc:
+                log.warning("credit retry failed", error=str(exc))
 
     async def start() -> None:
         await service.setup()
