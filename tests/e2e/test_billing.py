@@ -500,3 +500,55 @@ def test_service_tokens_are_internal_and_need_the_client_secret(platform):
         ),
         403,
     )
+
+
+def test_billing_admins_manage_the_catalogue(platform, staff):
+    url = platform["url"]
+    code = f"VPS-{uuid.uuid4().hex[:6].upper()}"
+    r = staff.post(
+        "/api/v1/plans",
+        json={
+            "code": code,
+            "name": "VPS Professional",
+            "category": "vps",
+            "tier": "professional",
+            "monthly_price": 300_000,
+            "periods": [{"months": 1}, {"months": 12, "discount_percent": 20}],
+            "description": "2 vCPU, 4 GB",
+        },
+    )
+    assert r.status_code == 201, r.text
+    plan = r.json()
+    assert {p["months"]: p["price"] for p in plan["periods"]} == {1: 300_000, 12: 2_880_000}
+    duplicate = {
+        "code": code,
+        "name": "Again",
+        "category": "vps",
+        "tier": "premium",
+        "monthly_price": 1,
+        "periods": [{"months": 1}],
+    }
+    problem(staff.post("/api/v1/plans", json=duplicate), 409, "plan_code_taken")
+    c = Customer(url)
+    listed = c.http.get("/api/v1/plans", params={"category": "vps"}).json()["items"]
+    assert plan["plan_id"] in [p["plan_id"] for p in listed]
+    r = staff.put(
+        f"/api/v1/plans/{plan['plan_id']}",
+        json={"name": "VPS Professional", "monthly_price": 350_000, "periods": [{"months": 1}]},
+    )
+    assert r.status_code == 200 and r.json()["monthly_price"] == 350_000, r.text
+    body = problem(
+        c.http.post("/api/v1/orders", json={"plan_id": plan["plan_id"], "months": 12}),
+        422,
+        "period_not_allowed",
+    )
+    assert body["allowed"] == [1]
+    assert staff.post(f"/api/v1/plans/{plan['plan_id']}/retire").json()["status"] == "retired"
+    listed = c.http.get("/api/v1/plans", params={"category": "vps"}).json()["items"]
+    assert plan["plan_id"] not in [p["plan_id"] for p in listed]
+    problem(
+        c.http.post("/api/v1/orders", json={"plan_id": plan["plan_id"], "months": 1}),
+        422,
+        "plan_not_available",
+    )
+    problem(c.http.post(f"/api/v1/plans/{plan['plan_id']}/retire"), 403, "forbidden")

@@ -416,3 +416,49 @@ def test_a_write_repeated_with_its_idempotency_key_happens_once(platform, admin)
         422,
         "idempotency_key_reused",
     )
+
+
+def test_admins_add_care_types_and_reasons_staff_filter_them(platform, admin):
+    url = platform["url"]
+    member = staff_member(url, admin, "sales")
+    type_id = f"zalo-{uuid.uuid4().hex[:6]}"
+    problem(
+        member.post(
+            "/api/v1/crm/care-types", json={"id": type_id, "name": "Zalo", "action": "message"}
+        ),
+        403,
+    )
+    r = admin.post(
+        "/api/v1/crm/care-types", json={"id": type_id, "name": "Zalo", "action": "message"}
+    )
+    assert r.status_code == 201 and r.json()["created_by"], r.text
+    problem(
+        admin.post(
+            "/api/v1/crm/care-types", json={"id": type_id, "name": "Again", "action": "call"}
+        ),
+        409,
+        "care_type_exists",
+    )
+    problem(
+        admin.post("/api/v1/crm/care-types", json={"id": "x-1", "name": "Bad", "action": "hug"}),
+        400,
+    )
+    messages = member.get("/api/v1/crm/care-types", params={"action": "message"}).json()["items"]
+    assert type_id in [t["id"] for t in messages] and all(
+        t["action"] == "message" for t in messages
+    )
+    reason_id = f"birthday-{uuid.uuid4().hex[:6]}"
+    r = admin.post(
+        "/api/v1/crm/care-reasons",
+        json={"id": reason_id, "name": "Birthday", "care_type_id": type_id},
+    )
+    assert r.status_code == 201, r.text
+    problem(
+        admin.post(
+            "/api/v1/crm/care-reasons", json={"id": "r-2", "name": "x", "care_type_id": "no-such"}
+        ),
+        422,
+        "unknown_care_type",
+    )
+    reasons = member.get("/api/v1/crm/care-reasons", params={"care_type_id": type_id}).json()
+    assert [x["id"] for x in reasons["items"]] == [reason_id]
