@@ -27,11 +27,11 @@ class CrmContactsController(Controller):
     request_max_body_size = SMALL
 
     @get("/", summary="Contacts and customers (filters: kind, group, scope, label, q, deleted)")
-    async def get_root(self, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def list_contacts(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/crm/contacts")
 
     @post("/", status_code=201, summary="Create a contact (or a customer)")
-    async def post_root(self, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def create_contact(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/crm/contacts")
 
     @post(
@@ -39,30 +39,30 @@ class CrmContactsController(Controller):
         status_code=200,
         summary="Assign leads: manual or round robin over a department",
     )
-    async def post_bulk_assign(self, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def assign_leads(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/crm/contacts/bulk/assign")
 
     @post("/bulk/labels", status_code=200, summary="Add or remove labels on the selected contacts")
-    async def post_bulk_labels(self, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def change_labels_in_bulk(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/crm/contacts/bulk/labels")
 
     @post(
         "/bulk/delete", status_code=200, summary="Soft-delete the selected contacts (confirm=true)"
     )
-    async def post_bulk_delete(self, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def delete_in_bulk(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/crm/contacts/bulk/delete")
 
     @get(
         "/{contact_id:str}",
         summary="A contact: general, portrait, care history, attachments, comments",
     )
-    async def get_contact_id(
+    async def contact(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str]
     ) -> Response[Any]:
         return await _forward(request, f"/v1/crm/contacts/{contact_id}")
 
     @patch("/{contact_id:str}", summary="Change a contact's fields")
-    async def patch_contact_id(
+    async def update_contact(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str]
     ) -> Response[Any]:
         return await _forward(request, f"/v1/crm/contacts/{contact_id}")
@@ -72,7 +72,7 @@ class CrmContactsController(Controller):
         status_code=200,
         summary="Soft-delete (?confirm=true); an admin can restore",
     )
-    async def delete_contact_id(
+    async def delete_contact(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str]
     ) -> Response[Any]:
         return await _forward(request, f"/v1/crm/contacts/{contact_id}")
@@ -82,25 +82,25 @@ class CrmContactsController(Controller):
         status_code=200,
         summary="Platform admin: restore a deleted contact",
     )
-    async def post_contact_id_restore(
+    async def restore_contact(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str]
     ) -> Response[Any]:
         return await _forward(request, f"/v1/crm/contacts/{contact_id}/restore")
 
     @post("/{contact_id:str}/convert", status_code=200, summary="Convert a contact to a customer")
-    async def post_contact_id_convert(
+    async def convert_to_customer(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str]
     ) -> Response[Any]:
         return await _forward(request, f"/v1/crm/contacts/{contact_id}/convert")
 
     @put("/{contact_id:str}/labels", summary="Set the contact's labels")
-    async def put_contact_id_labels(
+    async def set_labels(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str]
     ) -> Response[Any]:
         return await _forward(request, f"/v1/crm/contacts/{contact_id}/labels")
 
     @put("/{contact_id:str}/portrait", summary="Customer portrait: custom attributes")
-    async def put_contact_id_portrait(
+    async def set_portrait(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str]
     ) -> Response[Any]:
         return await _forward(request, f"/v1/crm/contacts/{contact_id}/portrait")
@@ -111,13 +111,13 @@ class CrmContactsController(Controller):
         request_max_body_size=WITH_FILES,
         summary="Attach documents (images or PDF, base64)",
     )
-    async def post_contact_id_attachments(
+    async def attach_documents(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str]
     ) -> Response[Any]:
         return await _forward(request, f"/v1/crm/contacts/{contact_id}/attachments")
 
     @get("/{contact_id:str}/attachments/{file_id:str}", summary="Download an attachment")
-    async def get_contact_id_attachments_file_id(
+    async def download_attachment(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str], file_id: FromPath[str]
     ) -> Response[Any]:
         return await _forward(request, f"/v1/crm/contacts/{contact_id}/attachments/{file_id}")
@@ -128,7 +128,7 @@ class CrmContactsController(Controller):
         request_max_body_size=WITH_FILES,
         summary="Comment (with attachments)",
     )
-    async def post_contact_id_comments(
+    async def comment(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str]
     ) -> Response[Any]:
         return await _forward(request, f"/v1/crm/contacts/{contact_id}/comments")
@@ -138,19 +138,19 @@ class CrmContactsController(Controller):
         status_code=201,
         summary="Record a care action (points, money, call...)",
     )
-    async def post_contact_id_care_actions(
+    async def record_care_action(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str]
     ) -> Response[Any]:
         return await _forward(request, f"/v1/crm/contacts/{contact_id}/care-actions")
 
     @get("/{contact_id:str}/level", summary="Why this level: thresholds and the money behind it")
-    async def get_contact_id_level(
+    async def why_this_level(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str]
     ) -> Response[Any]:
         return await _forward(request, f"/v1/crm/contacts/{contact_id}/level")
 
     @get("/{contact_id:str}/timeline", summary="Everything that happened to this customer")
-    async def get_contact_id_timeline(
+    async def contact_timeline(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str]
     ) -> Response[Any]:
         return await _forward(request, f"/v1/crm/contacts/{contact_id}/timeline")
@@ -163,23 +163,23 @@ class CrmCustomersController(Controller):
     request_max_body_size = SMALL
 
     @get("/", summary="Customers (filters: group, scope, label, level, q)")
-    async def get_root(self, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def list_customers(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/crm/customers")
 
     @get("/{contact_id:str}", summary="A customer")
-    async def get_contact_id(
+    async def customer(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str]
     ) -> Response[Any]:
         return await _forward(request, f"/v1/crm/customers/{contact_id}")
 
     @get("/{contact_id:str}/level", summary="Why this level")
-    async def get_contact_id_level(
+    async def why_this_level(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str]
     ) -> Response[Any]:
         return await _forward(request, f"/v1/crm/customers/{contact_id}/level")
 
     @get("/{contact_id:str}/timeline", summary="The customer's timeline (staff view)")
-    async def get_contact_id_timeline(
+    async def customer_timeline(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str]
     ) -> Response[Any]:
         return await _forward(request, f"/v1/crm/customers/{contact_id}/timeline")
@@ -192,15 +192,15 @@ class CrmCareActivitiesController(Controller):
     request_max_body_size = SMALL
 
     @get("/", summary="Care activities (scope: all, mine, my_department, today; status; q)")
-    async def get_root(self, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def list_activities(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/crm/care-activities")
 
     @post("/", status_code=201, summary="Plan a care activity")
-    async def post_root(self, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def plan_activity(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/crm/care-activities")
 
     @get("/{activity_id:str}", summary="A care activity with its comments")
-    async def get_activity_id(
+    async def activity(
         self, request: Request[Any, Any, Any], activity_id: FromPath[str]
     ) -> Response[Any]:
         return await _forward(request, f"/v1/crm/care-activities/{activity_id}")
@@ -210,13 +210,13 @@ class CrmCareActivitiesController(Controller):
         status_code=200,
         summary="Done (records its points or money action)",
     )
-    async def post_activity_id_complete(
+    async def complete_activity(
         self, request: Request[Any, Any, Any], activity_id: FromPath[str]
     ) -> Response[Any]:
         return await _forward(request, f"/v1/crm/care-activities/{activity_id}/complete")
 
     @post("/{activity_id:str}/cancel", status_code=200, summary="Cancel a planned activity")
-    async def post_activity_id_cancel(
+    async def cancel_activity(
         self, request: Request[Any, Any, Any], activity_id: FromPath[str]
     ) -> Response[Any]:
         return await _forward(request, f"/v1/crm/care-activities/{activity_id}/cancel")
@@ -227,7 +227,7 @@ class CrmCareActivitiesController(Controller):
         request_max_body_size=WITH_FILES,
         summary="Comment on an activity",
     )
-    async def post_activity_id_comments(
+    async def comment_on_activity(
         self, request: Request[Any, Any, Any], activity_id: FromPath[str]
     ) -> Response[Any]:
         return await _forward(request, f"/v1/crm/care-activities/{activity_id}/comments")
@@ -240,15 +240,15 @@ class CrmSettingsController(Controller):
     request_max_body_size = SMALL
 
     @get("/labels", summary="Labels")
-    async def get_labels(self, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def list_labels(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/crm/labels")
 
     @post("/labels", status_code=201, summary="Platform admin: add a label")
-    async def post_labels(self, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def add_label(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/crm/labels")
 
     @get("/care-types", summary="Care types (filters: action, q)")
-    async def get_care_types(self, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def list_care_types(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/crm/care-types")
 
     @post(
@@ -256,23 +256,23 @@ class CrmSettingsController(Controller):
         status_code=201,
         summary="Platform admin: add a care type (one of eight actions)",
     )
-    async def post_care_types(self, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def add_care_type(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/crm/care-types")
 
     @get("/care-reasons", summary="Care reasons (filter: care_type_id)")
-    async def get_care_reasons(self, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def list_care_reasons(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/crm/care-reasons")
 
     @post("/care-reasons", status_code=201, summary="Platform admin: add a care reason")
-    async def post_care_reasons(self, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def add_care_reason(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/crm/care-reasons")
 
     @get("/levels", summary="Customer levels: thresholds on accumulated money")
-    async def get_levels(self, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def levels(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/crm/levels")
 
     @put("/levels", summary="Platform admin: new thresholds (levels recomputed)")
-    async def put_levels(self, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def set_levels(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/crm/levels")
 
 
