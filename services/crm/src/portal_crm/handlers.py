@@ -678,7 +678,7 @@ class CrmService:
         await self.round_robin.update_one(
             {"_id": f"next-{department}"}, {"$set": {"value": n + 1}}, upsert=True
         )
-        return members[n % len(members)]
+        return domain.caretaker_in_turn(members, n)
 
     async def bulk_assign(self, principal: Principal, data: Any) -> dict[str, Any]:
         self.require_staff(principal)
