@@ -286,7 +286,12 @@ class LoyaltyController(Controller):
     async def loyalty(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/loyalty")
 
-    @get("/timeline", summary="Everything that happened to my account, newest first")
+    @get(
+        "/timeline",
+        summary="Everything that happened to my account, newest first",
+        description="Filters: context (identity, wallet, billing, tickets, repairs, crm); "
+        "limit/offset.",
+    )
     async def timeline(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/timeline")
 

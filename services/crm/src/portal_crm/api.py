@@ -24,6 +24,9 @@ Ids = Annotated[
 ]
 Limit = Annotated[int, QueryParameter(ge=1, le=100)]
 Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
+TimelineContext = FromQuery[
+    Literal["identity", "wallet", "billing", "tickets", "repairs", "crm"] | None
+]
 
 
 class Strict(BaseModel):
@@ -361,9 +364,10 @@ class ContactsController(Controller):
         contact_id: FromPath[str],
         limit: Limit = 50,
         offset: Offset = 0,
+        context: TimelineContext = None,
     ) -> Any:
         return await _svc(request).contact_timeline(
-            await _staff(request), contact_id, limit, offset
+            await _staff(request), contact_id, limit, offset, context=context
         )
 
 
@@ -420,9 +424,10 @@ class CustomersController(Controller):
         contact_id: FromPath[str],
         limit: Limit = 50,
         offset: Offset = 0,
+        context: TimelineContext = None,
     ) -> Any:
         return await _svc(request).contact_timeline(
-            await _staff(request), contact_id, limit, offset
+            await _staff(request), contact_id, limit, offset, context=context
         )
 
 
@@ -547,7 +552,11 @@ class CustomerSideController(Controller):
 
     @get("/timeline")
     async def timeline(
-        self, request: Request[Any, Any, Any], limit: Limit = 20, offset: Offset = 0
+        self,
+        request: Request[Any, Any, Any],
+        limit: Limit = 20,
+        offset: Offset = 0,
+        context: TimelineContext = None,
     ) -> dict[str, Any]:
         principal = await principal_from(request)
-        return await _svc(request).timeline_of(principal.account_id, limit, offset)
+        return await _svc(request).timeline_of(principal.account_id, limit, offset, context=context)
