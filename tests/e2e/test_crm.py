@@ -150,7 +150,12 @@ def test_leads_round_robin_over_a_department(platform, admin):
     def assign() -> Any:
         r = admin.post(
             "/api/v1/crm/contacts/bulk/assign",
-            json={"ids": ids, "method": "round_robin", "department": department, "note": "go"},
+            json={
+                "ids": [*ids, ids[0]],  # selected twice: still one turn
+                "method": "round_robin",
+                "department": department,
+                "note": "go",
+            },
         )
         # Staff users reach the CRM through identity's events: wait until both are known.
         if r.status_code == 200 and len({i["caretaker_id"] for i in r.json()["items"]}) == 2:
@@ -158,6 +163,7 @@ def test_leads_round_robin_over_a_department(platform, admin):
         return None
 
     items = eventually(assign, what="two caretakers in the department")
+    assert [i["id"] for i in items] == ids
     caretakers = [i["caretaker_id"] for i in items]
     assert set(caretakers) == {first.user_id, second.user_id}
     assert caretakers[0] != caretakers[1] and caretakers[0::2] == [caretakers[0]] * 2
@@ -197,7 +203,7 @@ def test_labels_comments_soft_delete_and_restore(platform, admin):
     assert r.json()["portrait"] == {"Budget": "high"}
 
     problem(member.delete(f"/api/v1/crm/contacts/{cid}"), 422, "confirmation_required")
-    r = member.post("/api/v1/crm/contacts/bulk/delete", json={"ids": [cid], "confirm": True})
+    r = member.post("/api/v1/crm/contacts/bulk/delete", json={"ids": [cid, cid], "confirm": True})
     assert r.status_code == 200 and r.json()["deleted"] == 1, r.text
     problem(member.get(f"/api/v1/crm/contacts/{cid}"), 404, "contact_not_found")
     listed = member.get("/api/v1/crm/contacts", params={"q": "0312345678"}).json()
