@@ -150,7 +150,12 @@ def test_leads_round_robin_over_a_department(platform, admin):
     def assign() -> Any:
         r = admin.post(
             "/api/v1/crm/contacts/bulk/assign",
-            json={"ids": ids, "method": "round_robin", "department": department, "note": "go"},
+            json={
+                "ids": [*ids, ids[0]],  # selected twice: still one turn
+                "method": "round_robin",
+                "department": department,
+                "note": "go",
+            },
         )
         # Staff users reach the CRM through identity's events: wait until both are known.
         if r.status_code == 200 and len({i["caretaker_id"] for i in r.json()["items"]}) == 2:
@@ -158,6 +163,7 @@ def test_leads_round_robin_over_a_department(platform, admin):
         return None
 
     items = eventually(assign, what="two caretakers in the department")
+    assert [i["id"] for i in items] == ids
     caretakers = [i["caretaker_id"] for i in items]
     assert set(caretakers) == {first.user_id, second.user_id}
     assert caretakers[0] != caretakers[1] and caretakers[0::2] == [caretakers[0]] * 2
@@ -197,7 +203,7 @@ def test_labels_comments_soft_delete_and_restore(platform, admin):
     assert r.json()["portrait"] == {"Budget": "high"}
 
     problem(member.delete(f"/api/v1/crm/contacts/{cid}"), 422, "confirmation_required")
-    r = member.post("/api/v1/crm/contacts/bulk/delete", json={"ids": [cid], "confirm": True})
+    r = member.post("/api/v1/crm/contacts/bulk/delete", json={"ids": [cid, cid], "confirm": True})
     assert r.status_code == 200 and r.json()["deleted"] == 1, r.text
     problem(member.get(f"/api/v1/crm/contacts/{cid}"), 404, "contact_not_found")
     listed = member.get("/api/v1/crm/contacts", params={"q": "0312345678"}).json()
@@ -310,6 +316,24 @@ def test_the_timeline_shows_a_wallet_top_up_but_not_staff_notes(platform, admin)
     )
     assert any(i["type"] == "TopUpCompleted" for i in staff_view["items"])
 
+    wallet_only = c.http.get("/api/v1/timeline", params={"context": "wallet"}).json()
+    assert wallet_only["items"] and {i["context"] for i in wallet_only["items"]} == {"wallet"}
+    everything = c.http.get("/api/v1/timeline", params={"limit": 100}).json()
+    assert "AccountRegistered" in {i["type"] for i in everything["items"]}
+    assert wallet_only["total"] < everything["total"]
+
+    def second_entry_alone() -> bool:
+        full = c.http.get("/api/v1/timeline").json()
+        page = c.http.get("/api/v1/timeline", params={"limit": 1, "offset": 1}).json()
+        return full["total"] >= 2 and page["items"] == full["items"][1:2]
+
+    eventually(second_entry_alone, what="a page of one entry at offset 1")
+    staff_crm = admin.get(
+        f"/api/v1/crm/customers/{c.account_id}/timeline", params={"context": "crm"}
+    ).json()
+    assert staff_crm["items"] and {i["context"] for i in staff_crm["items"]} == {"crm"}
+    problem(c.http.get("/api/v1/timeline", params={"context": "nope"}), 400)
+
 
 def test_bad_input_is_refused_and_nothing_is_stored(platform, admin):
     url = platform["url"]
@@ -352,6 +376,26 @@ def test_bad_input_is_refused_and_nothing_is_stored(platform, admin):
         ),
         415,
     )
+    # A customer (not staff) cannot give themselves points, label themselves, add contacts
+    # or move the thresholds: 403 at the gateway, nothing reaches the CRM.
+    name = f"Self-made {uuid.uuid4().hex[:8]}"
+    problem(
+        c.http.post(f"{base}/care-actions", json={"care_type_id": "give-points", "value": 9}),
+        403,
+        "forbidden",
+    )
+    problem(c.http.put(f"{base}/labels", json={"labels": ["premium"]}), 403, "forbidden")
+    problem(c.http.post("/api/v1/crm/contacts", json={"name": name}), 403, "forbidden")
+    levels = admin.get("/api/v1/crm/levels").json()["items"]
+    problem(
+        c.http.put("/api/v1/crm/levels", json={"levels": [{"name": "vip", "min_accumulated": 0}]}),
+        403,
+        "forbidden",
+    )
+    assert admin.get("/api/v1/crm/levels").json()["items"] == levels
+    assert admin.get("/api/v1/crm/contacts", params={"q": name}).json()["total"] == 0
+    assert c.http.get("/api/v1/loyalty").json()["points"] == 0
+
     detail = admin.get(base).json()
     assert detail["care_history"] == [] and detail["labels"] == [] and detail["comments"] == []
     assert detail["loyalty"]["points"] == 0

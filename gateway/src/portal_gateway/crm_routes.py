@@ -1,4 +1,5 @@
-"""Public CRM routes, forwarded to the CRM service (staff only: the service checks roles),
+"""Public CRM routes, forwarded to the CRM service (staff only: the gateway's staff guard
+refuses customers before forwarding, and the service checks roles again),
 plus the customer's loyalty summary and own timeline."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from typing import Any
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.params import FromPath
 
-from portal_chassis.auth import authenticated
+from portal_chassis.auth import authenticated, staff_guard
 from portal_gateway.upstream import forward_to
 
 SMALL = 64 * 1024
@@ -23,7 +24,7 @@ async def _forward(request: Request[Any, Any, Any], path: str) -> Response[Any]:
 class CrmContactsController(Controller):
     path = "/api/v1/crm/contacts"
     tags = ["crm"]
-    guards = [authenticated]
+    guards = [staff_guard]
     request_max_body_size = SMALL
 
     @get("/", summary="Contacts and customers (filters: kind, group, scope, label, q, deleted)")
@@ -159,7 +160,7 @@ class CrmContactsController(Controller):
 class CrmCustomersController(Controller):
     path = "/api/v1/crm/customers"
     tags = ["crm"]
-    guards = [authenticated]
+    guards = [staff_guard]
     request_max_body_size = SMALL
 
     @get("/", summary="Customers (filters: group, scope, label, level, q)")
@@ -188,7 +189,7 @@ class CrmCustomersController(Controller):
 class CrmCareActivitiesController(Controller):
     path = "/api/v1/crm/care-activities"
     tags = ["crm"]
-    guards = [authenticated]
+    guards = [staff_guard]
     request_max_body_size = SMALL
 
     @get("/", summary="Care activities (scope: all, mine, my_department, today; status; q)")
@@ -236,7 +237,7 @@ class CrmCareActivitiesController(Controller):
 class CrmSettingsController(Controller):
     path = "/api/v1/crm"
     tags = ["crm"]
-    guards = [authenticated]
+    guards = [staff_guard]
     request_max_body_size = SMALL
 
     @get("/labels", summary="Labels")
@@ -285,7 +286,12 @@ class LoyaltyController(Controller):
     async def loyalty(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/loyalty")
 
-    @get("/timeline", summary="Everything that happened to my account, newest first")
+    @get(
+        "/timeline",
+        summary="Everything that happened to my account, newest first",
+        description="Filters: context (identity, wallet, billing, tickets, repairs, crm); "
+        "limit/offset.",
+    )
     async def timeline(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/timeline")
 

@@ -17,6 +17,7 @@ from portal_contracts.events.crm import (
     ContactDetails,
     ContactRestored,
     CustomerLevelChanged,
+    LeadAssigned,
     PointsChanged,
 )
 from portal_crm import domain
@@ -245,3 +246,31 @@ def test_a_care_activity_is_planned_then_done_or_cancelled_once() -> None:
         decide_activity(schedule(value=0), Activity())
     with pytest.raises(NotFound):
         decide_activity(domain.CompleteActivity(now=NOW, actor="s"), Activity())
+
+
+def test_round_robin_takes_the_department_staff_in_turn_by_id() -> None:
+    members = ["s-carol", "s-alice", "s-bob"]  # the order they come in does not matter
+    picks = [domain.caretaker_in_turn(members, turn) for turn in range(7)]
+    assert picks == ["s-alice", "s-bob", "s-carol", "s-alice", "s-bob", "s-carol", "s-alice"]
+    assert domain.caretaker_in_turn(list(reversed(members)), 4) == "s-bob"
+    with pytest.raises(DomainError) as refused:
+        domain.caretaker_in_turn([], 0)
+    assert refused.value.code == "department_has_no_staff"
+
+
+def test_a_lead_assigned_in_turn_records_the_method_and_a_repeat_is_a_no_op() -> None:
+    lead = given_contact(create("contact"))
+    caretaker = domain.caretaker_in_turn(["s-b", "s-a"], 0)
+    assign = domain.AssignLead(
+        now=NOW, actor="admin", caretaker_id=caretaker, method="round_robin", department="sales"
+    )
+    (assigned,) = decide_contact(assign, lead)
+    assert isinstance(assigned, LeadAssigned)
+    assert (assigned.caretaker_id, assigned.method, assigned.department) == (
+        "s-a",
+        "round_robin",
+        "sales",
+    )
+    held = contact_decider.fold(lead, [assigned])
+    assert held.caretaker_id == "s-a"
+    assert decide_contact(assign, held) == []

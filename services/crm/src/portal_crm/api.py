@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, QueryParameter
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from portal_chassis.auth import Principal, principal_from
 from portal_chassis.problems import ProblemError, parse_json_body
@@ -20,10 +20,16 @@ Text = Annotated[str, Field(max_length=2000)]
 Short = Annotated[str, Field(max_length=200)]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,49}$")]
 Ids = Annotated[
-    list[Annotated[str, Field(min_length=1, max_length=100)]], Field(min_length=1, max_length=200)
+    list[Annotated[str, Field(min_length=1, max_length=100)]],
+    Field(min_length=1, max_length=200),
+    # A row selected twice is acted on once (a lead is not given two turns of a round robin).
+    AfterValidator(lambda ids: list(dict.fromkeys(ids))),
 ]
 Limit = Annotated[int, QueryParameter(ge=1, le=100)]
 Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
+TimelineContext = FromQuery[
+    Literal["identity", "wallet", "billing", "tickets", "repairs", "crm"] | None
+]
 
 
 class Strict(BaseModel):
@@ -361,9 +367,10 @@ class ContactsController(Controller):
         contact_id: FromPath[str],
         limit: Limit = 50,
         offset: Offset = 0,
+        context: TimelineContext = None,
     ) -> Any:
         return await _svc(request).contact_timeline(
-            await _staff(request), contact_id, limit, offset
+            await _staff(request), contact_id, limit, offset, context=context
         )
 
 
@@ -420,9 +427,10 @@ class CustomersController(Controller):
         contact_id: FromPath[str],
         limit: Limit = 50,
         offset: Offset = 0,
+        context: TimelineContext = None,
     ) -> Any:
         return await _svc(request).contact_timeline(
-            await _staff(request), contact_id, limit, offset
+            await _staff(request), contact_id, limit, offset, context=context
         )
 
 
@@ -547,7 +555,11 @@ class CustomerSideController(Controller):
 
     @get("/timeline")
     async def timeline(
-        self, request: Request[Any, Any, Any], limit: Limit = 20, offset: Offset = 0
+        self,
+        request: Request[Any, Any, Any],
+        limit: Limit = 20,
+        offset: Offset = 0,
+        context: TimelineContext = None,
     ) -> dict[str, Any]:
         principal = await principal_from(request)
-        return await _svc(request).timeline_of(principal.account_id, limit, offset)
+        return await _svc(request).timeline_of(principal.account_id, limit, offset, context=context)

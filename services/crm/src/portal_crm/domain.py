@@ -92,6 +92,18 @@ def next_level(accumulated: int, levels: Sequence[Level]) -> Level | None:
     return min(above, key=lambda lv: lv.min_accumulated) if above else None
 
 
+# ------------------------------------------------------------------ lead assignment
+
+
+def caretaker_in_turn(members: Sequence[str], turn: int) -> str:
+    """Round robin over a department: its staff in a stable order (by id); turn n (counted
+    from 0 across all assignments in the department) goes to the n-th, wrapping around."""
+    if not members:
+        raise DomainError("department_has_no_staff", "no staff member in this department")
+    ordered = sorted(set(members))
+    return ordered[turn % len(ordered)]
+
+
 # ------------------------------------------------------------------ contacts
 
 

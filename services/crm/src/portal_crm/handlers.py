@@ -678,7 +678,7 @@ class CrmService:
         await self.round_robin.update_one(
             {"_id": f"next-{department}"}, {"$set": {"value": n + 1}}, upsert=True
         )
-        return members[n % len(members)]
+        return domain.caretaker_in_turn(members, n)
 
     async def bulk_assign(self, principal: Principal, data: Any) -> dict[str, Any]:
         self.require_staff(principal)
@@ -1000,9 +1000,18 @@ class CrmService:
         await insert_once(self.timeline, {"_id": envelope.id, **entry})  # redelivery: no-op
 
     async def timeline_of(
-        self, account_id: str, limit: int, offset: int, *, staff: bool = False
+        self,
+        account_id: str,
+        limit: int,
+        offset: int,
+        *,
+        staff: bool = False,
+        context: str | None = None,
     ) -> dict[str, Any]:
+        """Newest first; `context` narrows it to one context's entries (wallet, tickets...)."""
         query: dict[str, Any] = {"account_id": account_id}
+        if context:
+            query["context"] = context
         if not staff:
             query["staff_only"] = False
         total = await self.timeline.count_documents(query)
@@ -1016,11 +1025,19 @@ class CrmService:
         return {"items": items, "total": total, "limit": limit, "offset": offset}
 
     async def contact_timeline(
-        self, principal: Principal, contact_id: str, limit: int, offset: int
+        self,
+        principal: Principal,
+        contact_id: str,
+        limit: int,
+        offset: int,
+        *,
+        context: str | None = None,
     ) -> dict[str, Any]:
         self.require_staff(principal)
         state = await self._contact(contact_id)
-        return await self.timeline_of(state.account_id or contact_id, limit, offset, staff=True)
+        return await self.timeline_of(
+            state.account_id or contact_id, limit, offset, staff=True, context=context
+        )
 
 
 def care_row(e: CareActionRecorded) -> dict[str, Any]:
