@@ -171,7 +171,7 @@ def test_account_b_cannot_read_change_or_delete_account_a_objects(platform):
                 assert (after.status_code, settled(after)) == (
                     before.status_code,
                     settled(before),
-                ), path
+                ), (path, before.text[:1500], after.text[:1500])
             covered.append(path)
     assert "/api/v1/wallet/top-ups/{top_up_id}" in covered
     assert "/api/v1/account/users/{user_id}" in covered
