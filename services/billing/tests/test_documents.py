@@ -85,3 +85,11 @@ def test_an_unpaid_invoice_renders_as_a_proforma() -> None:
     text = text_of(render_invoice_pdf(invoice, "Portal"))
     assert "Proforma invoice PF-2026-000003" in text
     assert "-240.000 VND" in text and "1.160.000 VND" in text
+
+
+def test_the_same_document_renders_to_the_same_bytes() -> None:
+    """Documents are dated by their data, so downloads are reproducible."""
+    older = {**CONTRACT, "history": [{"event": "started", "at": datetime(2025, 3, 4, tzinfo=UTC)}]}
+    first = render_pdf("terms", older, "Portal")
+    assert render_pdf("terms", older, "Portal") == first
+    assert b"D:20250304" in first  # dated by the contract's last event, not by the clock

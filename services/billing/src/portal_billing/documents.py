@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import unicodedata
+from datetime import UTC, date, datetime, time
 from typing import Any, Literal
 
 from fpdf import FPDF
@@ -35,6 +36,10 @@ def ascii_text(value: Any) -> str:
     return folded
 
 
+def _day(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
 def money(amount: int, currency: str) -> str:
     return f"{amount:,} {currency}".replace(",", ".")
 
@@ -54,6 +59,13 @@ def _facts(contract: dict[str, Any]) -> list[tuple[str, str]]:
 
 def render_pdf(kind: DocumentKind, contract: dict[str, Any], company: str) -> bytes:
     pdf = FPDF()
+    # Dated by the contract, not by the clock: the same contract gives the same bytes.
+    history = contract.get("history") or []
+    pdf.set_creation_date(
+        history[-1]["at"]
+        if history
+        else datetime.combine(_day(contract["starts_on"]), time(0), UTC)
+    )
     pdf.set_title(ascii_text(f"{kind} {contract['contract_number']}"))
     pdf.set_creator(ascii_text(company))
     pdf.add_page()
@@ -117,6 +129,7 @@ def render_invoice_pdf(invoice: dict[str, Any], company: str) -> bytes:
     number = invoice["invoice_number"] if paid else invoice["proforma_number"]
     currency = invoice["currency"]
     pdf = FPDF()
+    pdf.set_creation_date(invoice.get("paid_at") or invoice["issued_at"])  # reproducible bytes
     pdf.set_title(ascii_text(f"Invoice {number}"))
     pdf.set_creator(ascii_text(company))
     pdf.add_page()
