@@ -8,26 +8,41 @@ the next on a duplicate. A hint document makes the search start near the end.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 
-async def claim_number(collection: AsyncCollection[dict[str, Any]], prefix: str, year: int) -> str:
-    hint = await collection.find_one({"_id": f"next-{prefix}-{year}"})
-    n = int(hint["value"]) if hint else 1
+async def claim_slot(
+    collection: AsyncCollection[dict[str, Any]],
+    series: str,
+    name: Callable[[int], str],
+    *,
+    first: int = 0,
+) -> int:
+    """The next free number of `series`, unique under concurrency (its `name(n)` is inserted)."""
+    hint = await collection.find_one({"_id": f"next-{series}"})
+    n = int(hint["value"]) if hint else first
     while True:
-        number = f"{prefix}-{year}-{n:06d}"
         try:
-            await collection.insert_one({"_id": number})
+            await collection.insert_one({"_id": name(n)})
             break
         except DuplicateKeyError:
             n += 1
     with contextlib.suppress(DuplicateKeyError):  # only a hint
         await collection.update_one(
-            {"_id": f"next-{prefix}-{year}", "value": {"$lt": n + 1}},
+            {"_id": f"next-{series}", "value": {"$lt": n + 1}},
             {"$set": {"value": n + 1}},
             upsert=True,
         )
-    return number
+    return n
+
+
+async def claim_number(collection: AsyncCollection[dict[str, Any]], prefix: str, year: int) -> str:
+    """PREFIX-YEAR-NNNNNN, the next free one."""
+    n = await claim_slot(
+        collection, f"{prefix}-{year}", lambda k: f"{prefix}-{year}-{k:06d}", first=1
+    )
+    return f"{prefix}-{year}-{n:06d}"

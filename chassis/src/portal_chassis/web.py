@@ -141,3 +141,24 @@ IdempotencyKey = Annotated[
     ),
 ]
 """The `Idempotency-Key` header every write command accepts."""
+
+
+def download(
+    data: bytes | str,
+    content_type: str,
+    filename: str,
+    *,
+    inline: bool = False,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
+    """A file answer: the type the server decided, `nosniff`, a server-made file name."""
+    disposition = "inline" if inline else "attachment"
+    return Response(
+        data,
+        media_type=content_type,
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Content-Disposition": f'{disposition}; filename="{filename}"',
+            **(headers or {}),
+        },
+    )

@@ -14,7 +14,7 @@ from portal_billing.handlers import MAX_PROOF_BYTES, BillingService, is_billing_
 from portal_billing.views import plan_row
 from portal_chassis.auth import Principal, principal_from
 from portal_chassis.problems import ProblemError, parse_json_body
-from portal_chassis.web import IdempotencyKey
+from portal_chassis.web import IdempotencyKey, download
 
 Months = Annotated[StrictInt, Field(ge=1, le=120)]
 PlanId = Annotated[str, Field(min_length=1, max_length=60)]
@@ -267,15 +267,8 @@ class ContractsController(Controller):
                 media_type="text/html; charset=utf-8",
                 headers={"X-Content-Type-Options": "nosniff"},
             )
-        filename = f"{contract['contract_number']}-{kind}.pdf"
-        return Response(
-            render_pdf(kind, contract, company),  # type: ignore[arg-type]
-            media_type="application/pdf",
-            headers={
-                "X-Content-Type-Options": "nosniff",
-                "Content-Disposition": f'attachment; filename="{filename}"',
-            },
-        )
+        pdf = render_pdf(kind, contract, company)  # type: ignore[arg-type]
+        return download(pdf, "application/pdf", f"{contract['contract_number']}-{kind}.pdf")
 
 
 class InvoicesController(Controller):
@@ -310,14 +303,8 @@ class InvoicesController(Controller):
         service = _svc(request)
         invoice = await service.invoice(await _payer(request), invoice_id)
         number = invoice["invoice_number"] or invoice["proforma_number"]
-        return Response(
-            render_invoice_pdf(invoice, service.settings.company_name),
-            media_type="application/pdf",
-            headers={
-                "X-Content-Type-Options": "nosniff",
-                "Content-Disposition": f'attachment; filename="{number}.pdf"',
-            },
-        )
+        pdf = render_invoice_pdf(invoice, service.settings.company_name)
+        return download(pdf, "application/pdf", f"{number}.pdf")
 
     @post("/{invoice_id:str}/pay", status_code=200)
     async def pay(
@@ -398,14 +385,7 @@ class ClaimsController(Controller):
         self, request: Request[Any, Any, Any], claim_id: FromPath[str]
     ) -> Response[bytes]:
         content_type, filename, data = await _svc(request).proof(await _payer(request), claim_id)
-        return Response(
-            data,
-            media_type=content_type,
-            headers={
-                "X-Content-Type-Options": "nosniff",
-                "Content-Disposition": f'attachment; filename="{filename}"',
-            },
-        )
+        return download(data, content_type, filename)
 
     @post("/{claim_id:str}/approve", status_code=200)
     async def approve(

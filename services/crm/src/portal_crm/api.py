@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, fi
 
 from portal_chassis.auth import Principal, principal_from
 from portal_chassis.problems import ProblemError, parse_json_body
+from portal_chassis.web import download
 from portal_contracts.events.crm import CareAction, ContactDetails, ContactGroup, ContactPerson
 from portal_crm.handlers import MAX_FILE_BYTES, MAX_FILES, CrmService
 
@@ -218,17 +219,6 @@ async def _staff(request: Request[Any, Any, Any]) -> Principal:
     return principal
 
 
-def _download(content_type: str, filename: str, data: bytes) -> Response[bytes]:
-    return Response(
-        data,
-        media_type=content_type,
-        headers={
-            "X-Content-Type-Options": "nosniff",
-            "Content-Disposition": f'attachment; filename="{filename}"',
-        },
-    )
-
-
 class ContactsController(Controller):
     path = "/v1/crm/contacts"
     tags = ["crm"]
@@ -341,8 +331,10 @@ class ContactsController(Controller):
     async def attachment(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str], file_id: FromPath[str]
     ) -> Response[bytes]:
-        found = await _svc(request).file(await _staff(request), contact_id, file_id)
-        return _download(*found)
+        content_type, filename, data = await _svc(request).file(
+            await _staff(request), contact_id, file_id
+        )
+        return download(data, content_type, filename)
 
     @post("/{contact_id:str}/comments", status_code=201)
     async def comment(self, request: Request[Any, Any, Any], contact_id: FromPath[str]) -> Any:

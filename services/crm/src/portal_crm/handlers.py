@@ -18,6 +18,7 @@ from portal_chassis.clock import Clock
 from portal_chassis.commands import CommandRunner, Outcome
 from portal_chassis.decider import Conflict, DomainError, NotFound
 from portal_chassis.eventstore import CommitMetadata, EventStore
+from portal_chassis.numbers import claim_slot
 from portal_chassis.problems import ProblemError
 from portal_chassis.projection import insert_once, upsert_if_newer
 from portal_chassis.reference import ReferenceList
@@ -667,17 +668,7 @@ class CrmService:
 
     async def _next_in_turn(self, department: str, members: list[str]) -> str:
         """Round robin that holds under concurrency: each turn is a unique claimed slot."""
-        hint = await self.round_robin.find_one({"_id": f"next-{department}"})
-        n = int(hint["value"]) if hint else 0
-        while True:
-            try:
-                await self.round_robin.insert_one({"_id": f"{department}-{n:09d}"})
-                break
-            except DuplicateKeyError:
-                n += 1
-        await self.round_robin.update_one(
-            {"_id": f"next-{department}"}, {"$set": {"value": n + 1}}, upsert=True
-        )
+        n = await claim_slot(self.round_robin, department, lambda k: f"{department}-{k:09d}")
         return domain.caretaker_in_turn(members, n)
 
     async def bulk_assign(self, principal: Principal, data: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from portal_chassis.auth import Principal, principal_from
 from portal_chassis.problems import ProblemError, parse_json_body
+from portal_chassis.web import download
 from portal_identity.handlers import MAX_LOGO_BYTES, IdentityService
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -209,14 +210,8 @@ class MeController(Controller):
     @get("/logo")
     async def logo(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         content_type, filename, data = await _svc(request).logo(await principal_from(request))
-        return Response(
-            data,
-            media_type=content_type,
-            headers={
-                "Content-Disposition": f'attachment; filename="{filename}"',
-                "X-Content-Type-Options": "nosniff",
-                "Cache-Control": "private, max-age=300",
-            },
+        return download(
+            data, content_type, filename, headers={"Cache-Control": "private, max-age=300"}
         )
 
 

@@ -249,11 +249,7 @@ class TokenService:
         # One use per token, decided by a unique insert: FerretDB's findAndModify is not
         # atomic under concurrency, an insert under a unique _id is. The session was checked
         # first, so the one winner of a race is not undone by the losers' revocation.
-        try:
-            if doc.get("used"):
-                raise DuplicateKeyError("already used")
-            await self.refresh_uses.insert_one({"_id": digest, "at": now})
-        except DuplicateKeyError:
+        if doc.get("used") or not await self._claim_use(digest, now):
             session = await self.revoke_session(doc["session_id"], "refresh_token_reuse", now)
             return None, session
         await self.refresh_tokens.update_one(
@@ -265,6 +261,13 @@ class TokenService:
         return await self._issue(
             doc["user_id"], doc["account_id"], roles, doc["session_id"], now
         ), None
+
+    async def _claim_use(self, digest: str, now: datetime) -> bool:
+        try:
+            await self.refresh_uses.insert_one({"_id": digest, "at": now})
+        except DuplicateKeyError:
+            return False
+        return True
 
     async def revoke_session(
         self, session_id: str, reason: str, now: datetime

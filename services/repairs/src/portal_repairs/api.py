@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from portal_chassis.auth import Principal, principal_from
 from portal_chassis.problems import ProblemError, parse_json_body
-from portal_chassis.web import IdempotencyKey
+from portal_chassis.web import IdempotencyKey, download
 from portal_contracts.events.repairs import Condition, QuoteLine
 from portal_repairs import domain
 from portal_repairs.handlers import MAX_PHOTO_BYTES, RepairsService
@@ -159,14 +159,7 @@ class RepairsController(Controller):
         self, request: Request[Any, Any, Any], repair_id: FromPath[str]
     ) -> Response[str]:
         svg = await _svc(request).label(await principal_from(request), repair_id)
-        return Response(
-            svg,
-            media_type="image/svg+xml",
-            headers={
-                "X-Content-Type-Options": "nosniff",
-                "Content-Disposition": f'inline; filename="repair-{repair_id}.svg"',
-            },
-        )
+        return download(svg, "image/svg+xml", f"repair-{repair_id}.svg", inline=True)
 
     @post("/{repair_id:str}/photos", status_code=201, request_max_body_size=MAX_PHOTO_BYTES + 1)
     async def add_photo(
@@ -185,14 +178,7 @@ class RepairsController(Controller):
         content_type, filename, data = await _svc(request).photo(
             await principal_from(request), repair_id, file_id
         )
-        return Response(
-            data,
-            media_type=content_type,
-            headers={
-                "X-Content-Type-Options": "nosniff",
-                "Content-Disposition": f'attachment; filename="{filename}"',
-            },
-        )
+        return download(data, content_type, filename)
 
     @post("/{repair_id:str}/{action:str}", status_code=200)
     async def act(

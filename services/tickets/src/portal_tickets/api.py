@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from portal_chassis.auth import principal_from
 from portal_chassis.problems import parse_json_body
-from portal_chassis.web import IdempotencyKey
+from portal_chassis.web import IdempotencyKey, download
 from portal_tickets import domain
 from portal_tickets.handlers import MAX_FILE_BYTES, MAX_FILES, TicketsService
 
@@ -208,11 +208,4 @@ class TicketsController(Controller):
         content_type, filename, data = await _svc(request).attachment(
             await principal_from(request), ticket_id, file_id
         )
-        return Response(
-            data,
-            media_type=content_type,
-            headers={
-                "X-Content-Type-Options": "nosniff",
-                "Content-Disposition": f'attachment; filename="{filename}"',
-            },
-        )
+        return download(data, content_type, filename)
