@@ -261,3 +261,19 @@ async def test_numbers_are_unique_under_concurrency(mongo_db):
     assert len(set(numbers)) == 20
     assert sorted(numbers)[0] == "TK-2026-000001"
     assert await claim_number(mongo_db["numbers"], "TK", 2026) == "TK-2026-000021"
+
+
+async def test_concurrent_upserts_of_one_new_id_all_succeed(mongo_db, unique):
+    """The CI failure of 2026-11-22: two deliveries wrote the same lookup row at once."""
+    from portal_chassis.mongo import replace_by_id, update_by_id
+
+    collection = mongo_db["lookups"]
+    await asyncio.gather(
+        *(update_by_id(collection, unique, {"$set": {"by": i}}) for i in range(12))
+    )
+    row = await collection.find_one({"_id": unique})
+    assert row is not None and row["by"] in range(12)
+
+    other = f"{unique}-whole"
+    await asyncio.gather(*(replace_by_id(collection, other, {"by": i}) for i in range(12)))
+    assert await collection.count_documents({"_id": other}) == 1

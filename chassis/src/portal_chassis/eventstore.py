@@ -25,7 +25,7 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from portal_chassis.mongo import ensure_indexes
+from portal_chassis.mongo import ensure_indexes, update_by_id
 from portal_contracts.base import DomainEvent
 from portal_contracts.registry import parse_event
 
@@ -193,10 +193,7 @@ class EventStore:
         # 1. Announce the commit to the relay first: whoever wins this version, its commit
         #    is then always relayed, even if this process dies right after inserting it.
         marker = {"stream_id": stream_id, "first_version": first, "at": datetime.now(UTC)}
-        try:
-            await self.outbox.update_one({"_id": commit_id}, {"$set": marker}, upsert=True)
-        except DuplicateKeyError:  # a concurrent writer's upsert inserted it first
-            await self.outbox.update_one({"_id": commit_id}, {"$set": marker})
+        await update_by_id(self.outbox, commit_id, {"$set": marker})
         doc = {
             "_id": commit_id,
             "stream_id": stream_id,

@@ -16,6 +16,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from portal_chassis.mongo import update_by_id
 from portal_contracts.envelope import EventEnvelope
 
 LAG = Gauge(
@@ -90,10 +91,10 @@ class ProjectionStatus:
         for name in read_models:
             await db.drop_collection(name)
         group = f"{self.name}-{uuid.uuid4().hex[:8]}"
-        await self.collection.update_one(
-            {"_id": self.name},
+        await update_by_id(
+            self.collection,
+            self.name,
             {"$set": {"group_id": group, "rebuilt_at": datetime.now(UTC)}},
-            upsert=True,
         )
         return group
 
@@ -110,8 +111,9 @@ class ProjectionStatus:
             return  # one status write per second, not one per event
         self._saved_at = now
         applied, self._unsaved = self._unsaved, 0
-        await self.collection.update_one(
-            {"_id": self.name},
+        await update_by_id(
+            self.collection,
+            self.name,
             {
                 "$set": {
                     "last_event_time": envelope.time,
@@ -120,7 +122,6 @@ class ProjectionStatus:
                 },
                 "$inc": {"applied": applied},
             },
-            upsert=True,
         )
 
     async def report(self) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from portal_chassis.auth import Principal
 from portal_chassis.decider import DomainError
+from portal_chassis.mongo import update_by_id
 from portal_chassis.problems import ProblemError
 
 
@@ -21,9 +22,7 @@ class ReferenceList:
 
     async def seed(self) -> None:
         for key, name in self.defaults.items():
-            await self.collection.update_one(
-                {"_id": key}, {"$setOnInsert": {"name": name}}, upsert=True
-            )
+            await update_by_id(self.collection, key, {"$setOnInsert": {"name": name}})
 
     async def listing(self) -> dict[str, Any]:
         items = [
@@ -35,7 +34,7 @@ class ReferenceList:
     async def put(self, principal: Principal, key: str, name: str) -> dict[str, str]:
         if "platform_admin" not in principal.roles:
             raise ProblemError(403, "forbidden", f"only a platform admin manages {self.what}s")
-        await self.collection.update_one({"_id": key}, {"$set": {"name": name}}, upsert=True)
+        await update_by_id(self.collection, key, {"$set": {"name": name}})
         return {"id": key, "name": name}
 
     async def require(self, key: str) -> None:

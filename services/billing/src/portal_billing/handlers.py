@@ -46,6 +46,7 @@ from portal_chassis.commands import CommandRunner, Outcome
 from portal_chassis.decider import Conflict, DomainError, NotFound
 from portal_chassis.eventstore import CommitMetadata, EventStore, StoredEvent
 from portal_chassis.logging import get_logger
+from portal_chassis.mongo import update_by_id
 from portal_chassis.numbers import claim_number
 from portal_chassis.problems import ProblemError
 from portal_chassis.projection import upsert_if_newer
@@ -281,10 +282,10 @@ class BillingService:
         outcome = await self.invoices.run(
             domain.invoice_stream(invoice_id), command, metadata=self._meta(account_id, actor)
         )
-        await self.codes.update_one(
-            {"_id": order_id},
+        await update_by_id(
+            self.codes,
+            order_id,
             {"$set": {"account_id": account_id, "kind": "order", "invoice_id": invoice_id}},
-            upsert=True,
         )
         await self._after_invoice(invoice_id, actor, outcome)
         if total > 0 and await self._auto_pay_enabled(account_id):
@@ -556,10 +557,10 @@ class BillingService:
         top_up = await self.wallet.top_up(
             state.account_id, amount, state.currency, data.method, key=payment_id
         )
-        await self.provider_payments.update_one(
-            {"_id": top_up["id"]},
+        await update_by_id(
+            self.provider_payments,
+            top_up["id"],
             {"$set": {"invoice_id": invoice_id, "account_id": state.account_id}},
-            upsert=True,
         )
         view = await self.invoice(principal, invoice_id)
         view["payment_request"] = {
@@ -904,20 +905,20 @@ class BillingService:
         for claim in claims:
             await upsert_if_newer(self.claims_view, claim["claim_id"], version, claim)
         if row.get("invoice_number"):
-            await self.codes.update_one(
-                {"_id": row["invoice_number"]},
+            await update_by_id(
+                self.codes,
+                row["invoice_number"],
                 {"$set": {"account_id": row["account_id"], "kind": "invoice", "id": invoice_id}},
-                upsert=True,
             )
 
     async def _refresh_subscription_view(self, subscription_id: str) -> None:
         state, version = await self.subscriptions.load(domain.subscription_stream(subscription_id))
         row = subscription_row(state)
         await upsert_if_newer(self.subscriptions_view, subscription_id, version, row)
-        await self.codes.update_one(
-            {"_id": state.contract_number},
+        await update_by_id(
+            self.codes,
+            state.contract_number,
             {"$set": {"account_id": state.account_id, "kind": "contract", "id": subscription_id}},
-            upsert=True,
         )
 
     async def invoice(self, principal: Principal, invoice_id: str) -> dict[str, Any]:

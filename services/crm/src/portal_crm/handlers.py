@@ -18,6 +18,7 @@ from portal_chassis.clock import Clock
 from portal_chassis.commands import CommandRunner, Outcome
 from portal_chassis.decider import Conflict, DomainError, NotFound
 from portal_chassis.eventstore import CommitMetadata, EventStore
+from portal_chassis.mongo import replace_by_id, update_by_id
 from portal_chassis.numbers import claim_slot
 from portal_chassis.problems import ProblemError
 from portal_chassis.projection import insert_once, upsert_if_newer
@@ -108,8 +109,9 @@ class CrmService:
         await self.labels.seed()
         now = self.clock.now()
         for type_id, name, action in DEFAULT_CARE_TYPES:
-            await self.care_types.update_one(
-                {"_id": type_id},
+            await update_by_id(
+                self.care_types,
+                type_id,
                 {
                     "$setOnInsert": {
                         "name": name,
@@ -118,7 +120,6 @@ class CrmService:
                         "created_at": now,
                     }
                 },
-                upsert=True,
             )
 
     def _meta(self, account_id: str | None, actor: str) -> CommitMetadata:
@@ -155,14 +156,14 @@ class CrmService:
         """New thresholds apply to everyone: each customer's level is recomputed."""
         self.require_admin(principal)
         ordered = domain.check_levels([Level(lv.name, lv.min_accumulated) for lv in levels])
-        await self.config.replace_one(
-            {"_id": "levels"},
+        await replace_by_id(
+            self.config,
+            "levels",
             {
                 "levels": [
                     {"name": lv.name, "min_accumulated": lv.min_accumulated} for lv in ordered
                 ]
             },
-            upsert=True,
         )
         changed = 0
         async for row in self.contacts_view.find({"kind": "customer"}, {"_id": 1}):
@@ -972,8 +973,9 @@ class CrmService:
     async def on_staff_event(self, event: DomainEvent) -> None:
         """Platform staff and their departments, for assignments (from identity's events)."""
         if isinstance(event, UserRegistered | UserRoleChanged) and event.account_id == "platform":
-            await self.staff.update_one(
-                {"_id": event.user_id},
+            await update_by_id(
+                self.staff,
+                event.user_id,
                 {
                     "$set": {
                         "department": event.department,
@@ -981,7 +983,6 @@ class CrmService:
                         "active": bool(event.platform_roles),
                     }
                 },
-                upsert=True,
             )
 
     async def on_any_event(self, envelope: EventEnvelope, event: DomainEvent) -> None:

@@ -23,7 +23,7 @@ from portal_chassis.commands import CommandRunner
 from portal_chassis.decider import Conflict, DomainError, NotFound
 from portal_chassis.eventstore import CommitMetadata, EventStore
 from portal_chassis.logging import get_logger
-from portal_chassis.mongo import ensure_indexes
+from portal_chassis.mongo import ensure_indexes, replace_by_id
 from portal_chassis.problems import ProblemError
 from portal_chassis.reference import ReferenceList
 from portal_contracts.events.identity import (
@@ -160,15 +160,15 @@ class IdentityService:
         ids = await self._reserve_email(email, self.new_id(), account_id or self.new_id())
         user_id, account_id = ids["user_id"], ids["account_id"]
         now = self.clock.now()
-        await self.credentials.replace_one(
-            {"_id": user_id},
+        await replace_by_id(
+            self.credentials,
+            user_id,
             {
                 "email": email,
                 "account_id": account_id,
                 "password_hash": await hash_password(password),
                 "updated_at": now,
             },
-            upsert=True,
         )
         if role == "owner":
             await self.accounts.run(
@@ -509,15 +509,15 @@ class IdentityService:
             domain.AcceptInvitation(name=name, now=self.clock.now()),
             metadata=self._meta(doc["account_id"], doc["user_id"]),
         )
-        await self.credentials.replace_one(
-            {"_id": doc["user_id"]},
+        await replace_by_id(
+            self.credentials,
+            doc["user_id"],
             {
                 "email": email,
                 "account_id": doc["account_id"],
                 "password_hash": await hash_password(password),
                 "updated_at": self.clock.now(),
             },
-            upsert=True,
         )
         await self.emails.update_one(
             {"_id": email, "user_id": doc["user_id"]}, {"$set": {"status": "active"}}

@@ -26,6 +26,8 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from portal_chassis.mongo import replace_by_id
+
 WINDOW_SECONDS = 3600
 KEEP = timedelta(seconds=2 * WINDOW_SECONDS)
 """Counters are bucketed by the hour; after two windows nobody reads them again."""
@@ -92,17 +94,9 @@ class LoginThrottle:
         """Failed attempts before this one (successes give their slot back)."""
         return await self._take_slot(bucket, now) - await self._base(bucket)
 
-    @staticmethod
-    async def _put(collection: Any, doc_id: str, doc: dict[str, Any]) -> None:
-        """Upsert that tolerates a concurrent upsert of the same _id (last write wins)."""
-        try:
-            await collection.replace_one({"_id": doc_id}, doc, upsert=True)
-        except DuplicateKeyError:
-            await collection.replace_one({"_id": doc_id}, doc)
-
     async def _give_back(self, bucket: str, now: datetime) -> None:
         # Not atomic, and need not be: a lost increment only makes the cap stricter.
-        await self._put(
+        await replace_by_id(
             self.hints,
             f"{bucket}:base",
             {"value": await self._base(bucket) + 1, "expires": now + KEEP},
@@ -154,12 +148,12 @@ class LoginThrottle:
         await self._give_back(account, now)
         hint = await self.hints.find_one({"_id": pair})
         # Back-off restarts after this attempt (failures are counted from here on).
-        await self._put(
+        await replace_by_id(
             self.hints,
             f"{pair}:base",
             {"value": int(hint["next"]) if hint else 0, "expires": now + KEEP},
         )
-        await self._put(self.known, f"{email_hash(email)}:{address}", {"last_login": now})
+        await replace_by_id(self.known, f"{email_hash(email)}:{address}", {"last_login": now})
 
     async def _known(self, email: str, address: str) -> bool:
         return await self.known.find_one({"_id": f"{email_hash(email)}:{address}"}) is not None

@@ -21,6 +21,7 @@ from portal_chassis.clock import Clock
 from portal_chassis.commands import CommandRunner, Outcome
 from portal_chassis.decider import DomainError, NotFound
 from portal_chassis.eventstore import CommitMetadata, EventStore, request_fingerprint
+from portal_chassis.mongo import replace_by_id
 from portal_chassis.numbers import claim_number
 from portal_chassis.problems import ProblemError
 from portal_chassis.projection import upsert_if_newer
@@ -185,10 +186,10 @@ class RepairsService:
         if outcome.commit is not None:
             for stored in outcome.commit.events:
                 if isinstance(stored.event, RepairReturned):
-                    await self.serials.replace_one(
-                        {"_id": serial_key(outcome.state.serial)},
+                    await replace_by_id(
+                        self.serials,
+                        serial_key(outcome.state.serial),
                         {"repair_id": repair_id, "returned_at": stored.event.occurred_at},
-                        upsert=True,
                     )
         return await self.get(principal, repair_id)
 
