@@ -10,6 +10,10 @@ ARG PYTHON_IMAGE=python:3.11-slim
 FROM ${PYTHON_IMAGE} AS build
 ARG UV_VERSION=0.13.9
 RUN pip install --no-cache-dir "uv==${UV_VERSION}"
+# DejaVu Sans for the PDFs (Vietnamese diacritics), copied into the runtime stage below
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 ENV UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \
     UV_PYTHON_DOWNLOADS=never \
@@ -35,6 +39,7 @@ RUN groupadd --system --gid 10001 portal \
        --shell /usr/sbin/nologin portal
 # only the virtualenv: no uv, no sources, no build tools
 COPY --from=build --chown=root:root /app/.venv /app/.venv
+COPY --from=build /usr/share/fonts/truetype/dejavu /usr/share/fonts/truetype/dejavu
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1

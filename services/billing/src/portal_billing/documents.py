@@ -1,14 +1,19 @@
 """Documents of a subscription: terms of use and the service confirmation (PDF and HTML).
 
-PDFs are made with fpdf2 from the contract's data. Its built-in fonts are Latin-1, so
-text is folded to ASCII (Vietnamese diacritics dropped) instead of shipping a font file.
+PDFs are made with fpdf2 from the contract's data, in a TrueType font (DejaVu Sans, from
+the system's fonts-dejavu-core package) so Vietnamese keeps its diacritics. Where that font
+is missing, fpdf2's built-in fonts are used; they are Latin-1 only, so the text is then
+folded to ASCII rather than printed as question marks.
 """
 
 from __future__ import annotations
 
 import html
 import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from pathlib import Path
 from typing import Any, Literal
 
 from fpdf import FPDF
@@ -36,6 +41,46 @@ def ascii_text(value: Any) -> str:
     return folded
 
 
+@dataclass(frozen=True)
+class PdfFonts:
+    """The TrueType fonts PDFs are written in; none means the Latin-1 core fonts."""
+
+    regular: Path | None = None
+    bold: Path | None = None
+
+    @classmethod
+    def from_dir(cls, directory: str) -> PdfFonts:
+        base = Path(directory)
+        regular, bold = base / "DejaVuSans.ttf", base / "DejaVuSans-Bold.ttf"
+        if directory and regular.is_file() and bold.is_file():
+            return cls(regular, bold)
+        return cls()
+
+    @property
+    def unicode(self) -> bool:
+        return self.regular is not None
+
+
+class _Pdf(FPDF):
+    """An FPDF in the chosen fonts; `printable` makes a string printable in them."""
+
+    def __init__(self, fonts: PdfFonts, created: datetime, title: str, creator: str) -> None:
+        super().__init__()
+        self.printable: Callable[[Any], str] = str if fonts.unicode else ascii_text
+        self.body_family = "Helvetica"
+        if fonts.regular is not None and fonts.bold is not None:
+            self.add_font("Body", "", fonts.regular)
+            self.add_font("Body", "B", fonts.bold)
+            self.body_family = "Body"
+        self.set_creation_date(created)  # dated by the data: same data, same bytes
+        self.set_title(self.printable(title))
+        self.set_creator(self.printable(creator))
+        self.add_page()
+
+    def style(self, style: Literal["", "B"], size: int) -> None:
+        self.set_font(self.body_family, style, size)
+
+
 def _day(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
@@ -57,35 +102,34 @@ def _facts(contract: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-def render_pdf(kind: DocumentKind, contract: dict[str, Any], company: str) -> bytes:
-    pdf = FPDF()
-    # Dated by the contract, not by the clock: the same contract gives the same bytes.
+def render_pdf(
+    kind: DocumentKind, contract: dict[str, Any], company: str, fonts: PdfFonts
+) -> bytes:
     history = contract.get("history") or []
-    pdf.set_creation_date(
+    created = (
         history[-1]["at"]
         if history
         else datetime.combine(_day(contract["starts_on"]), time(0), UTC)
     )
-    pdf.set_title(ascii_text(f"{kind} {contract['contract_number']}"))
-    pdf.set_creator(ascii_text(company))
-    pdf.add_page()
-    pdf.set_font("Helvetica", "B", 16)
+    pdf = _Pdf(fonts, created, f"{kind} {contract['contract_number']}", company)
+    t = pdf.printable
+    pdf.style("B", 16)
     title = "Terms of use" if kind == "terms" else "Service confirmation"
-    pdf.cell(0, 10, ascii_text(f"{company}: {title}"), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 11)
+    pdf.cell(0, 10, t(f"{company}: {title}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.style("", 11)
     for label, value in _facts(contract):
-        pdf.cell(50, 8, ascii_text(label))
-        pdf.cell(0, 8, ascii_text(value), new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(50, 8, t(label))
+        pdf.cell(0, 8, t(value), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     if kind == "terms":
         for paragraph in TERMS:
-            pdf.multi_cell(0, 6, ascii_text(paragraph), new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 6, t(paragraph), new_x="LMARGIN", new_y="NEXT")
             pdf.ln(2)
     else:
         pdf.multi_cell(
             0,
             6,
-            ascii_text(
+            t(
                 f"{company} confirms that the service above is registered for the customer "
                 f"account and active from {contract['starts_on']} to {contract['ends_on']}."
             ),
@@ -97,7 +141,7 @@ def render_pdf(kind: DocumentKind, contract: dict[str, Any], company: str) -> by
             line = f"{entry['at']:%Y-%m-%d}: {entry['event']}"
             if "ends_on" in entry:
                 line += f", ends on {entry['ends_on']}"
-            pdf.cell(0, 6, ascii_text(line), new_x="LMARGIN", new_y="NEXT")
+            pdf.cell(0, 6, t(line), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 
 
@@ -123,20 +167,18 @@ def render_html(kind: DocumentKind, contract: dict[str, Any], company: str) -> s
     )
 
 
-def render_invoice_pdf(invoice: dict[str, Any], company: str) -> bytes:
+def render_invoice_pdf(invoice: dict[str, Any], company: str, fonts: PdfFonts) -> bytes:
     """The invoice (or, while unpaid, the proforma) with its lines and payments."""
     paid = invoice["status"] == "paid"
     number = invoice["invoice_number"] if paid else invoice["proforma_number"]
     currency = invoice["currency"]
-    pdf = FPDF()
-    pdf.set_creation_date(invoice.get("paid_at") or invoice["issued_at"])  # reproducible bytes
-    pdf.set_title(ascii_text(f"Invoice {number}"))
-    pdf.set_creator(ascii_text(company))
-    pdf.add_page()
-    pdf.set_font("Helvetica", "B", 16)
+    created = invoice.get("paid_at") or invoice["issued_at"]
+    pdf = _Pdf(fonts, created, f"Invoice {number}", company)
+    t = pdf.printable
+    pdf.style("B", 16)
     title = "Invoice" if paid else "Proforma invoice"
-    pdf.cell(0, 10, ascii_text(f"{company}: {title} {number}"), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 11)
+    pdf.cell(0, 10, t(f"{company}: {title} {number}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.style("", 11)
     facts = [
         ("Customer account", invoice["account_id"]),
         ("Order", invoice["order_id"]),
@@ -145,17 +187,17 @@ def render_invoice_pdf(invoice: dict[str, Any], company: str) -> bytes:
         ("Status", invoice["status"].replace("_", " ")),
     ]
     for label, value in facts:
-        pdf.cell(50, 7, ascii_text(label))
-        pdf.cell(0, 7, ascii_text(value), new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(50, 7, t(label))
+        pdf.cell(0, 7, t(value), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
-    pdf.set_font("Helvetica", "B", 11)
+    pdf.style("B", 11)
     pdf.cell(140, 8, "Description")
     pdf.cell(0, 8, "Amount", align="R", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 11)
+    pdf.style("", 11)
     for line in invoice["lines"]:
-        pdf.cell(140, 7, ascii_text(line["description"])[:80])
+        pdf.cell(140, 7, t(line["description"])[:80])
         pdf.cell(0, 7, money(line["amount"], currency), align="R", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "B", 11)
+    pdf.style("B", 11)
     for label, amount in (
         ("Total", invoice["total"]),
         ("Paid", invoice["paid"]),
@@ -163,10 +205,10 @@ def render_invoice_pdf(invoice: dict[str, Any], company: str) -> bytes:
     ):
         pdf.cell(140, 8, label)
         pdf.cell(0, 8, money(amount, currency), align="R", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 10)
+    pdf.style("", 10)
     for payment in invoice["payments"]:
         line = f"{payment['at']:%Y-%m-%d} {payment['channel']} {payment['reference']}"
-        pdf.cell(140, 6, ascii_text(line)[:80])
+        pdf.cell(140, 6, t(line)[:80])
         pdf.cell(
             0, 6, money(payment["applied"], currency), align="R", new_x="LMARGIN", new_y="NEXT"
         )

@@ -26,6 +26,7 @@ from pymongo.errors import DuplicateKeyError
 
 from portal_billing import domain
 from portal_billing.catalogue import SEED_PLANS
+from portal_billing.documents import PdfFonts
 from portal_billing.domain import Invoice, Plan, Subscription
 from portal_billing.settings import BillingSettings
 from portal_billing.views import (
@@ -92,6 +93,7 @@ class BillingService:
         self.store = store
         self.db = db
         self.settings = settings
+        self.pdf_fonts = PdfFonts.from_dir(settings.pdf_font_dir)
         self.wallet = wallet
         self.clock = clock
         self.new_id = new_id

@@ -22,3 +22,6 @@ class BillingSettings(ServiceSettings):
     expiry_sweep_seconds: float = 60.0
     seed_catalogue: bool = True
     company_name: str = "Portal Services JSC"
+    pdf_font_dir: str = "/usr/share/fonts/truetype/dejavu"
+    """Where DejaVuSans.ttf and DejaVuSans-Bold.ttf are (Debian: fonts-dejavu-core). Without
+    them PDFs use the Latin-1 core fonts and Vietnamese is folded to ASCII."""
