@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pymongo import MongoClient
 
-from portal_tests.e2e import SECRET, Customer
+from portal_tests.e2e import REUSE_GRACE_SECONDS, SECRET, Customer
 from portal_tests.infra import REPO_ROOT
 from portal_tests.platform import platform_env, running_platform
 
@@ -35,6 +35,7 @@ def platform(infra) -> Iterator[dict[str, Any]]:
             # Billing's scheduler runs often and its clock is moved by the tests.
             "BILLING_EXPIRY_SWEEP_SECONDS": "0.5",
             "PORTAL_CLOCK_OFFSET_FILE": str(clock_file),
+            "IDENTITY_REFRESH_REUSE_GRACE_SECONDS": str(REUSE_GRACE_SECONDS),
         },
     )
     with running_platform(BASE_PORT, env, REPO_ROOT / ".cache" / "e2e-logs") as url:

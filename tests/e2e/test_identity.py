@@ -14,7 +14,15 @@ import httpx
 import jwt
 import pytest
 
-from portal_tests.e2e import ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, Customer, login, problem
+from portal_tests.e2e import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    PASSWORD,
+    REUSE_GRACE_SECONDS,
+    Customer,
+    login,
+    problem,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -54,6 +62,11 @@ def test_register_login_refresh_and_reuse_revokes_the_family(platform):
     assert second["refresh_token"] != first and second["session_id"] == c.tokens["session_id"]
     assert httpx.get(f"{url}/api/v1/me", headers=bearer(second["access_token"])).status_code == 200
 
+    # A second tab refreshing with the same token at once keeps its session (the grace)...
+    tab = httpx.post(f"{url}/api/v1/auth/refresh", json={"refresh_token": first})
+    assert tab.status_code == 200 and tab.json()["session_id"] == c.tokens["session_id"]
+    # ...but a reuse after the grace is a stolen token: the family is revoked.
+    time.sleep(REUSE_GRACE_SECONDS + 1.2)
     reuse = httpx.post(f"{url}/api/v1/auth/refresh", json={"refresh_token": first})
     problem(reuse, 401, "refresh_token_reused")
     # The whole family is revoked: the newest refresh token is dead too.

@@ -57,7 +57,12 @@ async def build(db, settings: IdentitySettings) -> IdentityService:
     access_ttl = timedelta(minutes=settings.access_token_minutes)
     keyring = KeyRing(db, verify_window=access_ttl + timedelta(minutes=5))
     tokens = TokenService(
-        db, keyring, auth_settings(), access_ttl, timedelta(days=settings.refresh_token_days)
+        db,
+        keyring,
+        auth_settings(),
+        access_ttl,
+        timedelta(days=settings.refresh_token_days),
+        reuse_grace=timedelta(seconds=settings.refresh_reuse_grace_seconds),
     )
     service = IdentityService(store, db, settings, tokens, keyring, clock)
     await service.setup()
@@ -164,6 +169,7 @@ async def test_refresh_rotates_and_reuse_revokes_the_whole_family(identity, uniq
     assert principal_of(identity, second).session_id == first["session_id"]
     third = await identity.refresh(second["refresh_token"])  # the new one works
 
+    identity.clock.advance(seconds=identity.settings.refresh_reuse_grace_seconds + 1)
     reused = await refused(identity.refresh(first["refresh_token"]), 401)
     assert reused.code == "refresh_token_reused"
     # the newest token of the family is dead too: a thief cannot keep the session
@@ -181,7 +187,12 @@ async def test_an_unknown_refresh_token_is_refused(identity, unique):
     assert err.code == "invalid_refresh_token"
 
 
-async def test_concurrent_refreshes_of_one_token_let_exactly_one_through(identity, unique):
+async def test_without_grace_concurrent_refreshes_of_one_token_let_exactly_one_through(
+    mongo_db, unique
+):
+    identity = await build(
+        mongo_db, IdentitySettings(seed_admin=False, refresh_reuse_grace_seconds=0)
+    )
     await register(identity, unique)
     tokens = await login(identity, f"owner-{unique}@example.com")
     results = await asyncio.gather(
@@ -192,6 +203,39 @@ async def test_concurrent_refreshes_of_one_token_let_exactly_one_through(identit
     assert len(winners) == 1, results
     assert "access_token" in winners[0]
     assert all(isinstance(r, ProblemError) and r.status_code == 401 for r in losers), losers
+
+
+async def test_two_tabs_refreshing_together_both_stay_signed_in(identity, unique):
+    """Within the grace, a reuse is another tab of the same browser: no revocation."""
+    await register(identity, unique)
+    tokens = await login(identity, f"owner-{unique}@example.com")
+    tabs = await asyncio.gather(*(identity.refresh(tokens["refresh_token"]) for _ in range(3)))
+    assert {t["session_id"] for t in tabs} == {tokens["session_id"]}
+    assert len({t["refresh_token"] for t in tabs}) == 3  # each tab rotates on its own
+    identity.clock.advance(seconds=identity.settings.refresh_reuse_grace_seconds - 1)
+    late_tab = await identity.refresh(tokens["refresh_token"])  # still within the grace
+    for tab in [*tabs, late_tab]:
+        assert (await identity.refresh(tab["refresh_token"]))["session_id"] == tokens["session_id"]
+    assert await identity.tokens.is_active(tokens["session_id"])
+    log = await security_log(identity, f"security-{principal_of(identity, tokens).user_id}")
+    assert not [e for e in log if isinstance(e, SessionRevoked)]
+
+
+async def test_the_grace_ends_and_never_revives_a_revoked_session(identity, unique):
+    await register(identity, unique)
+    email = f"owner-{unique}@example.com"
+    # used a moment ago, but the session was logged out since: no tokens
+    other = await login(identity, email)
+    await identity.refresh(other["refresh_token"])
+    await identity.logout(principal_of(identity, other))
+    await refused(identity.refresh(other["refresh_token"]), 401)
+
+    tokens = await login(identity, email)
+    await identity.refresh(tokens["refresh_token"])
+    identity.clock.advance(seconds=identity.settings.refresh_reuse_grace_seconds + 1)
+    reused = await refused(identity.refresh(tokens["refresh_token"]), 401)
+    assert reused.code == "refresh_token_reused"
+    assert not await identity.tokens.is_active(tokens["session_id"])
 
 
 async def test_logout_revokes_the_session(identity, unique):

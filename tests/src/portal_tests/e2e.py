@@ -17,6 +17,8 @@ SECRET = "e2e-sandbox-secret"
 PASSWORD = "correct horse battery"
 ADMIN_EMAIL = "admin@portal.local"
 ADMIN_PASSWORD = "admin-password-1"
+REUSE_GRACE_SECONDS = 2
+"""Identity's refresh-token reuse grace in the end-to-end platform (short, so tests wait)."""
 
 
 def login(base_url: str, email: str, password: str) -> dict[str, Any]:

@@ -62,7 +62,12 @@ def bootstrap(
     # Retired keys stay published until every token they signed has expired.
     keyring = KeyRing(runtime.db, verify_window=access_ttl + timedelta(minutes=5))
     tokens = TokenService(
-        runtime.db, keyring, auth, access_ttl, timedelta(days=settings.refresh_token_days)
+        runtime.db,
+        keyring,
+        auth,
+        access_ttl,
+        timedelta(days=settings.refresh_token_days),
+        reuse_grace=timedelta(seconds=settings.refresh_reuse_grace_seconds),
     )
     service = IdentityService(runtime.store, runtime.db, settings, tokens, keyring, clock)
     runtime.verifier = LocalVerifier(tokens, keyring, clock)

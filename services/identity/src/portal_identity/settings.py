@@ -13,6 +13,9 @@ class IdentitySettings(ServiceSettings):
     port: int = 8102
     access_token_minutes: int = 15
     refresh_token_days: int = 30
+    refresh_reuse_grace_seconds: int = 10
+    """A refresh token used again this soon after its first use gets tokens of its own (two
+    tabs refreshing together); later, a reuse revokes the session. 0: no grace."""
     qr_challenge_seconds: int = 120
     invitation_days: int = 7
     key_reload_seconds: float = 30.0

@@ -111,6 +111,7 @@ class TokenService:
         auth: AuthSettings,
         access_ttl: timedelta,
         refresh_ttl: timedelta,
+        reuse_grace: timedelta = timedelta(0),
     ) -> None:
         self.sessions = db["sessions"]
         self.refresh_tokens = db["refresh_tokens"]
@@ -119,6 +120,7 @@ class TokenService:
         self.auth = auth
         self.access_ttl = access_ttl
         self.refresh_ttl = refresh_ttl
+        self.reuse_grace = reuse_grace
 
     async def setup(self) -> None:
         await ensure_indexes(
@@ -236,6 +238,10 @@ class TokenService:
         """Rotate; returns (new tokens, None) or (None, revoked session) on reuse.
 
         `roles_of(user_id)` gives the user's current roles (role changes apply at refresh).
+        A token used again within `reuse_grace` of its first use, while its session lives,
+        is two tabs of one browser refreshing at once, not a thief: it gets tokens of its
+        own in the same session (the reuse interval of Auth0, the grace period of Okta).
+        After the grace, a reuse revokes the session.
         """
         digest = self._hash(token)
         doc = await self.refresh_tokens.find_one({"_id": digest})
@@ -250,17 +256,29 @@ class TokenService:
         # atomic under concurrency, an insert under a unique _id is. The session was checked
         # first, so the one winner of a race is not undone by the losers' revocation.
         if doc.get("used") or not await self._claim_use(digest, now):
-            session = await self.revoke_session(doc["session_id"], "refresh_token_reuse", now)
-            return None, session
-        await self.refresh_tokens.update_one(
-            {"_id": digest}, {"$set": {"used": True, "used_at": now}}
-        )
+            if not await self._within_grace(digest, doc, session, now):
+                session = await self.revoke_session(doc["session_id"], "refresh_token_reuse", now)
+                return None, session
+        else:
+            await self.refresh_tokens.update_one(
+                {"_id": digest}, {"$set": {"used": True, "used_at": now}}
+            )
         roles = await roles_of(doc["user_id"])
         if roles is None:
             raise ProblemError(401, "invalid_refresh_token", "the user no longer exists")
         return await self._issue(
             doc["user_id"], doc["account_id"], roles, doc["session_id"], now
         ), None
+
+    async def _within_grace(
+        self, digest: str, doc: dict[str, Any], session: dict[str, Any] | None, now: datetime
+    ) -> bool:
+        if self.reuse_grace <= timedelta(0) or doc["expires_at"] < now:
+            return False
+        if session is None or session.get("revoked"):
+            return False
+        first_use = await self.refresh_uses.find_one({"_id": digest})
+        return first_use is not None and now - first_use["at"] <= self.reuse_grace
 
     async def _claim_use(self, digest: str, now: datetime) -> bool:
         try:
