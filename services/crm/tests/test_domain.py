@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -274,3 +275,11 @@ def test_a_lead_assigned_in_turn_records_the_method_and_a_repeat_is_a_no_op() ->
     held = contact_decider.fold(lead, [assigned])
     assert held.caretaker_id == "s-a"
     assert decide_contact(assign, held) == []
+
+
+def test_money_in_another_currency_is_not_counted_towards_levels() -> None:
+    """Thresholds are in the programme's currency; there is no exchange rate to apply."""
+    state = given_contact(create())
+    foreign = dataclasses.replace(spend("invoice:usd-1", 500), currency="USD")
+    assert decide_contact(foreign, state) == []
+    assert decide_contact(spend("invoice:vnd-1", 500), state) != []

@@ -213,6 +213,8 @@ class CountSpending(ContactCommand):
     currency: str
     source: Literal["invoice_paid", "invoice_refunded"]
     levels: tuple[Level, ...] = DEFAULT_LEVELS
+    program_currency: str = "VND"
+    """Thresholds are in this currency; money in another one is not counted (no FX here)."""
 
 
 @dataclass(frozen=True)
@@ -427,7 +429,7 @@ def decide_contact(command: ContactCommandT, state: Contact) -> Sequence[CrmEven
     if isinstance(command, CountSpending):
         if command.reference in state.references:
             return []
-        if command.amount == 0:
+        if command.amount == 0 or command.currency != command.program_currency:
             return []
         # A refund never takes the total below zero (staff may have deducted already).
         delta = max(command.amount, -state.accumulated)

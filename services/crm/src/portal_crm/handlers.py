@@ -18,6 +18,7 @@ from portal_chassis.clock import Clock
 from portal_chassis.commands import CommandRunner, Outcome
 from portal_chassis.decider import Conflict, DomainError, NotFound
 from portal_chassis.eventstore import CommitMetadata, EventStore
+from portal_chassis.logging import get_logger
 from portal_chassis.mongo import replace_by_id, update_by_id
 from portal_chassis.numbers import claim_slot
 from portal_chassis.problems import ProblemError
@@ -70,6 +71,9 @@ DEFAULT_CARE_TYPES = [
 
 def is_admin(principal: Principal) -> bool:
     return ADMIN in principal.roles
+
+
+log = get_logger(__name__)
 
 
 class CrmService:
@@ -464,6 +468,15 @@ class CrmService:
         self, account_id: str, reference: str, amount: int, currency: str, source: str, at: datetime
     ) -> None:
         """Billing's InvoicePaid / InvoiceRefunded, counted once per invoice or refund."""
+        if currency != self.settings.currency:
+            log.warning(
+                "loyalty_currency_skipped",
+                account_id=account_id,
+                reference=reference,
+                currency=currency,
+                program_currency=self.settings.currency,
+            )
+            return  # nothing to count (the decider refuses it too)
         state, _ = await self.contacts.load(domain.contact_stream(account_id))
         if state.status == "none":
             # Topics are consumed independently: the registration may come later. The
@@ -491,6 +504,7 @@ class CrmService:
                 currency=currency,
                 source=source,  # type: ignore[arg-type]
                 levels=await self.levels(),
+                program_currency=self.settings.currency,
             ),
             "billing",
         )
