@@ -266,6 +266,26 @@ def test_new_thresholds_recompute_levels(platform, admin):
     assert c.http.get("/api/v1/loyalty").json()["level"] == "member"
     original = admin.get("/api/v1/crm/levels").json()["items"]
     try:
+        # Silver moves closer but the level stays: the dashboard's progress follows anyway.
+        r = admin.put(
+            "/api/v1/crm/levels",
+            json={
+                "levels": [
+                    {"name": "member", "min_accumulated": 0},
+                    {"name": "silver", "min_accumulated": 4_000_000},
+                ]
+            },
+        )
+        assert r.status_code == 200, r.text
+        loyalty = eventually(
+            lambda: (
+                (board := c.dashboard().get("loyalty"))
+                and board["to_next_level"] == 3_000_000
+                and board
+            ),
+            what="the dashboard's progress after new thresholds",
+        )
+        assert (loyalty["level"], loyalty["progress_percent"]) == ("member", 25)
         r = admin.put(
             "/api/v1/crm/levels",
             json={

@@ -24,6 +24,7 @@ from portal_contracts.events.crm import (
     CrmEvent,
     CustomerLevelChanged,
     LeadAssigned,
+    LevelProgressChanged,
     PointsChanged,
 )
 
@@ -44,6 +45,14 @@ class CrmPart:
                 return {
                     "$set": {
                         "loyalty.accumulated": event.total,
+                        "loyalty.next_level": event.next_level,
+                        "loyalty.next_level_at": event.next_level_at,
+                    }
+                }
+            case LevelProgressChanged():
+                return {
+                    "$set": {
+                        "loyalty.level_from": event.level_from,
                         "loyalty.next_level": event.next_level,
                         "loyalty.next_level_at": event.next_level_at,
                     }

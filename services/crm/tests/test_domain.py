@@ -19,6 +19,7 @@ from portal_contracts.events.crm import (
     ContactRestored,
     CustomerLevelChanged,
     LeadAssigned,
+    LevelProgressChanged,
     PointsChanged,
 )
 from portal_crm import domain
@@ -156,6 +157,25 @@ def test_new_thresholds_recompute_the_level() -> None:
     assert isinstance(change, CustomerLevelChanged)
     assert (change.to_level, change.reason) == ("member", "thresholds_changed")
     assert decide_contact(domain.RecomputeLevel(now=NOW, actor="a", levels=LEVELS), state) == []
+
+
+def test_new_thresholds_that_keep_the_level_still_move_the_progress_bounds() -> None:
+    state = given_contact(create(), spend("invoice:1", 6_000_000))
+    assert (state.level, state.level_from, state.next_level_at) == ("silver", 5_000_000, 20_000_000)
+    closer_gold = check_levels(
+        [Level("member", 0), Level("silver", 4_000_000), Level("gold", 8_000_000)]
+    )
+    (progress,) = decide_contact(
+        domain.RecomputeLevel(now=NOW, actor="admin", levels=closer_gold), state
+    )
+    assert isinstance(progress, LevelProgressChanged)
+    assert (progress.level, progress.level_from) == ("silver", 4_000_000)
+    assert (progress.next_level, progress.next_level_at) == ("gold", 8_000_000)
+    moved = contact_decider.fold(state, [progress])
+    # the same thresholds again: nothing left to publish
+    assert (
+        decide_contact(domain.RecomputeLevel(now=NOW, actor="a", levels=closer_gold), moved) == []
+    )
 
 
 def test_level_thresholds_are_checked() -> None:

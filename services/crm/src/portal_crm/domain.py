@@ -40,6 +40,7 @@ from portal_contracts.events.crm import (
     FileRef,
     LabelsChanged,
     LeadAssigned,
+    LevelProgressChanged,
     PointsChanged,
     PortraitUpdated,
 )
@@ -119,6 +120,10 @@ class Contact(BaseModel):
     points: int = 0
     accumulated: int = 0
     level: str | None = None
+    level_from: int = 0
+    next_level: str | None = None
+    next_level_at: int | None = None
+    """Where the level starts and the next begins, as last published (progress bars)."""
     references: tuple[str, ...] = ()
     """Sources already counted (invoice ids, refund ids, care action ids)."""
     portrait: dict[str, str] = {}
@@ -249,9 +254,32 @@ def _level_change(
     if state.kind != "customer":
         return []
     new = level_for(accumulated, levels)
-    if new == state.level:
-        return []
     upcoming = next_level(accumulated, levels)
+    level_from = next(lv.min_accumulated for lv in levels if lv.name == new)
+    if new == state.level:
+        bounds = (
+            level_from,
+            upcoming.name if upcoming else None,
+            upcoming.min_accumulated if upcoming else None,
+        )
+        if reason == "accumulated_money" or bounds == (
+            state.level_from,
+            state.next_level,
+            state.next_level_at,
+        ):
+            return []
+        return [
+            LevelProgressChanged(
+                occurred_at=now,
+                contact_id=state.contact_id,
+                account_id=state.account_id,
+                level=new,
+                accumulated=accumulated,
+                level_from=bounds[0],
+                next_level=bounds[1],
+                next_level_at=bounds[2],
+            )
+        ]
     return [
         CustomerLevelChanged(
             occurred_at=now,
@@ -261,7 +289,7 @@ def _level_change(
             to_level=new,
             accumulated=accumulated,
             reason=reason,
-            level_from=next(lv.min_accumulated for lv in levels if lv.name == new),
+            level_from=level_from,
             next_level=upcoming.name if upcoming else None,
             next_level_at=upcoming.min_accumulated if upcoming else None,
         )
@@ -477,9 +505,24 @@ def evolve_contact(state: Contact, event: CrmEvent) -> Contact:
         references = state.references
         if event.source != "care_action":
             references = (*references, event.reference)
-        return state.model_copy(update={"accumulated": event.total, "references": references})
-    if isinstance(event, CustomerLevelChanged):
-        return state.model_copy(update={"level": event.to_level})
+        return state.model_copy(
+            update={
+                "accumulated": event.total,
+                "references": references,
+                "next_level": event.next_level,
+                "next_level_at": event.next_level_at,
+            }
+        )
+    if isinstance(event, CustomerLevelChanged | LevelProgressChanged):
+        level = event.to_level if isinstance(event, CustomerLevelChanged) else event.level
+        return state.model_copy(
+            update={
+                "level": level,
+                "level_from": event.level_from,
+                "next_level": event.next_level,
+                "next_level_at": event.next_level_at,
+            }
+        )
     return state
 
 

@@ -27,6 +27,7 @@ SKIPPED = frozenset(
         "PlanRetired",
         "PointsChanged",
         "AccumulatedMoneyChanged",
+        "LevelProgressChanged",
         "PortraitUpdated",
         "TicketSlaBreached",
     }

@@ -35,6 +35,7 @@ from portal_contracts.events.crm import (
     DocumentAttached,
     LabelsChanged,
     LeadAssigned,
+    LevelProgressChanged,
     PointsChanged,
     PortraitUpdated,
 )
@@ -109,6 +110,7 @@ __all__ = [
     "InvoiceRefunded",
     "LabelsChanged",
     "LeadAssigned",
+    "LevelProgressChanged",
     "LoginFailed",
     "LoginSucceeded",
     "PasswordChanged",

@@ -196,6 +196,18 @@ class CustomerLevelChanged(CrmEvent):
     next_level_at: int | None = None
 
 
+class LevelProgressChanged(CrmEvent):
+    """New thresholds moved where the customer's level starts or where the next one begins,
+    without changing the level (progress bars read these bounds)."""
+
+    event_type: ClassVar[str] = "LevelProgressChanged"
+    level: str
+    accumulated: int
+    level_from: int
+    next_level: str | None = None
+    next_level_at: int | None = None
+
+
 class CareActivityScheduled(CrmEvent):
     event_type: ClassVar[str] = "CareActivityScheduled"
     activity_id: str
