@@ -241,6 +241,11 @@ def test_qr_login_approved_by_the_app_delivers_tokens_to_the_web_once(platform):
     assert pending.status_code == 200, pending.text
     assert pending.json()["status"] == "pending"
     problem(httpx.get(status_url, headers={"Qr-Poll-Token": "guess-" + "x" * 20}), 404)
+    # long polling: held for the wait while nothing happens; over 10 s is refused
+    started = time.monotonic()
+    held = httpx.get(status_url, headers=poll, params={"wait": 1})
+    assert held.json()["status"] == "pending" and time.monotonic() - started >= 0.9
+    problem(httpx.get(status_url, headers=poll, params={"wait": 11}), 400)
 
     r = app.http.post(
         f"/api/v1/auth/qr/{challenge['id']}/approve", json={"device": "Pixel 9 (app)"}

@@ -6,10 +6,10 @@ caller's address (for throttling and the security log) and keeps bodies small.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, patch, post, put
-from litestar.params import FromPath
+from litestar.params import FromPath, QueryParameter
 
 from portal_gateway.upstream import forward_to
 
@@ -81,10 +81,16 @@ class AuthController(Controller):
     @get(
         "/qr/{challenge_id:str}",
         summary="Poll a QR login (web; header Qr-Poll-Token)",
-        description="Tokens are delivered exactly once, after the app approved.",
+        description=(
+            "Tokens are delivered exactly once, after the app approved. With ?wait=N "
+            "(at most 10) the answer is held until the status changes: long polling."
+        ),
     )
     async def qr_status(
-        self, request: Request[Any, Any, Any], challenge_id: FromPath[str]
+        self,
+        request: Request[Any, Any, Any],
+        challenge_id: FromPath[str],
+        wait: Annotated[int, QueryParameter(ge=0, le=10)] = 0,
     ) -> Response[Any]:
         return await _forward(request, f"/v1/auth/qr/{challenge_id}")
 

@@ -676,6 +676,27 @@ async def test_qr_login_delivers_tokens_exactly_once(identity, unique):
         await identity.poll_qr(challenge["id"], challenge["poll_token"], "1.2.3.4", "x")
 
 
+async def test_a_long_poll_answers_as_soon_as_the_app_approves(identity, unique):
+    await register(identity, unique)
+    phone = await login(identity, f"owner-{unique}@example.com")
+    challenge = await identity.create_qr("198.51.100.20", "Chrome")
+    started = time.monotonic()
+    quiet = await identity.poll_qr(challenge["id"], challenge["poll_token"], "1.2.3.4", "x", wait=1)
+    assert quiet["status"] == "pending" and 0.9 <= time.monotonic() - started < 3
+
+    async def approve_later() -> None:
+        await asyncio.sleep(0.6)
+        await identity.approve_qr(principal_of(identity, phone), challenge["id"], "Pixel 8")
+
+    started = time.monotonic()
+    answer, _ = await asyncio.gather(
+        identity.poll_qr(challenge["id"], challenge["poll_token"], "1.2.3.4", "x", wait=10),
+        approve_later(),
+    )
+    assert answer["status"] == "completed" and "access_token" in answer
+    assert time.monotonic() - started < 3  # not the full 10 s
+
+
 async def test_qr_poll_needs_the_right_poll_token(identity, unique):
     await register(identity, unique)
     phone = await login(identity, f"owner-{unique}@example.com")

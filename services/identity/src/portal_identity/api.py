@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, patch, post, put
-from litestar.params import FromPath
+from litestar.params import FromPath, QueryParameter
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from portal_chassis.auth import Principal, principal_from
 from portal_chassis.problems import ProblemError, parse_json_body
 from portal_chassis.web import download
-from portal_identity.handlers import MAX_LOGO_BYTES, IdentityService
+from portal_identity.handlers import MAX_LOGO_BYTES, MAX_QR_WAIT_SECONDS, IdentityService
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Password = Annotated[str, Field(min_length=1, max_length=256)]
@@ -156,13 +156,17 @@ class AuthController(Controller):
 
     @get("/qr/{challenge_id:str}")
     async def qr_status(
-        self, request: Request[Any, Any, Any], challenge_id: FromPath[str]
+        self,
+        request: Request[Any, Any, Any],
+        challenge_id: FromPath[str],
+        wait: Annotated[int, QueryParameter(ge=0, le=MAX_QR_WAIT_SECONDS)] = 0,
     ) -> dict[str, Any]:
+        """`wait` seconds of long polling: the answer comes as soon as the app approves."""
         poll_token = request.headers.get("qr-poll-token", "")[:200]
         if not poll_token:
             raise ProblemError(400, "poll_token_required", "send the Qr-Poll-Token header")
         address, agent = client_of(request)
-        return await _svc(request).poll_qr(challenge_id, poll_token, address, agent)
+        return await _svc(request).poll_qr(challenge_id, poll_token, address, agent, wait=wait)
 
     @post("/qr/{challenge_id:str}/approve", status_code=200)
     async def qr_approve(

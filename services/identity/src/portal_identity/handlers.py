@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import io
 import secrets
+import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -42,6 +44,9 @@ from portal_identity.tokens import KeyRing, TokenService
 
 log = get_logger(__name__)
 
+MAX_QR_WAIT_SECONDS = 10
+"""Longest QR long poll: under the gateway's upstream timeout (15 s by default)."""
+QR_WAIT_STEP_SECONDS = 0.5
 MAX_LOGO_BYTES = 1024 * 1024
 DEFAULT_DEPARTMENTS = ("technical", "billing", "sales")
 
@@ -655,13 +660,35 @@ class IdentityService:
         return {"id": challenge_id, "status": "approved"}
 
     async def poll_qr(
-        self, challenge_id: str, poll_token: str, client_address: str, user_agent: str
+        self,
+        challenge_id: str,
+        poll_token: str,
+        client_address: str,
+        user_agent: str,
+        *,
+        wait: float = 0,
     ) -> dict[str, Any]:
+        """The challenge's status; with `wait`, held until it changes or the wait ends.
+
+        Long polling rather than SSE: the browser keeps sending its poll token as a header
+        (EventSource cannot), any identity replica can answer (the state is the stream),
+        and one request per `wait` seconds replaces one per second.
+        """
         secret = await self.qr_secrets.find_one({"_id": challenge_id})
         if secret is None or not secrets.compare_digest(
             secret["poll_hash"], hashlib.sha256(poll_token.encode()).hexdigest()
         ):
             raise NotFound("challenge_not_found", "no such login code")
+        deadline = time.monotonic() + min(wait, MAX_QR_WAIT_SECONDS)
+        while True:
+            answer = await self._complete_qr(challenge_id, client_address, user_agent)
+            if answer["status"] != "pending" or time.monotonic() >= deadline:
+                return answer
+            await asyncio.sleep(QR_WAIT_STEP_SECONDS)
+
+    async def _complete_qr(
+        self, challenge_id: str, client_address: str, user_agent: str
+    ) -> dict[str, Any]:
         session_id = self.new_id()
         outcome = await self.qr.run(
             domain.qr_stream(challenge_id),
