@@ -47,6 +47,7 @@ def platform(infra) -> Iterator[dict[str, Any]]:
             "repairs_db": mongo[f"{prefix}_repairs"],
             "tickets_db": mongo[f"{prefix}_tickets"],
             "billing_db": mongo[f"{prefix}_billing"],
+            "crm_db": mongo[f"{prefix}_crm"],
             "clock_file": clock_file,
             "billing_url": f"http://127.0.0.1:{BASE_PORT + 106}",
             "wallet_url": f"http://127.0.0.1:{BASE_PORT + 101}",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pymongo import IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 
@@ -24,6 +25,26 @@ async def ensure_indexes(
     for index in indexes:
         if index.document["name"] not in existing:
             await collection.create_indexes([index])
+
+
+def index(name: str, *keys: str) -> IndexModel:
+    """An index from keys written as in a sort: "account_id", "-created_at" (descending)."""
+    return IndexModel(
+        [(k[1:], DESCENDING) if k.startswith("-") else (k, ASCENDING) for k in keys], name=name
+    )
+
+
+async def ensure_read_model_indexes(
+    db: AsyncDatabase[dict[str, Any]], indexes: Mapping[str, Sequence[IndexModel]]
+) -> None:
+    """The indexes behind a service's list queries, collection by collection.
+
+    FerretDB v1 on SQLite scans for any filter not on `_id` whatever the indexes; a real
+    MongoDB uses them, and without them every customer's list page scans every tenant's
+    rows.
+    """
+    for collection, models in indexes.items():
+        await ensure_indexes(db[collection], models)
 
 
 async def update_by_id(

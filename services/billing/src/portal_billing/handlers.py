@@ -47,7 +47,7 @@ from portal_chassis.commands import CommandRunner, Outcome
 from portal_chassis.decider import Conflict, DomainError, NotFound
 from portal_chassis.eventstore import CommitMetadata, EventStore, StoredEvent
 from portal_chassis.logging import get_logger
-from portal_chassis.mongo import update_by_id
+from portal_chassis.mongo import ensure_read_model_indexes, index, update_by_id
 from portal_chassis.numbers import claim_number
 from portal_chassis.problems import ProblemError
 from portal_chassis.projection import upsert_if_newer
@@ -69,6 +69,21 @@ log = get_logger(__name__)
 
 ADMIN_ROLES = frozenset({"billing_admin", "platform_admin"})
 MAX_PROOF_BYTES = 10 * 1024 * 1024
+READ_MODEL_INDEXES = {
+    "invoices_view": [
+        index("account_issued", "account_id", "-issued_at"),
+        index("status_issued", "status", "-issued_at"),
+        index("subscription_status", "subscription_id", "status"),  # one open change
+    ],
+    "subscriptions_view": [
+        index("account_started", "account_id", "-starts_on"),
+        index("status_ends", "status", "ends_on"),  # the expiry scheduler
+    ],
+    "claims_view": [
+        index("account_filed", "account_id", "-filed_at"),
+        index("status_review_due", "status", "review_due_at"),  # overdue claims
+    ],
+}
 
 
 def is_billing_admin(principal: Principal) -> bool:
@@ -124,6 +139,7 @@ class BillingService:
     # ------------------------------------------------------------ setup
 
     async def setup(self) -> None:
+        await ensure_read_model_indexes(self.db, READ_MODEL_INDEXES)
         await self.blobs.setup()
         if self.settings.seed_catalogue:
             for seed in SEED_PLANS:

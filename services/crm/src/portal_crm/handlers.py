@@ -19,7 +19,7 @@ from portal_chassis.commands import CommandRunner, Outcome
 from portal_chassis.decider import Conflict, DomainError, NotFound
 from portal_chassis.eventstore import CommitMetadata, EventStore
 from portal_chassis.logging import get_logger
-from portal_chassis.mongo import replace_by_id, update_by_id
+from portal_chassis.mongo import ensure_read_model_indexes, index, replace_by_id, update_by_id
 from portal_chassis.numbers import claim_slot
 from portal_chassis.problems import ProblemError
 from portal_chassis.projection import insert_once, upsert_if_newer
@@ -76,6 +76,25 @@ def is_admin(principal: Principal) -> bool:
 log = get_logger(__name__)
 
 
+READ_MODEL_INDEXES = {
+    # lists are filtered by status first (active / deleted) and sorted by last change
+    "contacts_view": [
+        index("status_updated", "status", "-updated_at"),
+        index("status_owner", "status", "owner_id", "-updated_at"),
+        index("status_caretaker", "status", "caretaker_id", "-updated_at"),
+        index("status_unit", "status", "unit", "-updated_at"),
+        index("status_level", "status", "level"),
+    ],
+    "activities_view": [
+        index("due", "due_at"),
+        index("caretaker_due", "caretaker_id", "due_at"),
+        index("department_due", "department", "due_at"),
+    ],
+    "timeline": [index("account_at", "account_id", "-at")],
+    "staff_directory": [index("department_active", "department", "active")],
+}
+
+
 class CrmService:
     def __init__(
         self,
@@ -109,6 +128,7 @@ class CrmService:
         self.blobs = BlobStore(db, "files")
 
     async def setup(self) -> None:
+        await ensure_read_model_indexes(self.db, READ_MODEL_INDEXES)
         await self.blobs.setup()
         await self.labels.seed()
         now = self.clock.now()

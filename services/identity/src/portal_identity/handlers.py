@@ -104,6 +104,8 @@ class IdentityService:
         await ensure_indexes(
             self.credentials, [IndexModel([("account_id", ASCENDING)], name="account")]
         )
+        await ensure_indexes(self.emails, [IndexModel([("account_id", ASCENDING)], name="account")])
+        await self.throttle.setup()
         await self.blobs.setup()
         await self.tokens.setup()
         await self.keyring.load(self.clock.now())

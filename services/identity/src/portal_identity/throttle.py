@@ -26,7 +26,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from portal_chassis.mongo import replace_by_id
+from portal_chassis.mongo import ensure_indexes, index, replace_by_id
 
 WINDOW_SECONDS = 3600
 KEEP = timedelta(seconds=2 * WINDOW_SECONDS)
@@ -51,6 +51,11 @@ class LoginThrottle:
         self.slots = db["login_attempts"]
         self.known = db["known_login_addresses"]
         self.limits = limits
+
+    async def setup(self) -> None:
+        # the purge deletes by time; without these it reads every counter ever written
+        await ensure_indexes(self.slots, [index("at", "at")])
+        await ensure_indexes(self.hints, [index("expires", "expires")])
 
     @staticmethod
     def _buckets(email: str, address: str, now: datetime) -> tuple[str, str, str]:

@@ -21,7 +21,7 @@ from portal_chassis.clock import Clock
 from portal_chassis.commands import CommandRunner, Outcome
 from portal_chassis.decider import DomainError, NotFound
 from portal_chassis.eventstore import CommitMetadata, EventStore, request_fingerprint
-from portal_chassis.mongo import replace_by_id
+from portal_chassis.mongo import ensure_read_model_indexes, index, replace_by_id
 from portal_chassis.numbers import claim_number
 from portal_chassis.problems import ProblemError
 from portal_chassis.projection import upsert_if_newer
@@ -35,6 +35,15 @@ MAX_PHOTO_BYTES = 5 * 1024 * 1024
 STAFF_ROLES = frozenset({"technician", "support_agent", "platform_admin"})
 DEFAULT_BRANCHES = {"HCM-Q1": "Ho Chi Minh City, District 1", "HN-CG": "Ha Noi, Cau Giay"}
 _SERIAL_SPACE = re.compile(r"\s+")
+READ_MODEL_INDEXES = {
+    "repairs_view": [
+        index("account_updated", "account_id", "-updated_at"),
+        index("status_updated", "status", "-updated_at"),
+        index("branch_updated", "branch_id", "-updated_at"),
+        index("technician_updated", "technician_id", "-updated_at"),
+        index("serial", "serial"),
+    ],
+}
 
 
 def serial_key(serial: str) -> str:
@@ -65,6 +74,7 @@ class RepairsService:
         self.blobs = BlobStore(db, "photos")
 
     async def setup(self) -> None:
+        await ensure_read_model_indexes(self.db, READ_MODEL_INDEXES)
         await self.blobs.setup()
         await self.branches.seed()
 

@@ -20,6 +20,7 @@ from portal_chassis.commands import CommandRunner, Outcome
 from portal_chassis.decider import DomainError, NotFound
 from portal_chassis.eventstore import CommitMetadata, EventStore
 from portal_chassis.logging import get_logger
+from portal_chassis.mongo import ensure_read_model_indexes, index
 from portal_chassis.numbers import claim_number
 from portal_chassis.problems import ProblemError
 from portal_chassis.projection import upsert_if_newer
@@ -38,6 +39,15 @@ STAFF_ROLES = frozenset({"support_agent", "billing_admin", "sales", "technician"
 ALL_DEPARTMENTS_ROLES = frozenset({"support_agent", "platform_admin"})
 ROLE_DEPARTMENT = {"billing_admin": "billing", "sales": "sales", "technician": "technical"}
 DEFAULT_DEPARTMENTS = {"technical": "Technical", "billing": "Billing", "sales": "Sales"}
+READ_MODEL_INDEXES = {
+    # the list: a customer's own, a department's, an agent's; newest first
+    "tickets_view": [
+        index("account_created", "account_id", "-created_at"),
+        index("department_created", "department", "-created_at"),
+        index("agent_created", "agent_id", "-created_at"),
+        index("status_created", "status", "created_at"),  # also the scheduler's sweep
+    ],
+}
 
 
 class TicketsService:
@@ -71,6 +81,7 @@ class TicketsService:
         )
 
     async def setup(self) -> None:
+        await ensure_read_model_indexes(self.db, READ_MODEL_INDEXES)
         await self.blobs.setup()
         await self.departments.seed()
 
