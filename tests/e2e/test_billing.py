@@ -361,6 +361,43 @@ def test_expiry_notice_at_15_days_for_owner_and_staff_users(platform, clock):
     assert eventually(lambda: notice(c.http)["kind"] == "expired", what="the expired notice")
 
 
+def test_auto_renewal_renews_with_the_notice_and_pays_from_the_balance(platform, clock):
+    url = platform["url"]
+    c = Customer(url)
+    other = Customer(url)
+    fund(c, url, 250_000)
+    assert c.http.put("/api/v1/billing/settings", json={"auto_pay": True}).status_code == 200
+    assert order(c, "host-sup", 1)["status"] == "paid"  # 100,000 from the balance
+    sub = eventually(lambda: c.http.get("/api/v1/subscriptions").json()["items"])[0]
+    assert sub["auto_renew"] is False
+    path = f"/api/v1/subscriptions/{sub['id']}/auto-renew"
+
+    problem(c.http.put(path, json={"enabled": True, "months": 5}), 422, "period_not_allowed")
+    problem(c.http.put(path, json={"enabled": "yes"}), 400)
+    problem(other.http.put(path, json={"enabled": True}), 404)
+    assert c.http.get(f"/api/v1/subscriptions/{sub['id']}").json()["auto_renew"] is False
+    r = c.http.put(path, json={"enabled": True})
+    assert r.status_code == 200, r.text
+    assert (r.json()["auto_renew"], r.json()["auto_renew_months"]) == (True, 1)
+
+    ends_on = date.fromisoformat(sub["ends_on"])
+    clock(timedelta(days=(ends_on - date.today()).days - 15))
+    renewed = eventually(
+        lambda: (
+            (s := c.http.get(f"/api/v1/subscriptions/{sub['id']}").json())["ends_on"]
+            > sub["ends_on"]
+            and s
+        ),
+        what="the automatic renewal",
+    )
+    assert renewed["status"] == "active" and renewed["auto_renew"] is True
+    invoices = c.http.get("/api/v1/invoices", params={"kind": "renewal"}).json()["items"]
+    assert [(i["status"], i["total"]) for i in invoices] == [("paid", 100_000)]
+    assert balance(c) == 50_000
+    time.sleep(1.5)  # a few more scheduler sweeps: still one renewal for this term
+    assert c.http.get("/api/v1/invoices", params={"kind": "renewal"}).json()["total"] == 1
+
+
 def test_a_ticket_can_name_its_own_contract_but_not_an_unknown_code(platform):
     url = platform["url"]
     c = Customer(url)

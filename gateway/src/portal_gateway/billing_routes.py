@@ -89,6 +89,19 @@ class SubscriptionsController(Controller):
     ) -> Response[Any]:
         return await _forward(request, f"/v1/subscriptions/{subscription_id}/renew")
 
+    @put(
+        "/{subscription_id:str}/auto-renew",
+        summary="Automatic renewal on or off",
+        description=(
+            "Body: {enabled, months?}. When on, the renewal invoice is issued with the expiry "
+            "notice (15 days before the end) and paid from the balance if auto-pay is on."
+        ),
+    )
+    async def auto_renew(
+        self, request: Request[Any, Any, Any], subscription_id: FromPath[str]
+    ) -> Response[Any]:
+        return await _forward(request, f"/v1/subscriptions/{subscription_id}/auto-renew")
+
     @get(
         "/{subscription_id:str}/upgrade-preview",
         summary="What an upgrade to `plan_id` credits and costs today",

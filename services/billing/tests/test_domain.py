@@ -24,6 +24,7 @@ from portal_billing.domain import (
 )
 from portal_chassis.decider import Conflict, DomainError, NotFound
 from portal_contracts.events.billing import (
+    AutoRenewChanged,
     InvoiceCancelled,
     InvoiceIssued,
     InvoiceLine,
@@ -544,6 +545,43 @@ def test_a_renewal_after_the_notice_warns_again_for_the_new_end_date() -> None:
         domain.CheckExpiry(now=NOW, today=date(2026, 2, 25), notice_days=15), renewed
     )
     assert isinstance(notice, SubscriptionExpiring) and notice.ends_on == date(2026, 3, 10)
+
+
+def auto_renew(sub: Subscription, months: int | None) -> list[object]:
+    command = domain.SetAutoRenew(now=NOW, months=months, allowed_months=(1, 12), actor="u1")
+    return list(decide_subscription(command, sub))
+
+
+def test_auto_renewal_is_switched_on_for_an_allowed_period_and_off_again() -> None:
+    sub = started(months=12)
+    assert sub.last_months == 12 and sub.auto_renew_months is None
+    (on,) = auto_renew(sub, 12)
+    assert isinstance(on, AutoRenewChanged) and (on.months, on.actor) == (12, "u1")
+    sub = subscription_decider.fold(sub, [on])
+    assert auto_renew(sub, 12) == []  # already on: nothing to record
+    with pytest.raises(DomainError) as err:
+        auto_renew(sub, 5)
+    assert err.value.code == "period_not_allowed"
+    (off,) = auto_renew(sub, None)
+    assert subscription_decider.fold(sub, [off]).auto_renew_months is None
+
+
+def test_auto_renewal_is_due_with_the_notice_and_only_while_the_contract_runs() -> None:
+    sub = started(months=1)  # ends 2026-02-10
+    assert not domain.auto_renewal_due(sub, date(2026, 1, 30), 15)  # off
+    sub = subscription_decider.fold(sub, auto_renew(sub, 1))
+    assert not domain.auto_renewal_due(sub, date(2026, 1, 25), 15)  # 16 days left
+    assert domain.auto_renewal_due(sub, date(2026, 1, 26), 15)
+    assert not domain.auto_renewal_due(sub, date(2026, 2, 10), 15)  # the last day: expiry
+    expired = subscription_decider.fold(
+        sub,
+        decide_subscription(
+            domain.CheckExpiry(now=NOW, today=date(2026, 2, 10), notice_days=15), sub
+        ),
+    )
+    assert expired.status == "expired"
+    with pytest.raises(Conflict):
+        auto_renew(expired, 1)
 
 
 def test_the_started_event_carries_the_plan_list_price() -> None:

@@ -232,3 +232,54 @@ async def test_a_credit_the_wallet_refused_to_take_stays_pending_until_the_sweep
     for stored in events:
         await b.service.follow_up(stored.event)
     assert await balance(b) == 500_000
+
+
+async def _one_month_with_auto_renewal(b: Any) -> dict[str, Any]:
+    """Auto-pay on, Support bought for 1 month (100,000), auto-renewal switched on."""
+    await b.service.set_auto_pay(b.owner, True)
+    await b.service.place_order(b.owner, "host-sup", 1, None)  # paid at once by auto-pay
+    (sub,) = (await b.service.list_subscriptions(b.owner, status=None, limit=5, offset=0))["items"]
+    on = await b.service.set_auto_renew(b.owner, sub["id"], True, None)
+    assert (on["auto_renew"], on["auto_renew_months"]) == (True, 1)  # the period bought
+    return on
+
+
+async def renewals(b: Any) -> list[dict[str, Any]]:
+    listing = await b.service.list_invoices(
+        b.owner, status=None, kind="renewal", limit=10, offset=0
+    )
+    return list(listing["items"])
+
+
+async def test_auto_renewal_issues_and_pays_one_renewal_per_term(billing):
+    b = billing
+    await fund(b, 300_000)
+    sub = await _one_month_with_auto_renewal(b)
+    assert await balance(b) == 200_000
+    ends_on = datetime.fromisoformat(sub["ends_on"]).date()
+    b.service.clock.advance(days=(ends_on - b.service.clock.now().date()).days - 10)
+    await asyncio.gather(b.service.check_expiry(), b.service.check_expiry())  # two replicas
+    await b.service.check_expiry()  # and the next sweep
+    (renewal,) = await renewals(b)
+    assert renewal["status"] == "paid" and renewal["total"] == 100_000
+    assert await balance(b) == 100_000  # debited once
+    after = await b.service.subscription(b.owner, sub["id"])
+    assert after["ends_on"] > sub["ends_on"]  # extended from the end date
+    assert (datetime.fromisoformat(after["ends_on"]).date() - ends_on).days in (28, 29, 30, 31)
+
+
+async def test_auto_renewal_without_funds_leaves_one_invoice_to_pay(billing):
+    b = billing
+    await fund(b, 100_000)
+    sub = await _one_month_with_auto_renewal(b)
+    ends_on = datetime.fromisoformat(sub["ends_on"]).date()
+    b.service.clock.advance(days=(ends_on - b.service.clock.now().date()).days - 3)
+    for _ in range(3):
+        await b.service.check_expiry()
+    (renewal,) = await renewals(b)  # one invoice, not one per sweep
+    assert renewal["status"] == "unpaid" and renewal["amount_due"] == 100_000
+    assert (await b.service.subscription(b.owner, sub["id"]))["ends_on"] == sub["ends_on"]
+    await fund(b, 150_000)  # (fund's transaction id is per amount: 100,000 again is a no-op)
+    await b.service.pay(b.owner, renewal["id"], paying(), "pay-renewal")
+    assert await balance(b) == 50_000
+    assert (await b.service.subscription(b.owner, sub["id"]))["ends_on"] > sub["ends_on"]

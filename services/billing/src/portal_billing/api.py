@@ -53,6 +53,12 @@ class RenewIn(Strict):
     pay_from_wallet: StrictBool = True
 
 
+class AutoRenewIn(Strict):
+    enabled: StrictBool
+    months: Months | None = None
+    """Default: the period of the purchase or the latest renewal."""
+
+
 class UpgradeIn(Strict):
     plan_id: PlanId
     pay_from_wallet: StrictBool = True
@@ -196,6 +202,16 @@ class SubscriptionsController(Controller):
         principal = await _payer(request)
         data = parse_json_body(await request.body(), RenewIn)
         return await _svc(request).renew(principal, subscription_id, data, idempotency_key)
+
+    @put("/{subscription_id:str}/auto-renew")
+    async def auto_renew(
+        self, request: Request[Any, Any, Any], subscription_id: FromPath[str]
+    ) -> dict[str, Any]:
+        principal = await _payer(request)
+        data = parse_json_body(await request.body(), AutoRenewIn)
+        return await _svc(request).set_auto_renew(
+            principal, subscription_id, data.enabled, data.months
+        )
 
     @get("/{subscription_id:str}/upgrade-preview")
     async def upgrade_preview(

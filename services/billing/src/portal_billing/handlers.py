@@ -893,7 +893,8 @@ class BillingService:
         return outcome.state
 
     async def check_expiry(self) -> int:
-        """The scheduler's step: notices at <= N days left, expiry at the end date."""
+        """The scheduler's step: notices at <= N days left, automatic renewals issued with
+        them, expiry at the end date."""
         notice_until = self._today() + timedelta(days=self.settings.expiry_notice_days)
         changed = 0
         async for row in self.subscriptions_view.find(
@@ -910,7 +911,64 @@ class BillingService:
                 "scheduler",
             )
             changed += state.status != row["status"] or state.expiring_notice_for is not None
+            if domain.auto_renewal_due(state, self._today(), self.settings.expiry_notice_days):
+                await self._auto_renew(state)
         return changed
+
+    async def _auto_renew(self, sub: Subscription) -> None:
+        """This term's renewal invoice, issued once: its id is derived from the term."""
+        assert sub.ends_on is not None and sub.auto_renew_months is not None
+        invoice_id = derived_id("auto-renew", sub.subscription_id, sub.ends_on.isoformat())
+        known, _ = await self.invoices.load(domain.invoice_stream(invoice_id))
+        if known.status != "none":
+            return  # issued on an earlier sweep (paid, open or cancelled by the customer)
+        months = sub.auto_renew_months
+        try:
+            plan = await self.plan(sub.plan_id)
+            if plan.status != "active":
+                raise DomainError("plan_not_available", "the plan is retired")
+            price = plan.price(months)
+            await self._open_change(sub.subscription_id)  # a renewal the customer started
+        except DomainError as exc:
+            log.info("auto-renewal skipped", subscription_id=sub.subscription_id, code=exc.code)
+            return
+        base = domain.renewal_base(sub, self._today())
+        lines = order_lines(plan, months, price, f" (automatic renewal from {base.isoformat()})")
+        await self._issue(
+            account_id=sub.account_id,
+            actor="auto-renew",
+            invoice_id=invoice_id,
+            order_kind="renewal",
+            subscription_id=sub.subscription_id,
+            plan=plan,
+            months=months,
+            lines=lines,
+        )
+
+    async def set_auto_renew(
+        self, principal: Principal, subscription_id: str, enabled: bool, months: int | None
+    ) -> dict[str, Any]:
+        sub = await self._own_subscription(principal, subscription_id)
+        plan = await self.plan(sub.plan_id)
+        if enabled and plan.status != "active":
+            raise DomainError("plan_not_available", "this plan is retired; order a current one")
+        await self._run_subscription(
+            subscription_id,
+            domain.SetAutoRenew(
+                now=self.clock.now(),
+                months=(months or sub.last_months or 1) if enabled else None,
+                allowed_months=tuple(p.months for p in plan.periods),
+                actor=principal.user_id,
+            ),
+            sub.account_id,
+            principal.user_id,
+        )
+        result = await self.subscription(principal, subscription_id)
+        # This term may already be inside the notice window: renew now, not next sweep.
+        state, _ = await self.subscriptions.load(domain.subscription_stream(subscription_id))
+        if domain.auto_renewal_due(state, self._today(), self.settings.expiry_notice_days):
+            await self._auto_renew(state)
+        return result
 
     # ------------------------------------------------------------ read models
 

@@ -191,6 +191,8 @@ def subscription_row(state: Subscription, today: date | None = None) -> dict[str
         "amount": state.total_paid,
         "current_period_value": state.period_value,
         "invoices": list(state.invoices),
+        "auto_renew": state.auto_renew_months is not None,
+        "auto_renew_months": state.auto_renew_months,
     }
     if today is not None and state.ends_on is not None:
         row["days_left"] = (state.ends_on - today).days

@@ -73,6 +73,10 @@ def title_of(event: DomainEvent) -> str:
             return f"Contract {e.contract_number} ends in {e.days_left} days"
         case "SubscriptionExpired":
             return f"Contract {e.contract_number} expired"
+        case "AutoRenewChanged":
+            if e.months is None:
+                return "Automatic renewal turned off"
+            return f"Automatic renewal on, {e.months} month(s) at a time"
         case "TicketOpened":
             return f"Ticket {e.ticket_number} opened: {e.title}"
         case "TicketStatusChanged":

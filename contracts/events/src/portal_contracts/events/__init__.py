@@ -2,6 +2,7 @@
 
 from portal_contracts.events.billing import (
     AutoPaySettingChanged,
+    AutoRenewChanged,
     InvoiceCancelled,
     InvoiceIssued,
     InvoicePaid,
@@ -90,6 +91,7 @@ __all__ = [
     "AccountRegistered",
     "AccumulatedMoneyChanged",
     "AutoPaySettingChanged",
+    "AutoRenewChanged",
     "CareActionRecorded",
     "CareActivityCancelled",
     "CareActivityCompleted",

@@ -254,6 +254,19 @@ class SubscriptionExpired(BillingEvent):
     ends_on: date
 
 
+class AutoRenewChanged(BillingEvent):
+    """A subscription's automatic renewal: on (for `months`) or off (`months` None).
+
+    When on, billing issues the renewal invoice when the expiry notice is due; with the
+    account's auto-pay it is paid from the balance at once.
+    """
+
+    event_type: ClassVar[str] = "AutoRenewChanged"
+    subscription_id: str
+    months: int | None
+    actor: str = ""
+
+
 class AutoPaySettingChanged(BillingEvent):
     """The account's "apply my balance to new invoices automatically" setting."""
 

@@ -19,6 +19,7 @@ from portal_billing.domain.common import (
 )
 from portal_chassis.decider import Conflict, Decider, DomainError, NotFound
 from portal_contracts.events.billing import (
+    AutoRenewChanged,
     BillingEvent,
     PlanUpgraded,
     SubscriptionExpired,
@@ -51,6 +52,10 @@ class Subscription(BaseModel):
     """Everything paid for this contract: the purchase, renewals and upgrades."""
     invoices: tuple[str, ...] = ()
     expiring_notice_for: date | None = None
+    last_months: int = 0
+    """The period of the purchase or the latest renewal (auto-renewal's default)."""
+    auto_renew_months: int | None = None
+    """Renew automatically for this many months; None: off."""
 
 
 @dataclass(frozen=True)
@@ -128,7 +133,26 @@ class CheckExpiry:
     notice_days: int
 
 
-SubscriptionCommand = StartSubscription | RenewSubscription | ApplyUpgrade | CheckExpiry
+@dataclass(frozen=True)
+class SetAutoRenew:
+    now: datetime
+    months: int | None
+    """None turns it off."""
+    allowed_months: tuple[int, ...]
+    """The periods the subscription's plan is sold for."""
+    actor: str
+
+
+SubscriptionCommand = (
+    StartSubscription | RenewSubscription | ApplyUpgrade | CheckExpiry | SetAutoRenew
+)
+
+
+def auto_renewal_due(sub: Subscription, today: date, notice_days: int) -> bool:
+    """Auto-renewal issues its invoice with the expiry notice, while the contract runs."""
+    if sub.status != "active" or sub.auto_renew_months is None or sub.ends_on is None:
+        return False
+    return 0 < (sub.ends_on - today).days <= notice_days
 
 
 def renewal_base(sub: Subscription, today: date) -> date:
@@ -215,6 +239,26 @@ def decide_subscription(
                 currency=state.currency,
             )
         ]
+    if isinstance(command, SetAutoRenew):
+        if state.status != "active":
+            raise Conflict("subscription_not_active", "an expired subscription is not renewed")
+        if command.months is not None and command.months not in command.allowed_months:
+            raise DomainError(
+                "period_not_allowed",
+                f"this plan is sold for {', '.join(map(str, command.allowed_months))} months",
+                allowed_months=list(command.allowed_months),
+            )
+        if command.months == state.auto_renew_months:
+            return []
+        return [
+            AutoRenewChanged(
+                occurred_at=command.now,
+                account_id=state.account_id,
+                subscription_id=state.subscription_id,
+                months=command.months,
+                actor=command.actor,
+            )
+        ]
     if isinstance(command, CheckExpiry):
         if state.status != "active":
             return []
@@ -264,7 +308,10 @@ def evolve_subscription(state: Subscription, event: BillingEvent) -> Subscriptio
             period_value=event.amount,
             total_paid=event.amount,
             invoices=(event.invoice_id,),
+            last_months=event.months,
         )
+    if isinstance(event, AutoRenewChanged):
+        return state.model_copy(update={"auto_renew_months": event.months})
     if isinstance(event, SubscriptionRenewed):
         assert state.ends_on is not None and state.period_start is not None
         renewal_day = event.occurred_at.date()
@@ -284,6 +331,7 @@ def evolve_subscription(state: Subscription, event: BillingEvent) -> Subscriptio
                 "period_value": value,
                 "total_paid": state.total_paid + event.amount,
                 "invoices": (*state.invoices, event.invoice_id),
+                "last_months": event.months,
             }
         )
     if isinstance(event, PlanUpgraded):
