@@ -272,7 +272,12 @@ class CrmSettingsController(Controller):
     async def levels(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/crm/levels")
 
-    @put("/levels", summary="Platform admin: new thresholds (levels recomputed)")
+    @put(
+        "/levels",
+        status_code=202,
+        summary="Platform admin: new thresholds; every level is recomputed in the background",
+        description="The answer carries `recompute`; GET /levels shows its progress.",
+    )
     async def set_levels(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/crm/levels")
 

@@ -106,3 +106,40 @@ async def test_the_timeline_keeps_one_entry_per_event(crm, unique):
         await crm.on_any_event(envelope, event)
     timeline = await crm.timeline_of(unique, 10, 0)
     assert [i["title"] for i in timeline["items"]] == ["Top-up of 100.000 VND completed"]
+
+
+async def test_new_thresholds_are_applied_by_the_background_job_in_batches(
+    crm, unique, monkeypatch
+):
+    from types import SimpleNamespace
+
+    from portal_crm import handlers
+
+    monkeypatch.setattr(handlers, "RECOMPUTE_BATCH", 2)  # several batches for 5 customers
+    accounts = [f"{unique}-{i}" for i in range(5)]
+    for n, account in enumerate(accounts):
+        await crm.on_account_registered(registered(account))
+        await crm.count_spending(
+            account, f"invoice:{n}", 1_000_000 * (n + 1), "VND", "invoice_paid", NOW
+        )
+    levels = [SimpleNamespace(name="member", min_accumulated=0)]
+    levels.append(SimpleNamespace(name="silver", min_accumulated=2_500_000))
+    answer = await crm.set_levels(STAFF, levels)
+    assert answer["recompute"]["status"] == "running"
+    assert (await crm.contact(STAFF, accounts[4]))["loyalty"]["level"] == "silver"  # 5M
+    assert (await crm.contact(STAFF, accounts[2]))["loyalty"]["level"] == "member"  # not yet
+
+    # two replicas wake at once: the lease lets one run, the counts stay exact
+    replica = CrmService(crm.store, crm.db, CrmSettings(), ManualClock(NOW))
+    batches = await asyncio.gather(crm.recompute_levels(), replica.recompute_levels())
+    assert sorted(batches)[0] == 0
+    status = (await crm.levels_view())["recompute"]
+    assert status["status"] == "done" and status["customers_checked"] == 5
+    assert [(await crm.contact(STAFF, a))["loyalty"]["level"] for a in accounts] == [
+        "member",
+        "member",
+        "silver",
+        "silver",
+        "silver",
+    ]
+    assert await crm.recompute_levels() == 0  # nothing left to do

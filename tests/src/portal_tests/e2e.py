@@ -17,7 +17,7 @@ SECRET = "e2e-sandbox-secret"
 PASSWORD = "correct horse battery"
 ADMIN_EMAIL = "admin@portal.local"
 ADMIN_PASSWORD = "admin-password-1"
-REUSE_GRACE_SECONDS = 2
+REUSE_GRACE_SECONDS = 4
 """Identity's refresh-token reuse grace in the end-to-end platform (short, so tests wait)."""
 
 

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from typing import Any
-
 import httpx
 from litestar import Litestar
 
@@ -25,13 +21,12 @@ from portal_billing.settings import BillingSettings
 from portal_billing.wallet import HttpWallet, WalletPort
 from portal_chassis.bus import declare_publications
 from portal_chassis.clock import Clock, clock_from_env
-from portal_chassis.logging import configure_logging, get_logger
+from portal_chassis.logging import configure_logging
+from portal_chassis.periodic import Periodic
 from portal_chassis.runtime import ServiceRuntime
 from portal_chassis.service_auth import ServiceTokenSource
 from portal_chassis.web import create_app
 from portal_contracts.registry import events_of
-
-log = get_logger(__name__)
 
 
 def bootstrap(
@@ -64,29 +59,16 @@ def create(settings: BillingSettings | None = None) -> Litestar:
     settings = settings or BillingSettings()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
     runtime, service, clients = bootstrap(settings)
-    scheduler: dict[str, asyncio.Task[Any]] = {}
-
-    async def expiry_scheduler() -> None:
-        while True:
-            await asyncio.sleep(settings.expiry_sweep_seconds)
-            try:
-                await service.check_expiry()
-            except Exception as exc:
-                log.warning("expiry check failed", error=str(exc))
-            try:
-                await service.retry_credits()
-            except Exception as exc:
-                log.warning("credit retry failed", error=str(exc))
+    background = Periodic()
+    background.every("expiry", settings.expiry_sweep_seconds, service.check_expiry)
+    background.every("credits", settings.expiry_sweep_seconds, service.retry_credits)
 
     async def start() -> None:
         await service.setup()
-        scheduler["task"] = asyncio.create_task(expiry_scheduler())
+        await background.start()
 
     async def stop() -> None:
-        if "task" in scheduler:
-            scheduler["task"].cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await scheduler["task"]
+        await background.stop()
         for client in clients:
             await client.aclose()
 

@@ -477,7 +477,7 @@ class CrmSettingsController(Controller):
         await _staff(request)
         return await _svc(request).levels_view()
 
-    @put("/levels")
+    @put("/levels", status_code=202)
     async def set_levels(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
         principal = await _staff(request)
         data = parse_json_body(await request.body(), LevelsIn)

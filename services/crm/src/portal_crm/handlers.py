@@ -24,6 +24,7 @@ from portal_chassis.numbers import claim_slot
 from portal_chassis.problems import ProblemError
 from portal_chassis.projection import insert_once, upsert_if_newer
 from portal_chassis.reference import ReferenceList
+from portal_chassis.relay import Lease
 from portal_contracts.base import DomainEvent
 from portal_contracts.envelope import EventEnvelope
 from portal_contracts.events.crm import (
@@ -76,6 +77,9 @@ def is_admin(principal: Principal) -> bool:
 log = get_logger(__name__)
 
 
+RECOMPUTE_JOB = "levels-recompute"
+RECOMPUTE_BATCH = 200
+
 READ_MODEL_INDEXES = {
     # lists are filtered by status first (active / deleted) and sorted by last change
     "contacts_view": [
@@ -123,6 +127,10 @@ class CrmService:
         self.care_reasons = db["care_reasons"]
         self.staff = db["staff_directory"]
         self.config = db["config"]
+        self.jobs = db["jobs"]
+        self.recompute_lease = Lease(db, "crm:levels-recompute", uuid.uuid4().hex, ttl=30.0)
+        self.wake_recompute: Callable[[], None] = lambda: None
+        """Set by the wiring: runs the recompute job now instead of at its next tick."""
         self.round_robin = db["round_robin"]
         self.labels = ReferenceList(db["labels"], "label", DEFAULT_LABELS)
         self.blobs = BlobStore(db, "files")
@@ -174,32 +182,96 @@ class CrmService:
                 for lv in await self.levels()
             ],
             "currency": self.settings.currency,
+            "recompute": await self.recompute_status(),
         }
 
     async def set_levels(self, principal: Principal, levels: list[Any]) -> dict[str, Any]:
-        """New thresholds apply to everyone: each customer's level is recomputed."""
+        """New thresholds apply at once to money counted from now on; every customer's level
+        is recomputed by a background job (a request could not wait for thousands)."""
         self.require_admin(principal)
         ordered = domain.check_levels([Level(lv.name, lv.min_accumulated) for lv in levels])
+        version = self.new_id()
         await replace_by_id(
             self.config,
             "levels",
             {
                 "levels": [
                     {"name": lv.name, "min_accumulated": lv.min_accumulated} for lv in ordered
-                ]
+                ],
+                "version": version,
             },
         )
+        # A newer change restarts the job from the first customer.
+        await replace_by_id(
+            self.jobs,
+            RECOMPUTE_JOB,
+            {
+                "version": version,
+                "after": "",
+                "checked": 0,
+                "changed": 0,
+                "done": False,
+                "by": principal.user_id,
+                "started_at": self.clock.now(),
+            },
+        )
+        self.wake_recompute()
+        return await self.levels_view()
+
+    async def recompute_status(self) -> dict[str, Any] | None:
+        job = await self.jobs.find_one({"_id": RECOMPUTE_JOB})
+        if job is None:
+            return None
+        return {
+            "status": "done" if job["done"] else "running",
+            "customers_checked": job["checked"],
+            "customers_changed": job["changed"],
+            "started_at": job["started_at"],
+            "finished_at": job.get("finished_at"),
+        }
+
+    async def recompute_levels(self) -> int:
+        """The background job: recompute levels batch by batch until done; returns batches.
+
+        One replica at a time (a lease); progress is kept after every batch, so a restart
+        goes on where it stopped. Recomputing a customer twice changes nothing.
+        """
+        batches = 0
+        while await self._recompute_batch():
+            batches += 1
+        return batches
+
+    async def _recompute_batch(self) -> bool:
+        job = await self.jobs.find_one({"_id": RECOMPUTE_JOB})
+        if job is None or job["done"] or not await self.recompute_lease.acquire():
+            return False
+        levels = await self.levels()
+        rows = [
+            row["_id"]
+            async for row in self.contacts_view.find(
+                {"kind": "customer", "_id": {"$gt": job["after"]}}, {"_id": 1}
+            )
+            .sort("_id", 1)
+            .limit(RECOMPUTE_BATCH)
+        ]
         changed = 0
-        async for row in self.contacts_view.find({"kind": "customer"}, {"_id": 1}):
+        for contact_id in rows:
             outcome = await self._run_contact(
-                row["_id"],
-                domain.RecomputeLevel(
-                    now=self.clock.now(), actor=principal.user_id, levels=ordered
-                ),
-                principal.user_id,
+                contact_id,
+                domain.RecomputeLevel(now=self.clock.now(), actor=job["by"], levels=levels),
+                job["by"],
             )
             changed += outcome.commit is not None
-        return {**(await self.levels_view()), "customers_changed": changed}
+        done = len(rows) < RECOMPUTE_BATCH
+        progress: dict[str, Any] = {"after": rows[-1] if rows else job["after"], "done": done}
+        if done:
+            progress["finished_at"] = self.clock.now()
+        # Only this version's job moves: a newer threshold change has reset it.
+        result = await self.jobs.update_one(
+            {"_id": RECOMPUTE_JOB, "version": job["version"]},
+            {"$set": progress, "$inc": {"checked": len(rows), "changed": changed}},
+        )
+        return result.modified_count == 1 and not done
 
     # ------------------------------------------------------------ contacts
 

@@ -7,6 +7,7 @@ from litestar import Litestar
 from portal_chassis.bus import declare_publications
 from portal_chassis.clock import Clock, SystemClock
 from portal_chassis.logging import configure_logging
+from portal_chassis.periodic import Periodic
 from portal_chassis.runtime import ServiceRuntime
 from portal_chassis.web import create_app
 from portal_contracts.registry import events_of
@@ -38,6 +39,14 @@ def create(settings: CrmSettings | None = None) -> Litestar:
     settings = settings or CrmSettings()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
     runtime, service = bootstrap(settings)
+    background = Periodic()
+    background.every("levels", settings.recompute_seconds, service.recompute_levels)
+    service.wake_recompute = lambda: background.wake("levels")
+
+    async def start() -> None:
+        await service.setup()
+        await background.start()
+
     return create_app(
         title="CRM service",
         route_handlers=[
@@ -48,7 +57,8 @@ def create(settings: CrmSettings | None = None) -> Litestar:
             CustomerSideController,
         ],
         runtime=runtime,
-        on_start=[service.setup],
+        on_start=[start],
+        on_stop=[background.stop],
         state={"crm": service},
     )
 

@@ -11,3 +11,5 @@ class CrmSettings(ServiceSettings):
     service_name: str = "crm"
     port: int = 8105
     currency: str = "VND"
+    recompute_seconds: float = 30.0
+    """How often a replica looks for an unfinished level recompute (one left by a crash)."""

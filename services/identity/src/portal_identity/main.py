@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from datetime import timedelta
-from typing import Any
 
 from litestar import Litestar
 
 from portal_chassis.auth import Principal
 from portal_chassis.bus import declare_publications
 from portal_chassis.clock import Clock, SystemClock
-from portal_chassis.logging import configure_logging, get_logger
+from portal_chassis.logging import configure_logging
+from portal_chassis.periodic import Periodic
 from portal_chassis.runtime import ServiceRuntime
 from portal_chassis.settings import AuthSettings
 from portal_chassis.web import create_app
@@ -26,8 +24,6 @@ from portal_identity.api import (
 from portal_identity.handlers import IdentityService
 from portal_identity.settings import IdentitySettings
 from portal_identity.tokens import KeyRing, TokenService
-
-log = get_logger(__name__)
 
 
 class LocalVerifier:
@@ -79,42 +75,27 @@ def create(settings: IdentitySettings | None = None) -> Litestar:
     settings = settings or IdentitySettings()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
     runtime, service = bootstrap(settings)
-    tasks: dict[str, asyncio.Task[Any]] = {}
+    background = Periodic()
 
     async def reload_keys() -> None:
-        # Picks up rotations made by other replicas.
-        while True:
-            await asyncio.sleep(settings.key_reload_seconds)
-            try:
-                await service.keyring.load(service.clock.now())
-            except Exception as exc:
-                log.warning("key reload failed", error=str(exc))
+        await service.keyring.load(service.clock.now())  # rotations made by other replicas
 
     async def purge_throttle() -> None:
-        while True:
-            await asyncio.sleep(settings.throttle_purge_seconds)
-            try:
-                await service.throttle.purge(service.clock.now())
-            except Exception as exc:
-                log.warning("throttle purge failed", error=str(exc))
+        await service.throttle.purge(service.clock.now())
+
+    background.every("keys", settings.key_reload_seconds, reload_keys)
+    background.every("throttle", settings.throttle_purge_seconds, purge_throttle)
 
     async def start() -> None:
         await service.setup()
-        tasks["keys"] = asyncio.create_task(reload_keys())
-        tasks["throttle"] = asyncio.create_task(purge_throttle())
-
-    async def stop() -> None:
-        for task in tasks.values():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await background.start()
 
     return create_app(
         title="Identity service",
         route_handlers=[AuthController, MeController, AccountUsersController, StaffController],
         runtime=runtime,
         on_start=[start],
-        on_stop=[stop],
+        on_stop=[background.stop],
         state={"identity": service, "token_verifier": runtime.verifier},
     )
 

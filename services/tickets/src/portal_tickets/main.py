@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from typing import Any
-
 import httpx
 from litestar import Litestar
 
 from portal_chassis.bus import declare_publications
 from portal_chassis.clock import Clock, SystemClock
-from portal_chassis.logging import configure_logging, get_logger
+from portal_chassis.logging import configure_logging
+from portal_chassis.periodic import Periodic
 from portal_chassis.runtime import ServiceRuntime
 from portal_chassis.web import create_app
 from portal_contracts.registry import events_of
@@ -19,8 +16,6 @@ from portal_tickets.api import TicketsController
 from portal_tickets.codes import BillingCodes
 from portal_tickets.handlers import TicketsService
 from portal_tickets.settings import TicketsSettings
-
-log = get_logger(__name__)
 
 
 def bootstrap(
@@ -45,32 +40,19 @@ def create(settings: TicketsSettings | None = None) -> Litestar:
     settings = settings or TicketsSettings()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
     runtime, service = bootstrap(settings)
-    tasks: dict[str, asyncio.Task[Any]] = {}
-
-    async def sweep() -> None:
-        while True:
-            await asyncio.sleep(settings.sweep_seconds)
-            try:
-                await service.sweep()
-            except Exception as exc:
-                log.warning("ticket sweep failed", error=str(exc))
+    background = Periodic()
+    background.every("sweep", settings.sweep_seconds, service.sweep)
 
     async def start() -> None:
         await service.setup()
-        tasks["sweep"] = asyncio.create_task(sweep())
-
-    async def stop() -> None:
-        for task in tasks.values():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await background.start()
 
     return create_app(
         title="Tickets service",
         route_handlers=[TicketsController],
         runtime=runtime,
         on_start=[start],
-        on_stop=[stop],
+        on_stop=[background.stop],
         state={"tickets": service},
     )
 
