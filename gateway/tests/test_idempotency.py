@@ -66,3 +66,29 @@ async def test_an_abandoned_in_flight_key_is_taken_over(mongo_db):
 
     # Different fingerprint (None) -> treated as another request: refused, not run.
     assert (await store.run("a", "k", request, ok)).status_code == 422
+
+
+async def test_keys_are_purged_after_the_retention_and_recent_ones_kept(mongo_db):
+    from datetime import UTC, datetime, timedelta
+
+    store = IdempotencyStore(mongo_db, in_flight_seconds=60, retention=timedelta(hours=24))
+    await store.setup()
+    calls = 0
+
+    async def create() -> Response[bytes]:
+        nonlocal calls
+        calls += 1
+        return Response(b'{"id": "t"}', status_code=201, media_type="application/json")
+
+    request = ("POST", "/api/v1/tickets", b"{}")
+    await store.run("acc", "old", request, create)
+    await store.run("acc", "new", request, create)
+    await store.collection.update_one(
+        {"_id": "acc|old"}, {"$set": {"started_at": datetime.now(UTC) - timedelta(hours=25)}}
+    )
+    assert await store.purge() == 1
+    assert await store.collection.find_one({"_id": "acc|new"}) is not None
+    await store.run("acc", "new", request, create)  # still remembered: a replay
+    assert calls == 2
+    await store.run("acc", "old", request, create)  # forgotten: a new request
+    assert calls == 3

@@ -3,6 +3,8 @@
 Same key and same body: the first response again. Same key, another body: 422. While
 the first request is still running: 409. Keys are scoped to the caller's account.
 A request that failed on our side (5xx) releases its key so the client can retry.
+Keys are kept `retention` (24 hours, like Stripe's), then purged: a retry days later is a
+new request to the gateway, and the services' own keys still stop money moving twice.
 """
 
 from __future__ import annotations
@@ -16,13 +18,29 @@ from litestar import Response
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from portal_chassis.mongo import ensure_indexes, index
 from portal_chassis.problems import problem
 
 
 class IdempotencyStore:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]], in_flight_seconds: float) -> None:
+    def __init__(
+        self,
+        db: AsyncDatabase[dict[str, Any]],
+        in_flight_seconds: float,
+        retention: timedelta = timedelta(hours=24),
+    ) -> None:
         self.collection = db["idempotency_keys"]
         self.in_flight = timedelta(seconds=in_flight_seconds)
+        self.retention = retention
+
+    async def setup(self) -> None:
+        await ensure_indexes(self.collection, [index("started", "started_at")])
+
+    async def purge(self, now: datetime | None = None) -> int:
+        """Forget keys older than the retention (FerretDB v1 has no TTL indexes)."""
+        cutoff = (now or datetime.now(UTC)) - self.retention
+        result = await self.collection.delete_many({"started_at": {"$lt": cutoff}})
+        return result.deleted_count
 
     async def run(
         self,

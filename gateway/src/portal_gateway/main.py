@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from litestar import Litestar
 
 from portal_chassis.logging import configure_logging
+from portal_chassis.periodic import Periodic
 from portal_chassis.runtime import ServiceRuntime
 from portal_chassis.web import create_app
 from portal_gateway.api import (
@@ -54,9 +57,20 @@ def create(settings: GatewaySettings | None = None) -> Litestar:
         "billing": billing,
         "crm": crm,
     }
-    idempotency = IdempotencyStore(runtime.db, settings.idempotency_in_flight_seconds)
+    idempotency = IdempotencyStore(
+        runtime.db,
+        settings.idempotency_in_flight_seconds,
+        timedelta(hours=settings.idempotency_retention_hours),
+    )
+    background = Periodic()
+    background.every("idempotency-purge", settings.idempotency_purge_seconds, idempotency.purge)
+
+    async def start() -> None:
+        await idempotency.setup()
+        await background.start()
 
     async def close() -> None:
+        await background.stop()
         for upstream in upstreams.values():
             await upstream.close()
 
@@ -79,6 +93,7 @@ def create(settings: GatewaySettings | None = None) -> Litestar:
             *CRM_CONTROLLERS,
         ],
         runtime=runtime,
+        on_start=[start],
         on_stop=[close],
         readiness_checks=[u.ready for u in upstreams.values()],
         state={

@@ -18,6 +18,8 @@ class GatewaySettings(ServiceSettings):
     crm_url: str = "http://127.0.0.1:8105"
     upstream_timeout_seconds: float = 15.0
     idempotency_in_flight_seconds: float = 60.0
+    idempotency_retention_hours: float = 24.0
+    idempotency_purge_seconds: float = 600.0
     projector_port: int = 8190
     stream_poll_seconds: float = 0.5
     stream_heartbeat_seconds: float = 15.0

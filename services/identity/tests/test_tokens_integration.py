@@ -238,6 +238,25 @@ async def test_the_grace_ends_and_never_revives_a_revoked_session(identity, uniq
     assert not await identity.tokens.is_active(tokens["session_id"])
 
 
+async def test_expired_tokens_and_long_revoked_sessions_are_purged(identity, unique):
+    await register(identity, unique)
+    email = f"owner-{unique}@example.com"
+    kept = await login(identity, email)
+    gone = await login(identity, email)
+    await identity.logout(principal_of(identity, gone))
+    rotated = await identity.refresh(kept["refresh_token"])
+    assert await identity.tokens.purge(identity.clock.now()) == {
+        "refresh_tokens": 0,
+        "refresh_token_uses": 0,
+        "sessions": 0,
+    }
+    identity.clock.advance(days=identity.settings.refresh_token_days, seconds=1)
+    purged = await identity.tokens.purge(identity.clock.now())
+    assert purged == {"refresh_tokens": 3, "refresh_token_uses": 1, "sessions": 1}
+    err = await refused(identity.refresh(rotated["refresh_token"]), 401)
+    assert err.code == "invalid_refresh_token"
+
+
 async def test_logout_revokes_the_session(identity, unique):
     await register(identity, unique)
     email = f"owner-{unique}@example.com"

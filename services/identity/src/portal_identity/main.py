@@ -83,8 +83,12 @@ def create(settings: IdentitySettings | None = None) -> Litestar:
     async def purge_throttle() -> None:
         await service.throttle.purge(service.clock.now())
 
+    async def purge_tokens() -> None:
+        await service.tokens.purge(service.clock.now())
+
     background.every("keys", settings.key_reload_seconds, reload_keys)
     background.every("throttle", settings.throttle_purge_seconds, purge_throttle)
+    background.every("tokens", settings.throttle_purge_seconds, purge_tokens)
 
     async def start() -> None:
         await service.setup()

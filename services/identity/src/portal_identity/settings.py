@@ -25,6 +25,7 @@ class IdentitySettings(ServiceSettings):
     account_failures_per_hour: int = 100
     address_failures_per_hour: int = 300
     throttle_purge_seconds: float = 600.0
+    """How often old login counters and expired refresh tokens and sessions are purged."""
     admin_email: str = Field(
         "admin@portal.local", validation_alias=AliasChoices("PORTAL_ADMIN_EMAIL")
     )

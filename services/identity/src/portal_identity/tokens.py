@@ -124,9 +124,41 @@ class TokenService:
 
     async def setup(self) -> None:
         await ensure_indexes(
-            self.refresh_tokens, [IndexModel([("session_id", ASCENDING)], name="session")]
+            self.refresh_tokens,
+            [
+                IndexModel([("session_id", ASCENDING)], name="session"),
+                IndexModel([("expires_at", ASCENDING)], name="expiry"),
+            ],
         )
-        await ensure_indexes(self.sessions, [IndexModel([("user_id", ASCENDING)], name="user")])
+        await ensure_indexes(
+            self.sessions,
+            [
+                IndexModel([("user_id", ASCENDING)], name="user"),
+                IndexModel([("revoked", ASCENDING), ("revoked_at", ASCENDING)], name="revoked"),
+            ],
+        )
+        await ensure_indexes(self.refresh_uses, [IndexModel([("at", ASCENDING)], name="at")])
+
+    async def purge(self, now: datetime) -> dict[str, int]:
+        """Forget what can no longer matter (FerretDB v1 has no TTL indexes).
+
+        Every refresh writes a token, so without this the collection grows by about a
+        hundred rows a day per active user. An expired token is refused whether or not it
+        is stored; a use older than the refresh lifetime belongs to an expired token; a
+        session revoked that long ago has no live token left (its history stays in the
+        security log's events).
+        """
+        horizon = now - self.refresh_ttl
+        tokens = await self.refresh_tokens.delete_many({"expires_at": {"$lt": now}})
+        uses = await self.refresh_uses.delete_many({"at": {"$lt": horizon}})
+        sessions = await self.sessions.delete_many(
+            {"revoked": True, "revoked_at": {"$lt": horizon}}
+        )
+        return {
+            "refresh_tokens": tokens.deleted_count,
+            "refresh_token_uses": uses.deleted_count,
+            "sessions": sessions.deleted_count,
+        }
 
     def access_token(
         self, user_id: str, account_id: str, roles: list[str], session_id: str, now: datetime
