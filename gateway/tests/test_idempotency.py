@@ -23,7 +23,10 @@ async def test_same_key_same_body_replays_other_body_422_in_flight_409(mongo_db)
 
     request = ("POST", "/api/v1/wallet/top-ups", b'{"amount": 1}')
     first = asyncio.create_task(store.run("acc|topup", "k1", request, slow_create))
-    await asyncio.sleep(0.2)
+    for _ in range(500):  # until the first request holds the key (not a fixed sleep)
+        if calls:
+            break
+        await asyncio.sleep(0.01)
     in_flight = await store.run("acc|topup", "k1", request, slow_create)
     assert in_flight.status_code == 409 and in_flight.content["code"] == (
         "idempotency_request_in_flight"
