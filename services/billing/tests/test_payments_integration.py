@@ -283,3 +283,24 @@ async def test_auto_renewal_without_funds_leaves_one_invoice_to_pay(billing):
     await b.service.pay(b.owner, renewal["id"], paying(), "pay-renewal")
     assert await balance(b) == 50_000
     assert (await b.service.subscription(b.owner, sub["id"]))["ends_on"] > sub["ends_on"]
+
+
+async def test_concurrent_refunds_never_return_more_than_was_paid(billing):
+    b = billing
+    await fund(b, 300_000)
+    invoice = await b.service.place_order(b.owner, "host-sup", 3, None)  # 300,000
+    await b.service.pay(b.owner, invoice["id"], paying(), "pay-all")
+    assert await balance(b) == 0
+    admin = Principal("admin-1", "platform", frozenset({"billing_admin"}), "s2", "token")
+    results = await asyncio.gather(
+        *(
+            b.service.refund(admin, invoice["id"], SimpleNamespace(amount=100_000, reason="r"))
+            for _ in range(4)
+        ),
+        return_exceptions=True,
+    )
+    refused = [r for r in results if isinstance(r, DomainError)]
+    assert len(refused) == 1 and refused[0].code == "refund_too_large", results
+    await b.service.retry_credits()  # any credit the wallet did not take at once
+    assert await balance(b) == 300_000  # every refund credited once, none twice
+    assert (await b.service.invoice(b.owner, invoice["id"]))["refunded"] == 300_000
