@@ -143,3 +143,23 @@ async def test_new_thresholds_are_applied_by_the_background_job_in_batches(
         "silver",
     ]
     assert await crm.recompute_levels() == 0  # nothing left to do
+
+
+async def test_concurrent_deductions_never_take_points_below_zero(crm, unique):
+    from types import SimpleNamespace
+
+    from portal_chassis.decider import DomainError
+
+    await crm.on_account_registered(registered(unique))
+
+    def care(type_id: str, value: int) -> SimpleNamespace:
+        return SimpleNamespace(care_type_id=type_id, value=value, note="")
+
+    await crm.record_care_action(STAFF, unique, care("give-points", 500))
+    results = await asyncio.gather(
+        *(crm.record_care_action(STAFF, unique, care("deduct-points", 200)) for _ in range(3)),
+        return_exceptions=True,
+    )
+    refused = [r for r in results if isinstance(r, DomainError)]
+    assert len(refused) == 1, results
+    assert (await crm.contact(STAFF, unique))["loyalty"]["points"] == 100
