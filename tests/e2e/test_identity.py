@@ -466,3 +466,36 @@ def test_login_throttling_answers_429_with_retry_after(platform):
     ]
     assert events.count("LoginFailed") >= 5 and "LoginSucceeded" in events
     time.sleep(0)  # the real user is not locked out for long: see the integration tests
+
+
+def test_two_factor_login_through_the_gateway(platform):
+    import pyotp
+
+    url = platform["url"]
+    c = Customer(url, wait_for_wallet=False)
+    setup = c.http.post("/api/v1/me/2fa")
+    assert setup.status_code == 201, setup.text
+    app = pyotp.TOTP(setup.json()["secret"])
+    problem(c.http.post("/api/v1/me/2fa/confirm", json={"code": "12"}), 400)
+    confirmed = c.http.post("/api/v1/me/2fa/confirm", json={"code": app.now()})
+    assert confirmed.status_code == 200, confirmed.text
+    recovery = confirmed.json()["recovery_codes"]
+    assert c.http.get("/api/v1/me").json()["two_factor"] is True
+
+    first = httpx.post(f"{url}/api/v1/auth/login", json={"email": c.email, "password": PASSWORD})
+    assert first.status_code == 200 and first.json()["mfa_required"] is True, first.text
+    assert "access_token" not in first.json()
+    token = first.json()["mfa_token"]
+    second_step = f"{url}/api/v1/auth/login/2fa"
+    not_now = "000001" if app.now() != "000001" else "000002"
+    wrong = httpx.post(second_step, json={"mfa_token": token, "code": not_now})
+    problem(wrong, 401, "invalid_code")
+    done = httpx.post(second_step, json={"mfa_token": token, "code": recovery[0]})
+    assert done.status_code == 200, done.text
+    me = httpx.get(f"{url}/api/v1/me", headers=bearer(done.json()["access_token"]))
+    assert me.json()["user_id"] == c.user_id
+
+    off = c.http.post("/api/v1/me/2fa/disable", json={"password": PASSWORD, "code": recovery[1]})
+    assert off.status_code == 200 and off.json() == {"two_factor": False}, off.text
+    plain = httpx.post(f"{url}/api/v1/auth/login", json={"email": c.email, "password": PASSWORD})
+    assert "access_token" in plain.json()

@@ -189,6 +189,7 @@ def test_every_route_needs_a_token_except_the_public_ones(platform):
     public = {
         "/api/v1/auth/register",
         "/api/v1/auth/login",
+        "/api/v1/auth/login/2fa",  # its proof is the mfa_token from the password step
         "/api/v1/auth/refresh",
         "/api/v1/auth/jwks",
         "/api/v1/auth/qr",

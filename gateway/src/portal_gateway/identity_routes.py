@@ -39,10 +39,23 @@ class AuthController(Controller):
         "/login",
         status_code=200,
         summary="Log in with email and password",
-        description="Body: {email, password}. 401 invalid_credentials; 429 with Retry-After.",
+        description=(
+            "Body: {email, password}. 401 invalid_credentials; 429 with Retry-After. With "
+            "two-factor login on, the answer is {mfa_required, mfa_token, expires_in}: "
+            "finish at /api/v1/auth/login/2fa."
+        ),
     )
     async def login(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/auth/login")
+
+    @post(
+        "/login/2fa",
+        status_code=200,
+        summary="Finish a two-factor login with the app's code or a recovery code",
+        description="Body: {mfa_token, code}. Tokens as from /login; 401 invalid_code.",
+    )
+    async def login_second_factor(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _forward(request, "/v1/auth/login/2fa")
 
     @post(
         "/refresh",
@@ -140,6 +153,32 @@ class MeController(Controller):
     )
     async def password(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/me/password")
+
+    @post(
+        "/2fa",
+        status_code=201,
+        summary="Start two-factor login: a secret and its QR for an authenticator app",
+    )
+    async def start_two_factor(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _forward(request, "/v1/me/2fa")
+
+    @post(
+        "/2fa/confirm",
+        status_code=200,
+        summary="Turn two-factor login on with a code from the app",
+        description="Body: {code}. Answers ten single-use recovery codes, shown once.",
+    )
+    async def confirm_two_factor(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _forward(request, "/v1/me/2fa/confirm")
+
+    @post(
+        "/2fa/disable",
+        status_code=200,
+        summary="Turn two-factor login off",
+        description="Body: {password, code} (a code from the app or a recovery code).",
+    )
+    async def disable_two_factor(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _forward(request, "/v1/me/2fa/disable")
 
     @put(
         "/logo",

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import jwt
+import pyotp
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -22,7 +23,14 @@ from portal_chassis.decider import Conflict, DomainError, NotFound
 from portal_chassis.eventstore import EventStore
 from portal_chassis.problems import ProblemError
 from portal_chassis.settings import AuthSettings
-from portal_contracts.events.identity import LoginFailed, LoginSucceeded, SessionRevoked
+from portal_contracts.events.identity import (
+    LoginFailed,
+    LoginSucceeded,
+    SecondFactorFailed,
+    SessionRevoked,
+    TwoFactorDisabled,
+    TwoFactorEnabled,
+)
 from portal_identity.domain import ChallengeGone
 from portal_identity.handlers import IdentityService
 from portal_identity.settings import IdentitySettings
@@ -772,3 +780,95 @@ async def test_finished_throttle_windows_are_purged_but_current_ones_kept(strict
     assert (await slots.count_documents({}), await hints.count_documents({})) == before
     assert await service.throttle.purge(now + timedelta(hours=3)) == sum(before)
     assert await slots.count_documents({}) == 0 and await hints.count_documents({}) == 0
+
+
+# ---------------------------------------------------------------- two-factor login
+
+
+async def test_two_factor_login_codes_count_once_and_recovery_codes_work_once(identity, unique):
+    user = await register(identity, unique)
+    email = f"owner-{unique}@example.com"
+    me = principal_of(identity, await login(identity, email))
+    setup = await identity.start_two_factor(me)
+    assert setup["otpauth_uri"].startswith("otpauth://totp/") and "<svg" in setup["qr_svg"]
+    app = pyotp.TOTP(setup["secret"])
+    clock = clock_of(identity)
+
+    with pytest.raises(DomainError) as wrong:
+        await identity.confirm_two_factor(me, "000000" if app.at(clock.now()) != "000000" else "1")
+    assert wrong.value.code == "invalid_code"
+    enabled = await identity.confirm_two_factor(me, app.at(clock.now()))
+    recovery = enabled["recovery_codes"]
+    assert len(recovery) == 10
+    with pytest.raises(Conflict):
+        await identity.start_two_factor(me)  # on already
+
+    challenge = await login(identity, email)
+    assert challenge["mfa_required"] is True and "access_token" not in challenge
+    # the code that confirmed the setup was used: it does not log in again
+    replayed = await refused(
+        identity.login_second_factor(challenge["mfa_token"], app.at(clock.now()), HOME, AGENT),
+        401,
+    )
+    assert (replayed.code, replayed.problem_extra["attempts_left"]) == ("invalid_code", 4)
+    clock.advance(seconds=30)
+    tokens = await identity.login_second_factor(
+        challenge["mfa_token"], app.at(clock.now()), HOME, AGENT
+    )
+    assert "access_token" in tokens
+    # a challenge signs in once
+    await refused(
+        identity.login_second_factor(challenge["mfa_token"], recovery[0], HOME, AGENT), 401
+    )
+
+    again = await login(identity, email)
+    assert "access_token" in await identity.login_second_factor(
+        again["mfa_token"], recovery[0].upper(), HOME, AGENT
+    )
+    spent = await login(identity, email)
+    await refused(identity.login_second_factor(spent["mfa_token"], recovery[0], HOME, AGENT), 401)
+
+    # five wrong codes end the challenge, even for the right code afterwards
+    for _ in range(4):
+        await refused(identity.login_second_factor(spent["mfa_token"], "999999", HOME, AGENT), 401)
+    clock.advance(seconds=30)
+    dead = await refused(
+        identity.login_second_factor(spent["mfa_token"], app.at(clock.now()), HOME, AGENT), 401
+    )
+    assert dead.code == "invalid_login_challenge"
+
+    # concurrent submissions of one right code: one session
+    racing = await login(identity, email)
+    results = await asyncio.gather(
+        *(
+            identity.login_second_factor(racing["mfa_token"], app.at(clock.now()), HOME, AGENT)
+            for _ in range(4)
+        ),
+        return_exceptions=True,
+    )
+    assert len([r for r in results if isinstance(r, dict)]) == 1, results
+
+    log = await security_log(identity, f"security-{user['user_id']}")
+    assert any(isinstance(e, TwoFactorEnabled) for e in log)
+    assert sum(isinstance(e, SecondFactorFailed) for e in log) >= 6
+    assert sum(isinstance(e, LoginSucceeded) and e.second_factor for e in log) == 3
+
+
+async def test_turning_two_factor_off_needs_the_password_and_a_code(identity, unique):
+    user = await register(identity, unique)
+    email = f"owner-{unique}@example.com"
+    me = principal_of(identity, await login(identity, email))
+    app = pyotp.TOTP((await identity.start_two_factor(me))["secret"])
+    clock = clock_of(identity)
+    await identity.confirm_two_factor(me, app.at(clock.now()))
+    clock.advance(seconds=30)
+    await refused(identity.disable_two_factor(me, "not the password", app.at(clock.now())), 403)
+    with pytest.raises(DomainError):
+        await identity.disable_two_factor(me, PASSWORD, "123")
+    assert await identity.mfa.is_enabled(user["user_id"])
+    assert await identity.disable_two_factor(me, PASSWORD, app.at(clock.now())) == {
+        "two_factor": False
+    }
+    assert "access_token" in await login(identity, email)  # one step again
+    log = await security_log(identity, f"security-{user['user_id']}")
+    assert any(isinstance(e, TwoFactorDisabled) for e in log)

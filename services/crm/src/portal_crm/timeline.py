@@ -14,6 +14,9 @@ from portal_contracts.envelope import EventEnvelope
 SKIPPED = frozenset(
     {
         "LoginSucceeded",
+        "SecondFactorFailed",
+        "TwoFactorEnabled",
+        "TwoFactorDisabled",
         "LoginFailed",
         "SessionRevoked",
         "QrLoginRequested",

@@ -34,6 +34,24 @@ class LoginRequest(Strict):
     password: Password
 
 
+OneTimeCode = Annotated[str, Field(min_length=6, max_length=20)]
+"""Six digits from the app, or a recovery code like `k7q2m-x9d4a`."""
+
+
+class SecondFactorRequest(Strict):
+    mfa_token: Annotated[str, Field(min_length=10, max_length=200)]
+    code: OneTimeCode
+
+
+class TwoFactorConfirm(Strict):
+    code: OneTimeCode
+
+
+class TwoFactorDisable(Strict):
+    password: Password
+    code: OneTimeCode
+
+
 class RefreshRequest(Strict):
     refresh_token: Annotated[str, Field(min_length=10, max_length=200)]
 
@@ -126,6 +144,12 @@ class AuthController(Controller):
         address, agent = client_of(request)
         return Response(await _svc(request).login(data.email, data.password, address, agent))
 
+    @post("/login/2fa", status_code=200)
+    async def login_second_factor(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+        data = parse_json_body(await request.body(), SecondFactorRequest)
+        address, agent = client_of(request)
+        return await _svc(request).login_second_factor(data.mfa_token, data.code, address, agent)
+
     @post("/refresh", status_code=200)
     async def refresh(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
         data = parse_json_body(await request.body(), RefreshRequest)
@@ -189,7 +213,24 @@ class MeController(Controller):
     @get("/")
     async def me(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
         svc = _svc(request)
-        return svc.profile(await svc.me(await principal_from(request)))
+        user = await svc.me(await principal_from(request))
+        return {**svc.profile(user), "two_factor": await svc.mfa.is_enabled(user.user_id)}
+
+    @post("/2fa", status_code=201)
+    async def start_two_factor(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+        return await _svc(request).start_two_factor(await principal_from(request))
+
+    @post("/2fa/confirm", status_code=200)
+    async def confirm_two_factor(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+        principal = await principal_from(request)
+        data = parse_json_body(await request.body(), TwoFactorConfirm)
+        return await _svc(request).confirm_two_factor(principal, data.code)
+
+    @post("/2fa/disable", status_code=200)
+    async def disable_two_factor(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+        principal = await principal_from(request)
+        data = parse_json_body(await request.body(), TwoFactorDisable)
+        return await _svc(request).disable_two_factor(principal, data.password, data.code)
 
     @patch("/")
     async def update(self, request: Request[Any, Any, Any]) -> dict[str, Any]:

@@ -33,10 +33,14 @@ from portal_contracts.events.identity import (
     LoginFailed,
     LoginSucceeded,
     QrLoginApproved,
+    SecondFactorFailed,
     SessionRevoked,
+    TwoFactorDisabled,
+    TwoFactorEnabled,
 )
 from portal_identity import domain
 from portal_identity.domain import ActiveUser
+from portal_identity.mfa import CHALLENGE_TTL, MAX_ATTEMPTS, TwoFactorStore
 from portal_identity.passwords import check_policy, hash_password, verify_password
 from portal_identity.settings import IdentitySettings
 from portal_identity.throttle import LoginThrottle, ThrottleLimits, email_hash
@@ -89,6 +93,7 @@ class IdentityService:
             db["departments"], "department", {d: d for d in DEFAULT_DEPARTMENTS}
         )
         self.qr_secrets = db["qr_secrets"]
+        self.mfa = TwoFactorStore(db)
         self.blobs = BlobStore(db, "logos")
         self.throttle = LoginThrottle(
             db,
@@ -280,7 +285,89 @@ class IdentityService:
             )
             raise ProblemError(401, "invalid_credentials", "the email or password is wrong")
         await self.throttle.succeeded(email, client_address, now)
+        if await self.mfa.is_enabled(user.user_id):
+            return {
+                "mfa_required": True,
+                "mfa_token": await self.mfa.open_challenge(user.user_id, now),
+                "expires_in": int(CHALLENGE_TTL.total_seconds()),
+            }
         return await self._open_session(user, "password", client_address, user_agent)
+
+    async def login_second_factor(
+        self, mfa_token: str, code: str, client_address: str, user_agent: str
+    ) -> dict[str, Any]:
+        """The second step of a login with 2FA: the code from the app, or a recovery code."""
+        now = self.clock.now()
+        challenge = await self.mfa.challenge(mfa_token, now)
+        user = await self._user(challenge.user_id) if challenge else None
+        if user is None:
+            raise ProblemError(
+                401, "invalid_login_challenge", "this sign-in expired or was used; sign in again"
+            )
+        if not await self.mfa.verify(user.user_id, code, now):
+            attempts = await self.mfa.failed(mfa_token)
+            await self._security_log(
+                user.user_id,
+                SecondFactorFailed(
+                    user_id=user.user_id,
+                    account_id=user.account_id,
+                    client_address=client_address,
+                    user_agent=user_agent,
+                    attempts=attempts,
+                    occurred_at=now,
+                ),
+            )
+            raise ProblemError(
+                401,
+                "invalid_code",
+                "the code is wrong or was used already",
+                attempts_left=max(MAX_ATTEMPTS - attempts, 0),
+            )
+        if not await self.mfa.finish(mfa_token):  # a concurrent submission signed in first
+            raise ProblemError(
+                401, "invalid_login_challenge", "this sign-in expired or was used; sign in again"
+            )
+        return await self._open_session(
+            user, "password", client_address, user_agent, second_factor=True
+        )
+
+    async def start_two_factor(self, principal: Principal) -> dict[str, Any]:
+        user = await self.me(principal)
+        setup = await self.mfa.begin(user.user_id, user.email, self.clock.now())
+        buffer = io.BytesIO()
+        segno.make(setup["otpauth_uri"], error="m").save(buffer, kind="svg", scale=4, xmldecl=False)
+        return {**setup, "qr_svg": buffer.getvalue().decode()}
+
+    async def confirm_two_factor(self, principal: Principal, code: str) -> dict[str, Any]:
+        user = await self.me(principal)
+        now = self.clock.now()
+        codes = await self.mfa.confirm(user.user_id, code, now)
+        if codes is None:
+            raise DomainError("invalid_code", "the code does not match; check the app's clock")
+        await self._security_log(
+            user.user_id,
+            TwoFactorEnabled(user_id=user.user_id, account_id=user.account_id, occurred_at=now),
+        )
+        return {"two_factor": True, "recovery_codes": codes}
+
+    async def disable_two_factor(
+        self, principal: Principal, password: str, code: str
+    ) -> dict[str, Any]:
+        user = await self.me(principal)
+        now = self.clock.now()
+        creds = await self.credentials.find_one({"_id": user.user_id})
+        if not await verify_password(creds["password_hash"] if creds else None, password):
+            raise ProblemError(403, "current_password_wrong", "the current password is wrong")
+        if not await self.mfa.verify(user.user_id, code, now):
+            raise DomainError("invalid_code", "the code is wrong or was used already")
+        if await self.mfa.disable(user.user_id):
+            await self._security_log(
+                user.user_id,
+                TwoFactorDisabled(
+                    user_id=user.user_id, account_id=user.account_id, occurred_at=now
+                ),
+            )
+        return {"two_factor": False}
 
     async def _open_session(
         self,
@@ -289,6 +376,8 @@ class IdentityService:
         client_address: str,
         user_agent: str,
         session_id: str | None = None,
+        *,
+        second_factor: bool = False,
     ) -> dict[str, Any]:
         now = self.clock.now()
         tokens = await self.tokens.open_session(
@@ -310,6 +399,7 @@ class IdentityService:
                 client_address=client_address,
                 user_agent=user_agent,
                 session_id=tokens["session_id"],
+                second_factor=second_factor,
                 occurred_at=now,
             ),
         )

@@ -89,6 +89,33 @@ class LoginSucceeded(IdentityEvent):
     client_address: str
     user_agent: str
     session_id: str
+    second_factor: bool = False
+    """A one-time code (or a recovery code) was given after the password."""
+
+
+class TwoFactorEnabled(IdentityEvent):
+    """Logins now ask for a one-time code from an authenticator app (TOTP, RFC 6238)."""
+
+    event_type: ClassVar[str] = "TwoFactorEnabled"
+    user_id: str
+    account_id: str
+
+
+class TwoFactorDisabled(IdentityEvent):
+    event_type: ClassVar[str] = "TwoFactorDisabled"
+    user_id: str
+    account_id: str
+
+
+class SecondFactorFailed(IdentityEvent):
+    """A wrong or replayed one-time code after a right password."""
+
+    event_type: ClassVar[str] = "SecondFactorFailed"
+    user_id: str
+    account_id: str
+    client_address: str
+    user_agent: str
+    attempts: int
 
 
 class LoginFailed(IdentityEvent):
