@@ -952,7 +952,7 @@ class BillingService:
         plan = await self.plan(sub.plan_id)
         if enabled and plan.status != "active":
             raise DomainError("plan_not_available", "this plan is retired; order a current one")
-        await self._run_subscription(
+        state = await self._run_subscription(
             subscription_id,
             domain.SetAutoRenew(
                 now=self.clock.now(),
@@ -963,9 +963,8 @@ class BillingService:
             sub.account_id,
             principal.user_id,
         )
-        result = await self.subscription(principal, subscription_id)
+        result = {"id": subscription_id, **subscription_row(state, self._today())}
         # This term may already be inside the notice window: renew now, not next sweep.
-        state, _ = await self.subscriptions.load(domain.subscription_stream(subscription_id))
         if domain.auto_renewal_due(state, self._today(), self.settings.expiry_notice_days):
             await self._auto_renew(state)
         return result

@@ -219,7 +219,28 @@ async def _staff(request: Request[Any, Any, Any]) -> Principal:
     return principal
 
 
-class ContactsController(Controller):
+class _LoyaltyAndTimeline(Controller):
+    """Routes shared by contacts and customers (a customer is a contact of kind customer)."""
+
+    @get("/{contact_id:str}/level")
+    async def level(self, request: Request[Any, Any, Any], contact_id: FromPath[str]) -> Any:
+        return await _svc(request).why_level(await _staff(request), contact_id)
+
+    @get("/{contact_id:str}/timeline")
+    async def timeline(
+        self,
+        request: Request[Any, Any, Any],
+        contact_id: FromPath[str],
+        limit: Limit = 50,
+        offset: Offset = 0,
+        context: TimelineContext = None,
+    ) -> Any:
+        return await _svc(request).contact_timeline(
+            await _staff(request), contact_id, limit, offset, context=context
+        )
+
+
+class ContactsController(_LoyaltyAndTimeline):
     path = "/v1/crm/contacts"
     tags = ["crm"]
     request_max_body_size = MAX_BODY
@@ -348,25 +369,8 @@ class ContactsController(Controller):
         data = parse_json_body(await request.body(), CareActionIn)
         return await _svc(request).record_care_action(principal, contact_id, data)
 
-    @get("/{contact_id:str}/level")
-    async def level(self, request: Request[Any, Any, Any], contact_id: FromPath[str]) -> Any:
-        return await _svc(request).why_level(await _staff(request), contact_id)
 
-    @get("/{contact_id:str}/timeline")
-    async def timeline(
-        self,
-        request: Request[Any, Any, Any],
-        contact_id: FromPath[str],
-        limit: Limit = 50,
-        offset: Offset = 0,
-        context: TimelineContext = None,
-    ) -> Any:
-        return await _svc(request).contact_timeline(
-            await _staff(request), contact_id, limit, offset, context=context
-        )
-
-
-class CustomersController(Controller):
+class CustomersController(_LoyaltyAndTimeline):
     """Customers are contacts of kind `customer` (registered accounts or converted)."""
 
     path = "/v1/crm/customers"
@@ -407,23 +411,6 @@ class CustomersController(Controller):
         if found["kind"] != "customer":
             raise ProblemError(404, "customer_not_found", "no such customer")
         return found
-
-    @get("/{contact_id:str}/level")
-    async def level(self, request: Request[Any, Any, Any], contact_id: FromPath[str]) -> Any:
-        return await _svc(request).why_level(await _staff(request), contact_id)
-
-    @get("/{contact_id:str}/timeline")
-    async def timeline(
-        self,
-        request: Request[Any, Any, Any],
-        contact_id: FromPath[str],
-        limit: Limit = 50,
-        offset: Offset = 0,
-        context: TimelineContext = None,
-    ) -> Any:
-        return await _svc(request).contact_timeline(
-            await _staff(request), contact_id, limit, offset, context=context
-        )
 
 
 class CrmSettingsController(Controller):
