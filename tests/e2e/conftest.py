@@ -10,7 +10,7 @@ from pymongo import MongoClient
 
 from portal_tests.e2e import REUSE_GRACE_SECONDS, SECRET, Customer
 from portal_tests.infra import REPO_ROOT
-from portal_tests.platform import platform_env, running_platform
+from portal_tests.platform import platform_env, platform_processes
 
 BASE_PORT = int(os.environ.get("PORTAL_E2E_BASE_PORT", "18000"))
 
@@ -34,14 +34,19 @@ def platform(infra) -> Iterator[dict[str, Any]]:
             "TICKETS_SWEEP_SECONDS": "0.5",
             # Billing's scheduler runs often and its clock is moved by the tests.
             "BILLING_EXPIRY_SWEEP_SECONDS": "0.5",
+            # Payments left in progress (crash tests) are finished within seconds.
+            "BILLING_PAYMENT_SWEEP_SECONDS": "0.5",
+            "BILLING_PAYMENT_RESUME_AFTER_SECONDS": "3",
             "PORTAL_CLOCK_OFFSET_FILE": str(clock_file),
             "IDENTITY_REFRESH_REUSE_GRACE_SECONDS": str(REUSE_GRACE_SECONDS),
         },
     )
-    with running_platform(BASE_PORT, env, REPO_ROOT / ".cache" / "e2e-logs") as url:
+    with platform_processes(BASE_PORT, env, REPO_ROOT / ".cache" / "e2e-logs") as processes:
+        url = processes.url
         mongo: MongoClient[dict[str, Any]] = MongoClient(infra.mongodb_uri)
         yield {
             "url": url,
+            "processes": processes,
             "wallet_db": mongo[f"{prefix}_wallet"],
             "identity_db": mongo[f"{prefix}_identity"],
             "repairs_db": mongo[f"{prefix}_repairs"],

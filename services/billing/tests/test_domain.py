@@ -29,7 +29,9 @@ from portal_contracts.events.billing import (
     InvoiceIssued,
     InvoiceLine,
     InvoicePaid,
+    InvoicePaymentAbandoned,
     InvoicePaymentRecorded,
+    InvoicePaymentStarted,
     InvoiceRefunded,
     PaymentClaimApproved,
     PaymentClaimFiled,
@@ -600,3 +602,96 @@ def test_the_started_event_carries_the_plan_list_price() -> None:
         Subscription(),
     )
     assert isinstance(events[0], SubscriptionStarted) and events[0].monthly_price == 200_000
+
+
+# ------------------------------------------------------------------ payments in progress
+# A wallet payment is started (the amount reserved) before the wallet is debited, then
+# recorded or abandoned.
+
+
+def start(payment_id: str, amount: int, **kw: object) -> domain.StartPayment:
+    return domain.StartPayment(
+        now=NOW,
+        payment_id=payment_id,
+        channel=kw.pop("channel", "wallet"),  # type: ignore[arg-type]
+        amount=amount,
+        reference="PF-2026-000001",
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_starting_a_payment_reserves_its_amount() -> None:
+    state = given_invoice(issue(1_000_000))
+    (started,) = decide_invoice(start("p1", 400_000), state)
+    assert isinstance(started, InvoicePaymentStarted)
+    assert (started.payment_id, started.amount, started.currency) == ("p1", 400_000, "VND")
+    after = invoice_decider.fold(state, [started])
+    assert (after.due, after.reserved, after.status) == (1_000_000, 400_000, "unpaid")
+
+
+def test_a_second_payment_cannot_take_what_a_payment_in_progress_reserved() -> None:
+    state = given_invoice(issue(1_000_000), start("p1", 1_000_000))
+    with pytest.raises(Conflict) as err:
+        decide_invoice(start("p2", 1_000_000), state)
+    assert err.value.code == "payment_in_progress"
+    assert err.value.extra == {"amount_due": 1_000_000, "amount_in_progress": 1_000_000}
+    # What is left beside the reservation can still be paid.
+    partly = given_invoice(issue(1_000_000), start("p1", 600_000))
+    assert len(decide_invoice(start("p2", 400_000), partly)) == 1
+    with pytest.raises(Conflict):
+        decide_invoice(start("p3", 400_001), partly)
+
+
+def test_more_than_is_due_is_refused_when_nothing_is_in_progress() -> None:
+    with pytest.raises(DomainError) as err:
+        decide_invoice(start("p1", 1_000_001), given_invoice(issue(1_000_000)))
+    assert err.value.code == "amount_exceeds_due"
+    with pytest.raises(DomainError) as zero:
+        decide_invoice(start("p1", 0), given_invoice(issue(1_000_000)))
+    assert zero.value.code == "amount_not_positive"
+
+
+def test_starting_the_same_payment_again_changes_nothing() -> None:
+    state = given_invoice(issue(1_000_000), start("p1", 1_000_000))
+    assert decide_invoice(start("p1", 1_000_000), state) == []
+    recorded = given_invoice(issue(1_000_000), start("p1", 1_000_000), pay("p1", 1_000_000))
+    assert decide_invoice(start("p1", 1_000_000), recorded) == []
+
+
+def test_a_paid_or_cancelled_invoice_starts_no_payment() -> None:
+    paid = given_invoice(issue(1_000_000), pay("p0", 1_000_000))
+    with pytest.raises(Conflict) as err:
+        decide_invoice(start("p1", 1), paid)
+    assert err.value.code == "invoice_not_payable"
+
+
+def test_recording_the_started_payment_releases_the_reservation_and_completes() -> None:
+    state = given_invoice(issue(1_000_000), start("p1", 1_000_000))
+    events = decide_invoice(pay("p1", 1_000_000), state)
+    assert [type(e) for e in events] == [InvoicePaymentRecorded, InvoicePaid]
+    after = invoice_decider.fold(state, events)
+    assert (after.status, after.reserved, after.pending) == ("paid", 0, ())
+
+
+def test_abandoning_releases_the_reservation_once() -> None:
+    state = given_invoice(issue(1_000_000), start("p1", 1_000_000))
+    abandon = domain.AbandonPayment(now=NOW, payment_id="p1", reason="insufficient_balance")
+    (abandoned,) = decide_invoice(abandon, state)
+    assert isinstance(abandoned, InvoicePaymentAbandoned)
+    after = invoice_decider.fold(state, [abandoned])
+    assert (after.reserved, after.status, after.paid) == (0, "unpaid", 0)
+    assert decide_invoice(abandon, after) == []
+    # A recorded payment is never abandoned afterwards.
+    recorded = invoice_decider.fold(state, decide_invoice(pay("p1", 1_000_000), state))
+    assert decide_invoice(abandon, recorded) == []
+
+
+def test_a_started_payment_finishing_after_the_invoice_was_settled_goes_back_to_the_wallet() -> (
+    None
+):
+    # Paid by an approved bank-transfer claim while the wallet debit was still pending:
+    # the debit, when it completes, is credited back in full, never applied twice.
+    state = given_invoice(issue(1_000_000), start("p1", 1_000_000), pay("claim", 1_000_000))
+    (recorded,) = decide_invoice(pay("p1", 1_000_000), state)
+    assert isinstance(recorded, InvoicePaymentRecorded)
+    assert (recorded.applied, recorded.credited_to_wallet) == (0, 1_000_000)

@@ -14,7 +14,7 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from portal_billing import domain
-from portal_billing.handlers import BillingService
+from portal_billing.handlers import BillingService, PaymentInProgress
 from portal_billing.settings import BillingSettings
 from portal_chassis.auth import Principal
 from portal_chassis.clock import ManualClock
@@ -107,11 +107,11 @@ async def test_a_crash_between_debit_and_record_is_healed_by_the_retry(billing, 
     real_run = b.service.invoices.run
     crashes = {"left": 1}
 
-    async def crash_once(*args: Any, **kwargs: Any) -> Any:
-        if crashes["left"]:
+    async def crash_once(stream: str, command: Any, **kwargs: Any) -> Any:
+        if crashes["left"] and isinstance(command, domain.RecordPayment):
             crashes["left"] -= 1
             raise ConnectionError("the process died after the wallet debit")
-        return await real_run(*args, **kwargs)
+        return await real_run(stream, command, **kwargs)
 
     monkeypatch.setattr(b.service.invoices, "run", crash_once)
     with pytest.raises(ConnectionError):
@@ -138,20 +138,143 @@ async def test_the_same_order_request_twice_issues_one_invoice(billing):
     assert listed["total"] == 1
 
 
-async def test_concurrent_payments_of_one_invoice_never_pay_more_than_due(billing):
+@pytest.mark.parametrize("keys", ["none", "distinct", "same"])
+async def test_concurrent_payments_of_one_invoice_debit_the_wallet_once(billing, keys):
     b = billing
     await fund(b, 10_000_000)
     invoice = await b.service.place_order(b.owner, "host-pro", 12, None)
+    key = {"none": lambda n: None, "distinct": lambda n: f"k{n}", "same": lambda n: "k"}[keys]
     results = await asyncio.gather(
-        *(b.service.pay(b.owner, invoice["id"], paying(), f"k{n}") for n in range(4)),
+        *(b.service.pay(b.owner, invoice["id"], paying(), key(n)) for n in range(20)),
         return_exceptions=True,
     )
     paid = await b.service.invoice(b.owner, invoice["id"])
     assert paid["status"] == "paid" and paid["paid"] == PRO_12
-    # Payments that raced past the check had their money credited straight back.
-    spent = 10_000_000 - await balance(b)
-    assert spent == PRO_12, (spent, paid["payments"], results)
-    assert sum(p["applied"] for p in paid["payments"]) == PRO_12
+    assert paid["payments_in_progress"] == []
+    # The invoice's stream serialises the payments: one reserves what is due, the others
+    # are refused before the wallet is called (none is debited and credited back).
+    assert 10_000_000 - await balance(b) == PRO_12
+    assert len(paid["payments"]) == 1 and paid["payments"][0]["excess_to_wallet"] == 0
+    refused = {r.code for r in results if isinstance(r, DomainError)}
+    assert refused <= {"payment_in_progress", "invoice_not_payable"}, results
+    assert not [
+        r for r in results if isinstance(r, BaseException) and not isinstance(r, DomainError)
+    ]
+    if keys == "same":  # one request sent 20 times: every copy answers the paid invoice
+        assert all(isinstance(r, dict) and r["status"] == "paid" for r in results), results
+    else:
+        assert b.wallet.debit_calls == 1
+
+
+class LateWallet(InProcessWallet):
+    """The wallet commits the debit but billing's call times out before the answer."""
+
+    def __init__(self, service: WalletService, late: int) -> None:
+        super().__init__(service)
+        self.late = late
+
+    async def debit(self, account_id, amount, currency, reference, key):  # type: ignore[no-untyped-def]
+        answer = await super().debit(account_id, amount, currency, reference, key)
+        if self.late:
+            self.late -= 1
+            raise ProblemError(503, "wallet_unavailable", "the wallet did not answer (ReadTimeout)")
+        return answer
+
+
+async def test_a_wallet_answering_after_the_timeout_is_finished_by_the_sweep(billing):
+    b = billing
+    await fund(b, 3_000_000)
+    late = LateWallet(b.wallet.service, late=1)
+    b.service.wallet = late
+    invoice = await b.service.place_order(b.owner, "host-pro", 12, None)
+    with pytest.raises(PaymentInProgress):
+        await b.service.pay(b.owner, invoice["id"], paying(), None)
+    view = await b.service.invoice(b.owner, invoice["id"])
+    assert view["status"] == "unpaid"
+    assert [p["amount"] for p in view["payments_in_progress"]] == [PRO_12]
+    assert await balance(b) == 3_000_000 - PRO_12  # the debit happened
+    # The customer clicks "pay" again at once (a new request, a new key): refused, not
+    # debited a second time.
+    with pytest.raises(DomainError) as err:
+        await b.service.pay(b.owner, invoice["id"], paying(), None)
+    assert err.value.code == "payment_in_progress"
+    assert await b.service.resume_payments() == 0  # too fresh: its request may still wait
+    b.service.clock.advance(seconds=16)
+    assert await b.service.resume_payments() == 1
+    paid = await b.service.invoice(b.owner, invoice["id"])
+    assert paid["status"] == "paid" and paid["payments_in_progress"] == []
+    assert await balance(b) == 3_000_000 - PRO_12
+    assert await b.service.resume_payments() == 0
+    listed = await b.service.list_invoices(b.owner, status="paid", kind=None, limit=10, offset=0)
+    assert [row["id"] for row in listed["items"]] == [invoice["id"]]
+
+
+async def test_a_crash_after_the_debit_then_a_new_request_debits_once(billing, monkeypatch):
+    b = billing
+    await fund(b, 3_000_000)
+    invoice = await b.service.place_order(b.owner, "host-pro", 12, None)
+    real_run = b.service.invoices.run
+
+    async def die_before_recording(stream: str, command: Any, **kwargs: Any) -> Any:
+        if isinstance(command, domain.RecordPayment):
+            raise ConnectionError("killed between the wallet debit and the record")
+        return await real_run(stream, command, **kwargs)
+
+    monkeypatch.setattr(b.service.invoices, "run", die_before_recording)
+    with pytest.raises(ConnectionError):
+        await b.service.pay(b.owner, invoice["id"], paying(), None)
+    monkeypatch.setattr(b.service.invoices, "run", real_run)  # the restarted process
+    assert await balance(b) == 3_000_000 - PRO_12
+    b.service.clock.advance(seconds=16)
+    # "Pay" again with a new request before any sweep: the payment left behind is
+    # finished first (the wallet replays its debit), so nothing more is taken.
+    with pytest.raises(DomainError) as err:
+        await b.service.pay(b.owner, invoice["id"], paying(), "a-new-key")
+    assert err.value.code == "invoice_not_payable"
+    paid = await b.service.invoice(b.owner, invoice["id"])
+    assert paid["status"] == "paid" and paid["paid"] == PRO_12
+    assert await balance(b) == 3_000_000 - PRO_12
+
+
+async def test_a_refused_debit_abandons_the_payment_and_frees_the_invoice(billing):
+    b = billing
+    await fund(b, 1_000_000)
+    invoice = await b.service.place_order(b.owner, "host-pro", 12, None)
+    with pytest.raises(DomainError) as err:
+        await b.service.pay(b.owner, invoice["id"], paying(), None)
+    assert err.value.code == "insufficient_balance"
+    view = await b.service.invoice(b.owner, invoice["id"])
+    assert view["status"] == "unpaid" and view["payments_in_progress"] == []
+    assert await balance(b) == 1_000_000
+    await fund(b, 2_000_000)
+    paid = await b.service.pay(b.owner, invoice["id"], paying(), None)
+    assert paid["status"] == "paid"
+    assert await balance(b) == 3_000_000 - PRO_12
+
+
+async def test_a_list_row_skipped_by_a_crash_is_fed_again_from_the_events(billing, monkeypatch):
+    b = billing
+    await fund(b, 3_000_000)
+    invoice = await b.service.place_order(b.owner, "host-pro", 12, None)
+    real_refresh = b.service._refresh_invoice_views
+
+    async def crash(invoice_id: str, events: list[Any]) -> None:
+        if any(isinstance(stored.event, InvoicePaid) for stored in events):
+            raise ConnectionError("killed between the append and the list row")
+        await real_refresh(invoice_id, events)
+
+    monkeypatch.setattr(b.service, "_refresh_invoice_views", crash)
+    with pytest.raises(ConnectionError):
+        await b.service.pay(b.owner, invoice["id"], paying(), "k")
+    monkeypatch.setattr(b.service, "_refresh_invoice_views", real_refresh)
+    listed = await b.service.list_invoices(b.owner, status=None, kind=None, limit=10, offset=0)
+    assert listed["items"][0]["status"] == "unpaid"  # the row missed the payment
+    # billing.events delivers the stored events (at least once): the row catches up.
+    for stored in await b.service.store.read_stream(domain.invoice_stream(invoice["id"])):
+        await b.service.on_own_event(stored.event, "billing")
+    listed = await b.service.list_invoices(b.owner, status=None, kind=None, limit=10, offset=0)
+    assert listed["items"][0]["status"] == "paid"
+    assert await balance(b) == 3_000_000 - PRO_12
 
 
 async def test_a_provider_payment_event_delivered_twice_is_applied_once(billing):

@@ -95,7 +95,9 @@ def platform_env(
     return env
 
 
-def wait_ready(urls: list[str], timeout: float = 90.0) -> None:
+def wait_ready(urls: list[str], timeout: float | None = None) -> None:
+    # Eight Python processes importing at once on two busy cores can take minutes.
+    timeout = timeout or float(os.environ.get("PORTAL_READY_TIMEOUT", "180"))
     deadline = time.monotonic() + timeout
     pending = list(urls)
     while pending and time.monotonic() < deadline:
@@ -111,33 +113,78 @@ def wait_ready(urls: list[str], timeout: float = 90.0) -> None:
         raise TimeoutError(f"not ready after {timeout:.0f}s: {', '.join(pending)}")
 
 
-@contextmanager
-def running_platform(base_port: int, env: dict[str, str], log_dir: Path) -> Iterator[str]:
-    """Start every process, wait until each is ready, stop them all on exit."""
-    log_dir.mkdir(parents=True, exist_ok=True)
-    procs: list[tuple[subprocess.Popen[bytes], ProcessSpec]] = []
-    try:
-        for spec in specs(base_port):
-            log = (log_dir / f"{spec.name}.log").open("wb")
-            procs.append(
-                (
-                    subprocess.Popen(spec.command(), env=env, stdout=log, stderr=subprocess.STDOUT),
-                    spec,
-                )
-            )
+class RunningPlatform:
+    """The platform's processes, started together; one can be restarted (crash tests)."""
+
+    def __init__(self, base_port: int, env: dict[str, str], log_dir: Path) -> None:
+        self.url = f"http://127.0.0.1:{base_port}"
+        self.env = env
+        self.log_dir = log_dir
+        self.specs = {spec.name: spec for spec in specs(base_port)}
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def _spawn(self, spec: ProcessSpec, env: dict[str, str]) -> None:
+        log = (self.log_dir / f"{spec.name}.log").open("ab")
+        self.procs[spec.name] = subprocess.Popen(
+            spec.command(), env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+
+    def start(self) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for spec in self.specs.values():
+            (self.log_dir / f"{spec.name}.log").write_bytes(b"")
+            self._spawn(spec, self.env)
         try:
-            wait_ready([f"http://127.0.0.1:{s.port}/health/ready" for _, s in procs])
+            wait_ready([f"http://127.0.0.1:{s.port}/health/ready" for s in self.specs.values()])
         except TimeoutError:
-            for _, spec in procs:
-                tail = (log_dir / f"{spec.name}.log").read_text(errors="replace")[-3000:]
+            for spec in self.specs.values():
+                tail = (self.log_dir / f"{spec.name}.log").read_text(errors="replace")[-3000:]
                 print(f"--- {spec.name} ---\n{tail}", file=sys.stderr)
             raise
-        yield f"http://127.0.0.1:{base_port}"
-    finally:
-        for proc, _ in procs:
+
+    def wait_exit(self, name: str, timeout: float = 30) -> int:
+        """Wait for a process to end by itself (a failpoint); returns its exit status."""
+        return self.procs[name].wait(timeout=timeout)
+
+    def restart(self, name: str, extra_env: dict[str, str] | None = None) -> None:
+        """Stop one process (if it still runs) and start it again, e.g. with failpoints."""
+        proc = self.procs[name]
+        if proc.poll() is None:
             proc.terminate()
-        for proc, _ in procs:
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait()
+        spec = self.specs[name]
+        self._spawn(spec, {**self.env, **(extra_env or {})})
+        wait_ready([f"http://127.0.0.1:{spec.port}/health/ready"])
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@contextmanager
+def platform_processes(
+    base_port: int, env: dict[str, str], log_dir: Path
+) -> Iterator[RunningPlatform]:
+    """Start every process, wait until each is ready, stop them all on exit."""
+    running = RunningPlatform(base_port, env, log_dir)
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+
+
+@contextmanager
+def running_platform(base_port: int, env: dict[str, str], log_dir: Path) -> Iterator[str]:
+    """Start every process, wait until each is ready, stop them all on exit."""
+    with platform_processes(base_port, env, log_dir) as running:
+        yield running.url

@@ -11,7 +11,12 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from portal_billing.documents import render_html, render_invoice_pdf, render_pdf
-from portal_billing.handlers import MAX_PROOF_BYTES, BillingService, is_billing_admin
+from portal_billing.handlers import (
+    MAX_PROOF_BYTES,
+    BillingService,
+    PaymentInProgress,
+    is_billing_admin,
+)
 from portal_billing.views import plan_row
 from portal_chassis.auth import Principal, principal_from
 from portal_chassis.problems import ProblemError, parse_json_body
@@ -338,10 +343,17 @@ class InvoicesController(Controller):
         request: Request[Any, Any, Any],
         invoice_id: FromPath[str],
         idempotency_key: IdempotencyKey = None,
-    ) -> dict[str, Any]:
+    ) -> Response[dict[str, Any]]:
+        """200 with the invoice; 202 while the wallet's answer is pending (the invoice
+        lists the payment under `payments_in_progress` until billing finishes it)."""
         principal = await _payer(request)
         data = parse_json_body(await request.body() or b"{}", PayIn)
-        return await _svc(request).pay(principal, invoice_id, data, idempotency_key)
+        service = _svc(request)
+        try:
+            view = await service.pay(principal, invoice_id, data, idempotency_key)
+        except PaymentInProgress:
+            return Response(await service.invoice(principal, invoice_id), status_code=202)
+        return Response(view, status_code=200)
 
     @post("/{invoice_id:str}/cancel", status_code=200)
     async def cancel(

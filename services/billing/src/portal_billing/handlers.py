@@ -46,6 +46,7 @@ from portal_chassis.clock import Clock
 from portal_chassis.commands import CommandRunner, Outcome
 from portal_chassis.decider import Conflict, DomainError, NotFound
 from portal_chassis.eventstore import CommitMetadata, EventStore, StoredEvent
+from portal_chassis.faults import failpoint
 from portal_chassis.logging import get_logger
 from portal_chassis.mongo import ensure_read_model_indexes, index, update_by_id
 from portal_chassis.numbers import claim_number
@@ -74,6 +75,7 @@ READ_MODEL_INDEXES = {
         index("account_issued", "account_id", "-issued_at"),
         index("status_issued", "status", "-issued_at"),
         index("subscription_status", "subscription_id", "status"),  # one open change
+        index("payment_in_progress", "payment_in_progress_since"),  # the payment sweep
     ],
     "subscriptions_view": [
         index("account_started", "account_id", "-starts_on"),
@@ -88,6 +90,19 @@ READ_MODEL_INDEXES = {
 
 def is_billing_admin(principal: Principal) -> bool:
     return bool(principal.roles & ADMIN_ROLES)
+
+
+# Answers of the wallet that say "not now" rather than yes or no.
+TRANSIENT_STATUSES = frozenset({408, 409, 425, 429})
+
+
+class PaymentInProgress(Exception):
+    """The wallet's answer to a started payment is unknown; it is finished later."""
+
+    def __init__(self, invoice_id: str, payment_id: str) -> None:
+        super().__init__(f"payment {payment_id} of invoice {invoice_id} is in progress")
+        self.invoice_id = invoice_id
+        self.payment_id = payment_id
 
 
 def derived_id(*parts: str) -> str:
@@ -318,6 +333,8 @@ class BillingService:
                 )
             except DomainError as exc:
                 log.info("auto-pay skipped", invoice_id=invoice_id, code=exc.code)
+            except PaymentInProgress:
+                pass  # started; the payment sweep finishes it with the same key
         state, _ = await self.invoices.load(domain.invoice_stream(invoice_id))
         return state
 
@@ -485,6 +502,8 @@ class BillingService:
                     principal.user_id,
                 )
                 raise
+            except PaymentInProgress:
+                pass  # the invoice shows the payment in progress; the sweep finishes it
         return await self.invoice(principal, state.invoice_id)
 
     # ------------------------------------------------------------ payments
@@ -522,45 +541,167 @@ class BillingService:
         actor: str,
         kept_in_wallet: int = 0,
     ) -> Invoice:
+        """Start the payment on the invoice (reserving the amount), then debit the wallet.
+
+        The start is stored before the wallet is called, under the debit's key: whatever
+        happens next (a timeout, a crash), `resume_payments` finds it and finishes it with
+        the same key, so a debit is never left without its payment. Concurrent payments of
+        one invoice conflict on its stream; only what is still due can be reserved.
+        """
         if payment_id in state.payments:
             return state
-        if state.status not in domain.OPEN:
-            raise Conflict("invoice_not_payable", f"the invoice is {state.status}")
-        # The wallet refuses an overdraft (DebitRejected): then nothing happens here.
-        await self.wallet.debit(
-            state.account_id, amount, state.currency, state.proforma_number, key=payment_id
-        )
+        pending = state.pending_payment(payment_id)
+        if pending is None:
+            state = await self._run_invoice(
+                state.invoice_id,
+                domain.StartPayment(
+                    now=self.clock.now(),
+                    payment_id=payment_id,
+                    channel=channel,
+                    amount=amount,
+                    reference=reference,
+                    kept_in_wallet=kept_in_wallet,
+                ),
+                state.account_id,
+                actor,
+            )
+            pending = state.pending_payment(payment_id)
+            if pending is None:
+                return state  # finished meanwhile by a concurrent copy of this request
+        return await self._finish_payment(state, pending, actor)
+
+    async def _finish_payment(
+        self, state: Invoice, pending: domain.PendingPayment, actor: str
+    ) -> Invoice:
+        """Debit the wallet under the payment's key, then record (or abandon) the payment.
+
+        Raises PaymentInProgress when the wallet's answer is unknown (timeout, outage): the
+        payment stays started and is finished later with the same key.
+        """
+        try:
+            # The same key, amount and reference every time: the wallet replays its first
+            # answer (the debit or its refusal) to every later call.
+            await self.wallet.debit(
+                state.account_id,
+                pending.amount,
+                state.currency,
+                state.proforma_number,
+                key=pending.payment_id,
+            )
+        except DomainError as exc:  # the wallet refused: nothing was taken
+            await self._abandon(state, pending, exc.code, actor)
+            raise
+        except ProblemError as exc:
+            if exc.status_code >= 500 or exc.status_code in TRANSIENT_STATUSES:
+                log.warning(
+                    "wallet debit outcome unknown; payment left in progress",
+                    invoice_id=state.invoice_id,
+                    payment_id=pending.payment_id,
+                    status=exc.status_code,
+                )
+                raise PaymentInProgress(state.invoice_id, pending.payment_id) from None
+            await self._abandon(state, pending, exc.code, actor)
+            raise
+        failpoint("billing.payment.after_debit")  # crash tests: debited, not yet recorded
         return await self._run_invoice(
             state.invoice_id,
             domain.RecordPayment(
                 now=self.clock.now(),
-                payment_id=payment_id,
-                channel=channel,
-                amount=amount,
-                reference=reference,
-                kept_in_wallet=kept_in_wallet,
+                payment_id=pending.payment_id,
+                channel=pending.channel,
+                amount=pending.amount,
+                reference=pending.reference,
+                kept_in_wallet=pending.kept_in_wallet,
             ),
             state.account_id,
             actor,
         )
 
+    async def _abandon(
+        self, state: Invoice, pending: domain.PendingPayment, reason: str, actor: str
+    ) -> None:
+        await self._run_invoice(
+            state.invoice_id,
+            domain.AbandonPayment(
+                now=self.clock.now(), payment_id=pending.payment_id, reason=reason
+            ),
+            state.account_id,
+            actor,
+        )
+
+    async def resume_payments(self) -> int:
+        """Finish payments left in progress by a timeout or a crash (the periodic sweep).
+
+        Each is finished with its own debit key: the wallet either replays the debit it
+        made (the payment is recorded) or its refusal (the payment is abandoned), or makes
+        the debit now if the first call never arrived. Returns how many were settled.
+        """
+        cutoff = self.clock.now() - timedelta(seconds=self.settings.payment_resume_after_seconds)
+        settled = 0
+        async for row in self.invoices_view.find(
+            {"payment_in_progress_since": {"$lte": cutoff}}, {"_id": 1}
+        ):
+            state, _ = await self.invoices.load(domain.invoice_stream(row["_id"]))
+            for pending in state.pending:
+                if pending.started_at > cutoff:
+                    continue  # its own request may still be waiting for the wallet
+                try:
+                    state = await self._finish_payment(state, pending, "payments")
+                    settled += 1
+                except PaymentInProgress:
+                    pass  # the wallet is still unreachable: next sweep
+                except DomainError as exc:
+                    settled += 1
+                    log.info(
+                        "started payment refused", payment_id=pending.payment_id, code=exc.code
+                    )
+            if not state.pending:
+                # A row fed before the last event: refresh it so the sweep stops finding it.
+                await self._refresh_invoice_views(
+                    row["_id"], await self.store.read_stream(domain.invoice_stream(row["_id"]))
+                )
+        return settled
+
+    async def _resume_stale(self, state: Invoice) -> Invoice:
+        """A new payment request on an invoice with a payment left behind: finish that first."""
+        cutoff = self.clock.now() - timedelta(seconds=self.settings.payment_resume_after_seconds)
+        for pending in state.pending:
+            if pending.started_at <= cutoff:
+                with contextlib.suppress(DomainError):
+                    state = await self._finish_payment(state, pending, "payments")
+        return state
+
     async def pay(
         self, principal: Principal, invoice_id: str, data: Any, key: str | None
     ) -> dict[str, Any]:
         state = await self._load_invoice(principal, invoice_id)
+        # Without a key each request is a payment of its own; the invoice's stream
+        # serialises them, so together they never take more than is due.
         payment_id = (
             derived_id("pay", principal.account_id, invoice_id, key) if key else self.new_id()
         )
         if payment_id in state.payments:
             return await self.invoice(principal, invoice_id)  # the same request again
+        own = state.pending_payment(payment_id)
+        if own is not None:  # the same request again, its payment still unfinished
+            await self._finish_payment(state, own, principal.user_id)
+            return await self.invoice(principal, invoice_id)
+        state = await self._resume_stale(state)
         if state.status not in domain.OPEN:
             raise Conflict("invoice_not_payable", f"the invoice is {state.status}")
-        amount = data.amount if data.amount is not None else state.due
+        amount = data.amount if data.amount is not None else state.due - state.reserved
         if amount > state.due:
             raise DomainError(
                 "amount_exceeds_due",
                 "pay at most what is due; top up the wallet for more",
                 amount_due=state.due,
+            )
+        if amount <= 0 and state.reserved:
+            raise Conflict(
+                "payment_in_progress",
+                "another payment of this invoice is being processed; look again in a moment",
+                amount_due=state.due,
+                amount_in_progress=state.reserved,
             )
         if data.method == "wallet":
             await self._pay_from_wallet(
@@ -597,9 +738,16 @@ class BillingService:
             return  # an ordinary top-up
         state, _ = await self.invoices.load(domain.invoice_stream(link["invoice_id"]))
         payment_id = derived_id("top-up", event.top_up_id)
+        pending = state.pending_payment(payment_id)
+        if pending is not None:
+            with contextlib.suppress(DomainError, PaymentInProgress):
+                await self._finish_payment(state, pending, "payments")
+            return
         if state.status not in domain.OPEN or payment_id in state.payments:
             return  # already settled: the money stays in the wallet as credit
-        take = min(event.amount_received, state.due)
+        take = min(event.amount_received, state.due - state.reserved)
+        if take <= 0:
+            return  # another payment covers what is due: the money stays in the wallet
         try:
             await self._pay_from_wallet(
                 state,
@@ -612,6 +760,8 @@ class BillingService:
             )
         except DomainError as exc:
             log.warning("provider payment not applied", top_up_id=event.top_up_id, code=exc.code)
+        except PaymentInProgress:
+            pass  # started; the payment sweep finishes it with the same key
 
     async def cancel(self, principal: Principal, invoice_id: str) -> dict[str, Any]:
         """The customer stops a (partly) paid order: what was paid goes to the wallet."""
@@ -745,6 +895,20 @@ class BillingService:
         if outcome.commit is not None:
             for stored in outcome.commit.events:
                 await self.follow_up(stored.event, actor)
+
+    async def on_own_event(self, event: BillingEvent, actor: str) -> None:
+        """billing.events, at least once: the read models, then the consequences.
+
+        The lists are refreshed inline after each command too; this is the path a crash
+        cannot skip (the event was stored, so it is relayed and comes back here).
+        """
+        invoice_id = getattr(event, "invoice_id", None)
+        if isinstance(invoice_id, str):
+            events = await self.store.read_stream(domain.invoice_stream(invoice_id))
+            await self._refresh_invoice_views(invoice_id, events)
+        elif isinstance(getattr(event, "subscription_id", None), str):
+            await self._refresh_subscription_view(event.subscription_id)  # type: ignore[attr-defined]
+        await self.follow_up(event, actor)
 
     async def follow_up(self, event: BillingEvent, actor: str = "billing") -> None:
         """Idempotent consequences of billing's own events (also run from billing.events)."""

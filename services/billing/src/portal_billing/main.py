@@ -40,7 +40,9 @@ def bootstrap(
     clients: list[httpx.AsyncClient] = []
     if wallet is None:
         identity = httpx.AsyncClient(base_url=settings.identity_url, timeout=10)
-        wallet_http = httpx.AsyncClient(base_url=settings.wallet_url, timeout=10)
+        wallet_http = httpx.AsyncClient(
+            base_url=settings.wallet_url, timeout=settings.wallet_timeout_seconds
+        )
         clients = [identity, wallet_http]
         tokens = ServiceTokenSource(
             "/v1/auth/service-token",
@@ -62,6 +64,7 @@ def create(settings: BillingSettings | None = None) -> Litestar:
     background = Periodic()
     background.every("expiry", settings.expiry_sweep_seconds, service.check_expiry)
     background.every("credits", settings.expiry_sweep_seconds, service.retry_credits)
+    background.every("payments", settings.payment_sweep_seconds, service.resume_payments)
 
     async def start() -> None:
         await service.setup()

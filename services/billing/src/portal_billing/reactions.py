@@ -1,8 +1,9 @@
 """Every subscription of the billing service, in one place; handlers stay thin.
 
 - wallet.events TopUpCompleted -> a provider payment for an invoice is applied to it.
-- billing.events -> the consequences of billing's own facts (start the subscription,
-  credit excess or refunds to the wallet), re-run at least once after a crash.
+- billing.events -> billing's own read models (invoice and subscription lists), then the
+  consequences of its facts (start the subscription, credit excess or refunds to the
+  wallet), re-run at least once after a crash.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def register(broker: KafkaBroker, service: BillingService, *, max_attempts: int)
 
     async def on_own_event(envelope: EventEnvelope, event: DomainEvent) -> None:
         if isinstance(event, BillingEvent):
-            await service.follow_up(event, actor=envelope.actor or "billing")
+            await service.on_own_event(event, actor=envelope.actor or "billing")
 
     subscribe(
         broker,

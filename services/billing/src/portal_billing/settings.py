@@ -13,6 +13,7 @@ class BillingSettings(ServiceSettings):
     currency: str = "VND"
     wallet_url: str = "http://127.0.0.1:8101"
     identity_url: str = "http://127.0.0.1:8102"
+    wallet_timeout_seconds: float = 10.0
     service_client_id: str = "billing"
     service_client_secret: str = ""
     """Client secret for identity's service tokens (moving money in the wallet)."""
@@ -20,6 +21,11 @@ class BillingSettings(ServiceSettings):
     expiry_notice_days: int = 15
     claim_review_hours: int = 24
     expiry_sweep_seconds: float = 60.0
+    payment_sweep_seconds: float = 5.0
+    """How often payments left in progress (wallet timeout, crash) are looked for."""
+    payment_resume_after_seconds: float = 15.0
+    """A started payment older than this is finished by the sweep or by the next request;
+    longer than the wallet call's timeout, so a request still waiting is left alone."""
     seed_catalogue: bool = True
     company_name: str = "Portal Services JSC"
     pdf_font_dir: str = "/usr/share/fonts/truetype/dejavu"

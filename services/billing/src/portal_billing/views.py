@@ -12,7 +12,9 @@ from portal_contracts.events.billing import (
     InvoiceIssued,
     InvoiceLine,
     InvoicePaid,
+    InvoicePaymentAbandoned,
     InvoicePaymentRecorded,
+    InvoicePaymentStarted,
     InvoiceRefunded,
     PaymentClaimApproved,
     PaymentClaimFiled,
@@ -71,6 +73,12 @@ def order_lines(plan: Plan, months: int, price: int, suffix: str = "") -> tuple[
     return tuple(lines)
 
 
+def _end_payment(row: dict[str, Any], payment_id: str) -> None:
+    row["payments_in_progress"] = [
+        p for p in row.get("payments_in_progress", []) if p["payment_id"] != payment_id
+    ]
+
+
 def invoice_row(events: list[StoredEvent]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The invoice's list row and its claims, folded from its events."""
     row: dict[str, Any] = {}
@@ -102,8 +110,22 @@ def invoice_row(events: list[StoredEvent]) -> tuple[dict[str, Any], list[dict[st
                 "payments": [],
                 "refunded": 0,
                 "upgrade_credit": event.upgrade_credit,
+                "payments_in_progress": [],
+                "payment_in_progress_since": None,
             }
+        elif isinstance(event, InvoicePaymentStarted):
+            row["payments_in_progress"].append(
+                {
+                    "payment_id": event.payment_id,
+                    "channel": event.channel,
+                    "amount": event.amount,
+                    "started_at": event.occurred_at,
+                }
+            )
+        elif isinstance(event, InvoicePaymentAbandoned):
+            _end_payment(row, event.payment_id)
         elif isinstance(event, InvoicePaymentRecorded):
+            _end_payment(row, event.payment_id)
             row["paid"] += event.applied
             row["amount_due"] = event.amount_due_after
             if event.applied > 0 and row["status"] == "unpaid":
@@ -159,6 +181,10 @@ def invoice_row(events: list[StoredEvent]) -> tuple[dict[str, Any], list[dict[st
                 claim["status"] = "approved"
             else:
                 claim.update(status="rejected", rejection_reason=event.reason)
+    if row:
+        # What billing's payment sweep looks for (an indexed field, not an array query).
+        started = [p["started_at"] for p in row["payments_in_progress"]]
+        row["payment_in_progress_since"] = min(started) if started else None
     return row, list(claims.values())
 
 

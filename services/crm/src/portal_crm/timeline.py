@@ -28,6 +28,8 @@ SKIPPED = frozenset(
         "PlanPublished",
         "PlanChanged",
         "PlanRetired",
+        "InvoicePaymentStarted",  # steps of a payment: the recorded payment is the fact
+        "InvoicePaymentAbandoned",
         "PointsChanged",
         "AccumulatedMoneyChanged",
         "LevelProgressChanged",

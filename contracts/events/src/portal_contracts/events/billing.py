@@ -97,6 +97,36 @@ class InvoiceIssued(BillingEvent):
     """The unused value of the current plan, already deducted from `total`."""
 
 
+class InvoicePaymentStarted(BillingEvent):
+    """A wallet payment of the invoice began: the wallet is debited next under `payment_id`.
+
+    Written before the wallet is called, so a timeout or a crash after the debit leaves a
+    trace that billing completes (or abandons) with the same debit key; until then the
+    amount is reserved and a second payment cannot take it again.
+    """
+
+    event_type: ClassVar[str] = "InvoicePaymentStarted"
+    invoice_id: str
+    payment_id: str
+    """Also the wallet debit's idempotency key."""
+    channel: PaymentChannel
+    amount: int = Field(gt=0)
+    currency: CurrencyCode
+    reference: str
+    kept_in_wallet: int = 0
+    """Provider payments: what arrived beyond the amount taken (it stays in the wallet)."""
+
+
+class InvoicePaymentAbandoned(BillingEvent):
+    """The wallet refused the started payment's debit: nothing was taken, nothing applied."""
+
+    event_type: ClassVar[str] = "InvoicePaymentAbandoned"
+    invoice_id: str
+    payment_id: str
+    reason: str
+    """The wallet's refusal code, e.g. `insufficient_balance`."""
+
+
 class InvoicePaymentRecorded(BillingEvent):
     """Money was applied to the invoice; `excess` went to the customer's wallet."""
 

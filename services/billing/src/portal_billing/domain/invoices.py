@@ -19,7 +19,9 @@ from portal_contracts.events.billing import (
     InvoiceIssued,
     InvoiceLine,
     InvoicePaid,
+    InvoicePaymentAbandoned,
     InvoicePaymentRecorded,
+    InvoicePaymentStarted,
     InvoiceRefunded,
     OrderKind,
     PaymentChannel,
@@ -38,6 +40,18 @@ class Claim(BaseModel):
     status: Literal["under_review", "approved", "rejected"]
     amount: int
     reference: str
+
+
+class PendingPayment(BaseModel):
+    """A wallet payment started but not yet recorded: its amount is reserved."""
+
+    model_config = ConfigDict(frozen=True)
+    payment_id: str
+    channel: PaymentChannel
+    amount: int
+    reference: str
+    kept_in_wallet: int = 0
+    started_at: datetime
 
 
 class Invoice(BaseModel):
@@ -59,10 +73,19 @@ class Invoice(BaseModel):
     payments: tuple[str, ...] = ()
     refunds: tuple[str, ...] = ()
     claims: tuple[Claim, ...] = ()
+    pending: tuple[PendingPayment, ...] = ()
 
     @property
     def due(self) -> int:
         return self.total - self.paid if self.status in OPEN else 0
+
+    @property
+    def reserved(self) -> int:
+        """What payments in progress will take: not payable again until they end."""
+        return sum(p.amount for p in self.pending)
+
+    def pending_payment(self, payment_id: str) -> PendingPayment | None:
+        return next((p for p in self.pending if p.payment_id == payment_id), None)
 
     def claim(self, claim_id: str) -> Claim:
         for claim in self.claims:
@@ -88,6 +111,27 @@ class IssueInvoice:
     """Given when the total is zero: such an invoice is paid the moment it is issued."""
     upgrade_from_plan_id: str | None = None
     upgrade_credit: int = 0
+
+
+@dataclass(frozen=True)
+class StartPayment:
+    """Reserve part of the due before the wallet is debited under `payment_id`."""
+
+    now: datetime
+    payment_id: str
+    channel: PaymentChannel
+    amount: int
+    reference: str
+    kept_in_wallet: int = 0
+
+
+@dataclass(frozen=True)
+class AbandonPayment:
+    """The wallet refused the started payment's debit: release the reservation."""
+
+    now: datetime
+    payment_id: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -148,6 +192,8 @@ class RefundInvoice:
 
 InvoiceCommand = (
     IssueInvoice
+    | StartPayment
+    | AbandonPayment
     | RecordPayment
     | CancelInvoice
     | FileClaim
@@ -216,6 +262,42 @@ def _paid(state: Invoice, now: datetime, invoice_number: str) -> InvoicePaid:
     )
 
 
+def _start_payment(command: StartPayment, state: Invoice) -> list[BillingEvent]:
+    if command.payment_id in state.payments or state.pending_payment(command.payment_id):
+        return []  # the same payment again: it goes on from where it is
+    if state.status not in OPEN:
+        raise Conflict("invoice_not_payable", f"the invoice is {state.status}")
+    if command.amount <= 0:
+        raise DomainError("amount_not_positive", "a payment is greater than zero")
+    payable = state.due - state.reserved
+    if command.amount > payable:
+        if state.reserved:
+            raise Conflict(
+                "payment_in_progress",
+                "another payment of this invoice is being processed; look again in a moment",
+                amount_due=state.due,
+                amount_in_progress=state.reserved,
+            )
+        raise DomainError(
+            "amount_exceeds_due",
+            "pay at most what is due; top up the wallet for more",
+            amount_due=state.due,
+        )
+    return [
+        InvoicePaymentStarted(
+            occurred_at=command.now,
+            account_id=state.account_id,
+            invoice_id=state.invoice_id,
+            payment_id=command.payment_id,
+            channel=command.channel,
+            amount=command.amount,
+            currency=state.currency,
+            reference=command.reference,
+            kept_in_wallet=command.kept_in_wallet,
+        )
+    ]
+
+
 def decide_invoice(command: InvoiceCommand, state: Invoice) -> Sequence[BillingEvent]:
     if isinstance(command, IssueInvoice):
         if state.status != "none":
@@ -252,6 +334,20 @@ def decide_invoice(command: InvoiceCommand, state: Invoice) -> Sequence[BillingE
         return [issued, _paid(evolve_invoice(state, issued), command.now, command.invoice_number)]
     if state.status == "none":
         raise NotFound("invoice_not_found", "no such invoice")
+    if isinstance(command, StartPayment):
+        return _start_payment(command, state)
+    if isinstance(command, AbandonPayment):
+        if state.pending_payment(command.payment_id) is None:
+            return []  # recorded or abandoned already
+        return [
+            InvoicePaymentAbandoned(
+                occurred_at=command.now,
+                account_id=state.account_id,
+                invoice_id=state.invoice_id,
+                payment_id=command.payment_id,
+                reason=command.reason,
+            )
+        ]
     if isinstance(command, RecordPayment):
         if command.payment_id in state.payments:
             return []
@@ -398,7 +494,26 @@ def evolve_invoice(state: Invoice, event: BillingEvent) -> Invoice:
         if state.status in OPEN and event.applied > 0:
             status = "partially_paid"
         return state.model_copy(
-            update={"paid": paid, "status": status, "payments": (*state.payments, event.payment_id)}
+            update={
+                "paid": paid,
+                "status": status,
+                "payments": (*state.payments, event.payment_id),
+                "pending": tuple(p for p in state.pending if p.payment_id != event.payment_id),
+            }
+        )
+    if isinstance(event, InvoicePaymentStarted):
+        started = PendingPayment(
+            payment_id=event.payment_id,
+            channel=event.channel,
+            amount=event.amount,
+            reference=event.reference,
+            kept_in_wallet=event.kept_in_wallet,
+            started_at=event.occurred_at,
+        )
+        return state.model_copy(update={"pending": (*state.pending, started)})
+    if isinstance(event, InvoicePaymentAbandoned):
+        return state.model_copy(
+            update={"pending": tuple(p for p in state.pending if p.payment_id != event.payment_id)}
         )
     if isinstance(event, InvoicePaid):
         return state.model_copy(update={"status": "paid", "invoice_number": event.invoice_number})
