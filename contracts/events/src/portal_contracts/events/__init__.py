@@ -82,8 +82,11 @@ from portal_contracts.events.tickets import (
 )
 from portal_contracts.events.wallet import (
     DebitRejected,
+    HeldCreditMarkedForRefund,
+    HeldCreditReleased,
     TopUpCompleted,
     TopUpFailed,
+    TopUpHeldForReview,
     TopUpRequested,
     WalletCredited,
     WalletDebited,
@@ -108,6 +111,8 @@ __all__ = [
     "CustomerLevelChanged",
     "DebitRejected",
     "DocumentAttached",
+    "HeldCreditMarkedForRefund",
+    "HeldCreditReleased",
     "InvoiceCancelled",
     "InvoiceIssued",
     "InvoicePaid",
@@ -158,6 +163,7 @@ __all__ = [
     "TicketStatusChanged",
     "TopUpCompleted",
     "TopUpFailed",
+    "TopUpHeldForReview",
     "TopUpRequested",
     "TwoFactorDisabled",
     "TwoFactorEnabled",
