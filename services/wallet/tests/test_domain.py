@@ -147,12 +147,19 @@ def test_open_account_wallet_opens_once():
     assert decide(cmd, given_(*events)) == []
 
 
-@pytest.mark.parametrize("command", ["top_up", "credit", "debit"])
+@pytest.mark.parametrize("command", ["top_up", "credit"])
 def test_nothing_happens_on_a_wallet_that_is_not_open(command):
-    cmd = {"top_up": request_top_up(), "credit": credit(5), "debit": debit(5)}[command]
+    cmd = {"top_up": request_top_up(), "credit": credit(5)}[command]
     with pytest.raises(NotFound) as err:
         decide(cmd, given_())
     assert err.value.code == "wallet_not_found"
+
+
+def test_a_debit_on_a_wallet_not_open_yet_is_refused_as_an_empty_wallet_not_a_404():
+    with pytest.raises(DomainError) as err:
+        decide(debit(5), given_())
+    assert not isinstance(err.value, NotFound)
+    assert err.value.code == "insufficient_balance" and err.value.extra["balance"] == 0
 
 
 def test_top_up_on_an_open_wallet_only_requests():

@@ -537,6 +537,16 @@ def _credit(cmd: CreditWallet, state: NoWallet | OpenWallet) -> list[WalletEvent
 def _debit(cmd: DebitWallet, state: NoWallet | OpenWallet) -> list[WalletEvent]:
     if cmd.amount <= 0:
         raise DomainError("amount_not_positive", "the amount must be greater than zero")
+    if isinstance(state, NoWallet):
+        # Not opened yet (AccountRegistered on its way): an empty wallet, not a missing one;
+        # nothing is stored on a stream that has no WalletOpened.
+        raise DomainError(
+            "insufficient_balance",
+            "the balance is too low for this payment",
+            balance=0,
+            amount=cmd.amount,
+            currency=cmd.currency,
+        )
     wallet, events = _opened(cmd, state)
     reason: Literal["insufficient_balance", "currency_mismatch"] | None = None
     if cmd.currency != wallet.currency:
