@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
-from portal_tests.e2e import Customer, admin_client, paid, webhook
+from portal_tests.e2e import Customer, admin_client, eventually, paid, webhook
 
 pytestmark = pytest.mark.e2e
 
@@ -88,8 +89,8 @@ def test_bank_transfer_gets_a_vietqr_payload_with_a_unique_memo(customer):
     assert a["payment"]["reference"] != b["payment"]["reference"]
 
 
-@pytest.mark.parametrize("arrived", [60_000, 140_000], ids=["under", "over"])
-def test_under_and_over_payment_credit_what_arrived(platform, customer, arrived):
+@pytest.mark.parametrize("arrived", [60_000, 110_000], ids=["under", "over-within-tolerance"])
+def test_under_and_over_payment_within_tolerance_credit_what_arrived(platform, customer, arrived):
     ref = customer.top_up(100_000).json()["payment"]["reference"]
     assert webhook(platform["url"], paid(ref, arrived)).status_code == 200
     customer.wait_for_balance(arrived)
@@ -163,6 +164,103 @@ def test_bad_webhooks_are_refused_and_store_nothing(platform, customer, case):
     assert_problem(r, (400, 401, 404))
     assert stored(platform, customer) == before
     assert customer.http.get("/api/v1/wallet").json()["balance"] == 0
+
+
+@pytest.mark.parametrize("amount", [10**18, 2**63, 2**64], ids=["1e18", "2^63", "2^64"])
+def test_absurd_webhook_amounts_are_refused_and_change_nothing(platform, customer, amount):
+    ref = customer.top_up(10_000).json()["payment"]["reference"]
+    before = stored(platform, customer)
+    r = webhook(platform["url"], paid(ref, amount))
+    assert_problem(r, 400, "invalid_webhook_body")
+    assert stored(platform, customer) == before
+    wallet = customer.http.get("/api/v1/wallet").json()
+    assert wallet["balance"] == 0 and wallet["held"] == 0
+
+
+def test_an_over_payment_is_held_visible_and_released_once_by_staff(platform, customer):
+    url = platform["url"]
+    top_up = customer.top_up(100_000).json()
+    ref = top_up["payment"]["reference"]
+    r = webhook(url, paid(ref, 1_000_000))  # ten times what was asked: beyond the tolerance
+    assert r.status_code == 200 and r.json()["status"] == "held", r.text
+    hold_id = r.json()["hold_id"]
+
+    # the customer sees the money as held, not in the balance
+    wallet = customer.http.get("/api/v1/wallet").json()
+    assert wallet["balance"] == 0 and wallet["held"] == 1_000_000, wallet
+    assert wallet["held_payments"] == 1
+    status = customer.http.get(f"/api/v1/wallet/top-ups/{top_up['id']}").json()
+    assert status["status"] == "held"
+    rows = customer.http.get("/api/v1/wallet/transactions").json()["items"]
+    assert [(t["kind"], t["status"], t["amount"]) for t in rows] == [("held", "held", 1_000_000)]
+    assert_problem(customer.http.get("/api/v1/staff/wallet/holds"), 403)
+    assert_problem(customer.http.post(f"/api/v1/staff/wallet/holds/{hold_id}/release"), 403)
+
+    # staff find it and release it; two releases at once credit it once
+    admin = admin_client(url)
+    held = admin.get("/api/v1/staff/wallet/holds", params={"account_id": customer.account_id})
+    assert held.status_code == 200, held.text
+    [item] = held.json()["items"]
+    assert item["id"] == hold_id and item["hold_reason"] == "over_tolerance"
+    assert item["amount"] == 1_000_000 and item["amount_requested"] == 100_000
+    assert item["payment_reference"] == ref and item["status"] == "held"
+    with ThreadPoolExecutor(2) as pool:
+        releases = list(
+            pool.map(
+                lambda _: admin.post(f"/api/v1/staff/wallet/holds/{hold_id}/release"), range(2)
+            )
+        )
+    assert [r.status_code for r in releases] == [200, 200], [r.text for r in releases]
+    assert {r.json()["status"] for r in releases} == {"released"}
+    again = admin.post(f"/api/v1/staff/wallet/holds/{hold_id}/release")
+    assert again.status_code == 200 and again.json()["status"] == "released"
+    assert_problem(
+        admin.post(f"/api/v1/staff/wallet/holds/{hold_id}/refund"), 409, "hold_already_settled"
+    )
+
+    wallet = customer.http.get("/api/v1/wallet").json()
+    assert wallet["balance"] == 1_000_000 and wallet["held"] == 0, wallet
+    customer.wait_for_balance(1_000_000)
+    rows = eventually(
+        lambda: [
+            t
+            for t in customer.http.get("/api/v1/wallet/transactions").json()["items"]
+            if t["kind"] == "credit"
+        ],
+        what="the released credit in the history",
+    )
+    time.sleep(1.0)  # a second credit would have reached the history by now
+    rows = customer.http.get("/api/v1/wallet/transactions").json()["items"]
+    assert sorted((t["kind"], t.get("status"), t["amount"]) for t in rows) == [
+        ("credit", None, 1_000_000),
+        ("held", "released", 1_000_000),
+    ]
+    assert customer.http.get(f"/api/v1/wallet/top-ups/{top_up['id']}").json()["status"] == (
+        "completed"
+    )
+    listed = admin.get(
+        "/api/v1/staff/wallet/holds", params={"account_id": customer.account_id}
+    ).json()
+    assert listed["total"] == 0  # the default filter shows only what still awaits review
+
+
+def test_a_held_payment_marked_for_refund_stays_out_of_the_balance(platform, customer):
+    ref = customer.top_up(100_000).json()["payment"]["reference"]
+    first = webhook(platform["url"], paid(ref, 100_000))
+    second = webhook(platform["url"], paid(ref, 100_000))  # another event id, same reference
+    assert first.json()["status"] == "processed" and second.json()["status"] == "held"
+    admin = admin_client(platform["url"])
+    hold_id = second.json()["hold_id"]
+    r = admin.post(f"/api/v1/staff/wallet/holds/{hold_id}/refund")
+    assert r.status_code == 200 and r.json()["status"] == "refund", r.text
+    assert r.json()["hold_reason"] == "repeat_payment"
+    assert admin.post(f"/api/v1/staff/wallet/holds/{hold_id}/refund").status_code == 200
+    assert_problem(
+        admin.post(f"/api/v1/staff/wallet/holds/{hold_id}/release"), 409, "hold_already_settled"
+    )
+    wallet = customer.http.get("/api/v1/wallet").json()
+    assert wallet["balance"] == 100_000 and wallet["held"] == 0
+    assert_problem(admin.post("/api/v1/staff/wallet/holds/no-such-hold/release"), 404)
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,7 @@ from portal_gateway.repairs_routes import RepairsController
 from portal_gateway.settings import GatewaySettings
 from portal_gateway.tickets_routes import TicketsController
 from portal_gateway.upstream import Upstream
+from portal_gateway.wallet_staff_routes import HeldPaymentsController
 
 DESCRIPTION = (
     "Public API of the customer portal. Authenticate with `Authorization: Bearer <JWT>`; "
@@ -87,6 +88,7 @@ def create(settings: GatewaySettings | None = None) -> Litestar:
             PaymentsController,
             DashboardController,
             StaffDashboardController,
+            HeldPaymentsController,
             RepairsController,
             TicketsController,
             *BILLING_CONTROLLERS,

@@ -74,14 +74,17 @@ async def test_the_same_provider_event_delivered_concurrently_credits_once(walle
     assert (await service.wallet_view(unique))["balance"] == 200_000
 
 
-async def test_a_second_real_payment_on_the_same_reference_is_credited(wallet, unique):
+async def test_a_second_real_payment_on_the_same_reference_is_held_for_review(wallet, unique):
     service, clock = wallet
     top_up, _ = await service.request_top_up(unique, 50_000, "VND", "bank_transfer")
+    answers = []
     for event_id in ("first-transfer", "second-transfer"):
         body, sig = signed(clock, top_up["payment"]["reference"], 50_000, event_id)
-        await service.handle_webhook("sandbox", body, sig)
+        answers.append(await service.handle_webhook("sandbox", body, sig))
+    assert [a["status"] for a in answers] == ["processed", "held"]
     view = await service.wallet_view(unique)
-    assert view["balance"] == 100_000 and view["total_topped_up"] == 100_000
+    assert view["balance"] == 50_000 and view["total_topped_up"] == 50_000
+    assert view["held"] == 50_000 and view["held_payments"] == 1
 
 
 async def test_signature_window_follows_the_clock(wallet, unique):

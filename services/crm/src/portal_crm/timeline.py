@@ -56,6 +56,12 @@ def title_of(event: DomainEvent) -> str:
             return f"Top-up failed ({e.reason})"
         case "WalletCredited":
             return f"Wallet credited {money(e.amount, e.currency)} ({e.reason})"
+        case "TopUpHeldForReview":
+            return f"Payment of {money(e.amount_received, e.currency)} held for review"
+        case "HeldCreditReleased":
+            return f"Held payment of {money(e.amount, e.currency)} released to the balance"
+        case "HeldCreditMarkedForRefund":
+            return f"Held payment of {money(e.amount, e.currency)} to be refunded"
         case "WalletDebited":
             return f"Wallet debited {money(e.amount, e.currency)} ({e.reason})"
         case "InvoiceIssued":

@@ -15,9 +15,11 @@ from portal_chassis.web import IdempotencyKey
 from portal_contracts.base import CurrencyCode
 from portal_contracts.events.wallet import CreditReason, DebitReason, PaymentMethod
 from portal_wallet.handlers import WalletService
-from portal_wallet.payments import SIGNATURE_HEADER
+from portal_wallet.payments import MAX_PAYMENT_AMOUNT, SIGNATURE_HEADER
 
 MONEY_ROLES = frozenset({"service", "billing_admin", "platform_admin"})
+HOLD_ROLES = frozenset({"billing_admin", "platform_admin"})
+"""Staff who decide about payments held for review (people, never a service)."""
 
 
 class TopUpRequest(BaseModel):
@@ -31,7 +33,7 @@ class TopUpRequest(BaseModel):
 class MoneyMovement(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount: StrictInt = Field(gt=0)
+    amount: StrictInt = Field(gt=0, le=MAX_PAYMENT_AMOUNT)
     currency: CurrencyCode
     reference: str = Field(min_length=1, max_length=200)
 
@@ -53,6 +55,13 @@ async def _customer(request: Request[Any, Any, Any]) -> Principal:
     principal = await principal_from(request)
     if not principal.manages_account:
         raise ProblemError(403, "forbidden", "only the account owner or an admin sees the wallet")
+    return principal
+
+
+async def _hold_staff(request: Request[Any, Any, Any]) -> Principal:
+    principal = await principal_from(request)
+    if not principal.roles & HOLD_ROLES:
+        raise ProblemError(403, "forbidden", "held payments need a billing or platform admin")
     return principal
 
 
@@ -88,6 +97,9 @@ class WalletController(Controller):
             data.method,
             actor=principal.user_id,
             idempotency_key=idempotency_key,
+            # The signed token proves the customer's account exists; platform accounts
+            # (staff) have no wallet by design.
+            open_if_missing=not principal.is_staff,
         )
         return Response(view, status_code=201 if created else 200)
 
@@ -114,7 +126,7 @@ class WalletController(Controller):
         request: Request[Any, Any, Any],
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
-        kind: FromQuery[Literal["credit", "debit"] | None] = None,
+        kind: FromQuery[Literal["credit", "debit", "held"] | None] = None,
         since: Annotated[datetime | None, QueryParameter(name="from")] = None,
         until: Annotated[datetime | None, QueryParameter(name="to")] = None,
     ) -> dict[str, Any]:
@@ -212,6 +224,41 @@ class MoneyController(Controller):
             idempotency_key,
             actor=principal.user_id,
         )
+
+
+class HeldPaymentsController(Controller):
+    """Staff review of payments held instead of credited (see docs/operations.md)."""
+
+    path = "/v1/wallet-holds"
+    tags = ["wallet-staff"]
+
+    @get("/")
+    async def list_holds(
+        self,
+        request: Request[Any, Any, Any],
+        status: FromQuery[Literal["held", "released", "refund"] | None] = "held",
+        account_id: FromQuery[str | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
+    ) -> dict[str, Any]:
+        await _hold_staff(request)
+        return await _service(request).list_holds(
+            status=status, account_id=account_id, limit=limit, offset=offset
+        )
+
+    @post("/{hold_id:str}/release", status_code=200)
+    async def release(
+        self, request: Request[Any, Any, Any], hold_id: FromPath[str]
+    ) -> dict[str, Any]:
+        principal = await _hold_staff(request)
+        return await _service(request).release_hold(hold_id, principal.user_id)
+
+    @post("/{hold_id:str}/refund", status_code=200)
+    async def refund(
+        self, request: Request[Any, Any, Any], hold_id: FromPath[str]
+    ) -> dict[str, Any]:
+        principal = await _hold_staff(request)
+        return await _service(request).refund_hold(hold_id, principal.user_id)
 
 
 class WebhookController(Controller):

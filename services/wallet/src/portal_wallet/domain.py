@@ -14,14 +14,18 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from portal_chassis.decider import Decider, DomainError, NotFound
+from portal_chassis.decider import Conflict, Decider, DomainError, NotFound
 from portal_contracts.events.wallet import (
     CreditReason,
     DebitReason,
     DebitRejected,
+    HeldCreditMarkedForRefund,
+    HeldCreditReleased,
+    HoldReason,
     PaymentMethod,
     TopUpCompleted,
     TopUpFailed,
+    TopUpHeldForReview,
     TopUpRequested,
     WalletCredited,
     WalletDebited,
@@ -45,6 +49,15 @@ class TopUpLimits:
 
 
 @dataclass(frozen=True)
+class PaymentPolicy:
+    """When a confirmed payment is held for staff review instead of credited."""
+
+    max_balance: int
+    overpayment_tolerance_percent: int
+    """A payment more than this many percent above the amount asked for is held."""
+
+
+@dataclass(frozen=True)
 class WalletCommand:
     account_id: str
     now: datetime
@@ -62,6 +75,9 @@ class RequestTopUp(WalletCommand):
     reference: str
     expires_at: datetime
     limits: TopUpLimits
+    open_if_missing: bool = False
+    """The caller's signed token proves the account exists: open its wallet now if
+    AccountRegistered has not arrived yet (that reaction is then a no-op)."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +87,9 @@ class RecordPaymentSucceeded(WalletCommand):
     amount: int
     currency: str
     transaction_id: str
+    hold_id: str
+    """Used only when the payment is held for review."""
+    policy: PaymentPolicy
 
 
 @dataclass(frozen=True)
@@ -107,6 +126,24 @@ class DebitWallet(WalletCommand):
     reference: str
 
 
+@dataclass(frozen=True)
+class ReleaseHeldCredit(WalletCommand):
+    """Staff: credit a held payment to the balance (once)."""
+
+    hold_id: str
+    transaction_id: str
+    staff: str
+    max_balance: int
+
+
+@dataclass(frozen=True)
+class MarkHeldCreditForRefund(WalletCommand):
+    """Staff: a held payment goes back to the payer, never to the balance (once)."""
+
+    hold_id: str
+    staff: str
+
+
 Command = (
     OpenAccountWallet
     | RequestTopUp
@@ -115,6 +152,8 @@ Command = (
     | ExpireTopUps
     | CreditWallet
     | DebitWallet
+    | ReleaseHeldCredit
+    | MarkHeldCreditForRefund
 )
 
 
@@ -132,10 +171,29 @@ class TopUp(BaseModel):
     reference: str
     requested_at: datetime
     expires_at: datetime
-    status: Literal["pending", "completed", "failed"] = "pending"
+    status: Literal["pending", "completed", "failed", "held"] = "pending"
+    """`held`: its payment awaits staff review (nothing credited yet)."""
     failure_reason: str | None = None
     amount_received: int = 0
     completed_at: datetime | None = None
+
+
+class HeldCredit(BaseModel):
+    """A confirmed payment kept out of the balance until staff decide."""
+
+    model_config = ConfigDict(frozen=True)
+
+    hold_id: str
+    top_up_id: str
+    provider_event_id: str
+    amount: int
+    currency: str
+    reason: HoldReason
+    late: bool
+    held_at: datetime
+    status: Literal["held", "released", "refund"] = "held"
+    settled_by: str | None = None
+    settled_at: datetime | None = None
 
 
 class NoWallet(BaseModel):
@@ -153,6 +211,12 @@ class OpenWallet(BaseModel):
     total_credited: int = 0
     total_debited: int = 0
     top_ups: dict[str, TopUp] = Field(default_factory=dict)
+    holds: dict[str, HeldCredit] = Field(default_factory=dict)
+
+    @property
+    def held(self) -> int:
+        """Money that arrived and awaits staff review (not in the balance)."""
+        return sum(h.amount for h in self.holds.values() if h.status == "held")
 
 
 WalletState = Annotated[NoWallet | OpenWallet, Field(discriminator="kind")]
@@ -166,11 +230,19 @@ class _StateBox(BaseModel):
 
 
 def _opened(
-    cmd: WalletCommand, state: NoWallet | OpenWallet
+    cmd: WalletCommand, state: NoWallet | OpenWallet, *, open_if_missing: bool = False
 ) -> tuple[OpenWallet, list[WalletEvent]]:
-    # Wallets open when identity registers the account (AccountRegistered).
+    # Wallets open when identity registers the account (AccountRegistered), or on the
+    # account's first use when its signed token already proves the account exists.
     if isinstance(state, OpenWallet):
         return state, []
+    if open_if_missing:
+        opened = WalletOpened(
+            account_id=cmd.account_id, currency=cmd.opening_currency, occurred_at=cmd.now
+        )
+        wallet = evolve(state, opened)
+        assert isinstance(wallet, OpenWallet)
+        return wallet, [opened]
     raise NotFound("wallet_not_found", "this account has no wallet yet")
 
 
@@ -205,6 +277,10 @@ def decide(cmd: Command, state: NoWallet | OpenWallet) -> Sequence[WalletEvent]:
             return _credit(cmd, state)
         case DebitWallet():
             return _debit(cmd, state)
+        case ReleaseHeldCredit():
+            return _release(cmd, state)
+        case MarkHeldCreditForRefund():
+            return _mark_for_refund(cmd, state)
     raise TypeError(f"unknown command {cmd!r}")
 
 
@@ -226,7 +302,7 @@ def _request_top_up(cmd: RequestTopUp, state: NoWallet | OpenWallet) -> list[Wal
             f"the largest top-up is {limits.max_amount}",
             max_amount=limits.max_amount,
         )
-    wallet, events = _opened(cmd, state)
+    wallet, events = _opened(cmd, state, open_if_missing=cmd.open_if_missing)
     _check_currency(wallet, cmd.currency)
     pending = sum(t.amount for t in wallet.top_ups.values() if t.status == "pending")
     if wallet.balance + pending + cmd.amount > limits.max_balance:
@@ -267,8 +343,28 @@ def _payment_succeeded(
         raise DomainError("amount_not_positive", "a payment must carry a positive amount")
     if cmd.currency != top_up.currency:
         raise DomainError("currency_mismatch", f"the top-up was requested in {top_up.currency}")
-    # Money that arrived is always credited, even late or twice: it is never lost.
+    # Money that arrived is never refused or lost: it is credited, or held for review
+    # when it is suspicious (and then shown as held until staff decide).
     late = top_up.status != "pending" or cmd.now > top_up.expires_at
+    reason = _hold_reason(cmd, wallet, top_up)
+    if reason is not None:
+        return [
+            TopUpHeldForReview(
+                account_id=cmd.account_id,
+                hold_id=cmd.hold_id,
+                top_up_id=top_up.top_up_id,
+                provider=top_up.provider,
+                reference=top_up.reference,
+                provider_event_id=cmd.provider_event_id,
+                amount_requested=top_up.amount,
+                amount_received=cmd.amount,
+                currency=cmd.currency,
+                reason=reason,
+                balance=wallet.balance,
+                late=late,
+                occurred_at=cmd.now,
+            )
+        ]
     completed = TopUpCompleted(
         account_id=cmd.account_id,
         top_up_id=top_up.top_up_id,
@@ -292,6 +388,103 @@ def _payment_succeeded(
         occurred_at=cmd.now,
     )
     return [completed, credited]
+
+
+def _hold_reason(
+    cmd: RecordPaymentSucceeded, wallet: OpenWallet, top_up: TopUp
+) -> HoldReason | None:
+    if top_up.status in ("completed", "held"):
+        return "repeat_payment"  # a second provider event on an already paid reference
+    policy = cmd.policy
+    # Integer arithmetic: amount > requested * (100 + tolerance) / 100. Under-payment is
+    # credited as it arrived (the customer simply topped up less).
+    if cmd.amount * 100 > top_up.amount * (100 + policy.overpayment_tolerance_percent):
+        return "over_tolerance"
+    if wallet.balance + cmd.amount > policy.max_balance:
+        return "balance_limit"
+    return None
+
+
+def _hold(state: NoWallet | OpenWallet, hold_id: str) -> tuple[OpenWallet, HeldCredit]:
+    if isinstance(state, OpenWallet) and hold_id in state.holds:
+        return state, state.holds[hold_id]
+    raise NotFound("hold_not_found", "no held payment has this id")
+
+
+def _release(cmd: ReleaseHeldCredit, state: NoWallet | OpenWallet) -> list[WalletEvent]:
+    wallet, hold = _hold(state, cmd.hold_id)
+    if hold.status == "released":
+        return []  # released already: a retry or a concurrent release changes nothing
+    if hold.status == "refund":
+        raise Conflict(
+            "hold_already_settled", "this payment was marked for refund", status=hold.status
+        )
+    if wallet.balance + hold.amount > cmd.max_balance:
+        raise Conflict(
+            "balance_limit_exceeded",
+            f"releasing it would take the balance past {cmd.max_balance}; refund it instead",
+            max_balance=cmd.max_balance,
+            balance=wallet.balance,
+            amount=hold.amount,
+        )
+    top_up = wallet.top_ups[hold.top_up_id]
+    return [
+        HeldCreditReleased(
+            account_id=cmd.account_id,
+            hold_id=hold.hold_id,
+            top_up_id=hold.top_up_id,
+            amount=hold.amount,
+            currency=hold.currency,
+            transaction_id=cmd.transaction_id,
+            released_by=cmd.staff,
+            occurred_at=cmd.now,
+        ),
+        TopUpCompleted(
+            account_id=cmd.account_id,
+            top_up_id=top_up.top_up_id,
+            provider=top_up.provider,
+            reference=top_up.reference,
+            provider_event_id=hold.provider_event_id,
+            amount_requested=top_up.amount,
+            amount_received=hold.amount,
+            currency=hold.currency,
+            late=hold.late,
+            occurred_at=cmd.now,
+        ),
+        WalletCredited(
+            account_id=cmd.account_id,
+            transaction_id=cmd.transaction_id,
+            amount=hold.amount,
+            currency=hold.currency,
+            balance_after=wallet.balance + hold.amount,
+            reason="top_up",
+            reference=top_up.top_up_id,
+            occurred_at=cmd.now,
+        ),
+    ]
+
+
+def _mark_for_refund(
+    cmd: MarkHeldCreditForRefund, state: NoWallet | OpenWallet
+) -> list[WalletEvent]:
+    _, hold = _hold(state, cmd.hold_id)
+    if hold.status == "refund":
+        return []
+    if hold.status == "released":
+        raise Conflict(
+            "hold_already_settled", "this payment was released to the balance", status=hold.status
+        )
+    return [
+        HeldCreditMarkedForRefund(
+            account_id=cmd.account_id,
+            hold_id=hold.hold_id,
+            top_up_id=hold.top_up_id,
+            amount=hold.amount,
+            currency=hold.currency,
+            marked_by=cmd.staff,
+            occurred_at=cmd.now,
+        )
+    ]
 
 
 def _payment_failed(cmd: RecordPaymentFailed, state: NoWallet | OpenWallet) -> list[WalletEvent]:
@@ -344,6 +537,16 @@ def _credit(cmd: CreditWallet, state: NoWallet | OpenWallet) -> list[WalletEvent
 def _debit(cmd: DebitWallet, state: NoWallet | OpenWallet) -> list[WalletEvent]:
     if cmd.amount <= 0:
         raise DomainError("amount_not_positive", "the amount must be greater than zero")
+    if isinstance(state, NoWallet):
+        # Not opened yet (AccountRegistered on its way): an empty wallet, not a missing one;
+        # nothing is stored on a stream that has no WalletOpened.
+        raise DomainError(
+            "insufficient_balance",
+            "the balance is too low for this payment",
+            balance=0,
+            amount=cmd.amount,
+            currency=cmd.currency,
+        )
     wallet, events = _opened(cmd, state)
     reason: Literal["insufficient_balance", "currency_mismatch"] | None = None
     if cmd.currency != wallet.currency:
@@ -437,7 +640,54 @@ def evolve(state: NoWallet | OpenWallet, event: WalletEvent) -> NoWallet | OpenW
             )
         case DebitRejected():
             return state
+        case TopUpHeldForReview():
+            hold = HeldCredit(
+                hold_id=event.hold_id,
+                top_up_id=event.top_up_id,
+                provider_event_id=event.provider_event_id,
+                amount=event.amount_received,
+                currency=event.currency,
+                reason=event.reason,
+                late=event.late,
+                held_at=event.occurred_at,
+            )
+            old = state.top_ups[event.top_up_id]
+            # A top-up that had no credited payment shows that its money awaits review.
+            top_up = (
+                old
+                if old.status == "completed"
+                else old.model_copy(update={"status": "held", "failure_reason": None})
+            )
+            return state.model_copy(
+                update={
+                    "holds": {**state.holds, hold.hold_id: hold},
+                    "top_ups": {**state.top_ups, top_up.top_up_id: top_up},
+                }
+            )
+        case HeldCreditReleased():
+            # TopUpCompleted and WalletCredited of the same commit move the money.
+            return _settle(state, event.hold_id, "released", event.released_by, event.occurred_at)
+        case HeldCreditMarkedForRefund():
+            state = _settle(state, event.hold_id, "refund", event.marked_by, event.occurred_at)
+            old = state.top_ups[event.top_up_id]
+            if old.status != "held":
+                return state
+            top_up = old.model_copy(update={"status": "failed", "failure_reason": "refunded"})
+            return state.model_copy(update={"top_ups": {**state.top_ups, top_up.top_up_id: top_up}})
     return state
+
+
+def _settle(
+    state: OpenWallet,
+    hold_id: str,
+    status: Literal["released", "refund"],
+    staff: str,
+    at: datetime,
+) -> OpenWallet:
+    hold = state.holds[hold_id].model_copy(
+        update={"status": status, "settled_by": staff, "settled_at": at}
+    )
+    return state.model_copy(update={"holds": {**state.holds, hold_id: hold}})
 
 
 def dump_state(state: NoWallet | OpenWallet) -> dict[str, Any]:
@@ -454,5 +704,5 @@ wallet_decider: Decider[Command, NoWallet | OpenWallet, WalletEvent] = Decider(
     evolve=evolve,
     dump_state=dump_state,
     load_state=load_state,
-    state_version=1,
+    state_version=2,
 )

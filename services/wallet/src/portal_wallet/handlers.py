@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -20,17 +21,19 @@ from portal_chassis.eventstore import CommitMetadata, EventStore, request_finger
 from portal_chassis.logging import get_logger
 from portal_chassis.mongo import ensure_indexes
 from portal_chassis.problems import ProblemError
+from portal_chassis.projection import insert_once
 from portal_contracts.events.wallet import (
     CreditReason,
     DebitReason,
     DebitRejected,
     PaymentMethod,
+    TopUpHeldForReview,
     TopUpRequested,
     WalletCredited,
     WalletDebited,
 )
 from portal_wallet import domain
-from portal_wallet.domain import OpenWallet, TopUp, TopUpLimits
+from portal_wallet.domain import HeldCredit, OpenWallet, PaymentPolicy, TopUp, TopUpLimits
 from portal_wallet.payments import PaymentProvider, WebhookPayload
 from portal_wallet.settings import WalletSettings
 
@@ -63,6 +66,82 @@ def top_up_view(top_up: TopUp, qr_payload: str | None = None) -> dict[str, Any]:
     }
 
 
+def hold_view(account_id: str, hold: HeldCredit, top_up: TopUp) -> dict[str, Any]:
+    """A held payment as staff see it (the same shape as a row of the staff list)."""
+    return {
+        "id": hold.hold_id,
+        "account_id": account_id,
+        "top_up_id": hold.top_up_id,
+        "payment_reference": top_up.reference,
+        "provider_event_id": hold.provider_event_id,
+        "amount": hold.amount,
+        "amount_requested": top_up.amount,
+        "currency": hold.currency,
+        "hold_reason": hold.reason,
+        "status": hold.status,
+        "held_at": hold.held_at,
+        "settled_by": hold.settled_by,
+        "settled_at": hold.settled_at,
+    }
+
+
+def held_row(event: TopUpHeldForReview, stream_version: int) -> dict[str, Any]:
+    """The transactions row of a held payment: the customer's history shows it as "held",
+    staff list and settle holds from it. Written by the webhook handler at once (so staff
+    can act while Kafka is away) and by the projection (so a crash in between loses
+    nothing); both insert the same row once."""
+    return {
+        "_id": event.hold_id,
+        "account_id": event.account_id,
+        "kind": "held",
+        "status": "held",
+        "amount": event.amount_received,
+        "currency": event.currency,
+        "balance_after": event.balance,
+        "reason": "top_up",
+        "reference": event.top_up_id,
+        "occurred_at": event.occurred_at,
+        "stream_version": stream_version,
+        "top_up_id": event.top_up_id,
+        "payment_reference": event.reference,
+        "provider_event_id": event.provider_event_id,
+        "amount_requested": event.amount_requested,
+        "hold_reason": event.reason,
+        "held_at": event.occurred_at,
+        "settled_by": None,
+        "settled_at": None,
+    }
+
+
+async def record_settled(
+    collection: AsyncCollection[dict[str, Any]],
+    hold_id: str,
+    status: str,
+    staff: str | None,
+    at: datetime | None,
+) -> None:
+    # A plain $set of values taken from the event: applying it again changes nothing.
+    await collection.update_one(
+        {"_id": hold_id}, {"$set": {"status": status, "settled_by": staff, "settled_at": at}}
+    )
+
+
+HOLD_FIELDS = (
+    "account_id",
+    "top_up_id",
+    "payment_reference",
+    "provider_event_id",
+    "amount",
+    "amount_requested",
+    "currency",
+    "hold_reason",
+    "status",
+    "held_at",
+    "settled_by",
+    "settled_at",
+)
+
+
 class WalletService:
     def __init__(
         self,
@@ -83,6 +162,7 @@ class WalletService:
         self.clock = clock
         self.new_id = new_id
         self.limits = TopUpLimits(settings.min_top_up, settings.max_top_up, settings.max_balance)
+        self.policy = PaymentPolicy(settings.max_balance, settings.overpayment_tolerance_percent)
 
     async def setup(self) -> None:
         await ensure_indexes(
@@ -96,6 +176,10 @@ class WalletService:
             [
                 IndexModel(
                     [("account_id", ASCENDING), ("occurred_at", DESCENDING)], name="account_time"
+                ),
+                IndexModel(
+                    [("kind", ASCENDING), ("status", ASCENDING), ("occurred_at", DESCENDING)],
+                    name="holds",
                 ),
             ],
         )
@@ -126,8 +210,13 @@ class WalletService:
         *,
         actor: str | None = None,
         idempotency_key: str | None = None,
+        open_if_missing: bool = False,
     ) -> tuple[dict[str, Any], bool]:
-        """Returns the top-up view and whether it was created now (False on a replay)."""
+        """Returns the top-up view and whether it was created now (False on a replay).
+
+        `open_if_missing`: the caller's token proves the account exists, so a wallet that
+        AccountRegistered has not opened yet (Kafka away, backlog) is opened by this request.
+        """
         stream = domain.stream_id(account_id)
         fingerprint = request_fingerprint(
             {"op": "top_up", "amount": amount, "currency": currency, "method": method}
@@ -152,6 +241,7 @@ class WalletService:
             reference=instructions.reference,
             expires_at=instructions.expires_at,
             limits=self.limits,
+            open_if_missing=open_if_missing,
         )
         # Validate before reserving the reference so a refused request stores nothing.
         state, _ = await self.runner.load(stream)
@@ -242,6 +332,8 @@ class WalletService:
                 amount=payload.amount,
                 currency=payload.currency,
                 transaction_id=self.new_id(),
+                hold_id=self.new_id(),
+                policy=self.policy,
             )
         else:
             command = domain.RecordPaymentFailed(
@@ -264,8 +356,28 @@ class WalletService:
                 {"_id": event_key, "reference": payload.reference, "received_at": now}
             )
         await self.db[REFERENCES].update_one({"_id": payload.reference}, {"$set": {"open": False}})
-        status = "duplicate" if outcome.replayed else "processed"
-        return {"status": status, "event_id": payload.id}
+        held = [
+            (e.event, e.version)
+            for e in (outcome.commit.events if outcome.commit else [])
+            if isinstance(e.event, TopUpHeldForReview)
+        ]
+        for event, version in held:  # again on a replay: the first try may have crashed here
+            await insert_once(self.db[TRANSACTIONS], held_row(event, version))
+        if outcome.replayed:
+            return {"status": "duplicate", "event_id": payload.id}
+        # Accepted either way (200): the money is the customer's, credited or held.
+        if held:
+            hold = held[0][0]
+            log.warning(
+                "payment held for review",
+                account_id=account_id,
+                hold_id=hold.hold_id,
+                reason=hold.reason,
+                amount=hold.amount_received,
+                amount_requested=hold.amount_requested,
+            )
+            return {"status": "held", "event_id": payload.id, "hold_id": hold.hold_id}
+        return {"status": "processed", "event_id": payload.id}
 
     async def expire_due(self) -> int:
         """Fail pending top-ups whose payment window has closed; returns how many."""
@@ -284,6 +396,82 @@ class WalletService:
             expired += len(outcome.commit.events) if outcome.commit else 0
             await self.db[REFERENCES].update_one({"_id": ref["_id"]}, {"$set": {"open": False}})
         return expired
+
+    # --- payments held for review (staff) ---
+
+    async def list_holds(
+        self, *, status: str | None, account_id: str | None, limit: int, offset: int
+    ) -> dict[str, Any]:
+        """Held payments across accounts, newest first (from the transactions read model)."""
+        query: dict[str, Any] = {"kind": "held"}
+        if status:
+            query["status"] = status
+        if account_id:
+            query["account_id"] = account_id
+        coll = self.db[TRANSACTIONS]
+        total = await coll.count_documents(query)
+        cursor = (
+            coll.find(query)
+            .sort([("occurred_at", DESCENDING), ("_id", DESCENDING)])
+            .skip(offset)
+            .limit(limit)
+        )
+        items = [{"id": doc["_id"], **{k: doc.get(k) for k in HOLD_FIELDS}} async for doc in cursor]
+        return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+    async def _hold_account(self, hold_id: str) -> str:
+        row = await self.db[TRANSACTIONS].find_one({"_id": hold_id, "kind": "held"})
+        if row is None:
+            raise NotFound("hold_not_found", "no held payment has this id")
+        return str(row["account_id"])
+
+    async def release_hold(self, hold_id: str, staff: str) -> dict[str, Any]:
+        """Credit a held payment; once, however often or concurrently it is asked."""
+        account_id = await self._hold_account(hold_id)
+        now = self.clock.now()
+        command = domain.ReleaseHeldCredit(
+            account_id=account_id,
+            now=now,
+            opening_currency=self.settings.currency,
+            hold_id=hold_id,
+            transaction_id=self.new_id(),
+            staff=staff,
+            max_balance=self.settings.max_balance,
+        )
+        return await self._settle(account_id, hold_id, command, staff)
+
+    async def refund_hold(self, hold_id: str, staff: str) -> dict[str, Any]:
+        """Mark a held payment for refund to the payer; once, never credited afterwards."""
+        account_id = await self._hold_account(hold_id)
+        now = self.clock.now()
+        command = domain.MarkHeldCreditForRefund(
+            account_id=account_id,
+            now=now,
+            opening_currency=self.settings.currency,
+            hold_id=hold_id,
+            staff=staff,
+        )
+        return await self._settle(account_id, hold_id, command, staff)
+
+    async def _settle(
+        self, account_id: str, hold_id: str, command: domain.Command, staff: str
+    ) -> dict[str, Any]:
+        # No idempotency key needed: the decider answers "already done" with no events, and
+        # two concurrent requests cannot both append (optimistic concurrency on the stream).
+        outcome = await self.runner.run(
+            domain.stream_id(account_id),
+            command,
+            metadata=self._metadata(account_id, staff),
+            now=command.now,
+        )
+        state = outcome.state
+        assert isinstance(state, OpenWallet)
+        hold = state.holds[hold_id]
+        # The list shows the decision at once; the projection writes the same values.
+        await record_settled(
+            self.db[TRANSACTIONS], hold_id, hold.status, hold.settled_by, hold.settled_at
+        )
+        return hold_view(account_id, hold, state.top_ups[hold.top_up_id])
 
     # --- credits and debits for other contexts ---
 
@@ -388,27 +576,35 @@ class WalletService:
 
     async def wallet_view(self, account_id: str) -> dict[str, Any]:
         state, version = await self.runner.load(domain.stream_id(account_id))
+        limits = {
+            "min_top_up": self.limits.min_amount,
+            "max_top_up": self.limits.max_amount,
+            "max_balance": self.limits.max_balance,
+        }
         if not isinstance(state, OpenWallet):
+            # Not opened yet (AccountRegistered still on its way): an empty wallet, which
+            # the account's first top-up opens.
             return {
                 "account_id": account_id,
                 "currency": self.settings.currency,
                 "balance": 0,
+                "held": 0,
+                "held_payments": 0,
                 "total_topped_up": 0,
                 "pending_top_ups": 0,
                 "version": 0,
+                "limits": limits,
             }
         return {
             "account_id": account_id,
             "currency": state.currency,
             "balance": state.balance,
+            "held": state.held,
+            "held_payments": sum(1 for h in state.holds.values() if h.status == "held"),
             "total_topped_up": state.total_topped_up,
             "pending_top_ups": sum(1 for t in state.top_ups.values() if t.status == "pending"),
             "version": version,
-            "limits": {
-                "min_top_up": self.limits.min_amount,
-                "max_top_up": self.limits.max_amount,
-                "max_balance": self.limits.max_balance,
-            },
+            "limits": limits,
         }
 
     async def balance_at(self, account_id: str, instant: datetime) -> dict[str, Any]:

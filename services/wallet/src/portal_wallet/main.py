@@ -15,7 +15,12 @@ from portal_chassis.runtime import ServiceRuntime
 from portal_chassis.web import create_app
 from portal_contracts.registry import events_of
 from portal_wallet import reactions
-from portal_wallet.api import MoneyController, WalletController, WebhookController
+from portal_wallet.api import (
+    HeldPaymentsController,
+    MoneyController,
+    WalletController,
+    WebhookController,
+)
 from portal_wallet.handlers import WalletService, expiry_delta
 from portal_wallet.payments import SandboxProvider
 from portal_wallet.projections import TransactionsProjection
@@ -78,7 +83,12 @@ def create(settings: WalletSettings | None = None) -> Litestar:
 
     return create_app(
         title="Wallet service",
-        route_handlers=[WalletController, MoneyController, WebhookController],
+        route_handlers=[
+            WalletController,
+            MoneyController,
+            HeldPaymentsController,
+            WebhookController,
+        ],
         runtime=runtime,
         on_start=[start],
         on_stop=[stop],

@@ -25,6 +25,10 @@ from portal_contracts.events.wallet import PaymentMethod
 SIGNATURE_HEADER = "Portal-Signature"
 SIGNATURE_TOLERANCE_SECONDS = 300
 _MEMO_ALPHABET = string.ascii_uppercase + string.digits
+MAX_PAYMENT_AMOUNT = 10**12
+"""The largest amount (minor units) a provider may report for one payment: far above any
+real payment into a wallet (a larger one would be held anyway), far below what the event
+store can hold (int64), so a forged or garbled amount is refused before anything is stored."""
 
 
 class WebhookPayload(BaseModel):
@@ -33,7 +37,7 @@ class WebhookPayload(BaseModel):
     id: str = Field(min_length=1, max_length=200)
     type: Literal["payment.succeeded", "payment.failed"]
     reference: str = Field(min_length=1, max_length=100)
-    amount: StrictInt = Field(gt=0)
+    amount: StrictInt = Field(gt=0, le=MAX_PAYMENT_AMOUNT)
     currency: CurrencyCode
 
 

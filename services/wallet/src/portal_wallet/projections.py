@@ -1,7 +1,13 @@
-"""The wallet's own read model: its transaction history, fed from `wallet.events`."""
+"""The wallet's own read model: its transaction history, fed from `wallet.events`.
+
+Besides credits and debits it has one row per payment held for review (kind "held",
+keyed by the hold id): customers see it in their history, staff list and settle holds
+from it. The row's status follows the hold (held -> released | refund).
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -9,8 +15,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 from portal_chassis.projection import ProjectionStatus, insert_once
 from portal_contracts.base import DomainEvent
 from portal_contracts.envelope import EventEnvelope
-from portal_contracts.events.wallet import WalletCredited, WalletDebited
-from portal_wallet.handlers import TRANSACTIONS
+from portal_contracts.events.wallet import (
+    HeldCreditMarkedForRefund,
+    HeldCreditReleased,
+    TopUpHeldForReview,
+    WalletCredited,
+    WalletDebited,
+)
+from portal_wallet.handlers import TRANSACTIONS, held_row, record_settled
 
 PROJECTION = "wallet-transactions"
 
@@ -37,4 +49,13 @@ class TransactionsProjection:
                     "stream_version": envelope.streamversion,
                 },
             )
+        elif isinstance(event, TopUpHeldForReview):
+            await insert_once(self.collection, held_row(event, envelope.streamversion))
+        elif isinstance(event, HeldCreditReleased):
+            await self._settled(event.hold_id, "released", event.released_by, event.occurred_at)
+        elif isinstance(event, HeldCreditMarkedForRefund):
+            await self._settled(event.hold_id, "refund", event.marked_by, event.occurred_at)
         await self.status.applied(envelope)
+
+    async def _settled(self, hold_id: str, status: str, staff: str, at: datetime) -> None:
+        await record_settled(self.collection, hold_id, status, staff, at)

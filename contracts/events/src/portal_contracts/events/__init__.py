@@ -84,8 +84,11 @@ from portal_contracts.events.tickets import (
 )
 from portal_contracts.events.wallet import (
     DebitRejected,
+    HeldCreditMarkedForRefund,
+    HeldCreditReleased,
     TopUpCompleted,
     TopUpFailed,
+    TopUpHeldForReview,
     TopUpRequested,
     WalletCredited,
     WalletDebited,
@@ -110,6 +113,8 @@ __all__ = [
     "CustomerLevelChanged",
     "DebitRejected",
     "DocumentAttached",
+    "HeldCreditMarkedForRefund",
+    "HeldCreditReleased",
     "InvoiceCancelled",
     "InvoiceIssued",
     "InvoicePaid",
@@ -162,6 +167,7 @@ __all__ = [
     "TicketStatusChanged",
     "TopUpCompleted",
     "TopUpFailed",
+    "TopUpHeldForReview",
     "TopUpRequested",
     "TwoFactorDisabled",
     "TwoFactorEnabled",

@@ -12,6 +12,9 @@ from portal_contracts.base import CurrencyCode, DomainEvent
 PaymentMethod = Literal["sandbox", "bank_transfer"]
 CreditReason = Literal["top_up", "refund", "overpayment", "adjustment", "order_cancelled"]
 DebitReason = Literal["invoice_payment", "adjustment", "purchase"]
+HoldReason = Literal["over_tolerance", "balance_limit", "repeat_payment"]
+"""Why a payment was held: more than the tolerance above the amount asked for; it would
+take the balance past the wallet's limit; another payment on an already paid reference."""
 
 
 class WalletEvent(DomainEvent):
@@ -39,7 +42,11 @@ class TopUpRequested(WalletEvent):
 
 
 class TopUpCompleted(WalletEvent):
-    """The provider confirmed the payment; `amount_received` is what arrived."""
+    """The provider confirmed the payment; `amount_received` is what arrived.
+
+    Also recorded when staff release a held payment (with the provider's event id), so
+    consumers see the credited payment exactly as if it had not been held.
+    """
 
     event_type: ClassVar[str] = "TopUpCompleted"
     top_up_id: str
@@ -91,3 +98,50 @@ class DebitRejected(WalletEvent):
     balance: int
     reason: Literal["insufficient_balance", "currency_mismatch"]
     reference: str
+
+
+class TopUpHeldForReview(WalletEvent):
+    """A confirmed payment that was kept aside for staff review instead of credited.
+
+    The money is the customer's and is shown as held; nothing was added to the balance.
+    Staff either release it (HeldCreditReleased) or mark it for refund to the payer
+    (HeldCreditMarkedForRefund), once.
+    """
+
+    event_type: ClassVar[str] = "TopUpHeldForReview"
+    hold_id: str
+    top_up_id: str
+    provider: str
+    reference: str
+    provider_event_id: str
+    amount_requested: int
+    amount_received: int = Field(gt=0)
+    currency: CurrencyCode
+    reason: HoldReason
+    balance: int
+    """The balance when the payment was held (unchanged by it)."""
+    late: bool = False
+
+
+class HeldCreditReleased(WalletEvent):
+    """Staff released a held payment: it is credited (TopUpCompleted + WalletCredited)."""
+
+    event_type: ClassVar[str] = "HeldCreditReleased"
+    hold_id: str
+    top_up_id: str
+    amount: int = Field(gt=0)
+    currency: CurrencyCode
+    transaction_id: str
+    """The WalletCredited transaction recorded with this release."""
+    released_by: str
+
+
+class HeldCreditMarkedForRefund(WalletEvent):
+    """Staff decided a held payment goes back to the payer; it is never credited."""
+
+    event_type: ClassVar[str] = "HeldCreditMarkedForRefund"
+    hold_id: str
+    top_up_id: str
+    amount: int = Field(gt=0)
+    currency: CurrencyCode
+    marked_by: str
