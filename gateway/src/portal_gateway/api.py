@@ -100,7 +100,7 @@ class WalletController(Controller):
         request: Request[Any, Any, Any],
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
-        kind: FromQuery[Literal["credit", "debit"] | None] = None,
+        kind: FromQuery[Literal["credit", "debit", "held"] | None] = None,
         since: Annotated[datetime | None, QueryParameter(name="from")] = None,
         until: Annotated[datetime | None, QueryParameter(name="to")] = None,
     ) -> Response[Any]:
