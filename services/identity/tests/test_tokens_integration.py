@@ -27,6 +27,7 @@ from portal_contracts.events.identity import (
     LoginFailed,
     LoginSucceeded,
     SecondFactorFailed,
+    SecondFactorLocked,
     SessionRevoked,
     TwoFactorDisabled,
     TwoFactorEnabled,
@@ -872,3 +873,105 @@ async def test_turning_two_factor_off_needs_the_password_and_a_code(identity, un
     assert "access_token" in await login(identity, email)  # one step again
     log = await security_log(identity, f"security-{user['user_id']}")
     assert any(isinstance(e, TwoFactorDisabled) for e in log)
+
+
+async def two_factor_user(service: IdentityService, unique: str) -> tuple[dict, str, pyotp.TOTP]:
+    """A registered user with 2FA on; the clock is past the step of the confirming code."""
+    user = await register(service, unique)
+    email = f"owner-{unique}@example.com"
+    me = principal_of(service, await login(service, email))
+    app = pyotp.TOTP((await service.start_two_factor(me))["secret"])
+    await service.confirm_two_factor(me, app.at(clock_of(service).now()))
+    clock_of(service).advance(seconds=30)
+    return user, email, app
+
+
+def wrong_code(app: pyotp.TOTP, service: IdentityService) -> str:
+    return "000000" if app.at(clock_of(service).now()) != "000000" else "000001"
+
+
+async def test_concurrent_wrong_codes_on_one_challenge_are_checked_five_times_at_most(
+    identity, unique
+):
+    user, email, app = await two_factor_user(identity, unique)
+    challenge = await login(identity, email)
+    wrong = wrong_code(app, identity)
+    results = await asyncio.gather(
+        *(
+            identity.login_second_factor(challenge["mfa_token"], wrong, HOME, AGENT)
+            for _ in range(25)
+        ),
+        return_exceptions=True,
+    )
+    assert all(isinstance(r, ProblemError) and r.status_code == 401 for r in results), results
+    codes = sorted(r.code for r in results if isinstance(r, ProblemError))
+    # the sixth wrong code, sequentially, gets invalid_login_challenge: so do the extras
+    assert codes == ["invalid_code"] * 5 + ["invalid_login_challenge"] * 20, codes
+    log = await security_log(identity, f"security-{user['user_id']}")
+    assert sum(isinstance(e, SecondFactorFailed) for e in log) == 5
+    late = await refused(
+        identity.login_second_factor(
+            challenge["mfa_token"], app.at(clock_of(identity).now()), HOME, AGENT
+        ),
+        401,
+    )
+    assert late.code == "invalid_login_challenge"
+
+
+async def test_wrong_codes_across_challenges_lock_the_second_factor_for_a_while(identity, unique):
+    user, email, app = await two_factor_user(identity, unique)
+    clock = clock_of(identity)
+    wrong = wrong_code(app, identity)
+    # 4 fresh challenges x 5 concurrent wrong codes: 20 guesses, at most 10 are checked
+    challenges = [await login(identity, email) for _ in range(4)]
+    results = await asyncio.gather(
+        *(
+            identity.login_second_factor(c["mfa_token"], wrong, HOME, AGENT)
+            for c in challenges
+            for _ in range(5)
+        ),
+        return_exceptions=True,
+    )
+    assert all(isinstance(r, ProblemError) for r in results), results
+    assert sum(r.code == "invalid_code" for r in results) == 10, [r.code for r in results]
+    locked = [r for r in results if r.code == "second_factor_locked"]
+    assert locked and all(r.status_code == 429 for r in locked)
+    assert all(0 < r.problem_extra["retry_after"] <= 15 * 60 for r in locked)
+    log = await security_log(identity, f"security-{user['user_id']}")
+    assert sum(isinstance(e, SecondFactorFailed) for e in log) == 10
+    locks = [e for e in log if isinstance(e, SecondFactorLocked)]
+    assert len(locks) == 1 and locks[0].failures == 10
+    assert locks[0].locked_until == clock.now() + timedelta(minutes=15)
+
+    # the right code does not sign in while the lock lasts
+    clock.advance(minutes=10)
+    fresh = await login(identity, email)
+    err = await refused(
+        identity.login_second_factor(fresh["mfa_token"], app.at(clock.now()), HOME, AGENT), 429
+    )
+    assert err.code == "second_factor_locked" and 0 < err.problem_extra["retry_after"] <= 300
+    # ...and does once it has passed
+    clock.advance(minutes=5, seconds=1)
+    after = await login(identity, email)
+    tokens = await identity.login_second_factor(
+        after["mfa_token"], app.at(clock.now()), HOME, AGENT
+    )
+    assert await identity.tokens.is_active(tokens["session_id"])
+
+
+async def test_right_codes_do_not_count_towards_the_lock(identity, unique):
+    user, email, app = await two_factor_user(identity, unique)
+    clock = clock_of(identity)
+    window = 15 * 60  # start at a window's beginning: all that follows falls in one window
+    clock.advance(seconds=window - int(clock.now().timestamp()) % window)
+    for _ in range(9):  # nine wrong codes (one below the limit) and nine right ones
+        challenge = await login(identity, email)
+        wrong = wrong_code(app, identity)
+        await refused(identity.login_second_factor(challenge["mfa_token"], wrong, HOME, AGENT), 401)
+        clock.advance(seconds=30)
+        tokens = await identity.login_second_factor(
+            challenge["mfa_token"], app.at(clock.now()), HOME, AGENT
+        )
+        assert "access_token" in tokens
+    log = await security_log(identity, f"security-{user['user_id']}")
+    assert not [e for e in log if isinstance(e, SecondFactorLocked)]

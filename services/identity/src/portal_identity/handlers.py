@@ -10,7 +10,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import segno
@@ -34,13 +34,14 @@ from portal_contracts.events.identity import (
     LoginSucceeded,
     QrLoginApproved,
     SecondFactorFailed,
+    SecondFactorLocked,
     SessionRevoked,
     TwoFactorDisabled,
     TwoFactorEnabled,
 )
 from portal_identity import domain
 from portal_identity.domain import ActiveUser
-from portal_identity.mfa import CHALLENGE_TTL, MAX_ATTEMPTS, TwoFactorStore
+from portal_identity.mfa import CHALLENGE_TTL, MAX_ATTEMPTS, FailureLimits, TwoFactorStore
 from portal_identity.passwords import check_policy, hash_password, verify_password
 from portal_identity.settings import IdentitySettings
 from portal_identity.throttle import LoginThrottle, ThrottleLimits, email_hash
@@ -93,7 +94,14 @@ class IdentityService:
             db["departments"], "department", {d: d for d in DEFAULT_DEPARTMENTS}
         )
         self.qr_secrets = db["qr_secrets"]
-        self.mfa = TwoFactorStore(db)
+        self.mfa = TwoFactorStore(
+            db,
+            FailureLimits(
+                settings.second_factor_failures,
+                timedelta(minutes=settings.second_factor_window_minutes),
+                timedelta(minutes=settings.second_factor_lock_minutes),
+            ),
+        )
         self.blobs = BlobStore(db, "logos")
         self.throttle = LoginThrottle(
             db,
@@ -111,6 +119,7 @@ class IdentityService:
         )
         await ensure_indexes(self.emails, [IndexModel([("account_id", ASCENDING)], name="account")])
         await self.throttle.setup()
+        await self.mfa.setup()
         await self.blobs.setup()
         await self.tokens.setup()
         await self.keyring.load(self.clock.now())
@@ -296,16 +305,31 @@ class IdentityService:
     async def login_second_factor(
         self, mfa_token: str, code: str, client_address: str, user_agent: str
     ) -> dict[str, Any]:
-        """The second step of a login with 2FA: the code from the app, or a recovery code."""
+        """The second step of a login with 2FA: the code from the app, or a recovery code.
+
+        A code is checked only after it took a slot on its challenge (five per challenge)
+        and one of the user's slots (wrong codes per window, any challenge): concurrent
+        guesses get no more checks than sequential ones.
+        """
         now = self.clock.now()
-        challenge = await self.mfa.challenge(mfa_token, now)
-        user = await self._user(challenge.user_id) if challenge else None
-        if user is None:
+        attempt = await self.mfa.take_attempt(mfa_token, now)
+        user = await self._user(attempt.user_id) if attempt else None
+        if attempt is None or user is None:
             raise ProblemError(
                 401, "invalid_login_challenge", "this sign-in expired or was used; sign in again"
             )
+        locked = await self.mfa.locked_for(user.user_id, now)
+        slot = None if locked else await self.mfa.take_user_slot(user.user_id, now)
+        if slot is None:
+            raise ProblemError(
+                429,
+                "second_factor_locked",
+                "too many wrong codes; two-factor sign-in is paused for this account",
+                retry_after=locked
+                or await self._lock_second_factor(user, now, client_address, user_agent),
+            )
         if not await self.mfa.verify(user.user_id, code, now):
-            attempts = await self.mfa.failed(mfa_token)
+            attempts = await self.mfa.failed(mfa_token, attempt)
             await self._security_log(
                 user.user_id,
                 SecondFactorFailed(
@@ -317,12 +341,15 @@ class IdentityService:
                     occurred_at=now,
                 ),
             )
+            if slot + 1 >= self.mfa.limits.per_window:  # that was the last wrong code allowed
+                await self._lock_second_factor(user, now, client_address, user_agent)
             raise ProblemError(
                 401,
                 "invalid_code",
                 "the code is wrong or was used already",
                 attempts_left=max(MAX_ATTEMPTS - attempts, 0),
             )
+        await self.mfa.release_user_slot(user.user_id, slot, now)
         if not await self.mfa.finish(mfa_token):  # a concurrent submission signed in first
             raise ProblemError(
                 401, "invalid_login_challenge", "this sign-in expired or was used; sign in again"
@@ -330,6 +357,27 @@ class IdentityService:
         return await self._open_session(
             user, "password", client_address, user_agent, second_factor=True
         )
+
+    async def _lock_second_factor(
+        self, user: ActiveUser, now: datetime, client_address: str, user_agent: str
+    ) -> int:
+        """Lock the user's second factor and tell them; the seconds the lock lasts."""
+        until, locked_now = await self.mfa.lock(user.user_id, now)
+        if not locked_now:
+            return max(1, int((until - now).total_seconds()))
+        await self._security_log(
+            user.user_id,
+            SecondFactorLocked(
+                user_id=user.user_id,
+                account_id=user.account_id,
+                failures=self.mfa.limits.per_window,
+                locked_until=until,
+                client_address=client_address,
+                user_agent=user_agent,
+                occurred_at=now,
+            ),
+        )
+        return int((until - now).total_seconds())
 
     async def start_two_factor(self, principal: Principal) -> dict[str, Any]:
         user = await self.me(principal)

@@ -24,6 +24,11 @@ class IdentitySettings(ServiceSettings):
     login_backoff_cap_seconds: int = 900
     account_failures_per_hour: int = 100
     address_failures_per_hour: int = 300
+    second_factor_failures: int = 10
+    """Wrong one-time codes per user and window (any challenge) before the lock."""
+    second_factor_window_minutes: int = 15
+    second_factor_lock_minutes: int = 15
+    """At least the window, so counting starts afresh when a lock ends."""
     throttle_purge_seconds: float = 600.0
     """How often old login counters and expired refresh tokens and sessions are purged."""
     admin_email: str = Field(

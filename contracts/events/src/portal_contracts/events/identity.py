@@ -118,6 +118,19 @@ class SecondFactorFailed(IdentityEvent):
     attempts: int
 
 
+class SecondFactorLocked(IdentityEvent):
+    """Too many wrong one-time codes across sign-ins: the second factor is locked until
+    `locked_until` (the user is told: someone knows their password)."""
+
+    event_type: ClassVar[str] = "SecondFactorLocked"
+    user_id: str
+    account_id: str
+    failures: int
+    locked_until: datetime
+    client_address: str
+    user_agent: str
+
+
 class LoginFailed(IdentityEvent):
     """A failed attempt; `user_id` is absent when the email matched nobody."""
 
