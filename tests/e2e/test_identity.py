@@ -100,15 +100,60 @@ def test_login_error_does_not_reveal_whether_the_email_exists(platform):
     assert wrong.json()["code"] == unknown.json()["code"] == "invalid_credentials"
 
 
-def test_email_is_unique_case_insensitively(platform):
+def test_email_is_unique_case_insensitively_and_registration_does_not_reveal_it(platform):
     url = platform["url"]
     c = Customer(url, wait_for_wallet=False)
-    r = httpx.post(
+    twin = httpx.post(
         f"{url}/api/v1/auth/register",
-        json={"email": c.email.upper(), "password": PASSWORD, "name": "Twin"},
+        json={"email": c.email.upper(), "password": "twin password 1", "name": "Twin"},
     )
-    problem(r, 409, "email_taken")
+    fresh = httpx.post(
+        f"{url}/api/v1/auth/register",
+        json={
+            "email": f"fresh-{uuid.uuid4().hex[:8]}@example.com",
+            "password": "twin password 1",
+            "name": "Fresh",
+        },
+    )
+    # the same answer for an address in use as for a new one (login does not tell either)
+    assert twin.status_code == fresh.status_code == 201, (twin.text, fresh.text)
+    assert set(twin.json()) == set(fresh.json())
+    assert twin.json()["account_id"] != c.account_id and twin.json()["user_id"] != c.user_id
+    problem(
+        httpx.post(
+            f"{url}/api/v1/auth/login", json={"email": c.email, "password": "twin password 1"}
+        ),
+        401,
+    )
     assert login(url, c.email.upper(), PASSWORD)["access_token"]
+    mails = platform["identity_db"]["outgoing_mail"]
+    assert mails.find_one({"to": c.email, "kind": "registration_attempt"})
+
+
+def mailed_token(platform, email: str, kind: str) -> str:
+    """The token in the newest mail of `kind` to `email` (what the mailer would send)."""
+    doc = platform["identity_db"]["outgoing_mail"].find_one(
+        {"to": email, "kind": kind}, sort=[("created_at", -1)]
+    )
+    assert doc and doc["token"], (email, kind)
+    return str(doc["token"])
+
+
+def test_email_verification_with_the_mailed_link(platform):
+    url = platform["url"]
+    c = Customer(url, wait_for_wallet=False)
+    assert c.http.get("/api/v1/me").json()["email_verified"] is False
+    token = mailed_token(platform, c.email, "email_verification")
+    other = Customer(url, wait_for_wallet=False)
+    problem(other.http.post("/api/v1/me/email/verify", json={"token": token}), 422)
+    problem(httpx.post(f"{url}/api/v1/me/email/verify", json={"token": token}), 401)
+    r = c.http.post("/api/v1/me/email/verify", json={"token": token})
+    assert r.status_code == 200 and r.json()["email_verified"] is True, r.text
+    assert c.http.get("/api/v1/me").json()["email_verified"] is True
+    problem(c.http.post("/api/v1/me/email/verify", json={"token": token}), 422)
+    resent = other.http.post("/api/v1/me/email/verification")
+    assert resent.status_code == 202, resent.text
+    assert mailed_token(platform, other.email, "email_verification") != token
 
 
 @pytest.mark.parametrize(
@@ -350,7 +395,8 @@ def test_owner_invites_a_staff_user_who_cannot_see_the_wallet(platform):
     email = f"staff-{uuid.uuid4().hex[:8]}@example.com"
     r = owner.http.post("/api/v1/account/users", json={"email": email, "role": "staff"})
     assert r.status_code == 201, r.text
-    token = r.json()["invitation_token"]
+    assert "invitation_token" not in r.json()  # it goes to the mailbox, not to the inviter
+    token = mailed_token(platform, email, "invitation")
     r = httpx.post(
         f"{url}/api/v1/auth/invitations/accept",
         json={"token": token, "name": "Staff Member", "password": "staff password 1"},
@@ -499,3 +545,46 @@ def test_two_factor_login_through_the_gateway(platform):
     assert off.status_code == 200 and off.json() == {"two_factor": False}, off.text
     plain = httpx.post(f"{url}/api/v1/auth/login", json={"email": c.email, "password": PASSWORD})
     assert "access_token" in plain.json()
+
+
+def test_an_invitation_cannot_be_squatted_nor_block_the_mailbox_owner(platform):
+    url = platform["url"]
+    owner = Customer(url, wait_for_wallet=False)
+    victim = f"victim-{uuid.uuid4().hex[:8]}@example.com"
+    invited = owner.http.post("/api/v1/account/users", json={"email": victim, "role": "admin"})
+    assert invited.status_code == 201, invited.text
+    assert "token" not in invited.text
+    # the real owner of the mailbox registers anyway, into an account of their own
+    r = httpx.post(
+        f"{url}/api/v1/auth/register",
+        json={"email": victim, "password": "victim password 1", "name": "Victim"},
+    )
+    assert r.status_code == 201, r.text
+    mine = login(url, victim, "victim password 1")
+    me = httpx.get(f"{url}/api/v1/me", headers=bearer(mine["access_token"])).json()
+    assert me["account_id"] == r.json()["account_id"] != owner.account_id
+    # the invitation is void now, whoever holds its token
+    token = mailed_token(platform, victim, "invitation")
+    accept = httpx.post(
+        f"{url}/api/v1/auth/invitations/accept",
+        json={"token": token, "name": "Squatter", "password": "squatter password 1"},
+    )
+    problem(accept, 404, "invitation_not_found")
+    # inviting an address with an account answers like any invitation
+    other = owner.http.post(
+        "/api/v1/account/users",
+        json={"email": f"free-{uuid.uuid4().hex[:8]}@example.com", "role": "staff"},
+    )
+    taken = owner.http.post("/api/v1/account/users", json={"email": victim, "role": "staff"})
+    assert taken.status_code == other.status_code == 201, (taken.text, other.text)
+    assert set(taken.json()) == set(other.json())
+
+
+def test_weak_passwords_are_refused(platform):
+    for weak in ("aaaaaaaa", "11111111a", "password2024"):
+        r = httpx.post(
+            f"{platform['url']}/api/v1/auth/register",
+            json={"email": f"w-{uuid.uuid4().hex[:8]}@example.com", "password": weak, "name": "W"},
+        )
+        assert r.status_code == 422, (weak, r.text)
+        assert r.json()["code"] in ("password_too_weak", "password_too_common")

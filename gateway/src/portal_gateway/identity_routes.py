@@ -30,7 +30,11 @@ class AuthController(Controller):
         "/register",
         status_code=201,
         summary="Register an account and its owner",
-        description="Body: {email, password, name, account_name?, kind: person|organisation}",
+        description=(
+            "Body: {email, password, name, account_name?, kind: person|organisation}. An "
+            "address in use gets the same answer (its owner is mailed); a verification link "
+            "is mailed to the address. 429 too_many_registrations with Retry-After."
+        ),
     )
     async def register(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/auth/register")
@@ -52,7 +56,10 @@ class AuthController(Controller):
         "/login/2fa",
         status_code=200,
         summary="Finish a two-factor login with the app's code or a recovery code",
-        description="Body: {mfa_token, code}. Tokens as from /login; 401 invalid_code.",
+        description=(
+            "Body: {mfa_token, code}. Tokens as from /login; 401 invalid_code; five codes per "
+            "challenge; too many wrong codes lock it: 429 second_factor_locked, Retry-After."
+        ),
     )
     async def login_second_factor(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/auth/login/2fa")
@@ -155,6 +162,23 @@ class MeController(Controller):
         return await _forward(request, "/v1/me/password")
 
     @post(
+        "/email/verify",
+        status_code=200,
+        summary="Confirm my email address with the token mailed to it",
+        description="Body: {token}. 422 verification_invalid.",
+    )
+    async def verify_email(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _forward(request, "/v1/me/email/verify")
+
+    @post(
+        "/email/verification",
+        status_code=202,
+        summary="Mail me a new verification link",
+    )
+    async def resend_verification(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _forward(request, "/v1/me/email/verification")
+
+    @post(
         "/2fa",
         status_code=201,
         summary="Start two-factor login: a secret and its QR for an authenticator app",
@@ -207,7 +231,10 @@ class AccountUsersController(Controller):
         "/",
         status_code=201,
         summary="Invite a user by email (owner/admin)",
-        description="Body: {email, role: admin|staff}",
+        description=(
+            "Body: {email, role: admin|staff}. The acceptance token is mailed to the address, "
+            "never returned: only the mailbox's owner can accept."
+        ),
     )
     async def invite(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/account/users")

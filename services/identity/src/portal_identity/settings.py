@@ -24,6 +24,10 @@ class IdentitySettings(ServiceSettings):
     login_backoff_cap_seconds: int = 900
     account_failures_per_hour: int = 100
     address_failures_per_hour: int = 300
+    registrations_per_address_per_hour: int = 100
+    """Registration attempts from one client address (an office behind NAT is one)."""
+    registrations_per_email_per_hour: int = 5
+    email_verification_days: int = 7
     second_factor_failures: int = 10
     """Wrong one-time codes per user and window (any challenge) before the lock."""
     second_factor_window_minutes: int = 15

@@ -42,6 +42,7 @@ from portal_contracts.events.crm import (
 )
 from portal_contracts.events.identity import (
     AccountRegistered,
+    EmailVerified,
     LoginFailed,
     LoginSucceeded,
     PasswordChanged,
@@ -109,6 +110,7 @@ __all__ = [
     "CustomerLevelChanged",
     "DebitRejected",
     "DocumentAttached",
+    "EmailVerified",
     "InvoiceCancelled",
     "InvoiceIssued",
     "InvoicePaid",

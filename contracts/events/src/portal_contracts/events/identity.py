@@ -54,6 +54,16 @@ class UserInvited(IdentityEvent):
     expires_at: datetime
 
 
+class EmailVerified(IdentityEvent):
+    """The user proved they read the address's mailbox (a mailed token, or an accepted
+    invitation, whose token went to that mailbox)."""
+
+    event_type: ClassVar[str] = "EmailVerified"
+    user_id: str
+    account_id: str
+    email: str
+
+
 class UserRoleChanged(IdentityEvent):
     event_type: ClassVar[str] = "UserRoleChanged"
     user_id: str
