@@ -588,3 +588,20 @@ def test_weak_passwords_are_refused(platform):
         )
         assert r.status_code == 422, (weak, r.text)
         assert r.json()["code"] in ("password_too_weak", "password_too_common")
+
+
+def test_concurrent_refreshes_of_one_token_get_one_successor(platform):
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = platform["url"]
+    c = Customer(url, wait_for_wallet=False)
+    token = c.tokens["refresh_token"]
+
+    def refresh(_: int) -> httpx.Response:
+        return httpx.post(f"{url}/api/v1/auth/refresh", json={"refresh_token": token}, timeout=30)
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(refresh, range(20)))
+    assert all(r.status_code == 200 for r in answers), [r.text for r in answers]
+    assert len({r.json()["refresh_token"] for r in answers}) == 1
+    assert len({r.json()["access_token"] for r in answers}) == 1

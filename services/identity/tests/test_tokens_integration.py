@@ -215,19 +215,46 @@ async def test_without_grace_concurrent_refreshes_of_one_token_let_exactly_one_t
 
 
 async def test_two_tabs_refreshing_together_both_stay_signed_in(identity, unique):
-    """Within the grace, a reuse is another tab of the same browser: no revocation."""
+    """Within the grace, a reuse is another tab of the same browser: no revocation, and
+    every tab gets the one successor of the token."""
     await register(identity, unique)
     tokens = await login(identity, f"owner-{unique}@example.com")
     tabs = await asyncio.gather(*(identity.refresh(tokens["refresh_token"]) for _ in range(3)))
     assert {t["session_id"] for t in tabs} == {tokens["session_id"]}
-    assert len({t["refresh_token"] for t in tabs}) == 3  # each tab rotates on its own
+    assert len({(t["refresh_token"], t["access_token"]) for t in tabs}) == 1
     identity.clock.advance(seconds=identity.settings.refresh_reuse_grace_seconds - 1)
     late_tab = await identity.refresh(tokens["refresh_token"])  # still within the grace
-    for tab in [*tabs, late_tab]:
-        assert (await identity.refresh(tab["refresh_token"]))["session_id"] == tokens["session_id"]
+    assert late_tab == tabs[0]
+    onward = await asyncio.gather(*(identity.refresh(t["refresh_token"]) for t in tabs))
+    assert {t["session_id"] for t in onward} == {tokens["session_id"]}
     assert await identity.tokens.is_active(tokens["session_id"])
     log = await security_log(identity, f"security-{principal_of(identity, tokens).user_id}")
     assert not [e for e in log if isinstance(e, SessionRevoked)]
+
+
+async def test_concurrent_refreshes_within_the_grace_get_one_successor(identity, unique):
+    await register(identity, unique)
+    tokens = await login(identity, f"owner-{unique}@example.com")
+    results = await asyncio.gather(
+        *(identity.refresh(tokens["refresh_token"]) for _ in range(20)), return_exceptions=True
+    )
+    assert all(isinstance(r, dict) for r in results), results
+    assert len({r["refresh_token"] for r in results}) == 1
+    assert len({r["access_token"] for r in results}) == 1
+    issued = await identity.tokens.refresh_tokens.count_documents(
+        {"session_id": tokens["session_id"]}
+    )
+    assert issued == 2  # the login's token and its one successor
+    # nothing usable at rest: the stored successor is sealed
+    stored = await identity.tokens.successors.find_one(
+        {"_id": identity.tokens._hash(tokens["refresh_token"])}
+    )
+    assert results[0]["refresh_token"].encode() not in bytes(stored["sealed"])
+    # after the grace, a reuse still revokes the family, successor included
+    identity.clock.advance(seconds=identity.settings.refresh_reuse_grace_seconds + 1)
+    reused = await refused(identity.refresh(tokens["refresh_token"]), 401)
+    assert reused.code == "refresh_token_reused"
+    await refused(identity.refresh(results[0]["refresh_token"]), 401)
 
 
 async def test_the_grace_ends_and_never_revives_a_revoked_session(identity, unique):
@@ -255,13 +282,19 @@ async def test_expired_tokens_and_long_revoked_sessions_are_purged(identity, uni
     await identity.logout(principal_of(identity, gone))
     rotated = await identity.refresh(kept["refresh_token"])
     assert await identity.tokens.purge(identity.clock.now()) == {
+        "refresh_token_successors": 0,
         "refresh_tokens": 0,
         "refresh_token_uses": 0,
         "sessions": 0,
     }
     identity.clock.advance(days=identity.settings.refresh_token_days, seconds=1)
     purged = await identity.tokens.purge(identity.clock.now())
-    assert purged == {"refresh_tokens": 3, "refresh_token_uses": 1, "sessions": 1}
+    assert purged == {
+        "refresh_token_successors": 1,
+        "refresh_tokens": 3,
+        "refresh_token_uses": 1,
+        "sessions": 1,
+    }
     err = await refused(identity.refresh(rotated["refresh_token"]), 401)
     assert err.code == "invalid_refresh_token"
 
