@@ -292,6 +292,12 @@ def test_qr_login_approved_by_the_app_delivers_tokens_to_the_web_once(platform):
     assert held.json()["status"] == "pending" and time.monotonic() - started >= 0.9
     problem(httpx.get(status_url, headers=poll, params={"wait": 11}), 400)
 
+    # the app shows who asked before approving
+    asked = app.http.get(f"/api/v1/auth/qr/{challenge['id']}/request")
+    assert asked.status_code == 200, asked.text
+    assert asked.json()["user_agent"] == "web-browser"
+    assert asked.json()["client_address"] == "127.0.0.1" and asked.json()["requested_at"]
+    problem(httpx.get(f"{url}/api/v1/auth/qr/{challenge['id']}/request"), 401)
     r = app.http.post(
         f"/api/v1/auth/qr/{challenge['id']}/approve", json={"device": "Pixel 9 (app)"}
     )

@@ -114,6 +114,16 @@ class AuthController(Controller):
     ) -> Response[Any]:
         return await _forward(request, f"/v1/auth/qr/{challenge_id}")
 
+    @get(
+        "/qr/{challenge_id:str}/request",
+        summary="Who asked to sign in with a QR code (the app shows it before approving)",
+        description="Answers the requester's address, user agent, time and the code's expiry.",
+    )
+    async def qr_request(
+        self, request: Request[Any, Any, Any], challenge_id: FromPath[str]
+    ) -> Response[Any]:
+        return await _forward(request, f"/v1/auth/qr/{challenge_id}/request")
+
     @post(
         "/qr/{challenge_id:str}/approve",
         status_code=200,

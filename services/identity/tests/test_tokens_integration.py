@@ -855,6 +855,37 @@ async def test_qr_login_delivers_tokens_exactly_once(identity, unique):
         await identity.poll_qr(challenge["id"], challenge["poll_token"], "1.2.3.4", "x")
 
 
+async def test_the_app_sees_who_asked_before_it_approves(identity, unique):
+    await register(identity, unique)
+    phone = principal_of(identity, await login(identity, f"owner-{unique}@example.com"))
+    asked_at = clock_of(identity).now()
+    challenge = await identity.create_qr("198.51.100.20", "Firefox 133 on Linux")
+    seen = await identity.qr_request(phone, challenge["id"])
+    assert seen == {
+        "id": challenge["id"],
+        "status": "pending",
+        "requested_at": asked_at,
+        "expires_at": challenge["expires_at"],
+        "client_address": "198.51.100.20",
+        "user_agent": "Firefox 133 on Linux",
+    }
+    with pytest.raises(NotFound):
+        await identity.qr_request(phone, uuid.uuid4().hex)
+    await identity.approve_qr(phone, challenge["id"], "Pixel 8")
+    assert (await identity.qr_request(phone, challenge["id"]))["status"] == "approved"
+    # once approved, it is nobody else's business
+    await register(identity, unique, who="other")
+    other = principal_of(identity, await login(identity, f"other-{unique}@example.com"))
+    with pytest.raises(NotFound):
+        await identity.qr_request(other, challenge["id"])
+    late = await identity.create_qr("198.51.100.21", "Chrome")
+    clock_of(identity).advance(seconds=121)
+    assert (await identity.qr_request(other, late["id"]))["status"] == "expired"
+    await identity.logout(other)
+    err = await refused(identity.qr_request(other, late["id"]), 401)
+    assert err.code == "session_ended"
+
+
 async def test_a_long_poll_answers_as_soon_as_the_app_approves(identity, unique):
     await register(identity, unique)
     phone = await login(identity, f"owner-{unique}@example.com")

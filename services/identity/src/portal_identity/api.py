@@ -199,6 +199,14 @@ class AuthController(Controller):
         address, agent = client_of(request)
         return await _svc(request).poll_qr(challenge_id, poll_token, address, agent, wait=wait)
 
+    @get("/qr/{challenge_id:str}/request")
+    async def qr_request(
+        self, request: Request[Any, Any, Any], challenge_id: FromPath[str]
+    ) -> dict[str, Any]:
+        """For the signed-in app, before it approves: who asked (address, browser, time)."""
+        principal = await principal_from(request)
+        return await _svc(request).qr_request(principal, challenge_id)
+
     @post("/qr/{challenge_id:str}/approve", status_code=200)
     async def qr_approve(
         self, request: Request[Any, Any, Any], challenge_id: FromPath[str]

@@ -478,6 +478,9 @@ class QrState(BaseModel):
     user_id: str | None = None
     account_id: str | None = None
     device: str | None = None
+    requested_at: datetime | None = None
+    client_address: str | None = None
+    user_agent: str | None = None
 
 
 def decide_qr(cmd: QrCommand, state: QrState) -> Sequence[IdentityEvent]:
@@ -543,7 +546,12 @@ def evolve_qr(state: QrState, event: IdentityEvent) -> QrState:
     match event:
         case QrLoginRequested():
             return QrState(
-                status="pending", challenge_id=event.challenge_id, expires_at=event.expires_at
+                status="pending",
+                challenge_id=event.challenge_id,
+                expires_at=event.expires_at,
+                requested_at=event.occurred_at,
+                client_address=event.client_address,
+                user_agent=event.user_agent,
             )
         case QrLoginApproved():
             return state.model_copy(

@@ -916,6 +916,26 @@ class IdentityService:
             "status": "pending",
         }
 
+    async def qr_request(self, principal: Principal, challenge_id: str) -> dict[str, Any]:
+        """Who asked to sign in with this code, for the app to show before it approves."""
+        await self.me(principal)
+        if not principal.session_id or not await self.tokens.is_active(principal.session_id):
+            raise ProblemError(401, "session_ended", "log in again on this device")
+        state, _ = await self.qr.load(domain.qr_stream(challenge_id))
+        if state.status == "none":
+            raise NotFound("challenge_not_found", "no such login code")
+        if state.status != "pending" and state.user_id != principal.user_id:
+            raise NotFound("challenge_not_found", "no such login code")  # someone else's now
+        expired = state.expires_at is not None and self.clock.now() >= state.expires_at
+        return {
+            "id": challenge_id,
+            "status": "expired" if expired and state.status == "pending" else state.status,
+            "requested_at": state.requested_at,
+            "expires_at": state.expires_at,
+            "client_address": state.client_address,
+            "user_agent": state.user_agent,
+        }
+
     async def approve_qr(
         self, principal: Principal, challenge_id: str, device: str
     ) -> dict[str, Any]:
