@@ -611,3 +611,46 @@ def test_concurrent_refreshes_of_one_token_get_one_successor(platform):
     assert all(r.status_code == 200 for r in answers), [r.text for r in answers]
     assert len({r.json()["refresh_token"] for r in answers}) == 1
     assert len({r.json()["access_token"] for r in answers}) == 1
+
+
+def test_two_factor_limits_hold_under_concurrency_through_the_gateway(platform):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyotp
+
+    url = platform["url"]
+    c = Customer(url, wait_for_wallet=False)
+    app = pyotp.TOTP(c.http.post("/api/v1/me/2fa").json()["secret"])
+    assert c.http.post("/api/v1/me/2fa/confirm", json={"code": app.now()}).status_code == 200
+    wrong = "000000" if app.now() != "000000" else "000001"
+
+    def challenge() -> str:
+        r = httpx.post(f"{url}/api/v1/auth/login", json={"email": c.email, "password": PASSWORD})
+        return str(r.json()["mfa_token"])
+
+    def second_step(token: str) -> httpx.Response:
+        return httpx.post(
+            f"{url}/api/v1/auth/login/2fa", json={"mfa_token": token, "code": wrong}, timeout=60
+        )
+
+    token = challenge()
+    with ThreadPoolExecutor(max_workers=25) as pool:
+        answers = list(pool.map(second_step, [token] * 25))
+    codes = sorted(problem(r, 401)["code"] for r in answers)
+    assert codes == ["invalid_code"] * 5 + ["invalid_login_challenge"] * 20, codes
+
+    # five more wrong codes on a fresh challenge: ten in the window lock the second factor
+    token = challenge()
+    for _ in range(5):
+        problem(second_step(token), 401, "invalid_code")
+    locked = httpx.post(
+        f"{url}/api/v1/auth/login/2fa", json={"mfa_token": challenge(), "code": app.now()}
+    )
+    problem(locked, 429, "second_factor_locked")
+    assert 0 < int(locked.headers["retry-after"]) <= 15 * 60
+    events = [
+        e["type"]
+        for doc in platform["identity_db"]["commits"].find({"stream_id": f"security-{c.user_id}"})
+        for e in doc["events"]
+    ]
+    assert events.count("SecondFactorFailed") == 10 and events.count("SecondFactorLocked") == 1
