@@ -39,6 +39,8 @@ def platform(infra) -> Iterator[dict[str, Any]]:
             "BILLING_PAYMENT_RESUME_AFTER_SECONDS": "3",
             "PORTAL_CLOCK_OFFSET_FILE": str(clock_file),
             "IDENTITY_REFRESH_REUSE_GRACE_SECONDS": str(REUSE_GRACE_SECONDS),
+            # Every e2e customer registers from 127.0.0.1 (the throttle has its own tests).
+            "IDENTITY_REGISTRATIONS_PER_ADDRESS_PER_HOUR": "100000",
         },
     )
     with platform_processes(BASE_PORT, env, REPO_ROOT / ".cache" / "e2e-logs") as processes:

@@ -100,15 +100,60 @@ def test_login_error_does_not_reveal_whether_the_email_exists(platform):
     assert wrong.json()["code"] == unknown.json()["code"] == "invalid_credentials"
 
 
-def test_email_is_unique_case_insensitively(platform):
+def test_email_is_unique_case_insensitively_and_registration_does_not_reveal_it(platform):
     url = platform["url"]
     c = Customer(url, wait_for_wallet=False)
-    r = httpx.post(
+    twin = httpx.post(
         f"{url}/api/v1/auth/register",
-        json={"email": c.email.upper(), "password": PASSWORD, "name": "Twin"},
+        json={"email": c.email.upper(), "password": "twin password 1", "name": "Twin"},
     )
-    problem(r, 409, "email_taken")
+    fresh = httpx.post(
+        f"{url}/api/v1/auth/register",
+        json={
+            "email": f"fresh-{uuid.uuid4().hex[:8]}@example.com",
+            "password": "twin password 1",
+            "name": "Fresh",
+        },
+    )
+    # the same answer for an address in use as for a new one (login does not tell either)
+    assert twin.status_code == fresh.status_code == 201, (twin.text, fresh.text)
+    assert set(twin.json()) == set(fresh.json())
+    assert twin.json()["account_id"] != c.account_id and twin.json()["user_id"] != c.user_id
+    problem(
+        httpx.post(
+            f"{url}/api/v1/auth/login", json={"email": c.email, "password": "twin password 1"}
+        ),
+        401,
+    )
     assert login(url, c.email.upper(), PASSWORD)["access_token"]
+    mails = platform["identity_db"]["outgoing_mail"]
+    assert mails.find_one({"to": c.email, "kind": "registration_attempt"})
+
+
+def mailed_token(platform, email: str, kind: str) -> str:
+    """The token in the newest mail of `kind` to `email` (what the mailer would send)."""
+    doc = platform["identity_db"]["outgoing_mail"].find_one(
+        {"to": email, "kind": kind}, sort=[("created_at", -1)]
+    )
+    assert doc and doc["token"], (email, kind)
+    return str(doc["token"])
+
+
+def test_email_verification_with_the_mailed_link(platform):
+    url = platform["url"]
+    c = Customer(url, wait_for_wallet=False)
+    assert c.http.get("/api/v1/me").json()["email_verified"] is False
+    token = mailed_token(platform, c.email, "email_verification")
+    other = Customer(url, wait_for_wallet=False)
+    problem(other.http.post("/api/v1/me/email/verify", json={"token": token}), 422)
+    problem(httpx.post(f"{url}/api/v1/me/email/verify", json={"token": token}), 401)
+    r = c.http.post("/api/v1/me/email/verify", json={"token": token})
+    assert r.status_code == 200 and r.json()["email_verified"] is True, r.text
+    assert c.http.get("/api/v1/me").json()["email_verified"] is True
+    problem(c.http.post("/api/v1/me/email/verify", json={"token": token}), 422)
+    resent = other.http.post("/api/v1/me/email/verification")
+    assert resent.status_code == 202, resent.text
+    assert mailed_token(platform, other.email, "email_verification") != token
 
 
 @pytest.mark.parametrize(
@@ -247,6 +292,12 @@ def test_qr_login_approved_by_the_app_delivers_tokens_to_the_web_once(platform):
     assert held.json()["status"] == "pending" and time.monotonic() - started >= 0.9
     problem(httpx.get(status_url, headers=poll, params={"wait": 11}), 400)
 
+    # the app shows who asked before approving
+    asked = app.http.get(f"/api/v1/auth/qr/{challenge['id']}/request")
+    assert asked.status_code == 200, asked.text
+    assert asked.json()["user_agent"] == "web-browser"
+    assert asked.json()["client_address"] == "127.0.0.1" and asked.json()["requested_at"]
+    problem(httpx.get(f"{url}/api/v1/auth/qr/{challenge['id']}/request"), 401)
     r = app.http.post(
         f"/api/v1/auth/qr/{challenge['id']}/approve", json={"device": "Pixel 9 (app)"}
     )
@@ -350,7 +401,8 @@ def test_owner_invites_a_staff_user_who_cannot_see_the_wallet(platform):
     email = f"staff-{uuid.uuid4().hex[:8]}@example.com"
     r = owner.http.post("/api/v1/account/users", json={"email": email, "role": "staff"})
     assert r.status_code == 201, r.text
-    token = r.json()["invitation_token"]
+    assert "invitation_token" not in r.json()  # it goes to the mailbox, not to the inviter
+    token = mailed_token(platform, email, "invitation")
     r = httpx.post(
         f"{url}/api/v1/auth/invitations/accept",
         json={"token": token, "name": "Staff Member", "password": "staff password 1"},
@@ -499,3 +551,106 @@ def test_two_factor_login_through_the_gateway(platform):
     assert off.status_code == 200 and off.json() == {"two_factor": False}, off.text
     plain = httpx.post(f"{url}/api/v1/auth/login", json={"email": c.email, "password": PASSWORD})
     assert "access_token" in plain.json()
+
+
+def test_an_invitation_cannot_be_squatted_nor_block_the_mailbox_owner(platform):
+    url = platform["url"]
+    owner = Customer(url, wait_for_wallet=False)
+    victim = f"victim-{uuid.uuid4().hex[:8]}@example.com"
+    invited = owner.http.post("/api/v1/account/users", json={"email": victim, "role": "admin"})
+    assert invited.status_code == 201, invited.text
+    assert "token" not in invited.text
+    # the real owner of the mailbox registers anyway, into an account of their own
+    r = httpx.post(
+        f"{url}/api/v1/auth/register",
+        json={"email": victim, "password": "victim password 1", "name": "Victim"},
+    )
+    assert r.status_code == 201, r.text
+    mine = login(url, victim, "victim password 1")
+    me = httpx.get(f"{url}/api/v1/me", headers=bearer(mine["access_token"])).json()
+    assert me["account_id"] == r.json()["account_id"] != owner.account_id
+    # the invitation is void now, whoever holds its token
+    token = mailed_token(platform, victim, "invitation")
+    accept = httpx.post(
+        f"{url}/api/v1/auth/invitations/accept",
+        json={"token": token, "name": "Squatter", "password": "squatter password 1"},
+    )
+    problem(accept, 404, "invitation_not_found")
+    # inviting an address with an account answers like any invitation
+    other = owner.http.post(
+        "/api/v1/account/users",
+        json={"email": f"free-{uuid.uuid4().hex[:8]}@example.com", "role": "staff"},
+    )
+    taken = owner.http.post("/api/v1/account/users", json={"email": victim, "role": "staff"})
+    assert taken.status_code == other.status_code == 201, (taken.text, other.text)
+    assert set(taken.json()) == set(other.json())
+
+
+def test_weak_passwords_are_refused(platform):
+    for weak in ("aaaaaaaa", "11111111a", "password2024"):
+        r = httpx.post(
+            f"{platform['url']}/api/v1/auth/register",
+            json={"email": f"w-{uuid.uuid4().hex[:8]}@example.com", "password": weak, "name": "W"},
+        )
+        assert r.status_code == 422, (weak, r.text)
+        assert r.json()["code"] in ("password_too_weak", "password_too_common")
+
+
+def test_concurrent_refreshes_of_one_token_get_one_successor(platform):
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = platform["url"]
+    c = Customer(url, wait_for_wallet=False)
+    token = c.tokens["refresh_token"]
+
+    def refresh(_: int) -> httpx.Response:
+        return httpx.post(f"{url}/api/v1/auth/refresh", json={"refresh_token": token}, timeout=30)
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(refresh, range(20)))
+    assert all(r.status_code == 200 for r in answers), [r.text for r in answers]
+    assert len({r.json()["refresh_token"] for r in answers}) == 1
+    assert len({r.json()["access_token"] for r in answers}) == 1
+
+
+def test_two_factor_limits_hold_under_concurrency_through_the_gateway(platform):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyotp
+
+    url = platform["url"]
+    c = Customer(url, wait_for_wallet=False)
+    app = pyotp.TOTP(c.http.post("/api/v1/me/2fa").json()["secret"])
+    assert c.http.post("/api/v1/me/2fa/confirm", json={"code": app.now()}).status_code == 200
+    wrong = "000000" if app.now() != "000000" else "000001"
+
+    def challenge() -> str:
+        r = httpx.post(f"{url}/api/v1/auth/login", json={"email": c.email, "password": PASSWORD})
+        return str(r.json()["mfa_token"])
+
+    def second_step(token: str) -> httpx.Response:
+        return httpx.post(
+            f"{url}/api/v1/auth/login/2fa", json={"mfa_token": token, "code": wrong}, timeout=60
+        )
+
+    token = challenge()
+    with ThreadPoolExecutor(max_workers=25) as pool:
+        answers = list(pool.map(second_step, [token] * 25))
+    codes = sorted(problem(r, 401)["code"] for r in answers)
+    assert codes == ["invalid_code"] * 5 + ["invalid_login_challenge"] * 20, codes
+
+    # five more wrong codes on a fresh challenge: ten in the window lock the second factor
+    token = challenge()
+    for _ in range(5):
+        problem(second_step(token), 401, "invalid_code")
+    locked = httpx.post(
+        f"{url}/api/v1/auth/login/2fa", json={"mfa_token": challenge(), "code": app.now()}
+    )
+    problem(locked, 429, "second_factor_locked")
+    assert 0 < int(locked.headers["retry-after"]) <= 15 * 60
+    events = [
+        e["type"]
+        for doc in platform["identity_db"]["commits"].find({"stream_id": f"security-{c.user_id}"})
+        for e in doc["events"]
+    ]
+    assert events.count("SecondFactorFailed") == 10 and events.count("SecondFactorLocked") == 1

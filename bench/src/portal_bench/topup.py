@@ -970,7 +970,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             infra.kafka,
             infra.mongodb_uri,
             prefix,
-            extra={"PAYMENTS_SANDBOX_SECRET": SANDBOX_SECRET},
+            extra={
+                "PAYMENTS_SANDBOX_SECRET": SANDBOX_SECRET,
+                # Every bench customer registers from 127.0.0.1.
+                "IDENTITY_REGISTRATIONS_PER_ADDRESS_PER_HOUR": "100000",
+            },
         )
         log(f"starting the platform on :{BASE_PORT} (databases {prefix}_*, logs {LOG_DIR})")
         base_url = stack.enter_context(running_platform(BASE_PORT, env, LOG_DIR))

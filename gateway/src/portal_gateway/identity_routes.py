@@ -30,7 +30,11 @@ class AuthController(Controller):
         "/register",
         status_code=201,
         summary="Register an account and its owner",
-        description="Body: {email, password, name, account_name?, kind: person|organisation}",
+        description=(
+            "Body: {email, password, name, account_name?, kind: person|organisation}. An "
+            "address in use gets the same answer (its owner is mailed); a verification link "
+            "is mailed to the address. 429 too_many_registrations with Retry-After."
+        ),
     )
     async def register(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/auth/register")
@@ -52,7 +56,10 @@ class AuthController(Controller):
         "/login/2fa",
         status_code=200,
         summary="Finish a two-factor login with the app's code or a recovery code",
-        description="Body: {mfa_token, code}. Tokens as from /login; 401 invalid_code.",
+        description=(
+            "Body: {mfa_token, code}. Tokens as from /login; 401 invalid_code; five codes per "
+            "challenge; too many wrong codes lock it: 429 second_factor_locked, Retry-After."
+        ),
     )
     async def login_second_factor(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/auth/login/2fa")
@@ -107,6 +114,16 @@ class AuthController(Controller):
     ) -> Response[Any]:
         return await _forward(request, f"/v1/auth/qr/{challenge_id}")
 
+    @get(
+        "/qr/{challenge_id:str}/request",
+        summary="Who asked to sign in with a QR code (the app shows it before approving)",
+        description="Answers the requester's address, user agent, time and the code's expiry.",
+    )
+    async def qr_request(
+        self, request: Request[Any, Any, Any], challenge_id: FromPath[str]
+    ) -> Response[Any]:
+        return await _forward(request, f"/v1/auth/qr/{challenge_id}/request")
+
     @post(
         "/qr/{challenge_id:str}/approve",
         status_code=200,
@@ -153,6 +170,23 @@ class MeController(Controller):
     )
     async def password(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/me/password")
+
+    @post(
+        "/email/verify",
+        status_code=200,
+        summary="Confirm my email address with the token mailed to it",
+        description="Body: {token}. 422 verification_invalid.",
+    )
+    async def verify_email(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _forward(request, "/v1/me/email/verify")
+
+    @post(
+        "/email/verification",
+        status_code=202,
+        summary="Mail me a new verification link",
+    )
+    async def resend_verification(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _forward(request, "/v1/me/email/verification")
 
     @post(
         "/2fa",
@@ -207,7 +241,10 @@ class AccountUsersController(Controller):
         "/",
         status_code=201,
         summary="Invite a user by email (owner/admin)",
-        description="Body: {email, role: admin|staff}",
+        description=(
+            "Body: {email, role: admin|staff}. The acceptance token is mailed to the address, "
+            "never returned: only the mailbox's owner can accept."
+        ),
     )
     async def invite(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/account/users")

@@ -9,6 +9,7 @@ import pytest
 from portal_chassis.decider import Conflict, DomainError, NotFound
 from portal_contracts.events.identity import (
     AccountRegistered,
+    EmailVerified,
     PasswordChanged,
     QrLoginApproved,
     QrLoginCompleted,
@@ -37,6 +38,7 @@ from portal_identity.domain import (
     RegisterUser,
     RequestQrLogin,
     UpdateProfile,
+    VerifyEmail,
     account_decider,
     qr_decider,
     user_decider,
@@ -253,11 +255,31 @@ def test_invite_then_accept_makes_an_active_user_with_the_invited_role():
             name="Minh",
             role="admin",
             occurred_at=later,
-        )
+        ),
+        EmailVerified(user_id=USER, account_id=ACC, email=f"{USER}@example.com", occurred_at=later),
     ]
     active = user_decider.fold(state, accepted)
     assert isinstance(active, ActiveUser)
     assert (active.account_id, active.role, active.name) == (ACC, "admin", "Minh")
+    assert active.email_verified  # the token went to that mailbox
+
+
+def test_verifying_an_email_once_and_only_for_the_current_address():
+    user = registered()
+    state = user_given(user)
+    assert isinstance(state, ActiveUser) and not state.email_verified
+    events = list(user_decider.decide(VerifyEmail(email=user.email, now=NOW), state))
+    assert events == [
+        EmailVerified(user_id=USER, account_id=ACC, email=user.email, occurred_at=NOW)
+    ]
+    verified = user_decider.fold(state, events)
+    assert isinstance(verified, ActiveUser) and verified.email_verified
+    assert list(user_decider.decide(VerifyEmail(email=user.email, now=NOW), verified)) == []
+    with pytest.raises(DomainError) as err:
+        user_decider.decide(VerifyEmail(email="old@example.com", now=NOW), state)
+    assert err.value.code == "verification_invalid"
+    with pytest.raises(NotFound):
+        then_user([invited()], VerifyEmail(email=f"{USER}@example.com", now=NOW))
 
 
 def test_accepting_just_before_expiry_works_and_after_it_is_refused():
@@ -267,7 +289,7 @@ def test_accepting_just_before_expiry_works_and_after_it_is_refused():
             AcceptInvitation(name="Minh", now=expires - timedelta(seconds=1)), user_given(invited())
         )
     )
-    assert len(ok) == 1
+    assert len(ok) == 2
     with pytest.raises(DomainError) as err:
         user_decider.decide(
             AcceptInvitation(name="Minh", now=expires + timedelta(seconds=1)),
@@ -651,6 +673,13 @@ def test_state_snapshots_round_trip(decider, state):
         ("nguyenvanlan", "NguyenVanLan@example.com", "password_is_email"),
         ("12345678", "lan@example.com", "password_too_common"),
         ("PASSWORD", "lan@example.com", "password_too_common"),
+        ("password123", "lan@example.com", "password_too_common"),
+        ("!Qwerty2024", "lan@example.com", "password_too_common"),
+        ("aaaaaaaa", "lan@example.com", "password_too_weak"),
+        ("11111111a", "lan@example.com", "password_too_weak"),
+        ("abababab12", "lan@example.com", "password_too_weak"),
+        ("abcdefghij", "lan@example.com", "password_too_weak"),
+        ("98765432", "lan@example.com", "password_too_weak"),
     ],
 )
 def test_password_policy_refuses(password, email, code):
@@ -661,7 +690,8 @@ def test_password_policy_refuses(password, email, code):
 
 def test_password_policy_accepts_a_reasonable_password():
     check_policy("correct horse battery", "lan@example.com")
-    check_policy("x" * 256, "lan@example.com")
+    check_policy("correct horse battery staple " * 8 + "lan 2026 !!!", "lan@example.com")
+    check_policy("Tr0ub4dor&3", "lan@example.com")
 
 
 async def test_passwords_are_hashed_with_argon2id_at_owasp_cost():

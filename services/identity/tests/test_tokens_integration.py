@@ -27,6 +27,7 @@ from portal_contracts.events.identity import (
     LoginFailed,
     LoginSucceeded,
     SecondFactorFailed,
+    SecondFactorLocked,
     SessionRevoked,
     TwoFactorDisabled,
     TwoFactorEnabled,
@@ -214,19 +215,46 @@ async def test_without_grace_concurrent_refreshes_of_one_token_let_exactly_one_t
 
 
 async def test_two_tabs_refreshing_together_both_stay_signed_in(identity, unique):
-    """Within the grace, a reuse is another tab of the same browser: no revocation."""
+    """Within the grace, a reuse is another tab of the same browser: no revocation, and
+    every tab gets the one successor of the token."""
     await register(identity, unique)
     tokens = await login(identity, f"owner-{unique}@example.com")
     tabs = await asyncio.gather(*(identity.refresh(tokens["refresh_token"]) for _ in range(3)))
     assert {t["session_id"] for t in tabs} == {tokens["session_id"]}
-    assert len({t["refresh_token"] for t in tabs}) == 3  # each tab rotates on its own
+    assert len({(t["refresh_token"], t["access_token"]) for t in tabs}) == 1
     identity.clock.advance(seconds=identity.settings.refresh_reuse_grace_seconds - 1)
     late_tab = await identity.refresh(tokens["refresh_token"])  # still within the grace
-    for tab in [*tabs, late_tab]:
-        assert (await identity.refresh(tab["refresh_token"]))["session_id"] == tokens["session_id"]
+    assert late_tab == tabs[0]
+    onward = await asyncio.gather(*(identity.refresh(t["refresh_token"]) for t in tabs))
+    assert {t["session_id"] for t in onward} == {tokens["session_id"]}
     assert await identity.tokens.is_active(tokens["session_id"])
     log = await security_log(identity, f"security-{principal_of(identity, tokens).user_id}")
     assert not [e for e in log if isinstance(e, SessionRevoked)]
+
+
+async def test_concurrent_refreshes_within_the_grace_get_one_successor(identity, unique):
+    await register(identity, unique)
+    tokens = await login(identity, f"owner-{unique}@example.com")
+    results = await asyncio.gather(
+        *(identity.refresh(tokens["refresh_token"]) for _ in range(20)), return_exceptions=True
+    )
+    assert all(isinstance(r, dict) for r in results), results
+    assert len({r["refresh_token"] for r in results}) == 1
+    assert len({r["access_token"] for r in results}) == 1
+    issued = await identity.tokens.refresh_tokens.count_documents(
+        {"session_id": tokens["session_id"]}
+    )
+    assert issued == 2  # the login's token and its one successor
+    # nothing usable at rest: the stored successor is sealed
+    stored = await identity.tokens.successors.find_one(
+        {"_id": identity.tokens._hash(tokens["refresh_token"])}
+    )
+    assert results[0]["refresh_token"].encode() not in bytes(stored["sealed"])
+    # after the grace, a reuse still revokes the family, successor included
+    identity.clock.advance(seconds=identity.settings.refresh_reuse_grace_seconds + 1)
+    reused = await refused(identity.refresh(tokens["refresh_token"]), 401)
+    assert reused.code == "refresh_token_reused"
+    await refused(identity.refresh(results[0]["refresh_token"]), 401)
 
 
 async def test_the_grace_ends_and_never_revives_a_revoked_session(identity, unique):
@@ -254,13 +282,19 @@ async def test_expired_tokens_and_long_revoked_sessions_are_purged(identity, uni
     await identity.logout(principal_of(identity, gone))
     rotated = await identity.refresh(kept["refresh_token"])
     assert await identity.tokens.purge(identity.clock.now()) == {
+        "refresh_token_successors": 0,
         "refresh_tokens": 0,
         "refresh_token_uses": 0,
         "sessions": 0,
     }
     identity.clock.advance(days=identity.settings.refresh_token_days, seconds=1)
     purged = await identity.tokens.purge(identity.clock.now())
-    assert purged == {"refresh_tokens": 3, "refresh_token_uses": 1, "sessions": 1}
+    assert purged == {
+        "refresh_token_successors": 1,
+        "refresh_tokens": 3,
+        "refresh_token_uses": 1,
+        "sessions": 1,
+    }
     err = await refused(identity.refresh(rotated["refresh_token"]), 401)
     assert err.code == "invalid_refresh_token"
 
@@ -308,8 +342,9 @@ async def test_changing_the_password_revokes_the_other_sessions_only(identity, u
 async def test_a_role_change_reaches_the_token_at_refresh(identity, unique):
     owner = await register(identity, unique)
     owner_principal = principal_of(identity, await login(identity, f"owner-{unique}@example.com"))
-    invitation = await identity.invite(owner_principal, f"staff-{unique}@example.com", "staff")
-    await identity.accept_invitation(invitation["invitation_token"], "Minh", NEW_PASSWORD)
+    await identity.invite(owner_principal, f"staff-{unique}@example.com", "staff")
+    token = (await mailed(identity, f"staff-{unique}@example.com", "invitation"))["token"]
+    await identity.accept_invitation(token, "Minh", NEW_PASSWORD)
     staff_tokens = await login(identity, f"staff-{unique}@example.com", NEW_PASSWORD)
     staff = principal_of(identity, staff_tokens)
     assert (staff.account_id, staff.roles) == (owner["account_id"], frozenset({"staff"}))
@@ -609,56 +644,173 @@ async def test_a_throttled_attempt_is_in_the_users_security_log(strict_identity,
 # ---------------------------------------------------------------- invitations
 
 
-async def test_registering_an_invited_email_does_not_take_over_the_invitation(identity, unique):
+async def mailed(service: IdentityService, to: str, kind: str) -> dict:
+    """The newest mail of `kind` queued for `to` (what the mailer would send)."""
+    docs = await service.outbox.mails.find({"to": to, "kind": kind}).to_list()
+    assert docs, (to, kind)
+    return max(docs, key=lambda d: d["created_at"])
+
+
+async def owner_principal(service: IdentityService, unique: str) -> Principal:
+    await register(service, unique)
+    return principal_of(service, await login(service, f"owner-{unique}@example.com"))
+
+
+async def sign_up(service: IdentityService, email: str, password: str = NEW_PASSWORD, **kw):
+    return await service.sign_up(
+        email=email,
+        password=password,
+        name="X",
+        account_name="X",
+        kind="person",
+        client_address=kw.get("address", HOME),
+    )
+
+
+async def test_the_invitation_token_goes_to_the_mailbox_never_to_the_inviter(identity, unique):
+    principal = await owner_principal(identity, unique)
+    invited_email = f"invitee-{unique}@example.com"
+    invitation = await identity.invite(principal, invited_email, "admin")
+    assert "invitation_token" not in invitation and "token" not in str(invitation)
+    mail = await mailed(identity, invited_email, "invitation")
+    assert mail["user_id"] == invitation["user_id"] and mail["token"]
+    # only the hash is kept where tokens are checked
+    assert await identity.invitations.find_one({"_id": mail["token"]}) is None
+    accepted = await identity.accept_invitation(mail["token"], "Minh", NEW_PASSWORD)
+    assert accepted["user_id"] == invitation["user_id"]
+    tokens = await login(identity, invited_email, NEW_PASSWORD)
+    me = await identity.me(principal_of(identity, tokens))
+    assert me.email_verified  # the mailed token proved the address
+
+
+async def test_an_unaccepted_invitation_never_blocks_registering_the_address(identity, unique):
     owner = await register(identity, unique)
     principal = principal_of(identity, await login(identity, f"owner-{unique}@example.com"))
     invited_email = f"invitee-{unique}@example.com"
     invitation = await identity.invite(principal, invited_email, "admin")
-    with pytest.raises(Conflict):  # right after the invitation: refused
-        await identity.register(
-            email=invited_email, password=NEW_PASSWORD, name="X", account_name="X", kind="person"
-        )
-    clock_of(identity).advance(minutes=11)
-    try:
-        result = await identity.register(
-            email=invited_email, password=NEW_PASSWORD, name="X", account_name="X", kind="person"
-        )
-    except Conflict:
-        return  # the expected outcome
-    # it must at least not hand out the inviting tenant's ids, nor the invited user's
-    assert result["account_id"] != owner["account_id"], result
-    assert result["user_id"] != invitation["user_id"], result
+    token = (await mailed(identity, invited_email, "invitation"))["token"]
+    # the mailbox's owner registers right away, with their own password
+    mine = await sign_up(identity, invited_email)
+    assert mine["account_id"] != owner["account_id"]
+    assert mine["user_id"] != invitation["user_id"]
+    tokens = await login(identity, invited_email, NEW_PASSWORD)
+    assert principal_of(identity, tokens).account_id == mine["account_id"]
+    # the invitation is void: nobody joins the inviting account with it
+    with pytest.raises(NotFound):
+        await identity.accept_invitation(token, "Squatter", "squatter password 1")
+    await refused(login(identity, invited_email, "squatter password 1"), 401)
+    listed = {u["email"] for u in await identity.list_users(principal)}
+    assert invited_email not in listed
+
+
+async def test_registering_an_address_in_use_answers_like_a_new_one(identity, unique):
+    owner = await register(identity, unique)
+    email = f"owner-{unique}@example.com"
+    twin = await sign_up(identity, email.upper(), "another good password")
+    fresh = await sign_up(identity, f"fresh-{unique}@example.com", "another good password")
+    assert set(twin) == set(fresh) == {"account_id", "user_id", "email"}
+    assert twin["email"] == email
+    assert owner["user_id"] != twin["user_id"] and owner["account_id"] != twin["account_id"]
+    # nothing changed for the owner; the twin's password opens nothing
+    assert principal_of(identity, await login(identity, email)).user_id == owner["user_id"]
+    await refused(login(identity, email, "another good password"), 401)
+    assert await mailed(identity, email, "registration_attempt")
+
+
+async def test_inviting_an_address_with_an_account_elsewhere_answers_like_a_free_one(
+    identity, unique
+):
+    other = await register(identity, unique, who="other")
+    principal = await owner_principal(identity, unique)
+    taken = await identity.invite(principal, f"other-{unique}@example.com", "staff")
+    free = await identity.invite(principal, f"free-{unique}@example.com", "staff")
+    assert set(taken) == set(free)
+    assert (taken["status"], free["status"]) == ("invited", "invited")
+    assert taken["user_id"] != other["user_id"]
+    assert await identity.emails.find_one({"_id": f"other-{unique}@example.com"}) is not None
+    assert await mailed(identity, f"other-{unique}@example.com", "invitation_for_existing_address")
+    # the other account's owner is untouched
+    tokens = await login(identity, f"other-{unique}@example.com")
+    assert principal_of(identity, tokens).account_id == other["account_id"]
 
 
 async def test_a_repeated_invitation_can_be_accepted_and_used_to_log_in(identity, unique):
-    await register(identity, unique)
-    principal = principal_of(identity, await login(identity, f"owner-{unique}@example.com"))
+    principal = await owner_principal(identity, unique)
     invited_email = f"invitee-{unique}@example.com"
     await identity.invite(principal, invited_email, "staff")
-    clock_of(identity).advance(minutes=11)  # the first mail got lost: invite again
-    try:
-        again = await identity.invite(principal, invited_email, "staff")
-    except Conflict:
-        return  # refusing the second invitation would be fine too
-    accepted = await identity.accept_invitation(again["invitation_token"], "Minh", NEW_PASSWORD)
+    first = (await mailed(identity, invited_email, "invitation"))["token"]
+    with pytest.raises(Conflict):  # the first one is still valid
+        await identity.invite(principal, invited_email, "staff")
+    clock_of(identity).advance(days=7, seconds=1)  # it expired unused: invite again
+    again = await identity.invite(principal, invited_email, "staff")
+    token = (await mailed(identity, invited_email, "invitation"))["token"]
+    assert token != first
+    with pytest.raises(DomainError):
+        await identity.accept_invitation(first, "Minh", NEW_PASSWORD)
+    accepted = await identity.accept_invitation(token, "Minh", NEW_PASSWORD)
     assert accepted["user_id"] == again["user_id"]
     tokens = await login(identity, invited_email, NEW_PASSWORD)
-    assert principal_of(identity, tokens).user_id == again["user_id"]
+    claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+    assert claims["sub"] == again["user_id"]  # (the clock moved: the token is "from the future")
 
 
 async def test_an_invitation_is_accepted_once_and_expires(identity, unique):
-    await register(identity, unique)
-    principal = principal_of(identity, await login(identity, f"owner-{unique}@example.com"))
-    used = await identity.invite(principal, f"a-{unique}@example.com", "staff")
-    late = await identity.invite(principal, f"b-{unique}@example.com", "staff")
-    await identity.accept_invitation(used["invitation_token"], "A", NEW_PASSWORD)
+    principal = await owner_principal(identity, unique)
+    await identity.invite(principal, f"a-{unique}@example.com", "staff")
+    await identity.invite(principal, f"b-{unique}@example.com", "staff")
+    used = (await mailed(identity, f"a-{unique}@example.com", "invitation"))["token"]
+    late = (await mailed(identity, f"b-{unique}@example.com", "invitation"))["token"]
+    await identity.accept_invitation(used, "A", NEW_PASSWORD)
     with pytest.raises(Conflict):
-        await identity.accept_invitation(used["invitation_token"], "A", NEW_PASSWORD)
+        await identity.accept_invitation(used, "A", NEW_PASSWORD)
     clock_of(identity).advance(days=7, seconds=1)
     with pytest.raises(DomainError) as err:
-        await identity.accept_invitation(late["invitation_token"], "B", NEW_PASSWORD)
+        await identity.accept_invitation(late, "B", NEW_PASSWORD)
     assert err.value.code == "invitation_expired"
     await refused(login(identity, f"b-{unique}@example.com", NEW_PASSWORD), 401)
+
+
+# ---------------------------------------------------------------- email verification
+
+
+async def test_email_verification_with_the_mailed_token(identity, unique):
+    email = f"owner-{unique}@example.com"
+    user = await sign_up(identity, email)
+    me = principal_of(identity, await login(identity, email, NEW_PASSWORD))
+    assert not (await identity.me(me)).email_verified
+    token = (await mailed(identity, email, "email_verification"))["token"]
+    assert await identity.verifications.find_one({"_id": token}) is None  # kept hashed
+    # another user cannot use it, nor can a made-up token
+    other = await sign_up(identity, f"other-{unique}@example.com")
+    them = principal_of(
+        identity, await login(identity, f"other-{unique}@example.com", NEW_PASSWORD)
+    )
+    assert them.user_id == other["user_id"]
+    for who, what in ((them, token), (me, "made-up-token-0123456789")):
+        with pytest.raises(DomainError) as err:
+            await identity.verify_email(who, what)
+        assert err.value.code == "verification_invalid"
+    assert await identity.verify_email(me, token) == {"email": email, "email_verified": True}
+    assert identity.profile(await identity.me(me))["email_verified"] is True
+    assert me.user_id == user["user_id"]
+    with pytest.raises(DomainError):  # used up
+        await identity.verify_email(me, token)
+    # a resend after verification sends nothing
+    assert (await identity.resend_verification(me))["email_verified"] is True
+
+
+async def test_a_verification_link_expires_and_can_be_sent_again(identity, unique):
+    email = f"owner-{unique}@example.com"
+    await sign_up(identity, email)
+    me = principal_of(identity, await login(identity, email, NEW_PASSWORD))
+    old = (await mailed(identity, email, "email_verification"))["token"]
+    clock_of(identity).advance(days=7, seconds=1)
+    with pytest.raises(DomainError):
+        await identity.verify_email(me, old)
+    assert await identity.purge_links(clock_of(identity).now()) >= 2  # the link and its mail
+    await identity.resend_verification(me)
+    new = (await mailed(identity, email, "email_verification"))["token"]
+    assert (await identity.verify_email(me, new))["email_verified"] is True
 
 
 # ---------------------------------------------------------------- QR login
@@ -701,6 +853,37 @@ async def test_qr_login_delivers_tokens_exactly_once(identity, unique):
     ]
     with pytest.raises(DomainError):  # a later poll gets nothing more
         await identity.poll_qr(challenge["id"], challenge["poll_token"], "1.2.3.4", "x")
+
+
+async def test_the_app_sees_who_asked_before_it_approves(identity, unique):
+    await register(identity, unique)
+    phone = principal_of(identity, await login(identity, f"owner-{unique}@example.com"))
+    asked_at = clock_of(identity).now()
+    challenge = await identity.create_qr("198.51.100.20", "Firefox 133 on Linux")
+    seen = await identity.qr_request(phone, challenge["id"])
+    assert seen == {
+        "id": challenge["id"],
+        "status": "pending",
+        "requested_at": asked_at,
+        "expires_at": challenge["expires_at"],
+        "client_address": "198.51.100.20",
+        "user_agent": "Firefox 133 on Linux",
+    }
+    with pytest.raises(NotFound):
+        await identity.qr_request(phone, uuid.uuid4().hex)
+    await identity.approve_qr(phone, challenge["id"], "Pixel 8")
+    assert (await identity.qr_request(phone, challenge["id"]))["status"] == "approved"
+    # once approved, it is nobody else's business
+    await register(identity, unique, who="other")
+    other = principal_of(identity, await login(identity, f"other-{unique}@example.com"))
+    with pytest.raises(NotFound):
+        await identity.qr_request(other, challenge["id"])
+    late = await identity.create_qr("198.51.100.21", "Chrome")
+    clock_of(identity).advance(seconds=121)
+    assert (await identity.qr_request(other, late["id"]))["status"] == "expired"
+    await identity.logout(other)
+    err = await refused(identity.qr_request(other, late["id"]), 401)
+    assert err.code == "session_ended"
 
 
 async def test_a_long_poll_answers_as_soon_as_the_app_approves(identity, unique):
@@ -872,3 +1055,137 @@ async def test_turning_two_factor_off_needs_the_password_and_a_code(identity, un
     assert "access_token" in await login(identity, email)  # one step again
     log = await security_log(identity, f"security-{user['user_id']}")
     assert any(isinstance(e, TwoFactorDisabled) for e in log)
+
+
+async def two_factor_user(service: IdentityService, unique: str) -> tuple[dict, str, pyotp.TOTP]:
+    """A registered user with 2FA on; the clock is past the step of the confirming code."""
+    user = await register(service, unique)
+    email = f"owner-{unique}@example.com"
+    me = principal_of(service, await login(service, email))
+    app = pyotp.TOTP((await service.start_two_factor(me))["secret"])
+    await service.confirm_two_factor(me, app.at(clock_of(service).now()))
+    clock_of(service).advance(seconds=30)
+    return user, email, app
+
+
+def wrong_code(app: pyotp.TOTP, service: IdentityService) -> str:
+    return "000000" if app.at(clock_of(service).now()) != "000000" else "000001"
+
+
+async def test_concurrent_wrong_codes_on_one_challenge_are_checked_five_times_at_most(
+    identity, unique
+):
+    user, email, app = await two_factor_user(identity, unique)
+    challenge = await login(identity, email)
+    wrong = wrong_code(app, identity)
+    results = await asyncio.gather(
+        *(
+            identity.login_second_factor(challenge["mfa_token"], wrong, HOME, AGENT)
+            for _ in range(25)
+        ),
+        return_exceptions=True,
+    )
+    assert all(isinstance(r, ProblemError) and r.status_code == 401 for r in results), results
+    codes = sorted(r.code for r in results if isinstance(r, ProblemError))
+    # the sixth wrong code, sequentially, gets invalid_login_challenge: so do the extras
+    assert codes == ["invalid_code"] * 5 + ["invalid_login_challenge"] * 20, codes
+    log = await security_log(identity, f"security-{user['user_id']}")
+    assert sum(isinstance(e, SecondFactorFailed) for e in log) == 5
+    late = await refused(
+        identity.login_second_factor(
+            challenge["mfa_token"], app.at(clock_of(identity).now()), HOME, AGENT
+        ),
+        401,
+    )
+    assert late.code == "invalid_login_challenge"
+
+
+async def test_wrong_codes_across_challenges_lock_the_second_factor_for_a_while(identity, unique):
+    user, email, app = await two_factor_user(identity, unique)
+    clock = clock_of(identity)
+    wrong = wrong_code(app, identity)
+    # 4 fresh challenges x 5 concurrent wrong codes: 20 guesses, at most 10 are checked
+    challenges = [await login(identity, email) for _ in range(4)]
+    results = await asyncio.gather(
+        *(
+            identity.login_second_factor(c["mfa_token"], wrong, HOME, AGENT)
+            for c in challenges
+            for _ in range(5)
+        ),
+        return_exceptions=True,
+    )
+    assert all(isinstance(r, ProblemError) for r in results), results
+    assert sum(r.code == "invalid_code" for r in results) == 10, [r.code for r in results]
+    locked = [r for r in results if r.code == "second_factor_locked"]
+    assert locked and all(r.status_code == 429 for r in locked)
+    assert all(0 < r.problem_extra["retry_after"] <= 15 * 60 for r in locked)
+    log = await security_log(identity, f"security-{user['user_id']}")
+    assert sum(isinstance(e, SecondFactorFailed) for e in log) == 10
+    locks = [e for e in log if isinstance(e, SecondFactorLocked)]
+    assert len(locks) == 1 and locks[0].failures == 10
+    assert locks[0].locked_until == clock.now() + timedelta(minutes=15)
+
+    # the right code does not sign in while the lock lasts
+    clock.advance(minutes=10)
+    fresh = await login(identity, email)
+    err = await refused(
+        identity.login_second_factor(fresh["mfa_token"], app.at(clock.now()), HOME, AGENT), 429
+    )
+    assert err.code == "second_factor_locked" and 0 < err.problem_extra["retry_after"] <= 300
+    # ...and does once it has passed
+    clock.advance(minutes=5, seconds=1)
+    after = await login(identity, email)
+    tokens = await identity.login_second_factor(
+        after["mfa_token"], app.at(clock.now()), HOME, AGENT
+    )
+    assert await identity.tokens.is_active(tokens["session_id"])
+
+
+async def test_right_codes_do_not_count_towards_the_lock(identity, unique):
+    user, email, app = await two_factor_user(identity, unique)
+    clock = clock_of(identity)
+    window = 15 * 60  # start at a window's beginning: all that follows falls in one window
+    clock.advance(seconds=window - int(clock.now().timestamp()) % window)
+    for _ in range(9):  # nine wrong codes (one below the limit) and nine right ones
+        challenge = await login(identity, email)
+        wrong = wrong_code(app, identity)
+        await refused(identity.login_second_factor(challenge["mfa_token"], wrong, HOME, AGENT), 401)
+        clock.advance(seconds=30)
+        tokens = await identity.login_second_factor(
+            challenge["mfa_token"], app.at(clock.now()), HOME, AGENT
+        )
+        assert "access_token" in tokens
+    log = await security_log(identity, f"security-{user['user_id']}")
+    assert not [e for e in log if isinstance(e, SecondFactorLocked)]
+
+
+# ---------------------------------------------------------------- registration throttle
+
+
+async def test_registrations_are_throttled_per_address_and_per_client(mongo_db, unique):
+    service = await build(
+        mongo_db,
+        IdentitySettings(
+            seed_admin=False,
+            registrations_per_address_per_hour=4,
+            registrations_per_email_per_hour=3,
+        ),
+    )
+    email = f"target-{unique}@example.com"
+    await sign_up(service, email, address="192.0.2.50")
+    for _ in range(2):  # an address in use and a weak password both count
+        await sign_up(service, email, address="192.0.2.51")
+    with pytest.raises(DomainError):
+        await sign_up(service, f"other-{unique}@example.com", "aaaaaaaa", address="192.0.2.52")
+    err = await refused(sign_up(service, email, address="192.0.2.53"), 429)
+    assert err.code == "too_many_registrations"
+    assert 0 < err.problem_extra["retry_after"] <= 3600
+
+    spammer = "192.0.2.60"
+    for n in range(4):
+        await sign_up(service, f"spam{n}-{unique}@example.com", address=spammer)
+    await refused(sign_up(service, f"spam9-{unique}@example.com", address=spammer), 429)
+    # somebody else is not slowed down
+    assert await sign_up(service, f"real-{unique}@example.com", address="192.0.2.61")
+    clock_of(service).advance(hours=1)
+    assert await sign_up(service, f"later-{unique}@example.com", address=spammer)

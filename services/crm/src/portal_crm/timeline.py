@@ -15,6 +15,8 @@ SKIPPED = frozenset(
     {
         "LoginSucceeded",
         "SecondFactorFailed",
+        "SecondFactorLocked",
+        "EmailVerified",
         "TwoFactorEnabled",
         "TwoFactorDisabled",
         "LoginFailed",

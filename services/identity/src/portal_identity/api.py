@@ -107,6 +107,10 @@ class Department(Strict):
     name: Name
 
 
+class EmailVerification(Strict):
+    token: Annotated[str, Field(min_length=10, max_length=200)]
+
+
 class QrApproval(Strict):
     device: Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -129,13 +133,16 @@ class AuthController(Controller):
 
     @post("/register", status_code=201)
     async def register(self, request: Request[Any, Any, Any]) -> dict[str, str]:
+        """An address in use gets the same answer as a new one (its owner is mailed)."""
         data = parse_json_body(await request.body(), RegisterRequest)
-        return await _svc(request).register(
+        address, _ = client_of(request)
+        return await _svc(request).sign_up(
             email=str(data.email),
             password=data.password,
             name=data.name,
             account_name=data.account_name or data.name,
             kind=data.kind,
+            client_address=address,
         )
 
     @post("/login", status_code=200)
@@ -192,6 +199,14 @@ class AuthController(Controller):
         address, agent = client_of(request)
         return await _svc(request).poll_qr(challenge_id, poll_token, address, agent, wait=wait)
 
+    @get("/qr/{challenge_id:str}/request")
+    async def qr_request(
+        self, request: Request[Any, Any, Any], challenge_id: FromPath[str]
+    ) -> dict[str, Any]:
+        """For the signed-in app, before it approves: who asked (address, browser, time)."""
+        principal = await principal_from(request)
+        return await _svc(request).qr_request(principal, challenge_id)
+
     @post("/qr/{challenge_id:str}/approve", status_code=200)
     async def qr_approve(
         self, request: Request[Any, Any, Any], challenge_id: FromPath[str]
@@ -215,6 +230,18 @@ class MeController(Controller):
         svc = _svc(request)
         user = await svc.me(await principal_from(request))
         return {**svc.profile(user), "two_factor": await svc.mfa.is_enabled(user.user_id)}
+
+    @post("/email/verify", status_code=200)
+    async def verify_email(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+        """Confirm my address with the token mailed to it."""
+        principal = await principal_from(request)
+        data = parse_json_body(await request.body(), EmailVerification)
+        return await _svc(request).verify_email(principal, data.token)
+
+    @post("/email/verification", status_code=202)
+    async def resend_verification(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+        """Mail a new verification link (nothing happens once the address is verified)."""
+        return await _svc(request).resend_verification(await principal_from(request))
 
     @post("/2fa", status_code=201)
     async def start_two_factor(self, request: Request[Any, Any, Any]) -> dict[str, Any]:

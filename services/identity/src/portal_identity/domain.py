@@ -17,6 +17,7 @@ from portal_chassis.decider import Conflict, Decider, DomainError, NotFound
 from portal_contracts.events.identity import (
     AccountKind,
     AccountRegistered,
+    EmailVerified,
     IdentityEvent,
     PasswordChanged,
     QrLoginApproved,
@@ -144,6 +145,13 @@ class AcceptInvitation:
 
 
 @dataclass(frozen=True)
+class VerifyEmail:
+    email: str
+    """The address the token was mailed to: a token for an address since changed is void."""
+    now: datetime
+
+
+@dataclass(frozen=True)
 class ChangeRole:
     account_id: str
     role: str
@@ -171,7 +179,13 @@ class RecordPasswordChange:
 
 
 UserCommand = (
-    RegisterUser | InviteUser | AcceptInvitation | ChangeRole | UpdateProfile | RecordPasswordChange
+    RegisterUser
+    | InviteUser
+    | AcceptInvitation
+    | VerifyEmail
+    | ChangeRole
+    | UpdateProfile
+    | RecordPasswordChange
 )
 
 
@@ -204,6 +218,7 @@ class ActiveUser(BaseModel):
     address: str | None = None
     language: str = "vi"
     logo_file_id: str | None = None
+    email_verified: bool = False
 
     def roles(self) -> list[str]:
         """The token's roles; a staff member's department travels as `dept:<id>`."""
@@ -272,6 +287,7 @@ def decide_user(cmd: UserCommand, state: UserState) -> Sequence[IdentityEvent]:
                 raise NotFound("invitation_not_found", "no such invitation")
             if cmd.now > state.expires_at:
                 raise DomainError("invitation_expired", "this invitation has expired")
+            # The token went to the invited mailbox: accepting it proves the address.
             return [
                 UserRegistered(
                     user_id=state.user_id,
@@ -279,6 +295,26 @@ def decide_user(cmd: UserCommand, state: UserState) -> Sequence[IdentityEvent]:
                     email=state.email,
                     name=cmd.name,
                     role=state.role,
+                    occurred_at=cmd.now,
+                ),
+                EmailVerified(
+                    user_id=state.user_id,
+                    account_id=state.account_id,
+                    email=state.email,
+                    occurred_at=cmd.now,
+                ),
+            ]
+        case VerifyEmail():
+            user = _active(state, None)
+            if user.email != cmd.email:
+                raise DomainError("verification_invalid", "this link is not valid any more")
+            if user.email_verified:
+                return []
+            return [
+                EmailVerified(
+                    user_id=user.user_id,
+                    account_id=user.account_id,
+                    email=user.email,
                     occurred_at=cmd.now,
                 )
             ]
@@ -372,6 +408,8 @@ def evolve_user(state: UserState, event: IdentityEvent) -> UserState:
                 platform_roles=list(event.platform_roles),
                 department=event.department,
             )
+        case EmailVerified() if isinstance(state, ActiveUser) and state.email == event.email:
+            return state.model_copy(update={"email_verified": True})
         case UserRoleChanged() if isinstance(state, ActiveUser):
             return state.model_copy(
                 update={
@@ -440,6 +478,9 @@ class QrState(BaseModel):
     user_id: str | None = None
     account_id: str | None = None
     device: str | None = None
+    requested_at: datetime | None = None
+    client_address: str | None = None
+    user_agent: str | None = None
 
 
 def decide_qr(cmd: QrCommand, state: QrState) -> Sequence[IdentityEvent]:
@@ -505,7 +546,12 @@ def evolve_qr(state: QrState, event: IdentityEvent) -> QrState:
     match event:
         case QrLoginRequested():
             return QrState(
-                status="pending", challenge_id=event.challenge_id, expires_at=event.expires_at
+                status="pending",
+                challenge_id=event.challenge_id,
+                expires_at=event.expires_at,
+                requested_at=event.occurred_at,
+                client_address=event.client_address,
+                user_agent=event.user_agent,
             )
         case QrLoginApproved():
             return state.model_copy(

@@ -10,7 +10,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import segno
@@ -34,13 +34,15 @@ from portal_contracts.events.identity import (
     LoginSucceeded,
     QrLoginApproved,
     SecondFactorFailed,
+    SecondFactorLocked,
     SessionRevoked,
     TwoFactorDisabled,
     TwoFactorEnabled,
 )
 from portal_identity import domain
 from portal_identity.domain import ActiveUser
-from portal_identity.mfa import CHALLENGE_TTL, MAX_ATTEMPTS, TwoFactorStore
+from portal_identity.mfa import CHALLENGE_TTL, MAX_ATTEMPTS, FailureLimits, TwoFactorStore
+from portal_identity.outbox import Outbox
 from portal_identity.passwords import check_policy, hash_password, verify_password
 from portal_identity.settings import IdentitySettings
 from portal_identity.throttle import LoginThrottle, ThrottleLimits, email_hash
@@ -57,6 +59,10 @@ DEFAULT_DEPARTMENTS = ("technical", "billing", "sales")
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class IdentityService:
@@ -93,7 +99,14 @@ class IdentityService:
             db["departments"], "department", {d: d for d in DEFAULT_DEPARTMENTS}
         )
         self.qr_secrets = db["qr_secrets"]
-        self.mfa = TwoFactorStore(db)
+        self.mfa = TwoFactorStore(
+            db,
+            FailureLimits(
+                settings.second_factor_failures,
+                timedelta(minutes=settings.second_factor_window_minutes),
+                timedelta(minutes=settings.second_factor_lock_minutes),
+            ),
+        )
         self.blobs = BlobStore(db, "logos")
         self.throttle = LoginThrottle(
             db,
@@ -102,8 +115,12 @@ class IdentityService:
                 settings.login_backoff_cap_seconds,
                 settings.account_failures_per_hour,
                 settings.address_failures_per_hour,
+                settings.registrations_per_address_per_hour,
+                settings.registrations_per_email_per_hour,
             ),
         )
+        self.verifications = db["email_verifications"]
+        self.outbox = Outbox(db)
 
     async def setup(self) -> None:
         await ensure_indexes(
@@ -111,6 +128,8 @@ class IdentityService:
         )
         await ensure_indexes(self.emails, [IndexModel([("account_id", ASCENDING)], name="account")])
         await self.throttle.setup()
+        await self.mfa.setup()
+        await self.outbox.setup()
         await self.blobs.setup()
         await self.tokens.setup()
         await self.keyring.load(self.clock.now())
@@ -129,8 +148,10 @@ class IdentityService:
         """Claim an email for a registration ("pending") or an invitation ("invited").
 
         A registration that died half-way leaves a "pending" claim, resumed after 10
-        minutes by a registration of the same email; an invitation's claim is only ever
-        taken over by a new invitation from the same account.
+        minutes by a registration of the same email. An unaccepted invitation never blocks
+        a registration: the registration takes the address over and the invitation is void
+        (its acceptance finds the claim gone). Otherwise an invitation's claim is only taken
+        over by a new invitation from the same account.
         """
         now = self.clock.now()
         try:
@@ -151,6 +172,19 @@ class IdentityService:
                 return {"user_id": doc["user_id"], "account_id": doc["account_id"]}
             if doc and doc["status"] == purpose == "invited" and doc["account_id"] == account_id:
                 return {"user_id": doc["user_id"], "account_id": doc["account_id"]}
+            if doc and doc["status"] == "invited" and purpose == "pending":
+                taken = await self.emails.replace_one(
+                    {"_id": email, "status": "invited", "user_id": doc["user_id"]},
+                    {
+                        "user_id": user_id,
+                        "account_id": account_id,
+                        "status": purpose,
+                        "reserved_at": now,
+                    },
+                )
+                if taken.modified_count == 1:
+                    await self.invitations.delete_many({"user_id": doc["user_id"]})
+                    return {"user_id": user_id, "account_id": account_id}
             raise Conflict("email_taken", "an account with this email exists already") from None
 
     async def register(
@@ -211,6 +245,79 @@ class IdentityService:
         )
         await self.emails.update_one({"_id": email}, {"$set": {"status": "active"}})
         return {"account_id": account_id, "user_id": user_id, "email": email}
+
+    async def sign_up(
+        self,
+        *,
+        email: str,
+        password: str,
+        name: str,
+        account_name: str,
+        kind: AccountKind,
+        client_address: str,
+    ) -> dict[str, str]:
+        """Public self-registration: throttled, and silent about addresses in use.
+
+        An address that has an account gets the answer a new one gets (ids that belong to
+        nothing), after the same password hashing; its owner is mailed instead. So the
+        answer does not tell whether an address has an account, as login does not.
+        """
+        email = normalise_email(email)
+        now = self.clock.now()
+        wait = await self.throttle.registration(email, client_address, now)
+        if wait > 0:
+            raise ProblemError(
+                429, "too_many_registrations", "too many registrations; try later", retry_after=wait
+            )
+        check_policy(password, email)
+        try:
+            result = await self.register(
+                email=email, password=password, name=name, account_name=account_name, kind=kind
+            )
+        except Conflict as exc:
+            if exc.code != "email_taken":
+                raise
+            await hash_password(password)  # the time a registration takes
+            await self.outbox.queue("registration_attempt", email, now, now + timedelta(days=1))
+            return {"account_id": self.new_id(), "user_id": self.new_id(), "email": email}
+        await self._send_verification(result["user_id"], email, now)
+        return result
+
+    async def _send_verification(self, user_id: str, email: str, now: datetime) -> None:
+        token = secrets.token_urlsafe(32)
+        expires = now + timedelta(days=self.settings.email_verification_days)
+        await self.verifications.insert_one(
+            {"_id": _digest(token), "user_id": user_id, "email": email, "expires_at": expires}
+        )
+        await self.outbox.queue(
+            "email_verification", email, now, expires, token=token, user_id=user_id
+        )
+
+    async def resend_verification(self, principal: Principal) -> dict[str, Any]:
+        user = await self.me(principal)
+        if not user.email_verified:
+            await self._send_verification(user.user_id, user.email, self.clock.now())
+        return {"email": user.email, "email_verified": user.email_verified}
+
+    async def verify_email(self, principal: Principal, token: str) -> dict[str, Any]:
+        """Confirm the address with the token mailed to it (signed in as its user)."""
+        now = self.clock.now()
+        doc = await self.verifications.find_one({"_id": _digest(token)})
+        if doc is None or doc["user_id"] != principal.user_id or doc["expires_at"] < now:
+            raise DomainError("verification_invalid", "this link is not valid any more")
+        outcome = await self.users.run(
+            domain.user_stream(principal.user_id),
+            domain.VerifyEmail(email=doc["email"], now=now),
+            metadata=self._meta(principal.account_id, principal.user_id),
+        )
+        await self.verifications.delete_many({"user_id": principal.user_id})
+        assert isinstance(outcome.state, ActiveUser)
+        return {"email": outcome.state.email, "email_verified": outcome.state.email_verified}
+
+    async def purge_links(self, now: datetime) -> int:
+        """Expired verification links and the mails that carried them."""
+        gone = await self.verifications.delete_many({"expires_at": {"$lt": now}})
+        return gone.deleted_count + await self.outbox.purge(now)
 
     async def seed_platform_admin(self) -> None:
         email = normalise_email(self.settings.admin_email)
@@ -296,16 +403,31 @@ class IdentityService:
     async def login_second_factor(
         self, mfa_token: str, code: str, client_address: str, user_agent: str
     ) -> dict[str, Any]:
-        """The second step of a login with 2FA: the code from the app, or a recovery code."""
+        """The second step of a login with 2FA: the code from the app, or a recovery code.
+
+        A code is checked only after it took a slot on its challenge (five per challenge)
+        and one of the user's slots (wrong codes per window, any challenge): concurrent
+        guesses get no more checks than sequential ones.
+        """
         now = self.clock.now()
-        challenge = await self.mfa.challenge(mfa_token, now)
-        user = await self._user(challenge.user_id) if challenge else None
-        if user is None:
+        attempt = await self.mfa.take_attempt(mfa_token, now)
+        user = await self._user(attempt.user_id) if attempt else None
+        if attempt is None or user is None:
             raise ProblemError(
                 401, "invalid_login_challenge", "this sign-in expired or was used; sign in again"
             )
+        locked = await self.mfa.locked_for(user.user_id, now)
+        slot = None if locked else await self.mfa.take_user_slot(user.user_id, now)
+        if slot is None:
+            raise ProblemError(
+                429,
+                "second_factor_locked",
+                "too many wrong codes; two-factor sign-in is paused for this account",
+                retry_after=locked
+                or await self._lock_second_factor(user, now, client_address, user_agent),
+            )
         if not await self.mfa.verify(user.user_id, code, now):
-            attempts = await self.mfa.failed(mfa_token)
+            attempts = await self.mfa.failed(mfa_token, attempt)
             await self._security_log(
                 user.user_id,
                 SecondFactorFailed(
@@ -317,12 +439,15 @@ class IdentityService:
                     occurred_at=now,
                 ),
             )
+            if slot + 1 >= self.mfa.limits.per_window:  # that was the last wrong code allowed
+                await self._lock_second_factor(user, now, client_address, user_agent)
             raise ProblemError(
                 401,
                 "invalid_code",
                 "the code is wrong or was used already",
                 attempts_left=max(MAX_ATTEMPTS - attempts, 0),
             )
+        await self.mfa.release_user_slot(user.user_id, slot, now)
         if not await self.mfa.finish(mfa_token):  # a concurrent submission signed in first
             raise ProblemError(
                 401, "invalid_login_challenge", "this sign-in expired or was used; sign in again"
@@ -330,6 +455,27 @@ class IdentityService:
         return await self._open_session(
             user, "password", client_address, user_agent, second_factor=True
         )
+
+    async def _lock_second_factor(
+        self, user: ActiveUser, now: datetime, client_address: str, user_agent: str
+    ) -> int:
+        """Lock the user's second factor and tell them; the seconds the lock lasts."""
+        until, locked_now = await self.mfa.lock(user.user_id, now)
+        if not locked_now:
+            return max(1, int((until - now).total_seconds()))
+        await self._security_log(
+            user.user_id,
+            SecondFactorLocked(
+                user_id=user.user_id,
+                account_id=user.account_id,
+                failures=self.mfa.limits.per_window,
+                locked_until=until,
+                client_address=client_address,
+                user_agent=user_agent,
+                occurred_at=now,
+            ),
+        )
+        return int((until - now).total_seconds())
 
     async def start_two_factor(self, principal: Principal) -> dict[str, Any]:
         user = await self.me(principal)
@@ -475,6 +621,7 @@ class IdentityService:
             "platform_roles": user.platform_roles,
             "department": user.department,
             "logo_url": "/api/v1/me/logo" if user.logo_file_id else None,
+            "email_verified": user.email_verified,
         }
 
     async def me(self, principal: Principal) -> ActiveUser:
@@ -550,14 +697,35 @@ class IdentityService:
             raise ProblemError(403, "forbidden", "only the owner or an admin manages users")
 
     async def invite(self, principal: Principal, email: str, role: str) -> dict[str, Any]:
+        """Invite an address; the token goes to its mailbox (the outbox), never to the
+        inviter, so only the mailbox's owner can accept.
+
+        An address with an account elsewhere (or invited by another account) gets the
+        answer a free one gets and nothing is created: the answer does not tell whether
+        an address has an account.
+        """
         self._require_manager(principal)
         email = normalise_email(email)
         new_user_id = self.new_id()
-        claim = await self._reserve_email(email, new_user_id, principal.account_id, "invited")
-        user_id = claim["user_id"]  # a repeated invitation re-invites the same user
-        token = secrets.token_urlsafe(24)
         now = self.clock.now()
         expires = now + timedelta(days=self.settings.invitation_days)
+        answer = {"email": email, "role": role, "status": "invited", "expires_at": expires}
+        try:
+            claim = await self._reserve_email(email, new_user_id, principal.account_id, "invited")
+        except Conflict:
+            holder = await self.emails.find_one({"_id": email})
+            if holder is not None and holder["account_id"] == principal.account_id:
+                raise  # one of this account's own users: nothing to hide from its manager
+            await self.outbox.queue(
+                "invitation_for_existing_address",
+                email,
+                now,
+                expires,
+                account_id=principal.account_id,
+            )
+            return {"user_id": new_user_id, **answer}
+        user_id = claim["user_id"]  # a repeated invitation re-invites the same user
+        token = secrets.token_urlsafe(24)
         try:
             await self.users.run(
                 domain.user_stream(user_id),
@@ -576,31 +744,47 @@ class IdentityService:
             if user_id == new_user_id:  # release only a claim this call made
                 await self.emails.delete_one({"_id": email, "user_id": user_id})
             raise
+        await self.invitations.delete_many({"user_id": user_id})  # one live link per invitation
         await self.invitations.insert_one(
             {
-                "_id": hashlib.sha256(token.encode()).hexdigest(),
+                "_id": _digest(token),
                 "user_id": user_id,
                 "account_id": principal.account_id,
                 "expires_at": expires,
             }
         )
-        # A mailer would send the link; the API returns the token so the owner can share it.
-        return {
-            "user_id": user_id,
-            "email": email,
-            "role": role,
-            "status": "invited",
-            "invitation_token": token,
-            "expires_at": expires,
-        }
+        await self.outbox.queue(
+            "invitation",
+            email,
+            now,
+            expires,
+            token=token,
+            user_id=user_id,
+            account_id=principal.account_id,
+            invited_by=principal.user_id,
+        )
+        return {"user_id": user_id, **answer}
 
     async def accept_invitation(self, token: str, name: str, password: str) -> dict[str, Any]:
-        doc = await self.invitations.find_one({"_id": hashlib.sha256(token.encode()).hexdigest()})
+        """Only with the mailed token; void once the address was registered meanwhile."""
+        doc = await self.invitations.find_one({"_id": _digest(token)})
         if doc is None:
             raise NotFound("invitation_not_found", "no such invitation")
+        if doc["expires_at"] < self.clock.now():
+            raise DomainError("invitation_expired", "this invitation has expired")
         state, _ = await self.users.load(domain.user_stream(doc["user_id"]))
+        if isinstance(state, ActiveUser):
+            raise Conflict("invitation_used", "this invitation was accepted already")
         email = getattr(state, "email", "")
         check_policy(password, email)
+        # The address must still be this invitation's: a registration may have taken it.
+        held = await self.emails.update_one(
+            {"_id": email, "user_id": doc["user_id"], "status": "invited"},
+            {"$set": {"status": "accepting"}},
+        )
+        claim = await self.emails.find_one({"_id": email, "user_id": doc["user_id"]})
+        if held.matched_count == 0 and (claim is None or claim["status"] != "accepting"):
+            raise NotFound("invitation_not_found", "no such invitation")
         await self.users.run(
             domain.user_stream(doc["user_id"]),
             domain.AcceptInvitation(name=name, now=self.clock.now()),
@@ -730,6 +914,26 @@ class IdentityService:
             "qr_payload": payload,
             "qr_svg": buffer.getvalue().decode(),
             "status": "pending",
+        }
+
+    async def qr_request(self, principal: Principal, challenge_id: str) -> dict[str, Any]:
+        """Who asked to sign in with this code, for the app to show before it approves."""
+        await self.me(principal)
+        if not principal.session_id or not await self.tokens.is_active(principal.session_id):
+            raise ProblemError(401, "session_ended", "log in again on this device")
+        state, _ = await self.qr.load(domain.qr_stream(challenge_id))
+        if state.status == "none":
+            raise NotFound("challenge_not_found", "no such login code")
+        if state.status != "pending" and state.user_id != principal.user_id:
+            raise NotFound("challenge_not_found", "no such login code")  # someone else's now
+        expired = state.expires_at is not None and self.clock.now() >= state.expires_at
+        return {
+            "id": challenge_id,
+            "status": "expired" if expired and state.status == "pending" else state.status,
+            "requested_at": state.requested_at,
+            "expires_at": state.expires_at,
+            "client_address": state.client_address,
+            "user_agent": state.user_agent,
         }
 
     async def approve_qr(

@@ -86,6 +86,7 @@ def create(settings: IdentitySettings | None = None) -> Litestar:
     async def purge_tokens() -> None:
         await service.tokens.purge(service.clock.now())
         await service.mfa.purge(service.clock.now())
+        await service.purge_links(service.clock.now())
 
     background.every("keys", settings.key_reload_seconds, reload_keys)
     background.every("throttle", settings.throttle_purge_seconds, purge_throttle)

@@ -7,13 +7,20 @@ so a code read over a shoulder cannot be replayed within its 30 seconds. The che
 decides is an atomic conditional update, safe under concurrent logins.
 
 After a right password a user with 2FA gets a short-lived login challenge instead of
-tokens; the challenge takes a few wrong codes, then dies.
+tokens; the challenge takes a few wrong codes, then dies. Across challenges, a user's wrong
+codes are counted too: too many in a window lock the second factor for a while.
+
+Counting is done with numbered slots, each a document inserted under a unique `_id` (the
+one write FerretDB v1 makes atomic under concurrency; its findAndModify and conditional
+updates are not): a code is checked only by a request that took a free slot first, so
+concurrent guesses can never check more codes than there are slots.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -21,11 +28,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pyotp
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from portal_chassis.decider import Conflict
-from portal_chassis.mongo import replace_by_id
+from portal_chassis.mongo import ensure_indexes, index, replace_by_id
 
 STEP_SECONDS = 30
 RECOVERY_CODES = 10
@@ -65,13 +73,32 @@ def recovery_hash(code: str) -> str:
 class Challenge:
     user_id: str
     attempts: int
+    """Codes checked on this challenge before this one."""
+
+
+@dataclass(frozen=True)
+class FailureLimits:
+    per_window: int = 10
+    window: timedelta = timedelta(minutes=15)
+    lock: timedelta = timedelta(minutes=15)
 
 
 class TwoFactorStore:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+    def __init__(
+        self, db: AsyncDatabase[dict[str, Any]], limits: FailureLimits | None = None
+    ) -> None:
         self.enrolled = db["totp"]
         self.pending = db["totp_pending"]
         self.challenges = db["login_challenges"]
+        self.attempts = db["login_challenge_attempts"]
+        self.user_slots = db["second_factor_failures"]
+        self.locks = db["second_factor_locks"]
+        self.limits = limits or FailureLimits()
+
+    async def setup(self) -> None:
+        await ensure_indexes(self.attempts, [index("expires", "expires_at")])
+        await ensure_indexes(self.user_slots, [index("expires", "expires_at")])
+        await ensure_indexes(self.locks, [index("user", "user_id", "until")])
 
     async def is_enabled(self, user_id: str) -> bool:
         return await self.enrolled.find_one({"_id": user_id}, {"_id": 1}) is not None
@@ -143,34 +170,101 @@ class TwoFactorStore:
             {
                 "_id": _digest(token),
                 "user_id": user_id,
-                "attempts": 0,
                 "expires_at": now + CHALLENGE_TTL,
             }
         )
         return token
 
-    async def challenge(self, token: str, now: datetime) -> Challenge | None:
-        doc = await self.challenges.find_one({"_id": _digest(token)})
-        if doc is None or doc["expires_at"] < now or doc["attempts"] >= MAX_ATTEMPTS:
+    async def take_attempt(self, token: str, now: datetime) -> Challenge | None:
+        """A slot to check one code on this challenge, or None (dead, or all slots taken)."""
+        digest = _digest(token)
+        doc = await self.challenges.find_one({"_id": digest})
+        if doc is None or doc["expires_at"] < now:
             return None
-        return Challenge(doc["user_id"], doc["attempts"])
+        slot = await _free_slot(self.attempts, digest, MAX_ATTEMPTS, now + CHALLENGE_TTL, now)
+        return None if slot is None else Challenge(doc["user_id"], slot)
 
-    async def failed(self, token: str) -> int:
+    async def failed(self, token: str, attempt: Challenge) -> int:
         """Count a wrong code; the challenge dies at MAX_ATTEMPTS. Returns attempts so far."""
-        await self.challenges.update_one({"_id": _digest(token)}, {"$inc": {"attempts": 1}})
-        doc = await self.challenges.find_one({"_id": _digest(token)})
-        attempts = int(doc["attempts"]) if doc else MAX_ATTEMPTS
+        attempts = attempt.attempts + 1
         if attempts >= MAX_ATTEMPTS:
             await self.challenges.delete_one({"_id": _digest(token)})
         return attempts
+
+    # -------------------------------------------------- wrong codes per user, any challenge
+
+    def _window(self, user_id: str, now: datetime) -> str:
+        seconds = int(self.limits.window.total_seconds())
+        return f"{user_id}:{int(now.timestamp()) // seconds}"
+
+    async def locked_for(self, user_id: str, now: datetime) -> int:
+        """Seconds left of this user's second-factor lock (0: not locked)."""
+        doc = await self.locks.find_one({"user_id": user_id, "until": {"$gt": now}})
+        return 0 if doc is None else max(1, math.ceil((doc["until"] - now).total_seconds()))
+
+    async def take_user_slot(self, user_id: str, now: datetime) -> int | None:
+        """A slot for one code check of this user in the current window, or None (full).
+
+        A right code gives its slot back (`release_user_slot`), so the slots held are the
+        wrong codes of the window plus the checks in flight.
+        """
+        return await _free_slot(
+            self.user_slots,
+            self._window(user_id, now),
+            self.limits.per_window,
+            now + self.limits.window * 2,
+            now,
+        )
+
+    async def release_user_slot(self, user_id: str, slot: int, now: datetime) -> None:
+        await self.user_slots.delete_one({"_id": f"{self._window(user_id, now)}:{slot}"})
+
+    async def lock(self, user_id: str, now: datetime) -> tuple[datetime, bool]:
+        """Lock the second factor: until when, and whether this call locked it.
+
+        One lock per window, by a unique insert: concurrent guesses that all hit the limit
+        record it (and tell the user) once.
+        """
+        window = self._window(user_id, now)
+        until = now + self.limits.lock
+        try:
+            await self.locks.insert_one(
+                {"_id": window, "user_id": user_id, "until": until, "locked_at": now}
+            )
+        except DuplicateKeyError:
+            doc = await self.locks.find_one({"_id": window})
+            return (doc["until"] if doc else until), False
+        return until, True
 
     async def finish(self, token: str) -> bool:
         """Consume the challenge; only one of concurrent submissions wins."""
         return (await self.challenges.delete_one({"_id": _digest(token)})).deleted_count == 1
 
     async def purge(self, now: datetime) -> int:
-        result = await self.challenges.delete_many({"expires_at": {"$lt": now}})
-        return result.deleted_count
+        deleted = 0
+        for collection in (self.challenges, self.attempts, self.user_slots):
+            deleted += (await collection.delete_many({"expires_at": {"$lt": now}})).deleted_count
+        deleted += (await self.locks.delete_many({"until": {"$lt": now}})).deleted_count
+        return deleted
+
+
+async def _free_slot(
+    collection: AsyncCollection[dict[str, Any]],
+    bucket: str,
+    slots: int,
+    expires_at: datetime,
+    now: datetime,
+) -> int | None:
+    """Take the first free slot of `bucket` (0 .. slots-1) by a unique insert, or None."""
+    for n in range(slots):
+        try:
+            await collection.insert_one(
+                {"_id": f"{bucket}:{n}", "at": now, "expires_at": expires_at}
+            )
+        except DuplicateKeyError:
+            continue
+        return n
+    return None
 
 
 def _digest(token: str) -> str:

@@ -24,6 +24,15 @@ class IdentitySettings(ServiceSettings):
     login_backoff_cap_seconds: int = 900
     account_failures_per_hour: int = 100
     address_failures_per_hour: int = 300
+    registrations_per_address_per_hour: int = 100
+    """Registration attempts from one client address (an office behind NAT is one)."""
+    registrations_per_email_per_hour: int = 5
+    email_verification_days: int = 7
+    second_factor_failures: int = 10
+    """Wrong one-time codes per user and window (any challenge) before the lock."""
+    second_factor_window_minutes: int = 15
+    second_factor_lock_minutes: int = 15
+    """At least the window, so counting starts afresh when a lock ends."""
     throttle_purge_seconds: float = 600.0
     """How often old login counters and expired refresh tokens and sessions are purged."""
     admin_email: str = Field(

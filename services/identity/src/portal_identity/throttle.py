@@ -39,6 +39,8 @@ class ThrottleLimits:
     backoff_cap_seconds: int
     account_limit: int
     address_limit: int
+    registrations_per_address: int = 100
+    registrations_per_email: int = 5
 
 
 def email_hash(email: str) -> str:
@@ -146,6 +148,19 @@ class LoginThrottle:
         ):
             waits.append(window_left)
         return max(waits)
+
+    async def registration(self, email: str, address: str, now: datetime) -> int:
+        """Count a registration attempt (any outcome); seconds to wait if refused (0: go)."""
+        hour = int(now.timestamp()) // WINDOW_SECONDS
+        window_left = WINDOW_SECONDS - int(now.timestamp()) % WINDOW_SECONDS
+        by_address = await self._take_slot(f"reg-addr:{address}:{hour}", now)
+        by_email = await self._take_slot(f"reg-email:{email_hash(email)}:{hour}", now)
+        if (
+            by_address >= self.limits.registrations_per_address
+            or by_email >= self.limits.registrations_per_email
+        ):
+            return window_left
+        return 0
 
     async def succeeded(self, email: str, address: str, now: datetime) -> None:
         pair, source, account = self._buckets(email, address, now)

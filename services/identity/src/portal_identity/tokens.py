@@ -8,8 +8,11 @@ holds a stolen copy). Logout and password changes revoke families too.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import json
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +21,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from jwt.algorithms import ECAlgorithm
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
@@ -29,6 +33,8 @@ from portal_chassis.problems import ProblemError
 from portal_chassis.settings import AuthSettings
 
 ALGORITHM = "ES256"
+SUCCESSOR_WAIT_SECONDS = 5.0
+"""How long a refresh within the grace waits for the first one's tokens."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,7 @@ class TokenService:
         self.sessions = db["sessions"]
         self.refresh_tokens = db["refresh_tokens"]
         self.refresh_uses = db["refresh_token_uses"]
+        self.successors = db["refresh_token_successors"]
         self.keyring = keyring
         self.auth = auth
         self.access_ttl = access_ttl
@@ -138,6 +145,7 @@ class TokenService:
             ],
         )
         await ensure_indexes(self.refresh_uses, [IndexModel([("at", ASCENDING)], name="at")])
+        await ensure_indexes(self.successors, [IndexModel([("at", ASCENDING)], name="at")])
 
     async def purge(self, now: datetime) -> dict[str, int]:
         """Forget what can no longer matter (FerretDB v1 has no TTL indexes).
@@ -154,7 +162,12 @@ class TokenService:
         sessions = await self.sessions.delete_many(
             {"revoked": True, "revoked_at": {"$lt": horizon}}
         )
+        # a successor is handed out only within the grace: then it can go
+        successors = await self.successors.delete_many(
+            {"at": {"$lt": now - max(self.reuse_grace, timedelta(minutes=1))}}
+        )
         return {
+            "refresh_token_successors": successors.deleted_count,
             "refresh_tokens": tokens.deleted_count,
             "refresh_token_uses": uses.deleted_count,
             "sessions": sessions.deleted_count,
@@ -271,9 +284,10 @@ class TokenService:
 
         `roles_of(user_id)` gives the user's current roles (role changes apply at refresh).
         A token used again within `reuse_grace` of its first use, while its session lives,
-        is two tabs of one browser refreshing at once, not a thief: it gets tokens of its
-        own in the same session (the reuse interval of Auth0, the grace period of Okta).
-        After the grace, a reuse revokes the session.
+        is two tabs of one browser refreshing at once, not a thief: it gets the tokens the
+        first use got (one successor per token, however many refreshes race), as with the
+        reuse interval of Auth0 or the grace period of Okta. After the grace, a reuse
+        revokes the session.
         """
         digest = self._hash(token)
         doc = await self.refresh_tokens.find_one({"_id": digest})
@@ -291,16 +305,37 @@ class TokenService:
             if not await self._within_grace(digest, doc, session, now):
                 session = await self.revoke_session(doc["session_id"], "refresh_token_reuse", now)
                 return None, session
-        else:
-            await self.refresh_tokens.update_one(
-                {"_id": digest}, {"$set": {"used": True, "used_at": now}}
-            )
+            return await self._successor(token, digest), None
+        await self.refresh_tokens.update_one(
+            {"_id": digest}, {"$set": {"used": True, "used_at": now}}
+        )
         roles = await roles_of(doc["user_id"])
         if roles is None:
             raise ProblemError(401, "invalid_refresh_token", "the user no longer exists")
-        return await self._issue(
-            doc["user_id"], doc["account_id"], roles, doc["session_id"], now
-        ), None
+        tokens = await self._issue(doc["user_id"], doc["account_id"], roles, doc["session_id"], now)
+        if self.reuse_grace > timedelta(0):
+            # Sealed with a key only the presented token gives: the database alone never
+            # holds a usable refresh token, and only a holder of this one can open it.
+            nonce = secrets.token_bytes(12)
+            sealed = nonce + _sealer(token).encrypt(nonce, json.dumps(tokens).encode(), None)
+            await self.successors.insert_one({"_id": digest, "sealed": sealed, "at": now})
+        return tokens, None
+
+    async def _successor(self, token: str, digest: str) -> dict[str, Any]:
+        """The tokens the first use of `token` got (it may still be writing them)."""
+        deadline = time.monotonic() + SUCCESSOR_WAIT_SECONDS
+        while True:
+            doc = await self.successors.find_one({"_id": digest})
+            if doc is not None:
+                sealed = bytes(doc["sealed"])
+                plain = _sealer(token).decrypt(sealed[:12], sealed[12:], None)
+                return json.loads(plain)  # type: ignore[no-any-return]
+            if time.monotonic() >= deadline:
+                # The first use died half-way: nothing to hand out; a retry may find it.
+                raise ProblemError(
+                    409, "refresh_in_progress", "the session is being refreshed", retry_after=1
+                )
+            await asyncio.sleep(0.05)
 
     async def _within_grace(
         self, digest: str, doc: dict[str, Any], session: dict[str, Any] | None, now: datetime
@@ -338,6 +373,10 @@ class TokenService:
     async def is_active(self, session_id: str) -> bool:
         doc = await self.sessions.find_one({"_id": session_id})
         return doc is not None and not doc.get("revoked")
+
+
+def _sealer(token: str) -> AESGCM:
+    return AESGCM(hashlib.sha256(b"refresh-successor:" + token.encode()).digest())
 
 
 __all__ = ["DuplicateKeyError", "KeyRing", "SigningKey", "TokenService"]

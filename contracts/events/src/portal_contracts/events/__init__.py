@@ -44,6 +44,7 @@ from portal_contracts.events.crm import (
 )
 from portal_contracts.events.identity import (
     AccountRegistered,
+    EmailVerified,
     LoginFailed,
     LoginSucceeded,
     PasswordChanged,
@@ -51,6 +52,7 @@ from portal_contracts.events.identity import (
     QrLoginCompleted,
     QrLoginRequested,
     SecondFactorFailed,
+    SecondFactorLocked,
     SessionRevoked,
     TwoFactorDisabled,
     TwoFactorEnabled,
@@ -113,6 +115,7 @@ __all__ = [
     "CustomerLevelChanged",
     "DebitRejected",
     "DocumentAttached",
+    "EmailVerified",
     "HeldCreditMarkedForRefund",
     "HeldCreditReleased",
     "InvoiceCancelled",
@@ -153,6 +156,7 @@ __all__ = [
     "RepairStarted",
     "RepairTransferred",
     "SecondFactorFailed",
+    "SecondFactorLocked",
     "SessionRevoked",
     "SubscriptionExpired",
     "SubscriptionExpiring",

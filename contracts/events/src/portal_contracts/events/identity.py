@@ -54,6 +54,16 @@ class UserInvited(IdentityEvent):
     expires_at: datetime
 
 
+class EmailVerified(IdentityEvent):
+    """The user proved they read the address's mailbox (a mailed token, or an accepted
+    invitation, whose token went to that mailbox)."""
+
+    event_type: ClassVar[str] = "EmailVerified"
+    user_id: str
+    account_id: str
+    email: str
+
+
 class UserRoleChanged(IdentityEvent):
     event_type: ClassVar[str] = "UserRoleChanged"
     user_id: str
@@ -116,6 +126,19 @@ class SecondFactorFailed(IdentityEvent):
     client_address: str
     user_agent: str
     attempts: int
+
+
+class SecondFactorLocked(IdentityEvent):
+    """Too many wrong one-time codes across sign-ins: the second factor is locked until
+    `locked_until` (the user is told: someone knows their password)."""
+
+    event_type: ClassVar[str] = "SecondFactorLocked"
+    user_id: str
+    account_id: str
+    failures: int
+    locked_until: datetime
+    client_address: str
+    user_agent: str
 
 
 class LoginFailed(IdentityEvent):

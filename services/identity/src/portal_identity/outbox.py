@@ -1,0 +1,57 @@
+"""Mails identity needs sent, each to one address, some carrying a link token.
+
+A token that proves a mailbox (invitation, email verification) must reach that mailbox
+and nobody else: never the answer to the inviter or the registrant. Identity queues the
+mail here; the notifications mailer takes it from here and deletes it once sent (mail
+sending is another piece of work). Only the token's hash is kept where it is checked; the
+plain token lives here until it is sent or expires (then the purge removes it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from portal_chassis.mongo import ensure_indexes, index
+
+MailKind = Literal[
+    "email_verification",
+    "invitation",
+    "registration_attempt",
+    "invitation_for_existing_address",
+]
+
+
+class Outbox:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self.mails = db["outgoing_mail"]
+
+    async def setup(self) -> None:
+        await ensure_indexes(self.mails, [index("expires", "expires_at"), index("to", "to")])
+
+    async def queue(
+        self,
+        kind: MailKind,
+        to: str,
+        now: datetime,
+        expires_at: datetime,
+        token: str | None = None,
+        **data: Any,
+    ) -> None:
+        await self.mails.insert_one(
+            {
+                "_id": uuid.uuid4().hex,
+                "kind": kind,
+                "to": to,
+                "token": token,
+                "created_at": now,
+                "expires_at": expires_at,
+                **data,
+            }
+        )
+
+    async def purge(self, now: datetime) -> int:
+        return (await self.mails.delete_many({"expires_at": {"$lt": now}})).deleted_count
