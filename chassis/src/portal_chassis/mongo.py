@@ -5,10 +5,45 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import (
+    ConnectionFailure,
+    DuplicateKeyError,
+    ExecutionTimeout,
+    PyMongoError,
+    WTimeoutError,
+)
+
+from portal_chassis.settings import InfraSettings
+
+
+def make_client(infra: InfraSettings) -> AsyncMongoClient[dict[str, Any]]:
+    """The one way a service opens its database: every call has a deadline.
+
+    Without one a call made while the database is away can wait for ever (PyMongo's
+    defaults: no socket timeout, 20 s connects), and a pile of such calls is how a
+    service hung for good after an outage. `timeoutMS` bounds each operation as a
+    whole (pool wait, connect, every round trip, the retry); server selection gives up
+    sooner, so a request made while the database is down fails fast with a 503.
+    """
+    return AsyncMongoClient(
+        infra.mongodb_uri,
+        tz_aware=True,
+        connect=False,
+        serverSelectionTimeoutMS=int(infra.mongodb_server_selection_seconds * 1000),
+        connectTimeoutMS=int(min(infra.mongodb_server_selection_seconds, 5.0) * 1000),
+        timeoutMS=int(infra.mongodb_timeout_seconds * 1000),
+    )
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """The database could not be reached or did not answer in time (not a rule broken:
+    a duplicate key or a bad query is the caller's own failure)."""
+    if isinstance(exc, ConnectionFailure | ExecutionTimeout | WTimeoutError):
+        return True
+    return isinstance(exc, PyMongoError) and exc.timeout
 
 
 async def ensure_indexes(
