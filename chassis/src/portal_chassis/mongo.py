@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import pymongo
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -20,21 +21,25 @@ from portal_chassis.settings import InfraSettings
 
 
 def make_client(infra: InfraSettings) -> AsyncMongoClient[dict[str, Any]]:
-    """The one way a service opens its database: every call has a deadline.
+    """The one way a service opens its database: every step of a call has a deadline.
 
-    Without one a call made while the database is away can wait for ever (PyMongo's
-    defaults: no socket timeout, 20 s connects), and a pile of such calls is how a
-    service hung for good after an outage. `timeoutMS` bounds each operation as a
-    whole (pool wait, connect, every round trip, the retry); server selection gives up
-    sooner, so a request made while the database is down fails fast with a 503.
+    Without them a call made while the database is away can wait for ever (PyMongo's
+    defaults: no socket timeout, no pool wait limit, 20 s connects), and a pile of such
+    calls is how a service hung for good after an outage. Server selection gives up
+    first, so a request made while the database is down fails fast (then: a 503). Not
+    `timeoutMS`: it overrides serverSelectionTimeoutMS, and every request made during an
+    outage would wait the whole budget before failing.
     """
+    fast = int(infra.mongodb_server_selection_seconds * 1000)
+    budget = int(infra.mongodb_timeout_seconds * 1000)
     return AsyncMongoClient(
         infra.mongodb_uri,
         tz_aware=True,
         connect=False,
-        serverSelectionTimeoutMS=int(infra.mongodb_server_selection_seconds * 1000),
-        connectTimeoutMS=int(min(infra.mongodb_server_selection_seconds, 5.0) * 1000),
-        timeoutMS=int(infra.mongodb_timeout_seconds * 1000),
+        serverSelectionTimeoutMS=fast,
+        connectTimeoutMS=fast,
+        socketTimeoutMS=budget,
+        waitQueueTimeoutMS=budget,
     )
 
 
@@ -59,7 +64,12 @@ async def ensure_indexes(
     existing = {index["name"] async for index in await collection.list_indexes()}
     for index in indexes:
         if index.document["name"] not in existing:
-            await collection.create_indexes([index])
+            # Building an index on a large collection may take minutes: not a hung call.
+            with pymongo.timeout(INDEX_BUILD_SECONDS):
+                await collection.create_indexes([index])
+
+
+INDEX_BUILD_SECONDS = 600.0
 
 
 def index(name: str, *keys: str) -> IndexModel:

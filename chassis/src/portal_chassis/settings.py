@@ -40,7 +40,7 @@ class InfraSettings(BaseSettings):
     mongodb_timeout_seconds: float = Field(
         10.0, validation_alias=AliasChoices("MONGODB_TIMEOUT_SECONDS")
     )
-    """The whole budget of one database call (pool wait, connect, round trips, retry)."""
+    """The longest wait for one answer from the database or for a free pooled connection."""
 
 
 class AuthSettings(BaseSettings):
