@@ -183,6 +183,7 @@ def test_kafka_outage_keeps_every_service_ready_and_writes_working(platform, inf
 
 
 def test_a_hung_service_is_reported_but_does_not_make_the_gateway_unready(platform):
+    customer = Customer(platform["url"])
     wallet = platform["processes"]["wallet"]
     wallet.send_signal(signal.SIGSTOP)  # it accepts connections and never answers
     try:
@@ -195,6 +196,12 @@ def test_a_hung_service_is_reported_but_does_not_make_the_gateway_unready(platfo
         eventually(wallet_reported_down, timeout=30, what="the gateway to report the wallet")
         for name in ("identity", "tickets", "billing"):
             assert health(platform["services"][name], "ready")[0] == 200, name
+        assert customer.http.get("/api/v1/tickets").status_code == 200
+        r = customer.http.get("/api/v1/wallet", timeout=60)  # after the gateway's own timeout
+        assert r.status_code == 503, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["code"] == "upstream_unavailable"
+        assert "retry-after" in r.headers
     finally:
         wallet.send_signal(signal.SIGCONT)
     eventually(
