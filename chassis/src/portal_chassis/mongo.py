@@ -5,10 +5,50 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
+import pymongo
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import (
+    ConnectionFailure,
+    DuplicateKeyError,
+    ExecutionTimeout,
+    PyMongoError,
+    WTimeoutError,
+)
+
+from portal_chassis.settings import InfraSettings
+
+
+def make_client(infra: InfraSettings) -> AsyncMongoClient[dict[str, Any]]:
+    """The one way a service opens its database: every step of a call has a deadline.
+
+    Without them a call made while the database is away can wait for ever (PyMongo's
+    defaults: no socket timeout, no pool wait limit, 20 s connects), and a pile of such
+    calls is how a service hung for good after an outage. Server selection gives up
+    first, so a request made while the database is down fails fast (then: a 503). Not
+    `timeoutMS`: it overrides serverSelectionTimeoutMS, and every request made during an
+    outage would wait the whole budget before failing.
+    """
+    fast = int(infra.mongodb_server_selection_seconds * 1000)
+    budget = int(infra.mongodb_timeout_seconds * 1000)
+    return AsyncMongoClient(
+        infra.mongodb_uri,
+        tz_aware=True,
+        connect=False,
+        serverSelectionTimeoutMS=fast,
+        connectTimeoutMS=fast,
+        socketTimeoutMS=budget,
+        waitQueueTimeoutMS=budget,
+    )
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """The database could not be reached or did not answer in time (not a rule broken:
+    a duplicate key or a bad query is the caller's own failure)."""
+    if isinstance(exc, ConnectionFailure | ExecutionTimeout | WTimeoutError):
+        return True
+    return isinstance(exc, PyMongoError) and exc.timeout
 
 
 async def ensure_indexes(
@@ -24,7 +64,12 @@ async def ensure_indexes(
     existing = {index["name"] async for index in await collection.list_indexes()}
     for index in indexes:
         if index.document["name"] not in existing:
-            await collection.create_indexes([index])
+            # Building an index on a large collection may take minutes: not a hung call.
+            with pymongo.timeout(INDEX_BUILD_SECONDS):
+                await collection.create_indexes([index])
+
+
+INDEX_BUILD_SECONDS = 600.0
 
 
 def index(name: str, *keys: str) -> IndexModel:

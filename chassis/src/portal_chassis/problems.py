@@ -9,9 +9,11 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from pydantic import ValidationError
+from pymongo.errors import PyMongoError
 
 from portal_chassis.decider import DomainError
 from portal_chassis.logging import get_logger
+from portal_chassis.mongo import is_database_unavailable
 
 PROBLEM_JSON = "application/problem+json"
 log = get_logger(__name__)
@@ -54,6 +56,8 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> Response[dict[
         headers["WWW-Authenticate"] = 'Bearer realm="portal"'
     if "retry_after" in extra:
         headers["Retry-After"] = str(extra["retry_after"])
+    elif status == 503:
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)  # every outage says when to retry
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -99,10 +103,27 @@ def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str,
     )
 
 
+RETRY_AFTER_SECONDS = 5
+
+
+def _database_unavailable(_: Request[Any, Any, Any], exc: PyMongoError) -> Response[Any]:
+    if not is_database_unavailable(exc):
+        return _unexpected(_, exc)
+    log.warning("database unavailable", error=str(exc)[:300])
+    return problem(
+        503,
+        "database_unavailable",
+        "the database is not reachable right now; try again shortly",
+        retry_after=RETRY_AFTER_SECONDS,
+    )
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: _http_exception,
     DomainError: _domain_error,
     ValidationError: _pydantic_error,
+    # An outage is a 503 with Retry-After at once, not a 500 after a long wait.
+    PyMongoError: _database_unavailable,
     Exception: _unexpected,
 }
 

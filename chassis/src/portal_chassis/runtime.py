@@ -16,7 +16,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from portal_chassis.auth import JwksVerifier, TokenVerifier
 from portal_chassis.bus import KafkaEventPublisher, make_broker
 from portal_chassis.eventstore import EventStore
+from portal_chassis.health import DatabaseHealth, LoopWatchdog
 from portal_chassis.logging import get_logger
+from portal_chassis.mongo import make_client
 from portal_chassis.relay import OutboxRelay
 from portal_chassis.settings import AuthSettings, InfraSettings, ServiceSettings
 from portal_chassis.topics import all_topics, broker_security, ensure_topics
@@ -41,10 +43,19 @@ class ServiceRuntime:
             client_id=settings.service_name,
             security=broker_security(self.infra),
         )
-        self.mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-            self.infra.mongodb_uri, tz_aware=True, connect=False, serverSelectionTimeoutMS=5000
-        )
+        self.mongo: AsyncMongoClient[dict[str, Any]] = make_client(self.infra)
         self.db: AsyncDatabase[dict[str, Any]] = self.mongo[settings.database_name()]
+        self.database_health = DatabaseHealth(
+            lambda: self.db.command("ping"),
+            interval=settings.health_probe_seconds,
+            # Past every driver deadline, a ping that has not returned is not answering...
+            deadline=self.infra.mongodb_timeout_seconds + 5.0,
+            # ... and, much later still, one that never returns means a wedged client.
+            wedged_after=max(
+                settings.health_wedged_seconds, self.infra.mongodb_timeout_seconds * 2
+            ),
+        )
+        self.loop_watchdog = LoopWatchdog(max_lag=settings.health_loop_lag_seconds)
         self.store = EventStore(self.db) if with_event_store else None
         self.relay: OutboxRelay | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -53,6 +64,8 @@ class ServiceRuntime:
 
     async def start(self, *, run_relay: bool = True, wait_for_kafka: float = 15.0) -> None:
         """Connect; Kafka may come later: commands still append, the relay catches up."""
+        self.loop_watchdog.start()
+        self.database_health.start()
         if self.store is not None:
             await self.store.setup()
         connecting = asyncio.create_task(self._connect_broker(), name="kafka-connect")
@@ -105,22 +118,42 @@ class ServiceRuntime:
         self._tasks.clear()
         with contextlib.suppress(Exception):
             await self.broker.stop()
+        await self.database_health.stop()
+        await self.loop_watchdog.stop()
         await self.mongo.close()
         self.started = False
 
+    def liveness(self) -> dict[str, str]:
+        """What only a restart cures: a wedged database client or a stalled event loop.
+        A database that is merely down is not among them (see readiness)."""
+        return {
+            "event_loop": "ok" if self.loop_watchdog.live() else "lagging",
+            "mongodb_client": "wedged" if self.database_health.wedged() else "ok",
+        }
+
     async def readiness(self) -> dict[str, Any]:
-        checks: dict[str, Any] = {}
-        try:
-            await asyncio.wait_for(self.mongo.admin.command("ping"), timeout=3)
-            checks["mongodb"] = "ok"
-        except Exception as exc:
-            checks["mongodb"] = f"down: {type(exc).__name__}"
-        try:
-            ok = await self.broker.ping(timeout=3)
-            checks["kafka"] = "ok" if ok else "down"
-        except Exception as exc:
-            checks["kafka"] = f"down: {type(exc).__name__}"
-        if self.store is not None:
+        """`mongodb` (this service's own database) decides readiness; the rest is reported.
+
+        Kafka is a dependency, not a condition: commands still append to the outbox while
+        it is away, and the relay catches up when it returns.
+        """
+
+        async def kafka() -> str:
+            try:
+                return "ok" if await self.broker.ping(timeout=1.5) else "down"
+            except Exception as exc:
+                return f"down: {type(exc).__name__}"
+
+        async def database() -> None:
+            if not self.database_health.ready():
+                # At start, or to see a recovery at once; the background probe carries on
+                # with a slow ping, the answer here never waits for it.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.database_health.refresh(), 1.0)
+
+        kafka_state, _ = await asyncio.gather(kafka(), database())
+        checks: dict[str, Any] = {**self.database_health.report(), "kafka": kafka_state}
+        if self.store is not None and self.database_health.ready():
             with contextlib.suppress(Exception):
                 checks["outbox_pending"] = await self.store.unpublished_count()
         return checks

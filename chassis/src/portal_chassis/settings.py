@@ -33,6 +33,14 @@ class InfraSettings(BaseSettings):
     kafka_replication_factor: int = Field(
         1, validation_alias=AliasChoices("KAFKA_REPLICATION_FACTOR")
     )
+    mongodb_server_selection_seconds: float = Field(
+        2.0, validation_alias=AliasChoices("MONGODB_SERVER_SELECTION_SECONDS")
+    )
+    """How long a call waits for a reachable database before it fails (then: 503)."""
+    mongodb_timeout_seconds: float = Field(
+        10.0, validation_alias=AliasChoices("MONGODB_TIMEOUT_SECONDS")
+    )
+    """The longest wait for one answer from the database or for a free pooled connection."""
 
 
 class AuthSettings(BaseSettings):
@@ -63,6 +71,14 @@ class ServiceSettings(BaseSettings):
     relay_lease_seconds: float = 10.0
     snapshot_every: int = 50
     consumer_max_attempts: int = 3
+    """Attempts for an event that fails for its own reason before it goes to the DLQ."""
+    health_probe_seconds: float = 1.0
+    """How often the database is pinged for readiness and liveness."""
+    health_wedged_seconds: float = 30.0
+    """A database call that has not returned after this long means a wedged client:
+    liveness fails so the orchestrator restarts the process."""
+    health_loop_lag_seconds: float = 10.0
+    """Liveness fails when the event loop falls this far behind."""
 
     def database_name(self) -> str:
         return self.mongodb_database or f"portal_{self.service_name}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -22,26 +23,53 @@ ReadinessCheck = Callable[[], Any]
 
 
 class HealthController(Controller):
+    """`live`: restart me (wedged database client, stalled event loop). `ready`: send me
+    requests (my own database answers). Dependencies (Kafka, other services) are reported
+    in the body but never make a service unready: it still serves what it can, and a
+    problem elsewhere must not take every replica out of its load balancer."""
+
     path = "/health"
     include_in_schema = False
 
     @get("/live", media_type=MediaType.JSON)
-    async def live(self) -> dict[str, str]:
-        return {"status": "alive"}
+    async def live(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        runtime: ServiceRuntime | None = request.app.state.get("runtime")
+        checks = runtime.liveness() if runtime is not None else {}
+        if any(v != "ok" for v in checks.values()):
+            return problem(503, "not_live", "this process needs a restart", checks=checks)
+        return Response({"status": "alive", "checks": checks})
 
     @get("/ready", media_type=MediaType.JSON)
     async def ready(self, request: Request[Any, Any, Any]) -> Response[Any]:
         checks: dict[str, Any] = {}
-        for check in request.app.state.readiness_checks:
-            checks.update(await check())
-        healthy = all(
-            v == "ok"
-            for k, v in checks.items()
-            if k in {"mongodb", "kafka"} or k.endswith("_service")
+        results = await asyncio.gather(
+            *(_bounded(check) for check in request.app.state.readiness_checks)
         )
-        if not healthy:
-            return problem(503, "not_ready", "a dependency is not reachable", checks=checks)
+        for result in results:
+            checks.update(result)
+        runtime: ServiceRuntime | None = request.app.state.get("runtime")
+        if runtime is not None:
+            checks.update(runtime.database_health.report())  # known even if a check timed out
+        own_database = runtime is None or checks.get("mongodb") == "ok"
+        if not own_database:
+            return problem(
+                503, "not_ready", "this service's database is not reachable", checks=checks
+            )
         return Response({"status": "ready", "checks": checks})
+
+
+async def _bounded(check: ReadinessCheck) -> dict[str, Any]:
+    """A check that does not answer in time is reported, never waited for."""
+    name = getattr(check, "__qualname__", "check")
+    try:
+        return dict(await asyncio.wait_for(check(), timeout=READINESS_CHECK_SECONDS))
+    except TimeoutError:
+        return {name: "timeout"}
+    except Exception as exc:
+        return {name: f"failed: {type(exc).__name__}"}
+
+
+READINESS_CHECK_SECONDS = 3.0
 
 
 class MetricsController(PrometheusController):
@@ -105,7 +133,7 @@ def create_app(
     checks = list(readiness_checks)
     if runtime is not None:
         checks.insert(0, runtime.readiness)
-    app_state = {"readiness_checks": checks, **(state or {})}
+    app_state = {"readiness_checks": checks, "runtime": runtime, **(state or {})}
     if runtime is not None:
         app_state.setdefault("token_verifier", runtime.verifier)
     prometheus = PrometheusConfig(

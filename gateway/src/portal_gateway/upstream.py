@@ -9,7 +9,7 @@ from litestar import Request, Response
 
 from portal_chassis.auth import principal_from
 from portal_chassis.logging import current_ids
-from portal_chassis.problems import PROBLEM_JSON, problem
+from portal_chassis.problems import PROBLEM_JSON, RETRY_AFTER_SECONDS, problem
 
 FORWARDED_HEADERS = (
     "authorization",
@@ -60,8 +60,9 @@ class Upstream:
         except httpx.HTTPError as exc:
             return problem(
                 503,
-                "service_unavailable",
+                "upstream_unavailable",
                 f"the {self.name} service did not answer ({type(exc).__name__})",
+                retry_after=RETRY_AFTER_SECONDS,
             )
         media_type = upstream.headers.get("content-type", "application/json")
         passed = {
@@ -77,7 +78,11 @@ class Upstream:
                 "idempotent-replayed",
             )
         }
-        if upstream.status_code >= 500:
+        if upstream.status_code == 503 and media_type.startswith(PROBLEM_JSON):
+            # The service is up and says what is away (its database, a service it needs):
+            # pass its problem on, with when to retry.
+            passed.setdefault("retry-after", str(RETRY_AFTER_SECONDS))
+        elif upstream.status_code >= 500:
             # Never leak an upstream crash as our own 500 with its internals.
             return problem(502, "upstream_error", f"the {self.name} service failed")
         return Response(
@@ -89,7 +94,7 @@ class Upstream:
 
     async def ready(self) -> dict[str, str]:
         try:
-            r = await self.client.get("/health/ready", timeout=3)
+            r = await self.client.get("/health/ready", timeout=2.5)
             return {f"{self.name}_service": "ok" if r.status_code == 200 else "down"}
         except httpx.HTTPError:
             return {f"{self.name}_service": "down"}

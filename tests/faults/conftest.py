@@ -1,0 +1,90 @@
+"""Fault injection: the whole platform runs while its infrastructure is stopped and
+started again (the local Kafka and FerretDB, through deploy/local/infra.sh).
+
+It runs on its own ports beside the e2e platform (both may live in one pytest session).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from portal_tests.e2e import SECRET
+from portal_tests.infra import INFRA_SCRIPT, REPO_ROOT, _script_env
+from portal_tests.platform import platform_env, specs, wait_ready
+
+E2E_BASE_PORT = int(os.environ.get("PORTAL_E2E_BASE_PORT", "18000"))
+BASE_PORT = int(os.environ.get("PORTAL_FAULTS_BASE_PORT", str(E2E_BASE_PORT + 300)))
+
+
+class InfraControl:
+    """Stops and starts one piece of the local infrastructure."""
+
+    def __init__(self) -> None:
+        self.env = _script_env()
+
+    def _run(self, action: str, component: str) -> None:
+        subprocess.run(
+            ["bash", str(INFRA_SCRIPT), action, component], env=self.env, check=True, timeout=180
+        )
+
+    def stop(self, component: str) -> None:
+        self._run("stop", component)
+
+    def start(self, component: str) -> None:
+        self._run("start", component)
+
+
+@pytest.fixture(scope="session")
+def infra_control(infra) -> Iterator[InfraControl]:
+    if infra.kind != "local":
+        pytest.skip(f"fault injection stops the local infra script's processes, not {infra.kind}")
+    control = InfraControl()
+    yield control
+    # Whatever a failed test left stopped, the next tests need it back.
+    control.start("all")
+
+
+@pytest.fixture(scope="session")
+def platform(infra, infra_control) -> Iterator[dict[str, Any]]:
+    prefix = f"faults_{uuid.uuid4().hex[:6]}"
+    env = platform_env(
+        BASE_PORT,
+        infra.kafka_bootstrap_servers,
+        infra.mongodb_uri,
+        prefix,
+        extra={"PAYMENTS_SANDBOX_SECRET": SECRET, "WALLET_RELAY_POLL_SECONDS": "0.2"},
+    )
+    log_dir = REPO_ROOT / ".cache" / "faults-logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        for spec in specs(BASE_PORT):
+            with (log_dir / f"{spec.name}.log").open("wb") as log:
+                procs[spec.name] = subprocess.Popen(
+                    spec.command(), env=env, stdout=log, stderr=subprocess.STDOUT
+                )
+        services = {spec.name: f"http://127.0.0.1:{spec.port}" for spec in specs(BASE_PORT)}
+        try:
+            # A shared CI machine can take minutes to import eight processes at once.
+            wait_ready([f"{url}/health/ready" for url in services.values()], timeout=300)
+        except TimeoutError:
+            for name in procs:
+                tail = (log_dir / f"{name}.log").read_text(errors="replace")[-3000:]
+                print(f"--- {name} ---\n{tail}", file=sys.stderr)
+            raise
+        yield {"url": services["gateway"], "services": services, "processes": procs}
+    finally:
+        for proc in procs.values():
+            proc.terminate()
+        for proc in procs.values():
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
