@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -17,7 +16,7 @@ import pytest
 
 from portal_tests.e2e import SECRET
 from portal_tests.infra import INFRA_SCRIPT, REPO_ROOT, _script_env
-from portal_tests.platform import platform_env, specs, wait_ready
+from portal_tests.platform import platform_env, platform_processes, specs
 
 E2E_BASE_PORT = int(os.environ.get("PORTAL_E2E_BASE_PORT", "18000"))
 BASE_PORT = int(os.environ.get("PORTAL_FAULTS_BASE_PORT", str(E2E_BASE_PORT + 300)))
@@ -61,30 +60,9 @@ def platform(infra, infra_control) -> Iterator[dict[str, Any]]:
         prefix,
         extra={"PAYMENTS_SANDBOX_SECRET": SECRET, "WALLET_RELAY_POLL_SECONDS": "0.2"},
     )
-    log_dir = REPO_ROOT / ".cache" / "faults-logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    procs: dict[str, subprocess.Popen[bytes]] = {}
-    try:
-        for spec in specs(BASE_PORT):
-            with (log_dir / f"{spec.name}.log").open("wb") as log:
-                procs[spec.name] = subprocess.Popen(
-                    spec.command(), env=env, stdout=log, stderr=subprocess.STDOUT
-                )
-        services = {spec.name: f"http://127.0.0.1:{spec.port}" for spec in specs(BASE_PORT)}
-        try:
-            # A shared CI machine can take minutes to import eight processes at once.
-            wait_ready([f"{url}/health/ready" for url in services.values()], timeout=300)
-        except TimeoutError:
-            for name in procs:
-                tail = (log_dir / f"{name}.log").read_text(errors="replace")[-3000:]
-                print(f"--- {name} ---\n{tail}", file=sys.stderr)
-            raise
-        yield {"url": services["gateway"], "services": services, "processes": procs}
-    finally:
-        for proc in procs.values():
-            proc.terminate()
-        for proc in procs.values():
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with platform_processes(BASE_PORT, env, REPO_ROOT / ".cache" / "faults-logs") as running:
+        yield {
+            "url": running.url,
+            "services": {spec.name: f"http://127.0.0.1:{spec.port}" for spec in specs(BASE_PORT)},
+            "processes": running.procs,
+        }

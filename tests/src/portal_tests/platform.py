@@ -97,7 +97,7 @@ def platform_env(
 
 def wait_ready(urls: list[str], timeout: float | None = None) -> None:
     # Eight Python processes importing at once on two busy cores can take minutes.
-    timeout = timeout or float(os.environ.get("PORTAL_READY_TIMEOUT", "180"))
+    timeout = timeout or float(os.environ.get("PORTAL_READY_TIMEOUT", "300"))
     deadline = time.monotonic() + timeout
     pending = list(urls)
     while pending and time.monotonic() < deadline:
