@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.params import FromPath, QueryParameter
 
-from portal_gateway.upstream import forward_to
+from portal_gateway.upstream import forward_to, seg
 
 SMALL_BODY = 64 * 1024
 LOGO_BODY = 1024 * 1024 + 1
@@ -105,7 +105,7 @@ class AuthController(Controller):
         challenge_id: FromPath[str],
         wait: Annotated[int, QueryParameter(ge=0, le=10)] = 0,
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/auth/qr/{challenge_id}")
+        return await _forward(request, f"/v1/auth/qr/{seg(challenge_id)}")
 
     @post(
         "/qr/{challenge_id:str}/approve",
@@ -116,7 +116,7 @@ class AuthController(Controller):
     async def qr_approve(
         self, request: Request[Any, Any, Any], challenge_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/auth/qr/{challenge_id}/approve")
+        return await _forward(request, f"/v1/auth/qr/{seg(challenge_id)}/approve")
 
     @post(
         "/invitations/accept",
@@ -220,7 +220,7 @@ class AccountUsersController(Controller):
     async def change_role(
         self, request: Request[Any, Any, Any], user_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/account/users/{user_id}")
+        return await _forward(request, f"/v1/account/users/{seg(user_id)}")
 
 
 class StaffController(Controller):
