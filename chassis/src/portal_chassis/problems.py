@@ -108,10 +108,7 @@ def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     """The last resort: built from plain strings so that it cannot fail itself (if it
     did, the server would answer a bare text/plain 500)."""
     _log_safely("unhandled error", exc_info=True, error=repr(exc))
-    try:
-        correlation_id = current_ids()[0]
-    except Exception:
-        correlation_id = None
+    correlation_id = current_ids()[0]  # a read of context variables: cannot fail
     body = {
         "type": "https://portal.local/problems/internal-error",
         "title": "Internal error",
