@@ -94,6 +94,33 @@ async def test_concurrent_unknown_key_ids_refresh_the_key_set_once() -> None:
     assert identity.fetches == fetches + 1
 
 
+async def test_identity_down_before_any_key_is_a_503_not_a_401_and_not_one_fetch_each() -> None:
+    identity = Identity()
+    attempts = 0
+    reachable = False
+
+    def jwks(request: httpx.Request) -> httpx.Response:
+        nonlocal attempts
+        attempts += 1
+        if not reachable:
+            raise httpx.ConnectError("connection refused", request=request)
+        return identity.jwks(request)
+
+    settings = AuthSettings(jwks_url="http://identity/jwks", jwks_min_refresh_seconds=0.3)
+    check = JwksVerifier(settings, httpx.AsyncClient(transport=httpx.MockTransport(jwks)))
+    token = identity.token("k1")
+    results = await asyncio.gather(
+        *(check.verify(token) for _ in range(10)), return_exceptions=True
+    )
+    # A valid token is never called invalid because identity is away (a client would
+    # sign its user out): "cannot check now", and identity is asked once, not ten times.
+    assert all(isinstance(r, ProblemError) and r.status_code == 503 for r in results)
+    assert attempts == 1
+    reachable = True
+    await asyncio.sleep(0.4)
+    assert (await check.verify(token)).account_id == "a1"
+
+
 class _Connection:
     def __init__(self, principal: Principal) -> None:
         self.scope = {"principal": principal}

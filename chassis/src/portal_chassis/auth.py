@@ -107,13 +107,8 @@ class JwksVerifier:
                     algorithm = jwk.get("alg", "ES256")
                     keys[jwk["kid"]] = (jwt.PyJWK(jwk, algorithm).key, algorithm)
             except (httpx.HTTPError, ValueError, KeyError, jwt.PyJWTError) as exc:
+                # The keys we have stay in use; the next try comes after the throttle.
                 log.warning("could not fetch the JWKS", url=self.settings.jwks_url, error=str(exc))
-                # Back off too when identity is down, instead of one fetch per request.
-                self._fetched_at = time.monotonic() - self.settings.jwks_cache_seconds + 5
-                if not self._keys:
-                    raise ProblemError(
-                        503, "auth_unavailable", "tokens cannot be checked right now"
-                    ) from None
                 return
             self._keys = keys
             self._fetched_at = time.monotonic()
@@ -123,27 +118,26 @@ class JwksVerifier:
             kid = str(jwt.get_unverified_header(token).get("kid"))
         except jwt.PyJWTError:
             raise ProblemError(401, "invalid_token", "the access token is not valid") from None
-        if not self._fresh():
-            await self._fetch(time.monotonic())
-        if kid not in self._keys:
-            # Maybe identity rotated its key: fetch again, but at most every few seconds.
-            # Meanwhile an unknown kid is refused at once: waiting for the next allowed
-            # refresh would hold every forged token's request for seconds.
-            asked = time.monotonic()
-            if asked - self._attempted_at >= self.settings.jwks_min_refresh_seconds:
-                await self._fetch(asked)
+        # A stale key set, or an unknown kid (maybe identity rotated its key): fetch again,
+        # but at most every few seconds (identity down: not once per request). Meanwhile
+        # an unknown kid is refused at once: waiting for the next allowed refresh would
+        # hold every forged token's request for seconds.
+        asked = time.monotonic()
+        if (not self._fresh() or kid not in self._keys) and (
+            asked - self._attempted_at >= self.settings.jwks_min_refresh_seconds
+        ):
+            await self._fetch(asked)
+        if not self._keys:
+            raise ProblemError(503, "auth_unavailable", "tokens cannot be checked right now")
         if kid not in self._keys:
             raise ProblemError(401, "invalid_token", "the access token is not valid")
         key, algorithm = self._keys[kid]
         return decode_claims(token, key, algorithm, self.settings)
 
     async def ready(self) -> dict[str, str]:
-        try:
-            if not self._fresh():
-                await self._fetch(time.monotonic())
-            return {"jwks": "ok"}
-        except ProblemError:
-            return {"jwks": "down"}
+        if not self._fresh():
+            await self._fetch(time.monotonic())
+        return {"jwks": "ok" if self._keys else "down"}
 
 
 def bearer_token(request: Request[Any, Any, Any] | ASGIConnection[Any, Any, Any, Any]) -> str:
