@@ -5,10 +5,14 @@ and ids that are wrong in many ways, answers 2xx/4xx, never 5xx."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import httpx
 import pytest
+from litestar.routes import HTTPRoute
 
+from portal_gateway.main import create
+from portal_gateway.settings import GatewaySettings
 from portal_tests.e2e import Customer, admin_client
 
 pytestmark = pytest.mark.e2e
@@ -63,3 +67,87 @@ def test_no_route_answers_a_server_error(platform):
                         assert r.status_code < 500, (who, method, concrete, body, r.text[:300])
                         checked += 1
     assert checked > 500
+
+
+# Ids that broke paths: control characters (a bare 500 before), and characters that
+# would change the upstream path or query if put into it unescaped. As sent on the wire:
+# `%2E%2E` arrives as the id `..` (an HTTP client collapses a literal one).
+ODD_IDS = ["%00", "a%0Ab", "%2E%2E", "a%3Fb", "a%23b"]
+ROUTE_PARAM = re.compile(r"\{\w+(?::\w+)?\}")
+
+
+def _operations_with_ids() -> list[tuple[str, str]]:
+    """Every public operation with a path parameter, from the gateway's route table."""
+    operations = set()
+    for route in create(GatewaySettings()).routes:
+        public = isinstance(route, HTTPRoute) and route.path.startswith("/api/")
+        if public and ROUTE_PARAM.search(route.path):
+            for handler in route.route_handlers:
+                operations |= {
+                    (method, route.path)
+                    for method in handler.http_methods
+                    if method not in ("OPTIONS", "HEAD")
+                }
+    return sorted(operations)
+
+
+OPERATIONS_WITH_IDS = _operations_with_ids()
+
+
+@pytest.fixture(scope="module")
+def callers(platform) -> Iterator[dict[str, httpx.Client]]:
+    url = platform["url"]
+    clients = {
+        "anonymous": httpx.Client(base_url=url, timeout=20),
+        "customer": Customer(url, wait_for_wallet=False).http,
+        "admin": admin_client(url),
+    }
+    yield clients
+    for client in clients.values():
+        client.close()
+
+
+def test_the_route_table_has_the_operations_with_ids():
+    assert len(OPERATIONS_WITH_IDS) > 60
+    assert ("GET", "/api/v1/tickets/{ticket_id:str}") in OPERATIONS_WITH_IDS
+
+
+@pytest.mark.parametrize(("method", "template"), OPERATIONS_WITH_IDS)
+def test_an_odd_id_is_a_4xx_problem_anonymously_and_signed_in(callers, method, template):
+    for odd_id in ODD_IDS:
+        path = ROUTE_PARAM.sub(odd_id, template)
+        for who, client in callers.items():
+            body = {} if method in ("POST", "PUT", "PATCH") else None
+            r = client.request(method, path, json=body)
+            what = (who, method, path, r.status_code, r.text[:300])
+            assert 400 <= r.status_code < 500, what
+            assert r.headers["content-type"].startswith("application/problem+json"), what
+            if odd_id in ("%00", "a%0Ab"):
+                assert r.status_code == 400 and r.json()["code"] == "invalid_path", what
+
+
+# Services listen beside the gateway (portal_tests.platform.specs).
+SERVICE_PORTS = {"wallet": 101, "identity": 102, "tickets": 103, "repairs": 104, "crm": 105}
+SERVICE_PORTS["billing"] = 106
+
+
+@pytest.mark.parametrize("service", sorted(SERVICE_PORTS))
+def test_each_service_answers_a_control_character_in_an_id_with_a_400_problem(platform, service):
+    gateway = httpx.URL(platform["url"])
+    base = f"http://{gateway.host}:{(gateway.port or 80) + SERVICE_PORTS[service]}"
+    schema = httpx.get(f"{base}/schema/openapi.json", timeout=20).json()
+    checked = 0
+    for path, operations in sorted(schema["paths"].items()):
+        if not PARAM.search(path):
+            continue
+        for method in operations:
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            for bad_id in ("%00", "a%0Ab"):
+                r = httpx.request(method.upper(), base + PARAM.sub(bad_id, path), timeout=20)
+                what = (service, method, path, r.status_code, r.text[:300])
+                assert r.status_code == 400, what
+                assert r.headers["content-type"] == "application/problem+json", what
+                assert r.json()["code"] == "invalid_path", what
+                checked += 1
+    assert checked

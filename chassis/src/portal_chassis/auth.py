@@ -86,6 +86,7 @@ class JwksVerifier:
         self.client = client or httpx.AsyncClient(timeout=5)
         self._keys: dict[str, tuple[Any, str]] = {}
         self._fetched_at = 0.0
+        self._attempted_at = -float("inf")
         self._lock = asyncio.Lock()
 
     def _fresh(self) -> bool:
@@ -93,8 +94,11 @@ class JwksVerifier:
             time.monotonic() - self._fetched_at < self.settings.jwks_cache_seconds
         )
 
-    async def _fetch(self) -> None:
+    async def _fetch(self, asked: float) -> None:
         async with self._lock:
+            if self._attempted_at >= asked:
+                return  # fetched (or tried) while this caller waited for the lock
+            self._attempted_at = time.monotonic()
             try:
                 response = await self.client.get(self.settings.jwks_url)
                 response.raise_for_status()
@@ -103,13 +107,8 @@ class JwksVerifier:
                     algorithm = jwk.get("alg", "ES256")
                     keys[jwk["kid"]] = (jwt.PyJWK(jwk, algorithm).key, algorithm)
             except (httpx.HTTPError, ValueError, KeyError, jwt.PyJWTError) as exc:
+                # The keys we have stay in use; the next try comes after the throttle.
                 log.warning("could not fetch the JWKS", url=self.settings.jwks_url, error=str(exc))
-                # Back off too when identity is down, instead of one fetch per request.
-                self._fetched_at = time.monotonic() - self.settings.jwks_cache_seconds + 5
-                if not self._keys:
-                    raise ProblemError(
-                        503, "auth_unavailable", "tokens cannot be checked right now"
-                    ) from None
                 return
             self._keys = keys
             self._fetched_at = time.monotonic()
@@ -119,29 +118,26 @@ class JwksVerifier:
             kid = str(jwt.get_unverified_header(token).get("kid"))
         except jwt.PyJWTError:
             raise ProblemError(401, "invalid_token", "the access token is not valid") from None
-        if not self._fresh():
-            await self._fetch()
-        if kid not in self._keys:
-            # Maybe identity rotated its key: fetch again, at most every few seconds. The
-            # wait happens outside the lock, so tokens with known keys never queue on it.
-            asked = time.monotonic()
-            wait = self.settings.jwks_min_refresh_seconds - (asked - self._fetched_at)
-            if wait > 0:
-                await asyncio.sleep(wait)
-            if self._fetched_at <= asked:  # nobody refreshed meanwhile
-                await self._fetch()
+        # A stale key set, or an unknown kid (maybe identity rotated its key): fetch again,
+        # but at most every few seconds (identity down: not once per request). Meanwhile
+        # an unknown kid is refused at once: waiting for the next allowed refresh would
+        # hold every forged token's request for seconds.
+        asked = time.monotonic()
+        if (not self._fresh() or kid not in self._keys) and (
+            asked - self._attempted_at >= self.settings.jwks_min_refresh_seconds
+        ):
+            await self._fetch(asked)
+        if not self._keys:
+            raise ProblemError(503, "auth_unavailable", "tokens cannot be checked right now")
         if kid not in self._keys:
             raise ProblemError(401, "invalid_token", "the access token is not valid")
         key, algorithm = self._keys[kid]
         return decode_claims(token, key, algorithm, self.settings)
 
     async def ready(self) -> dict[str, str]:
-        try:
-            if not self._fresh():
-                await self._fetch()
-            return {"jwks": "ok"}
-        except ProblemError:
-            return {"jwks": "down"}
+        if not self._fresh():
+            await self._fetch(time.monotonic())
+        return {"jwks": "ok" if self._keys else "down"}
 
 
 def bearer_token(request: Request[Any, Any, Any] | ASGIConnection[Any, Any, Any, Any]) -> str:
@@ -174,7 +170,8 @@ async def authenticated(
 async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     principal = await principal_from(connection)
     if not principal.is_staff:
-        raise ProblemError(403, "forbidden", "this needs a staff role")
+        # Not "a staff role": a customer account's own `staff` users are refused too.
+        raise ProblemError(403, "forbidden", "this is for platform staff only")
 
 
 def require_roles(principal: Principal, roles: frozenset[str], what: str) -> None:

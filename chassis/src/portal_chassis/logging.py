@@ -21,12 +21,15 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
         if json
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
+    # Structured tracebacks are for the JSON renderer only: the console renderer formats
+    # `exc_info` itself and fails on an already structured (list) `exception`.
+    tracebacks: list[Any] = [structlog.processors.dict_tracebacks] if json else []
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.dict_tracebacks,
+            *tracebacks,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(

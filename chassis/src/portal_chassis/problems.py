@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 from typing import Any
 
@@ -12,7 +14,7 @@ from pydantic import ValidationError
 from pymongo.errors import PyMongoError
 
 from portal_chassis.decider import DomainError
-from portal_chassis.logging import get_logger
+from portal_chassis.logging import current_ids, get_logger
 from portal_chassis.mongo import is_database_unavailable
 
 PROBLEM_JSON = "application/problem+json"
@@ -51,6 +53,9 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> Response[dict[
         "code": code,
         **extra,
     }
+    if status >= 500:
+        # Lets a user quote the failure and an operator find its log lines.
+        body.setdefault("correlation_id", current_ids()[0])
     headers = {}
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="portal"'
@@ -70,18 +75,19 @@ def _http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[d
     detail = exc.detail
     if isinstance(exc, ValidationException):
         code = "validation_error"
-        # Litestar names the request path, ids included: the client knows it already.
+        # Litestar names the method and path ("Validation failed for GET /v1/x?y=1"):
+        # behind the gateway that is an internal upstream route, so it goes.
         detail = _FOR_PATH.sub("", detail)
         if exc.extra:
             extra["errors"] = exc.extra
     if isinstance(exc, NotAuthorizedException):
         code = "unauthenticated"
     if status >= 500:
-        log.error("server error", detail=exc.detail, status=status)
+        _log_safely("server error", detail=exc.detail, status=status)
     return problem(status, code, detail, **extra)
 
 
-_FOR_PATH = re.compile(r" for path \S+")
+_FOR_PATH = re.compile(r" for (?:path|[A-Z]+) \S+")
 RESERVED = frozenset({"type", "title", "status", "detail", "code", "instance"})
 
 
@@ -96,10 +102,29 @@ def _pydantic_error(_: Request[Any, Any, Any], exc: ValidationError) -> Response
     return problem(400, "validation_error", "the request is not valid", errors=errors)
 
 
-def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    log.exception("unhandled error", error=repr(exc))
-    return problem(
-        HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "something went wrong on our side"
+def _log_safely(event: str, exc_info: bool = False, **fields: Any) -> None:
+    # A broken log set-up must not turn an error answer into a crash.
+    with contextlib.suppress(Exception):
+        log.error(event, exc_info=exc_info, **fields)
+
+
+def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """The last resort: built from plain strings so that it cannot fail itself (if it
+    did, the server would answer a bare text/plain 500)."""
+    _log_safely("unhandled error", exc_info=True, error=repr(exc))
+    correlation_id = current_ids()[0]  # a read of context variables: cannot fail
+    body = {
+        "type": "https://portal.local/problems/internal-error",
+        "title": "Internal error",
+        "status": HTTP_500_INTERNAL_SERVER_ERROR,
+        "detail": "something went wrong on our side",
+        "code": "internal_error",
+        "correlation_id": correlation_id if isinstance(correlation_id, str) else None,
+    }
+    return Response(
+        json.dumps(body).encode(),
+        status_code=HTTP_500_INTERNAL_SERVER_ERROR,
+        media_type=PROBLEM_JSON,
     )
 
 

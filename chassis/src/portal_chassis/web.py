@@ -102,6 +102,27 @@ def correlation_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
+def _has_control_character(path: str) -> bool:
+    return any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in path)
+
+
+def path_guard_middleware(app: ASGIApp) -> ASGIApp:
+    """A control character in the path (`%00`, `%0A` in an id) is never a valid id: refuse
+    it as a 400 before it reaches a handler, a database query or an upstream URL."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _has_control_character(scope.get("path", "")):
+            # Answered here (not raised): an exception from a middleware would skip the
+            # correlation id header on its way out.
+            refused = problem(400, "invalid_path", "the path holds a control character")
+            request: Request[Any, Any, Any] = Request(scope, receive, send)
+            await refused.to_asgi_response(app=None, request=request)(scope, receive, send)
+            return
+        await app(scope, receive, send)
+
+    return middleware
+
+
 def create_app(
     *,
     title: str,
@@ -146,7 +167,7 @@ def create_app(
         route_handlers=[HealthController, MetricsController, *route_handlers],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[correlation_middleware, prometheus.middleware],
+        middleware=[correlation_middleware, path_guard_middleware, prometheus.middleware],
         openapi_config=OpenAPIConfig(
             title=title,
             version="1.0.0",

@@ -17,7 +17,7 @@ from portal_contracts.base import CurrencyCode
 from portal_contracts.events.wallet import PaymentMethod
 from portal_gateway.dashboard import DashboardQueries, live_dashboard
 from portal_gateway.idempotency import IdempotencyStore
-from portal_gateway.upstream import Upstream
+from portal_gateway.upstream import Upstream, seg
 
 
 class TopUpRequest(BaseModel):
@@ -92,7 +92,7 @@ class WalletController(Controller):
         self, request: Request[Any, Any, Any], top_up_id: FromPath[str]
     ) -> Response[Any]:
         await principal_from(request)
-        return await _wallet(request).forward(request, f"/v1/wallet/top-ups/{top_up_id}")
+        return await _wallet(request).forward(request, f"/v1/wallet/top-ups/{seg(top_up_id)}")
 
     @get("/transactions", summary="My wallet transactions, newest first")
     async def transactions(
@@ -138,7 +138,7 @@ class PaymentsController(Controller):
     ) -> Response[Any]:
         # The wallet verifies the signature over the exact raw bytes.
         return await _wallet(request).forward(
-            request, f"/v1/payments/webhooks/{provider}", body=await request.body(), params={}
+            request, f"/v1/payments/webhooks/{seg(provider)}", body=await request.body(), params={}
         )
 
 

@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromPath
 
 from portal_chassis.auth import authenticated
-from portal_gateway.upstream import forward_to
+from portal_gateway.upstream import forward_to, seg
 
 SMALL = 64 * 1024
 # A payment proof of at most 10 MB, base64-encoded, plus the claim's fields.
@@ -37,19 +37,19 @@ class PlansController(Controller):
     async def get_plan(
         self, request: Request[Any, Any, Any], plan_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/plans/{plan_id}")
+        return await _forward(request, f"/v1/plans/{seg(plan_id)}")
 
     @put("/{plan_id:str}", summary="Billing admin: change a plan's terms for future orders")
     async def change(
         self, request: Request[Any, Any, Any], plan_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/plans/{plan_id}")
+        return await _forward(request, f"/v1/plans/{seg(plan_id)}")
 
     @post("/{plan_id:str}/retire", status_code=200, summary="Billing admin: stop selling a plan")
     async def retire(
         self, request: Request[Any, Any, Any], plan_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/plans/{plan_id}/retire")
+        return await _forward(request, f"/v1/plans/{seg(plan_id)}/retire")
 
 
 class OrdersController(Controller):
@@ -77,7 +77,7 @@ class SubscriptionsController(Controller):
     async def get_subscription(
         self, request: Request[Any, Any, Any], subscription_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/subscriptions/{subscription_id}")
+        return await _forward(request, f"/v1/subscriptions/{seg(subscription_id)}")
 
     @post(
         "/{subscription_id:str}/renew",
@@ -87,7 +87,7 @@ class SubscriptionsController(Controller):
     async def renew(
         self, request: Request[Any, Any, Any], subscription_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/subscriptions/{subscription_id}/renew")
+        return await _forward(request, f"/v1/subscriptions/{seg(subscription_id)}/renew")
 
     @put(
         "/{subscription_id:str}/auto-renew",
@@ -100,7 +100,7 @@ class SubscriptionsController(Controller):
     async def auto_renew(
         self, request: Request[Any, Any, Any], subscription_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/subscriptions/{subscription_id}/auto-renew")
+        return await _forward(request, f"/v1/subscriptions/{seg(subscription_id)}/auto-renew")
 
     @get(
         "/{subscription_id:str}/upgrade-preview",
@@ -109,7 +109,7 @@ class SubscriptionsController(Controller):
     async def upgrade_preview(
         self, request: Request[Any, Any, Any], subscription_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/subscriptions/{subscription_id}/upgrade-preview")
+        return await _forward(request, f"/v1/subscriptions/{seg(subscription_id)}/upgrade-preview")
 
     @post(
         "/{subscription_id:str}/upgrade",
@@ -119,7 +119,7 @@ class SubscriptionsController(Controller):
     async def upgrade(
         self, request: Request[Any, Any, Any], subscription_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/subscriptions/{subscription_id}/upgrade")
+        return await _forward(request, f"/v1/subscriptions/{seg(subscription_id)}/upgrade")
 
 
 class ContractsController(Controller):
@@ -135,7 +135,7 @@ class ContractsController(Controller):
     async def get_contract(
         self, request: Request[Any, Any, Any], subscription_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/contracts/{subscription_id}")
+        return await _forward(request, f"/v1/contracts/{seg(subscription_id)}")
 
     @get(
         "/{subscription_id:str}/documents/{document:str}",
@@ -147,7 +147,9 @@ class ContractsController(Controller):
         subscription_id: FromPath[str],
         document: FromPath[str],
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/contracts/{subscription_id}/documents/{document}")
+        return await _forward(
+            request, f"/v1/contracts/{seg(subscription_id)}/documents/{seg(document)}"
+        )
 
 
 class InvoicesController(Controller):
@@ -164,13 +166,13 @@ class InvoicesController(Controller):
     async def get_invoice(
         self, request: Request[Any, Any, Any], invoice_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/invoices/{invoice_id}")
+        return await _forward(request, f"/v1/invoices/{seg(invoice_id)}")
 
     @get("/{invoice_id:str}/pdf", summary="The invoice (or proforma) as a PDF download")
     async def invoice_pdf(
         self, request: Request[Any, Any, Any], invoice_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/invoices/{invoice_id}/pdf")
+        return await _forward(request, f"/v1/invoices/{seg(invoice_id)}/pdf")
 
     @post(
         "/{invoice_id:str}/pay",
@@ -180,7 +182,7 @@ class InvoicesController(Controller):
     async def pay(
         self, request: Request[Any, Any, Any], invoice_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/invoices/{invoice_id}/pay")
+        return await _forward(request, f"/v1/invoices/{seg(invoice_id)}/pay")
 
     @post(
         "/{invoice_id:str}/cancel",
@@ -190,7 +192,7 @@ class InvoicesController(Controller):
     async def cancel(
         self, request: Request[Any, Any, Any], invoice_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/invoices/{invoice_id}/cancel")
+        return await _forward(request, f"/v1/invoices/{seg(invoice_id)}/cancel")
 
     @post(
         "/{invoice_id:str}/refund", status_code=200, summary="Billing admin: refund to the wallet"
@@ -198,7 +200,7 @@ class InvoicesController(Controller):
     async def refund(
         self, request: Request[Any, Any, Any], invoice_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/invoices/{invoice_id}/refund")
+        return await _forward(request, f"/v1/invoices/{seg(invoice_id)}/refund")
 
     @post(
         "/{invoice_id:str}/payment-confirmation",
@@ -209,7 +211,7 @@ class InvoicesController(Controller):
     async def claim(
         self, request: Request[Any, Any, Any], invoice_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/invoices/{invoice_id}/payment-confirmation")
+        return await _forward(request, f"/v1/invoices/{seg(invoice_id)}/payment-confirmation")
 
 
 class PurchasesController(Controller):
@@ -239,25 +241,25 @@ class PaymentClaimsController(Controller):
     async def get_claim(
         self, request: Request[Any, Any, Any], claim_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/payment-claims/{claim_id}")
+        return await _forward(request, f"/v1/payment-claims/{seg(claim_id)}")
 
     @get("/{claim_id:str}/proof", summary="Download the proof file")
     async def proof(
         self, request: Request[Any, Any, Any], claim_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/payment-claims/{claim_id}/proof")
+        return await _forward(request, f"/v1/payment-claims/{seg(claim_id)}/proof")
 
     @post("/{claim_id:str}/approve", status_code=200, summary="Billing staff: record the payment")
     async def approve(
         self, request: Request[Any, Any, Any], claim_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/payment-claims/{claim_id}/approve")
+        return await _forward(request, f"/v1/payment-claims/{seg(claim_id)}/approve")
 
     @post("/{claim_id:str}/reject", status_code=200, summary="Billing staff: reject with a reason")
     async def reject(
         self, request: Request[Any, Any, Any], claim_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/payment-claims/{claim_id}/reject")
+        return await _forward(request, f"/v1/payment-claims/{seg(claim_id)}/reject")
 
 
 class BillingSettingsController(Controller):

@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post, pu
 from litestar.params import FromPath
 
 from portal_chassis.auth import authenticated, staff_guard
-from portal_gateway.upstream import forward_to
+from portal_gateway.upstream import forward_to, seg
 
 SMALL = 64 * 1024
 # Five attachments of 10 MB, base64-encoded, plus text.
@@ -60,13 +60,13 @@ class CrmContactsController(Controller):
     async def contact(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/crm/contacts/{contact_id}")
+        return await _forward(request, f"/v1/crm/contacts/{seg(contact_id)}")
 
     @patch("/{contact_id:str}", summary="Change a contact's fields")
     async def update_contact(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/crm/contacts/{contact_id}")
+        return await _forward(request, f"/v1/crm/contacts/{seg(contact_id)}")
 
     @delete(
         "/{contact_id:str}",
@@ -76,7 +76,7 @@ class CrmContactsController(Controller):
     async def delete_contact(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/crm/contacts/{contact_id}")
+        return await _forward(request, f"/v1/crm/contacts/{seg(contact_id)}")
 
     @post(
         "/{contact_id:str}/restore",
@@ -86,25 +86,25 @@ class CrmContactsController(Controller):
     async def restore_contact(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/crm/contacts/{contact_id}/restore")
+        return await _forward(request, f"/v1/crm/contacts/{seg(contact_id)}/restore")
 
     @post("/{contact_id:str}/convert", status_code=200, summary="Convert a contact to a customer")
     async def convert_to_customer(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/crm/contacts/{contact_id}/convert")
+        return await _forward(request, f"/v1/crm/contacts/{seg(contact_id)}/convert")
 
     @put("/{contact_id:str}/labels", summary="Set the contact's labels")
     async def set_labels(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/crm/contacts/{contact_id}/labels")
+        return await _forward(request, f"/v1/crm/contacts/{seg(contact_id)}/labels")
 
     @put("/{contact_id:str}/portrait", summary="Customer portrait: custom attributes")
     async def set_portrait(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/crm/contacts/{contact_id}/portrait")
+        return await _forward(request, f"/v1/crm/contacts/{seg(contact_id)}/portrait")
 
     @post(
         "/{contact_id:str}/attachments",
@@ -115,13 +115,15 @@ class CrmContactsController(Controller):
     async def attach_documents(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/crm/contacts/{contact_id}/attachments")
+        return await _forward(request, f"/v1/crm/contacts/{seg(contact_id)}/attachments")
 
     @get("/{contact_id:str}/attachments/{file_id:str}", summary="Download an attachment")
     async def download_attachment(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str], file_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/crm/contacts/{contact_id}/attachments/{file_id}")
+        return await _forward(
+            request, f"/v1/crm/contacts/{seg(contact_id)}/attachments/{seg(file_id)}"
+        )
 
     @post(
         "/{contact_id:str}/comments",
@@ -132,7 +134,7 @@ class CrmContactsController(Controller):
     async def comment(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/crm/contacts/{contact_id}/comments")
+        return await _forward(request, f"/v1/crm/contacts/{seg(contact_id)}/comments")
 
     @post(
         "/{contact_id:str}/care-actions",
@@ -142,19 +144,19 @@ class CrmContactsController(Controller):
     async def record_care_action(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/crm/contacts/{contact_id}/care-actions")
+        return await _forward(request, f"/v1/crm/contacts/{seg(contact_id)}/care-actions")
 
     @get("/{contact_id:str}/level", summary="Why this level: thresholds and the money behind it")
     async def why_this_level(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/crm/contacts/{contact_id}/level")
+        return await _forward(request, f"/v1/crm/contacts/{seg(contact_id)}/level")
 
     @get("/{contact_id:str}/timeline", summary="Everything that happened to this customer")
     async def contact_timeline(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/crm/contacts/{contact_id}/timeline")
+        return await _forward(request, f"/v1/crm/contacts/{seg(contact_id)}/timeline")
 
 
 class CrmCustomersController(Controller):
@@ -171,19 +173,19 @@ class CrmCustomersController(Controller):
     async def customer(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/crm/customers/{contact_id}")
+        return await _forward(request, f"/v1/crm/customers/{seg(contact_id)}")
 
     @get("/{contact_id:str}/level", summary="Why this level")
     async def why_this_level(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/crm/customers/{contact_id}/level")
+        return await _forward(request, f"/v1/crm/customers/{seg(contact_id)}/level")
 
     @get("/{contact_id:str}/timeline", summary="The customer's timeline (staff view)")
     async def customer_timeline(
         self, request: Request[Any, Any, Any], contact_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/crm/customers/{contact_id}/timeline")
+        return await _forward(request, f"/v1/crm/customers/{seg(contact_id)}/timeline")
 
 
 class CrmCareActivitiesController(Controller):
@@ -204,7 +206,7 @@ class CrmCareActivitiesController(Controller):
     async def activity(
         self, request: Request[Any, Any, Any], activity_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/crm/care-activities/{activity_id}")
+        return await _forward(request, f"/v1/crm/care-activities/{seg(activity_id)}")
 
     @post(
         "/{activity_id:str}/complete",
@@ -214,13 +216,13 @@ class CrmCareActivitiesController(Controller):
     async def complete_activity(
         self, request: Request[Any, Any, Any], activity_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/crm/care-activities/{activity_id}/complete")
+        return await _forward(request, f"/v1/crm/care-activities/{seg(activity_id)}/complete")
 
     @post("/{activity_id:str}/cancel", status_code=200, summary="Cancel a planned activity")
     async def cancel_activity(
         self, request: Request[Any, Any, Any], activity_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/crm/care-activities/{activity_id}/cancel")
+        return await _forward(request, f"/v1/crm/care-activities/{seg(activity_id)}/cancel")
 
     @post(
         "/{activity_id:str}/comments",
@@ -231,7 +233,7 @@ class CrmCareActivitiesController(Controller):
     async def comment_on_activity(
         self, request: Request[Any, Any, Any], activity_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/crm/care-activities/{activity_id}/comments")
+        return await _forward(request, f"/v1/crm/care-activities/{seg(activity_id)}/comments")
 
 
 class CrmSettingsController(Controller):

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.params import FromPath, QueryParameter
 
-from portal_gateway.upstream import forward_to
+from portal_gateway.upstream import forward_to, seg
 
 SMALL_BODY = 64 * 1024
 LOGO_BODY = 1024 * 1024 + 1
@@ -112,7 +112,7 @@ class AuthController(Controller):
         challenge_id: FromPath[str],
         wait: Annotated[int, QueryParameter(ge=0, le=10)] = 0,
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/auth/qr/{challenge_id}")
+        return await _forward(request, f"/v1/auth/qr/{seg(challenge_id)}")
 
     @get(
         "/qr/{challenge_id:str}/request",
@@ -122,7 +122,7 @@ class AuthController(Controller):
     async def qr_request(
         self, request: Request[Any, Any, Any], challenge_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/auth/qr/{challenge_id}/request")
+        return await _forward(request, f"/v1/auth/qr/{seg(challenge_id)}/request")
 
     @post(
         "/qr/{challenge_id:str}/approve",
@@ -133,7 +133,7 @@ class AuthController(Controller):
     async def qr_approve(
         self, request: Request[Any, Any, Any], challenge_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/auth/qr/{challenge_id}/approve")
+        return await _forward(request, f"/v1/auth/qr/{seg(challenge_id)}/approve")
 
     @post(
         "/invitations/accept",
@@ -257,7 +257,7 @@ class AccountUsersController(Controller):
     async def change_role(
         self, request: Request[Any, Any, Any], user_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/account/users/{user_id}")
+        return await _forward(request, f"/v1/account/users/{seg(user_id)}")
 
 
 class StaffController(Controller):

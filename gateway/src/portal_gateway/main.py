@@ -60,7 +60,7 @@ def create(settings: GatewaySettings | None = None) -> Litestar:
     }
     idempotency = IdempotencyStore(
         runtime.db,
-        settings.idempotency_in_flight_seconds,
+        settings.idempotency_lease_seconds,
         timedelta(hours=settings.idempotency_retention_hours),
     )
     background = Periodic()

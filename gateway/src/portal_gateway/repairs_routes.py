@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
 from portal_chassis.auth import authenticated
-from portal_gateway.upstream import forward_to
+from portal_gateway.upstream import forward_to, seg
 
 ACTIONS = {
     "receive": "Staff: received at a branch, intake check of the condition",
@@ -39,7 +39,7 @@ def _action_route(action: str, summary: str) -> Any:
     async def handler(
         self: Any, request: Request[Any, Any, Any], repair_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/repairs/{repair_id}/{action}")
+        return await _forward(request, f"/v1/repairs/{seg(repair_id)}/{seg(action)}")
 
     return handler
 
@@ -70,13 +70,13 @@ class RepairsController(Controller):
     async def get_repair(
         self, request: Request[Any, Any, Any], repair_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/repairs/{repair_id}")
+        return await _forward(request, f"/v1/repairs/{seg(repair_id)}")
 
     @get("/{repair_id:str}/label", summary="Printable label with a QR code (SVG)")
     async def label(
         self, request: Request[Any, Any, Any], repair_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/repairs/{repair_id}/label")
+        return await _forward(request, f"/v1/repairs/{seg(repair_id)}/label")
 
     @post(
         "/{repair_id:str}/photos",
@@ -87,13 +87,13 @@ class RepairsController(Controller):
     async def add_photo(
         self, request: Request[Any, Any, Any], repair_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/repairs/{repair_id}/photos")
+        return await _forward(request, f"/v1/repairs/{seg(repair_id)}/photos")
 
     @get("/{repair_id:str}/photos/{file_id:str}", summary="Download a photo of a repair")
     async def photo(
         self, request: Request[Any, Any, Any], repair_id: FromPath[str], file_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/repairs/{repair_id}/photos/{file_id}")
+        return await _forward(request, f"/v1/repairs/{seg(repair_id)}/photos/{seg(file_id)}")
 
     receive = _action_route("receive", ACTIONS["receive"])
     diagnose = _action_route("diagnose", ACTIONS["diagnose"])

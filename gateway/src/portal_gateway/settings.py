@@ -17,7 +17,8 @@ class GatewaySettings(ServiceSettings):
     billing_url: str = "http://127.0.0.1:8106"
     crm_url: str = "http://127.0.0.1:8105"
     upstream_timeout_seconds: float = 15.0
-    idempotency_in_flight_seconds: float = 60.0
+    idempotency_lease_seconds: float = 5.0
+    """A running request renews its key's lease; a dead holder's lapses after this."""
     idempotency_retention_hours: float = 24.0
     idempotency_purge_seconds: float = 600.0
     projector_port: int = 8190

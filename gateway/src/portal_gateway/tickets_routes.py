@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
 from portal_chassis.auth import authenticated
-from portal_gateway.upstream import forward_to
+from portal_gateway.upstream import forward_to, seg
 
 SMALL = 64 * 1024
 # Five attachments of 10 MB, base64-encoded, plus text.
@@ -54,13 +54,13 @@ class TicketsController(Controller):
     async def get_ticket(
         self, request: Request[Any, Any, Any], ticket_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/tickets/{ticket_id}")
+        return await _forward(request, f"/v1/tickets/{seg(ticket_id)}")
 
     @get("/{ticket_id:str}/replies", summary="The conversation (internal notes: staff only)")
     async def replies(
         self, request: Request[Any, Any, Any], ticket_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/tickets/{ticket_id}/replies")
+        return await _forward(request, f"/v1/tickets/{seg(ticket_id)}/replies")
 
     @post(
         "/{ticket_id:str}/replies",
@@ -71,34 +71,34 @@ class TicketsController(Controller):
     async def reply(
         self, request: Request[Any, Any, Any], ticket_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/tickets/{ticket_id}/replies")
+        return await _forward(request, f"/v1/tickets/{seg(ticket_id)}/replies")
 
     @post("/{ticket_id:str}/assignment", status_code=200, summary="Staff: assign")
     async def assign(
         self, request: Request[Any, Any, Any], ticket_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/tickets/{ticket_id}/assignment")
+        return await _forward(request, f"/v1/tickets/{seg(ticket_id)}/assignment")
 
     @post("/{ticket_id:str}/priority", status_code=200, summary="Staff: change the priority")
     async def priority(
         self, request: Request[Any, Any, Any], ticket_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/tickets/{ticket_id}/priority")
+        return await _forward(request, f"/v1/tickets/{seg(ticket_id)}/priority")
 
     @post("/{ticket_id:str}/status", status_code=200, summary="Staff: change the status")
     async def status(
         self, request: Request[Any, Any, Any], ticket_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/tickets/{ticket_id}/status")
+        return await _forward(request, f"/v1/tickets/{seg(ticket_id)}/status")
 
     @post("/{ticket_id:str}/rating", status_code=200, summary="Customer: rate after resolution")
     async def rate(
         self, request: Request[Any, Any, Any], ticket_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/tickets/{ticket_id}/rating")
+        return await _forward(request, f"/v1/tickets/{seg(ticket_id)}/rating")
 
     @get("/{ticket_id:str}/attachments/{file_id:str}", summary="Download an attachment")
     async def attachment(
         self, request: Request[Any, Any, Any], ticket_id: FromPath[str], file_id: FromPath[str]
     ) -> Response[Any]:
-        return await _forward(request, f"/v1/tickets/{ticket_id}/attachments/{file_id}")
+        return await _forward(request, f"/v1/tickets/{seg(ticket_id)}/attachments/{seg(file_id)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from litestar import Request, Response
@@ -21,6 +22,25 @@ FORWARDED_HEADERS = (
     "qr-poll-token",
     "accept",
 )
+
+
+def seg(value: str) -> str:
+    """One path segment of an upstream URL, escaped so that an id can never change the
+    upstream path or query (`/`, `?`, `#`, `%` are encoded; `.` and `..` would be
+    collapsed by the URL parser, so their dots are encoded too)."""
+    quoted = quote(value, safe="")
+    return quoted.replace(".", "%2E") if quoted in (".", "..") else quoted
+
+
+def _content_type(value: str) -> str:
+    """The upstream's content type with each parameter once (`charset` twice is invalid)."""
+    media_type, *params = (part.strip() for part in value.split(";"))
+    seen: dict[str, str] = {}
+    for param in params:
+        name = param.partition("=")[0].strip().lower()
+        if param and name not in seen:
+            seen[name] = param
+    return "; ".join([media_type, *seen.values()])
 
 
 class Upstream:
@@ -57,6 +77,9 @@ class Upstream:
                 headers=headers,
                 params=params if params is not None else dict(request.query_params),
             )
+        except httpx.InvalidURL:
+            # Ids are escaped (`seg`) and control characters refused before; never a 500.
+            return problem(400, "invalid_path", "the path is not valid")
         except httpx.HTTPError as exc:
             return problem(
                 503,
@@ -64,7 +87,7 @@ class Upstream:
                 f"the {self.name} service did not answer ({type(exc).__name__})",
                 retry_after=RETRY_AFTER_SECONDS,
             )
-        media_type = upstream.headers.get("content-type", "application/json")
+        content_type = _content_type(upstream.headers.get("content-type", "application/json"))
         passed = {
             k: v
             for k, v in upstream.headers.items()
@@ -78,7 +101,7 @@ class Upstream:
                 "idempotent-replayed",
             )
         }
-        if upstream.status_code == 503 and media_type.startswith(PROBLEM_JSON):
+        if upstream.status_code == 503 and content_type.startswith(PROBLEM_JSON):
             # The service is up and says what is away (its database, a service it needs):
             # pass its problem on, with when to retry.
             passed.setdefault("retry-after", str(RETRY_AFTER_SECONDS))
@@ -88,8 +111,9 @@ class Upstream:
         return Response(
             upstream.content,
             status_code=upstream.status_code,
-            media_type=media_type,
-            headers=passed,
+            media_type=content_type,
+            # Set as it is: Litestar would append a second `charset` to a text/* type.
+            headers={**passed, "content-type": content_type},
         )
 
     async def ready(self) -> dict[str, str]:

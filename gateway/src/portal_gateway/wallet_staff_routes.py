@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
 from portal_chassis.auth import staff_guard
-from portal_gateway.upstream import forward_to
+from portal_gateway.upstream import forward_to, seg
 
 
 class HeldPaymentsController(Controller):
@@ -32,7 +32,7 @@ class HeldPaymentsController(Controller):
     async def release(
         self, request: Request[Any, Any, Any], hold_id: FromPath[str]
     ) -> Response[Any]:
-        return await forward_to(request, "wallet", f"/v1/wallet-holds/{hold_id}/release")
+        return await forward_to(request, "wallet", f"/v1/wallet-holds/{seg(hold_id)}/release")
 
     @post(
         "/{hold_id:str}/refund",
@@ -42,4 +42,4 @@ class HeldPaymentsController(Controller):
     async def refund(
         self, request: Request[Any, Any, Any], hold_id: FromPath[str]
     ) -> Response[Any]:
-        return await forward_to(request, "wallet", f"/v1/wallet-holds/{hold_id}/refund")
+        return await forward_to(request, "wallet", f"/v1/wallet-holds/{seg(hold_id)}/refund")

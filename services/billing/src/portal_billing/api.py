@@ -286,7 +286,7 @@ class ContractsController(Controller):
         if fmt == "html":
             return Response(
                 render_html(kind, contract, company),  # type: ignore[arg-type]
-                media_type="text/html; charset=utf-8",
+                media_type="text/html",  # Litestar adds "; charset=utf-8" to text/*
                 headers={"X-Content-Type-Options": "nosniff"},
             )
         # fpdf2 is CPU-bound (tens of ms with a TrueType font): off the event loop

@@ -341,7 +341,7 @@ class StaffController(Controller):
     async def departments(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
         principal = await principal_from(request)
         if not principal.is_staff:
-            raise ProblemError(403, "forbidden", "this needs a staff role")
+            raise ProblemError(403, "forbidden", "this is for platform staff only")
         return await _svc(request).departments.listing()
 
     @post("/departments", status_code=201)
