@@ -36,6 +36,8 @@ def platform(infra) -> Iterator[dict[str, Any]]:
             "BILLING_EXPIRY_SWEEP_SECONDS": "0.5",
             "PORTAL_CLOCK_OFFSET_FILE": str(clock_file),
             "IDENTITY_REFRESH_REUSE_GRACE_SECONDS": str(REUSE_GRACE_SECONDS),
+            # Request heads that trickle in are cut off after this (test_edge.py).
+            "GATEWAY_HEADER_TIMEOUT_SECONDS": "3",
         },
     )
     with running_platform(BASE_PORT, env, REPO_ROOT / ".cache" / "e2e-logs") as url:
@@ -52,6 +54,7 @@ def platform(infra) -> Iterator[dict[str, Any]]:
             "billing_url": f"http://127.0.0.1:{BASE_PORT + 106}",
             "wallet_url": f"http://127.0.0.1:{BASE_PORT + 101}",
             "identity_url": f"http://127.0.0.1:{BASE_PORT + 102}",
+            "metrics_url": f"http://127.0.0.1:{BASE_PORT + 191}/metrics",
         }
         mongo.close()
     clock_file.unlink(missing_ok=True)
