@@ -136,7 +136,11 @@ def running_platform(base_port: int, env: dict[str, str], log_dir: Path) -> Iter
                 )
             )
         try:
-            wait_ready([f"http://127.0.0.1:{s.port}/health/ready" for _, s in procs])
+            # A loaded machine (CI, or several platforms at once) may need longer.
+            wait_ready(
+                [f"http://127.0.0.1:{s.port}/health/ready" for _, s in procs],
+                float(os.environ.get("PORTAL_PLATFORM_READY_SECONDS", "90")),
+            )
         except TimeoutError:
             for _, spec in procs:
                 tail = (log_dir / f"{spec.name}.log").read_text(errors="replace")[-3000:]
