@@ -227,7 +227,7 @@ def request_limits(
                         {"Retry-After": str(retry), "Connection": "close"},
                     )
                     return
-            await app(scope, _timed(receive, settings), send)
+            await app(scope, _timed(receive, settings, declared or 0), send)
 
         return limits
 
@@ -250,10 +250,16 @@ def _content_length(scope: Scope) -> int | None:
         return None
 
 
-def _timed(receive: Receive, settings: GatewaySettings) -> Receive:
-    """`receive`, but a body that stalls or takes too long ends in 408 (problem+json)."""
+def _timed(receive: Receive, settings: GatewaySettings, declared: int) -> Receive:
+    """`receive`, but a body that stalls or takes too long ends in 408 (problem+json).
+
+    "Too long" grows with the declared size at a slow but honest rate, so a large upload
+    over a poor link gets through; such bodies also count against the upload quota first,
+    so one account cannot hold many of them open.
+    """
     loop = asyncio.get_running_loop()
-    ends = loop.time() + settings.body_timeout_seconds
+    allowed = settings.body_timeout_seconds + declared / settings.body_min_bytes_per_second
+    ends = loop.time() + allowed
     done = False
 
     async def receive_in_time() -> Any:

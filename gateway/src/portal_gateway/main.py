@@ -85,9 +85,7 @@ def create(settings: GatewaySettings | None = None) -> Litestar:
         if metrics is not None:
             metrics.start()
         await idempotency.setup()
-        await revoked.setup()
-        await revoked.refresh()
-        await background.start()
+        await background.start()  # re-reads revoked sessions from its first tick on
 
     async def close() -> None:
         await background.stop()

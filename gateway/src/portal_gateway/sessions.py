@@ -66,14 +66,20 @@ class RevokedSessions:
         self.keep = timedelta(seconds=keep_seconds)
         self._ids: set[str] = set()
         self._since: datetime | None = None
+        self._indexed = False
 
     async def setup(self) -> None:
         await self.rows.create_index([("recorded_at", ASCENDING)], name="recorded_at")
+        self._indexed = True
 
     def contains(self, session_id: str | None) -> bool:
         return session_id is not None and session_id in self._ids
 
     async def refresh(self) -> None:
+        """Run every second or so; the first run (or the first after a database outage at
+        start-up) also declares the index, so the gateway starts without the database."""
+        if not self._indexed:
+            await self.setup()
         started = datetime.now(UTC)
         query = {} if self._since is None else {"recorded_at": {"$gte": self._since - OVERLAP}}
         async for row in self.rows.find(query, {"_id": 1}):

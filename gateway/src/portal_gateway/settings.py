@@ -32,6 +32,8 @@ class GatewaySettings(ServiceSettings):
     """Prometheus is served here, never on the public port; None: not served (0: any port)."""
     body_timeout_seconds: float = 120.0
     """A request body must arrive in full within this, or the answer is 408."""
+    body_min_bytes_per_second: float = 32 * 1024
+    """...plus the time its declared length takes at this rate (large uploads, slow links)."""
     body_idle_seconds: float = 20.0
     """...and no pause between two of its chunks may be longer than this."""
     revoked_sessions_poll_seconds: float = 1.0
