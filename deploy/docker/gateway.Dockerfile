@@ -40,7 +40,7 @@ ENV PATH=/app/.venv/bin:$PATH \
     PYTHONUNBUFFERED=1
 WORKDIR /app
 USER 10001:10001
-EXPOSE 8000
+EXPOSE 8000 8191
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health/live', timeout=2)"]
-CMD ["uvicorn", "--factory", "portal_gateway.main:app", "--host", "0.0.0.0", "--port", "8000", "--no-access-log", "--timeout-graceful-shutdown", "20"]
+CMD ["uvicorn", "--factory", "portal_gateway.main:app", "--host", "0.0.0.0", "--port", "8000", "--http", "portal_gateway.edge:HeaderTimeoutProtocol", "--no-access-log", "--timeout-graceful-shutdown", "20"]

@@ -132,7 +132,8 @@ def seed_and_announce(env: dict[str, str]) -> None:
 [dev] ================= the customer portal is up =================
 [dev]  API            {base}/api/v1/...
 [dev]  OpenAPI        {base}/schema   (Swagger UI: {base}/schema/swagger)
-[dev]  Health         {base}/health/ready    Metrics {base}/metrics
+[dev]  Health         {base}/health/ready
+[dev]  Metrics        http://127.0.0.1:{BASE_PORT + 191}/metrics   (not on the public port)
 [dev]  Wallet svc     http://127.0.0.1:{BASE_PORT + 101}
 [dev]  Identity svc   http://127.0.0.1:{BASE_PORT + 102}
 [dev]  Tickets svc    http://127.0.0.1:{BASE_PORT + 103}

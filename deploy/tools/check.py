@@ -53,6 +53,8 @@ PROMETHEUS_PEER = {
 SERVICE_PORTS = (8100, 8189)
 """Internal HTTP ports of the services (the gateway may reach this range only)."""
 IDENTITY_PORT = 8102
+METRICS_PORTS = {"gateway": 8191}
+"""Deployables serving /metrics on a port of their own (the gateway: not on the public one)."""
 SERVICE_CALLS = {("billing", "wallet"), ("tickets", "billing")}
 """The only HTTP calls between services (caller, callee): billing debits and credits the
 wallet; tickets checks a related order or contract code with billing."""
@@ -623,7 +625,8 @@ def port_problems(docs: list[dict[str, Any]], root: Path = ROOT) -> list[str]:
             for c in dep["spec"]["template"]["spec"]["containers"]
             for p in c.get("ports", [])
         ]
-        if ports != [d.port]:
+        expected = [d.port, *([METRICS_PORTS[d.name]] if d.name in METRICS_PORTS else [])]
+        if ports != expected:
             problems.append(
                 f"Deployment {d.name}: container ports {ports}, its app listens on {d.port}"
             )

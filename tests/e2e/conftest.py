@@ -41,6 +41,8 @@ def platform(infra) -> Iterator[dict[str, Any]]:
             "IDENTITY_REFRESH_REUSE_GRACE_SECONDS": str(REUSE_GRACE_SECONDS),
             # Every e2e customer registers from 127.0.0.1 (the throttle has its own tests).
             "IDENTITY_REGISTRATIONS_PER_ADDRESS_PER_HOUR": "100000",
+            # Request heads that trickle in are cut off after this (test_edge.py).
+            "GATEWAY_HEADER_TIMEOUT_SECONDS": "3",
         },
     )
     with platform_processes(BASE_PORT, env, REPO_ROOT / ".cache" / "e2e-logs") as processes:
@@ -59,6 +61,7 @@ def platform(infra) -> Iterator[dict[str, Any]]:
             "billing_url": f"http://127.0.0.1:{BASE_PORT + 106}",
             "wallet_url": f"http://127.0.0.1:{BASE_PORT + 101}",
             "identity_url": f"http://127.0.0.1:{BASE_PORT + 102}",
+            "metrics_url": f"http://127.0.0.1:{BASE_PORT + 191}/metrics",
         }
         mongo.close()
     clock_file.unlink(missing_ok=True)

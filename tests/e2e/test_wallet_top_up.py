@@ -380,8 +380,10 @@ def test_openapi_health_and_metrics(platform):
     assert httpx.get(f"{url}/health/live").status_code == 200
     ready = httpx.get(f"{url}/health/ready").json()
     assert ready["checks"]["mongodb"] == "ok" and ready["checks"]["kafka"] == "ok"
-    metrics = httpx.get(f"{url}/metrics").text
+    # Prometheus reads its own port; the public one does not show it.
+    metrics = httpx.get(platform["metrics_url"]).text
     assert "portal_http_requests_total" in metrics
+    assert_problem(httpx.get(f"{url}/metrics"), 404)
     assert_problem(httpx.get(f"{url}/api/v1/nope"), 404)
 
 

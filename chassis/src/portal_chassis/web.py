@@ -134,7 +134,17 @@ def create_app(
     readiness_checks: Sequence[ReadinessCheck] = (),
     state: dict[str, Any] | None = None,
     description: str = "",
+    middleware: Sequence[Any] = (),
+    metrics_route: bool = True,
+    render_plugins: Sequence[Any] | None = None,
 ) -> Litestar:
+    """The app every process serves.
+
+    `middleware` runs inside the shared ones, per route; `metrics_route=False` leaves
+    `/metrics` off this app (a public app serves it on a port of its own instead);
+    `render_plugins` replace the default Swagger UI page.
+    """
+
     @asynccontextmanager
     async def lifespan(_: Litestar) -> Any:
         for hook in before_start:
@@ -164,16 +174,25 @@ def create_app(
         group_path=True,
     )
     return Litestar(
-        route_handlers=[HealthController, MetricsController, *route_handlers],
+        route_handlers=[
+            HealthController,
+            *([MetricsController] if metrics_route else []),
+            *route_handlers,
+        ],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[correlation_middleware, path_guard_middleware, prometheus.middleware],
+        middleware=[
+            correlation_middleware,
+            path_guard_middleware,
+            prometheus.middleware,
+            *middleware,
+        ],
         openapi_config=OpenAPIConfig(
             title=title,
             version="1.0.0",
             description=description,
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
+            render_plugins=list(render_plugins or [SwaggerRenderPlugin()]),
         ),
         state=State(app_state),
         debug=False,

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import weakref
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -23,6 +25,7 @@ from litestar.response import ServerSentEventMessage
 from pymongo.asynchronous.database import AsyncDatabase
 
 from portal_chassis.auth import Principal
+from portal_chassis.problems import ProblemError
 from portal_chassis.projection import ProjectionStatus, apply_once
 from portal_contracts.base import DomainEvent
 from portal_contracts.envelope import EventEnvelope
@@ -202,14 +205,48 @@ class DashboardProjection:
         await self.status.applied(envelope)
 
 
+class StreamSlots:
+    """Live streams each user holds open on this replica (each one polls the database)."""
+
+    def __init__(self, per_user: int) -> None:
+        self.per_user = per_user
+        self.open: Counter[str] = Counter()
+
+    def take(self, user_id: str) -> Callable[[], None]:
+        """A slot for one more stream, or 429; the answer releases it (once)."""
+        if self.open[user_id] >= self.per_user:
+            raise ProblemError(
+                429,
+                "too_many_streams",
+                f"at most {self.per_user} live dashboards at once; close one first",
+                retry_after=5,
+            )
+        self.open[user_id] += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self.open[user_id] -= 1
+                if self.open[user_id] <= 0:
+                    del self.open[user_id]
+
+        return release
+
+
 class DashboardQueries:
     def __init__(
-        self, db: AsyncDatabase[dict[str, Any]], parts: list[DashboardPart] | None = None
+        self,
+        db: AsyncDatabase[dict[str, Any]],
+        parts: list[DashboardPart] | None = None,
+        streams_per_user: int = 5,
     ) -> None:
         self.dashboards = db[DASHBOARDS]
         self.staff = db[STAFF_DASHBOARDS]
         self.status = ProjectionStatus(db, PROJECTION)
         self.parts = parts if parts is not None else PARTS
+        self.streams = StreamSlots(streams_per_user)
 
     async def _projection(self) -> dict[str, Any]:
         status = await self.status.report()
@@ -242,7 +279,7 @@ class DashboardQueries:
         return board
 
 
-async def live_dashboard(
+def live_dashboard(
     queries: DashboardQueries,
     principal: Principal,
     *,
@@ -253,22 +290,43 @@ async def live_dashboard(
     """The account's dashboard now, then again each time its read model changes.
 
     Any gateway replica can serve the stream: it watches the shared read model (one `_id`
-    read per tick), so it needs no message bus of its own.
+    read per tick), so it needs no message bus of its own. A user holds a bounded number
+    of streams: the slot is taken here, before the answer starts (429 above the cap), and
+    given back when the stream ends, fails, or is dropped without ever being started.
     """
-    loop = asyncio.get_running_loop()
-    ends, quiet_since = loop.time() + lifetime, loop.time()
-    seen: Any = object()
-    while loop.time() < ends:
-        version = await queries.version_of(principal.account_id)
-        if version != seen:
-            seen = version
-            board = await queries.for_account(principal)
-            yield ServerSentEventMessage(data=json.dumps(board, default=_json), event="dashboard")
-            quiet_since = loop.time()
-        elif loop.time() - quiet_since >= heartbeat:
-            yield ServerSentEventMessage(comment="keep-alive")
-            quiet_since = loop.time()
-        await asyncio.sleep(poll)
+    release = queries.streams.take(principal.user_id)
+    stream = _live(queries, principal, poll, heartbeat, lifetime, release)
+    weakref.finalize(stream, release)
+    return stream
+
+
+async def _live(
+    queries: DashboardQueries,
+    principal: Principal,
+    poll: float,
+    heartbeat: float,
+    lifetime: float,
+    release: Callable[[], None],
+) -> AsyncIterator[ServerSentEventMessage]:
+    try:
+        loop = asyncio.get_running_loop()
+        ends, quiet_since = loop.time() + lifetime, loop.time()
+        seen: Any = object()
+        while loop.time() < ends:
+            version = await queries.version_of(principal.account_id)
+            if version != seen:
+                seen = version
+                board = await queries.for_account(principal)
+                yield ServerSentEventMessage(
+                    data=json.dumps(board, default=_json), event="dashboard"
+                )
+                quiet_since = loop.time()
+            elif loop.time() - quiet_since >= heartbeat:
+                yield ServerSentEventMessage(comment="keep-alive")
+                quiet_since = loop.time()
+            await asyncio.sleep(poll)
+    finally:
+        release()
 
 
 def _json(value: Any) -> Any:

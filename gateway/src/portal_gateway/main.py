@@ -19,6 +19,8 @@ from portal_gateway.api import (
 from portal_gateway.billing_routes import CONTROLLERS as BILLING_CONTROLLERS
 from portal_gateway.crm_routes import CONTROLLERS as CRM_CONTROLLERS
 from portal_gateway.dashboard import DashboardQueries
+from portal_gateway.docs import DocsAssetsController, swagger_page
+from portal_gateway.edge import UploadQuota, edge_headers, request_limits
 from portal_gateway.idempotency import IdempotencyStore
 from portal_gateway.identity_routes import (
     AccountUsersController,
@@ -27,7 +29,9 @@ from portal_gateway.identity_routes import (
     StaffController,
     WellKnownController,
 )
+from portal_gateway.metrics_port import MetricsServer
 from portal_gateway.repairs_routes import RepairsController
+from portal_gateway.sessions import RevokedSessions
 from portal_gateway.settings import GatewaySettings
 from portal_gateway.tickets_routes import TicketsController
 from portal_gateway.upstream import Upstream
@@ -63,19 +67,35 @@ def create(settings: GatewaySettings | None = None) -> Litestar:
         settings.idempotency_lease_seconds,
         timedelta(hours=settings.idempotency_retention_hours),
     )
+    revoked = RevokedSessions(runtime.db, settings.revoked_sessions_keep_seconds)
+    quota = UploadQuota(
+        runtime.db, settings.upload_quota_bytes, settings.upload_quota_window_seconds
+    )
+    metrics = (
+        MetricsServer(settings.metrics_host, settings.metrics_port)
+        if settings.metrics_port is not None
+        else None
+    )
     background = Periodic()
     background.every("idempotency-purge", settings.idempotency_purge_seconds, idempotency.purge)
+    background.every("revoked-sessions", settings.revoked_sessions_poll_seconds, revoked.refresh)
+    background.every("revoked-sessions-purge", settings.idempotency_purge_seconds, revoked.purge)
+    background.every("upload-quota-purge", settings.idempotency_purge_seconds, quota.purge_now)
 
     async def start() -> None:
+        if metrics is not None:
+            metrics.start()
         await idempotency.setup()
-        await background.start()
+        await background.start()  # re-reads revoked sessions from its first tick on
 
     async def close() -> None:
         await background.stop()
         for upstream in upstreams.values():
             await upstream.close()
+        if metrics is not None:
+            metrics.stop()
 
-    return create_app(
+    app = create_app(
         title="Customer portal API",
         description=DESCRIPTION,
         route_handlers=[
@@ -93,6 +113,7 @@ def create(settings: GatewaySettings | None = None) -> Litestar:
             TicketsController,
             *BILLING_CONTROLLERS,
             *CRM_CONTROLLERS,
+            DocsAssetsController,
         ],
         runtime=runtime,
         on_start=[start],
@@ -101,10 +122,19 @@ def create(settings: GatewaySettings | None = None) -> Litestar:
         state={
             "upstreams": upstreams,
             "idempotency": idempotency,
-            "dashboard": DashboardQueries(runtime.db),
+            "dashboard": DashboardQueries(
+                runtime.db, streams_per_user=settings.stream_max_per_user
+            ),
             "settings": settings,
+            "metrics": metrics,
         },
+        middleware=[request_limits(settings, quota)],
+        metrics_route=False,
+        render_plugins=[swagger_page()],
     )
+    # Outermost, so that every answer (404s and 405s too) gets the security headers.
+    app.asgi_handler = edge_headers(app.asgi_handler, revoked)
+    return app
 
 
 def app() -> Litestar:

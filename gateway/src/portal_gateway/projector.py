@@ -19,6 +19,8 @@ from portal_chassis.settings import ServiceSettings
 from portal_chassis.topics import CONTEXTS
 from portal_chassis.web import create_app
 from portal_gateway.dashboard import PROJECTION, READ_MODELS, DashboardProjection
+from portal_gateway.sessions import GROUP as SESSIONS_GROUP
+from portal_gateway.sessions import RevokedSessionsProjection
 from portal_gateway.settings import GatewaySettings
 
 TOPICS = [f"{context}.events" for context in CONTEXTS]
@@ -35,6 +37,17 @@ def register(
 ) -> None:
     """The one place listing the projector's subscriptions."""
     subscribe(runtime.broker, TOPICS, group_id, projection.handle, max_attempts=max_attempts)
+    # Revoked sessions have a consumer group of their own: a dashboard rebuild (a new
+    # group replaying from 0) never holds a logout back.
+    keep = getattr(runtime.settings, "revoked_sessions_keep_seconds", 1800.0)
+    sessions = RevokedSessionsProjection(runtime.db, keep)
+    subscribe(
+        runtime.broker,
+        ["identity.events"],
+        SESSIONS_GROUP,
+        sessions.handle,
+        max_attempts=max_attempts,
+    )
 
 
 def bootstrap_consumers(settings: ServiceSettings | None = None) -> ServiceRuntime:

@@ -26,3 +26,23 @@ class GatewaySettings(ServiceSettings):
     stream_heartbeat_seconds: float = 15.0
     stream_lifetime_seconds: float = 600.0
     """A live dashboard stream ends after this; the browser's EventSource reconnects."""
+    stream_max_per_user: int = 5
+    """Live dashboard streams one user may hold open at once (per replica): a 429 above."""
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = 8191
+    """Prometheus is served here, never on the public port; None: not served (0: any port)."""
+    body_timeout_seconds: float = 120.0
+    """A request body must arrive in full within this, or the answer is 408."""
+    body_min_bytes_per_second: float = 32 * 1024
+    """...plus the time its declared length takes at this rate (large uploads, slow links)."""
+    body_idle_seconds: float = 20.0
+    """...and no pause between two of its chunks may be longer than this."""
+    revoked_sessions_poll_seconds: float = 1.0
+    """How often the revoked-session list is re-read (a logged-out token dies within this)."""
+    revoked_sessions_keep_seconds: float = 1800.0
+    """Longer than an access token lives (15 min), so every revoked one stays refused."""
+    upload_quota_bytes: int = 200 * 1024 * 1024
+    """Bytes of upload bodies one account may send per quota window (all replicas)."""
+    upload_quota_window_seconds: int = 3600
+    upload_min_bytes: int = 64 * 1024 + 1
+    """Bodies declared at least this large (attachments, photos, logos) count towards it."""

@@ -20,6 +20,7 @@ class ProcessSpec:
     name: str
     app: str
     port: int
+    extra: tuple[str, ...] = ()
 
     def command(self) -> list[str]:
         return [
@@ -37,11 +38,13 @@ class ProcessSpec:
             "5",
             "--timeout-keep-alive",
             "15",
+            *self.extra,
         ]
 
 
 def specs(base_port: int = 8000) -> list[ProcessSpec]:
-    """Gateway on base_port, services on base_port+101.., the projector on base_port+190."""
+    """Gateway on base_port (its metrics on base_port+191), services on base_port+101..,
+    the projector on base_port+190."""
     return [
         ProcessSpec("identity", "portal_identity.main:app", base_port + 102),
         ProcessSpec("tickets", "portal_tickets.main:app", base_port + 103),
@@ -50,7 +53,13 @@ def specs(base_port: int = 8000) -> list[ProcessSpec]:
         ProcessSpec("billing", "portal_billing.main:app", base_port + 106),
         ProcessSpec("crm", "portal_crm.main:app", base_port + 105),
         ProcessSpec("projector", "portal_gateway.projector:app", base_port + 190),
-        ProcessSpec("gateway", "portal_gateway.main:app", base_port),
+        # The public port times out request heads that trickle in (slowloris).
+        ProcessSpec(
+            "gateway",
+            "portal_gateway.main:app",
+            base_port,
+            ("--http", "portal_gateway.edge:HeaderTimeoutProtocol"),
+        ),
     ]
 
 
@@ -81,6 +90,7 @@ def platform_env(
             "GATEWAY_WALLET_URL": f"http://127.0.0.1:{base_port + 101}",
             "GATEWAY_BILLING_URL": f"http://127.0.0.1:{base_port + 106}",
             "GATEWAY_CRM_URL": f"http://127.0.0.1:{base_port + 105}",
+            "GATEWAY_METRICS_PORT": str(base_port + 191),
             "CRM_MONGODB_DATABASE": f"{db_prefix}_crm",
             "BILLING_MONGODB_DATABASE": f"{db_prefix}_billing",
             "BILLING_WALLET_URL": f"http://127.0.0.1:{base_port + 101}",
