@@ -2,34 +2,17 @@
 
 import asyncio
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from portal_chassis.clock import ManualClock
 from portal_chassis.decider import DomainError
-from portal_chassis.eventstore import EventStore
 from portal_chassis.problems import ProblemError
-from portal_wallet.handlers import WalletService
-from portal_wallet.payments import SandboxProvider, sign
-from portal_wallet.settings import WalletSettings
+from portal_wallet.payments import sign
 
 pytestmark = pytest.mark.integration
-SECRET = "s3cret"
-
-
-@pytest.fixture
-async def wallet(mongo_db):
-    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
-    settings = WalletSettings(top_up_expiry_minutes=15)
-    store = EventStore(mongo_db)
-    await store.setup()
-    provider = SandboxProvider(
-        SECRET, expiry=timedelta(minutes=15), bank_bin="970436", bank_account="1"
-    )
-    service = WalletService(store, mongo_db, settings, {"sandbox": provider}, clock)
-    await service.setup()
-    return service, clock
+SECRET = "s3cret"  # the sandbox secret of the `wallet` fixture (conftest.py)
 
 
 @pytest.fixture(autouse=True)
