@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -23,7 +25,7 @@ from typer.testing import CliRunner
 from portal_chassis.clock import ManualClock
 from portal_chassis.eventstore import EventStore
 from portal_chassis.settings import InfraSettings
-from portal_chassis.topics import ensure_topics
+from portal_chassis.topics import all_topics, ensure_topics
 from portal_cli import kafka
 from portal_cli.main import app
 from portal_contracts.base import DomainEvent
@@ -68,8 +70,6 @@ def db(name: str) -> Any:
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         InfraSettings().mongodb_uri, tz_aware=True
     )
-    import os
-
     return client[os.environ[f"{name}_MONGODB_DATABASE"]]
 
 
@@ -399,3 +399,86 @@ def test_admin_create_makes_a_platform_admin_once(env: str) -> None:
         "root@example.com": ["platform_admin"],
         "ops@example.com": ["platform_admin"],
     }
+
+
+# ------------------------------------------------------------------ projections
+
+
+def _hold_group(group: str, topic: str, joined: threading.Event, stop: threading.Event) -> None:
+    """A consumer sitting in `group` (a projector that was not stopped)."""
+
+    async def main() -> None:
+        consumer = AIOKafkaConsumer(
+            topic,
+            group_id=group,
+            bootstrap_servers=InfraSettings().kafka_bootstrap_servers,
+            enable_auto_commit=False,
+        )
+        await consumer.start()
+        try:
+            while not consumer.assignment():
+                await consumer.getmany(timeout_ms=200)
+            joined.set()
+            while not stop.is_set():
+                await consumer.getmany(timeout_ms=200)
+        finally:
+            await consumer.stop()
+
+    asyncio.run(main())
+
+
+def test_projection_rebuild_replays_to_lag_zero_and_refuses_while_consumed(env: str) -> None:
+    account = f"acc-{env}"
+    events = wallet_events(account, datetime.now(UTC).replace(microsecond=0))
+
+    async def setup() -> None:
+        await ensure_topics(InfraSettings(), all_topics())
+        stream = f"wallet-{account}"
+        await publish("wallet.events", [envelope(e, stream, v) for v, e in enumerate(events, 1)])
+
+    asyncio.run(setup())
+
+    async def dashboard() -> dict[str, Any] | None:
+        found: dict[str, Any] | None = await db("GATEWAY")["dashboards"].find_one({"_id": account})
+        return found
+
+    async def group() -> str:
+        doc = await db("GATEWAY")["projection_status"].find_one({"_id": "gateway-dashboard"})
+        assert doc is not None
+        return str(doc["group_id"])
+
+    before = invoke("projections", "status")
+    assert before.exit_code == 0, before.output
+    assert "gateway-dashboard (gateway) group gateway-dashboard:" in before.output
+    assert "wallet-transactions (wallet)" in before.output
+
+    rebuilt = invoke("projections", "rebuild", "gateway-dashboard", "--yes")
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "read models dropped; new consumer group gateway-dashboard-" in rebuilt.output
+    assert "events/s" in rebuilt.output
+    assert "lag 0 events" in rebuilt.output
+    board = asyncio.run(dashboard())
+    assert board is not None and board["wallet"]["balance"] == 700
+
+    status = invoke("projections", "status", "gateway-dashboard")
+    assert status.exit_code == 0
+    current = asyncio.run(group())
+    assert f"group {current}:" in status.output and "lag 0 events" in status.output
+
+    joined, stop = threading.Event(), threading.Event()
+    holder = threading.Thread(target=_hold_group, args=(current, "wallet.events", joined, stop))
+    holder.start()
+    try:
+        assert joined.wait(60)
+        refused = invoke("projections", "rebuild", "gateway-dashboard", "--yes")
+    finally:
+        stop.set()
+        holder.join(60)
+    assert refused.exit_code == 1
+    assert "stop the gateway projector first" in refused.output
+    assert asyncio.run(group()) == current  # nothing dropped, no new group
+    assert asyncio.run(dashboard()) is not None
+
+    no_rebuild = invoke("projections", "rebuild", "wallet-transactions", "--yes")
+    assert no_rebuild.exit_code == 2
+    assert "no rebuild mechanism" in no_rebuild.output

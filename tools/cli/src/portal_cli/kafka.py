@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import CoordinatorLoadInProgressError, GroupCoordinatorNotAvailableError
 
 from portal_chassis.topics import client_options
 from portal_cli.config import infra
 from portal_contracts.base import DomainEvent
 from portal_contracts.envelope import EventEnvelope
 from portal_contracts.registry import UnknownEventType, parse_event
+
+T = TypeVar("T")
 
 
 def _common() -> dict[str, Any]:
@@ -71,17 +75,29 @@ async def partitions(client: AIOKafkaConsumer, topics: list[str]) -> list[TopicP
     return found
 
 
+async def _coordinated(call: Callable[[AIOKafkaAdminClient], Awaitable[T]]) -> T:
+    """Run a group request; a fresh broker has no group coordinator for a few seconds
+    (until `__consumer_offsets` exists), which is a wait, not an error."""
+    async with admin() as client:
+        for attempt in range(20):
+            try:
+                return await call(client)
+            except (GroupCoordinatorNotAvailableError, CoordinatorLoadInProgressError):
+                if attempt == 19:
+                    raise
+                await asyncio.sleep(0.5)
+    raise AssertionError("unreachable")
+
+
 async def committed(group_id: str) -> dict[TopicPartition, int]:
     """The group's committed offsets (what it has finished), by partition."""
-    async with admin() as client:
-        offsets = await client.list_consumer_group_offsets(group_id)
+    offsets = await _coordinated(lambda c: c.list_consumer_group_offsets(group_id))
     return {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
 
 
 async def active_members(group_id: str) -> int:
     """How many consumers are in the group now (0: nobody is consuming with it)."""
-    async with admin() as client:
-        responses = await client.describe_consumer_groups([group_id])
+    responses = await _coordinated(lambda c: c.describe_consumer_groups([group_id]))
     count = 0
     for response in responses:
         for group in getattr(response, "groups", []):

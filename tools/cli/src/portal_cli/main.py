@@ -71,16 +71,20 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 # ------------------------------------------------------------------ projections
 
 
-def _status_table(status: projections.Status) -> Table:
+def _seconds(value: Any) -> str:
+    return "-" if value is None else f"{float(value):.1f} s"
+
+
+def _print_status(out: Console, status: projections.Status) -> None:
     doc = status.document
-    table = Table(
-        title=f"{status.projection.name} ({status.projection.service}) group {status.group_id}",
-        caption=(
-            f"applied {doc.get('applied', 0)} events; newest applied was "
-            f"{doc.get('lag_seconds', '-')} s old when applied "
-            f"(event time {doc.get('last_event_time', '-')})"
-        ),
+    out.print(
+        f"[bold]{status.projection.name}[/bold] ({status.projection.service}) "
+        f"group {status.group_id}: applied {doc.get('applied', 0)} events, the newest "
+        f"{_seconds(doc.get('lag_seconds'))} old when applied "
+        f"(event time {doc.get('last_event_time', '-')}); lag {status.lag} events",
+        soft_wrap=True,
     )
+    table = Table()
     for column in ("topic", "partition", "position", "end", "lag"):
         table.add_column(column, justify="left" if column == "topic" else "right")
     for p in status.partitions:
@@ -92,7 +96,7 @@ def _status_table(status: projections.Status) -> Table:
             Text(str(p.lag), style="green" if p.lag == 0 else "yellow"),
         )
     table.add_row("total", "", "", "", Text(str(status.lag), style="bold"))
-    return table
+    out.print(table)
 
 
 @projections_app.command("status")
@@ -110,7 +114,7 @@ def projections_status(
             for projection in known.values():
                 if name in (None, projection.name):
                     db = mongo.service(projection.service)
-                    out.print(_status_table(await projections.status(db, projection)))
+                    _print_status(out, await projections.status(db, projection))
 
     run(go())
 
@@ -118,6 +122,8 @@ def projections_status(
 class RateColumn(ProgressColumn):
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
+        if speed is None and task.elapsed:
+            speed = task.completed / task.elapsed
         return Text(f"{speed or 0:,.0f} events/s")
 
 
@@ -136,9 +142,6 @@ class _Bar(projections.Progress):
 @projections_app.command("rebuild")
 def projections_rebuild(
     name: Annotated[str, typer.Argument(help="The projection, e.g. gateway-dashboard")],
-    force: Annotated[
-        bool, typer.Option(help="Rebuild even if consumers are still in its group")
-    ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask")] = False,
 ) -> None:
     """Drop the read models and replay every topic from offset 0 (stop the projector first).
@@ -151,7 +154,7 @@ def projections_rebuild(
     if projection is None:
         raise fail(f"no projection {name!r}; known: {', '.join(known)}", 2)
     if projection.rebuild is None or projection.handler is None:
-        raise fail(f"{name} has no rebuild mechanism (only {_rebuildable(known)} do)", 2)
+        raise fail(f"{name} has no rebuild mechanism (only: {_rebuildable(known)})", 2)
     out = console()
 
     async def go() -> projections.Status:
@@ -159,10 +162,12 @@ def projections_rebuild(
             db = mongo.service(projection.service)
             old = await projections.group_of(db, projection)
             members = await kafka.active_members(old)
-            if members and not force:
+            if members:
+                # A running projector would write into the new read models from its old
+                # position, and its markers would then refuse the replayed events.
                 raise fail(
                     f"{members} consumer(s) still in group {old}: stop the "
-                    f"{projection.service} projector first (or --force)"
+                    f"{projection.service} projector first"
                 )
             group = await projection.rebuild()  # type: ignore[misc]
             out.print(f"read models dropped; new consumer group [bold]{group}[/bold]")
@@ -181,7 +186,7 @@ def projections_rebuild(
     if not yes:
         typer.confirm(f"Drop the read models of {name} and replay from offset 0?", abort=True)
     final = run(go())
-    out.print(_status_table(final))
+    _print_status(out, final)
     out.print(f"lag {final.lag}: start the projector again (it continues in {final.group_id})")
 
 
