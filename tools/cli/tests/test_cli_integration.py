@@ -25,8 +25,8 @@ from typer.testing import CliRunner
 from portal_chassis.clock import ManualClock
 from portal_chassis.eventstore import EventStore
 from portal_chassis.settings import InfraSettings
-from portal_chassis.topics import all_topics, ensure_topics
-from portal_cli import kafka
+from portal_chassis.topics import ensure_topics
+from portal_cli import kafka, projections
 from portal_cli.main import app
 from portal_contracts.base import DomainEvent
 from portal_contracts.envelope import EventEnvelope
@@ -427,14 +427,20 @@ def _hold_group(group: str, topic: str, joined: threading.Event, stop: threading
     asyncio.run(main())
 
 
-def test_projection_rebuild_replays_to_lag_zero_and_refuses_while_consumed(env: str) -> None:
+def test_projection_rebuild_replays_to_lag_zero_and_refuses_while_consumed(
+    env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     account = f"acc-{env}"
     events = wallet_events(account, datetime.now(UTC).replace(microsecond=0))
+    # The projector's topics, but of this test only: other sessions' platforms consume
+    # the real ones.
+    topic = f"clitest-{env}.events"
+    monkeypatch.setattr(projections, "_dashboard_topics", lambda: [topic])
 
     async def setup() -> None:
-        await ensure_topics(InfraSettings(), all_topics())
+        await ensure_topics(InfraSettings(), [topic])
         stream = f"wallet-{account}"
-        await publish("wallet.events", [envelope(e, stream, v) for v, e in enumerate(events, 1)])
+        await publish(topic, [envelope(e, stream, v) for v, e in enumerate(events, 1)])
 
     asyncio.run(setup())
 
@@ -466,7 +472,7 @@ def test_projection_rebuild_replays_to_lag_zero_and_refuses_while_consumed(env: 
     assert f"group {current}:" in status.output and "lag 0 events" in status.output
 
     joined, stop = threading.Event(), threading.Event()
-    holder = threading.Thread(target=_hold_group, args=(current, "wallet.events", joined, stop))
+    holder = threading.Thread(target=_hold_group, args=(current, topic, joined, stop))
     holder.start()
     try:
         assert joined.wait(60)
@@ -482,3 +488,12 @@ def test_projection_rebuild_replays_to_lag_zero_and_refuses_while_consumed(env: 
     no_rebuild = invoke("projections", "rebuild", "wallet-transactions", "--yes")
     assert no_rebuild.exit_code == 2
     assert "no rebuild mechanism" in no_rebuild.output
+
+
+def test_money_reconcile_can_be_limited_to_accounts(env: str) -> None:
+    _ledger(env, dashboard_balance_off=5)
+    other = invoke("money", "reconcile", "--account", "someone-else")
+    assert other.exit_code == 0, other.output
+    assert "0 wallets" in other.output
+    mine = invoke("money", "reconcile", "--account", f"acc-{env}")
+    assert mine.exit_code == 1

@@ -414,6 +414,10 @@ def money_reconcile(
         float,
         typer.Option(help="Seconds to keep checking while read models catch up (0: once)"),
     ] = 0.0,
+    accounts: Annotated[
+        list[str] | None,
+        typer.Option("--account", help="Check only these accounts (repeatable; default all)"),
+    ] = None,
 ) -> None:
     """Wallets = ledgers, billing payments = wallet debits, dashboards = wallets."""
     out = console()
@@ -421,7 +425,10 @@ def money_reconcile(
     async def go() -> money.Books:
         async with config.mongo() as mongo:
             return await money.reconcile(
-                mongo.service("wallet"), mongo.service("billing"), mongo.service("gateway")
+                mongo.service("wallet"),
+                mongo.service("billing"),
+                mongo.service("gateway"),
+                frozenset(accounts or ()),
             )
 
     deadline = time.monotonic() + wait

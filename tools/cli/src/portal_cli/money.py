@@ -260,10 +260,23 @@ async def reconcile(
     wallet_db: AsyncDatabase[dict[str, Any]],
     billing_db: AsyncDatabase[dict[str, Any]],
     gateway_db: AsyncDatabase[dict[str, Any]],
+    accounts: frozenset[str] = frozenset(),
 ) -> Books:
+    """Load and compare; `accounts` limits every check to those accounts (all if empty)."""
     books = Books()
     await load_wallets(wallet_db, books)
     await load_payments(billing_db, books)
     await load_dashboards(gateway_db, books)
+    if accounts:
+        books = only(books, accounts)
     books.differences = compare(books)
     return books
+
+
+def only(books: Books, accounts: frozenset[str]) -> Books:
+    return Books(
+        wallets={k: w for k, w in books.wallets.items() if k in accounts},
+        debits={k: d for k, d in books.debits.items() if d.account_id in accounts},
+        payments={k: p for k, p in books.payments.items() if p.account_id in accounts},
+        dashboards={k: b for k, b in books.dashboards.items() if k in accounts},
+    )
