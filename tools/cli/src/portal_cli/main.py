@@ -153,7 +153,8 @@ def projections_rebuild(
     projection = known.get(name)
     if projection is None:
         raise fail(f"no projection {name!r}; known: {', '.join(known)}", 2)
-    if projection.rebuild is None or projection.handler is None:
+    rebuild = projection.rebuild
+    if rebuild is None or projection.handler is None:
         raise fail(f"{name} has no rebuild mechanism (only: {_rebuildable(known)})", 2)
     out = console()
 
@@ -169,7 +170,7 @@ def projections_rebuild(
                     f"{members} consumer(s) still in group {old}: stop the "
                     f"{projection.service} projector first"
                 )
-            group = await projection.rebuild()  # type: ignore[misc]
+            group = await rebuild()
             out.print(f"read models dropped; new consumer group [bold]{group}[/bold]")
             columns = (
                 TextColumn("[progress.description]{task.description}"),
@@ -483,7 +484,7 @@ def admin_create(
     password: Annotated[
         str,
         typer.Option(
-            prompt=True, hide_input=True, confirmation_prompt=True, envvar="PORTAL_ADMIN_PASSWORD"
+            prompt=True, hide_input=True, confirmation_prompt=True, help="Asked for if not given"
         ),
     ],
     name: Annotated[str, typer.Option(help="Display name")] = "Platform admin",
