@@ -225,7 +225,9 @@ def compare(books: Books) -> list[Difference]:
                 )
             )
     for key, debit in books.debits.items():
-        if not debit.key or debit.key not in books.payments:
+        paid = books.payments.get(debit.key) if debit.key else None
+        # A debit of an abandoned payment was reported above, once.
+        if paid is None or (paid.channel and paid.channel not in DEBITED_CHANNELS):
             out.append(
                 Difference(
                     "debit = payment",
