@@ -8,24 +8,19 @@ use it.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
-import httpx
 from honcho.manager import Manager
 
+from portal_cli.demo import DEMO_EMAIL, DEMO_PASSWORD, SeedError, seed_demo
 from portal_tests.platform import platform_env, specs, wait_ready
-from portal_wallet.payments import sign
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE_PORT = int(os.environ.get("PORTAL_PORT", "8000"))
-DEMO_EMAIL = "demo@example.com"
-DEMO_PASSWORD = "demo-password-1"
 
 
 def infrastructure() -> tuple[str, str, bool]:
@@ -55,77 +50,12 @@ def seed_and_announce(env: dict[str, str]) -> None:
     except TimeoutError as exc:
         print(f"[dev] {exc}; see the logs above", flush=True)
         return
-    # The demo customer registers like anyone else (a 409 on later runs is fine).
-    httpx.post(
-        f"{base}/api/v1/auth/register",
-        timeout=20,
-        json={
-            "email": DEMO_EMAIL,
-            "password": DEMO_PASSWORD,
-            "name": "Demo Customer",
-            "account_name": "Demo Hosting Co.",
-            "kind": "organisation",
-        },
-    )
-    login = httpx.post(
-        f"{base}/api/v1/auth/login",
-        timeout=20,
-        json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD},
-    )
-    if login.status_code != 200:
-        print(f"[dev] demo login failed: {login.text}", flush=True)
+    # The same seeding as `portal seed demo`: idempotent, through the public API.
+    try:
+        token = seed_demo(base, env["PAYMENTS_SANDBOX_SECRET"]).access_token
+    except SeedError as exc:
+        print(f"[dev] {exc}", flush=True)
         return
-    token = login.json()["access_token"]
-    auth = {"Authorization": f"Bearer {token}"}
-    for _ in range(100):  # the wallet opens once the registration event is processed
-        if httpx.get(f"{base}/api/v1/wallet", headers=auth, timeout=5).json().get("version"):
-            break
-        time.sleep(0.2)
-    # Idempotent seed: the same keys every run, so a restart never credits twice.
-    r = httpx.post(
-        f"{base}/api/v1/wallet/top-ups",
-        json={"amount": 500_000},
-        headers={**auth, "Idempotency-Key": "demo-seed-top-up"},
-        timeout=20,
-    )
-    if r.status_code in (200, 201):
-        ref = r.json()["payment"]["reference"]
-        body = json.dumps(
-            {
-                "id": f"demo-seed-{ref}",
-                "type": "payment.succeeded",
-                "reference": ref,
-                "amount": 500_000,
-                "currency": "VND",
-            }
-        ).encode()
-        httpx.post(
-            f"{base}/api/v1/payments/webhooks/sandbox",
-            content=body,
-            timeout=20,
-            headers={
-                "Portal-Signature": sign(env["PAYMENTS_SANDBOX_SECRET"], body, int(time.time()))
-            },
-        )
-    for _ in range(50):  # let the dashboard show the seeded balance before announcing
-        board = httpx.get(f"{base}/api/v1/dashboard", headers=auth, timeout=5).json()
-        if board.get("wallet", {}).get("balance"):
-            break
-        time.sleep(0.2)
-    # A demo subscription: Hosting Support for 3 months, paid from the seeded balance.
-    ordered = httpx.post(
-        f"{base}/api/v1/orders",
-        json={"plan_id": "host-sup", "months": 3},
-        headers={**auth, "Idempotency-Key": "demo-seed-order"},
-        timeout=20,
-    )
-    if ordered.status_code in (200, 201):
-        httpx.post(
-            f"{base}/api/v1/invoices/{ordered.json()['id']}/pay",
-            json={"method": "wallet"},
-            headers={**auth, "Idempotency-Key": "demo-seed-order-payment"},
-            timeout=20,
-        )
     admin_password = os.environ.get("PORTAL_ADMIN_PASSWORD", "admin-password-1")
     print(
         f"""
