@@ -70,3 +70,16 @@ def platform(infra) -> Iterator[dict[str, Any]]:
 @pytest.fixture
 def customer(platform) -> Customer:
     return Customer(platform["url"])
+
+
+CLI_SERVICES = ("wallet", "identity", "repairs", "tickets", "gateway", "crm", "billing")
+
+
+@pytest.fixture
+def cli_env(platform: dict[str, Any], infra_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The `portal` CLI sees the platform's databases through the services' own variables."""
+    prefix = platform["wallet_db"].name.removesuffix("_wallet")
+    for service in CLI_SERVICES:
+        monkeypatch.setenv(f"{service.upper()}_MONGODB_DATABASE", f"{prefix}_{service}")
+    monkeypatch.setenv("PORTAL_OPS_MONGODB_DATABASE", f"{prefix}_ops")
+    monkeypatch.setenv("COLUMNS", "250")

@@ -14,17 +14,6 @@ from portal_tests.e2e import SECRET, login
 pytestmark = pytest.mark.e2e
 
 runner = CliRunner()
-SERVICES = ("wallet", "identity", "repairs", "tickets", "gateway", "crm", "billing")
-
-
-@pytest.fixture
-def cli_env(platform: dict[str, Any], infra_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI sees the platform's databases through the services' own variables."""
-    prefix = platform["wallet_db"].name.removesuffix("_wallet")
-    for service in SERVICES:
-        monkeypatch.setenv(f"{service.upper()}_MONGODB_DATABASE", f"{prefix}_{service}")
-    monkeypatch.setenv("PORTAL_OPS_MONGODB_DATABASE", f"{prefix}_ops")
-    monkeypatch.setenv("COLUMNS", "250")
 
 
 def test_seeded_demo_data_reconciles_and_its_wallet_stream_shows(

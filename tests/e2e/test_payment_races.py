@@ -11,7 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from portal_cli.main import app as portal_cli
 from portal_tests.e2e import Customer, eventually, paid, webhook
 
 pytestmark = pytest.mark.e2e
@@ -57,10 +59,15 @@ def assert_paid_once(customer: Customer, invoice_id: str) -> None:
     eventually(listed_paid, what="the invoice list to show the payment")
     eventually(lambda: len(invoice_debits(customer)) == 1, what="the wallet history")
     assert [t["amount"] for t in invoice_debits(customer)] == [SUPPORT_1]
+    # The operator's check agrees: every debit matches a payment, ledgers and dashboards.
+    reconciled = CliRunner().invoke(
+        portal_cli, ["money", "reconcile", "--account", customer.account_id, "--wait", "60"]
+    )
+    assert reconciled.exit_code == 0, reconciled.output
 
 
 @pytest.mark.parametrize("with_key", [False, True], ids=["without-key", "with-keys"])
-def test_twenty_concurrent_payments_of_one_invoice_take_it_once(platform, with_key):
+def test_twenty_concurrent_payments_of_one_invoice_take_it_once(platform, cli_env, with_key):
     customer, invoice_id = an_invoice(platform)
 
     def pay(n: int) -> httpx.Response:
@@ -81,7 +88,7 @@ def test_twenty_concurrent_payments_of_one_invoice_take_it_once(platform, with_k
     assert balance(customer) == 2_000_000 - SUPPORT_1
 
 
-def test_billing_killed_between_debit_and_record_then_paid_again_with_a_new_key(platform):
+def test_billing_killed_between_debit_and_record_then_paid_again_with_a_new_key(platform, cli_env):
     processes = platform["processes"]
     customer, invoice_id = an_invoice(platform)
     processes.restart("billing", {"PORTAL_FAILPOINTS": "billing.payment.after_debit"})

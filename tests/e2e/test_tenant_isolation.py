@@ -27,11 +27,14 @@ NOT_OBJECT_ROUTES = {
     "/api/v1/auth/qr/{challenge_id}": "anonymous challenge, guarded by its poll token",
     "/api/v1/auth/qr/{challenge_id}/approve": "any logged-in app may approve a code it scanned;"
     " the web session then belongs to the approver, never to the code's creator",
+    "/api/v1/auth/qr/{challenge_id}/request": "any logged-in app may look at who asked for a"
+    " code it scanned before approving it; once approved, other users get 404",
     "/api/v1/plans/{plan_id}": "the plan catalogue is shared by every account",
     "/api/v1/plans/{plan_id}/retire": "the plan catalogue is shared (billing admins only)",
 }
-STAFF_ONLY_PREFIX = "/api/v1/crm/"
-"""The CRM is for platform staff: every customer gets 403 there (tests/e2e/test_crm.py)."""
+STAFF_ONLY_PREFIX = ("/api/v1/crm/", "/api/v1/staff/")
+"""The CRM and the staff back office are for platform staff: every customer gets 403 there
+(tests/e2e/test_crm.py, test_wallet_top_up.py)."""
 PARAM = re.compile(r"\{(\w+)\}")
 
 
