@@ -33,6 +33,16 @@ class Conflict(DomainError):
     status_code = 409
 
 
+class Forbidden(DomainError):
+    """The caller may not do this (a role or ownership rule), whatever the state."""
+
+    status_code = 403
+
+
+RuleBroken = DomainError
+"""A business rule refused the command (422): `raise RuleBroken("amount_exceeds_due", ...)`."""
+
+
 @dataclass(frozen=True)
 class Decider(Generic[C, S, E]):
     """decide(command, state) -> events; evolve(state, event) -> state; plus snapshots.
