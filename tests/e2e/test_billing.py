@@ -589,3 +589,18 @@ def test_billing_admins_manage_the_catalogue(platform, staff):
         "plan_not_available",
     )
     problem(c.http.post(f"/api/v1/plans/{plan['plan_id']}/retire"), 403, "forbidden")
+
+
+def test_the_price_list_is_public_and_changing_it_is_not(platform):
+    url = platform["url"]
+    listed = httpx.get(f"{url}/api/v1/plans", params={"category": "hosting"}, timeout=20)
+    assert listed.status_code == 200, listed.text
+    assert "host-pro" in [p["plan_id"] for p in listed.json()["items"]]
+    one = httpx.get(f"{url}/api/v1/plans/host-pro", timeout=20)
+    assert one.status_code == 200 and one.json()["periods"], one.text
+    retired = httpx.get(f"{url}/api/v1/plans", params={"include_retired": "true"}, timeout=20)
+    assert all(p["status"] == "active" for p in retired.json()["items"])  # admins only
+    problem(httpx.post(f"{url}/api/v1/plans", json={}, timeout=20), 401)
+    problem(httpx.post(f"{url}/api/v1/plans/host-pro/retire", timeout=20), 401)
+    forged = {"Authorization": "Bearer not-a-token"}
+    problem(httpx.get(f"{url}/api/v1/plans", headers=forged, timeout=20), 401)

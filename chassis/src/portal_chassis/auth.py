@@ -160,6 +160,22 @@ async def principal_from(
     return principal
 
 
+async def optional_principal(
+    request: Request[Any, Any, Any] | ASGIConnection[Any, Any, Any, Any],
+) -> Principal | None:
+    """For public reads: None without a token; a token that is sent must be valid."""
+    if not request.headers.get("authorization"):
+        return None
+    return await principal_from(request)
+
+
+async def signed_in_unless_anonymous(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """Guard of public reads: anonymous callers pass, a sent token must be valid."""
+    await optional_principal(connection)
+
+
 async def authenticated(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 ) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromPath
 
-from portal_chassis.auth import authenticated
+from portal_chassis.auth import authenticated, signed_in_unless_anonymous
 from portal_gateway.upstream import forward_to, seg
 
 SMALL = 64 * 1024
@@ -20,32 +20,43 @@ async def _forward(request: Request[Any, Any, Any], path: str) -> Response[Any]:
 
 
 class PlansController(Controller):
+    """The price list is public; changing it is for billing admins (checked by billing)."""
+
     path = "/api/v1/plans"
     tags = ["plans"]
-    guards = [authenticated]
+    guards = [signed_in_unless_anonymous]
     request_max_body_size = SMALL
 
-    @get("/", summary="Plans for sale (filters: category, tier)")
+    @get("/", summary="Plans for sale (filters: category, tier); no sign-in needed")
     async def list_plans(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/plans")
 
-    @post("/", status_code=201, summary="Billing admin: publish a plan")
+    @post("/", status_code=201, summary="Billing admin: publish a plan", guards=[authenticated])
     async def publish(self, request: Request[Any, Any, Any]) -> Response[Any]:
         return await _forward(request, "/v1/plans")
 
-    @get("/{plan_id:str}", summary="A plan with its periods and prices")
+    @get("/{plan_id:str}", summary="A plan with its periods and prices; no sign-in needed")
     async def get_plan(
         self, request: Request[Any, Any, Any], plan_id: FromPath[str]
     ) -> Response[Any]:
         return await _forward(request, f"/v1/plans/{seg(plan_id)}")
 
-    @put("/{plan_id:str}", summary="Billing admin: change a plan's terms for future orders")
+    @put(
+        "/{plan_id:str}",
+        summary="Billing admin: change a plan's terms for future orders",
+        guards=[authenticated],
+    )
     async def change(
         self, request: Request[Any, Any, Any], plan_id: FromPath[str]
     ) -> Response[Any]:
         return await _forward(request, f"/v1/plans/{seg(plan_id)}")
 
-    @post("/{plan_id:str}/retire", status_code=200, summary="Billing admin: stop selling a plan")
+    @post(
+        "/{plan_id:str}/retire",
+        status_code=200,
+        summary="Billing admin: stop selling a plan",
+        guards=[authenticated],
+    )
     async def retire(
         self, request: Request[Any, Any, Any], plan_id: FromPath[str]
     ) -> Response[Any]:

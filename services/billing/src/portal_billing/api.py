@@ -18,7 +18,7 @@ from portal_billing.handlers import (
     is_billing_admin,
 )
 from portal_billing.views import plan_row
-from portal_chassis.auth import Principal, principal_from
+from portal_chassis.auth import Principal, optional_principal, principal_from
 from portal_chassis.problems import ProblemError, parse_json_body
 from portal_chassis.web import IdempotencyKey, download
 
@@ -130,16 +130,19 @@ class PlansController(Controller):
         tier: Annotated[str | None, QueryParameter(max_length=20)] = None,
         include_retired: FromQuery[bool] = False,
     ) -> dict[str, Any]:
-        principal = await principal_from(request)
+        """The price list is public (anonymous callers see what is for sale)."""
+        principal = await optional_principal(request)
         return await _svc(request).list_plans(
-            include_retired=include_retired and is_billing_admin(principal),
+            include_retired=include_retired
+            and principal is not None
+            and is_billing_admin(principal),
             category=category,
             tier=tier,
         )
 
     @get("/{plan_id:str}")
     async def get_plan(self, request: Request[Any, Any, Any], plan_id: FromPath[str]) -> Any:
-        await principal_from(request)
+        await optional_principal(request)  # public; a token that is sent must be valid
         return plan_row(await _svc(request).plan(plan_id))
 
     @post("/", status_code=201)
