@@ -192,6 +192,35 @@ def test_staff_open_a_ticket_for_a_customer_and_route_it(platform, agent):
     assert tid in [t["id"] for t in own["items"]]
 
 
+def test_attachments_show_and_download_under_the_name_they_were_sent_as(platform, agent):
+    customer = Customer(platform["url"], wait_for_wallet=False)
+    r = customer.http.post(
+        "/api/v1/tickets",
+        json={
+            "department": "technical",
+            "title": "Page is blank",
+            "content": "Screenshot attached.",
+            "attachments": [file("screenshot.png", png()), file("Hóa đơn 11.pdf", PDF)],
+        },
+    )
+    assert r.status_code == 201, r.text
+    tid = r.json()["id"]
+    shot, invoice = r.json()["messages"][0]["attachments"]
+    assert (shot["display_name"], invoice["display_name"]) == ("screenshot.png", "Hóa đơn 11.pdf")
+    # Stored under a server-made name, as before.
+    assert shot["filename"] == f"{shot['file_id']}.png"
+    seen = agent.get(f"/api/v1/tickets/{tid}").json()["messages"][0]["attachments"]
+    assert [a["display_name"] for a in seen] == ["screenshot.png", "Hóa đơn 11.pdf"]
+
+    got = agent.get(f"/api/v1/tickets/{tid}/attachments/{shot['file_id']}")
+    assert got.status_code == 200 and got.content == png()
+    assert got.headers["content-disposition"] == (
+        "attachment; filename=\"screenshot.png\"; filename*=UTF-8''screenshot.png"
+    )
+    got = customer.http.get(f"/api/v1/tickets/{tid}/attachments/{invoice['file_id']}")
+    assert got.headers["content-disposition"].endswith("UTF-8''H%C3%B3a%20%C4%91%C6%A1n%2011.pdf")
+
+
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -17,24 +18,38 @@ from portal_chassis.auth import Principal
 from portal_chassis.blobs import BlobStore, CheckedUpload, check_uploads
 from portal_chassis.clock import Clock
 from portal_chassis.commands import CommandRunner, Outcome
-from portal_chassis.decider import DomainError, NotFound
+from portal_chassis.contract import FileIn, Page, paginate
+from portal_chassis.decider import DomainError, Forbidden, NotFound
 from portal_chassis.eventstore import CommitMetadata, EventStore
 from portal_chassis.logging import get_logger
 from portal_chassis.mongo import ensure_read_model_indexes, index
 from portal_chassis.numbers import claim_number
-from portal_chassis.problems import ProblemError
 from portal_chassis.projection import upsert_if_newer
 from portal_chassis.reference import ReferenceList
 from portal_contracts.events.tickets import Attachment, TicketOpened, TicketReplied
 from portal_tickets import domain
 from portal_tickets.codes import RelatedCodes
 from portal_tickets.domain import Ticket
+from portal_tickets.schemas import (
+    MAX_FILE_BYTES,
+    MAX_FILES,
+    AssignIn,
+    DepartmentIn,
+    DepartmentOut,
+    DepartmentsOut,
+    OpenTicketIn,
+    PriorityIn,
+    RatingIn,
+    RepliesOut,
+    ReplyIn,
+    StatusIn,
+    TicketOut,
+    TicketRowOut,
+)
 from portal_tickets.settings import TicketsSettings
 
 log = get_logger(__name__)
 
-MAX_FILE_BYTES = 10 * 1024 * 1024
-MAX_FILES = 5
 STAFF_ROLES = frozenset({"support_agent", "billing_admin", "sales", "technician", "platform_admin"})
 ALL_DEPARTMENTS_ROLES = frozenset({"support_agent", "platform_admin"})
 ROLE_DEPARTMENT = {"billing_admin": "billing", "sales": "sales", "technician": "technical"}
@@ -48,6 +63,21 @@ READ_MODEL_INDEXES = {
         index("status_created", "status", "created_at"),  # also the scheduler's sweep
     ],
 }
+
+
+@dataclass(frozen=True)
+class AttachmentFile:
+    """A stored attachment to download: its type, the name to offer it as, its bytes."""
+
+    content_type: str
+    display_name: str
+    data: bytes
+
+
+def display_name(sent: str) -> str:
+    """The name the client sent, fit to show: control and formatting characters (line
+    breaks, bidirectional overrides that disguise an extension) become `_`."""
+    return "".join("_" if unicodedata.category(ch).startswith("C") else ch for ch in sent)
 
 
 class TicketsService:
@@ -91,7 +121,7 @@ class TicketsService:
 
     def _require_staff(self, principal: Principal) -> None:
         if not self.is_staff(principal):
-            raise ProblemError(403, "forbidden", "this is done by support staff")
+            raise Forbidden("forbidden", "this is done by support staff")
 
     def _meta(self, account_id: str, actor: str) -> CommitMetadata:
         return CommitMetadata.current(tenant=account_id, actor=actor)
@@ -100,15 +130,18 @@ class TicketsService:
         await self.departments.require(department)
 
     @staticmethod
-    def check_files(files: list[Any]) -> list[CheckedUpload]:
-        """Decode and check attachments on their bytes."""
-        return check_uploads(files, max_files=MAX_FILES, max_bytes=MAX_FILE_BYTES)
+    def check_files(files: list[FileIn]) -> list[tuple[CheckedUpload, str]]:
+        """Decode and check attachments on their bytes; each with the name it was sent as."""
+        checked = check_uploads(files, max_files=MAX_FILES, max_bytes=MAX_FILE_BYTES)
+        names = [display_name(f.filename) for f in files]
+        return list(zip(checked, names, strict=True))
 
     async def _store_files(
-        self, checked: list[CheckedUpload], account_id: str
+        self, checked: list[tuple[CheckedUpload, str]], account_id: str
     ) -> tuple[Attachment, ...]:
         stored = []
-        for upload in checked:
+        for upload, name in checked:
+            # Stored under a name the server makes; the sent name is only shown.
             f = await self.blobs.put(
                 upload.data, upload.content_type, upload.extension, account_id, self.clock.now()
             )
@@ -118,13 +151,14 @@ class TicketsService:
                     filename=f.filename,
                     content_type=upload.content_type,
                     size=f.length,
+                    display_name=name,
                 )
             )
         return tuple(stored)
 
     async def open(
-        self, principal: Principal, data: Any, idempotency_key: str | None
-    ) -> dict[str, Any]:
+        self, principal: Principal, data: OpenTicketIn, idempotency_key: str | None
+    ) -> TicketOut:
         staff = self.is_staff(principal)
         if staff:
             if not data.account_id:
@@ -134,7 +168,7 @@ class TicketsService:
             account_id = data.account_id
         else:
             if data.account_id and data.account_id != principal.account_id:
-                raise ProblemError(403, "forbidden", "customers open their own tickets")
+                raise Forbidden("forbidden", "customers open their own tickets")
             account_id = principal.account_id
         await self._department(data.department)
         checked = self.check_files(data.attachments)
@@ -201,7 +235,7 @@ class TicketsService:
             raise NotFound("ticket_not_found", "no such ticket")
         return state
 
-    async def reply(self, principal: Principal, ticket_id: str, data: Any) -> dict[str, Any]:
+    async def reply(self, principal: Principal, ticket_id: str, data: ReplyIn) -> TicketOut:
         state = await self._load_visible(principal, ticket_id)
         staff = self.is_staff(principal)
         checked = self.check_files(data.attachments)
@@ -222,9 +256,40 @@ class TicketsService:
         )
         return await self.get(principal, ticket_id)
 
+    async def assign(self, principal: Principal, ticket_id: str, data: AssignIn) -> TicketOut:
+        self._require_staff(principal)
+        return await self.staff_command(
+            principal,
+            ticket_id,
+            domain.AssignTicket(
+                actor=principal.user_id,
+                now=self.clock.now(),
+                department=data.department,
+                agent_id=data.agent_id,
+            ),
+        )
+
+    async def prioritise(self, principal: Principal, ticket_id: str, data: PriorityIn) -> TicketOut:
+        self._require_staff(principal)
+        return await self.staff_command(
+            principal,
+            ticket_id,
+            domain.ChangePriority(
+                actor=principal.user_id, now=self.clock.now(), priority=data.priority
+            ),
+        )
+
+    async def set_status(self, principal: Principal, ticket_id: str, data: StatusIn) -> TicketOut:
+        self._require_staff(principal)
+        return await self.staff_command(
+            principal,
+            ticket_id,
+            domain.ChangeStatus(actor=principal.user_id, now=self.clock.now(), status=data.status),
+        )
+
     async def staff_command(
         self, principal: Principal, ticket_id: str, command: domain.Command
-    ) -> dict[str, Any]:
+    ) -> TicketOut:
         self._require_staff(principal)
         state = await self._load_visible(principal, ticket_id)
         if isinstance(command, domain.AssignTicket):
@@ -232,9 +297,7 @@ class TicketsService:
         await self._run(principal, ticket_id, command, state.account_id)
         return await self.get(principal, ticket_id)
 
-    async def rate(
-        self, principal: Principal, ticket_id: str, rating: int, comment: str
-    ) -> dict[str, Any]:
+    async def rate(self, principal: Principal, ticket_id: str, data: RatingIn) -> TicketOut:
         state = await self._load_visible(principal, ticket_id)
         await self._run(
             principal,
@@ -243,8 +306,8 @@ class TicketsService:
                 actor=principal.user_id,
                 now=self.clock.now(),
                 account_id=principal.account_id,
-                rating=rating,
-                comment=comment,
+                rating=data.rating,
+                comment=data.comment,
             ),
             state.account_id,
         )
@@ -291,7 +354,7 @@ class TicketsService:
         }
         await upsert_if_newer(self.view, state.ticket_id, outcome.version, row)
 
-    async def get(self, principal: Principal, ticket_id: str) -> dict[str, Any]:
+    async def get(self, principal: Principal, ticket_id: str) -> TicketOut:
         state = await self._load_visible(principal, ticket_id)
         staff = self.is_staff(principal)
         events = await self.store.read_stream(domain.stream_id(ticket_id))
@@ -305,7 +368,7 @@ class TicketsService:
                 "content": opened.content,
                 "at": opened.occurred_at,
                 "internal": False,
-                "attachments": [a.model_dump() for a in opened.attachments],
+                "attachments": _attachments(opened.attachments),
             }
         ]
         for stored in events:
@@ -319,55 +382,64 @@ class TicketsService:
                         "content": e.content,
                         "at": e.occurred_at,
                         "internal": e.internal,
-                        "attachments": [a.model_dump() for a in e.attachments],
+                        "attachments": _attachments(e.attachments),
                     }
                 )
         view = domain.sla(state, self.policy, self.clock.now())
-        return {
-            "id": state.ticket_id,
-            "ticket_number": state.ticket_number,
-            "account_id": state.account_id,
-            "title": state.title,
-            "status": state.status,
-            "department": state.department,
-            "agent_id": state.agent_id,
-            "priority": state.priority,
-            "request_type": opened.request_type,
-            "related_code": opened.related_code,
-            "created_at": state.opened_at,
-            "response_status": "awaiting_customer"
-            if state.last_public_author == "staff"
-            else "awaiting_staff",
-            "rating": state.rating,
-            "sla": {
-                "first_response_due": view.first_response_due,
-                "first_response_at": view.first_response_at,
-                "first_response_breached": view.first_response_breached,
-                "resolution_elapsed_seconds": int(view.resolution_elapsed.total_seconds()),
-                "resolution_due": view.resolution_due,
-                "resolution_breached": view.resolution_breached,
-                "paused": view.paused,
-            },
-            "messages": messages,
-        }
+        return TicketOut.model_validate(
+            {
+                "id": state.ticket_id,
+                "ticket_number": state.ticket_number,
+                "account_id": state.account_id,
+                "title": state.title,
+                "status": state.status,
+                "department": state.department,
+                "agent_id": state.agent_id,
+                "priority": state.priority,
+                "request_type": opened.request_type,
+                "related_code": opened.related_code,
+                "created_at": state.opened_at,
+                "response_status": "awaiting_customer"
+                if state.last_public_author == "staff"
+                else "awaiting_staff",
+                "rating": state.rating,
+                "sla": {
+                    "first_response_due": view.first_response_due,
+                    "first_response_at": view.first_response_at,
+                    "first_response_breached": view.first_response_breached,
+                    "resolution_elapsed_seconds": int(view.resolution_elapsed.total_seconds()),
+                    "resolution_due": view.resolution_due,
+                    "resolution_breached": view.resolution_breached,
+                    "paused": view.paused,
+                },
+                "messages": messages,
+            }
+        )
 
-    async def replies(self, principal: Principal, ticket_id: str) -> dict[str, Any]:
+    async def replies(self, principal: Principal, ticket_id: str) -> RepliesOut:
         ticket = await self.get(principal, ticket_id)
-        items = ticket["messages"][1:]
-        return {"items": items, "total": len(items)}
+        items = ticket.messages[1:]
+        return RepliesOut(items=items, total=len(items))
 
     async def attachment(
         self, principal: Principal, ticket_id: str, file_id: str
-    ) -> tuple[str, str, bytes]:
+    ) -> AttachmentFile:
         ticket = await self.get(principal, ticket_id)  # internal notes already filtered
-        visible = {a["file_id"] for m in ticket["messages"] for a in m["attachments"]}
-        found = (
-            await self.blobs.get(file_id, ticket["account_id"]) if (file_id in visible) else None
-        )
-        if found is None:
+        visible = {a.file_id: a for m in ticket.messages for a in m.attachments}
+        shown = visible.get(file_id)
+        found = await self.blobs.get(file_id, ticket.account_id) if shown else None
+        if shown is None or found is None:
             raise NotFound("attachment_not_found", "no such attachment")
         stored, data = found
-        return stored.content_type, stored.filename, data
+        return AttachmentFile(stored.content_type, shown.display_name, data)
+
+    async def departments_listing(self) -> DepartmentsOut:
+        return DepartmentsOut.model_validate(await self.departments.listing())
+
+    async def add_department(self, principal: Principal, data: DepartmentIn) -> DepartmentOut:
+        return DepartmentOut.model_validate(
+            await self.departments.put(principal, data.id, data.name)
+        )
 
     async def list(
         self,
@@ -380,7 +452,7 @@ class TicketsService:
         mine: bool,
         unassigned: bool,
         my_department: bool = False,
-    ) -> dict[str, Any]:
+    ) -> Page[TicketRowOut]:
         query: dict[str, Any] = {k: v for k, v in filters.items() if v}
         if not self.is_staff(principal):
             query["account_id"] = principal.account_id
@@ -406,8 +478,8 @@ class TicketsService:
         )
         async for row in cursor:
             row["id"] = row.pop("_id")
-            items.append(row)
-        return {"items": items, "total": total, "limit": limit, "offset": offset}
+            items.append(TicketRowOut.model_validate(row))
+        return paginate(items, total, limit, offset)
 
     async def sweep(self) -> dict[str, int]:
         """Auto-close quiet resolved tickets and record SLA breaches (scheduler)."""
@@ -431,3 +503,8 @@ class TicketsService:
                         closed += n
             del stream
         return {"closed": closed, "breaches": breached}
+
+
+def _attachments(attachments: tuple[Attachment, ...]) -> list[dict[str, Any]]:
+    # Attachments stored before the sent name was kept show their storage name.
+    return [{**a.model_dump(), "display_name": a.display_name or a.filename} for a in attachments]
