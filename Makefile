@@ -1,12 +1,13 @@
 # The two commands: `make dev` runs the platform, `make test` runs the whole suite.
 SHELL := /bin/bash
-UV ?= uv
+# uv from PATH, or where `pip install --user` (check-tools) puts it.
+UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 export UV_LINK_MODE ?= copy
 
 .PHONY: dev test unit lint typecheck schemas asyncapi bench infra-up infra-down install check-tools
 
 check-tools:
-	@command -v $(UV) >/dev/null || { echo "installing uv (pip --user)"; python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv; }
+	@test -x "$(UV)" || command -v $(UV) >/dev/null || { echo "installing uv (pip --user)"; python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv; }
 	@python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
 
 install: check-tools
