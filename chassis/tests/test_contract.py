@@ -82,6 +82,10 @@ def test_a_typed_body_is_validated_strictly_and_the_answer_is_the_typed_model() 
             assert r.status_code == 400, (bad, r.text)
             assert r.headers["content-type"].startswith("application/problem+json")
             assert r.json()["code"] == "validation_error"
+            for error in r.json().get("errors", []):  # one shape for every 400
+                assert {"loc", "msg", "type"} <= set(error), error
+        stars = c.post("/v1/notes", json={"text": "x", "stars": "2"}).json()["errors"]
+        assert [e["loc"] for e in stars] == [["body", "stars"]], stars
         page = c.get("/v1/notes", params={"limit": 1}).json()
         assert page["items"] == [created.json()]
         assert (page["total"], page["limit"], page["offset"]) == (1, 1, 0)

@@ -79,12 +79,28 @@ def _http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[d
         # behind the gateway that is an internal upstream route, so it goes.
         detail = _FOR_PATH.sub("", detail)
         if exc.extra:
-            extra["errors"] = exc.extra
+            extra["errors"] = _as_pydantic_errors(exc.extra)
     if isinstance(exc, NotAuthorizedException):
         code = "unauthenticated"
     if status >= 500:
         _log_safely("server error", detail=exc.detail, status=status)
     return problem(status, code, detail, **extra)
+
+
+def _as_pydantic_errors(errors: Any) -> Any:
+    """Litestar's `{key, message, source}` as the `{loc, msg, type}` every other 400 has."""
+    if not isinstance(errors, list):
+        return errors
+    return [
+        {
+            "loc": [e.get("source") or "body", *([e["key"]] if e.get("key") else [])],
+            "msg": e["message"],
+            "type": "invalid",
+        }
+        if isinstance(e, dict) and "message" in e
+        else e
+        for e in errors
+    ]
 
 
 _FOR_PATH = re.compile(r" for (?:path|[A-Z]+) \S+")
