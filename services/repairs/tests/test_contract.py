@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
+from unittest.mock import create_autospec
 
 import pytest
+from litestar.testing import TestClient
 from pydantic import BaseModel
 
+from portal_chassis.auth import Principal
+from portal_chassis.web import create_app
 from portal_contracts.events.repairs import (
     Condition,
     RepairCancelled,
@@ -15,8 +20,9 @@ from portal_contracts.events.repairs import (
     RepairReady,
     RepairRegistered,
 )
-from portal_repairs.contract import RepairOut
-from portal_repairs.handlers import custody_entry
+from portal_repairs.api import RepairsController
+from portal_repairs.contract import QuoteIn, ReasonIn, RepairOut
+from portal_repairs.handlers import MAX_PHOTO_BYTES, RepairsService, custody_entry
 from portal_repairs.main import create
 
 WRITES = {"post", "put", "patch"}
@@ -162,55 +168,58 @@ def test_no_route_takes_an_untyped_body() -> None:
             )
 
 
+# A cancelled repair as `RepairsService.get` describes it.
+AT = datetime(2026, 3, 1, 9, 30, 15, 123000, tzinfo=UTC)
+BASE = {"repair_id": "r1", "account_id": "acc-1", "actor": "u1", "branch_id": "HCM-Q1"}
+EVENTS = [
+    RepairRegistered(
+        **BASE,
+        occurred_at=AT,
+        repair_number="RP-2026-000001",
+        model="X1",
+        serial="SN1",
+        problem="dead",
+        adapter_included=False,
+        condition=Condition(checklist=["scratch"], notes=""),
+        delivery_method="drop_off",
+        delivery_date=date(2026, 3, 1),
+        deliverer_name="A",
+        deliverer_contact="0912345678",
+        return_method="pickup",
+    ),
+    RepairQuoted(**BASE, occurred_at=AT, parts=[], labour=0, amount=0, currency="VND"),
+    RepairReady(**BASE, occurred_at=AT, repaired=False),
+    RepairCancelled(**BASE, occurred_at=AT, reason=""),
+]
+ANSWER: dict[str, Any] = {
+    "id": "r1",
+    "repair_number": "RP-2026-000001",
+    "account_id": "acc-1",
+    "status": "cancelled",
+    "step": None,
+    "model": "X1",
+    "serial": "SN1",
+    "branch_id": "HCM-Q1",
+    "technician_id": None,
+    "quote": {"amount": 0, "currency": "VND"},
+    "approved_amount": None,
+    "warranty": False,
+    "warranty_of": None,
+    "problem": "dead",
+    "adapter_included": False,
+    "delivery": {"method": "drop_off", "date": date(2026, 3, 1), "deliverer_name": "A"},
+    "return": {"method": "pickup", "address": None},
+    "custody": [custody_entry(e) for e in EVENTS],
+    "version": 4,
+    "label_url": "/api/v1/repairs/r1/label",
+}
+
+
 def test_the_answer_keeps_every_key_clients_get_and_adds_none() -> None:
-    at = datetime(2026, 3, 1, 9, 30, 15, 123000, tzinfo=UTC)
-    base = {"repair_id": "r1", "account_id": "acc-1", "actor": "u1", "branch_id": "HCM-Q1"}
-    events = [
-        RepairRegistered(
-            **base,
-            occurred_at=at,
-            repair_number="RP-2026-000001",
-            model="X1",
-            serial="SN1",
-            problem="dead",
-            adapter_included=False,
-            condition=Condition(checklist=["scratch"], notes=""),
-            delivery_method="drop_off",
-            delivery_date=date(2026, 3, 1),
-            deliverer_name="A",
-            deliverer_contact="0912345678",
-            return_method="pickup",
-        ),
-        RepairQuoted(**base, occurred_at=at, parts=[], labour=0, amount=0, currency="VND"),
-        RepairReady(**base, occurred_at=at, repaired=False),
-        RepairCancelled(**base, occurred_at=at, reason=""),
-    ]
-    answer = {
-        "id": "r1",
-        "repair_number": "RP-2026-000001",
-        "account_id": "acc-1",
-        "status": "cancelled",
-        "step": None,
-        "model": "X1",
-        "serial": "SN1",
-        "branch_id": "HCM-Q1",
-        "technician_id": None,
-        "quote": {"amount": 0, "currency": "VND"},
-        "approved_amount": None,
-        "warranty": False,
-        "warranty_of": None,
-        "problem": "dead",
-        "adapter_included": False,
-        "delivery": {"method": "drop_off", "date": date(2026, 3, 1), "deliverer_name": "A"},
-        "return": {"method": "pickup", "address": None},
-        "custody": [custody_entry(e) for e in events],
-        "version": 4,
-        "label_url": "/api/v1/repairs/r1/label",
-    }
-    dumped = RepairOut.model_validate(answer).model_dump(mode="json")
+    dumped = RepairOut.model_validate(ANSWER).model_dump(mode="json")
     when = "2026-03-01T09:30:15.123000Z"
     assert dumped == {
-        **answer,
+        **ANSWER,
         "delivery": {"method": "drop_off", "date": "2026-03-01", "deliverer_name": "A"},
         "custody": [
             {
@@ -239,3 +248,82 @@ def test_the_answer_keeps_every_key_clients_get_and_adds_none() -> None:
             {"event": "RepairCancelled", "at": when, "by": "u1", "branch_id": "HCM-Q1"},
         ],
     }
+
+
+# --- the boundary itself, with the use cases recorded instead of run ---
+
+
+PRINCIPAL = Principal("u1", "acc-1", frozenset({"technician"}), None, "t")
+
+
+class _Verifier:
+    async def verify(self, token: str) -> Principal:
+        return PRINCIPAL
+
+
+@pytest.fixture
+def boundary() -> Iterator[tuple[TestClient[Any], Any]]:
+    """The routes with the use cases recorded instead of run (no database, no broker)."""
+    repairs = create_autospec(RepairsService, instance=True)
+    for name in ("add_photo", "start", "ready", "cancel", "reject", "quote"):
+        getattr(repairs, name).return_value = RepairOut.model_validate(ANSWER)
+    app = create_app(
+        title="repairs",
+        route_handlers=[RepairsController],
+        state={"repairs": repairs, "token_verifier": _Verifier()},
+    )
+    with TestClient(app) as client:
+        client.headers["Authorization"] = "Bearer t"
+        yield client, repairs
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+
+
+def test_a_photo_is_checked_before_any_use_case_runs(
+    boundary: tuple[TestClient[Any], Any],
+) -> None:
+    client, repairs = boundary
+    for content, query, status, code in (
+        (b"MZ not an image", "", 415, "unsupported_file_type"),
+        (PNG, "?stage=later", 400, "invalid_stage"),
+        (PNG.ljust(MAX_PHOTO_BYTES + 1, b"\0"), "", 413, "file_too_large"),
+    ):
+        r = client.post(f"/v1/repairs/r1/photos{query}", content=content)
+        assert (r.status_code, r.json()["code"]) == (status, code), r.text
+    repairs.add_photo.assert_not_awaited()
+    assert client.post("/v1/repairs/r1/photos?stage=receive", content=PNG).status_code == 201
+    repairs.add_photo.assert_awaited_once_with(
+        PRINCIPAL, "r1", PNG, ("image/png", "png"), "receive"
+    )
+
+
+def test_steps_take_their_typed_body_and_refuse_anything_else(
+    boundary: tuple[TestClient[Any], Any],
+) -> None:
+    client, repairs = boundary
+    for step, body in (
+        ("quote", {"labour": "100"}),
+        ("quote", {"labour": 1, "discount": 5}),
+        ("receive", {}),
+        ("cancel", {"reason": 5}),
+        ("start", {"force": True}),
+    ):
+        r = client.post(f"/v1/repairs/r1/{step}", json=body)
+        assert (r.status_code, r.json()["code"]) == (400, "validation_error"), (step, r.text)
+    assert repairs.mock_calls == []
+    # The steps that need nothing more take no body at all, `{}` or a reason.
+    for step, body in (
+        ("start", None),
+        ("ready", {}),
+        ("cancel", None),
+        ("reject", {"reason": " too dear "}),
+        ("quote", {"labour": 100, "parts": []}),
+    ):
+        r = client.post(f"/v1/repairs/r1/{step}", json=body)
+        assert r.status_code == 200, (step, r.text)
+    repairs.start.assert_awaited_once_with(PRINCIPAL, "r1")
+    repairs.ready.assert_awaited_once_with(PRINCIPAL, "r1")
+    repairs.cancel.assert_awaited_once_with(PRINCIPAL, "r1", ReasonIn())
+    repairs.reject.assert_awaited_once_with(PRINCIPAL, "r1", ReasonIn(reason="too dear"))
+    repairs.quote.assert_awaited_once_with(PRINCIPAL, "r1", QuoteIn(labour=100, parts=[]))
