@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 import segno
 from pymongo import DESCENDING
@@ -16,22 +16,42 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from portal_chassis.auth import Principal
-from portal_chassis.blobs import BlobStore, sniff
+from portal_chassis.blobs import BlobStore
 from portal_chassis.clock import Clock
 from portal_chassis.commands import CommandRunner, Outcome
-from portal_chassis.decider import DomainError, NotFound
+from portal_chassis.contract import Page, paginate
+from portal_chassis.decider import Conflict, DomainError, Forbidden, NotFound
 from portal_chassis.eventstore import CommitMetadata, EventStore, request_fingerprint
 from portal_chassis.mongo import ensure_read_model_indexes, index, replace_by_id
 from portal_chassis.numbers import claim_number
-from portal_chassis.problems import ProblemError
 from portal_chassis.projection import upsert_if_newer
 from portal_chassis.reference import ReferenceList
-from portal_contracts.events.repairs import RepairEvent, RepairRegistered, RepairReturned
+from portal_contracts.events.repairs import (
+    QuoteLine,
+    RepairEvent,
+    RepairRegistered,
+    RepairReturned,
+)
 from portal_repairs import domain
+from portal_repairs.contract import (
+    BranchesOut,
+    BranchIn,
+    BranchOut,
+    DiagnoseIn,
+    QuoteIn,
+    ReasonIn,
+    ReceiveIn,
+    RegistrationIn,
+    RepairOut,
+    RepairRowOut,
+    ReturnIn,
+    TransferIn,
+)
 from portal_repairs.domain import Repair
 from portal_repairs.settings import RepairsSettings
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
+PhotoStage = Literal["intake", "receive", "return"]
 STAFF_ROLES = frozenset({"technician", "support_agent", "platform_admin"})
 DEFAULT_BRANCHES = {"HCM-Q1": "Ho Chi Minh City, District 1", "HN-CG": "Ha Noi, Cau Giay"}
 _SERIAL_SPACE = re.compile(r"\s+")
@@ -87,7 +107,7 @@ class RepairsService:
 
     def _require_staff(self, principal: Principal) -> None:
         if not self.is_staff(principal):
-            raise ProblemError(403, "forbidden", "this step is done by repair staff")
+            raise Forbidden("forbidden", "this step is done by repair staff")
 
     async def _branch(self, branch_id: str) -> None:
         await self.branches.require(branch_id)
@@ -104,8 +124,8 @@ class RepairsService:
         return str(doc["repair_id"]) if self.clock.now() - doc["returned_at"] <= window else None
 
     async def register(
-        self, principal: Principal, data: Any, idempotency_key: str | None
-    ) -> dict[str, Any]:
+        self, principal: Principal, data: RegistrationIn, idempotency_key: str | None
+    ) -> RepairOut:
         if self.is_staff(principal):
             if not data.account_id:
                 raise DomainError(
@@ -114,7 +134,7 @@ class RepairsService:
             account_id = data.account_id
         else:
             if data.account_id and data.account_id != principal.account_id:
-                raise ProblemError(403, "forbidden", "customers register their own devices")
+                raise Forbidden("forbidden", "customers register their own devices")
             account_id = principal.account_id
         await self._branch(data.branch_id)
         fingerprint = request_fingerprint({"op": "register", **data.model_dump(mode="json")})
@@ -156,8 +176,7 @@ class RepairsService:
                     {"_id": key, "repair_id": repair_id, "fp": fingerprint}
                 )
             except DuplicateKeyError:
-                raise ProblemError(
-                    409,
+                raise Conflict(
                     "idempotency_request_in_flight",
                     "a request with this Idempotency-Key is running",
                 ) from None
@@ -170,9 +189,86 @@ class RepairsService:
         await self._refresh_view(outcome)
         return await self.get(principal, repair_id)
 
-    async def act(
+    # --- the workflow: one use case per step, each turning its input into a command ---
+
+    async def receive(self, principal: Principal, repair_id: str, data: ReceiveIn) -> RepairOut:
+        command = domain.ReceiveRepair(
+            actor=principal.user_id,
+            now=self.clock.now(),
+            branch_id=data.branch_id,
+            condition=data.condition.to_event(),
+        )
+        return await self._act(principal, repair_id, command)
+
+    async def diagnose(self, principal: Principal, repair_id: str, data: DiagnoseIn) -> RepairOut:
+        command = domain.StartDiagnosis(
+            actor=principal.user_id, now=self.clock.now(), technician_id=data.technician_id
+        )
+        return await self._act(principal, repair_id, command)
+
+    async def quote(self, principal: Principal, repair_id: str, data: QuoteIn) -> RepairOut:
+        command = domain.QuoteRepair(
+            actor=principal.user_id,
+            now=self.clock.now(),
+            labour=data.labour,
+            currency=self.settings.currency,
+            parts=tuple(QuoteLine(description=p.description, amount=p.amount) for p in data.parts),
+        )
+        return await self._act(principal, repair_id, command)
+
+    async def approve(self, principal: Principal, repair_id: str) -> RepairOut:
+        command = domain.ApproveQuote(
+            actor=principal.user_id, now=self.clock.now(), account_id=principal.account_id
+        )
+        return await self._act(principal, repair_id, command)
+
+    async def reject(self, principal: Principal, repair_id: str, data: ReasonIn) -> RepairOut:
+        command = domain.RejectQuote(
+            actor=principal.user_id,
+            now=self.clock.now(),
+            account_id=principal.account_id,
+            reason=data.reason,
+        )
+        return await self._act(principal, repair_id, command)
+
+    async def start(self, principal: Principal, repair_id: str) -> RepairOut:
+        command = domain.StartRepair(actor=principal.user_id, now=self.clock.now())
+        return await self._act(principal, repair_id, command)
+
+    async def ready(self, principal: Principal, repair_id: str) -> RepairOut:
+        command = domain.MarkReady(actor=principal.user_id, now=self.clock.now())
+        return await self._act(principal, repair_id, command)
+
+    async def return_device(
+        self, principal: Principal, repair_id: str, data: ReturnIn
+    ) -> RepairOut:
+        command = domain.ReturnDevice(
+            actor=principal.user_id,
+            now=self.clock.now(),
+            method=data.method,
+            carrier=data.carrier,
+            tracking_number=data.tracking_number,
+            condition=data.condition.to_event(),
+        )
+        return await self._act(principal, repair_id, command)
+
+    async def cancel(self, principal: Principal, repair_id: str, data: ReasonIn) -> RepairOut:
+        # A customer cancels their own repair; staff cancel any.
+        owner = None if self.is_staff(principal) else principal.account_id
+        command = domain.CancelRepair(
+            actor=principal.user_id, now=self.clock.now(), account_id=owner, reason=data.reason
+        )
+        return await self._act(principal, repair_id, command)
+
+    async def transfer(self, principal: Principal, repair_id: str, data: TransferIn) -> RepairOut:
+        command = domain.TransferRepair(
+            actor=principal.user_id, now=self.clock.now(), to_branch_id=data.to_branch_id
+        )
+        return await self._act(principal, repair_id, command)
+
+    async def _act(
         self, principal: Principal, repair_id: str, command: domain.Command
-    ) -> dict[str, Any]:
+    ) -> RepairOut:
         state, _ = await self.runner.load(domain.stream_id(repair_id))
         customer_step = isinstance(command, domain.ApproveQuote | domain.RejectQuote) or (
             isinstance(command, domain.CancelRepair) and command.account_id is not None
@@ -204,15 +300,14 @@ class RepairsService:
         return await self.get(principal, repair_id)
 
     async def add_photo(
-        self, principal: Principal, repair_id: str, data: bytes, stage: str
-    ) -> dict[str, Any]:
-        if len(data) > MAX_PHOTO_BYTES:
-            raise ProblemError(413, "file_too_large", "a photo is at most 5 MB")
-        kind = sniff(data)
-        if kind is None or kind[0] not in ("image/png", "image/jpeg", "image/webp"):
-            raise ProblemError(415, "unsupported_file_type", "a photo must be PNG, JPEG or WebP")
-        if stage not in ("intake", "receive", "return"):
-            raise ProblemError(400, "invalid_stage", "stage is intake, receive or return")
+        self,
+        principal: Principal,
+        repair_id: str,
+        data: bytes,
+        kind: tuple[str, str],
+        stage: PhotoStage,
+    ) -> RepairOut:
+        """`kind` is the (content type, extension) the entrypoint sniffed from `data`."""
         state, _ = await self.runner.load(domain.stream_id(repair_id))
         staff = self.is_staff(principal)
         if state.status == "none" or (not staff and state.account_id != principal.account_id):
@@ -225,7 +320,7 @@ class RepairsService:
             content_type=kind[0],
             size=len(data),
             stage=stage,
-        )  # type: ignore[arg-type]
+        )
         domain.decide(command, state)  # refuse before storing the bytes
         stored = await self.blobs.put(data, kind[0], kind[1], state.account_id, self.clock.now())
         outcome = await self.runner.run(
@@ -240,13 +335,19 @@ class RepairsService:
         self, principal: Principal, repair_id: str, file_id: str
     ) -> tuple[str, str, bytes]:
         repair = await self.get(principal, repair_id)  # 404 unless the caller may see it
-        if file_id not in {c.get("file_id") for c in repair["custody"]}:
+        if file_id not in {c.file_id for c in repair.custody}:
             raise NotFound("photo_not_found", "no such photo")
-        found = await self.blobs.get(file_id, repair["account_id"])
+        found = await self.blobs.get(file_id, repair.account_id)
         if found is None:
             raise NotFound("photo_not_found", "no such photo")
         stored, data = found
         return stored.content_type, stored.filename, data
+
+    async def branch_list(self) -> BranchesOut:
+        return BranchesOut.model_validate(await self.branches.listing())
+
+    async def add_branch(self, principal: Principal, data: BranchIn) -> BranchOut:
+        return BranchOut.model_validate(await self.branches.put(principal, data.id, data.name))
 
     async def _refresh_view(self, outcome: Outcome[Repair]) -> None:
         """The list row of a repair, rewritten from its state (newer versions win)."""
@@ -257,7 +358,7 @@ class RepairsService:
             self.view, state.repair_id, outcome.version, row, on_insert={"created_at": now}
         )
 
-    async def get(self, principal: Principal, repair_id: str) -> dict[str, Any]:
+    async def get(self, principal: Principal, repair_id: str) -> RepairOut:
         state, version = await self.runner.load(domain.stream_id(repair_id))
         if state.status == "none" or (
             not self.is_staff(principal) and state.account_id != principal.account_id
@@ -266,34 +367,41 @@ class RepairsService:
         events = await self.store.read_stream(domain.stream_id(repair_id))
         registered = next(e.event for e in events if isinstance(e.event, RepairRegistered))
         assert isinstance(registered, RepairRegistered)
-        return {
-            "id": state.repair_id,
-            "repair_number": state.repair_number,
-            "account_id": state.account_id,
-            "status": state.status,
-            "step": domain.STEPS.index(state.status) + 1 if state.status in domain.STEPS else None,
-            "model": state.model,
-            "serial": state.serial,
-            "branch_id": state.branch_id,
-            "technician_id": state.technician_id,
-            "quote": {"amount": state.quote_amount, "currency": state.currency}
-            if state.quote_amount is not None
-            else None,
-            "approved_amount": state.approved_amount,
-            "warranty": state.warranty,
-            "warranty_of": registered.warranty_of,
-            "problem": registered.problem,
-            "adapter_included": registered.adapter_included,
-            "delivery": {
-                "method": registered.delivery_method,
-                "date": registered.delivery_date,
-                "deliverer_name": registered.deliverer_name,
-            },
-            "return": {"method": registered.return_method, "address": registered.return_address},
-            "custody": [custody_entry(e.event) for e in events],
-            "version": version,
-            "label_url": f"/api/v1/repairs/{state.repair_id}/label",
-        }
+        return RepairOut.model_validate(
+            {
+                "id": state.repair_id,
+                "repair_number": state.repair_number,
+                "account_id": state.account_id,
+                "status": state.status,
+                "step": domain.STEPS.index(state.status) + 1
+                if state.status in domain.STEPS
+                else None,
+                "model": state.model,
+                "serial": state.serial,
+                "branch_id": state.branch_id,
+                "technician_id": state.technician_id,
+                "quote": {"amount": state.quote_amount, "currency": state.currency}
+                if state.quote_amount is not None
+                else None,
+                "approved_amount": state.approved_amount,
+                "warranty": state.warranty,
+                "warranty_of": registered.warranty_of,
+                "problem": registered.problem,
+                "adapter_included": registered.adapter_included,
+                "delivery": {
+                    "method": registered.delivery_method,
+                    "date": registered.delivery_date,
+                    "deliverer_name": registered.deliverer_name,
+                },
+                "return": {
+                    "method": registered.return_method,
+                    "address": registered.return_address,
+                },
+                "custody": [custody_entry(e.event) for e in events],
+                "version": version,
+                "label_url": f"/api/v1/repairs/{state.repair_id}/label",
+            }
+        )
 
     async def list(
         self,
@@ -303,7 +411,7 @@ class RepairsService:
         offset: int,
         filters: dict[str, str | None],
         q: str | None,
-    ) -> dict[str, Any]:
+    ) -> Page[RepairRowOut]:
         query: dict[str, Any] = {k: v for k, v in filters.items() if v}
         if not self.is_staff(principal):
             query["account_id"] = principal.account_id
@@ -321,16 +429,16 @@ class RepairsService:
         ):
             row["id"] = row.pop("_id")
             row.pop("repair_id", None)
-            rows.append(row)
-        return {"items": rows, "total": total, "limit": limit, "offset": offset}
+            rows.append(RepairRowOut.model_validate(row))
+        return paginate(rows, total, limit, offset)
 
     async def label(self, principal: Principal, repair_id: str) -> str:
         repair = await self.get(principal, repair_id)
-        qr = segno.make(f"portal-repair:{repair['repair_number']}", error="m")
+        qr = segno.make(f"portal-repair:{repair.repair_number}", error="m")
         buffer = io.BytesIO()
         qr.save(buffer, kind="svg", scale=4, xmldecl=False, svgns=True)
         code = buffer.getvalue().decode()
-        text = f"{repair['repair_number']} | {repair['model']} | S/N {repair['serial']}"
+        text = f"{repair.repair_number} | {repair.model} | S/N {repair.serial}"
         safe = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         return (
             '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="220">'
