@@ -7,9 +7,8 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 
 from portal_chassis.auth import Principal
-from portal_chassis.decider import DomainError
+from portal_chassis.decider import DomainError, Forbidden
 from portal_chassis.mongo import update_by_id
-from portal_chassis.problems import ProblemError
 
 
 class ReferenceList:
@@ -19,6 +18,10 @@ class ReferenceList:
         self.collection = collection
         self.what = what
         self.defaults = defaults
+
+    @property
+    def _plural(self) -> str:
+        return self.what + ("es" if self.what.endswith(("ch", "sh", "s", "x")) else "s")
 
     async def seed(self) -> None:
         for key, name in self.defaults.items():
@@ -33,7 +36,7 @@ class ReferenceList:
 
     async def put(self, principal: Principal, key: str, name: str) -> dict[str, str]:
         if "platform_admin" not in principal.roles:
-            raise ProblemError(403, "forbidden", f"only a platform admin manages {self.what}s")
+            raise Forbidden("forbidden", f"only a platform admin manages {self._plural}")
         await update_by_id(self.collection, key, {"$set": {"name": name}})
         return {"id": key, "name": name}
 
