@@ -419,3 +419,16 @@ def test_the_live_dashboard_pushes_the_new_balance(platform, customer):
                     break
     assert events[-1]["wallet"]["balance"] == 70_000
     assert events[-1]["recent_transactions"][0]["amount"] == 70_000
+
+
+def test_a_transaction_has_one_id_on_the_dashboard_and_in_the_history(platform, customer):
+    ref = customer.top_up(120_000).json()["payment"]["reference"]
+    assert webhook(platform["url"], paid(ref, 120_000)).status_code == 200
+    board = customer.wait_for_balance(120_000)
+    history = eventually(
+        lambda: customer.http.get("/api/v1/wallet/transactions").json()["items"],
+        what="the credit in the history",
+    )
+    # A front end links a dashboard row to the history by id: the transaction's own id.
+    assert [t["id"] for t in board["recent_transactions"]] == [t["id"] for t in history]
+
