@@ -99,7 +99,7 @@ def held_row(event: TopUpHeldForReview, stream_version: int) -> dict[str, Any]:
         "currency": event.currency,
         "balance_after": event.balance,
         "reason": "top_up",
-        "reference": event.top_up_id,
+        "reference": event.reference,  # the payment memo, as on the credit row
         "occurred_at": event.occurred_at,
         "stream_version": stream_version,
         "top_up_id": event.top_up_id,
