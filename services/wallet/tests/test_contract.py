@@ -4,8 +4,9 @@ from typing import Any
 
 from portal_wallet import main
 
-RAW_BODY = {("post", "/v1/payments/webhooks/{provider}")}
-"""The payment webhook reads its raw bytes: the provider's signature covers them."""
+WEBHOOK = ("post", "/v1/payments/webhooks/{provider}")
+"""The payment webhook reads its raw bytes (the provider's signature covers them), so its
+body is documented by hand rather than from a parameter."""
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -28,20 +29,20 @@ def test_every_write_documents_its_body_and_every_operation_its_answer() -> None
         assert two_xx, (method, path)
         for answer in two_xx.values():
             assert answer["content"]["application/json"]["schema"], (method, path)
-        if method == "post" and (method, path) not in RAW_BODY:
-            body = op.get("requestBody")
-            if body is not None:
-                schema = body["content"]["application/json"]["schema"]
-                assert schema.get("$ref"), (method, path, schema)  # a model, not "any"
+        if method == "post" and "requestBody" in op:
+            schema = op["requestBody"]["content"]["application/json"]["schema"]
+            assert schema.get("$ref") or schema.get("properties"), (method, path, schema)
 
 
 def test_bodies_of_writes_are_typed_models() -> None:
     bodies = {
-        (method, path): op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        (method, path): op["requestBody"]["content"]["application/json"]["schema"]
         for method, path, op in operations()
         if "requestBody" in op
     }
-    assert bodies == {
+    webhook = bodies.pop(WEBHOOK)
+    assert set(webhook["required"]) == {"id", "type", "reference", "amount", "currency"}
+    assert {k: v["$ref"] for k, v in bodies.items()} == {
         ("post", "/v1/wallet/top-ups"): "#/components/schemas/TopUpIn",
         ("post", "/v1/wallets/{account_id}/top-ups"): "#/components/schemas/TopUpIn",
         ("post", "/v1/wallets/{account_id}/credits"): "#/components/schemas/CreditIn",

@@ -13,6 +13,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.handlers import BaseRouteHandler
+from litestar.openapi.spec import Operation
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from portal_chassis.auth import Principal, principal_from
@@ -32,7 +33,7 @@ from portal_wallet.models import (
     WalletOut,
     WebhookOut,
 )
-from portal_wallet.payments import SIGNATURE_HEADER
+from portal_wallet.payments import SIGNATURE_HEADER, WebhookPayload
 
 MONEY_ROLES = frozenset({"service", "billing_admin", "platform_admin"})
 HOLD_ROLES = frozenset({"billing_admin", "platform_admin"})
@@ -253,6 +254,19 @@ class HeldPaymentsController(Controller):
         return HoldOut.model_validate(await wallet.refund_hold(hold_id, principal.user_id))
 
 
+class SignedJsonBody(Operation):
+    """Documents the webhook's body, which the route reads as raw bytes (to check the
+    signature over exactly those bytes) rather than as a decoded parameter."""
+
+    def to_schema(self) -> dict[str, Any]:
+        schema = super().to_schema()
+        schema["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": WebhookPayload.model_json_schema()}},
+        }
+        return schema
+
+
 class WebhookController(Controller):
     """Payment providers' callbacks: the signature covers the raw bytes, so this route
     reads the body itself instead of taking a decoded model (see payments.py)."""
@@ -261,7 +275,7 @@ class WebhookController(Controller):
     tags = ["payments"]
     dependencies = {"wallet": use_cases("wallet")}
 
-    @post("/{provider:str}", status_code=200)
+    @post("/{provider:str}", status_code=200, operation_class=SignedJsonBody)
     async def webhook(
         self, request: Request[Any, Any, Any], provider: FromPath[str], wallet: Wallet
     ) -> WebhookOut:
