@@ -7,7 +7,7 @@ Typed at the boundary (portal_chassis.contract): bodies are `Strict` models, ans
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from litestar import Controller, Request, Response, get, post
 from litestar.connection import ASGIConnection
@@ -17,7 +17,7 @@ from litestar.openapi.spec import Operation
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from portal_chassis.auth import Principal, principal_from
-from portal_chassis.contract import PRINCIPAL, Limit, Offset, Page, paginate, use_cases
+from portal_chassis.contract import PRINCIPAL, Limit, Offset, Out, Page, paginate, use_cases
 from portal_chassis.problems import ProblemError
 from portal_chassis.web import IdempotencyKey
 from portal_wallet.handlers import WalletService
@@ -39,6 +39,7 @@ MONEY_ROLES = frozenset({"service", "billing_admin", "platform_admin"})
 HOLD_ROLES = frozenset({"billing_admin", "platform_admin"})
 """Staff who decide about payments held for review (people, never a service)."""
 
+AnswerT = TypeVar("AnswerT", bound=Out)
 Conn = ASGIConnection[Any, Any, Any, Any]
 Wallet = NamedDependency[WalletService]
 Caller = NamedDependency[Principal]
@@ -60,7 +61,8 @@ async def money_guard(connection: Conn, _: BaseRouteHandler) -> None:
         raise ProblemError(403, "forbidden", "moving money needs a service or billing role")
 
 
-def _page(rows: dict[str, Any], item: Any) -> Page[Any]:
+def _page(rows: dict[str, Any], item: type[AnswerT]) -> Page[AnswerT]:
+    """A use case's page of rows as a page of typed answers."""
     return paginate(
         [item.model_validate(r) for r in rows["items"]],
         rows["total"],
