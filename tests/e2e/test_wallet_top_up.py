@@ -419,3 +419,39 @@ def test_the_live_dashboard_pushes_the_new_balance(platform, customer):
                     break
     assert events[-1]["wallet"]["balance"] == 70_000
     assert events[-1]["recent_transactions"][0]["amount"] == 70_000
+
+
+def test_a_transaction_has_one_id_on_the_dashboard_and_in_the_history(platform, customer):
+    ref = customer.top_up(120_000).json()["payment"]["reference"]
+    assert webhook(platform["url"], paid(ref, 120_000)).status_code == 200
+    board = customer.wait_for_balance(120_000)
+    history = eventually(
+        lambda: customer.http.get("/api/v1/wallet/transactions").json()["items"],
+        what="the credit in the history",
+    )
+    # A front end links a dashboard row to the history by id: the transaction's own id.
+    assert [t["id"] for t in board["recent_transactions"]] == [t["id"] for t in history]
+
+
+def test_a_top_up_history_row_shows_the_transfer_memo(platform, customer):
+    url = platform["url"]
+    credited = customer.top_up(100_000).json()
+    held = customer.top_up(100_000).json()
+    assert webhook(url, paid(credited["payment"]["reference"], 100_000)).status_code == 200
+    assert webhook(url, paid(held["payment"]["reference"], 1_000_000)).json()["status"] == "held"
+    rows = eventually(
+        lambda: (
+            (items := customer.http.get("/api/v1/wallet/transactions").json()["items"])
+            and len(items) == 2
+            and items
+        ),
+        what="the credit and the held payment in the history",
+    )
+    # What the customer typed on the transfer, not an internal top-up id.
+    memos = {t["kind"]: t["reference"] for t in rows}
+    assert memos == {
+        "credit": credited["payment"]["reference"],
+        "held": held["payment"]["reference"],
+    }
+    board = customer.wait_for_balance(100_000)
+    assert board["recent_transactions"][0]["reference"] == credited["payment"]["reference"]

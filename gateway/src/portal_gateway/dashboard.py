@@ -100,7 +100,8 @@ class WalletPart:
                 return {"$inc": {"wallet.top_ups_failed": 1}}
             case WalletCredited() | WalletDebited():
                 row = {
-                    "id": envelope.id,
+                    # The transaction's own id, as in the wallet's history (not the event's).
+                    "id": event.transaction_id,
                     "kind": "credit" if isinstance(event, WalletCredited) else "debit",
                     "amount": event.amount,
                     "currency": event.currency,

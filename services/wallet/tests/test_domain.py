@@ -503,3 +503,11 @@ def test_an_unknown_hold_is_not_found(command):
 def test_state_with_holds_round_trips_through_a_snapshot():
     state = held_over_tolerance()
     assert load_state(dump_state(state)) == state
+
+
+def test_a_top_up_credit_names_the_transfer_memo_not_the_top_up_id():
+    # The history row of a top-up shows what the customer typed on the transfer.
+    paid = decide(pay(100_000), given_(opened(), requested()))
+    assert paid[1].reference == "REF-t1"
+    released = decide(release(), held_over_tolerance())
+    assert released[2].reference == "REF-t1"

@@ -8,10 +8,9 @@ import pytest
 
 from portal_chassis.clock import ManualClock
 from portal_chassis.decider import DomainError
-from portal_chassis.problems import ProblemError
 from portal_contracts.events.wallet import WalletCredited, WalletOpened
 from portal_wallet import domain
-from portal_wallet.handlers import WalletService
+from portal_wallet.handlers import InvalidWebhookBody, WalletService
 from portal_wallet.payments import sign
 
 pytestmark = pytest.mark.integration
@@ -96,9 +95,9 @@ async def test_absurd_webhook_amounts_are_refused_and_store_nothing(
     top_up, _ = await service.request_top_up(unique, 10_000, "VND", "sandbox")
     before = await stored(mongo_db)
     body, sig = signed(clock, top_up["payment"]["reference"], amount, f"evt-{amount}")
-    with pytest.raises(ProblemError) as err:
+    with pytest.raises(InvalidWebhookBody) as err:
         await service.handle_webhook("sandbox", body, sig)
-    assert err.value.status_code == 400
+    assert err.value.status_code == 400 and err.value.code == "invalid_webhook_body"
     assert await stored(mongo_db) == before
     assert (await service.wallet_view(unique))["balance"] == 0
 

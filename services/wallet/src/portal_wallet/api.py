@@ -1,96 +1,100 @@
-"""The wallet's internal HTTP API (reached through the gateway or by other services)."""
+"""The wallet's internal HTTP API (reached through the gateway or by other services).
+
+Typed at the boundary (portal_chassis.contract): bodies are `Strict` models, answers are
+`Out` models or pages of them, and each controller owns its guard and its dependencies.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from litestar import Controller, Request, Response, get, post
+from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
+from litestar.handlers import BaseRouteHandler
+from litestar.openapi.spec import Operation
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from portal_chassis.auth import Principal, principal_from
-from portal_chassis.problems import ProblemError, parse_json_body
+from portal_chassis.contract import PRINCIPAL, Limit, Offset, Out, Page, paginate, use_cases
+from portal_chassis.problems import ProblemError
 from portal_chassis.web import IdempotencyKey
-from portal_contracts.base import CurrencyCode
-from portal_contracts.events.wallet import CreditReason, DebitReason, PaymentMethod
 from portal_wallet.handlers import WalletService
-from portal_wallet.payments import MAX_PAYMENT_AMOUNT, SIGNATURE_HEADER
+from portal_wallet.models import (
+    BalanceAtOut,
+    CreditIn,
+    DebitIn,
+    HoldOut,
+    MoneyResultOut,
+    TopUpIn,
+    TopUpOut,
+    TransactionsPage,
+    WalletOut,
+    WebhookOut,
+)
+from portal_wallet.payments import SIGNATURE_HEADER, WebhookPayload
 
 MONEY_ROLES = frozenset({"service", "billing_admin", "platform_admin"})
 HOLD_ROLES = frozenset({"billing_admin", "platform_admin"})
 """Staff who decide about payments held for review (people, never a service)."""
 
-
-class TopUpRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    amount: StrictInt = Field(gt=0, description="Minor units of the currency (VND has none)")
-    currency: CurrencyCode = "VND"
-    method: PaymentMethod = "sandbox"
+AnswerT = TypeVar("AnswerT", bound=Out)
+Conn = ASGIConnection[Any, Any, Any, Any]
+Wallet = NamedDependency[WalletService]
+Caller = NamedDependency[Principal]
 
 
-class MoneyMovement(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    amount: StrictInt = Field(gt=0, le=MAX_PAYMENT_AMOUNT)
-    currency: CurrencyCode
-    reference: str = Field(min_length=1, max_length=200)
-
-
-class CreditRequest(MoneyMovement):
-    reason: CreditReason
-
-
-class DebitRequest(MoneyMovement):
-    reason: DebitReason
-
-
-def _service(request: Request[Any, Any, Any]) -> WalletService:
-    return request.app.state.wallet  # type: ignore[no-any-return]
-
-
-async def _customer(request: Request[Any, Any, Any]) -> Principal:
+async def customer_guard(connection: Conn, _: BaseRouteHandler) -> None:
     """The wallet is billing: an account's owner and admins see it, its staff users don't."""
-    principal = await principal_from(request)
-    if not principal.manages_account:
+    if not (await principal_from(connection)).manages_account:
         raise ProblemError(403, "forbidden", "only the account owner or an admin sees the wallet")
-    return principal
 
 
-async def _hold_staff(request: Request[Any, Any, Any]) -> Principal:
-    principal = await principal_from(request)
-    if not principal.roles & HOLD_ROLES:
+async def hold_staff_guard(connection: Conn, _: BaseRouteHandler) -> None:
+    if not (await principal_from(connection)).roles & HOLD_ROLES:
         raise ProblemError(403, "forbidden", "held payments need a billing or platform admin")
-    return principal
 
 
-async def _money_principal(request: Request[Any, Any, Any]) -> Principal:
-    principal = await principal_from(request)
-    if not principal.roles & MONEY_ROLES:
+async def money_guard(connection: Conn, _: BaseRouteHandler) -> None:
+    if not (await principal_from(connection)).roles & MONEY_ROLES:
         raise ProblemError(403, "forbidden", "moving money needs a service or billing role")
-    return principal
+
+
+def _page(rows: dict[str, Any], item: type[AnswerT]) -> Page[AnswerT]:
+    """A use case's page of rows as a page of typed answers."""
+    return paginate(
+        [item.model_validate(r) for r in rows["items"]],
+        rows["total"],
+        rows["limit"],
+        rows["offset"],
+    )
+
+
+def _top_up_answer(view: dict[str, Any], created: bool) -> Response[TopUpOut]:
+    # 201 when created now, 200 when an Idempotency-Key replays the first answer.
+    return Response(TopUpOut.model_validate(view), status_code=201 if created else 200)
 
 
 class WalletController(Controller):
     path = "/v1/wallet"
     tags = ["wallet"]
+    guards = [customer_guard]
+    dependencies = {"principal": PRINCIPAL, "wallet": use_cases("wallet")}
 
     @get("/")
-    async def get_wallet(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
-        principal = await _customer(request)
-        return await _service(request).wallet_view(principal.account_id)
+    async def get_wallet(self, principal: Caller, wallet: Wallet) -> WalletOut:
+        return WalletOut.model_validate(await wallet.wallet_view(principal.account_id))
 
     @post("/top-ups", status_code=201)
     async def request_top_up(
         self,
-        request: Request[Any, Any, Any],
-        data: JSONBody[TopUpRequest],
+        data: JSONBody[TopUpIn],
+        principal: Caller,
+        wallet: Wallet,
         idempotency_key: IdempotencyKey = None,
-    ) -> Response[dict[str, Any]]:
-        principal = await _customer(request)
-        data = parse_json_body(await request.body(), TopUpRequest)
-        view, created = await _service(request).request_top_up(
+    ) -> Response[TopUpOut]:
+        view, created = await wallet.request_top_up(
             principal.account_id,
             data.amount,
             data.currency,
@@ -101,50 +105,47 @@ class WalletController(Controller):
             # (staff) have no wallet by design.
             open_if_missing=not principal.is_staff,
         )
-        return Response(view, status_code=201 if created else 200)
+        return _top_up_answer(view, created)
 
     @get("/top-ups")
     async def list_top_ups(
-        self,
-        request: Request[Any, Any, Any],
-        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
-    ) -> dict[str, Any]:
-        principal = await _customer(request)
-        return await _service(request).list_top_ups(principal.account_id, limit, offset)
+        self, principal: Caller, wallet: Wallet, limit: Limit = 20, offset: Offset = 0
+    ) -> Page[TopUpOut]:
+        rows = await wallet.list_top_ups(principal.account_id, limit, offset)
+        return _page(rows, TopUpOut)
 
     @get("/top-ups/{top_up_id:str}")
     async def get_top_up(
-        self, request: Request[Any, Any, Any], top_up_id: FromPath[str]
-    ) -> dict[str, Any]:
-        principal = await _customer(request)
-        return await _service(request).get_top_up(principal.account_id, top_up_id)
+        self, principal: Caller, wallet: Wallet, top_up_id: FromPath[str]
+    ) -> TopUpOut:
+        return TopUpOut.model_validate(await wallet.get_top_up(principal.account_id, top_up_id))
 
     @get("/transactions")
     async def transactions(
         self,
-        request: Request[Any, Any, Any],
-        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
+        principal: Caller,
+        wallet: Wallet,
+        limit: Limit = 20,
+        offset: Offset = 0,
         kind: FromQuery[Literal["credit", "debit", "held"] | None] = None,
         since: Annotated[datetime | None, QueryParameter(name="from")] = None,
         until: Annotated[datetime | None, QueryParameter(name="to")] = None,
-    ) -> dict[str, Any]:
-        principal = await _customer(request)
-        return await _service(request).transactions(
+    ) -> TransactionsPage:
+        rows = await wallet.transactions(
             principal.account_id, limit=limit, offset=offset, kind=kind, since=since, until=until
         )
+        return TransactionsPage.model_validate(rows)
 
     @get("/balance")
     async def balance_at(
         self,
-        request: Request[Any, Any, Any],
+        principal: Caller,
+        wallet: Wallet,
         at: Annotated[datetime, QueryParameter(name="at")],
-    ) -> dict[str, Any]:
-        principal = await _customer(request)
+    ) -> BalanceAtOut:
         if at.tzinfo is None:
             raise ProblemError(400, "timezone_required", "give `at` with a time zone offset")
-        return await _service(request).balance_at(principal.account_id, at)
+        return BalanceAtOut.model_validate(await wallet.balance_at(principal.account_id, at))
 
 
 class MoneyController(Controller):
@@ -152,20 +153,21 @@ class MoneyController(Controller):
 
     path = "/v1/wallets/{account_id:str}"
     tags = ["wallet-internal"]
+    guards = [money_guard]
+    dependencies = {"principal": PRINCIPAL, "wallet": use_cases("wallet")}
 
     @post("/credits", status_code=201)
     async def credit(
         self,
-        request: Request[Any, Any, Any],
         account_id: FromPath[str],
-        data: JSONBody[CreditRequest],
+        data: JSONBody[CreditIn],
+        principal: Caller,
+        wallet: Wallet,
         idempotency_key: IdempotencyKey = None,
-    ) -> dict[str, Any]:
-        principal = await _money_principal(request)
-        data = parse_json_body(await request.body(), CreditRequest)
+    ) -> MoneyResultOut:
         if not idempotency_key:
             raise ProblemError(400, "idempotency_key_required", "credits need an Idempotency-Key")
-        return await _service(request).credit(
+        result = await wallet.credit(
             account_id,
             data.amount,
             data.currency,
@@ -174,26 +176,23 @@ class MoneyController(Controller):
             idempotency_key,
             actor=principal.user_id,
         )
+        return MoneyResultOut.model_validate(result)
 
     @get("/")
-    async def wallet_of(
-        self, request: Request[Any, Any, Any], account_id: FromPath[str]
-    ) -> dict[str, Any]:
-        await _money_principal(request)
-        return await _service(request).wallet_view(account_id)
+    async def wallet_of(self, account_id: FromPath[str], wallet: Wallet) -> WalletOut:
+        return WalletOut.model_validate(await wallet.wallet_view(account_id))
 
     @post("/top-ups", status_code=201)
     async def top_up_for(
         self,
-        request: Request[Any, Any, Any],
         account_id: FromPath[str],
-        data: JSONBody[TopUpRequest],
+        data: JSONBody[TopUpIn],
+        principal: Caller,
+        wallet: Wallet,
         idempotency_key: IdempotencyKey = None,
-    ) -> Response[dict[str, Any]]:
+    ) -> Response[TopUpOut]:
         """A top-up asked for by billing so a customer can pay an invoice by transfer."""
-        principal = await _money_principal(request)
-        data = parse_json_body(await request.body(), TopUpRequest)
-        view, created = await _service(request).request_top_up(
+        view, created = await wallet.request_top_up(
             account_id,
             data.amount,
             data.currency,
@@ -201,21 +200,20 @@ class MoneyController(Controller):
             actor=principal.user_id,
             idempotency_key=idempotency_key,
         )
-        return Response(view, status_code=201 if created else 200)
+        return _top_up_answer(view, created)
 
     @post("/debits", status_code=201)
     async def debit(
         self,
-        request: Request[Any, Any, Any],
         account_id: FromPath[str],
-        data: JSONBody[DebitRequest],
+        data: JSONBody[DebitIn],
+        principal: Caller,
+        wallet: Wallet,
         idempotency_key: IdempotencyKey = None,
-    ) -> dict[str, Any]:
-        principal = await _money_principal(request)
-        data = parse_json_body(await request.body(), DebitRequest)
+    ) -> MoneyResultOut:
         if not idempotency_key:
             raise ProblemError(400, "idempotency_key_required", "debits need an Idempotency-Key")
-        return await _service(request).debit(
+        result = await wallet.debit(
             account_id,
             data.amount,
             data.currency,
@@ -224,6 +222,7 @@ class MoneyController(Controller):
             idempotency_key,
             actor=principal.user_id,
         )
+        return MoneyResultOut.model_validate(result)
 
 
 class HeldPaymentsController(Controller):
@@ -231,47 +230,59 @@ class HeldPaymentsController(Controller):
 
     path = "/v1/wallet-holds"
     tags = ["wallet-staff"]
+    guards = [hold_staff_guard]
+    dependencies = {"principal": PRINCIPAL, "wallet": use_cases("wallet")}
 
     @get("/")
     async def list_holds(
         self,
-        request: Request[Any, Any, Any],
+        wallet: Wallet,
         status: FromQuery[Literal["held", "released", "refund"] | None] = "held",
         account_id: FromQuery[str | None] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
-    ) -> dict[str, Any]:
-        await _hold_staff(request)
-        return await _service(request).list_holds(
+        limit: Limit = 20,
+        offset: Offset = 0,
+    ) -> Page[HoldOut]:
+        rows = await wallet.list_holds(
             status=status, account_id=account_id, limit=limit, offset=offset
         )
+        return _page(rows, HoldOut)
 
     @post("/{hold_id:str}/release", status_code=200)
-    async def release(
-        self, request: Request[Any, Any, Any], hold_id: FromPath[str]
-    ) -> dict[str, Any]:
-        principal = await _hold_staff(request)
-        return await _service(request).release_hold(hold_id, principal.user_id)
+    async def release(self, hold_id: FromPath[str], principal: Caller, wallet: Wallet) -> HoldOut:
+        return HoldOut.model_validate(await wallet.release_hold(hold_id, principal.user_id))
 
     @post("/{hold_id:str}/refund", status_code=200)
-    async def refund(
-        self, request: Request[Any, Any, Any], hold_id: FromPath[str]
-    ) -> dict[str, Any]:
-        principal = await _hold_staff(request)
-        return await _service(request).refund_hold(hold_id, principal.user_id)
+    async def refund(self, hold_id: FromPath[str], principal: Caller, wallet: Wallet) -> HoldOut:
+        return HoldOut.model_validate(await wallet.refund_hold(hold_id, principal.user_id))
+
+
+class SignedJsonBody(Operation):
+    """Documents the webhook's body, which the route reads as raw bytes (to check the
+    signature over exactly those bytes) rather than as a decoded parameter."""
+
+    def to_schema(self) -> dict[str, Any]:
+        schema = super().to_schema()
+        schema["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": WebhookPayload.model_json_schema()}},
+        }
+        return schema
 
 
 class WebhookController(Controller):
+    """Payment providers' callbacks: the signature covers the raw bytes, so this route
+    reads the body itself instead of taking a decoded model (see payments.py)."""
+
     path = "/v1/payments/webhooks"
     tags = ["payments"]
+    dependencies = {"wallet": use_cases("wallet")}
 
-    @post("/{provider:str}", status_code=200)
+    @post("/{provider:str}", status_code=200, operation_class=SignedJsonBody)
     async def webhook(
-        self, request: Request[Any, Any, Any], provider: FromPath[str]
-    ) -> dict[str, Any]:
+        self, request: Request[Any, Any, Any], provider: FromPath[str], wallet: Wallet
+    ) -> WebhookOut:
         raw = await request.body()
         if len(raw) > 64 * 1024:
             raise ProblemError(413, "payload_too_large", "webhook bodies are at most 64 KiB")
-        return await _service(request).handle_webhook(
-            provider, raw, request.headers.get(SIGNATURE_HEADER)
-        )
+        result = await wallet.handle_webhook(provider, raw, request.headers.get(SIGNATURE_HEADER))
+        return WebhookOut.model_validate(result)

@@ -384,7 +384,8 @@ def _payment_succeeded(
         currency=cmd.currency,
         balance_after=wallet.balance + cmd.amount,
         reason="top_up",
-        reference=top_up.top_up_id,
+        # The history shows what the customer typed on the transfer: the payment memo.
+        reference=top_up.reference,
         occurred_at=cmd.now,
     )
     return [completed, credited]
@@ -458,7 +459,7 @@ def _release(cmd: ReleaseHeldCredit, state: NoWallet | OpenWallet) -> list[Walle
             currency=hold.currency,
             balance_after=wallet.balance + hold.amount,
             reason="top_up",
-            reference=top_up.top_up_id,
+            reference=top_up.reference,  # the payment memo, as for a direct credit
             occurred_at=cmd.now,
         ),
     ]

@@ -20,7 +20,6 @@ from portal_chassis.decider import DomainError, NotFound
 from portal_chassis.eventstore import CommitMetadata, EventStore, request_fingerprint
 from portal_chassis.logging import get_logger
 from portal_chassis.mongo import ensure_indexes
-from portal_chassis.problems import ProblemError
 from portal_chassis.projection import insert_once
 from portal_contracts.events.wallet import (
     CreditReason,
@@ -99,7 +98,7 @@ def held_row(event: TopUpHeldForReview, stream_version: int) -> dict[str, Any]:
         "currency": event.currency,
         "balance_after": event.balance,
         "reason": "top_up",
-        "reference": event.top_up_id,
+        "reference": event.reference,  # the payment memo, as on the credit row
         "occurred_at": event.occurred_at,
         "stream_version": stream_version,
         "top_up_id": event.top_up_id,
@@ -140,6 +139,12 @@ HOLD_FIELDS = (
     "settled_by",
     "settled_at",
 )
+
+
+class InvalidWebhookBody(DomainError):
+    """A signed webhook whose body is not a payment event we understand: nothing is stored."""
+
+    status_code = 400
 
 
 class WalletService:
@@ -304,22 +309,22 @@ class WalletService:
     ) -> dict[str, Any]:
         provider = self.providers.get(provider_name)
         if provider is None:
-            raise ProblemError(404, "unknown_provider", f"no payment provider {provider_name!r}")
+            raise NotFound("unknown_provider", f"no payment provider {provider_name!r}")
         now = self.clock.now()
         provider.verify(raw_body, signature, now)
         try:
             payload = WebhookPayload.model_validate_json(raw_body)
         except ValueError as exc:
             errors = json.loads(exc.json()) if hasattr(exc, "json") else str(exc)
-            raise ProblemError(
-                400, "invalid_webhook_body", "the webhook body is not valid", errors=errors
+            raise InvalidWebhookBody(
+                "invalid_webhook_body", "the webhook body is not valid", errors=errors
             ) from None
         event_key = f"{provider_name}:{payload.id}"
         if await self.db[PROVIDER_EVENTS].find_one({"_id": event_key}):
             return {"status": "duplicate", "event_id": payload.id}
         ref = await self.db[REFERENCES].find_one({"_id": payload.reference})
         if ref is None or ref.get("provider") != provider_name:
-            raise ProblemError(404, "unknown_reference", "no top-up has this payment reference")
+            raise NotFound("unknown_reference", "no top-up has this payment reference")
         account_id = ref["account_id"]
         command: domain.Command
         if payload.type == "payment.succeeded":
