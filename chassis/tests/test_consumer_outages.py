@@ -2,7 +2,6 @@
 an event that fails for its own reason still goes to the DLQ (real Kafka)."""
 
 import json
-import uuid
 from typing import Any
 
 import httpx
@@ -15,7 +14,7 @@ from portal_chassis.consumer import dlq_topic, is_transient, subscribe
 from portal_chassis.decider import DomainError
 from portal_chassis.problems import ProblemError
 from portal_contracts.envelope import EventEnvelope
-from portal_tests.helpers import credit, eventually, read_topic
+from portal_tests.helpers import credit_envelope, eventually, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -26,19 +25,6 @@ OUTAGE = [
     httpx.ConnectError("refused"),
     ProblemError(503, "wallet_unavailable", "the wallet did not answer"),
 ]
-
-
-def _env(unique: str, ref: str, version: int) -> EventEnvelope:
-    e = credit(unique, 1, version, version).model_copy(update={"reference": ref})
-    return EventEnvelope(
-        id=str(uuid.uuid4()),
-        source="/t",
-        type=e.event_type,
-        subject=f"s-{unique}",
-        time=e.occurred_at,
-        streamversion=version,
-        data=e.model_dump(mode="json"),
-    )
 
 
 @pytest.fixture
@@ -88,7 +74,12 @@ async def test_an_outage_longer_than_the_attempts_is_waited_out_in_order(infra, 
         max_retry_delay=0.1,
     )
     publisher = KafkaEventPublisher(broker)
-    await publisher.publish([(topic, _env(unique, "first", 1)), (topic, _env(unique, "second", 2))])
+    await publisher.publish(
+        [
+            (topic, credit_envelope(unique, "first", 1)),
+            (topic, credit_envelope(unique, "second", 2)),
+        ]
+    )
     await consumer_broker.start()
     try:
 
@@ -120,7 +111,9 @@ async def test_an_event_that_breaks_a_rule_still_goes_to_the_dlq(infra, unique, 
 
     subscribe(consumer_broker, [topic], f"g-{unique}", handler, max_attempts=3, retry_delay=0.01)
     publisher = KafkaEventPublisher(broker)
-    await publisher.publish([(topic, _env(unique, "bad", 1)), (topic, _env(unique, "after", 2))])
+    await publisher.publish(
+        [(topic, credit_envelope(unique, "bad", 1)), (topic, credit_envelope(unique, "after", 2))]
+    )
     await consumer_broker.start()
     try:
 

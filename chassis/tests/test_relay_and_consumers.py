@@ -15,7 +15,7 @@ from portal_chassis.projection import apply_once
 from portal_chassis.relay import Lease, OutboxRelay
 from portal_contracts.envelope import EventEnvelope
 from portal_contracts.events.wallet import WalletCredited
-from portal_tests.helpers import credit, envelopes, eventually, read_topic
+from portal_tests.helpers import credit, credit_envelope, envelopes, eventually, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -158,24 +158,17 @@ async def test_poison_message_goes_to_the_dlq_and_later_messages_are_processed(
 
     subscribe(consumer_broker, [topic], f"g-{unique}", handler, max_attempts=2, retry_delay=0.01)
 
-    def env(ref: str, version: int) -> EventEnvelope:
-        e = credit(unique, 1, version, version).model_copy(update={"reference": ref})
-        return EventEnvelope(
-            id=str(uuid.uuid4()),
-            source="/t",
-            type=e.event_type,
-            subject=f"s-{unique}",
-            time=e.occurred_at,
-            streamversion=version,
-            data=e.model_dump(mode="json"),
-        )
-
     publisher = KafkaEventPublisher(broker)
-    await publisher.publish([(topic, env("before", 1))])
+    await publisher.publish([(topic, credit_envelope(unique, "before", 1))])
     await broker.publish(
         b"not json at all", topic, key=f"s-{unique}".encode(), headers={"x": "garbage"}
     )
-    await publisher.publish([(topic, env("poison", 2)), (topic, env("after", 3))])
+    await publisher.publish(
+        [
+            (topic, credit_envelope(unique, "poison", 2)),
+            (topic, credit_envelope(unique, "after", 3)),
+        ]
+    )
     await consumer_broker.start()
     try:
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from portal_tests.e2e import SECRET
-from portal_tests.infra import INFRA_SCRIPT, REPO_ROOT, _script_env
+from portal_tests.infra import INFRA_SCRIPT, REPO_ROOT, Infra, _script_env, local_infra
 from portal_tests.platform import platform_env, platform_processes, specs
 
 E2E_BASE_PORT = int(os.environ.get("PORTAL_E2E_BASE_PORT", "18000"))
@@ -25,8 +25,8 @@ BASE_PORT = int(os.environ.get("PORTAL_FAULTS_BASE_PORT", str(E2E_BASE_PORT + 30
 class InfraControl:
     """Stops and starts one piece of the local infrastructure."""
 
-    def __init__(self) -> None:
-        self.env = _script_env()
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
 
     def _run(self, action: str, component: str) -> None:
         subprocess.run(
@@ -40,18 +40,36 @@ class InfraControl:
         self._run("start", component)
 
 
+# The suite stops and starts Kafka and FerretDB, so it needs the infra script's own
+# processes: when the session runs on Docker or external servers it starts a private pair.
+PRIVATE_INFRA = {
+    "PORTAL_INFRA_DIR": str(REPO_ROOT / ".cache" / "local-infra" / "faults"),
+    "KAFKA_PORT": "19192",
+    "KAFKA_CONTROLLER_PORT": "19193",
+    "FERRETDB_PORT": "27028",
+}
+
+
 @pytest.fixture(scope="session")
-def infra_control(infra) -> Iterator[InfraControl]:
-    if infra.kind != "local":
-        pytest.skip(f"fault injection stops the local infra script's processes, not {infra.kind}")
-    control = InfraControl()
+def fault_infra(infra: Infra) -> Iterator[tuple[Infra, InfraControl]]:
+    if infra.kind == "local":
+        yield infra, InfraControl(_script_env())
+        return
+    with local_infra(PRIVATE_INFRA) as own:
+        yield own, InfraControl(_script_env(PRIVATE_INFRA))
+
+
+@pytest.fixture(scope="session")
+def infra_control(fault_infra: tuple[Infra, InfraControl]) -> Iterator[InfraControl]:
+    control = fault_infra[1]
     yield control
     # Whatever a failed test left stopped, the next tests need it back.
     control.start("all")
 
 
 @pytest.fixture(scope="session")
-def platform(infra, infra_control) -> Iterator[dict[str, Any]]:
+def platform(fault_infra, infra_control) -> Iterator[dict[str, Any]]:
+    infra = fault_infra[0]
     prefix = f"faults_{uuid.uuid4().hex[:6]}"
     env = platform_env(
         BASE_PORT,

@@ -26,6 +26,20 @@ def credit(account: str, amount: int, balance_after: int, n: int = 0) -> WalletC
     )
 
 
+def credit_envelope(unique: str, reference: str, version: int) -> EventEnvelope:
+    """A wallet credit in its envelope, told apart by `reference` (consumer tests)."""
+    e = credit(unique, 1, version, version).model_copy(update={"reference": reference})
+    return EventEnvelope(
+        id=str(uuid.uuid4()),
+        source="/t",
+        type=e.event_type,
+        subject=f"s-{unique}",
+        time=e.occurred_at,
+        streamversion=version,
+        data=e.model_dump(mode="json"),
+    )
+
+
 async def read_topic(
     bootstrap: str,
     topic: str,

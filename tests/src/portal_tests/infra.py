@@ -37,8 +37,8 @@ def docker_available() -> bool:
         return False
 
 
-def _script_env() -> dict[str, str]:
-    env = dict(os.environ)
+def _script_env(overrides: dict[str, str] | None = None) -> dict[str, str]:
+    env = {**os.environ, **(overrides or {})}
     env.setdefault("PORTAL_INFRA_DIR", str(REPO_ROOT / ".cache" / "local-infra" / "test"))
     env.setdefault("KAFKA_PORT", "19092")
     env.setdefault("KAFKA_CONTROLLER_PORT", "19093")
@@ -47,8 +47,10 @@ def _script_env() -> dict[str, str]:
 
 
 @contextmanager
-def local_infra() -> Iterator[Infra]:
-    env = _script_env()
+def local_infra(overrides: dict[str, str] | None = None) -> Iterator[Infra]:
+    """The infra script's Kafka and FerretDB; `overrides` give another instance its own
+    directory and ports."""
+    env = _script_env(overrides)
     if not os.environ.get("PORTAL_KEEP_INFRA"):
         # Fresh data every session: topics and databases start empty.
         subprocess.run(["bash", str(INFRA_SCRIPT), "stop"], env=env, check=False)

@@ -642,6 +642,12 @@ class BillingService:
             {"payment_in_progress_since": {"$lte": cutoff}}, {"_id": 1}
         ):
             state, _ = await self.invoices.load(domain.invoice_stream(row["_id"]))
+            if not state.pending:
+                # A row fed before the payment's last event: refresh it so the sweep stops
+                # finding it (finishing a payment below refreshes the row itself).
+                await self._refresh_invoice_views(
+                    row["_id"], await self.store.read_stream(domain.invoice_stream(row["_id"]))
+                )
             for pending in state.pending:
                 if pending.started_at > cutoff:
                     continue  # its own request may still be waiting for the wallet
@@ -655,11 +661,6 @@ class BillingService:
                     log.info(
                         "started payment refused", payment_id=pending.payment_id, code=exc.code
                     )
-            if not state.pending:
-                # A row fed before the last event: refresh it so the sweep stops finding it.
-                await self._refresh_invoice_views(
-                    row["_id"], await self.store.read_stream(domain.invoice_stream(row["_id"]))
-                )
         return settled
 
     async def _resume_stale(self, state: Invoice) -> Invoice:
