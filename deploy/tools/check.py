@@ -714,6 +714,15 @@ def dockerfile_problems(root: Path = ROOT) -> list[str]:
     return problems
 
 
+def uv_executable() -> str:
+    """The uv running us (`uv run` exports it as UV), else the one on PATH, else where
+    `pip install --user` puts it: CI installs uv with pip, which need not be on PATH."""
+    for candidate in (os.environ.get("UV"), shutil.which("uv")):
+        if candidate:
+            return candidate
+    return str(Path.home() / ".local" / "bin" / "uv")
+
+
 def dockerfile_dry_run(d: Deployable, work: Path, root: Path = ROOT) -> list[str]:
     """Replay a Dockerfile's build stage without Docker: its COPY instructions into
     `work/src`, its `uv sync` commands (this Python, the shared uv cache), then import the
@@ -758,6 +767,7 @@ def dockerfile_dry_run(d: Deployable, work: Path, root: Path = ROOT) -> list[str
                     shutil.copy2(origin, into / origin.name if into == target else target)
         elif words[0].upper() == "RUN" and "uv sync" in line:
             command = line[line.index("uv sync") :].split("&&")[0].split()
+            command[0] = uv_executable()
             result = subprocess.run(command, cwd=src, env=env, capture_output=True, text=True)
             if result.returncode != 0:
                 return [f"{where}: `{' '.join(command)}` fails:\n{result.stderr[-3000:]}"]
