@@ -31,6 +31,7 @@ typecheck: install
 schemas: install
 	$(UV) run python -m portal_contracts.schemas
 	$(UV) run python -m portal_tests.asyncapi
+	$(UV) run python -m portal_tests.openapi
 
 asyncapi: schemas
 

@@ -4,6 +4,7 @@ path segment: it can never change the upstream path or query."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -11,11 +12,10 @@ from urllib.parse import unquote
 
 import httpx
 import pytest
-from litestar import Litestar
-from litestar.routes import HTTPRoute
 from litestar.testing import TestClient
 
 from portal_chassis.auth import Principal
+from portal_gateway.docs import PUBLIC_OPENAPI
 from portal_gateway.main import create
 from portal_gateway.settings import GatewaySettings
 
@@ -28,24 +28,19 @@ ODD_IDS = ["%2E%2E", "a%3Fb", "a%23b", "%25", "a%2Fb"]
 HTML_TWICE = "text/html; charset=utf-8; charset=utf-8"
 
 
-def public_operations(app: Litestar) -> list[tuple[str, str]]:
-    operations = []
-    for route in app.routes:
-        if (
-            isinstance(route, HTTPRoute)
-            and route.path.startswith("/api/")
-            and PARAM.search(route.path)
-        ):
-            for handler in route.route_handlers:
-                operations += [
-                    (method, route.path)
-                    for method in sorted(handler.http_methods)
-                    if method not in ("OPTIONS", "HEAD")
-                ]
-    return sorted(operations)
+def public_operations() -> list[tuple[str, str]]:
+    """Every public operation with an id in its path, from the public OpenAPI the gateway
+    serves (its forwarding routes are one catch-all per prefix)."""
+    document = json.loads(PUBLIC_OPENAPI.read_text())
+    return sorted(
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        if PARAM.search(path)
+        for method in item
+    )
 
 
-OPERATIONS = public_operations(create(GatewaySettings()))
+OPERATIONS = public_operations()
 
 
 class EveryRole:
@@ -82,8 +77,8 @@ def gateway(infra_env: Any) -> Iterator[tuple[TestClient[Any], list[httpx.Reques
 
 def test_the_route_table_has_the_public_operations_with_ids():
     assert len(OPERATIONS) > 60
-    assert ("GET", "/api/v1/tickets/{ticket_id:str}") in OPERATIONS
-    assert ("POST", "/api/v1/payments/webhooks/{provider:str}") in OPERATIONS
+    assert ("GET", "/api/v1/tickets/{ticket_id}") in OPERATIONS
+    assert ("POST", "/api/v1/payments/webhooks/{provider}") in OPERATIONS
 
 
 def _call(client: TestClient[Any], method: str, path: str, signed_in: bool) -> httpx.Response:

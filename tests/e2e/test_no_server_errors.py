@@ -4,15 +4,14 @@ and ids that are wrong in many ways, answers 2xx/4xx, never 5xx."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 
 import httpx
 import pytest
-from litestar.routes import HTTPRoute
 
-from portal_gateway.main import create
-from portal_gateway.settings import GatewaySettings
+from portal_gateway.docs import PUBLIC_OPENAPI
 from portal_tests.e2e import Customer, admin_client
 
 pytestmark = pytest.mark.e2e
@@ -77,18 +76,15 @@ ROUTE_PARAM = re.compile(r"\{\w+(?::\w+)?\}")
 
 
 def _operations_with_ids() -> list[tuple[str, str]]:
-    """Every public operation with a path parameter, from the gateway's route table."""
-    operations = set()
-    for route in create(GatewaySettings()).routes:
-        public = isinstance(route, HTTPRoute) and route.path.startswith("/api/")
-        if public and ROUTE_PARAM.search(route.path):
-            for handler in route.route_handlers:
-                operations |= {
-                    (method, route.path)
-                    for method in handler.http_methods
-                    if method not in ("OPTIONS", "HEAD")
-                }
-    return sorted(operations)
+    """Every public operation with a path parameter, from the public OpenAPI the gateway
+    serves (its forwarding routes are one catch-all per prefix)."""
+    document = json.loads(PUBLIC_OPENAPI.read_text())
+    return sorted(
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        if ROUTE_PARAM.search(path)
+        for method in item
+    )
 
 
 OPERATIONS_WITH_IDS = _operations_with_ids()
@@ -109,7 +105,7 @@ def callers(platform) -> Iterator[dict[str, httpx.Client]]:
 
 def test_the_route_table_has_the_operations_with_ids():
     assert len(OPERATIONS_WITH_IDS) > 60
-    assert ("GET", "/api/v1/tickets/{ticket_id:str}") in OPERATIONS_WITH_IDS
+    assert ("GET", "/api/v1/tickets/{ticket_id}") in OPERATIONS_WITH_IDS
 
 
 @pytest.mark.parametrize(("method", "template"), OPERATIONS_WITH_IDS)

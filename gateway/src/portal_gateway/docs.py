@@ -4,12 +4,14 @@ copy of swagger-ui-dist)."""
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import swagger_ui
-from litestar import Controller, Response, get
+from litestar import Controller, Litestar, Response, get
+from litestar._openapi.plugin import OpenAPIPlugin  # the schema it serves is set below
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.params import FromPath
 
@@ -43,6 +45,18 @@ class DocsAssetsController(Controller):
             media_type=ASSETS[name],
             headers={"Cache-Control": "public, max-age=86400"},
         )
+
+
+PUBLIC_OPENAPI = Path(__file__).parent / "openapi.json"
+
+
+def serve_public_openapi(app: Litestar, document: Path = PUBLIC_OPENAPI) -> None:
+    """`/schema/openapi.json` (and the Swagger page) show the public contract merged from
+    the services' typed schemas (`make schemas` writes it), not the gateway's forwarding
+    routes, which say nothing about bodies."""
+    if document.exists():
+        plugin = app.plugins.get(OpenAPIPlugin)
+        plugin._openapi_schema = json.loads(document.read_text())
 
 
 def swagger_page() -> SwaggerRenderPlugin:

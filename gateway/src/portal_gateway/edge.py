@@ -204,9 +204,7 @@ def request_limits(
                 await app(scope, receive, send)
                 return
             declared = _content_length(scope)
-            handler = scope.get("route_handler")
-            resolve = getattr(handler, "resolve_request_max_body_size", None)
-            limit = resolve() if resolve is not None else None
+            limit = _body_limit(scope)
             if declared is not None and limit is not None and declared > limit:
                 await send_problem(
                     send,
@@ -232,6 +230,16 @@ def request_limits(
         return limits
 
     return middleware
+
+
+def _body_limit(scope: Scope) -> int | None:
+    handler = scope.get("route_handler")
+    prefix = getattr(handler, "opt", {}).get("prefix")
+    if prefix is not None:  # a forwarded prefix: its limit for this method and path
+        rest = scope["path"][len(prefix.public) :]
+        return int(prefix.body_limit(scope.get("method", "POST"), rest))
+    resolve = getattr(handler, "resolve_request_max_body_size", None)
+    return resolve() if resolve is not None else None
 
 
 async def _charge(scope: Scope, quota: UploadQuota, size: int) -> int | None:

@@ -10,32 +10,16 @@ from portal_chassis.logging import configure_logging
 from portal_chassis.periodic import Periodic
 from portal_chassis.runtime import ServiceRuntime
 from portal_chassis.web import create_app
-from portal_gateway.api import (
-    DashboardController,
-    PaymentsController,
-    StaffDashboardController,
-    WalletController,
-)
-from portal_gateway.billing_routes import CONTROLLERS as BILLING_CONTROLLERS
-from portal_gateway.crm_routes import CONTROLLERS as CRM_CONTROLLERS
+from portal_gateway.api import DashboardController, StaffDashboardController
 from portal_gateway.dashboard import DashboardQueries
-from portal_gateway.docs import DocsAssetsController, swagger_page
+from portal_gateway.docs import DocsAssetsController, serve_public_openapi, swagger_page
 from portal_gateway.edge import UploadQuota, edge_headers, request_limits
 from portal_gateway.idempotency import IdempotencyStore
-from portal_gateway.identity_routes import (
-    AccountUsersController,
-    AuthController,
-    MeController,
-    StaffController,
-    WellKnownController,
-)
 from portal_gateway.metrics_port import MetricsServer
-from portal_gateway.repairs_routes import RepairsController
+from portal_gateway.routing import forwarding_handlers
 from portal_gateway.sessions import RevokedSessions
 from portal_gateway.settings import GatewaySettings
-from portal_gateway.tickets_routes import TicketsController
 from portal_gateway.upstream import Upstream
-from portal_gateway.wallet_staff_routes import HeldPaymentsController
 
 DESCRIPTION = (
     "Public API of the customer portal. Authenticate with `Authorization: Bearer <JWT>`; "
@@ -99,20 +83,9 @@ def create(settings: GatewaySettings | None = None) -> Litestar:
         title="Customer portal API",
         description=DESCRIPTION,
         route_handlers=[
-            AuthController,
-            MeController,
-            AccountUsersController,
-            StaffController,
-            WellKnownController,
-            WalletController,
-            PaymentsController,
+            *forwarding_handlers(),
             DashboardController,
             StaffDashboardController,
-            HeldPaymentsController,
-            RepairsController,
-            TicketsController,
-            *BILLING_CONTROLLERS,
-            *CRM_CONTROLLERS,
             DocsAssetsController,
         ],
         runtime=runtime,
@@ -132,6 +105,7 @@ def create(settings: GatewaySettings | None = None) -> Litestar:
         metrics_route=False,
         render_plugins=[swagger_page()],
     )
+    serve_public_openapi(app)
     # Outermost, so that every answer (404s and 405s too) gets the security headers.
     app.asgi_handler = edge_headers(app.asgi_handler, revoked)
     return app

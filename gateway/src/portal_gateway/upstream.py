@@ -63,6 +63,8 @@ class Upstream:
         body: bytes | None = None,
         params: dict[str, Any] | None = None,
     ) -> Response[Any]:
+        """Forward to `path`; the query goes as it came (repeated keys too) unless `params`
+        replaces it."""
         headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARDED_HEADERS}
         if request.client:
             headers["x-client-address"] = request.client.host
@@ -75,7 +77,7 @@ class Upstream:
                 path,
                 content=body,
                 headers=headers,
-                params=params if params is not None else dict(request.query_params),
+                params=params if params is not None else request.scope["query_string"],
             )
         except httpx.InvalidURL:
             # Ids are escaped (`seg`) and control characters refused before; never a 500.
@@ -99,6 +101,7 @@ class Upstream:
                 "www-authenticate",
                 "cache-control",
                 "idempotent-replayed",
+                "allow",  # a 405's and an OPTIONS answer's methods
             )
         }
         if upstream.status_code == 503 and content_type.startswith(PROBLEM_JSON):

@@ -1,0 +1,278 @@
+"""The public OpenAPI, merged from the services' own typed schemas and the gateway's routes.
+
+Each service documents its routes (bodies, answers) with its own app factory; the gateway's
+prefix table (portal_gateway.routing) says which of them are public and under which path.
+This module rewrites those paths to the public ones, gives every operation its security,
+its `Idempotency-Key` (writes) and its problem+json errors, and writes the result where the
+gateway serves it from (`/schema/openapi.json`). `make schemas` runs it; a test fails when
+the committed file is stale.
+
+    uv run python -m portal_tests.openapi
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from portal_gateway.routing import PREFIXES, Access, Prefix
+
+OUTPUT = Path(__file__).resolve().parents[3] / "gateway/src/portal_gateway/openapi.json"
+SERVICES = ("identity", "wallet", "tickets", "repairs", "billing", "crm")
+WRITES = ("post", "put", "patch", "delete")
+METHODS = ("get", *WRITES)
+REF = "#/components/schemas/"
+PARAM = re.compile(r"\{(\w+):\w+\}")
+
+DESCRIPTION = """\
+Public API of the customer portal.
+
+- **Authentication:** `Authorization: Bearer <access token>` from `POST /api/v1/auth/login`
+  (or the QR sign-in); every route is scoped to the account in the token.
+- **Errors:** RFC 9457 `application/problem+json` with a stable machine-readable `code`
+  (validation errors list the fields in `errors`).
+- **Retries:** every write accepts an `Idempotency-Key`; the same key and body answer the
+  first response again (`Idempotent-Replayed: true`), so a lost answer can be retried safely.
+- **Lists** answer `{items, total, limit, offset}` and take `limit` and `offset`.
+"""
+
+PROBLEM = {
+    "type": "object",
+    "description": "An RFC 9457 problem; `code` is stable, `detail` is for people.",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "description": "validation errors: where, what, which rule",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
+                    "msg": {"type": "string"},
+                    "type": {"type": "string"},
+                },
+            },
+        },
+        "correlation_id": {"type": ["string", "null"]},
+    },
+    "additionalProperties": True,
+}
+
+# Status -> (description, the codes most operations can answer with it).
+ERRORS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "400": ("The request is not valid", ("validation_error", "bad_request", "invalid_path")),
+    "401": ("No valid access token", ("unauthenticated", "token_expired", "session_revoked")),
+    "403": ("Signed in, but not allowed", ("forbidden",)),
+    "404": ("No such thing in this account", ("not_found",)),
+    "409": ("The state does not allow it (now)", ("conflict", "idempotency_key_in_use")),
+    "413": ("The body is too large", ("payload_too_large",)),
+    "422": ("Breaks a business rule", ("unprocessable", "idempotency_key_reused")),
+    "429": ("Too many requests: retry after `Retry-After` seconds", ("too_many_requests",)),
+    "503": ("A part of the platform is away: retry after `Retry-After`", ("unavailable",)),
+}
+
+
+def service_schema(service: str) -> dict[str, Any]:
+    app = importlib.import_module(f"portal_{service}.main").create()  # no connection is made
+    return app.openapi_schema.to_schema()  # type: ignore[no-any-return]
+
+
+def gateway_schema() -> dict[str, Any]:
+    from portal_gateway.main import create
+    from portal_gateway.settings import GatewaySettings
+
+    return create(GatewaySettings()).openapi_schema.to_schema()  # type: ignore[no-any-return]
+
+
+def _rename_refs(node: Any, names: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str) and value.startswith(REF):
+                name = value[len(REF) :]
+                out[key] = REF + names.get(name, name)
+            else:
+                out[key] = _rename_refs(value, names)
+        return out
+    if isinstance(node, list):
+        return [_rename_refs(v, names) for v in node]
+    return node
+
+
+def _merge_components(merged: dict[str, Any], source: dict[str, Any], owner: str) -> dict[str, str]:
+    """Add `source`'s schemas to `merged`; a name another service uses for a different
+    schema gets the owner's name in front. Answers the renames."""
+    renames: dict[str, str] = {}
+    for name, schema in source.items():
+        if name in merged and merged[name] != schema:
+            renames[name] = owner.capitalize() + name
+    for name, schema in source.items():
+        merged[renames.get(name, name)] = _rename_refs(schema, renames)
+    return renames
+
+
+def _prefix_of(service: str, path: str) -> Prefix | None:
+    for prefix in PREFIXES:
+        if prefix.service == service and (
+            path == prefix.target or path.startswith(prefix.target + "/")
+        ):
+            rest = path[len(prefix.target) :]
+            return None if prefix.is_internal(PARAM.sub("x", rest)) else prefix
+    return None
+
+
+def _security(access: Access, method: str) -> list[dict[str, list[str]]]:
+    if access is Access.ANONYMOUS:
+        return []
+    if access is Access.PUBLIC_READ and method == "get":
+        return [{}, {"bearer": []}]
+    return [{"bearer": []}]
+
+
+def _errors(operation: dict[str, Any], method: str, path: str, access: Access) -> None:
+    responses = operation.setdefault("responses", {})
+    wanted = ["400", "429", "503"]
+    if _security(access, method) and {} not in _security(access, method):
+        wanted += ["401", "403"]
+    elif access is Access.PUBLIC_READ:
+        wanted += ["401"]
+    if "{" in path:
+        wanted.append("404")
+    if method in WRITES:
+        wanted += ["409", "413", "422"]
+    for status in sorted(set(wanted)):
+        description, codes = ERRORS[status]
+        responses[status] = {
+            "description": f"{description}. Codes: {', '.join(f'`{c}`' for c in codes)}.",
+            "content": {"application/problem+json": {"schema": {"$ref": REF + "Problem"}}},
+        }
+
+
+def _decorate(operation: dict[str, Any], method: str, path: str, prefix: Prefix | None) -> None:
+    access = prefix.access if prefix else Access.SIGNED_IN
+    if prefix and prefix.tag:
+        operation["tags"] = [prefix.tag]
+    operation["security"] = _security(access, method)
+    if method in WRITES:
+        params = operation.setdefault("parameters", [])
+        params[:] = [p for p in params if p.get("name", "").lower() != "idempotency-key"]
+        params.append({"$ref": "#/components/parameters/IdempotencyKey"})
+    _errors(operation, method, path, access)
+
+
+def public_path(prefix: Prefix, service_path: str) -> str:
+    return PARAM.sub(r"{\1}", prefix.public + service_path[len(prefix.target) :])
+
+
+def merge() -> dict[str, Any]:
+    schemas: dict[str, Any] = {"Problem": PROBLEM}
+    paths: dict[str, dict[str, Any]] = {}
+    for service in SERVICES:
+        own = service_schema(service)
+        renames = _merge_components(schemas, own.get("components", {}).get("schemas", {}), service)
+        for path, item in own["paths"].items():
+            prefix = _prefix_of(service, path)
+            if prefix is None:
+                continue  # health, metrics, docs and service-to-service routes
+            public = public_path(prefix, path)
+            for method, operation in _rename_refs(item, renames).items():
+                if method not in METHODS:
+                    continue
+                operation["operationId"] = f"{service}_{operation.get('operationId', method)}"
+                _decorate(operation, method, public, prefix)
+                paths.setdefault(public, {})[method] = operation
+    gateway = gateway_schema()
+    renames = _merge_components(
+        schemas, gateway.get("components", {}).get("schemas", {}), "gateway"
+    )
+    for path, item in gateway["paths"].items():
+        if not path.startswith("/api/"):
+            continue
+        for method, operation in _rename_refs(item, renames).items():
+            if method in METHODS:
+                staff = path.startswith("/api/v1/staff/")
+                _decorate(operation, method, path, None)
+                if staff:
+                    operation["tags"] = ["staff"]
+                paths.setdefault(path, {})[method] = operation
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": "Customer portal API", "version": "1.0.0", "description": DESCRIPTION},
+        "servers": [{"url": "/"}],
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "schemas": dict(sorted(schemas.items())),
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "The access token from /api/v1/auth/login (15 minutes)",
+                }
+            },
+            "parameters": {
+                "IdempotencyKey": {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "description": (
+                        "Retry-safe key (up to 200 characters): the same key and body answer "
+                        "the first response again; the same key with another body is refused."
+                    ),
+                    "schema": {"type": "string", "maxLength": 200, "minLength": 1},
+                }
+            },
+        },
+    }
+    used = _referenced(document)
+    document["components"]["schemas"] = {k: v for k, v in schemas.items() if k in used}
+    # Request bodies are strict models (chassis `Strict`): unknown fields are refused, so
+    # the contract says so (Litestar's generator leaves it out).
+    bodies = [op.get("requestBody", {}) for item in paths.values() for op in item.values()]
+    for name in _referenced(document, bodies):
+        schema = document["components"]["schemas"][name]
+        if schema.get("type") == "object" and "properties" in schema:
+            schema.setdefault("additionalProperties", False)
+    return document
+
+
+def _referenced(document: dict[str, Any], roots: Any = None) -> set[str]:
+    """The schemas `roots` (by default the public paths) reach."""
+    schemas = document["components"]["schemas"]
+    seen: set[str] = set()
+    todo = [document["paths"] if roots is None else roots]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(REF) and ref[len(REF) :] not in seen:
+                seen.add(ref[len(REF) :])
+                todo.append(schemas[ref[len(REF) :]])
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            todo.extend(node)
+    return seen
+
+
+def render() -> str:
+    return json.dumps(copy.deepcopy(merge()), indent=1, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def main() -> int:
+    OUTPUT.write_text(render())
+    print(f"wrote {OUTPUT}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
