@@ -29,6 +29,7 @@ CALLERS = {
     "admin": Principal("admin-1", "platform", frozenset({"platform_admin"}), "s", "admin"),
     "sales": Principal("sales-1", "platform", frozenset({"sales", "dept:sales"}), "s", "sales"),
     "customer": Principal("owner-1", "acc-1", frozenset({"owner"}), "s", "customer"),
+    "newcomer": Principal("owner-2", "acc-2", frozenset({"owner"}), "s", "newcomer"),
 }
 SUMMARY = {"points", "accumulated", "level", "next_level", "to_next_level", "progress_percent"}
 WHY = SUMMARY | {"thresholds", "because", "level_changes"}
@@ -255,6 +256,8 @@ async def test_settings_answers_keep_their_keys(crm: Any) -> None:
 async def test_the_customer_sees_no_staff_keys(crm: Any) -> None:
     mine = await crm("customer", "GET", "/v1/loyalty", 200)
     assert set(mine) == WHY | {"points_history"}
+    # Before the CRM knows the account: the summary alone, no empty history keys.
+    assert set(await crm("newcomer", "GET", "/v1/loyalty", 200)) == SUMMARY
     own = await crm("customer", "GET", "/v1/timeline", 200)
     assert set(own) == PAGE and [set(e) for e in own["items"]] == [ENTRY]
     staff = await crm("sales", "GET", "/v1/crm/customers/acc-1/timeline", 200)
