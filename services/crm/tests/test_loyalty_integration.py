@@ -15,6 +15,7 @@ from portal_contracts.envelope import EventEnvelope
 from portal_contracts.events.identity import AccountRegistered
 from portal_contracts.events.wallet import TopUpCompleted
 from portal_crm.handlers import PLACEHOLDER, CrmService
+from portal_crm.schemas import CareActionIn, LevelIn
 from portal_crm.settings import CrmSettings
 
 pytestmark = pytest.mark.integration
@@ -45,12 +46,12 @@ def registered(account_id: str) -> AccountRegistered:
 async def test_a_payment_seen_before_the_registration_is_counted_once(crm, unique):
     await crm.count_spending(unique, f"invoice:{unique}", 6_000_000, "VND", "invoice_paid", NOW)
     early = await crm.contact(STAFF, unique)
-    assert early["general"]["source"] == PLACEHOLDER and early["loyalty"]["level"] == "silver"
+    assert early.general.source == PLACEHOLDER and early.loyalty.level == "silver"
     await crm.on_account_registered(registered(unique))
     await crm.on_account_registered(registered(unique))  # delivered again
     detail = await crm.contact(STAFF, unique)
-    assert detail["general"]["name"] == "Acme Hosting"
-    assert detail["loyalty"]["accumulated"] == 6_000_000
+    assert detail.general.name == "Acme Hosting"
+    assert detail.loyalty.accumulated == 6_000_000
     listed = await crm.list_contacts(
         STAFF,
         kind="customer",
@@ -62,7 +63,7 @@ async def test_a_payment_seen_before_the_registration_is_counted_once(crm, uniqu
         limit=10,
         offset=0,
     )
-    assert [i["id"] for i in listed["items"]] == [unique]
+    assert [i.id for i in listed.items] == [unique]
 
 
 async def test_concurrent_redeliveries_of_one_invoice_count_once(crm, unique):
@@ -76,8 +77,8 @@ async def test_concurrent_redeliveries_of_one_invoice_count_once(crm, unique):
     await crm.count_spending(unique, "refund:1", -500_000, "VND", "invoice_refunded", NOW)
     await crm.count_spending(unique, "refund:1", -500_000, "VND", "invoice_refunded", NOW)
     why = await crm.why_level(STAFF, unique)
-    assert why["accumulated"] == 1_500_000
-    assert [b["delta"] for b in why["because"]] == [-500_000, 2_000_000]
+    assert why.accumulated == 1_500_000
+    assert [b.delta for b in why.because or []] == [-500_000, 2_000_000]
 
 
 async def test_the_timeline_keeps_one_entry_per_event(crm, unique):
@@ -105,14 +106,12 @@ async def test_the_timeline_keeps_one_entry_per_event(crm, unique):
     for _ in range(3):
         await crm.on_any_event(envelope, event)
     timeline = await crm.timeline_of(unique, 10, 0)
-    assert [i["title"] for i in timeline["items"]] == ["Top-up of 100.000 VND completed"]
+    assert [i.title for i in timeline.items] == ["Top-up of 100.000 VND completed"]
 
 
 async def test_new_thresholds_are_applied_by_the_background_job_in_batches(
     crm, unique, monkeypatch
 ):
-    from types import SimpleNamespace
-
     from portal_crm import handlers
 
     monkeypatch.setattr(handlers, "RECOMPUTE_BATCH", 2)  # several batches for 5 customers
@@ -122,20 +121,20 @@ async def test_new_thresholds_are_applied_by_the_background_job_in_batches(
         await crm.count_spending(
             account, f"invoice:{n}", 1_000_000 * (n + 1), "VND", "invoice_paid", NOW
         )
-    levels = [SimpleNamespace(name="member", min_accumulated=0)]
-    levels.append(SimpleNamespace(name="silver", min_accumulated=2_500_000))
+    levels = [LevelIn(name="member", min_accumulated=0)]
+    levels.append(LevelIn(name="silver", min_accumulated=2_500_000))
     answer = await crm.set_levels(STAFF, levels)
-    assert answer["recompute"]["status"] == "running"
-    assert (await crm.contact(STAFF, accounts[4]))["loyalty"]["level"] == "silver"  # 5M
-    assert (await crm.contact(STAFF, accounts[2]))["loyalty"]["level"] == "member"  # not yet
+    assert answer.recompute is not None and answer.recompute.status == "running"
+    assert (await crm.contact(STAFF, accounts[4])).loyalty.level == "silver"  # 5M
+    assert (await crm.contact(STAFF, accounts[2])).loyalty.level == "member"  # not yet
 
     # two replicas wake at once: the lease lets one run, the counts stay exact
     replica = CrmService(crm.store, crm.db, CrmSettings(), ManualClock(NOW))
     batches = await asyncio.gather(crm.recompute_levels(), replica.recompute_levels())
     assert sorted(batches)[0] == 0
-    status = (await crm.levels_view())["recompute"]
-    assert status["status"] == "done" and status["customers_checked"] == 5
-    assert [(await crm.contact(STAFF, a))["loyalty"]["level"] for a in accounts] == [
+    status = (await crm.levels_view()).recompute
+    assert status is not None and status.status == "done" and status.customers_checked == 5
+    assert [(await crm.contact(STAFF, a)).loyalty.level for a in accounts] == [
         "member",
         "member",
         "silver",
@@ -146,14 +145,12 @@ async def test_new_thresholds_are_applied_by_the_background_job_in_batches(
 
 
 async def test_concurrent_deductions_never_take_points_below_zero(crm, unique):
-    from types import SimpleNamespace
-
     from portal_chassis.decider import DomainError
 
     await crm.on_account_registered(registered(unique))
 
-    def care(type_id: str, value: int) -> SimpleNamespace:
-        return SimpleNamespace(care_type_id=type_id, value=value, note="")
+    def care(type_id: str, value: int) -> CareActionIn:
+        return CareActionIn(care_type_id=type_id, value=value, note="")
 
     await crm.record_care_action(STAFF, unique, care("give-points", 500))
     results = await asyncio.gather(
@@ -162,4 +159,4 @@ async def test_concurrent_deductions_never_take_points_below_zero(crm, unique):
     )
     refused = [r for r in results if isinstance(r, DomainError)]
     assert len(refused) == 1, results
-    assert (await crm.contact(STAFF, unique))["loyalty"]["points"] == 100
+    assert (await crm.contact(STAFF, unique)).loyalty.points == 100

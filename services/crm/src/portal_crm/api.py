@@ -3,241 +3,87 @@ under /v1/crm, and the customer's own loyalty summary and timeline."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from litestar import Controller, Request, Response, delete, get, patch, post, put
-from litestar.params import FromPath, FromQuery, QueryParameter
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, field_validator
+from litestar import Controller, Response, delete, get, patch, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from portal_chassis.auth import Principal, principal_from
-from portal_chassis.problems import ProblemError, parse_json_body
+from portal_chassis.auth import Principal
+from portal_chassis.contract import PRINCIPAL, Limit, Offset, Page, use_cases
 from portal_chassis.web import download
-from portal_contracts.events.crm import CareAction, ContactDetails, ContactGroup, ContactPerson
-from portal_crm.handlers import MAX_FILE_BYTES, MAX_FILES, CrmService
+from portal_contracts.events.crm import CareAction, ContactGroup
+from portal_crm.handlers import CrmService
+from portal_crm.schemas import (
+    MAX_FILE_BYTES,
+    MAX_FILES,
+    ActivityIn,
+    ActivityOut,
+    ActivityRowOut,
+    BulkAssignedOut,
+    BulkAssignIn,
+    BulkDeletedOut,
+    BulkDeleteIn,
+    BulkLabelledOut,
+    BulkLabelsIn,
+    CancelIn,
+    CareActionIn,
+    CareReasonIn,
+    CareReasonOut,
+    CareReasonsOut,
+    CareTypeIn,
+    CareTypeOut,
+    CareTypesOut,
+    CommentIn,
+    ContactIn,
+    ContactOut,
+    ContactPatch,
+    ContactRowOut,
+    DeletedOut,
+    FilesIn,
+    LabelIn,
+    LabelOut,
+    LabelsIn,
+    LabelsOut,
+    LevelsIn,
+    LevelsOut,
+    LoyaltyOut,
+    OutcomeIn,
+    PortraitIn,
+    TimelineEntryOut,
+)
 
+# Base64 grows bytes by 4/3; five 10 MB files plus the text fit in this.
 MAX_BODY = MAX_FILES * (MAX_FILE_BYTES * 4 // 3 + 1024) + 256 * 1024
-Text = Annotated[str, Field(max_length=2000)]
-Short = Annotated[str, Field(max_length=200)]
-Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,49}$")]
-Ids = Annotated[
-    list[Annotated[str, Field(min_length=1, max_length=100)]],
-    Field(min_length=1, max_length=200),
-    # A row selected twice is acted on once (a lead is not given two turns of a round robin).
-    AfterValidator(lambda ids: list(dict.fromkeys(ids))),
-]
-Limit = Annotated[int, QueryParameter(ge=1, le=100)]
-Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
 TimelineContext = FromQuery[
     Literal["identity", "wallet", "billing", "tickets", "repairs", "crm"] | None
 ]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class PersonIn(Strict):
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    title: Short = ""
-    phone: Annotated[str, Field(max_length=30)] = ""
-    email: Annotated[str, Field(max_length=254)] = ""
-
-
-class DetailsFields(Strict):
-    party_type: Literal["organisation", "person"] = "organisation"
-    organisation_size: Annotated[str, Field(max_length=50)] = ""
-    founding_date: date | None = None
-    tax_code: Annotated[str, Field(pattern=r"^[0-9-]{0,20}$")] = ""
-    phone: Annotated[str, Field(pattern=r"^(\+?[0-9 ().-]{6,30})?$")] = ""
-    email: Annotated[str, Field(pattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$", max_length=254)] = ""
-    owner_id: Annotated[str, Field(max_length=100)] | None = None
-    unit: Annotated[str, Field(max_length=50)] = ""
-    industry: Short = ""
-    source: Short = ""
-    description: Text = ""
-    address: Annotated[str, Field(max_length=500)] = ""
-    website: Short = ""
-    group: ContactGroup = "not_customer"
-    contact_persons: list[PersonIn] = Field(default_factory=list, max_length=20)
-
-
-class ContactIn(DetailsFields):
-    kind: Literal["contact", "customer"] = "contact"
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    labels: list[Slug] = Field(default_factory=list, max_length=20)
-
-    def details(self, default_owner: str) -> ContactDetails:
-        data = self.model_dump(exclude={"kind", "labels", "contact_persons"})
-        data["owner_id"] = data.get("owner_id") or default_owner
-        persons = [ContactPerson(**p.model_dump()) for p in self.contact_persons]
-        return ContactDetails(**data, contact_persons=persons)
-
-
-class ContactPatch(Strict):
-    """Only the fields given change."""
-
-    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    party_type: Literal["organisation", "person"] | None = None
-    organisation_size: Annotated[str, Field(max_length=50)] | None = None
-    founding_date: date | None = None
-    tax_code: Annotated[str, Field(pattern=r"^[0-9-]{0,20}$")] | None = None
-    phone: Annotated[str, Field(pattern=r"^(\+?[0-9 ().-]{6,30})?$")] | None = None
-    email: (
-        Annotated[str, Field(pattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$", max_length=254)] | None
-    ) = None
-    owner_id: Annotated[str, Field(max_length=100)] | None = None
-    unit: Annotated[str, Field(max_length=50)] | None = None
-    industry: Short | None = None
-    source: Short | None = None
-    description: Text | None = None
-    address: Annotated[str, Field(max_length=500)] | None = None
-    website: Short | None = None
-    group: ContactGroup | None = None
-    contact_persons: list[PersonIn] | None = Field(None, max_length=20)
-
-
-class FileIn(Strict):
-    filename: Annotated[str, Field(min_length=1, max_length=200)]
-    content_base64: str
-
-
-class FilesIn(Strict):
-    files: list[FileIn] = Field(min_length=1, max_length=MAX_FILES + 1)
-
-
-class CommentIn(Strict):
-    text: Annotated[str, Field(max_length=5000)] = ""
-    attachments: list[FileIn] = Field(default_factory=list, max_length=MAX_FILES + 1)
-
-
-class LabelsIn(Strict):
-    labels: list[Slug] = Field(max_length=20)
-
-
-class PortraitIn(Strict):
-    attributes: dict[str, Annotated[str, Field(max_length=500)]] = Field(max_length=50)
-
-    @field_validator("attributes")
-    @classmethod
-    def _names(cls, value: dict[str, str]) -> dict[str, str]:
-        import re
-
-        for name in value:
-            # No "." or "$": the attributes are stored as document keys.
-            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 _-]{0,49}", name):
-                raise ValueError(f"attribute name {name!r}: letters, digits, space, _ or -")
-        return value
-
-
-class CareActionIn(Strict):
-    care_type_id: Slug
-    value: StrictInt = Field(0, ge=0, le=1_000_000_000_000)
-    note: Text = ""
-
-
-class BulkAssignIn(Strict):
-    ids: Ids
-    method: Literal["manual", "round_robin"] = "manual"
-    caretaker_id: Annotated[str, Field(max_length=100)] | None = None
-    department: Annotated[str, Field(max_length=50)] | None = None
-    care_from: datetime | None = None
-    note: Text = ""
-
-
-class BulkLabelsIn(Strict):
-    ids: Ids
-    add: list[Slug] = Field(default_factory=list, max_length=20)
-    remove: list[Slug] = Field(default_factory=list, max_length=20)
-
-
-class BulkDeleteIn(Strict):
-    ids: Ids
-    confirm: bool = False
-
-
-class LabelIn(Strict):
-    id: Slug
-    name: Annotated[str, Field(min_length=1, max_length=100)]
-
-
-class CareTypeIn(Strict):
-    id: Slug
-    name: Annotated[str, Field(min_length=1, max_length=100)]
-    action: CareAction
-
-
-class CareReasonIn(Strict):
-    id: Slug
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    care_type_id: Slug
-
-
-class ActivityIn(Strict):
-    contact_id: Annotated[str, Field(min_length=1, max_length=100)]
-    title: Annotated[str, Field(min_length=1, max_length=200)]
-    care_type_id: Slug
-    reason_id: Slug | None = None
-    value: StrictInt = Field(0, ge=0, le=1_000_000_000_000)
-    due_at: datetime
-    caretaker_id: Annotated[str, Field(max_length=100)] | None = None
-    department: Annotated[str, Field(max_length=50)] | None = None
-    note: Text = ""
-
-    @field_validator("due_at")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("give due_at with a time zone offset")
-        return value
-
-
-class OutcomeIn(Strict):
-    outcome: Text = ""
-
-
-class CancelIn(Strict):
-    reason: Text = ""
-
-
-class LevelIn(Strict):
-    name: Slug
-    min_accumulated: StrictInt = Field(ge=0)
-
-
-class LevelsIn(Strict):
-    levels: list[LevelIn] = Field(min_length=1, max_length=10)
-
-
-def _svc(request: Request[Any, Any, Any]) -> CrmService:
-    return request.app.state.crm  # type: ignore[no-any-return]
-
-
-async def _staff(request: Request[Any, Any, Any]) -> Principal:
-    principal = await principal_from(request)
-    CrmService.require_staff(principal)
-    return principal
+Crm = NamedDependency[CrmService]
+Caller = NamedDependency[Principal]
+ContactId = FromPath[str]
+ActivityId = FromPath[str]
 
 
 class _LoyaltyAndTimeline(Controller):
     """Routes shared by contacts and customers (a customer is a contact of kind customer)."""
 
+    dependencies = {"principal": PRINCIPAL, "crm": use_cases("crm")}
+
     @get("/{contact_id:str}/level")
-    async def level(self, request: Request[Any, Any, Any], contact_id: FromPath[str]) -> Any:
-        return await _svc(request).why_level(await _staff(request), contact_id)
+    async def level(self, contact_id: ContactId, principal: Caller, crm: Crm) -> LoyaltyOut:
+        return await crm.why_level(principal, contact_id)
 
     @get("/{contact_id:str}/timeline")
     async def timeline(
         self,
-        request: Request[Any, Any, Any],
-        contact_id: FromPath[str],
+        contact_id: ContactId,
+        principal: Caller,
+        crm: Crm,
         limit: Limit = 50,
         offset: Offset = 0,
         context: TimelineContext = None,
-    ) -> Any:
-        return await _svc(request).contact_timeline(
-            await _staff(request), contact_id, limit, offset, context=context
-        )
+    ) -> Page[TimelineEntryOut]:
+        return await crm.contact_timeline(principal, contact_id, limit, offset, context=context)
 
 
 class ContactsController(_LoyaltyAndTimeline):
@@ -248,7 +94,8 @@ class ContactsController(_LoyaltyAndTimeline):
     @get("/")
     async def list_contacts(
         self,
-        request: Request[Any, Any, Any],
+        principal: Caller,
+        crm: Crm,
         limit: Limit = 20,
         offset: Offset = 0,
         kind: FromQuery[Literal["contact", "customer"] | None] = None,
@@ -261,9 +108,9 @@ class ContactsController(_LoyaltyAndTimeline):
         label: Annotated[str | None, QueryParameter(max_length=50)] = None,
         q: Annotated[str | None, QueryParameter(max_length=100)] = None,
         deleted: FromQuery[bool] = False,
-    ) -> dict[str, Any]:
-        return await _svc(request).list_contacts(
-            await _staff(request),
+    ) -> Page[ContactRowOut]:
+        return await crm.list_contacts(
+            principal,
             kind=kind,
             group=group,
             scope=list_scope,
@@ -275,99 +122,95 @@ class ContactsController(_LoyaltyAndTimeline):
         )
 
     @post("/", status_code=201)
-    async def create(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
-        principal = await _staff(request)
-        data = parse_json_body(await request.body(), ContactIn)
-        return await _svc(request).create_contact(principal, data)
+    async def create(self, data: JSONBody[ContactIn], principal: Caller, crm: Crm) -> ContactOut:
+        return await crm.create_contact(principal, data)
 
     @post("/bulk/assign", status_code=200)
-    async def bulk_assign(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
-        principal = await _staff(request)
-        return await _svc(request).bulk_assign(
-            principal, parse_json_body(await request.body(), BulkAssignIn)
-        )
+    async def bulk_assign(
+        self, data: JSONBody[BulkAssignIn], principal: Caller, crm: Crm
+    ) -> BulkAssignedOut:
+        return await crm.bulk_assign(principal, data)
 
     @post("/bulk/labels", status_code=200)
-    async def bulk_labels(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
-        principal = await _staff(request)
-        return await _svc(request).bulk_labels(
-            principal, parse_json_body(await request.body(), BulkLabelsIn)
-        )
+    async def bulk_labels(
+        self, data: JSONBody[BulkLabelsIn], principal: Caller, crm: Crm
+    ) -> BulkLabelledOut:
+        return await crm.bulk_labels(principal, data)
 
     @post("/bulk/delete", status_code=200)
-    async def bulk_delete(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
-        principal = await _staff(request)
-        return await _svc(request).bulk_delete(
-            principal, parse_json_body(await request.body(), BulkDeleteIn)
-        )
+    async def bulk_delete(
+        self, data: JSONBody[BulkDeleteIn], principal: Caller, crm: Crm
+    ) -> BulkDeletedOut:
+        return await crm.bulk_delete(principal, data)
 
     @get("/{contact_id:str}")
-    async def get_contact(
-        self, request: Request[Any, Any, Any], contact_id: FromPath[str]
-    ) -> dict[str, Any]:
-        return await _svc(request).contact(await _staff(request), contact_id)
+    async def get_contact(self, contact_id: ContactId, principal: Caller, crm: Crm) -> ContactOut:
+        return await crm.contact(principal, contact_id)
 
     @patch("/{contact_id:str}")
-    async def update(self, request: Request[Any, Any, Any], contact_id: FromPath[str]) -> Any:
-        principal = await _staff(request)
-        data = parse_json_body(await request.body(), ContactPatch)
-        return await _svc(request).update_contact(principal, contact_id, data)
+    async def update(
+        self, contact_id: ContactId, data: JSONBody[ContactPatch], principal: Caller, crm: Crm
+    ) -> ContactOut:
+        return await crm.update_contact(principal, contact_id, data)
 
     @delete("/{contact_id:str}", status_code=200)
     async def soft_delete(
         self,
-        request: Request[Any, Any, Any],
-        contact_id: FromPath[str],
+        contact_id: ContactId,
+        principal: Caller,
+        crm: Crm,
         confirm: FromQuery[bool] = False,
-    ) -> dict[str, Any]:
-        return await _svc(request).delete(await _staff(request), contact_id, confirm)
+    ) -> DeletedOut:
+        return await crm.delete(principal, contact_id, confirm)
 
     @post("/{contact_id:str}/restore", status_code=200)
-    async def restore(self, request: Request[Any, Any, Any], contact_id: FromPath[str]) -> Any:
-        return await _svc(request).restore(await _staff(request), contact_id)
+    async def restore(self, contact_id: ContactId, principal: Caller, crm: Crm) -> ContactOut:
+        return await crm.restore(principal, contact_id)
 
     @post("/{contact_id:str}/convert", status_code=200)
-    async def convert(self, request: Request[Any, Any, Any], contact_id: FromPath[str]) -> Any:
-        return await _svc(request).convert(await _staff(request), contact_id)
+    async def convert(self, contact_id: ContactId, principal: Caller, crm: Crm) -> ContactOut:
+        return await crm.convert(principal, contact_id)
 
     @put("/{contact_id:str}/labels")
-    async def labels(self, request: Request[Any, Any, Any], contact_id: FromPath[str]) -> Any:
-        principal = await _staff(request)
-        data = parse_json_body(await request.body(), LabelsIn)
-        return await _svc(request).set_labels(principal, contact_id, data.labels)
+    async def labels(
+        self, contact_id: ContactId, data: JSONBody[LabelsIn], principal: Caller, crm: Crm
+    ) -> ContactOut:
+        return await crm.set_labels(principal, contact_id, data.labels)
 
     @put("/{contact_id:str}/portrait")
-    async def portrait(self, request: Request[Any, Any, Any], contact_id: FromPath[str]) -> Any:
-        principal = await _staff(request)
-        data = parse_json_body(await request.body(), PortraitIn)
-        return await _svc(request).set_portrait(principal, contact_id, data.attributes)
+    async def portrait(
+        self, contact_id: ContactId, data: JSONBody[PortraitIn], principal: Caller, crm: Crm
+    ) -> ContactOut:
+        return await crm.set_portrait(principal, contact_id, data.attributes)
 
     @post("/{contact_id:str}/attachments", status_code=201)
-    async def attach(self, request: Request[Any, Any, Any], contact_id: FromPath[str]) -> Any:
-        principal = await _staff(request)
-        data = parse_json_body(await request.body(), FilesIn)
-        return await _svc(request).attach(principal, contact_id, data.files)
+    async def attach(
+        self, contact_id: ContactId, data: JSONBody[FilesIn], principal: Caller, crm: Crm
+    ) -> ContactOut:
+        return await crm.attach(principal, contact_id, data.files)
 
-    @get("/{contact_id:str}/attachments/{file_id:str}")
+    @get(
+        "/{contact_id:str}/attachments/{file_id:str}",
+        media_type="application/octet-stream",
+        description="The file's bytes, typed from its content.",
+    )
     async def attachment(
-        self, request: Request[Any, Any, Any], contact_id: FromPath[str], file_id: FromPath[str]
+        self, contact_id: ContactId, file_id: FromPath[str], principal: Caller, crm: Crm
     ) -> Response[bytes]:
-        content_type, filename, data = await _svc(request).file(
-            await _staff(request), contact_id, file_id
-        )
+        content_type, filename, data = await crm.file(principal, contact_id, file_id)
         return download(data, content_type, filename)
 
     @post("/{contact_id:str}/comments", status_code=201)
-    async def comment(self, request: Request[Any, Any, Any], contact_id: FromPath[str]) -> Any:
-        principal = await _staff(request)
-        data = parse_json_body(await request.body(), CommentIn)
-        return await _svc(request).comment(principal, contact_id, data)
+    async def comment(
+        self, contact_id: ContactId, data: JSONBody[CommentIn], principal: Caller, crm: Crm
+    ) -> ContactOut:
+        return await crm.comment(principal, contact_id, data)
 
     @post("/{contact_id:str}/care-actions", status_code=201)
-    async def care_action(self, request: Request[Any, Any, Any], contact_id: FromPath[str]) -> Any:
-        principal = await _staff(request)
-        data = parse_json_body(await request.body(), CareActionIn)
-        return await _svc(request).record_care_action(principal, contact_id, data)
+    async def care_action(
+        self, contact_id: ContactId, data: JSONBody[CareActionIn], principal: Caller, crm: Crm
+    ) -> ContactOut:
+        return await crm.record_care_action(principal, contact_id, data)
 
 
 class CustomersController(_LoyaltyAndTimeline):
@@ -379,7 +222,8 @@ class CustomersController(_LoyaltyAndTimeline):
     @get("/")
     async def list_customers(
         self,
-        request: Request[Any, Any, Any],
+        principal: Caller,
+        crm: Crm,
         limit: Limit = 20,
         offset: Offset = 0,
         group: FromQuery[ContactGroup | None] = None,
@@ -389,9 +233,9 @@ class CustomersController(_LoyaltyAndTimeline):
         label: Annotated[str | None, QueryParameter(max_length=50)] = None,
         level: Annotated[str | None, QueryParameter(max_length=50)] = None,
         q: Annotated[str | None, QueryParameter(max_length=100)] = None,
-    ) -> dict[str, Any]:
-        return await _svc(request).list_contacts(
-            await _staff(request),
+    ) -> Page[ContactRowOut]:
+        return await crm.list_contacts(
+            principal,
             kind="customer",
             group=group,
             scope=list_scope,
@@ -404,13 +248,8 @@ class CustomersController(_LoyaltyAndTimeline):
         )
 
     @get("/{contact_id:str}")
-    async def get_customer(
-        self, request: Request[Any, Any, Any], contact_id: FromPath[str]
-    ) -> dict[str, Any]:
-        found = await _svc(request).contact(await _staff(request), contact_id)
-        if found["kind"] != "customer":
-            raise ProblemError(404, "customer_not_found", "no such customer")
-        return found
+    async def get_customer(self, contact_id: ContactId, principal: Caller, crm: Crm) -> ContactOut:
+        return await crm.customer(principal, contact_id)
 
 
 class CrmSettingsController(Controller):
@@ -418,67 +257,67 @@ class CrmSettingsController(Controller):
 
     path = "/v1/crm"
     tags = ["crm"]
+    dependencies = {"principal": PRINCIPAL, "crm": use_cases("crm")}
 
     @get("/labels")
-    async def list_labels(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
-        await _staff(request)
-        return await _svc(request).labels.listing()
+    async def list_labels(self, principal: Caller, crm: Crm) -> LabelsOut:
+        return await crm.list_labels(principal)
 
     @post("/labels", status_code=201)
-    async def add_label(self, request: Request[Any, Any, Any]) -> dict[str, str]:
-        principal = await _staff(request)
-        data = parse_json_body(await request.body(), LabelIn)
-        return await _svc(request).labels.put(principal, data.id, data.name)
+    async def add_label(self, data: JSONBody[LabelIn], principal: Caller, crm: Crm) -> LabelOut:
+        return await crm.add_label(principal, data)
 
     @get("/care-types")
     async def care_types(
         self,
-        request: Request[Any, Any, Any],
+        principal: Caller,
+        crm: Crm,
         action: FromQuery[CareAction | None] = None,
         q: Annotated[str | None, QueryParameter(max_length=100)] = None,
-    ) -> dict[str, Any]:
-        return await _svc(request).list_care_types(await _staff(request), action, q)
+    ) -> CareTypesOut:
+        return await crm.list_care_types(principal, action, q)
 
     @post("/care-types", status_code=201)
-    async def add_care_type(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
-        principal = await _staff(request)
-        data = parse_json_body(await request.body(), CareTypeIn)
-        return await _svc(request).add_care_type(principal, data)
+    async def add_care_type(
+        self, data: JSONBody[CareTypeIn], principal: Caller, crm: Crm
+    ) -> CareTypeOut:
+        return await crm.add_care_type(principal, data)
 
     @get("/care-reasons")
     async def care_reasons(
         self,
-        request: Request[Any, Any, Any],
+        principal: Caller,
+        crm: Crm,
         care_type_id: Annotated[str | None, QueryParameter(max_length=50)] = None,
-    ) -> dict[str, Any]:
-        return await _svc(request).list_care_reasons(await _staff(request), care_type_id)
+    ) -> CareReasonsOut:
+        return await crm.list_care_reasons(principal, care_type_id)
 
     @post("/care-reasons", status_code=201)
-    async def add_care_reason(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
-        principal = await _staff(request)
-        data = parse_json_body(await request.body(), CareReasonIn)
-        return await _svc(request).add_care_reason(principal, data)
+    async def add_care_reason(
+        self, data: JSONBody[CareReasonIn], principal: Caller, crm: Crm
+    ) -> CareReasonOut:
+        return await crm.add_care_reason(principal, data)
 
     @get("/levels")
-    async def levels(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
-        await _staff(request)
-        return await _svc(request).levels_view()
+    async def levels(self, principal: Caller, crm: Crm) -> LevelsOut:
+        return await crm.levels_of(principal)
 
     @put("/levels", status_code=202)
-    async def set_levels(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
-        principal = await _staff(request)
-        data = parse_json_body(await request.body(), LevelsIn)
-        return await _svc(request).set_levels(principal, data.levels)
+    async def set_levels(self, data: JSONBody[LevelsIn], principal: Caller, crm: Crm) -> LevelsOut:
+        return await crm.set_levels(principal, data.levels)
 
 
 class ActivitiesController(Controller):
     path = "/v1/crm/care-activities"
     tags = ["crm"]
+    request_max_body_size = MAX_BODY
+    dependencies = {"principal": PRINCIPAL, "crm": use_cases("crm")}
 
     @get("/")
     async def list_activities(
         self,
-        request: Request[Any, Any, Any],
+        principal: Caller,
+        crm: Crm,
         limit: Limit = 20,
         offset: Offset = 0,
         list_scope: Annotated[
@@ -486,40 +325,49 @@ class ActivitiesController(Controller):
         ] = "all",
         status: FromQuery[Literal["planned", "done", "cancelled"] | None] = None,
         q: Annotated[str | None, QueryParameter(max_length=100)] = None,
-    ) -> dict[str, Any]:
-        return await _svc(request).list_activities(
-            await _staff(request), scope=list_scope, status=status, q=q, limit=limit, offset=offset
+    ) -> Page[ActivityRowOut]:
+        return await crm.list_activities(
+            principal, scope=list_scope, status=status, q=q, limit=limit, offset=offset
         )
 
     @post("/", status_code=201)
-    async def schedule(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
-        principal = await _staff(request)
-        data = parse_json_body(await request.body(), ActivityIn)
-        return await _svc(request).schedule(principal, data)
+    async def schedule(
+        self, data: JSONBody[ActivityIn], principal: Caller, crm: Crm
+    ) -> ActivityOut:
+        return await crm.schedule(principal, data)
 
     @get("/{activity_id:str}")
     async def get_activity(
-        self, request: Request[Any, Any, Any], activity_id: FromPath[str]
-    ) -> Any:
-        return await _svc(request).activity(await _staff(request), activity_id)
+        self, activity_id: ActivityId, principal: Caller, crm: Crm
+    ) -> ActivityOut:
+        return await crm.activity(principal, activity_id)
 
     @post("/{activity_id:str}/complete", status_code=200)
-    async def complete(self, request: Request[Any, Any, Any], activity_id: FromPath[str]) -> Any:
-        principal = await _staff(request)
-        data = parse_json_body(await request.body() or b"{}", OutcomeIn)
-        return await _svc(request).complete(principal, activity_id, data.outcome)
+    async def complete(
+        self,
+        activity_id: ActivityId,
+        principal: Caller,
+        crm: Crm,
+        # No body, `{}` or an outcome: marking it done needs nothing more.
+        data: JSONBody[OutcomeIn | None] = None,
+    ) -> ActivityOut:
+        return await crm.complete(principal, activity_id, (data or OutcomeIn()).outcome)
 
     @post("/{activity_id:str}/cancel", status_code=200)
-    async def cancel(self, request: Request[Any, Any, Any], activity_id: FromPath[str]) -> Any:
-        principal = await _staff(request)
-        data = parse_json_body(await request.body() or b"{}", CancelIn)
-        return await _svc(request).cancel(principal, activity_id, data.reason)
+    async def cancel(
+        self,
+        activity_id: ActivityId,
+        principal: Caller,
+        crm: Crm,
+        data: JSONBody[CancelIn | None] = None,
+    ) -> ActivityOut:
+        return await crm.cancel(principal, activity_id, (data or CancelIn()).reason)
 
     @post("/{activity_id:str}/comments", status_code=201)
-    async def comment(self, request: Request[Any, Any, Any], activity_id: FromPath[str]) -> Any:
-        principal = await _staff(request)
-        data = parse_json_body(await request.body(), CommentIn)
-        return await _svc(request).comment_activity(principal, activity_id, data)
+    async def comment(
+        self, activity_id: ActivityId, data: JSONBody[CommentIn], principal: Caller, crm: Crm
+    ) -> ActivityOut:
+        return await crm.comment_activity(principal, activity_id, data)
 
 
 class CustomerSideController(Controller):
@@ -527,18 +375,19 @@ class CustomerSideController(Controller):
 
     path = "/v1"
     tags = ["loyalty"]
+    dependencies = {"principal": PRINCIPAL, "crm": use_cases("crm")}
 
     @get("/loyalty")
-    async def loyalty(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
-        return await _svc(request).loyalty(await principal_from(request))
+    async def loyalty(self, principal: Caller, crm: Crm) -> LoyaltyOut:
+        return await crm.loyalty(principal)
 
     @get("/timeline")
     async def timeline(
         self,
-        request: Request[Any, Any, Any],
+        principal: Caller,
+        crm: Crm,
         limit: Limit = 20,
         offset: Offset = 0,
         context: TimelineContext = None,
-    ) -> dict[str, Any]:
-        principal = await principal_from(request)
-        return await _svc(request).timeline_of(principal.account_id, limit, offset, context=context)
+    ) -> Page[TimelineEntryOut]:
+        return await crm.timeline_of(principal.account_id, limit, offset, context=context)

@@ -16,12 +16,12 @@ from portal_chassis.auth import Principal
 from portal_chassis.blobs import BlobStore, CheckedUpload, check_uploads
 from portal_chassis.clock import Clock
 from portal_chassis.commands import CommandRunner, Outcome
-from portal_chassis.decider import Conflict, DomainError, NotFound
+from portal_chassis.contract import FileIn, Page, paginate
+from portal_chassis.decider import Conflict, DomainError, Forbidden, NotFound
 from portal_chassis.eventstore import CommitMetadata, EventStore
 from portal_chassis.logging import get_logger
 from portal_chassis.mongo import ensure_read_model_indexes, index, replace_by_id, update_by_id
 from portal_chassis.numbers import claim_slot
-from portal_chassis.problems import ProblemError
 from portal_chassis.projection import insert_once, upsert_if_newer
 from portal_chassis.reference import ReferenceList
 from portal_chassis.relay import Lease
@@ -45,12 +45,44 @@ from portal_contracts.events.crm import (
 from portal_contracts.events.identity import AccountRegistered, UserRegistered, UserRoleChanged
 from portal_crm import domain
 from portal_crm.domain import Activity, Contact, Level
+from portal_crm.schemas import (
+    MAX_FILE_BYTES,
+    MAX_FILES,
+    ActivityIn,
+    ActivityOut,
+    ActivityRowOut,
+    BulkAssignedOut,
+    BulkAssignIn,
+    BulkDeletedOut,
+    BulkDeleteIn,
+    BulkLabelledOut,
+    BulkLabelsIn,
+    CareActionIn,
+    CareReasonIn,
+    CareReasonOut,
+    CareReasonsOut,
+    CareTypeIn,
+    CareTypeOut,
+    CareTypesOut,
+    CommentIn,
+    ContactIn,
+    ContactOut,
+    ContactPatch,
+    ContactRowOut,
+    DeletedOut,
+    LabelIn,
+    LabelOut,
+    LabelsOut,
+    LevelIn,
+    LevelsOut,
+    LoyaltyOut,
+    RecomputeOut,
+    TimelineEntryOut,
+)
 from portal_crm.settings import CrmSettings
 from portal_crm.timeline import timeline_entry
 
 PLACEHOLDER = "billing_before_registration"
-MAX_FILE_BYTES = 10 * 1024 * 1024
-MAX_FILES = 5
 ADMIN = "platform_admin"
 DEFAULT_LABELS = {
     "reputable": "Reputable",
@@ -160,12 +192,12 @@ class CrmService:
     @staticmethod
     def require_staff(principal: Principal) -> None:
         if not principal.is_staff:
-            raise ProblemError(403, "forbidden", "the CRM is for platform staff")
+            raise Forbidden("forbidden", "the CRM is for platform staff")
 
     @staticmethod
     def require_admin(principal: Principal) -> None:
         if not is_admin(principal):
-            raise ProblemError(403, "forbidden", "only a platform admin does this")
+            raise Forbidden("forbidden", "only a platform admin does this")
 
     # ------------------------------------------------------------ levels
 
@@ -175,19 +207,26 @@ class CrmService:
             return domain.DEFAULT_LEVELS
         return tuple(Level(lv["name"], lv["min_accumulated"]) for lv in doc["levels"])
 
-    async def levels_view(self) -> dict[str, Any]:
-        return {
-            "items": [
-                {"name": lv.name, "min_accumulated": lv.min_accumulated}
-                for lv in await self.levels()
-            ],
-            "currency": self.settings.currency,
-            "recompute": await self.recompute_status(),
-        }
+    async def levels_view(self) -> LevelsOut:
+        return LevelsOut.model_validate(
+            {
+                "items": [
+                    {"name": lv.name, "min_accumulated": lv.min_accumulated}
+                    for lv in await self.levels()
+                ],
+                "currency": self.settings.currency,
+                "recompute": await self.recompute_status(),
+            }
+        )
 
-    async def set_levels(self, principal: Principal, levels: list[Any]) -> dict[str, Any]:
+    async def levels_of(self, principal: Principal) -> LevelsOut:
+        self.require_staff(principal)
+        return await self.levels_view()
+
+    async def set_levels(self, principal: Principal, levels: list[LevelIn]) -> LevelsOut:
         """New thresholds apply at once to money counted from now on; every customer's level
         is recomputed by a background job (a request could not wait for thousands)."""
+        self.require_staff(principal)
         self.require_admin(principal)
         ordered = domain.check_levels([Level(lv.name, lv.min_accumulated) for lv in levels])
         version = self.new_id()
@@ -218,17 +257,17 @@ class CrmService:
         self.wake_recompute()
         return await self.levels_view()
 
-    async def recompute_status(self) -> dict[str, Any] | None:
+    async def recompute_status(self) -> RecomputeOut | None:
         job = await self.jobs.find_one({"_id": RECOMPUTE_JOB})
         if job is None:
             return None
-        return {
-            "status": "done" if job["done"] else "running",
-            "customers_checked": job["checked"],
-            "customers_changed": job["changed"],
-            "started_at": job["started_at"],
-            "finished_at": job.get("finished_at"),
-        }
+        return RecomputeOut(
+            status="done" if job["done"] else "running",
+            customers_checked=job["checked"],
+            customers_changed=job["changed"],
+            started_at=job["started_at"],
+            finished_at=job.get("finished_at"),
+        )
 
     async def recompute_levels(self) -> int:
         """The background job: recompute levels batch by batch until done; returns batches.
@@ -329,7 +368,7 @@ class CrmService:
             raise NotFound("contact_not_found", "no such contact")
         return state
 
-    async def create_contact(self, principal: Principal, data: Any) -> dict[str, Any]:
+    async def create_contact(self, principal: Principal, data: ContactIn) -> ContactOut:
         self.require_staff(principal)
         contact_id = self.new_id()
         details = data.details(default_owner=principal.user_id)
@@ -385,8 +424,8 @@ class CrmService:
         )
 
     async def update_contact(
-        self, principal: Principal, contact_id: str, patch: Any
-    ) -> dict[str, Any]:
+        self, principal: Principal, contact_id: str, patch: ContactPatch
+    ) -> ContactOut:
         self.require_staff(principal)
         state = await self._contact(contact_id)
         assert state.details is not None
@@ -399,7 +438,7 @@ class CrmService:
         )
         return await self.contact(principal, contact_id)
 
-    async def convert(self, principal: Principal, contact_id: str) -> dict[str, Any]:
+    async def convert(self, principal: Principal, contact_id: str) -> ContactOut:
         self.require_staff(principal)
         await self._contact(contact_id)
         await self._run_contact(
@@ -413,7 +452,7 @@ class CrmService:
 
     async def set_labels(
         self, principal: Principal, contact_id: str, labels: list[str]
-    ) -> dict[str, Any]:
+    ) -> ContactOut:
         self.require_staff(principal)
         for label in labels:
             await self.labels.require(label)
@@ -425,7 +464,7 @@ class CrmService:
         )
         return await self.contact(principal, contact_id)
 
-    async def delete(self, principal: Principal, contact_id: str, confirm: bool) -> dict[str, Any]:
+    async def delete(self, principal: Principal, contact_id: str, confirm: bool) -> DeletedOut:
         self.require_staff(principal)
         if not confirm:
             raise DomainError("confirmation_required", "confirm the deletion with confirm=true")
@@ -435,9 +474,9 @@ class CrmService:
             domain.DeleteContact(now=self.clock.now(), actor=principal.user_id),
             principal.user_id,
         )
-        return {"id": contact_id, "status": "deleted"}
+        return DeletedOut(id=contact_id, status="deleted")
 
-    async def restore(self, principal: Principal, contact_id: str) -> dict[str, Any]:
+    async def restore(self, principal: Principal, contact_id: str) -> ContactOut:
         self.require_admin(principal)
         await self._contact(contact_id, deleted_ok=True)
         await self._run_contact(
@@ -449,7 +488,7 @@ class CrmService:
 
     async def set_portrait(
         self, principal: Principal, contact_id: str, attributes: dict[str, str]
-    ) -> dict[str, Any]:
+    ) -> ContactOut:
         self.require_staff(principal)
         await self._contact(contact_id)
         await self._run_contact(
@@ -478,8 +517,8 @@ class CrmService:
         return tuple(refs)
 
     async def attach(
-        self, principal: Principal, contact_id: str, files: list[Any]
-    ) -> dict[str, Any]:
+        self, principal: Principal, contact_id: str, files: list[FileIn]
+    ) -> ContactOut:
         self.require_staff(principal)
         await self._contact(contact_id)
         if not files:
@@ -494,8 +533,12 @@ class CrmService:
         return await self.contact(principal, contact_id)
 
     async def comment(
-        self, principal: Principal, contact_id: str, data: Any, activity_id: str | None = None
-    ) -> dict[str, Any]:
+        self,
+        principal: Principal,
+        contact_id: str,
+        data: CommentIn,
+        activity_id: str | None = None,
+    ) -> ContactOut:
         self.require_staff(principal)
         await self._contact(contact_id)
         checked = check_uploads(data.attachments, max_files=MAX_FILES, max_bytes=MAX_FILE_BYTES)
@@ -534,8 +577,8 @@ class CrmService:
         return care_type
 
     async def record_care_action(
-        self, principal: Principal, contact_id: str, data: Any
-    ) -> dict[str, Any]:
+        self, principal: Principal, contact_id: str, data: CareActionIn
+    ) -> ContactOut:
         self.require_staff(principal)
         await self._contact(contact_id)
         care_type = await self._care_type(data.care_type_id)
@@ -603,7 +646,7 @@ class CrmService:
 
     # ------------------------------------------------------------ queries
 
-    async def contact(self, principal: Principal, contact_id: str) -> dict[str, Any]:
+    async def contact(self, principal: Principal, contact_id: str) -> ContactOut:
         self.require_staff(principal)
         state = await self._contact(contact_id, deleted_ok=is_admin(principal))
         events = await self.store.read_stream(domain.contact_stream(contact_id))
@@ -641,22 +684,31 @@ class CrmService:
                     }
                 )
         levels = await self.levels()
-        return {
-            "id": contact_id,
-            "kind": state.kind,
-            "status": state.status,
-            "account_id": state.account_id,
-            "general": state.details.model_dump(mode="json"),
-            "labels": list(state.labels),
-            "caretaker_id": state.caretaker_id,
-            "created_at": created_at,
-            "portrait": state.portrait,
-            "loyalty": loyalty_summary(state, levels),
-            "care_history": list(reversed(care)),
-            "assignments": assignments,
-            "attachments": documents,
-            "comments": list(reversed(comments)),
-        }
+        return ContactOut.model_validate(
+            {
+                "id": contact_id,
+                "kind": state.kind,
+                "status": state.status,
+                "account_id": state.account_id,
+                "general": state.details.model_dump(mode="json"),
+                "labels": list(state.labels),
+                "caretaker_id": state.caretaker_id,
+                "created_at": created_at,
+                "portrait": state.portrait,
+                "loyalty": loyalty_summary(state, levels),
+                "care_history": list(reversed(care)),
+                "assignments": assignments,
+                "attachments": documents,
+                "comments": list(reversed(comments)),
+            }
+        )
+
+    async def customer(self, principal: Principal, contact_id: str) -> ContactOut:
+        """A contact of kind customer (a plain contact is not found here)."""
+        found = await self.contact(principal, contact_id)
+        if found.kind != "customer":
+            raise NotFound("customer_not_found", "no such customer")
+        return found
 
     async def list_contacts(
         self,
@@ -671,7 +723,7 @@ class CrmService:
         limit: int,
         offset: int,
         level: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Page[ContactRowOut]:
         self.require_staff(principal)
         query: dict[str, Any] = {"status": "deleted" if deleted else "active"}
         if level:
@@ -704,13 +756,12 @@ class CrmService:
         items = []
         async for row in cursor:
             row["id"] = row.pop("_id")
-            row.pop("version", None)
-            items.append(row)
-        return {"items": items, "total": total, "limit": limit, "offset": offset}
+            items.append(ContactRowOut.model_validate(row))
+        return paginate(items, total, limit, offset)
 
-    async def why_level(self, principal: Principal, contact_id: str) -> dict[str, Any]:
+    async def why_level(self, principal: Principal, contact_id: str) -> LoyaltyOut:
         self.require_staff(principal)
-        return await self._why(await self._contact(contact_id))
+        return LoyaltyOut.model_validate(await self._why(await self._contact(contact_id)))
 
     async def _why(self, state: Contact) -> dict[str, Any]:
         events = await self.store.read_stream(domain.contact_stream(state.contact_id))
@@ -745,18 +796,20 @@ class CrmService:
             "level_changes": list(reversed(changes)),
         }
 
-    async def loyalty(self, principal: Principal) -> dict[str, Any]:
+    async def loyalty(self, principal: Principal) -> LoyaltyOut:
         """The customer-facing summary: points, level and the way to the next one."""
         state, _ = await self.contacts.load(domain.contact_stream(principal.account_id))
         if state.status != "active":
             levels = await self.levels()
-            return loyalty_summary(Contact(kind="customer", level=levels[0].name), levels)
+            summary = loyalty_summary(Contact(kind="customer", level=levels[0].name), levels)
+            return LoyaltyOut.model_validate(summary)
         points_history = [
             {"at": s.event.occurred_at, "delta": s.event.delta, "balance": s.event.balance}
             for s in await self.store.read_stream(domain.contact_stream(principal.account_id))
             if isinstance(s.event, PointsChanged)
         ]
-        return {**await self._why(state), "points_history": list(reversed(points_history))}
+        why = await self._why(state)
+        return LoyaltyOut.model_validate({**why, "points_history": points_history[::-1]})
 
     # ------------------------------------------------------------ bulk actions
 
@@ -778,7 +831,7 @@ class CrmService:
         n = await claim_slot(self.round_robin, department, lambda k: f"{department}-{k:09d}")
         return domain.caretaker_in_turn(members, n)
 
-    async def bulk_assign(self, principal: Principal, data: Any) -> dict[str, Any]:
+    async def bulk_assign(self, principal: Principal, data: BulkAssignIn) -> BulkAssignedOut:
         self.require_staff(principal)
         for contact_id in data.ids:
             await self._contact(contact_id)
@@ -812,9 +865,9 @@ class CrmService:
                 principal.user_id,
             )
             assigned.append({"id": contact_id, "caretaker_id": caretaker})
-        return {"items": assigned, "total": len(assigned)}
+        return BulkAssignedOut.model_validate({"items": assigned, "total": len(assigned)})
 
-    async def bulk_labels(self, principal: Principal, data: Any) -> dict[str, Any]:
+    async def bulk_labels(self, principal: Principal, data: BulkLabelsIn) -> BulkLabelledOut:
         self.require_staff(principal)
         for label in [*data.add, *data.remove]:
             await self.labels.require(label)
@@ -828,9 +881,9 @@ class CrmService:
                 ),
                 principal.user_id,
             )
-        return {"updated": len(states)}
+        return BulkLabelledOut(updated=len(states))
 
-    async def bulk_delete(self, principal: Principal, data: Any) -> dict[str, Any]:
+    async def bulk_delete(self, principal: Principal, data: BulkDeleteIn) -> BulkDeletedOut:
         self.require_staff(principal)
         if not data.confirm:
             raise DomainError("confirmation_required", "confirm the deletion with confirm=true")
@@ -838,13 +891,21 @@ class CrmService:
             await self._contact(contact_id)
         for contact_id in data.ids:
             await self.delete(principal, contact_id, True)
-        return {"deleted": len(data.ids)}
+        return BulkDeletedOut(deleted=len(data.ids))
 
-    # ------------------------------------------------------------ care types and reasons
+    # ------------------------------------------------------------ labels, care types, reasons
+
+    async def list_labels(self, principal: Principal) -> LabelsOut:
+        self.require_staff(principal)
+        return LabelsOut.model_validate(await self.labels.listing())
+
+    async def add_label(self, principal: Principal, data: LabelIn) -> LabelOut:
+        self.require_staff(principal)
+        return LabelOut.model_validate(await self.labels.put(principal, data.id, data.name))
 
     async def list_care_types(
         self, principal: Principal, action: str | None, q: str | None
-    ) -> dict[str, Any]:
+    ) -> CareTypesOut:
         self.require_staff(principal)
         query: dict[str, Any] = {}
         if action:
@@ -855,9 +916,9 @@ class CrmService:
             {"id": d.pop("_id"), **d}
             async for d in self.care_types.find(query).sort("created_at", 1)
         ]
-        return {"items": items, "total": len(items)}
+        return CareTypesOut.model_validate({"items": items, "total": len(items)})
 
-    async def add_care_type(self, principal: Principal, data: Any) -> dict[str, Any]:
+    async def add_care_type(self, principal: Principal, data: CareTypeIn) -> CareTypeOut:
         self.require_admin(principal)
         doc = {
             "name": data.name,
@@ -869,19 +930,19 @@ class CrmService:
             await self.care_types.insert_one({"_id": data.id, **doc})
         except DuplicateKeyError:
             raise Conflict("care_type_exists", f"care type {data.id!r} exists") from None
-        return {"id": data.id, **doc}
+        return CareTypeOut.model_validate({"id": data.id, **doc})
 
     async def list_care_reasons(
         self, principal: Principal, care_type_id: str | None
-    ) -> dict[str, Any]:
+    ) -> CareReasonsOut:
         self.require_staff(principal)
         query = {"care_type_id": care_type_id} if care_type_id else {}
         items = [
             {"id": d.pop("_id"), **d} async for d in self.care_reasons.find(query).sort("_id", 1)
         ]
-        return {"items": items, "total": len(items)}
+        return CareReasonsOut.model_validate({"items": items, "total": len(items)})
 
-    async def add_care_reason(self, principal: Principal, data: Any) -> dict[str, Any]:
+    async def add_care_reason(self, principal: Principal, data: CareReasonIn) -> CareReasonOut:
         self.require_admin(principal)
         await self._care_type(data.care_type_id)
         doc = {
@@ -893,7 +954,7 @@ class CrmService:
             await self.care_reasons.insert_one({"_id": data.id, **doc})
         except DuplicateKeyError:
             raise Conflict("care_reason_exists", f"care reason {data.id!r} exists") from None
-        return {"id": data.id, **doc}
+        return CareReasonOut.model_validate({"id": data.id, **doc})
 
     # ------------------------------------------------------------ care activities
 
@@ -931,7 +992,7 @@ class CrmService:
             await upsert_if_newer(self.activities_view, activity_id, outcome.version, row)
         return outcome.state
 
-    async def schedule(self, principal: Principal, data: Any) -> dict[str, Any]:
+    async def schedule(self, principal: Principal, data: ActivityIn) -> ActivityOut:
         self.require_staff(principal)
         contact = await self._contact(data.contact_id)
         care_type = await self._care_type(data.care_type_id)
@@ -971,9 +1032,7 @@ class CrmService:
             raise NotFound("activity_not_found", "no such care activity")
         return state
 
-    async def complete(
-        self, principal: Principal, activity_id: str, outcome: str
-    ) -> dict[str, Any]:
+    async def complete(self, principal: Principal, activity_id: str, outcome: str) -> ActivityOut:
         """Done: a point or money action is recorded on the customer (once, keyed by the id)."""
         self.require_staff(principal)
         state = await self._activity(activity_id)
@@ -1003,7 +1062,7 @@ class CrmService:
         )
         return await self.activity(principal, activity_id)
 
-    async def cancel(self, principal: Principal, activity_id: str, reason: str) -> dict[str, Any]:
+    async def cancel(self, principal: Principal, activity_id: str, reason: str) -> ActivityOut:
         self.require_staff(principal)
         state = await self._activity(activity_id)
         await self._run_activity(
@@ -1015,13 +1074,13 @@ class CrmService:
         return await self.activity(principal, activity_id)
 
     async def comment_activity(
-        self, principal: Principal, activity_id: str, data: Any
-    ) -> dict[str, Any]:
+        self, principal: Principal, activity_id: str, data: CommentIn
+    ) -> ActivityOut:
         state = await self._activity(activity_id)
         await self.comment(principal, state.contact_id, data, activity_id=activity_id)
         return await self.activity(principal, activity_id)
 
-    async def activity(self, principal: Principal, activity_id: str) -> dict[str, Any]:
+    async def activity(self, principal: Principal, activity_id: str) -> ActivityOut:
         self.require_staff(principal)
         await self._activity(activity_id)
         row = await self.activities_view.find_one({"_id": activity_id})
@@ -1040,7 +1099,7 @@ class CrmService:
             for e in events
             if isinstance(e.event, CommentAdded) and e.event.activity_id == activity_id
         ]
-        return row
+        return ActivityOut.model_validate(row)
 
     async def list_activities(
         self,
@@ -1051,7 +1110,7 @@ class CrmService:
         q: str | None,
         limit: int,
         offset: int,
-    ) -> dict[str, Any]:
+    ) -> Page[ActivityRowOut]:
         self.require_staff(principal)
         query: dict[str, Any] = {}
         if status:
@@ -1070,9 +1129,8 @@ class CrmService:
         items = []
         async for row in cursor:
             row["id"] = row.pop("_id")
-            row.pop("version", None)
-            items.append(row)
-        return {"items": items, "total": total, "limit": limit, "offset": offset}
+            items.append(ActivityRowOut.model_validate(row))
+        return paginate(items, total, limit, offset)
 
     # ------------------------------------------------------------ staff directory, timeline
 
@@ -1105,7 +1163,7 @@ class CrmService:
         *,
         staff: bool = False,
         context: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Page[TimelineEntryOut]:
         """Newest first; `context` narrows it to one context's entries (wallet, tickets...)."""
         query: dict[str, Any] = {"account_id": account_id}
         if context:
@@ -1119,8 +1177,8 @@ class CrmService:
             row["id"] = row.pop("_id")
             if not staff:
                 row.pop("staff_only", None)
-            items.append(row)
-        return {"items": items, "total": total, "limit": limit, "offset": offset}
+            items.append(TimelineEntryOut.model_validate(row))
+        return paginate(items, total, limit, offset)
 
     async def contact_timeline(
         self,
@@ -1130,7 +1188,7 @@ class CrmService:
         offset: int,
         *,
         context: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Page[TimelineEntryOut]:
         self.require_staff(principal)
         state = await self._contact(contact_id)
         return await self.timeline_of(
