@@ -121,14 +121,16 @@ def _merge_components(merged: dict[str, Any], source: dict[str, Any], owner: str
     return renames
 
 
-def _prefix_of(service: str, path: str) -> Prefix | None:
-    for prefix in PREFIXES:
-        if prefix.service == service and (
-            path == prefix.target or path.startswith(prefix.target + "/")
-        ):
-            rest = path[len(prefix.target) :]
-            return None if prefix.is_internal(PARAM.sub("x", rest)) else prefix
-    return None
+def _prefixes_of(service: str, path: str) -> list[Prefix]:
+    """The public prefixes a service path is reached by (an alias such as
+    /.well-known/jwks.json makes two); none for internal and service-to-service routes."""
+    return [
+        prefix
+        for prefix in PREFIXES
+        if prefix.service == service
+        and (path == prefix.target or path.startswith(prefix.target + "/"))
+        and not prefix.is_internal(PARAM.sub("x", path[len(prefix.target) :]))
+    ]
 
 
 def _security(access: Access, method: str) -> list[dict[str, list[str]]]:
@@ -181,16 +183,15 @@ def merge() -> dict[str, Any]:
         own = service_schema(service)
         renames = _merge_components(schemas, own.get("components", {}).get("schemas", {}), service)
         for path, item in own["paths"].items():
-            prefix = _prefix_of(service, path)
-            if prefix is None:
-                continue  # health, metrics, docs and service-to-service routes
-            public = public_path(prefix, path)
-            for method, operation in _rename_refs(item, renames).items():
-                if method not in METHODS:
-                    continue
-                operation["operationId"] = f"{service}_{operation.get('operationId', method)}"
-                _decorate(operation, method, public, prefix)
-                paths.setdefault(public, {})[method] = operation
+            for n, prefix in enumerate(_prefixes_of(service, path)):
+                public = public_path(prefix, path)
+                for method, operation in _rename_refs(item, renames).items():
+                    if method not in METHODS:
+                        continue
+                    name = operation.get("operationId", method)
+                    operation["operationId"] = f"{service}_{name}" + (f"_{n}" if n else "")
+                    _decorate(operation, method, public, prefix)
+                    paths.setdefault(public, {})[method] = operation
     gateway = gateway_schema()
     renames = _merge_components(
         schemas, gateway.get("components", {}).get("schemas", {}), "gateway"
