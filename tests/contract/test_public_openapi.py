@@ -95,7 +95,7 @@ def test_errors_are_problem_json_with_their_codes(document) -> None:
     assert set(document["components"]["schemas"]["Problem"]["required"]) >= {"status", "code"}
     for method, path, op in operations(document):
         errors = {s: r for s, r in op["responses"].items() if s[0] in "45"}
-        assert {"400", "429", "503"} <= set(errors), (method, path)
+        assert {"400", "401", "403", "429", "503"} <= set(errors), (method, path)
         for status, response in errors.items():
             assert list(response["content"]) == ["application/problem+json"], (path, status)
             assert "Codes: `" in response["description"], (path, status)

@@ -141,13 +141,11 @@ def _security(access: Access, method: str) -> list[dict[str, list[str]]]:
     return [{"bearer": []}]
 
 
-def _errors(operation: dict[str, Any], method: str, path: str, access: Access) -> None:
+def _errors(operation: dict[str, Any], method: str, path: str) -> None:
     responses = operation.setdefault("responses", {})
-    wanted = ["400", "429", "503"]
-    if _security(access, method) and {} not in _security(access, method):
-        wanted += ["401", "403"]
-    elif access is Access.PUBLIC_READ:
-        wanted += ["401"]
+    # 401 everywhere: a token that is sent must be valid, and routes under an anonymous
+    # prefix (rotating keys, approving a QR sign-in) check roles of their own.
+    wanted = ["400", "401", "403", "429", "503"]
     if "{" in path:
         wanted.append("404")
     if method in WRITES:
@@ -169,7 +167,7 @@ def _decorate(operation: dict[str, Any], method: str, path: str, prefix: Prefix 
         params = operation.setdefault("parameters", [])
         params[:] = [p for p in params if p.get("name", "").lower() != "idempotency-key"]
         params.append({"$ref": "#/components/parameters/IdempotencyKey"})
-    _errors(operation, method, path, access)
+    _errors(operation, method, path)
 
 
 def public_path(prefix: Prefix, service_path: str) -> str:
