@@ -82,3 +82,7 @@ def test_answers_that_differ_by_case_are_unions_not_null_keys() -> None:
     assert refs == {"TokensOut", "SecondFactorRequiredOut"}
     qr = answer("get", "/v1/auth/qr/{challenge_id}")["oneOf"]
     assert {r["$ref"].rsplit("/", 1)[1] for r in qr} == {"QrStatusOut", "QrSignedInOut"}
+    registered = schema["components"]["schemas"]["RegisteredOut"]
+    tokens = schema["components"]["schemas"]["TokensOut"]
+    assert set(tokens["required"]) <= set(registered["required"])
+    assert {"account_id", "user_id", "email"} <= set(registered["required"])

@@ -52,6 +52,7 @@ from portal_identity.schemas import (
     QrRequestOut,
     QrSignedInOut,
     QrStatusOut,
+    RegisteredOut,
     SecondFactorRequiredOut,
     ServiceTokenOut,
     TokensOut,
@@ -691,6 +692,7 @@ async def sign_up(service: IdentityService, email: str, password: str = NEW_PASS
         account_name="X",
         kind="person",
         client_address=kw.get("address", HOME),
+        user_agent=AGENT,
     )
 
 
@@ -735,13 +737,53 @@ async def test_registering_an_address_in_use_answers_like_a_new_one(identity, un
     email = f"owner-{unique}@example.com"
     twin = await sign_up(identity, email.upper(), "another good password")
     fresh = await sign_up(identity, f"fresh-{unique}@example.com", "another good password")
-    assert set(twin) == set(fresh) == {"account_id", "user_id", "email"}
+    assert set(twin) == set(fresh) == {"account_id", "user_id", "email", *TOKEN_KEYS}
     assert twin["email"] == email
     assert owner["user_id"] != twin["user_id"] and owner["account_id"] != twin["account_id"]
-    # nothing changed for the owner; the twin's password opens nothing
+    # nothing changed for the owner; the twin's password and tokens open nothing
     assert principal_of(identity, await login(identity, email)).user_id == owner["user_id"]
     await refused(login(identity, email, "another good password"), 401)
     assert await mailed(identity, email, "registration_attempt")
+    assert jwt.get_unverified_header(twin["access_token"]) == jwt.get_unverified_header(
+        fresh["access_token"]
+    )
+    assert (await refused(_verify(identity, twin["access_token"]), 401)).code == "invalid_token"
+    await refused(identity.refresh(twin["refresh_token"]), 401)
+    assert not await identity.tokens.is_active(twin["session_id"])
+
+
+TOKEN_KEYS = {
+    "access_token",
+    "token_type",
+    "expires_in",
+    "refresh_token",
+    "refresh_expires_in",
+    "session_id",
+}
+
+
+async def test_registration_signs_the_new_user_in(identity, unique):
+    email = f"new-{unique}@example.com"
+    registered = await sign_up(identity, email)
+    login_answer = await login(identity, email, NEW_PASSWORD)
+    assert set(registered) - {"account_id", "user_id", "email"} == set(login_answer) == TOKEN_KEYS
+    principal = principal_of(identity, registered)
+    assert (principal.user_id, principal.account_id) == (
+        registered["user_id"],
+        registered["account_id"],
+    )
+    assert principal.session_id == registered["session_id"] != login_answer["session_id"]
+    assert await identity.tokens.is_active(registered["session_id"])
+    assert (await identity.me(principal)).email == email
+    refreshed = await identity.refresh(registered["refresh_token"])
+    assert refreshed["session_id"] == registered["session_id"]
+    log = await security_log(identity, f"security-{registered['user_id']}")
+    opened = [e for e in log if isinstance(e, LoginSucceeded)]
+    assert [(e.session_id, e.user_agent, e.client_address) for e in opened[:1]] == [
+        (registered["session_id"], AGENT, HOME)
+    ]
+    # the address is still to be verified: the link is mailed as before
+    assert await mailed(identity, email, "email_verification")
 
 
 async def test_inviting_an_address_with_an_account_elsewhere_answers_like_a_free_one(
@@ -1241,8 +1283,8 @@ async def test_every_answer_keeps_its_keys(mongo_db, unique):
     admin = principal_of(service, await login(service, "admin@portal.local", "admin-password-1"))
     email = f"owner-{unique}@example.com"
     registered = await sign_up(service, email)
-    same_json(UserIdsOut, registered)
-    same_json(UserIdsOut, await sign_up(service, email.upper()))  # an address in use
+    same_json(RegisteredOut, registered)
+    same_json(RegisteredOut, await sign_up(service, email.upper()))  # an address in use
     tokens = await login(service, email, NEW_PASSWORD)
     same_json(TokensOut, tokens)
     same_json(TokensOut, await service.refresh(tokens["refresh_token"]))

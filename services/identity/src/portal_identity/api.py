@@ -47,6 +47,7 @@ from portal_identity.schemas import (
     QrSignedInOut,
     QrStatusOut,
     RefreshIn,
+    RegisteredOut,
     RegisterIn,
     RoleChangeIn,
     SecondFactorIn,
@@ -107,9 +108,10 @@ class AuthController(Controller):
     @post("/register", status_code=201)
     async def register(
         self, data: JSONBody[RegisterIn], identity: Identity, client: From
-    ) -> UserIdsOut:
-        """An address in use gets the same answer as a new one (its owner is mailed)."""
-        return UserIdsOut.model_validate(
+    ) -> RegisteredOut:
+        """Signed in at once: the tokens a login answers. An address in use gets an answer
+        of the same shape (its owner is mailed) whose tokens open nothing."""
+        return RegisteredOut.model_validate(
             await identity.sign_up(
                 email=str(data.email),
                 password=data.password,
@@ -117,6 +119,7 @@ class AuthController(Controller):
                 account_name=data.account_name or data.name,
                 kind=data.kind,
                 client_address=client.address,
+                user_agent=client.agent,
             )
         )
 

@@ -256,12 +256,17 @@ class IdentityService:
         account_name: str,
         kind: AccountKind,
         client_address: str,
-    ) -> dict[str, str]:
-        """Public self-registration: throttled, and silent about addresses in use.
+        user_agent: str,
+    ) -> dict[str, Any]:
+        """Public self-registration, signed in at once: throttled, silent about addresses
+        in use.
 
-        An address that has an account gets the answer a new one gets (ids that belong to
-        nothing), after the same password hashing; its owner is mailed instead. So the
-        answer does not tell whether an address has an account, as login does not.
+        The new user gets the tokens a login gives (identity does not hold sessions back
+        until the address is verified; the verification link is mailed all the same). An
+        address that has an account gets an answer of the same shape (ids that belong to
+        nothing and decoy tokens that open nothing), after the same password hashing; its
+        owner is mailed instead. The answer itself does not tell whether an address has
+        an account; trying its tokens does, the price of signing in without verification.
         """
         email = normalise_email(email)
         now = self.clock.now()
@@ -280,9 +285,12 @@ class IdentityService:
                 raise
             await hash_password(password)  # the time a registration takes
             await self.outbox.queue("registration_attempt", email, now, now + timedelta(days=1))
-            return {"account_id": self.new_id(), "user_id": self.new_id(), "email": email}
+            ids = {"account_id": self.new_id(), "user_id": self.new_id(), "email": email}
+            return {**ids, **self.tokens.decoy(ids["user_id"], ids["account_id"], now)}
         await self._send_verification(result["user_id"], email, now)
-        return result
+        user = await self._user(result["user_id"])
+        assert user is not None  # registered just now
+        return {**result, **await self._open_session(user, "password", client_address, user_agent)}
 
     async def _send_verification(self, user_id: str, email: str, now: datetime) -> None:
         token = secrets.token_urlsafe(32)

@@ -118,7 +118,7 @@ class DepartmentIn(Strict):
 
 
 class TokensOut(Out):
-    """A session's tokens, as login, the second factor and refresh answer."""
+    """A session's tokens, as login, the second factor, refresh and registration answer."""
 
     access_token: str
     token_type: Literal["Bearer"]
@@ -141,6 +141,10 @@ class UserIdsOut(Out):
     account_id: str
     user_id: str
     email: str
+
+
+class RegisteredOut(TokensOut, UserIdsOut):
+    """The new account and user, signed in: the same tokens as a login answers."""
 
 
 class ServiceTokenOut(Out):
