@@ -91,6 +91,18 @@ def test_a_typed_body_is_validated_strictly_and_the_answer_is_the_typed_model() 
         assert (page["total"], page["limit"], page["offset"]) == (1, 1, 0)
 
 
+def test_a_body_that_is_not_json_is_a_validation_error_like_any_bad_body() -> None:
+    # As it was when every route parsed its body itself (parse_json_body).
+    with client() as c:
+        for raw in (b"\x00\xffnot json", b'{"text": ', b"{" + b" " * 1000):
+            r = c.post("/v1/notes", content=raw, headers={"Content-Type": "application/json"})
+            assert r.status_code == 400, (raw, r.text)
+            assert r.headers["content-type"].startswith("application/problem+json")
+            assert r.json()["code"] == "validation_error", r.json()
+            assert [e["loc"] for e in r.json()["errors"]] == [["body"]], r.json()
+        assert c.get("/v1/notes").json()["total"] == 0
+
+
 def test_domain_errors_become_problems_in_one_place() -> None:
     with client() as c:
         for text, stars, status, code in (

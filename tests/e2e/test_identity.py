@@ -130,6 +130,44 @@ def test_email_is_unique_case_insensitively_and_registration_does_not_reveal_it(
     assert mails.find_one({"to": c.email, "kind": "registration_attempt"})
 
 
+def test_registration_answers_the_token_pair_a_login_answers(platform):
+    url = platform["url"]
+    email = f"signed-in-{uuid.uuid4().hex[:8]}@example.com"
+    body = {"email": email, "password": PASSWORD, "name": "Mai", "kind": "person"}
+    r = httpx.post(f"{url}/api/v1/auth/register", json=body)
+    assert r.status_code == 201, r.text
+    registered = r.json()
+    logged_in = login(url, email, PASSWORD)
+    assert set(registered) == {"account_id", "user_id", "email", *logged_in}
+    assert (registered["email"], registered["token_type"]) == (email, "Bearer")
+    assert registered["session_id"] != logged_in["session_id"]
+    # signed in at once, before the address is verified (the link is mailed all the same)
+    me = httpx.get(f"{url}/api/v1/me", headers=bearer(registered["access_token"]))
+    assert me.status_code == 200, me.text
+    assert (me.json()["user_id"], me.json()["account_id"]) == (
+        registered["user_id"],
+        registered["account_id"],
+    )
+    assert me.json()["email_verified"] is False
+    assert mailed_token(platform, email, "email_verification")
+    refreshed = httpx.post(
+        f"{url}/api/v1/auth/refresh", json={"refresh_token": registered["refresh_token"]}
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    assert refreshed.json()["session_id"] == registered["session_id"]
+    # an address in use gets an answer of the same shape whose tokens open nothing
+    twin = httpx.post(f"{url}/api/v1/auth/register", json={**body, "password": "twin password 1"})
+    assert twin.status_code == 201 and set(twin.json()) == set(registered), twin.text
+    problem(httpx.get(f"{url}/api/v1/me", headers=bearer(twin.json()["access_token"])), 401)
+    problem(
+        httpx.post(
+            f"{url}/api/v1/auth/refresh", json={"refresh_token": twin.json()["refresh_token"]}
+        ),
+        401,
+        "invalid_refresh_token",
+    )
+
+
 def mailed_token(platform, email: str, kind: str) -> str:
     """The token in the newest mail of `kind` to `email` (what the mailer would send)."""
     doc = platform["identity_db"]["outgoing_mail"].find_one(

@@ -8,7 +8,13 @@ import re
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.exceptions import (
+    ClientException,
+    HTTPException,
+    NotAuthorizedException,
+    SerializationException,
+    ValidationException,
+)
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from pydantic import ValidationError
 from pymongo.errors import PyMongoError
@@ -80,11 +86,20 @@ def _http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[d
         detail = _FOR_PATH.sub("", detail)
         if exc.extra:
             extra["errors"] = _as_pydantic_errors(exc.extra)
+    elif _undecodable_body(exc):
+        code = "validation_error"
+        extra["errors"] = [{"loc": ["body"], "msg": detail, "type": "json_invalid"}]
     if isinstance(exc, NotAuthorizedException):
         code = "unauthenticated"
     if status >= 500:
         _log_safely("server error", detail=exc.detail, status=status)
     return problem(status, code, detail, **extra)
+
+
+def _undecodable_body(exc: HTTPException) -> bool:
+    """Litestar's answer to a typed body that is not JSON at all: a bad body like any other
+    (as when the routes parsed their bodies themselves), not a bare `bad_request`."""
+    return isinstance(exc, ClientException) and isinstance(exc.__cause__, SerializationException)
 
 
 def _as_pydantic_errors(errors: Any) -> Any:

@@ -16,10 +16,12 @@ import jwt
 import pyotp
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from litestar.serialization import encode_json
+from pydantic import BaseModel
 
 from portal_chassis.auth import JwksVerifier, Principal
 from portal_chassis.clock import ManualClock
-from portal_chassis.decider import Conflict, DomainError, NotFound
+from portal_chassis.decider import Conflict, DomainError, Forbidden, NotFound
 from portal_chassis.eventstore import EventStore
 from portal_chassis.problems import ProblemError
 from portal_chassis.settings import AuthSettings
@@ -34,6 +36,31 @@ from portal_contracts.events.identity import (
 )
 from portal_identity.domain import ChallengeGone
 from portal_identity.handlers import IdentityService
+from portal_identity.schemas import (
+    AccountUsersOut,
+    DepartmentOut,
+    DepartmentsOut,
+    EmailStatusOut,
+    InvitationOut,
+    JwksOut,
+    KeyRotationOut,
+    MeOut,
+    ProfileOut,
+    ProfilePatchIn,
+    QrApprovedOut,
+    QrChallengeOut,
+    QrRequestOut,
+    QrSignedInOut,
+    QrStatusOut,
+    RegisteredOut,
+    SecondFactorRequiredOut,
+    ServiceTokenOut,
+    TokensOut,
+    TwoFactorDisabledOut,
+    TwoFactorEnabledOut,
+    TwoFactorSetupOut,
+    UserIdsOut,
+)
 from portal_identity.settings import IdentitySettings
 from portal_identity.throttle import email_hash
 from portal_identity.tokens import KeyRing, TokenService
@@ -323,8 +350,9 @@ async def test_changing_the_password_revokes_the_other_sessions_only(identity, u
     elsewhere = await login(identity, email, address="203.0.113.5")
     principal = principal_of(identity, here)
 
-    wrong = await refused(identity.change_password(principal, "not my password", NEW_PASSWORD), 403)
-    assert wrong.code == "current_password_wrong"
+    with pytest.raises(Forbidden) as wrong:
+        await identity.change_password(principal, "not my password", NEW_PASSWORD)
+    assert wrong.value.code == "current_password_wrong"
     assert await identity.tokens.is_active(elsewhere["session_id"])
 
     assert await identity.change_password(principal, PASSWORD, NEW_PASSWORD) == 1
@@ -664,6 +692,7 @@ async def sign_up(service: IdentityService, email: str, password: str = NEW_PASS
         account_name="X",
         kind="person",
         client_address=kw.get("address", HOME),
+        user_agent=AGENT,
     )
 
 
@@ -708,13 +737,53 @@ async def test_registering_an_address_in_use_answers_like_a_new_one(identity, un
     email = f"owner-{unique}@example.com"
     twin = await sign_up(identity, email.upper(), "another good password")
     fresh = await sign_up(identity, f"fresh-{unique}@example.com", "another good password")
-    assert set(twin) == set(fresh) == {"account_id", "user_id", "email"}
+    assert set(twin) == set(fresh) == {"account_id", "user_id", "email", *TOKEN_KEYS}
     assert twin["email"] == email
     assert owner["user_id"] != twin["user_id"] and owner["account_id"] != twin["account_id"]
-    # nothing changed for the owner; the twin's password opens nothing
+    # nothing changed for the owner; the twin's password and tokens open nothing
     assert principal_of(identity, await login(identity, email)).user_id == owner["user_id"]
     await refused(login(identity, email, "another good password"), 401)
     assert await mailed(identity, email, "registration_attempt")
+    assert jwt.get_unverified_header(twin["access_token"]) == jwt.get_unverified_header(
+        fresh["access_token"]
+    )
+    assert (await refused(_verify(identity, twin["access_token"]), 401)).code == "invalid_token"
+    await refused(identity.refresh(twin["refresh_token"]), 401)
+    assert not await identity.tokens.is_active(twin["session_id"])
+
+
+TOKEN_KEYS = {
+    "access_token",
+    "token_type",
+    "expires_in",
+    "refresh_token",
+    "refresh_expires_in",
+    "session_id",
+}
+
+
+async def test_registration_signs_the_new_user_in(identity, unique):
+    email = f"new-{unique}@example.com"
+    registered = await sign_up(identity, email)
+    login_answer = await login(identity, email, NEW_PASSWORD)
+    assert set(registered) - {"account_id", "user_id", "email"} == set(login_answer) == TOKEN_KEYS
+    principal = principal_of(identity, registered)
+    assert (principal.user_id, principal.account_id) == (
+        registered["user_id"],
+        registered["account_id"],
+    )
+    assert principal.session_id == registered["session_id"] != login_answer["session_id"]
+    assert await identity.tokens.is_active(registered["session_id"])
+    assert (await identity.me(principal)).email == email
+    refreshed = await identity.refresh(registered["refresh_token"])
+    assert refreshed["session_id"] == registered["session_id"]
+    log = await security_log(identity, f"security-{registered['user_id']}")
+    opened = [e for e in log if isinstance(e, LoginSucceeded)]
+    assert [(e.session_id, e.user_agent, e.client_address) for e in opened[:1]] == [
+        (registered["session_id"], AGENT, HOME)
+    ]
+    # the address is still to be verified: the link is mailed as before
+    assert await mailed(identity, email, "email_verification")
 
 
 async def test_inviting_an_address_with_an_account_elsewhere_answers_like_a_free_one(
@@ -1045,7 +1114,8 @@ async def test_turning_two_factor_off_needs_the_password_and_a_code(identity, un
     clock = clock_of(identity)
     await identity.confirm_two_factor(me, app.at(clock.now()))
     clock.advance(seconds=30)
-    await refused(identity.disable_two_factor(me, "not the password", app.at(clock.now())), 403)
+    with pytest.raises(Forbidden):
+        await identity.disable_two_factor(me, "not the password", app.at(clock.now()))
     with pytest.raises(DomainError):
         await identity.disable_two_factor(me, PASSWORD, "123")
     assert await identity.mfa.is_enabled(user["user_id"])
@@ -1189,3 +1259,104 @@ async def test_registrations_are_throttled_per_address_and_per_client(mongo_db, 
     assert await sign_up(service, f"real-{unique}@example.com", address="192.0.2.61")
     clock_of(service).advance(hours=1)
     assert await sign_up(service, f"later-{unique}@example.com", address=spammer)
+
+
+# ---------------------------------------------------------------- the typed answers
+
+
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+
+
+def same_json(model: type[BaseModel], answer: dict) -> None:
+    """What the route sends now == what it sent when it returned the use case's dict:
+    no key lost, none added, the same values on the wire."""
+    assert model.model_validate(answer).model_dump(mode="json") == json.loads(encode_json(answer))
+
+
+async def test_every_answer_keeps_its_keys(mongo_db, unique):
+    service = await build(
+        mongo_db, IdentitySettings(service_clients={"billing": "billing-secret-1"})
+    )
+    clock = clock_of(service)
+    admin = principal_of(service, await login(service, "admin@portal.local", "admin-password-1"))
+    email = f"owner-{unique}@example.com"
+    registered = await sign_up(service, email)
+    same_json(RegisteredOut, registered)
+    same_json(RegisteredOut, await sign_up(service, email.upper()))  # an address in use
+    tokens = await login(service, email, NEW_PASSWORD)
+    same_json(TokensOut, tokens)
+    same_json(TokensOut, await service.refresh(tokens["refresh_token"]))
+    me = principal_of(service, tokens)
+    user = await service.me(me)
+    same_json(MeOut, {**service.profile(user), "two_factor": False})
+    same_json(ProfileOut, await service.update_profile(me, ProfilePatchIn(phone="+84 90 1234567")))
+    same_json(ProfileOut, await service.upload_logo(me, PNG))
+    same_json(EmailStatusOut, await service.resend_verification(me))
+    token = (await mailed(service, email, "email_verification"))["token"]
+    same_json(EmailStatusOut, await service.verify_email(me, token))
+
+    app = pyotp.TOTP((setup := await service.start_two_factor(me))["secret"])
+    same_json(TwoFactorSetupOut, setup)
+    same_json(TwoFactorEnabledOut, await service.confirm_two_factor(me, app.at(clock.now())))
+    challenge = await login(service, email, NEW_PASSWORD)
+    same_json(SecondFactorRequiredOut, challenge)
+    clock.advance(seconds=30)
+    same_json(
+        TokensOut,
+        await service.login_second_factor(challenge["mfa_token"], app.at(clock.now()), HOME, AGENT),
+    )
+    clock.advance(seconds=30)
+    same_json(
+        TwoFactorDisabledOut,
+        await service.disable_two_factor(me, NEW_PASSWORD, app.at(clock.now())),
+    )
+
+    qr = await service.create_qr(HOME, AGENT)
+    same_json(QrChallengeOut, qr)
+    same_json(QrStatusOut, await service.poll_qr(qr["id"], qr["poll_token"], HOME, AGENT))
+    same_json(QrRequestOut, await service.qr_request(me, qr["id"]))
+    same_json(QrApprovedOut, await service.approve_qr(me, qr["id"], "Pixel 8"))
+    same_json(QrSignedInOut, await service.poll_qr(qr["id"], qr["poll_token"], HOME, AGENT))
+
+    invited = f"invitee-{unique}@example.com"
+    same_json(InvitationOut, await service.invite(me, invited, "staff"))
+    same_json(AccountUsersOut, {"items": (rows := await service.list_users(me)), "total": 2})
+    assert {r["status"] for r in rows} == {"active", "invited"}
+    mail = await mailed(service, invited, "invitation")
+    accepted = await service.accept_invitation(mail["token"], "Minh", NEW_PASSWORD)
+    same_json(UserIdsOut, accepted)
+    same_json(ProfileOut, await service.change_role(me, accepted["user_id"], "admin"))
+
+    same_json(ServiceTokenOut, service.service_token("billing", "billing-secret-1"))
+    same_json(JwksOut, service.keyring.jwks())
+    same_json(KeyRotationOut, await service.rotate_keys(admin))
+    same_json(DepartmentOut, await service.departments.put(admin, "legal", "Legal"))
+    same_json(DepartmentsOut, await service.departments_listing(admin))
+    staff = await service.create_staff(
+        admin,
+        email=f"agent-{unique}@example.com",
+        name="Agent",
+        password=NEW_PASSWORD,
+        platform_roles=("support_agent",),
+        department="legal",
+    )
+    same_json(UserIdsOut, staff)
+
+
+async def test_staff_rules_are_domain_errors(identity, unique):
+    customer = await owner_principal(identity, unique)
+    with pytest.raises(Forbidden):
+        await identity.departments_listing(customer)
+    with pytest.raises(Forbidden):
+        await identity.rotate_keys(customer)
+    with pytest.raises(Forbidden):
+        await identity.create_staff(
+            customer,
+            email=f"x-{unique}@example.com",
+            name="X",
+            password=NEW_PASSWORD,
+            platform_roles=("support_agent",),
+            department=None,
+        )

@@ -22,7 +22,7 @@ from portal_chassis.auth import Principal
 from portal_chassis.blobs import BlobStore, sniff
 from portal_chassis.clock import Clock
 from portal_chassis.commands import CommandRunner
-from portal_chassis.decider import Conflict, DomainError, NotFound
+from portal_chassis.decider import Conflict, DomainError, Forbidden, NotFound
 from portal_chassis.eventstore import CommitMetadata, EventStore
 from portal_chassis.logging import get_logger
 from portal_chassis.mongo import ensure_indexes, replace_by_id
@@ -44,6 +44,7 @@ from portal_identity.domain import ActiveUser
 from portal_identity.mfa import CHALLENGE_TTL, MAX_ATTEMPTS, FailureLimits, TwoFactorStore
 from portal_identity.outbox import Outbox
 from portal_identity.passwords import check_policy, hash_password, verify_password
+from portal_identity.schemas import ProfilePatchIn
 from portal_identity.settings import IdentitySettings
 from portal_identity.throttle import LoginThrottle, ThrottleLimits, email_hash
 from portal_identity.tokens import KeyRing, TokenService
@@ -255,12 +256,17 @@ class IdentityService:
         account_name: str,
         kind: AccountKind,
         client_address: str,
-    ) -> dict[str, str]:
-        """Public self-registration: throttled, and silent about addresses in use.
+        user_agent: str,
+    ) -> dict[str, Any]:
+        """Public self-registration, signed in at once: throttled, silent about addresses
+        in use.
 
-        An address that has an account gets the answer a new one gets (ids that belong to
-        nothing), after the same password hashing; its owner is mailed instead. So the
-        answer does not tell whether an address has an account, as login does not.
+        The new user gets the tokens a login gives (identity does not hold sessions back
+        until the address is verified; the verification link is mailed all the same). An
+        address that has an account gets an answer of the same shape (ids that belong to
+        nothing and decoy tokens that open nothing), after the same password hashing; its
+        owner is mailed instead. The answer itself does not tell whether an address has
+        an account; trying its tokens does, the price of signing in without verification.
         """
         email = normalise_email(email)
         now = self.clock.now()
@@ -279,9 +285,12 @@ class IdentityService:
                 raise
             await hash_password(password)  # the time a registration takes
             await self.outbox.queue("registration_attempt", email, now, now + timedelta(days=1))
-            return {"account_id": self.new_id(), "user_id": self.new_id(), "email": email}
+            ids = {"account_id": self.new_id(), "user_id": self.new_id(), "email": email}
+            return {**ids, **self.tokens.decoy(ids["user_id"], ids["account_id"], now)}
         await self._send_verification(result["user_id"], email, now)
-        return result
+        user = await self._user(result["user_id"])
+        assert user is not None  # registered just now
+        return {**result, **await self._open_session(user, "password", client_address, user_agent)}
 
     async def _send_verification(self, user_id: str, email: str, now: datetime) -> None:
         token = secrets.token_urlsafe(32)
@@ -503,7 +512,7 @@ class IdentityService:
         now = self.clock.now()
         creds = await self.credentials.find_one({"_id": user.user_id})
         if not await verify_password(creds["password_hash"] if creds else None, password):
-            raise ProblemError(403, "current_password_wrong", "the current password is wrong")
+            raise Forbidden("current_password_wrong", "the current password is wrong")
         if not await self.mfa.verify(user.user_id, code, now):
             raise DomainError("invalid_code", "the code is wrong or was used already")
         if await self.mfa.disable(user.user_id):
@@ -630,7 +639,13 @@ class IdentityService:
             raise NotFound("user_not_found", "no such user")
         return user
 
-    async def update_profile(self, principal: Principal, changes: dict[str, Any]) -> dict[str, Any]:
+    async def update_profile(self, principal: Principal, data: ProfilePatchIn) -> dict[str, Any]:
+        """Only the fields sent change; a field sent as null is cleared."""
+        return await self._update_profile(principal, data.model_dump(exclude_unset=True))
+
+    async def _update_profile(
+        self, principal: Principal, changes: dict[str, Any]
+    ) -> dict[str, Any]:
         clear = frozenset(k for k, v in changes.items() if v is None)
         values = {k: v for k, v in changes.items() if v is not None}
         outcome = await self.users.run(
@@ -648,7 +663,7 @@ class IdentityService:
         user = await self.me(principal)
         creds = await self.credentials.find_one({"_id": user.user_id})
         if not await verify_password(creds["password_hash"] if creds else None, current):
-            raise ProblemError(403, "current_password_wrong", "the current password is wrong")
+            raise Forbidden("current_password_wrong", "the current password is wrong")
         check_policy(new, user.email)
         await self.credentials.update_one(
             {"_id": user.user_id},
@@ -676,7 +691,7 @@ class IdentityService:
             raise ProblemError(415, "unsupported_file_type", "a logo must be a PNG or JPEG")
         user = await self.me(principal)
         stored = await self.blobs.put(data, kind[0], kind[1], user.account_id, self.clock.now())
-        return await self.update_profile(principal, {"logo_file_id": stored.file_id})
+        return await self._update_profile(principal, {"logo_file_id": stored.file_id})
 
     async def logo(self, principal: Principal) -> tuple[str, str, bytes]:
         user = await self.me(principal)
@@ -694,7 +709,7 @@ class IdentityService:
 
     def _require_manager(self, principal: Principal) -> None:
         if not principal.manages_account:
-            raise ProblemError(403, "forbidden", "only the owner or an admin manages users")
+            raise Forbidden("forbidden", "only the owner or an admin manages users")
 
     async def invite(self, principal: Principal, email: str, role: str) -> dict[str, Any]:
         """Invite an address; the token goes to its mailbox (the outbox), never to the
@@ -815,7 +830,7 @@ class IdentityService:
     ) -> dict[str, Any]:
         if principal.account_id == domain.PLATFORM_ACCOUNT:
             if "platform_admin" not in principal.roles:
-                raise ProblemError(403, "forbidden", "only a platform admin manages staff")
+                raise Forbidden("forbidden", "only a platform admin manages staff")
             if department is not None:
                 await self.departments.require(department)
         else:
@@ -836,6 +851,11 @@ class IdentityService:
         )
         assert isinstance(outcome.state, ActiveUser)
         return self.profile(outcome.state)
+
+    async def departments_listing(self, principal: Principal) -> dict[str, Any]:
+        if not principal.is_staff:
+            raise Forbidden("forbidden", "this is for platform staff only")
+        return await self.departments.listing()
 
     async def list_users(self, principal: Principal) -> list[dict[str, Any]]:
         self._require_manager(principal)
@@ -867,7 +887,7 @@ class IdentityService:
         department: str | None,
     ) -> dict[str, str]:
         if "platform_admin" not in principal.roles:
-            raise ProblemError(403, "forbidden", "only a platform admin creates staff")
+            raise Forbidden("forbidden", "only a platform admin creates staff")
         if department is not None:
             await self.departments.require(department)
         return await self.register(
@@ -1024,6 +1044,6 @@ class IdentityService:
 
     async def rotate_keys(self, principal: Principal) -> dict[str, Any]:
         if "platform_admin" not in principal.roles:
-            raise ProblemError(403, "forbidden", "only a platform admin rotates keys")
+            raise Forbidden("forbidden", "only a platform admin rotates keys")
         kid = await self.keyring.rotate(self.clock.now())
         return {"active_kid": kid, "published": [k["kid"] for k in self.keyring.jwks()["keys"]]}

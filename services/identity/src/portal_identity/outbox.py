@@ -39,7 +39,7 @@ class Outbox:
         now: datetime,
         expires_at: datetime,
         token: str | None = None,
-        **data: Any,
+        **fields: Any,
     ) -> None:
         await self.mails.insert_one(
             {
@@ -49,7 +49,7 @@ class Outbox:
                 "token": token,
                 "created_at": now,
                 "expires_at": expires_at,
-                **data,
+                **fields,
             }
         )
 

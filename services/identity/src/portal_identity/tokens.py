@@ -177,7 +177,13 @@ class TokenService:
         self, user_id: str, account_id: str, roles: list[str], session_id: str, now: datetime
     ) -> str:
         key = self.keyring.signing_key()
-        claims = {
+        claims = self._claims(user_id, account_id, roles, session_id, now)
+        return jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
+
+    def _claims(
+        self, user_id: str, account_id: str, roles: list[str], session_id: str, now: datetime
+    ) -> dict[str, Any]:
+        return {
             "sub": user_id,
             "account_id": account_id,
             "roles": roles,
@@ -188,7 +194,26 @@ class TokenService:
             "exp": int((now + self.access_ttl).timestamp()),
             "jti": uuid.uuid4().hex,
         }
-        return jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
+
+    def decoy(self, user_id: str, account_id: str, now: datetime) -> dict[str, Any]:
+        """Tokens shaped like a new session's that open nothing, for an answer that must
+        look like a sign-in without being one (a registration of an address in use).
+
+        The access token is signed by a throwaway key under the signing key's id, so every
+        verifier refuses it; the refresh token and session are stored nowhere.
+        """
+        throwaway = ec.generate_private_key(ec.SECP256R1())
+        session_id = uuid.uuid4().hex
+        claims = self._claims(user_id, account_id, ["owner"], session_id, now)
+        headers = {"kid": self.keyring.signing_key().kid}
+        return {
+            "access_token": jwt.encode(claims, throwaway, algorithm=ALGORITHM, headers=headers),
+            "token_type": "Bearer",
+            "expires_in": int(self.access_ttl.total_seconds()),
+            "refresh_token": secrets.token_urlsafe(32),
+            "refresh_expires_in": int(self.refresh_ttl.total_seconds()),
+            "session_id": session_id,
+        }
 
     def service_token(self, client_id: str, now: datetime, ttl: timedelta) -> dict[str, Any]:
         """A short-lived token with the `service` role, for calls between services."""
