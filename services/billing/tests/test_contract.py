@@ -198,6 +198,12 @@ def test_no_route_takes_an_untyped_body() -> None:
             )
 
 
+def test_only_the_payment_body_may_be_left_out(openapi: dict[str, Any]) -> None:
+    optional = {k for k, op in _operations(openapi).items() if "requestBody" in op}
+    optional = {k for k in optional if not _operations(openapi)[k]["requestBody"]["required"]}
+    assert optional == {("post", "/v1/invoices/{invoice_id}/pay")}
+
+
 def test_the_upgrade_preview_keeps_its_from_key(openapi: dict[str, Any]) -> None:
     preview = openapi["components"]["schemas"]["UpgradePreviewOut"]
     assert {"from", "to"} <= set(preview["required"])

@@ -22,6 +22,7 @@ from litestar.openapi.spec import (
     OpenAPIType,
     Operation,
 )
+from litestar.openapi.spec import RequestBody as OpenAPIRequestBody
 from litestar.openapi.spec import Schema as OpenAPISchema
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
@@ -103,6 +104,16 @@ def _download(content: dict[str, OpenAPIMediaType]) -> type[Operation]:
                 ok.content = dict(content)
 
     return _Download
+
+
+@dataclass
+class _OptionalBody(Operation):
+    """A body that may be left out (a payment without one pays all that is due from the
+    wallet); Litestar documents every `data` parameter as required."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.request_body, OpenAPIRequestBody):
+            self.request_body.required = False
 
 
 _HTML = OpenAPIMediaType(schema=OpenAPISchema(type=OpenAPIType.STRING))
@@ -323,6 +334,7 @@ class InvoicesController(Controller):
         "/{invoice_id:str}/pay",
         status_code=200,
         guards=[payer_guard],
+        operation_class=_OptionalBody,
         responses={
             202: ResponseSpec(
                 InvoiceOut,
