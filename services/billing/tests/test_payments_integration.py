@@ -5,87 +5,22 @@ concurrency, with every VND accounted for."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 import pytest
-from pymongo import AsyncMongoClient
 
 from portal_billing import domain
-from portal_billing.handlers import BillingService, PaymentInProgress
-from portal_billing.settings import BillingSettings
+from portal_billing.handlers import PaymentInProgress
+from portal_billing.models import InvoiceOut, InvoiceRowOut, PayIn, RefundIn, SubscriptionOut
 from portal_chassis.auth import Principal
-from portal_chassis.clock import ManualClock
 from portal_chassis.decider import DomainError
-from portal_chassis.eventstore import EventStore
 from portal_chassis.problems import ProblemError
 from portal_contracts.events.billing import InvoiceCancelled, InvoicePaid
 from portal_contracts.events.wallet import TopUpCompleted
-from portal_wallet.handlers import WalletService
-from portal_wallet.payments import SandboxProvider
-from portal_wallet.settings import WalletSettings
 
 pytestmark = pytest.mark.integration
 PRO_12 = 2_160_000
-
-
-class InProcessWallet:
-    """Billing's WalletPort over a real WalletService (what HttpWallet reaches over HTTP)."""
-
-    def __init__(self, service: WalletService) -> None:
-        self.service = service
-        self.debit_calls = 0
-
-    async def debit(self, account_id, amount, currency, reference, key):  # type: ignore[no-untyped-def]
-        self.debit_calls += 1
-        return await self.service.debit(
-            account_id, amount, currency, "invoice_payment", reference, key
-        )
-
-    async def credit(self, account_id, amount, currency, reason, reference, key):  # type: ignore[no-untyped-def]
-        return await self.service.credit(account_id, amount, currency, reason, reference, key)
-
-    async def top_up(self, account_id, amount, currency, method, key):  # type: ignore[no-untyped-def]
-        view, _ = await self.service.request_top_up(
-            account_id, amount, currency, method, idempotency_key=key
-        )
-        return view
-
-    async def balance(self, account_id):  # type: ignore[no-untyped-def]
-        return await self.service.wallet_view(account_id)
-
-
-@pytest.fixture
-async def wallet_db(infra: Any, unique: str) -> AsyncIterator[Any]:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_uri, tz_aware=True)
-    db = client[f"test_{unique}_wallet"]
-    yield db
-    await client.drop_database(db.name)
-    await client.close()
-
-
-@pytest.fixture
-async def billing(mongo_db, wallet_db, unique):  # type: ignore[no-untyped-def]
-    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
-    wallet_store = EventStore(wallet_db)
-    await wallet_store.setup()
-    provider = SandboxProvider(
-        "secret", expiry=timedelta(minutes=30), bank_bin="970436", bank_account="1"
-    )
-    wallet_service = WalletService(
-        wallet_store, wallet_db, WalletSettings(), {"sandbox": provider}, clock
-    )
-    await wallet_service.setup()
-    await wallet_service.open_wallet(unique, cause="test")
-    wallet = InProcessWallet(wallet_service)
-    store = EventStore(mongo_db)
-    await store.setup()
-    service = BillingService(store, mongo_db, BillingSettings(), wallet, clock)
-    await service.setup()
-    owner = Principal("u1", unique, frozenset({"owner"}), "s1", "token")
-    return SimpleNamespace(service=service, wallet=wallet, owner=owner, account=unique)
 
 
 async def fund(b: Any, amount: int) -> None:
@@ -96,8 +31,10 @@ async def balance(b: Any) -> int:
     return int((await b.wallet.balance(b.account))["balance"])
 
 
-def paying(method: str = "wallet", amount: int | None = None) -> Any:
-    return SimpleNamespace(method=method, amount=amount)
+def paying(
+    method: Literal["wallet", "sandbox", "bank_transfer"] = "wallet", amount: int | None = None
+) -> PayIn:
+    return PayIn(method=method, amount=amount)
 
 
 async def test_a_crash_between_debit_and_record_is_healed_by_the_retry(billing, monkeypatch):
@@ -115,14 +52,14 @@ async def test_a_crash_between_debit_and_record_is_healed_by_the_retry(billing, 
 
     monkeypatch.setattr(b.service.invoices, "run", crash_once)
     with pytest.raises(ConnectionError):
-        await b.service.pay(b.owner, invoice["id"], paying(), "pay-1")
+        await b.service.pay(b.owner, invoice.id, paying(), "pay-1")
     assert await balance(b) == 3_000_000 - PRO_12  # the money left the wallet...
-    assert (await b.service.invoice(b.owner, invoice["id"]))["status"] == "unpaid"
-    healed = await b.service.pay(b.owner, invoice["id"], paying(), "pay-1")  # ...the retry
-    assert healed["status"] == "paid" and healed["paid"] == PRO_12
+    assert (await b.service.invoice(b.owner, invoice.id)).status == "unpaid"
+    healed = await b.service.pay(b.owner, invoice.id, paying(), "pay-1")  # ...the retry
+    assert healed.status == "paid" and healed.paid == PRO_12
     assert await balance(b) == 3_000_000 - PRO_12  # debited once
-    again = await b.service.pay(b.owner, invoice["id"], paying(), "pay-1")
-    assert again["invoice_number"] == healed["invoice_number"]
+    again = await b.service.pay(b.owner, invoice.id, paying(), "pay-1")
+    assert again.invoice_number == healed.invoice_number
     assert await balance(b) == 3_000_000 - PRO_12
 
 
@@ -130,12 +67,12 @@ async def test_the_same_order_request_twice_issues_one_invoice(billing):
     b = billing
     first = await b.service.place_order(b.owner, "host-pro", 12, "same-key")
     second = await b.service.place_order(b.owner, "host-pro", 12, "same-key")
-    assert first["id"] == second["id"]
+    assert first.id == second.id
     with pytest.raises(DomainError) as err:
         await b.service.place_order(b.owner, "host-sup", 1, "same-key")
     assert err.value.code == "idempotency_key_reused"
     listed = await b.service.list_invoices(b.owner, status=None, kind=None, limit=10, offset=0)
-    assert listed["total"] == 1
+    assert listed.total == 1
 
 
 @pytest.mark.parametrize("keys", ["none", "distinct", "same"])
@@ -145,36 +82,39 @@ async def test_concurrent_payments_of_one_invoice_debit_the_wallet_once(billing,
     invoice = await b.service.place_order(b.owner, "host-pro", 12, None)
     key = {"none": lambda n: None, "distinct": lambda n: f"k{n}", "same": lambda n: "k"}[keys]
     results = await asyncio.gather(
-        *(b.service.pay(b.owner, invoice["id"], paying(), key(n)) for n in range(20)),
+        *(b.service.pay(b.owner, invoice.id, paying(), key(n)) for n in range(20)),
         return_exceptions=True,
     )
-    paid = await b.service.invoice(b.owner, invoice["id"])
-    assert paid["status"] == "paid" and paid["paid"] == PRO_12
-    assert paid["payments_in_progress"] == []
+    paid = await b.service.invoice(b.owner, invoice.id)
+    assert paid.status == "paid" and paid.paid == PRO_12
+    assert paid.payments_in_progress == []
     # The invoice's stream serialises the payments: one reserves what is due, the others
     # are refused before the wallet is called (none is debited and credited back).
     assert 10_000_000 - await balance(b) == PRO_12
-    assert len(paid["payments"]) == 1 and paid["payments"][0]["excess_to_wallet"] == 0
+    assert len(paid.payments) == 1 and paid.payments[0].excess_to_wallet == 0
     refused = {r.code for r in results if isinstance(r, DomainError)}
     assert refused <= {"payment_in_progress", "invoice_not_payable"}, results
     assert not [
         r for r in results if isinstance(r, BaseException) and not isinstance(r, DomainError)
     ]
     if keys == "same":  # one request sent 20 times: every copy answers the paid invoice
-        assert all(isinstance(r, dict) and r["status"] == "paid" for r in results), results
+        assert all(isinstance(r, InvoiceOut) and r.status == "paid" for r in results), results
     else:
         assert b.wallet.debit_calls == 1
 
 
-class LateWallet(InProcessWallet):
+class LateWallet:
     """The wallet commits the debit but billing's call times out before the answer."""
 
-    def __init__(self, service: WalletService, late: int) -> None:
-        super().__init__(service)
+    def __init__(self, wallet: Any, late: int) -> None:
+        self.wallet = wallet
         self.late = late
 
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.wallet, name)
+
     async def debit(self, account_id, amount, currency, reference, key):  # type: ignore[no-untyped-def]
-        answer = await super().debit(account_id, amount, currency, reference, key)
+        answer = await self.wallet.debit(account_id, amount, currency, reference, key)
         if self.late:
             self.late -= 1
             raise ProblemError(503, "wallet_unavailable", "the wallet did not answer (ReadTimeout)")
@@ -184,29 +124,29 @@ class LateWallet(InProcessWallet):
 async def test_a_wallet_answering_after_the_timeout_is_finished_by_the_sweep(billing):
     b = billing
     await fund(b, 3_000_000)
-    late = LateWallet(b.wallet.service, late=1)
+    late = LateWallet(b.wallet, late=1)
     b.service.wallet = late
     invoice = await b.service.place_order(b.owner, "host-pro", 12, None)
     with pytest.raises(PaymentInProgress):
-        await b.service.pay(b.owner, invoice["id"], paying(), None)
-    view = await b.service.invoice(b.owner, invoice["id"])
-    assert view["status"] == "unpaid"
-    assert [p["amount"] for p in view["payments_in_progress"]] == [PRO_12]
+        await b.service.pay(b.owner, invoice.id, paying(), None)
+    view = await b.service.invoice(b.owner, invoice.id)
+    assert view.status == "unpaid"
+    assert [p.amount for p in view.payments_in_progress] == [PRO_12]
     assert await balance(b) == 3_000_000 - PRO_12  # the debit happened
     # The customer clicks "pay" again at once (a new request, a new key): refused, not
     # debited a second time.
     with pytest.raises(DomainError) as err:
-        await b.service.pay(b.owner, invoice["id"], paying(), None)
+        await b.service.pay(b.owner, invoice.id, paying(), None)
     assert err.value.code == "payment_in_progress"
     assert await b.service.resume_payments() == 0  # too fresh: its request may still wait
     b.service.clock.advance(seconds=16)
     assert await b.service.resume_payments() == 1
-    paid = await b.service.invoice(b.owner, invoice["id"])
-    assert paid["status"] == "paid" and paid["payments_in_progress"] == []
+    paid = await b.service.invoice(b.owner, invoice.id)
+    assert paid.status == "paid" and paid.payments_in_progress == []
     assert await balance(b) == 3_000_000 - PRO_12
     assert await b.service.resume_payments() == 0
     listed = await b.service.list_invoices(b.owner, status="paid", kind=None, limit=10, offset=0)
-    assert [row["id"] for row in listed["items"]] == [invoice["id"]]
+    assert [row.id for row in listed.items] == [invoice.id]
 
 
 async def test_a_crash_after_the_debit_then_a_new_request_debits_once(billing, monkeypatch):
@@ -222,17 +162,17 @@ async def test_a_crash_after_the_debit_then_a_new_request_debits_once(billing, m
 
     monkeypatch.setattr(b.service.invoices, "run", die_before_recording)
     with pytest.raises(ConnectionError):
-        await b.service.pay(b.owner, invoice["id"], paying(), None)
+        await b.service.pay(b.owner, invoice.id, paying(), None)
     monkeypatch.setattr(b.service.invoices, "run", real_run)  # the restarted process
     assert await balance(b) == 3_000_000 - PRO_12
     b.service.clock.advance(seconds=16)
     # "Pay" again with a new request before any sweep: the payment left behind is
     # finished first (the wallet replays its debit), so nothing more is taken.
     with pytest.raises(DomainError) as err:
-        await b.service.pay(b.owner, invoice["id"], paying(), "a-new-key")
+        await b.service.pay(b.owner, invoice.id, paying(), "a-new-key")
     assert err.value.code == "invoice_not_payable"
-    paid = await b.service.invoice(b.owner, invoice["id"])
-    assert paid["status"] == "paid" and paid["paid"] == PRO_12
+    paid = await b.service.invoice(b.owner, invoice.id)
+    assert paid.status == "paid" and paid.paid == PRO_12
     assert await balance(b) == 3_000_000 - PRO_12
 
 
@@ -241,14 +181,14 @@ async def test_a_refused_debit_abandons_the_payment_and_frees_the_invoice(billin
     await fund(b, 1_000_000)
     invoice = await b.service.place_order(b.owner, "host-pro", 12, None)
     with pytest.raises(DomainError) as err:
-        await b.service.pay(b.owner, invoice["id"], paying(), None)
+        await b.service.pay(b.owner, invoice.id, paying(), None)
     assert err.value.code == "insufficient_balance"
-    view = await b.service.invoice(b.owner, invoice["id"])
-    assert view["status"] == "unpaid" and view["payments_in_progress"] == []
+    view = await b.service.invoice(b.owner, invoice.id)
+    assert view.status == "unpaid" and view.payments_in_progress == []
     assert await balance(b) == 1_000_000
     await fund(b, 2_000_000)
-    paid = await b.service.pay(b.owner, invoice["id"], paying(), None)
-    assert paid["status"] == "paid"
+    paid = await b.service.pay(b.owner, invoice.id, paying(), None)
+    assert paid.status == "paid"
     assert await balance(b) == 3_000_000 - PRO_12
 
 
@@ -265,23 +205,25 @@ async def test_a_list_row_skipped_by_a_crash_is_fed_again_from_the_events(billin
 
     monkeypatch.setattr(b.service, "_refresh_invoice_views", crash)
     with pytest.raises(ConnectionError):
-        await b.service.pay(b.owner, invoice["id"], paying(), "k")
+        await b.service.pay(b.owner, invoice.id, paying(), "k")
     monkeypatch.setattr(b.service, "_refresh_invoice_views", real_refresh)
     listed = await b.service.list_invoices(b.owner, status=None, kind=None, limit=10, offset=0)
-    assert listed["items"][0]["status"] == "unpaid"  # the row missed the payment
+    assert listed.items[0].status == "unpaid"  # the row missed the payment
     # billing.events delivers the stored events (at least once): the row catches up.
-    for stored in await b.service.store.read_stream(domain.invoice_stream(invoice["id"])):
+    for stored in await b.service.store.read_stream(domain.invoice_stream(invoice.id)):
         await b.service.on_own_event(stored.event, "billing")
     listed = await b.service.list_invoices(b.owner, status=None, kind=None, limit=10, offset=0)
-    assert listed["items"][0]["status"] == "paid"
+    assert listed.items[0].status == "paid"
     assert await balance(b) == 3_000_000 - PRO_12
 
 
 async def test_a_provider_payment_event_delivered_twice_is_applied_once(billing):
     b = billing
     invoice = await b.service.place_order(b.owner, "host-pro", 12, None)
-    answer = await b.service.pay(b.owner, invoice["id"], paying("bank_transfer"), "transfer-1")
-    top_up_id = answer["payment_request"]["top_up_id"]
+    answer = await b.service.pay(b.owner, invoice.id, paying("bank_transfer"), "transfer-1")
+    request = answer.payment_request
+    assert request is not None and request.payment is not None
+    top_up_id = request.top_up_id
     # The wallet credits the transfer (over-paid by 10,000), then tells billing, twice.
     await b.wallet.service.credit(b.account, PRO_12 + 10_000, "VND", "top_up", top_up_id, "t1")
     event = TopUpCompleted(
@@ -289,7 +231,7 @@ async def test_a_provider_payment_event_delivered_twice_is_applied_once(billing)
         account_id=b.account,
         top_up_id=top_up_id,
         provider="sandbox",
-        reference=answer["payment_request"]["payment"]["reference"],
+        reference=request.payment.reference,
         provider_event_id="evt-1",
         amount_requested=PRO_12,
         amount_received=PRO_12 + 10_000,
@@ -297,9 +239,9 @@ async def test_a_provider_payment_event_delivered_twice_is_applied_once(billing)
     )
     await asyncio.gather(b.service.on_top_up_completed(event), b.service.on_top_up_completed(event))
     await b.service.on_top_up_completed(event)
-    paid = await b.service.invoice(b.owner, invoice["id"])
-    assert paid["status"] == "paid" and len(paid["payments"]) == 1
-    assert paid["payments"][0]["excess_to_wallet"] == 10_000
+    paid = await b.service.invoice(b.owner, invoice.id)
+    assert paid.status == "paid" and len(paid.payments) == 1
+    assert paid.payments[0].excess_to_wallet == 10_000
     assert await balance(b) == 10_000
 
 
@@ -307,14 +249,14 @@ async def test_follow_ups_replayed_from_the_topic_change_nothing_more(billing):
     b = billing
     await fund(b, 1_200_000)
     first = await b.service.place_order(b.owner, "host-sup", 12, None)  # 1,080,000
-    await b.service.pay(b.owner, first["id"], paying(), "p1")
+    await b.service.pay(b.owner, first.id, paying(), "p1")
     second = await b.service.place_order(b.owner, "host-sup", 1, None)
-    await b.service.pay(b.owner, second["id"], paying(amount=40_000), "p2")
-    await b.service.cancel(b.owner, second["id"])
+    await b.service.pay(b.owner, second.id, paying(amount=40_000), "p2")
+    await b.service.cancel(b.owner, second.id)
     after = await balance(b)
     events = [
         s.event
-        for invoice_id in (first["id"], second["id"])
+        for invoice_id in (first.id, second.id)
         for s in await b.service.store.read_stream(domain.invoice_stream(invoice_id))
     ]
     assert any(isinstance(e, InvoicePaid) for e in events)
@@ -325,14 +267,14 @@ async def test_follow_ups_replayed_from_the_topic_change_nothing_more(billing):
     assert after == 1_200_000 - 1_080_000  # the stopped order's 40,000 came back
     assert await balance(b) == after
     subs = await b.service.list_subscriptions(b.owner, status=None, limit=10, offset=0)
-    assert subs["total"] == 1
+    assert subs.total == 1
 
 
 async def test_a_credit_the_wallet_refused_to_take_stays_pending_until_the_sweep(billing):
     b = billing
     await fund(b, 500_000)
     invoice = await b.service.place_order(b.owner, "host-sup", 3, None)  # 300,000
-    await b.service.pay(b.owner, invoice["id"], paying(amount=200_000), "part")
+    await b.service.pay(b.owner, invoice.id, paying(amount=200_000), "part")
     real_credit = b.wallet.credit
     calls = {"n": 0}
 
@@ -341,8 +283,8 @@ async def test_a_credit_the_wallet_refused_to_take_stays_pending_until_the_sweep
         raise ProblemError(503, "wallet_unavailable", "the wallet did not answer")
 
     b.wallet.credit = unreachable
-    cancelled = await b.service.cancel(b.owner, invoice["id"])  # owes 200,000 back
-    assert cancelled["status"] == "cancelled" and calls["n"] == 1
+    cancelled = await b.service.cancel(b.owner, invoice.id)  # owes 200,000 back
+    assert cancelled.status == "cancelled" and calls["n"] == 1
     assert await balance(b) == 300_000  # not yet
     assert await b.service.pending_credits.count_documents({}) == 1
     assert await b.service.retry_credits() == 0  # still unreachable
@@ -351,27 +293,27 @@ async def test_a_credit_the_wallet_refused_to_take_stays_pending_until_the_sweep
     assert await balance(b) == 500_000
     assert await b.service.pending_credits.count_documents({}) == 0
     # The follow-up delivered again from the topic credits nothing more.
-    events = await b.service.store.read_stream(domain.invoice_stream(invoice["id"]))
+    events = await b.service.store.read_stream(domain.invoice_stream(invoice.id))
     for stored in events:
         await b.service.follow_up(stored.event)
     assert await balance(b) == 500_000
 
 
-async def _one_month_with_auto_renewal(b: Any) -> dict[str, Any]:
+async def _one_month_with_auto_renewal(b: Any) -> SubscriptionOut:
     """Auto-pay on, Support bought for 1 month (100,000), auto-renewal switched on."""
     await b.service.set_auto_pay(b.owner, True)
     await b.service.place_order(b.owner, "host-sup", 1, None)  # paid at once by auto-pay
-    (sub,) = (await b.service.list_subscriptions(b.owner, status=None, limit=5, offset=0))["items"]
-    on = await b.service.set_auto_renew(b.owner, sub["id"], True, None)
-    assert (on["auto_renew"], on["auto_renew_months"]) == (True, 1)  # the period bought
+    (sub,) = (await b.service.list_subscriptions(b.owner, status=None, limit=5, offset=0)).items
+    on = await b.service.set_auto_renew(b.owner, sub.id, True, None)
+    assert (on.auto_renew, on.auto_renew_months) == (True, 1)  # the period bought
     return on
 
 
-async def renewals(b: Any) -> list[dict[str, Any]]:
+async def renewals(b: Any) -> list[InvoiceRowOut]:
     listing = await b.service.list_invoices(
         b.owner, status=None, kind="renewal", limit=10, offset=0
     )
-    return list(listing["items"])
+    return list(listing.items)
 
 
 async def test_auto_renewal_issues_and_pays_one_renewal_per_term(billing):
@@ -379,45 +321,45 @@ async def test_auto_renewal_issues_and_pays_one_renewal_per_term(billing):
     await fund(b, 300_000)
     sub = await _one_month_with_auto_renewal(b)
     assert await balance(b) == 200_000
-    ends_on = datetime.fromisoformat(sub["ends_on"]).date()
+    ends_on = sub.ends_on
     b.service.clock.advance(days=(ends_on - b.service.clock.now().date()).days - 10)
     await asyncio.gather(b.service.check_expiry(), b.service.check_expiry())  # two replicas
     await b.service.check_expiry()  # and the next sweep
     (renewal,) = await renewals(b)
-    assert renewal["status"] == "paid" and renewal["total"] == 100_000
+    assert renewal.status == "paid" and renewal.total == 100_000
     assert await balance(b) == 100_000  # debited once
-    after = await b.service.subscription(b.owner, sub["id"])
-    assert after["ends_on"] > sub["ends_on"]  # extended from the end date
-    assert (datetime.fromisoformat(after["ends_on"]).date() - ends_on).days in (28, 29, 30, 31)
+    after = await b.service.subscription(b.owner, sub.id)
+    assert after.ends_on > sub.ends_on  # extended from the end date
+    assert (after.ends_on - ends_on).days in (28, 29, 30, 31)
 
 
 async def test_auto_renewal_without_funds_leaves_one_invoice_to_pay(billing):
     b = billing
     await fund(b, 100_000)
     sub = await _one_month_with_auto_renewal(b)
-    ends_on = datetime.fromisoformat(sub["ends_on"]).date()
+    ends_on = sub.ends_on
     b.service.clock.advance(days=(ends_on - b.service.clock.now().date()).days - 3)
     for _ in range(3):
         await b.service.check_expiry()
     (renewal,) = await renewals(b)  # one invoice, not one per sweep
-    assert renewal["status"] == "unpaid" and renewal["amount_due"] == 100_000
-    assert (await b.service.subscription(b.owner, sub["id"]))["ends_on"] == sub["ends_on"]
+    assert renewal.status == "unpaid" and renewal.amount_due == 100_000
+    assert (await b.service.subscription(b.owner, sub.id)).ends_on == sub.ends_on
     await fund(b, 150_000)  # (fund's transaction id is per amount: 100,000 again is a no-op)
-    await b.service.pay(b.owner, renewal["id"], paying(), "pay-renewal")
+    await b.service.pay(b.owner, renewal.id, paying(), "pay-renewal")
     assert await balance(b) == 50_000
-    assert (await b.service.subscription(b.owner, sub["id"]))["ends_on"] > sub["ends_on"]
+    assert (await b.service.subscription(b.owner, sub.id)).ends_on > sub.ends_on
 
 
 async def test_concurrent_refunds_never_return_more_than_was_paid(billing):
     b = billing
     await fund(b, 300_000)
     invoice = await b.service.place_order(b.owner, "host-sup", 3, None)  # 300,000
-    await b.service.pay(b.owner, invoice["id"], paying(), "pay-all")
+    await b.service.pay(b.owner, invoice.id, paying(), "pay-all")
     assert await balance(b) == 0
     admin = Principal("admin-1", "platform", frozenset({"billing_admin"}), "s2", "token")
     results = await asyncio.gather(
         *(
-            b.service.refund(admin, invoice["id"], SimpleNamespace(amount=100_000, reason="r"))
+            b.service.refund(admin, invoice.id, RefundIn(amount=100_000, reason="four times"))
             for _ in range(4)
         ),
         return_exceptions=True,
@@ -426,4 +368,4 @@ async def test_concurrent_refunds_never_return_more_than_was_paid(billing):
     assert len(refused) == 1 and refused[0].code == "refund_too_large", results
     await b.service.retry_credits()  # any credit the wallet did not take at once
     assert await balance(b) == 300_000  # every refund credited once, none twice
-    assert (await b.service.invoice(b.owner, invoice["id"]))["refunded"] == 300_000
+    assert (await b.service.invoice(b.owner, invoice.id)).refunded == 300_000

@@ -1,400 +1,405 @@
-"""The billing service's internal HTTP API (reached through the gateway)."""
+"""The billing service's internal HTTP API (reached through the gateway).
+
+Typed at the boundary (portal_chassis.contract): bodies are `Strict` models, answers are
+`Out` models or pages of them (portal_billing.models), and each controller owns its guards
+and its dependencies (the caller and the billing use cases).
+"""
 
 from __future__ import annotations
 
-import asyncio
-from datetime import date
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, post, put
-from litestar.params import FromPath, FromQuery, QueryParameter
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency, Provide
+from litestar.handlers import BaseRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+)
+from litestar.openapi.spec import RequestBody as OpenAPIRequestBody
+from litestar.openapi.spec import Schema as OpenAPISchema
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from portal_billing.documents import render_html, render_invoice_pdf, render_pdf
 from portal_billing.handlers import (
     MAX_PROOF_BYTES,
+    PROOF_TYPES,
     BillingService,
     PaymentInProgress,
     is_billing_admin,
 )
-from portal_billing.views import plan_row
+from portal_billing.models import (
+    AutoRenewIn,
+    ClaimIn,
+    ClaimOut,
+    ClaimsPage,
+    CodeOut,
+    ContractOut,
+    ExpiryCheckOut,
+    InvoiceOut,
+    InvoicesPage,
+    OrderIn,
+    PayIn,
+    PlanIn,
+    PlanOut,
+    PlansOut,
+    PlanTermsIn,
+    RefundIn,
+    RejectIn,
+    RenewIn,
+    SettingsIn,
+    SettingsOut,
+    SubscriptionOut,
+    SubscriptionsPage,
+    UpgradeIn,
+    UpgradePreviewOut,
+)
 from portal_chassis.auth import Principal, optional_principal, principal_from
-from portal_chassis.problems import ProblemError, parse_json_body
+from portal_chassis.contract import PRINCIPAL, Limit, Offset, use_cases
+from portal_chassis.problems import ProblemError
 from portal_chassis.web import IdempotencyKey, download
 
-Months = Annotated[StrictInt, Field(ge=1, le=120)]
-PlanId = Annotated[str, Field(min_length=1, max_length=60)]
+Conn = ASGIConnection[Any, Any, Any, Any]
+Billing = NamedDependency[BillingService]
+Caller = NamedDependency[Principal]
+DEPENDENCIES = {"principal": PRINCIPAL, "billing": use_cases("billing")}
+PDF = "application/pdf"
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class PeriodIn(Strict):
-    months: Literal[1, 3, 6, 12, 24]
-    discount_percent: StrictInt = Field(0, ge=0, le=99)
-
-
-class PlanTermsIn(Strict):
-    name: Annotated[str, Field(min_length=1, max_length=120)]
-    monthly_price: StrictInt = Field(gt=0, le=10_000_000_000)
-    periods: list[PeriodIn] = Field(min_length=1, max_length=5)
-    description: Annotated[str, Field(max_length=2000)] = ""
-
-
-class PlanIn(PlanTermsIn):
-    code: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{1,30}$")]
-    category: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{1,39}$")]
-    tier: Literal["support", "professional", "premium"]
-
-
-class OrderIn(Strict):
-    plan_id: PlanId
-    months: Months
-
-
-class RenewIn(Strict):
-    months: Months
-    pay_from_wallet: StrictBool = True
-
-
-class AutoRenewIn(Strict):
-    enabled: StrictBool
-    months: Months | None = None
-    """Default: the period of the purchase or the latest renewal."""
-
-
-class UpgradeIn(Strict):
-    plan_id: PlanId
-    pay_from_wallet: StrictBool = True
-    expected_charge: StrictInt | None = Field(None, ge=0)
-    """The previewed charge; if the price moved since (a day passed), the upgrade stops."""
-
-
-class PayIn(Strict):
-    method: Literal["wallet", "sandbox", "bank_transfer"] = "wallet"
-    amount: StrictInt | None = Field(None, gt=0)
-    """Less than what is due is a partial payment; omitted: everything due."""
-
-
-class ProofIn(Strict):
-    filename: Annotated[str, Field(min_length=1, max_length=200)]
-    content_base64: Annotated[str, Field(max_length=MAX_PROOF_BYTES * 4 // 3 + 8)]
-
-
-class ClaimIn(Strict):
-    reference: Annotated[str, Field(min_length=3, max_length=100)]
-    amount: StrictInt = Field(gt=0)
-    paid_on: date | None = None
-    proof: ProofIn | None = None
-
-
-class RejectIn(Strict):
-    reason: Annotated[str, Field(min_length=3, max_length=500)]
-
-
-class RefundIn(Strict):
-    amount: StrictInt = Field(gt=0)
-    reason: Annotated[str, Field(min_length=3, max_length=500)]
-
-
-class SettingsIn(Strict):
-    auto_pay: StrictBool
-
-
-Limit = Annotated[int, QueryParameter(ge=1, le=100)]
-Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
-
-
-def _svc(request: Request[Any, Any, Any]) -> BillingService:
-    return request.app.state.billing  # type: ignore[no-any-return]
-
-
-async def _payer(request: Request[Any, Any, Any]) -> Principal:
+async def payer_guard(connection: Conn, _: BaseRouteHandler) -> None:
     """Money matters: the account's owner and admins, or billing staff."""
-    principal = await principal_from(request)
+    principal = await principal_from(connection)
     if not (principal.manages_account or is_billing_admin(principal)):
         raise ProblemError(403, "forbidden", "only the account owner or an admin handles billing")
-    return principal
+
+
+async def _optional_principal(request: Request[Any, Any, Any]) -> Principal | None:
+    return await optional_principal(request)
+
+
+OPTIONAL_PRINCIPAL = Provide(_optional_principal)
+"""Public reads: None without a token; a token that is sent must be valid."""
+
+
+def _binary(*media_types: str) -> dict[str, OpenAPIMediaType]:
+    schema = OpenAPISchema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+    return {m: OpenAPIMediaType(schema=schema) for m in media_types}
+
+
+def _download(content: dict[str, OpenAPIMediaType]) -> type[Operation]:
+    """An operation answering bytes of the given media types, which Litestar cannot tell
+    from a `Response[bytes]` signature: the operation says so itself."""
+
+    @dataclass
+    class _Download(Operation):
+        def __post_init__(self) -> None:
+            if self.responses and "200" in self.responses:
+                ok = self.responses["200"]
+                assert isinstance(ok, OpenAPIResponse)
+                ok.content = dict(content)
+
+    return _Download
+
+
+@dataclass
+class _OptionalBody(Operation):
+    """A body that may be left out (a payment without one pays all that is due from the
+    wallet); Litestar documents every `data` parameter as required."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.request_body, OpenAPIRequestBody):
+            self.request_body.required = False
+
+
+_HTML = OpenAPIMediaType(schema=OpenAPISchema(type=OpenAPIType.STRING))
+PROOF_DOWNLOAD = _download(_binary(*PROOF_TYPES))
+PDF_DOWNLOAD = _download(_binary(PDF))
+DOCUMENT_DOWNLOAD = _download({**_binary(PDF), "text/html": _HTML})
 
 
 class PlansController(Controller):
     path = "/v1/plans"
     tags = ["plans"]
+    dependencies = {**DEPENDENCIES, "caller": OPTIONAL_PRINCIPAL}
 
     @get("/")
     async def list_plans(
         self,
-        request: Request[Any, Any, Any],
+        caller: NamedDependency[Principal | None],
+        billing: Billing,
         category: Annotated[str | None, QueryParameter(max_length=40)] = None,
         tier: Annotated[str | None, QueryParameter(max_length=20)] = None,
         include_retired: FromQuery[bool] = False,
-    ) -> dict[str, Any]:
+    ) -> PlansOut:
         """The price list is public (anonymous callers see what is for sale)."""
-        principal = await optional_principal(request)
-        return await _svc(request).list_plans(
-            include_retired=include_retired
-            and principal is not None
-            and is_billing_admin(principal),
-            category=category,
-            tier=tier,
+        return await billing.list_plans(
+            caller, include_retired=include_retired, category=category, tier=tier
         )
 
     @get("/{plan_id:str}")
-    async def get_plan(self, request: Request[Any, Any, Any], plan_id: FromPath[str]) -> Any:
-        await optional_principal(request)  # public; a token that is sent must be valid
-        return plan_row(await _svc(request).plan(plan_id))
+    async def get_plan(
+        self, caller: NamedDependency[Principal | None], billing: Billing, plan_id: FromPath[str]
+    ) -> PlanOut:
+        del caller  # public; a token that is sent must be valid
+        return await billing.plan_view(plan_id)
 
     @post("/", status_code=201)
-    async def publish(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
-        principal = await principal_from(request)
-        data = parse_json_body(await request.body(), PlanIn)
-        return await _svc(request).publish_plan(principal, data)
+    async def publish(self, data: JSONBody[PlanIn], principal: Caller, billing: Billing) -> PlanOut:
+        return await billing.publish_plan(principal, data)
 
     @put("/{plan_id:str}")
-    async def change(self, request: Request[Any, Any, Any], plan_id: FromPath[str]) -> Any:
-        principal = await principal_from(request)
-        data = parse_json_body(await request.body(), PlanTermsIn)
-        return await _svc(request).change_plan(principal, plan_id, data)
+    async def change(
+        self,
+        plan_id: FromPath[str],
+        data: JSONBody[PlanTermsIn],
+        principal: Caller,
+        billing: Billing,
+    ) -> PlanOut:
+        return await billing.change_plan(principal, plan_id, data)
 
     @post("/{plan_id:str}/retire", status_code=200)
-    async def retire(self, request: Request[Any, Any, Any], plan_id: FromPath[str]) -> Any:
-        return await _svc(request).retire_plan(await principal_from(request), plan_id)
+    async def retire(self, plan_id: FromPath[str], principal: Caller, billing: Billing) -> PlanOut:
+        return await billing.retire_plan(principal, plan_id)
 
 
 class OrdersController(Controller):
     path = "/v1/orders"
     tags = ["orders"]
+    guards = [payer_guard]
+    dependencies = DEPENDENCIES
 
     @post("/", status_code=201)
     async def order(
-        self, request: Request[Any, Any, Any], idempotency_key: IdempotencyKey = None
-    ) -> dict[str, Any]:
-        principal = await _payer(request)
-        data = parse_json_body(await request.body(), OrderIn)
-        return await _svc(request).place_order(
-            principal, data.plan_id, data.months, idempotency_key
-        )
+        self,
+        data: JSONBody[OrderIn],
+        principal: Caller,
+        billing: Billing,
+        idempotency_key: IdempotencyKey = None,
+    ) -> InvoiceOut:
+        return await billing.place_order(principal, data.plan_id, data.months, idempotency_key)
 
 
 class SubscriptionsController(Controller):
     path = "/v1/subscriptions"
     tags = ["subscriptions"]
+    dependencies = DEPENDENCIES
 
     @get("/")
     async def list_subscriptions(
         self,
-        request: Request[Any, Any, Any],
+        principal: Caller,
+        billing: Billing,
         limit: Limit = 20,
         offset: Offset = 0,
         status: FromQuery[Literal["active", "expired"] | None] = None,
-    ) -> dict[str, Any]:
-        principal = await principal_from(request)
-        return await _svc(request).list_subscriptions(
+    ) -> SubscriptionsPage:
+        return await billing.list_subscriptions(
             principal, status=status, limit=limit, offset=offset
         )
 
     @get("/{subscription_id:str}")
     async def get_subscription(
-        self, request: Request[Any, Any, Any], subscription_id: FromPath[str]
-    ) -> dict[str, Any]:
-        return await _svc(request).subscription(await principal_from(request), subscription_id)
+        self, subscription_id: FromPath[str], principal: Caller, billing: Billing
+    ) -> SubscriptionOut:
+        return await billing.subscription(principal, subscription_id)
 
-    @post("/{subscription_id:str}/renew", status_code=201)
+    @post("/{subscription_id:str}/renew", status_code=201, guards=[payer_guard])
     async def renew(
         self,
-        request: Request[Any, Any, Any],
         subscription_id: FromPath[str],
+        data: JSONBody[RenewIn],
+        principal: Caller,
+        billing: Billing,
         idempotency_key: IdempotencyKey = None,
-    ) -> dict[str, Any]:
-        principal = await _payer(request)
-        data = parse_json_body(await request.body(), RenewIn)
-        return await _svc(request).renew(principal, subscription_id, data, idempotency_key)
+    ) -> InvoiceOut:
+        return await billing.renew(principal, subscription_id, data, idempotency_key)
 
-    @put("/{subscription_id:str}/auto-renew")
+    @put("/{subscription_id:str}/auto-renew", guards=[payer_guard])
     async def auto_renew(
-        self, request: Request[Any, Any, Any], subscription_id: FromPath[str]
-    ) -> dict[str, Any]:
-        principal = await _payer(request)
-        data = parse_json_body(await request.body(), AutoRenewIn)
-        return await _svc(request).set_auto_renew(
-            principal, subscription_id, data.enabled, data.months
-        )
+        self,
+        subscription_id: FromPath[str],
+        data: JSONBody[AutoRenewIn],
+        principal: Caller,
+        billing: Billing,
+    ) -> SubscriptionOut:
+        return await billing.set_auto_renew(principal, subscription_id, data.enabled, data.months)
 
-    @get("/{subscription_id:str}/upgrade-preview")
+    @get("/{subscription_id:str}/upgrade-preview", guards=[payer_guard])
     async def upgrade_preview(
         self,
-        request: Request[Any, Any, Any],
         subscription_id: FromPath[str],
         plan_id: Annotated[str, QueryParameter(min_length=1, max_length=60)],
-    ) -> dict[str, Any]:
-        principal = await _payer(request)
-        return await _svc(request).upgrade_preview(principal, subscription_id, plan_id)
+        principal: Caller,
+        billing: Billing,
+    ) -> UpgradePreviewOut:
+        return await billing.upgrade_preview(principal, subscription_id, plan_id)
 
-    @post("/{subscription_id:str}/upgrade", status_code=201)
+    @post("/{subscription_id:str}/upgrade", status_code=201, guards=[payer_guard])
     async def upgrade(
         self,
-        request: Request[Any, Any, Any],
         subscription_id: FromPath[str],
+        data: JSONBody[UpgradeIn],
+        principal: Caller,
+        billing: Billing,
         idempotency_key: IdempotencyKey = None,
-    ) -> dict[str, Any]:
-        principal = await _payer(request)
-        data = parse_json_body(await request.body(), UpgradeIn)
-        return await _svc(request).upgrade(principal, subscription_id, data, idempotency_key)
+    ) -> InvoiceOut:
+        return await billing.upgrade(principal, subscription_id, data, idempotency_key)
 
 
 class ContractsController(Controller):
     path = "/v1/contracts"
     tags = ["contracts"]
+    dependencies = DEPENDENCIES
 
     @get("/")
     async def list_contracts(
-        self, request: Request[Any, Any, Any], limit: Limit = 20, offset: Offset = 0
-    ) -> dict[str, Any]:
-        principal = await principal_from(request)
-        return await _svc(request).list_subscriptions(
-            principal, status=None, limit=limit, offset=offset
-        )
+        self, principal: Caller, billing: Billing, limit: Limit = 20, offset: Offset = 0
+    ) -> SubscriptionsPage:
+        return await billing.list_subscriptions(principal, status=None, limit=limit, offset=offset)
 
     @get("/{subscription_id:str}")
     async def get_contract(
-        self, request: Request[Any, Any, Any], subscription_id: FromPath[str]
-    ) -> dict[str, Any]:
-        return await _svc(request).contract(await principal_from(request), subscription_id)
+        self, subscription_id: FromPath[str], principal: Caller, billing: Billing
+    ) -> ContractOut:
+        return await billing.contract(principal, subscription_id)
 
-    @get("/{subscription_id:str}/documents/{document:str}")
+    @get(
+        "/{subscription_id:str}/documents/{document:str}",
+        operation_class=DOCUMENT_DOWNLOAD,
+        description="terms.pdf, terms.html, confirmation.pdf or confirmation.html: the PDFs "
+        "are sent as attachments, the HTML pages shown.",
+    )
     async def document(
         self,
-        request: Request[Any, Any, Any],
         subscription_id: FromPath[str],
         document: FromPath[str],
+        principal: Caller,
+        billing: Billing,
     ) -> Response[Any]:
-        principal = await principal_from(request)
-        kinds = {
-            "terms.pdf": ("terms", "pdf"),
-            "terms.html": ("terms", "html"),
-            "confirmation.pdf": ("confirmation", "pdf"),
-            "confirmation.html": ("confirmation", "html"),
-        }
-        if document not in kinds:
-            raise ProblemError(
-                404,
-                "document_not_found",
-                "documents are terms.pdf, terms.html, confirmation.pdf, confirmation.html",
-            )
-        kind, fmt = kinds[document]
-        service = _svc(request)
-        contract = await service.contract(principal, subscription_id)
-        company = service.settings.company_name
-        if fmt == "html":
+        found = await billing.contract_document(principal, subscription_id, document)
+        if found.filename is None:
             return Response(
-                render_html(kind, contract, company),  # type: ignore[arg-type]
-                media_type="text/html",  # Litestar adds "; charset=utf-8" to text/*
+                found.content,
+                media_type=found.media_type,  # Litestar adds "; charset=utf-8" to text/*
                 headers={"X-Content-Type-Options": "nosniff"},
             )
-        # fpdf2 is CPU-bound (tens of ms with a TrueType font): off the event loop
-        pdf = await asyncio.to_thread(
-            render_pdf,
-            kind,  # type: ignore[arg-type]
-            contract,
-            company,
-            service.pdf_fonts,
-        )
-        return download(pdf, "application/pdf", f"{contract['contract_number']}-{kind}.pdf")
+        return download(found.content, found.media_type, found.filename)
 
 
 class InvoicesController(Controller):
     path = "/v1/invoices"
     tags = ["invoices"]
+    dependencies = DEPENDENCIES
     request_max_body_size = MAX_PROOF_BYTES * 4 // 3 + 64 * 1024
 
-    @get("/")
+    @get("/", guards=[payer_guard])
     async def list_invoices(
         self,
-        request: Request[Any, Any, Any],
+        principal: Caller,
+        billing: Billing,
         limit: Limit = 20,
         offset: Offset = 0,
         status: FromQuery[Literal["unpaid", "partially_paid", "paid", "cancelled"] | None] = None,
         kind: FromQuery[Literal["new", "renewal", "upgrade"] | None] = None,
-    ) -> dict[str, Any]:
-        principal = await _payer(request)
-        return await _svc(request).list_invoices(
+    ) -> InvoicesPage:
+        return await billing.list_invoices(
             principal, status=status, kind=kind, limit=limit, offset=offset
         )
 
-    @get("/{invoice_id:str}")
+    @get("/{invoice_id:str}", guards=[payer_guard])
     async def get_invoice(
-        self, request: Request[Any, Any, Any], invoice_id: FromPath[str]
-    ) -> dict[str, Any]:
-        return await _svc(request).invoice(await _payer(request), invoice_id)
+        self, invoice_id: FromPath[str], principal: Caller, billing: Billing
+    ) -> InvoiceOut:
+        return await billing.invoice(principal, invoice_id)
 
-    @get("/{invoice_id:str}/pdf")
+    @get(
+        "/{invoice_id:str}/pdf",
+        guards=[payer_guard],
+        media_type=PDF,
+        operation_class=PDF_DOWNLOAD,
+        description="The invoice as a PDF file, sent as an attachment.",
+    )
     async def invoice_pdf(
-        self, request: Request[Any, Any, Any], invoice_id: FromPath[str]
+        self, invoice_id: FromPath[str], principal: Caller, billing: Billing
     ) -> Response[bytes]:
-        service = _svc(request)
-        invoice = await service.invoice(await _payer(request), invoice_id)
-        number = invoice["invoice_number"] or invoice["proforma_number"]
-        pdf = await asyncio.to_thread(
-            render_invoice_pdf, invoice, service.settings.company_name, service.pdf_fonts
-        )
-        return download(pdf, "application/pdf", f"{number}.pdf")
+        pdf, filename = await billing.invoice_pdf(principal, invoice_id)
+        return download(pdf, PDF, filename)
 
-    @post("/{invoice_id:str}/pay", status_code=200)
+    @post(
+        "/{invoice_id:str}/pay",
+        status_code=200,
+        guards=[payer_guard],
+        operation_class=_OptionalBody,
+        responses={
+            202: ResponseSpec(
+                InvoiceOut,
+                description="The wallet's answer is pending: the invoice lists the payment "
+                "under `payments_in_progress` until billing finishes it.",
+            )
+        },
+    )
     async def pay(
         self,
-        request: Request[Any, Any, Any],
         invoice_id: FromPath[str],
+        principal: Caller,
+        billing: Billing,
+        data: JSONBody[PayIn | None] = None,
         idempotency_key: IdempotencyKey = None,
-    ) -> Response[dict[str, Any]]:
-        """200 with the invoice; 202 while the wallet's answer is pending (the invoice
-        lists the payment under `payments_in_progress` until billing finishes it)."""
-        principal = await _payer(request)
-        data = parse_json_body(await request.body() or b"{}", PayIn)
-        service = _svc(request)
+    ) -> Response[InvoiceOut]:
+        """200 with the invoice; 202 while the wallet's answer is pending. A Response
+        because the status depends on how the payment went. No body: pay all that is due
+        from the wallet."""
         try:
-            view = await service.pay(principal, invoice_id, data, idempotency_key)
+            view = await billing.pay(principal, invoice_id, data or PayIn(), idempotency_key)
         except PaymentInProgress:
-            return Response(await service.invoice(principal, invoice_id), status_code=202)
+            return Response(await billing.invoice(principal, invoice_id), status_code=202)
         return Response(view, status_code=200)
 
-    @post("/{invoice_id:str}/cancel", status_code=200)
+    @post("/{invoice_id:str}/cancel", status_code=200, guards=[payer_guard])
     async def cancel(
-        self, request: Request[Any, Any, Any], invoice_id: FromPath[str]
-    ) -> dict[str, Any]:
-        return await _svc(request).cancel(await _payer(request), invoice_id)
+        self, invoice_id: FromPath[str], principal: Caller, billing: Billing
+    ) -> InvoiceOut:
+        return await billing.cancel(principal, invoice_id)
 
-    @post("/{invoice_id:str}/refund", status_code=200)
+    @post("/{invoice_id:str}/refund", status_code=200)  # billing admins: the use case checks
     async def refund(
-        self, request: Request[Any, Any, Any], invoice_id: FromPath[str]
-    ) -> dict[str, Any]:
-        principal = await principal_from(request)
-        data = parse_json_body(await request.body(), RefundIn)
-        return await _svc(request).refund(principal, invoice_id, data)
+        self,
+        invoice_id: FromPath[str],
+        data: JSONBody[RefundIn],
+        principal: Caller,
+        billing: Billing,
+    ) -> InvoiceOut:
+        return await billing.refund(principal, invoice_id, data)
 
-    @post("/{invoice_id:str}/payment-confirmation", status_code=201)
+    @post("/{invoice_id:str}/payment-confirmation", status_code=201, guards=[payer_guard])
     async def claim(
         self,
-        request: Request[Any, Any, Any],
         invoice_id: FromPath[str],
+        data: JSONBody[ClaimIn],
+        principal: Caller,
+        billing: Billing,
         idempotency_key: IdempotencyKey = None,
-    ) -> dict[str, Any]:
-        principal = await _payer(request)
-        data = parse_json_body(await request.body(), ClaimIn)
-        return await _svc(request).file_claim(principal, invoice_id, data, idempotency_key)
+    ) -> ClaimOut:
+        return await billing.file_claim(principal, invoice_id, data, idempotency_key)
 
 
 class PurchasesController(Controller):
     path = "/v1/purchases"
     tags = ["invoices"]
+    guards = [payer_guard]
+    dependencies = DEPENDENCIES
 
     @get("/")
     async def purchases(
-        self, request: Request[Any, Any, Any], limit: Limit = 20, offset: Offset = 0
-    ) -> dict[str, Any]:
+        self, principal: Caller, billing: Billing, limit: Limit = 20, offset: Offset = 0
+    ) -> InvoicesPage:
         """Purchase history: every paid order, newest first."""
-        principal = await _payer(request)
-        return await _svc(request).list_invoices(
+        return await billing.list_invoices(
             principal, status="paid", kind=None, limit=limit, offset=offset
         )
 
@@ -402,70 +407,75 @@ class PurchasesController(Controller):
 class ClaimsController(Controller):
     path = "/v1/payment-claims"
     tags = ["payment-claims"]
+    dependencies = DEPENDENCIES
 
-    @get("/")
+    @get("/", guards=[payer_guard])
     async def list_claims(
         self,
-        request: Request[Any, Any, Any],
+        principal: Caller,
+        billing: Billing,
         limit: Limit = 20,
         offset: Offset = 0,
         status: FromQuery[Literal["under_review", "approved", "rejected"] | None] = None,
         overdue: FromQuery[bool] = False,
-    ) -> dict[str, Any]:
-        principal = await _payer(request)
-        return await _svc(request).list_claims(principal, status, overdue, limit, offset)
+    ) -> ClaimsPage:
+        return await billing.list_claims(principal, status, overdue, limit, offset)
 
-    @get("/{claim_id:str}")
+    @get("/{claim_id:str}", guards=[payer_guard])
     async def get_claim(
-        self, request: Request[Any, Any, Any], claim_id: FromPath[str]
-    ) -> dict[str, Any]:
-        return await _svc(request).claim(await _payer(request), claim_id)
+        self, claim_id: FromPath[str], principal: Caller, billing: Billing
+    ) -> ClaimOut:
+        return await billing.claim(principal, claim_id)
 
-    @get("/{claim_id:str}/proof")
+    @get(
+        "/{claim_id:str}/proof",
+        guards=[payer_guard],
+        operation_class=PROOF_DOWNLOAD,
+        description="The proof file as it was sent (PNG, JPEG or PDF), as an attachment.",
+    )
     async def proof(
-        self, request: Request[Any, Any, Any], claim_id: FromPath[str]
+        self, claim_id: FromPath[str], principal: Caller, billing: Billing
     ) -> Response[bytes]:
-        content_type, filename, data = await _svc(request).proof(await _payer(request), claim_id)
+        content_type, filename, data = await billing.proof(principal, claim_id)
         return download(data, content_type, filename)
 
     @post("/{claim_id:str}/approve", status_code=200)
     async def approve(
-        self, request: Request[Any, Any, Any], claim_id: FromPath[str]
-    ) -> dict[str, Any]:
-        principal = await principal_from(request)
-        return await _svc(request).decide_claim(principal, claim_id, True, "")
+        self, claim_id: FromPath[str], principal: Caller, billing: Billing
+    ) -> ClaimOut:
+        return await billing.decide_claim(principal, claim_id, True, "")
 
     @post("/{claim_id:str}/reject", status_code=200)
     async def reject(
-        self, request: Request[Any, Any, Any], claim_id: FromPath[str]
-    ) -> dict[str, Any]:
-        principal = await principal_from(request)
-        data = parse_json_body(await request.body(), RejectIn)
-        return await _svc(request).decide_claim(principal, claim_id, False, data.reason)
+        self,
+        claim_id: FromPath[str],
+        data: JSONBody[RejectIn],
+        principal: Caller,
+        billing: Billing,
+    ) -> ClaimOut:
+        return await billing.decide_claim(principal, claim_id, False, data.reason)
 
 
 class BillingAccountController(Controller):
     path = "/v1/billing"
     tags = ["billing"]
+    dependencies = DEPENDENCIES
 
-    @get("/settings")
-    async def get_settings(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
-        return await _svc(request).settings_of(await _payer(request))
+    @get("/settings", guards=[payer_guard])
+    async def get_settings(self, principal: Caller, billing: Billing) -> SettingsOut:
+        return await billing.settings_of(principal)
 
-    @put("/settings")
-    async def put_settings(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
-        principal = await _payer(request)
-        data = parse_json_body(await request.body(), SettingsIn)
-        return await _svc(request).set_auto_pay(principal, data.auto_pay)
+    @put("/settings", guards=[payer_guard])
+    async def put_settings(
+        self, data: JSONBody[SettingsIn], principal: Caller, billing: Billing
+    ) -> SettingsOut:
+        return await billing.set_auto_pay(principal, data.auto_pay)
 
     @get("/codes/{code:str}")
-    async def code(self, request: Request[Any, Any, Any], code: FromPath[str]) -> dict[str, Any]:
+    async def code(self, code: FromPath[str], principal: Caller, billing: Billing) -> CodeOut:
         """Internal: lets tickets check a related order/invoice/contract code."""
-        return await _svc(request).code(await principal_from(request), code[:60])
+        return await billing.code(principal, code[:60])
 
     @post("/expiry-check", status_code=200)
-    async def expiry_check(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
-        principal = await principal_from(request)
-        if not is_billing_admin(principal):
-            raise ProblemError(403, "forbidden", "only billing admins run the scheduler by hand")
-        return {"changed": await _svc(request).check_expiry()}
+    async def expiry_check(self, principal: Caller, billing: Billing) -> ExpiryCheckOut:
+        return await billing.expiry_check(principal)

@@ -11,14 +11,15 @@ own events, and every step is idempotent, so it happens exactly once in effect.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import hashlib
 import uuid
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
@@ -26,8 +27,37 @@ from pymongo.errors import DuplicateKeyError
 
 from portal_billing import domain
 from portal_billing.catalogue import SEED_PLANS
-from portal_billing.documents import PdfFonts
+from portal_billing.documents import (
+    DocumentKind,
+    PdfFonts,
+    render_html,
+    render_invoice_pdf,
+    render_pdf,
+)
 from portal_billing.domain import Invoice, Plan, Subscription
+from portal_billing.models import (
+    ClaimIn,
+    ClaimOut,
+    ClaimsPage,
+    CodeOut,
+    ContractOut,
+    ExpiryCheckOut,
+    InvoiceOut,
+    InvoiceRowOut,
+    InvoicesPage,
+    PayIn,
+    PlanIn,
+    PlanOut,
+    PlansOut,
+    PlanTermsIn,
+    RefundIn,
+    RenewIn,
+    SettingsOut,
+    SubscriptionOut,
+    SubscriptionsPage,
+    UpgradeIn,
+    UpgradePreviewOut,
+)
 from portal_billing.settings import BillingSettings
 from portal_billing.views import (
     claim_out,
@@ -44,7 +74,8 @@ from portal_chassis.auth import Principal
 from portal_chassis.blobs import BlobStore, sniff
 from portal_chassis.clock import Clock
 from portal_chassis.commands import CommandRunner, Outcome
-from portal_chassis.decider import Conflict, DomainError, NotFound
+from portal_chassis.contract import FileIn, paginate
+from portal_chassis.decider import Conflict, DomainError, Forbidden, NotFound
 from portal_chassis.eventstore import CommitMetadata, EventStore, StoredEvent
 from portal_chassis.faults import failpoint
 from portal_chassis.logging import get_logger
@@ -108,6 +139,50 @@ class PaymentInProgress(Exception):
 def derived_id(*parts: str) -> str:
     """A stable id from a request's identity, so a retried request reuses it."""
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Proof:
+    """A payment proof checked on its bytes."""
+
+    content_type: str
+    extension: str
+    data: bytes
+
+
+PROOF_TYPES = ("image/png", "image/jpeg", "application/pdf")
+
+
+def checked_proof(file: FileIn) -> Proof:
+    """Decode a proof and check it on its bytes. Like the chassis' upload checks these are
+    refusals of the input itself (no rule of an invoice), answered with their own statuses."""
+    try:
+        raw = base64.b64decode(file.content_base64, validate=True)
+    except ValueError:
+        raise ProblemError(400, "invalid_file", "content_base64 is not base64") from None
+    if len(raw) > MAX_PROOF_BYTES:
+        raise ProblemError(413, "file_too_large", "a proof file is at most 10 MB")
+    kind = sniff(raw)
+    if kind is None or kind[0] not in PROOF_TYPES:
+        raise ProblemError(415, "unsupported_file_type", "a proof is a PNG or JPEG image or a PDF")
+    return Proof(kind[0], kind[1], raw)
+
+
+CONTRACT_DOCUMENTS: dict[str, tuple[DocumentKind, Literal["pdf", "html"]]] = {
+    "terms.pdf": ("terms", "pdf"),
+    "terms.html": ("terms", "html"),
+    "confirmation.pdf": ("confirmation", "pdf"),
+    "confirmation.html": ("confirmation", "html"),
+}
+
+
+@dataclass(frozen=True)
+class ContractDocument:
+    """A contract document: a PDF (sent as an attachment) or an HTML page (shown)."""
+
+    content: bytes | str
+    media_type: Literal["application/pdf", "text/html"]
+    filename: str | None
 
 
 class BillingService:
@@ -205,9 +280,9 @@ class BillingService:
 
     def _require_admin(self, principal: Principal) -> None:
         if not is_billing_admin(principal):
-            raise ProblemError(403, "forbidden", "the catalogue is managed by billing admins")
+            raise Forbidden("forbidden", "the catalogue is managed by billing admins")
 
-    async def publish_plan(self, principal: Principal, data: Any) -> dict[str, Any]:
+    async def publish_plan(self, principal: Principal, data: PlanIn) -> PlanOut:
         self._require_admin(principal)
         code = data.code.strip().upper()
         plan_id = code.lower()
@@ -231,9 +306,9 @@ class BillingService:
             ),
             principal.user_id,
         )
-        return plan_row(state)
+        return PlanOut.model_validate(plan_row(state))
 
-    async def change_plan(self, principal: Principal, plan_id: str, data: Any) -> dict[str, Any]:
+    async def change_plan(self, principal: Principal, plan_id: str, data: PlanTermsIn) -> PlanOut:
         self._require_admin(principal)
         state = await self._run_plan(
             plan_id,
@@ -246,14 +321,14 @@ class BillingService:
             ),
             principal.user_id,
         )
-        return plan_row(state)
+        return PlanOut.model_validate(plan_row(state))
 
-    async def retire_plan(self, principal: Principal, plan_id: str) -> dict[str, Any]:
+    async def retire_plan(self, principal: Principal, plan_id: str) -> PlanOut:
         self._require_admin(principal)
         state = await self._run_plan(
             plan_id, domain.RetirePlan(now=self.clock.now()), principal.user_id
         )
-        return plan_row(state)
+        return PlanOut.model_validate(plan_row(state))
 
     async def plan(self, plan_id: str) -> Plan:
         state, _ = await self.plans.load(domain.plan_stream(plan_id))
@@ -261,9 +336,20 @@ class BillingService:
             raise NotFound("plan_not_found", "no such plan", plan_id=plan_id)
         return state
 
+    async def plan_view(self, plan_id: str) -> PlanOut:
+        """A plan of the price list (public: anyone may see what is for sale)."""
+        return PlanOut.model_validate(plan_row(await self.plan(plan_id)))
+
     async def list_plans(
-        self, *, include_retired: bool, category: str | None, tier: str | None
-    ) -> dict[str, Any]:
+        self,
+        principal: Principal | None,
+        *,
+        include_retired: bool,
+        category: str | None,
+        tier: str | None,
+    ) -> PlansOut:
+        """The price list (public); retired plans only for billing admins who ask."""
+        include_retired = include_retired and principal is not None and is_billing_admin(principal)
         query: dict[str, Any] = {} if include_retired else {"status": "active"}
         if category:
             query["category"] = category
@@ -272,7 +358,7 @@ class BillingService:
         rows = [strip_id(r) async for r in self.plans_view.find(query).sort("code", 1)]
         order = {t: i for i, t in enumerate(domain.TIERS)}
         rows.sort(key=lambda r: (r["category"], order.get(r["tier"], 9), r["code"]))
-        return {"items": rows, "total": len(rows)}
+        return PlansOut.model_validate({"items": rows, "total": len(rows)})
 
     # ------------------------------------------------------------ orders
 
@@ -340,7 +426,7 @@ class BillingService:
 
     async def place_order(
         self, principal: Principal, plan_id: str, months: int, key: str | None
-    ) -> dict[str, Any]:
+    ) -> InvoiceOut:
         plan = await self.plan(plan_id)
         if plan.status != "active":
             raise DomainError("plan_not_available", "this plan is not sold any more")
@@ -384,8 +470,8 @@ class BillingService:
             )
 
     async def renew(
-        self, principal: Principal, subscription_id: str, data: Any, key: str | None
-    ) -> dict[str, Any]:
+        self, principal: Principal, subscription_id: str, data: RenewIn, key: str | None
+    ) -> InvoiceOut:
         sub = await self._own_subscription(principal, subscription_id)
         plan = await self.plan(sub.plan_id)
         if plan.status != "active":
@@ -415,11 +501,11 @@ class BillingService:
 
     async def upgrade_preview(
         self, principal: Principal, subscription_id: str, plan_id: str
-    ) -> dict[str, Any]:
+    ) -> UpgradePreviewOut:
         sub = await self._own_subscription(principal, subscription_id)
         new = await self.plan(plan_id)
         quote = domain.upgrade_quote(sub, new, self._today())
-        return {
+        preview = {
             "subscription_id": subscription_id,
             "from": {"plan_id": sub.plan_id, "tier": sub.tier, "name": sub.plan_name},
             "to": {"plan_id": new.plan_id, "tier": new.tier, "name": new.name},
@@ -433,10 +519,11 @@ class BillingService:
             "currency": sub.currency,
             "rounding": "credit rounded down, charge rounded up, to the currency's minor unit",
         }
+        return UpgradePreviewOut.model_validate(preview)
 
     async def upgrade(
-        self, principal: Principal, subscription_id: str, data: Any, key: str | None
-    ) -> dict[str, Any]:
+        self, principal: Principal, subscription_id: str, data: UpgradeIn, key: str | None
+    ) -> InvoiceOut:
         sub = await self._own_subscription(principal, subscription_id)
         new = await self.plan(data.plan_id)
         quote = domain.upgrade_quote(sub, new, self._today())
@@ -480,7 +567,7 @@ class BillingService:
 
     async def _pay_now_if_asked(
         self, principal: Principal, state: Invoice, pay: bool, key: str | None
-    ) -> dict[str, Any]:
+    ) -> InvoiceOut:
         if pay and state.due > 0:
             try:
                 await self._pay_from_wallet(
@@ -673,8 +760,8 @@ class BillingService:
         return state
 
     async def pay(
-        self, principal: Principal, invoice_id: str, data: Any, key: str | None
-    ) -> dict[str, Any]:
+        self, principal: Principal, invoice_id: str, data: PayIn, key: str | None
+    ) -> InvoiceOut:
         state = await self._load_invoice(principal, invoice_id)
         # Without a key each request is a payment of its own; the invoice's stream
         # serialises them, so together they never take more than is due.
@@ -722,7 +809,7 @@ class BillingService:
             top_up["id"],
             {"$set": {"invoice_id": invoice_id, "account_id": state.account_id}},
         )
-        view = await self.invoice(principal, invoice_id)
+        view = await self._invoice_view(invoice_id)
         view["payment_request"] = {
             "top_up_id": top_up["id"],
             "status": top_up.get("status"),
@@ -730,7 +817,7 @@ class BillingService:
             "currency": top_up.get("currency"),
             "payment": top_up.get("payment"),
         }
-        return view
+        return InvoiceOut.model_validate(view)
 
     async def on_top_up_completed(self, event: TopUpCompleted) -> None:
         """A provider payment for an invoice arrived in the wallet: apply it to the invoice."""
@@ -764,7 +851,7 @@ class BillingService:
         except PaymentInProgress:
             pass  # started; the payment sweep finishes it with the same key
 
-    async def cancel(self, principal: Principal, invoice_id: str) -> dict[str, Any]:
+    async def cancel(self, principal: Principal, invoice_id: str) -> InvoiceOut:
         """The customer stops a (partly) paid order: what was paid goes to the wallet."""
         state = await self._load_invoice(principal, invoice_id)
         reason = "staff" if state.account_id != principal.account_id else "customer_stopped"
@@ -776,7 +863,7 @@ class BillingService:
         )
         return await self.invoice(principal, invoice_id)
 
-    async def refund(self, principal: Principal, invoice_id: str, data: Any) -> dict[str, Any]:
+    async def refund(self, principal: Principal, invoice_id: str, data: RefundIn) -> InvoiceOut:
         self._require_admin(principal)
         state = await self._load_invoice(principal, invoice_id)
         await self._run_invoice(
@@ -795,23 +882,10 @@ class BillingService:
     # ------------------------------------------------------------ claims
 
     async def file_claim(
-        self, principal: Principal, invoice_id: str, data: Any, key: str | None
-    ) -> dict[str, Any]:
+        self, principal: Principal, invoice_id: str, data: ClaimIn, key: str | None
+    ) -> ClaimOut:
         state = await self._load_invoice(principal, invoice_id)
-        proof: tuple[str, str, bytes] | None = None
-        if data.proof is not None:
-            try:
-                raw = base64.b64decode(data.proof.content_base64, validate=True)
-            except ValueError:
-                raise ProblemError(400, "invalid_file", "content_base64 is not base64") from None
-            if len(raw) > MAX_PROOF_BYTES:
-                raise ProblemError(413, "file_too_large", "a proof file is at most 10 MB")
-            kind = sniff(raw)
-            if kind is None or kind[0] not in ("image/png", "image/jpeg", "application/pdf"):
-                raise ProblemError(
-                    415, "unsupported_file_type", "a proof is a PNG or JPEG image or a PDF"
-                )
-            proof = (kind[0], kind[1], raw)
+        proof = checked_proof(data.proof) if data.proof is not None else None
         claim_id = derived_id("claim", invoice_id, key) if key else self.new_id()
         now = self.clock.now()
         command = domain.FileClaim(
@@ -825,14 +899,16 @@ class BillingService:
         )
         domain.decide_invoice(command, state)  # refuse before storing the file
         if proof is not None:
-            stored = await self.blobs.put(proof[2], proof[0], proof[1], state.account_id, now)
+            stored = await self.blobs.put(
+                proof.data, proof.content_type, proof.extension, state.account_id, now
+            )
             command = replace(command, proof_file_id=stored.file_id)
         await self._run_invoice(invoice_id, command, state.account_id, principal.user_id)
         return await self.claim(principal, claim_id)
 
     async def decide_claim(
         self, principal: Principal, claim_id: str, approve: bool, reason: str
-    ) -> dict[str, Any]:
+    ) -> ClaimOut:
         self._require_admin(principal)
         row = await self.claims_view.find_one({"_id": claim_id})
         if row is None:
@@ -852,17 +928,17 @@ class BillingService:
         await self._run_invoice(row["invoice_id"], command, row["account_id"], principal.user_id)
         return await self.claim(principal, claim_id)
 
-    async def claim(self, principal: Principal, claim_id: str) -> dict[str, Any]:
+    async def claim(self, principal: Principal, claim_id: str) -> ClaimOut:
         row = await self.claims_view.find_one({"_id": claim_id})
         if row is None or (
             row["account_id"] != principal.account_id and not is_billing_admin(principal)
         ):
             raise NotFound("claim_not_found", "no such payment claim")
-        return claim_out(row, self.clock.now())
+        return ClaimOut.model_validate(claim_out(row, self.clock.now()))
 
     async def list_claims(
         self, principal: Principal, status: str | None, overdue: bool, limit: int, offset: int
-    ) -> dict[str, Any]:
+    ) -> ClaimsPage:
         query: dict[str, Any] = {}
         if not is_billing_admin(principal):
             query["account_id"] = principal.account_id
@@ -874,14 +950,14 @@ class BillingService:
             query["review_due_at"] = {"$lt": now}
         total = await self.claims_view.count_documents(query)
         cursor = self.claims_view.find(query).sort("filed_at", DESCENDING).skip(offset).limit(limit)
-        rows = [claim_out(r, now) async for r in cursor]
-        return {"items": rows, "total": total, "limit": limit, "offset": offset}
+        rows = [ClaimOut.model_validate(claim_out(r, now)) async for r in cursor]
+        return paginate(rows, total, limit, offset)
 
     async def proof(self, principal: Principal, claim_id: str) -> tuple[str, str, bytes]:
         claim = await self.claim(principal, claim_id)
-        if not claim.get("proof_file_id"):
+        if not claim.proof_file_id:
             raise NotFound("proof_not_found", "this claim has no proof file")
-        found = await self.blobs.get(claim["proof_file_id"], claim["account_id"])
+        found = await self.blobs.get(claim.proof_file_id, claim.account_id)
         if found is None:
             raise NotFound("proof_not_found", "this claim has no proof file")
         stored, data = found
@@ -1057,6 +1133,12 @@ class BillingService:
             await self._refresh_subscription_view(subscription_id)
         return outcome.state
 
+    async def expiry_check(self, principal: Principal) -> ExpiryCheckOut:
+        """The scheduler's step run by hand (billing admins only)."""
+        if not is_billing_admin(principal):
+            raise Forbidden("forbidden", "only billing admins run the scheduler by hand")
+        return ExpiryCheckOut(changed=await self.check_expiry())
+
     async def check_expiry(self) -> int:
         """The scheduler's step: notices at <= N days left, automatic renewals issued with
         them, expiry at the end date."""
@@ -1112,7 +1194,7 @@ class BillingService:
 
     async def set_auto_renew(
         self, principal: Principal, subscription_id: str, enabled: bool, months: int | None
-    ) -> dict[str, Any]:
+    ) -> SubscriptionOut:
         sub = await self._own_subscription(principal, subscription_id)
         plan = await self.plan(sub.plan_id)
         if enabled and plan.status != "active":
@@ -1128,7 +1210,9 @@ class BillingService:
             sub.account_id,
             principal.user_id,
         )
-        result = {"id": subscription_id, **subscription_row(state, self._today())}
+        result = SubscriptionOut.model_validate(
+            {"id": subscription_id, **subscription_row(state, self._today())}
+        )
         # This term may already be inside the notice window: renew now, not next sweep.
         if domain.auto_renewal_due(state, self._today(), self.settings.expiry_notice_days):
             await self._auto_renew(state)
@@ -1161,12 +1245,27 @@ class BillingService:
             {"$set": {"account_id": state.account_id, "kind": "contract", "id": subscription_id}},
         )
 
-    async def invoice(self, principal: Principal, invoice_id: str) -> dict[str, Any]:
+    async def invoice(self, principal: Principal, invoice_id: str) -> InvoiceOut:
         await self._load_invoice(principal, invoice_id)  # 404 unless the caller may see it
+        return InvoiceOut.model_validate(await self._invoice_view(invoice_id))
+
+    async def _invoice_view(self, invoice_id: str) -> dict[str, Any]:
+        """The invoice with its claims, folded from its events (the caller may see it)."""
         events = await self.store.read_stream(domain.invoice_stream(invoice_id))
         row, claims = invoice_row(events)
         row["claims"] = [claim_out(c, self.clock.now()) for c in claims]
         return {"id": invoice_id, **row}
+
+    async def invoice_pdf(self, principal: Principal, invoice_id: str) -> tuple[bytes, str]:
+        """The invoice as a PDF and its file name (the invoice number once it is paid)."""
+        await self._load_invoice(principal, invoice_id)
+        invoice = await self._invoice_view(invoice_id)
+        number = invoice["invoice_number"] or invoice["proforma_number"]
+        # fpdf2 is CPU-bound (tens of ms with a TrueType font): off the event loop
+        pdf = await asyncio.to_thread(
+            render_invoice_pdf, invoice, self.settings.company_name, self.pdf_fonts
+        )
+        return pdf, f"{number}.pdf"
 
     async def list_invoices(
         self,
@@ -1176,7 +1275,7 @@ class BillingService:
         kind: str | None,
         limit: int,
         offset: int,
-    ) -> dict[str, Any]:
+    ) -> InvoicesPage:
         query: dict[str, Any] = {}
         if not is_billing_admin(principal):
             query["account_id"] = principal.account_id
@@ -1187,18 +1286,20 @@ class BillingService:
         total = await self.invoices_view.count_documents(query)
         cursor = self.invoices_view.find(query).sort("issued_at", DESCENDING)
         rows = [
-            {"id": r.pop("_id"), **without(r, "version")}
+            InvoiceRowOut.model_validate({"id": r.pop("_id"), **without(r, "version")})
             async for r in cursor.skip(offset).limit(limit)
         ]
-        return {"items": rows, "total": total, "limit": limit, "offset": offset}
+        return paginate(rows, total, limit, offset)
 
-    async def subscription(self, principal: Principal, subscription_id: str) -> dict[str, Any]:
+    async def subscription(self, principal: Principal, subscription_id: str) -> SubscriptionOut:
         state = await self._own_subscription(principal, subscription_id)
-        return {"id": subscription_id, **subscription_row(state, self._today())}
+        return SubscriptionOut.model_validate(
+            {"id": subscription_id, **subscription_row(state, self._today())}
+        )
 
     async def list_subscriptions(
         self, principal: Principal, *, status: str | None, limit: int, offset: int
-    ) -> dict[str, Any]:
+    ) -> SubscriptionsPage:
         query: dict[str, Any] = {}
         if not is_billing_admin(principal):
             query["account_id"] = principal.account_id
@@ -1212,10 +1313,13 @@ class BillingService:
             r["id"] = r.pop("_id")
             r.pop("version", None)
             r["days_left"] = (date.fromisoformat(r["ends_on"]) - today).days
-            rows.append(r)
-        return {"items": rows, "total": total, "limit": limit, "offset": offset}
+            rows.append(SubscriptionOut.model_validate(r))
+        return paginate(rows, total, limit, offset)
 
-    async def contract(self, principal: Principal, subscription_id: str) -> dict[str, Any]:
+    async def contract(self, principal: Principal, subscription_id: str) -> ContractOut:
+        return ContractOut.model_validate(await self._contract_view(principal, subscription_id))
+
+    async def _contract_view(self, principal: Principal, subscription_id: str) -> dict[str, Any]:
         state = await self._own_subscription(principal, subscription_id)
         events = await self.store.read_stream(domain.subscription_stream(subscription_id))
         history = [contract_entry(e.event) for e in events]
@@ -1225,7 +1329,26 @@ class BillingService:
             "history": [h for h in history if h],
         }
 
-    async def code(self, principal: Principal, code: str) -> dict[str, Any]:
+    async def contract_document(
+        self, principal: Principal, subscription_id: str, document: str
+    ) -> ContractDocument:
+        """The contract's terms or its order confirmation, as a PDF or an HTML page."""
+        if document not in CONTRACT_DOCUMENTS:
+            raise NotFound(
+                "document_not_found",
+                "documents are terms.pdf, terms.html, confirmation.pdf, confirmation.html",
+            )
+        kind, fmt = CONTRACT_DOCUMENTS[document]
+        contract = await self._contract_view(principal, subscription_id)
+        company = self.settings.company_name
+        if fmt == "html":
+            return ContractDocument(render_html(kind, contract, company), "text/html", None)
+        # fpdf2 is CPU-bound (tens of ms with a TrueType font): off the event loop
+        pdf = await asyncio.to_thread(render_pdf, kind, contract, company, self.pdf_fonts)
+        filename = f"{contract['contract_number']}-{kind}.pdf"
+        return ContractDocument(pdf, "application/pdf", filename)
+
+    async def code(self, principal: Principal, code: str) -> CodeOut:
         """Is `code` an order, invoice or contract number of the caller's account?"""
         row = await self.codes.find_one({"_id": code.strip().upper()})
         if (
@@ -1234,7 +1357,7 @@ class BillingService:
             or (row["account_id"] != principal.account_id and not principal.is_staff)
         ):
             raise NotFound("code_not_found", "no order, invoice or contract has this code")
-        return {"code": row["_id"], "kind": row["kind"], "account_id": row["account_id"]}
+        return CodeOut(code=row["_id"], kind=row["kind"], account_id=row["account_id"])
 
     # ------------------------------------------------------------ account settings
 
@@ -1242,12 +1365,12 @@ class BillingService:
         state, _ = await self.accounts.load(domain.account_stream(account_id))
         return state.auto_pay
 
-    async def settings_of(self, principal: Principal) -> dict[str, Any]:
-        return {"auto_pay": await self._auto_pay_enabled(principal.account_id)}
+    async def settings_of(self, principal: Principal) -> SettingsOut:
+        return SettingsOut(auto_pay=await self._auto_pay_enabled(principal.account_id))
 
-    async def set_auto_pay(self, principal: Principal, enabled: bool) -> dict[str, Any]:
+    async def set_auto_pay(self, principal: Principal, enabled: bool) -> SettingsOut:
         if not principal.manages_account:
-            raise ProblemError(403, "forbidden", "only the account owner or an admin changes this")
+            raise Forbidden("forbidden", "only the account owner or an admin changes this")
         await self.accounts.run(
             domain.account_stream(principal.account_id),
             domain.SetAutoPay(
