@@ -158,8 +158,34 @@ def _errors(operation: dict[str, Any], method: str, path: str) -> None:
         }
 
 
+def _optional_body(operation: dict[str, Any]) -> None:
+    """A body typed `X | None` is one that may be left out: say so, instead of
+    "required, X or null" (a JSON `null` body is not what clients send)."""
+    body = operation.get("requestBody", {})
+    for media in body.get("content", {}).values():
+        choices = media.get("schema", {}).get("oneOf") or media.get("schema", {}).get("anyOf")
+        if choices and {"type": "null"} in choices:
+            rest = [c for c in choices if c != {"type": "null"}]
+            media["schema"] = rest[0] if len(rest) == 1 else {"oneOf": rest}
+            body["required"] = False
+
+
+def _event_stream(operation: dict[str, Any]) -> None:
+    operation["responses"]["200"]["content"] = {
+        "text/event-stream": {
+            "schema": {
+                "type": "string",
+                "description": "`event: dashboard` lines whose `data` is the dashboard JSON",
+            }
+        }
+    }
+
+
 def _decorate(operation: dict[str, Any], method: str, path: str, prefix: Prefix | None) -> None:
     access = prefix.access if prefix else Access.SIGNED_IN
+    _optional_body(operation)
+    if path.endswith("/stream"):
+        _event_stream(operation)
     if prefix and prefix.tag:
         operation["tags"] = [prefix.tag]
     operation["security"] = _security(access, method)
