@@ -182,18 +182,3 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     PyMongoError: _database_unavailable,
     Exception: _unexpected,
 }
-
-
-def parse_json_body(raw: bytes, model: type[Any]) -> Any:
-    """Validate a JSON body strictly with pydantic (no "100" -> 100 coercion by the
-    framework's decoder); bad input becomes a 400 validation_error problem."""
-    try:
-        return model.model_validate_json(raw or b"null")
-    except ValidationError as exc:
-        errors = [
-            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
-            for e in exc.errors(include_url=False, include_input=False)
-        ]
-        raise ProblemError(
-            400, "validation_error", "the request body is not valid", errors=errors
-        ) from None
