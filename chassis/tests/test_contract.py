@@ -123,3 +123,20 @@ def test_the_openapi_describes_request_and_response_bodies() -> None:
     get_op = schema["paths"]["/v1/notes"]["get"]
     assert "content" in get_op["responses"]["200"]
     assert {p["name"] for p in get_op["parameters"]} >= {"limit", "offset"}
+
+
+class CountIn(Strict):
+    count: int
+    share: float
+
+
+def test_a_whole_number_written_with_a_fraction_is_still_an_integer() -> None:
+    # JSON Schema's "integer" includes 2.0; strict pydantic alone would refuse it.
+    assert CountIn.model_validate({"count": 2.0, "share": 1}).count == 2
+    assert CountIn.model_validate({"count": 2, "share": 0.5}).share == 0.5
+    for bad in ({"count": 2.5, "share": 1}, {"count": "2", "share": 1}):
+        try:
+            CountIn.model_validate(bad)
+        except ValueError:
+            continue
+        raise AssertionError(f"accepted {bad}")

@@ -48,8 +48,21 @@ class Strict(BaseModel):
         # JSON they keep JSON's strict rules: "100" is not an int, "2026-01-31" is a date
         # (Python-mode strict would refuse the date and a lax one accept the "100").
         if isinstance(obj, dict | list) and not kwargs.get("from_attributes"):
-            return cls.model_validate_json(json.dumps(obj), context=kwargs.get("context"))
+            document = json.dumps(_whole_numbers(obj))
+            return cls.model_validate_json(document, context=kwargs.get("context"))
         return super().model_validate(obj, **kwargs)
+
+
+def _whole_numbers(value: Any) -> Any:
+    """`2.0` as `2`: JSON (and JSON Schema's "integer") does not tell them apart, while
+    pydantic's strict ints refuse a float. Other floats stay as they are."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(v) for v in value]
+    return value
 
 
 class Out(BaseModel):

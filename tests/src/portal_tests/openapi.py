@@ -181,9 +181,21 @@ def _event_stream(operation: dict[str, Any]) -> None:
     }
 
 
+# A path id never holds a control character (the gateway answers 400 invalid_path).
+PATH_ID = r"^[^\x00-\x1f\x7f-\x9f]+$"
+
+
+def _path_ids(operation: dict[str, Any]) -> None:
+    for param in operation.get("parameters", []):
+        schema = param.get("schema", {})
+        if param.get("in") == "path" and schema.get("type") == "string":
+            schema.setdefault("pattern", PATH_ID)
+
+
 def _decorate(operation: dict[str, Any], method: str, path: str, prefix: Prefix | None) -> None:
     access = prefix.access if prefix else Access.SIGNED_IN
     _optional_body(operation)
+    _path_ids(operation)
     if path.endswith("/stream"):
         _event_stream(operation)
     if prefix and prefix.tag:

@@ -12,7 +12,7 @@ import re
 from datetime import datetime
 from typing import Annotated, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, WithJsonSchema
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
@@ -23,7 +23,12 @@ def _check_currency(value: str) -> str:
     return value
 
 
-CurrencyCode = Annotated[str, AfterValidator(_check_currency)]
+CurrencyCode = Annotated[
+    str,
+    AfterValidator(_check_currency),
+    # Published in the schemas too, so a client (or a test generator) knows the rule.
+    WithJsonSchema({"type": "string", "pattern": _CURRENCY.pattern, "examples": ["VND"]}),
+]
 """ISO 4217 alphabetic code. Amounts beside it are integers in the minor unit."""
 
 
