@@ -286,7 +286,7 @@ def test_a_photo_is_checked_before_any_use_case_runs(
     client, repairs = boundary
     for content, query, status, code in (
         (b"MZ not an image", "", 415, "unsupported_file_type"),
-        (PNG, "?stage=later", 400, "invalid_stage"),
+        (PNG, "?stage=later", 400, "validation_error"),  # a typed query parameter
         (PNG.ljust(MAX_PHOTO_BYTES + 1, b"\0"), "", 413, "file_too_large"),
     ):
         r = client.post(f"/v1/repairs/r1/photos{query}", content=content)

@@ -17,8 +17,13 @@ import importlib
 import json
 import re
 import sys
+import typing
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
 from portal_gateway.routing import PREFIXES, Access, Prefix
 
@@ -75,16 +80,47 @@ ERRORS: dict[str, tuple[str, tuple[str, ...]]] = {
     "403": ("Signed in, but not allowed", ("forbidden",)),
     "404": ("No such thing in this account", ("not_found",)),
     "409": ("The state does not allow it (now)", ("conflict", "idempotency_key_in_use")),
-    "413": ("The body is too large", ("payload_too_large",)),
+    "413": ("The body is too large", ("payload_too_large", "file_too_large")),
+    "415": ("A file of a kind not taken here", ("unsupported_file_type",)),
     "422": ("Breaks a business rule", ("unprocessable", "idempotency_key_reused")),
     "429": ("Too many requests: retry after `Retry-After` seconds", ("too_many_requests",)),
     "503": ("A part of the platform is away: retry after `Retry-After`", ("unavailable",)),
 }
 
 
+def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation
+    for arg in typing.get_args(annotation):
+        yield from _models_in(arg)
+
+
+def body_schemas(app: Any) -> dict[str, Any]:
+    """Pydantic's own JSON Schemas of the app's request bodies. Litestar's generator drops
+    constraints a client must know (`pattern`, dict values, a custom type's schema), so
+    a body published from it would invite requests the service refuses."""
+    models: dict[str, type[BaseModel]] = {}
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            data = getattr(handler, "parsed_fn_signature", None)
+            field = data.parameters.get("data") if data else None
+            if field is not None:
+                models.update({m.__name__: m for m in _models_in(field.annotation)})
+    if not models:
+        return {}
+    _, top = models_json_schema(
+        [(model, "validation") for model in models.values()], ref_template=REF + "{model}"
+    )
+    return top.get("$defs", {})  # type: ignore[no-any-return]
+
+
 def service_schema(service: str) -> dict[str, Any]:
     app = importlib.import_module(f"portal_{service}.main").create()  # no connection is made
-    return app.openapi_schema.to_schema()  # type: ignore[no-any-return]
+    schema: dict[str, Any] = app.openapi_schema.to_schema()
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name, body in body_schemas(app).items():
+        components[name] = body  # same names: both name a model after its class
+    return schema
 
 
 def gateway_schema() -> dict[str, Any]:
@@ -146,10 +182,10 @@ def _errors(operation: dict[str, Any], method: str, path: str) -> None:
     # 401 everywhere: a token that is sent must be valid, and routes under an anonymous
     # prefix (rotating keys, approving a QR sign-in) check roles of their own.
     wanted = ["400", "401", "403", "429", "503"]
-    if "{" in path:
-        wanted.append("404")
+    if "{" in path or method in WRITES:
+        wanted.append("404")  # the id in the path, or one a body names (a plan, a branch)
     if method in WRITES:
-        wanted += ["409", "413", "422"]
+        wanted += ["409", "413", "415", "422"]
     for status in sorted(set(wanted)):
         description, codes = ERRORS[status]
         responses[status] = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, cast, get_args
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
@@ -153,19 +153,19 @@ class RepairsController(Controller):
         repair_id: RepairId,
         principal: NamedDependency[Principal],
         repairs: Repairs,
-        stage: Annotated[str, QueryParameter(max_length=20)] = "intake",
+        stage: Annotated[PhotoStage, QueryParameter(description="when the photo was taken")] = (
+            "intake"
+        ),
     ) -> RepairOut:
-        # The bytes are checked here, before any use case runs: too large, not an image
-        # or an unknown stage is a bad request, never a rule of the repair.
+        # The bytes are checked here, before any use case runs: too large or not an image
+        # is a bad request, never a rule of the repair (the stage is typed above).
         data = await request.body()
         if len(data) > MAX_PHOTO_BYTES:
             raise ProblemError(413, "file_too_large", "a photo is at most 5 MB")
         kind = sniff(data)
         if kind is None or kind[0] not in PHOTO_TYPES:
             raise ProblemError(415, "unsupported_file_type", "a photo must be PNG, JPEG or WebP")
-        if stage not in get_args(PhotoStage):
-            raise ProblemError(400, "invalid_stage", "stage is intake, receive or return")
-        return await repairs.add_photo(principal, repair_id, data, kind, cast(PhotoStage, stage))
+        return await repairs.add_photo(principal, repair_id, data, kind, stage)
 
     @get("/{repair_id:str}/photos/{file_id:str}", operation_class=_PhotoDownload)
     async def photo(
