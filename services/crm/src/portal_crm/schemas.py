@@ -127,7 +127,11 @@ ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _-]{0,49}")
 
 
 class PortraitIn(Strict):
-    attributes: dict[str, Annotated[str, Field(max_length=500)]] = Field(max_length=50)
+    attributes: dict[str, Annotated[str, Field(max_length=500)]] = Field(
+        max_length=50,
+        # The rule of the validator below, published for clients.
+        json_schema_extra={"propertyNames": {"pattern": f"^{ATTRIBUTE_NAME.pattern}$"}},
+    )
 
     @field_validator("attributes")
     @classmethod

@@ -19,7 +19,6 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from portal_chassis.auth import Principal, principal_from
 from portal_chassis.contract import PRINCIPAL, use_cases
 from portal_chassis.decider import Forbidden
-from portal_chassis.problems import ProblemError
 from portal_chassis.web import download
 from portal_identity.handlers import MAX_LOGO_BYTES, MAX_QR_WAIT_SECONDS, IdentityService
 from portal_identity.schemas import (
@@ -178,15 +177,17 @@ class AuthController(Controller):
         challenge_id: FromPath[str],
         identity: Identity,
         client: From,
-        poll_token: Annotated[str | None, HeaderParameter(name="qr-poll-token")] = None,
+        # Required, and said so in the contract: the page that started the login has it.
+        poll_token: Annotated[
+            str,
+            HeaderParameter(name="qr-poll-token", required=True, min_length=1, max_length=200),
+        ],
         wait: Annotated[int, QueryParameter(ge=0, le=MAX_QR_WAIT_SECONDS)] = 0,
     ) -> QrStatusOut | QrSignedInOut:
         """`wait` seconds of long polling: the answer comes as soon as the app approves.
         The tokens come once, to the poll that completes the login."""
-        if not poll_token:
-            raise ProblemError(400, "poll_token_required", "send the Qr-Poll-Token header")
         answer = await identity.poll_qr(
-            challenge_id, poll_token[:200], client.address, client.agent, wait=wait
+            challenge_id, poll_token, client.address, client.agent, wait=wait
         )
         if answer["status"] == "completed":
             return QrSignedInOut.model_validate(answer)
