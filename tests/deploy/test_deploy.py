@@ -72,8 +72,15 @@ def test_every_deployable_has_a_base_overlay_leaves_a_dockerfile_and_a_compose_s
 
 
 def _fake_repo(tmp_path: Path) -> Path:
-    """A copy of the repository layout that matters here (deploy/ and services/ metadata)."""
+    """A copy of the repository layout that matters here (deploy/, services/ metadata, and
+    the chassis' and gateway's code, which declares the metrics the alerts may use)."""
     shutil.copytree(ROOT / "deploy", tmp_path / "deploy", ignore=shutil.ignore_patterns("local"))
+    for package in ("chassis", "gateway"):
+        shutil.copytree(
+            ROOT / package / "src",
+            tmp_path / package / "src",
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
     for pyproject in (ROOT / "services").glob("*/pyproject.toml"):
         name = pyproject.parent.name
         target = tmp_path / "services" / name
