@@ -3,6 +3,7 @@
 import asyncio
 
 import pytest
+from prometheus_client import REGISTRY
 
 from portal_chassis.commands import CommandRunner
 from portal_chassis.eventstore import ConcurrencyError, EventStore, IdempotencyKeyReused
@@ -151,6 +152,24 @@ async def test_a_retried_debit_is_applied_once(mongo_db, unique):
     assert sum(not r.replayed for r in results) == 1
     state, _ = await CommandRunner(store, domain.wallet_decider, "wallet").load(stream)
     assert state.balance == 600
+
+
+async def test_appended_events_are_counted_once_and_a_replayed_command_not_again(mongo_db, unique):
+    def appended() -> float:
+        labels = {"topic": "wallet.events", "type": "WalletCredited"}
+        return REGISTRY.get_sample_value("portal_events_appended_total", labels) or 0.0
+
+    store = EventStore(mongo_db)
+    await store.setup()
+    stream = f"wallet-{unique}"
+    before = appended()
+    await store.append(
+        stream, 0, [credit(unique, 5, 5), credit(unique, 5, 10)], idempotency_key="k"
+    )
+    await store.append(
+        stream, 0, [credit(unique, 5, 5), credit(unique, 5, 10)], idempotency_key="k"
+    )
+    assert appended() - before == 2
 
 
 async def test_snapshots_keep_loading_independent_of_stream_length(mongo_db, unique):

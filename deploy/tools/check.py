@@ -8,12 +8,18 @@
   fails here;
 - `kustomize build` of every overlay (and of each of its leaves) succeeds;
 - every rendered object validates (kubeconform -strict) against the schemas vendored in
-  deploy/k8s/schemas (Kubernetes, Strimzi, MongoDB Community operator), none is skipped;
+  deploy/k8s/schemas (Kubernetes, Strimzi, MongoDB Community operator,
+  prometheus-operator), none is skipped;
 - every Deployment has probes, requests and limits, a non-root read-only securityContext,
   a Service, an HPA, a PodDisruptionBudget and a NetworkPolicy; the NetworkPolicies, Kafka
   topics and users, and MongoDB users follow the rules of docs/operations.md;
 - the Dockerfiles are multi-stage uv builds from the lock file running as a non-root user;
-- deploy/compose.yaml parses and names Kafka, MongoDB and every deployable.
+- deploy/compose.yaml parses and names Kafka, MongoDB and every deployable;
+- every Deployment has a PodMonitor scraping /metrics on the port its app serves them on,
+  which its NetworkPolicy opens to Prometheus; the PrometheusRule has the alerts
+  REQUIRED_ALERTS names; the Grafana dashboard ConfigMap carries the sidecar's label; and
+  every metric name in an alert's or a dashboard panel's PromQL is one the code registers
+  (chassis, gateway and services, plus the HTTP metrics of Litestar's Prometheus middleware).
 
 kustomize and kubeconform are built and cached by deploy/tools/k8s-tools.sh.
 """
@@ -21,6 +27,8 @@ kustomize and kubeconform are built and cached by deploy/tools/k8s-tools.sh.
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import os
 import re
 import shutil
@@ -55,6 +63,16 @@ SERVICE_PORTS = (8100, 8189)
 IDENTITY_PORT = 8102
 METRICS_PORTS = {"gateway": 8191}
 """Deployables serving /metrics on a port of their own (the gateway: not on the public one)."""
+REQUIRED_ALERTS = {
+    "PortalProjectionLagHigh",
+    "PortalOutboxPendingGrowing",
+    "PortalEventDeadLettered",
+    "PortalHttp5xxRatioHigh",
+    "PortalRelayLeaderMissing",
+}
+"""Alerts docs/operations.md describes; the PrometheusRule must define each."""
+DASHBOARD_LABEL = ("grafana_dashboard", "1")
+"""The label the Grafana dashboard sidecar (kube-prometheus-stack) looks for."""
 SERVICE_CALLS = {("billing", "wallet"), ("tickets", "billing")}
 """The only HTTP calls between services (caller, callee): billing debits and credits the
 wallet; tickets checks a related order or contract code with billing."""
@@ -635,11 +653,198 @@ def port_problems(docs: list[dict[str, Any]], root: Path = ROOT) -> list[str]:
     return problems
 
 
+# --- monitoring: PodMonitors, alert rules, the dashboard, and the metric names they use ----
+
+METRIC_CALL = re.compile(
+    r"\b(Counter|Gauge|Histogram|Summary)\(\s*(?:name\s*=\s*)?\"([a-zA-Z_:][a-zA-Z0-9_:]*)\""
+)
+LITESTAR_METRIC = re.compile(
+    r"metric_name\s*=\s*f\"\{self\._config\.prefix\}_(\w+)\".*?\b(Counter|Gauge|Histogram)\(",
+    re.S,
+)
+PROMQL_WORDS = {
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "bool",
+    "and",
+    "or",
+    "unless",
+    "offset",
+    "atan2",
+    "inf",
+    "nan",
+}
+
+
+def exposed_series(kind: str, name: str) -> set[str]:
+    """The sample names prometheus_client exposes for a metric of this kind and name."""
+    if kind == "Counter":
+        base = name.removesuffix("_total")
+        return {f"{base}_total", f"{base}_created"}
+    if kind == "Histogram":
+        return {f"{name}{s}" for s in ("_bucket", "_sum", "_count", "_created")}
+    if kind == "Summary":
+        return {name, f"{name}_sum", f"{name}_count", f"{name}_created"}
+    return {name}
+
+
+def registered_metrics(root: Path = ROOT) -> set[str]:
+    """Every series name the deployables can expose: the prometheus_client metrics declared
+    in the chassis, the gateway and the services, and the HTTP metrics Litestar's Prometheus
+    middleware creates under the prefix the chassis gives it (read from Litestar's source)."""
+    names: set[str] = set()
+    sources = [root / "chassis" / "src", root / "gateway" / "src"]
+    sources += sorted((root / "services").glob("*/src"))
+    for src in sources:
+        for path in sorted(src.rglob("*.py")):
+            for kind, name in METRIC_CALL.findall(path.read_text()):
+                names |= exposed_series(kind, name)
+    web = (root / "chassis" / "src" / "portal_chassis" / "web.py").read_text()
+    prefix = re.search(r"PrometheusConfig\(.*?\bprefix=\"(\w+)\"", web, re.S)
+    spec = importlib.util.find_spec("litestar.plugins.prometheus.middleware")
+    if prefix and spec and spec.origin:
+        for suffix, kind in LITESTAR_METRIC.findall(Path(spec.origin).read_text()):
+            names |= exposed_series(kind, f"{prefix.group(1)}_{suffix}")
+    return names
+
+
+def promql_metric_names(expr: str) -> set[str]:
+    """Metric names in a PromQL expression: identifiers that are not functions, keywords,
+    label names (in {...}, by/without/on/ignoring(...)) or durations ([...])."""
+    text = re.sub(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|`[^`]*`", '""', expr)
+    text = re.sub(r"\{[^}]*\}", " ", text)
+    text = re.sub(r"\[[^\]]*\]", " ", text)
+    text = re.sub(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
+    found = re.findall(
+        r"(?<![a-zA-Z0-9_:$.])([a-zA-Z_:][a-zA-Z0-9_:]*)(?![a-zA-Z0-9_:])(?!\s*\()", text
+    )
+    return {name for name in found if name.lower() not in PROMQL_WORDS}
+
+
+def promql_problems(where: str, expr: Any, known: set[str]) -> list[str]:
+    if not isinstance(expr, str) or not expr.strip():
+        return [f"{where}: no PromQL expression"]
+    names = promql_metric_names(expr)
+    if not names:
+        return [f"{where}: no metric in {expr!r}"]
+    return [
+        f"{where}: metric {name} is not registered by the code (chassis, gateway, services)"
+        for name in sorted(names - known)
+    ]
+
+
+def dashboard_exprs(dashboard: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(panel title, expr) of every query target, rows' nested panels included."""
+    found = []
+    for panel in dashboard.get("panels", []):
+        for inner in [panel, *panel.get("panels", [])]:
+            for target in inner.get("targets", []):
+                found.append((str(inner.get("title", "?")), target.get("expr")))
+    return found
+
+
+def rule_problems(rule: dict[str, Any], known: set[str]) -> list[str]:
+    problems = []
+    where = f"PrometheusRule {name_of(rule)}"
+    alerts = set()
+    for group in rule.get("spec", {}).get("groups", []):
+        for r in group.get("rules", []):
+            label = r.get("alert") or r.get("record") or "?"
+            alerts.add(r.get("alert"))
+            problems += promql_problems(f"{where} rule {label}", r.get("expr"), known)
+            if r.get("alert") and "severity" not in r.get("labels", {}):
+                problems.append(f"{where} alert {label}: no severity label")
+            if r.get("alert") and not r.get("annotations", {}).get("summary"):
+                problems.append(f"{where} alert {label}: no summary annotation")
+    problems += [f"{where}: no alert {a}" for a in sorted(REQUIRED_ALERTS - alerts)]
+    return problems
+
+
+def dashboard_problems(config_map: dict[str, Any], known: set[str]) -> list[str]:
+    problems = []
+    for key, text in (config_map.get("data") or {}).items():
+        where = f"ConfigMap {name_of(config_map)} {key}"
+        try:
+            dashboard = json.loads(text)
+        except json.JSONDecodeError as exc:
+            problems.append(f"{where}: not JSON: {exc}")
+            continue
+        exprs = dashboard_exprs(dashboard)
+        if not exprs:
+            problems.append(f"{where}: no panel queries anything")
+        for title, expr in exprs:
+            problems += promql_problems(f"{where} panel {title!r}", expr, known)
+    return problems
+
+
+def monitoring_problems(
+    docs: list[dict[str, Any]], whole: bool, root: Path = ROOT, known: set[str] | None = None
+) -> list[str]:
+    problems = []
+    by_name = {d.name: d for d in deployables(root)}
+    monitors = of_kind(docs, "PodMonitor")
+    for dep in of_kind(docs, "Deployment"):
+        name, labels = name_of(dep), pod_labels(dep)
+        d = by_name.get(name)
+        if d is None:
+            continue
+        want = METRICS_PORTS.get(name, d.port)
+        ports = {
+            p.get("name"): p.get("containerPort")
+            for c in dep["spec"]["template"]["spec"]["containers"]
+            for p in c.get("ports", [])
+        }
+        endpoints = [
+            e
+            for m in monitors
+            if selects(m["spec"].get("selector"), labels)
+            for e in m["spec"].get("podMetricsEndpoints", [])
+        ]
+        if not endpoints:
+            problems.append(f"Deployment {name}: no PodMonitor scrapes its pods")
+        for e in endpoints:
+            if ports.get(e.get("port")) != want or e.get("path", "/metrics") != "/metrics":
+                problems.append(
+                    f"PodMonitor for {name}: scrapes {e.get('port')!r} {e.get('path')!r}, "
+                    f"its metrics are on /metrics port {want}"
+                )
+        opened = any(
+            peer == PROMETHEUS_PEER and any(p.get("port") == want for p in rule.get("ports", []))
+            for policy in of_kind(docs, "NetworkPolicy")
+            if selects(policy["spec"].get("podSelector"), labels)
+            for rule in policy["spec"].get("ingress", [])
+            for peer in rule.get("from", [])
+        )
+        if endpoints and not opened:
+            problems.append(f"Deployment {name}: no NetworkPolicy lets Prometheus reach {want}")
+    rules = of_kind(docs, "PrometheusRule")
+    dashboards = [
+        c
+        for c in of_kind(docs, "ConfigMap")
+        if c.get("metadata", {}).get("labels", {}).get(DASHBOARD_LABEL[0]) == DASHBOARD_LABEL[1]
+    ]
+    if rules or dashboards:
+        known = registered_metrics(root) if known is None else known
+        for rule in rules:
+            problems += rule_problems(rule, known)
+        for config_map in dashboards:
+            problems += dashboard_problems(config_map, known)
+    if whole and not rules:
+        problems.append("no PrometheusRule (base/platform/prometheusrule.yaml)")
+    if whole and not dashboards:
+        problems.append(f"no ConfigMap labelled {'='.join(DASHBOARD_LABEL)} (Grafana dashboard)")
+    return problems
+
+
 def rendered_problems(
     docs: list[dict[str, Any]], env: str, whole: bool, root: Path = ROOT
 ) -> list[str]:
     problems = deployment_problems(docs) + companion_problems(docs) + network_problems(docs, root)
-    problems += port_problems(docs, root)
+    problems += port_problems(docs, root) + monitoring_problems(docs, whole, root)
     if whole:
         problems += kafka_problems(docs, env, root) + mongodb_problems(docs, env, root)
         names = {name_of(d) for d in of_kind(docs, "Deployment")}

@@ -39,6 +39,7 @@ resources:
   - hpa.yaml
   - pdb.yaml
   - networkpolicy.yaml
+  - podmonitor.yaml
   - kafkauser.yaml
 configMapGenerator:
   - name: {name}-config
@@ -320,6 +321,24 @@ spec:
           protocol: TCP
 """
 
+PODMONITOR = """\
+# Prometheus (prometheus-operator) scrapes /metrics of every {name} pod on its "http" port.
+apiVersion: monitoring.coreos.com/v1
+kind: PodMonitor
+metadata:
+  name: {name}
+  labels:
+    app.kubernetes.io/name: {name}
+spec:
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: {name}
+  podMetricsEndpoints:
+    - port: http
+      path: /metrics
+      interval: 30s
+"""
+
 KAFKAUSER = """\
 # {name} writes only {name}.events. For each topic it consumes add: Read on the topic,
 # Read on its consumer-group prefix ({name}-), Write on <topic>.dlq.
@@ -552,6 +571,7 @@ def scaffold(name: str, port: int, force: bool = False) -> None:
         ("hpa.yaml", HPA),
         ("pdb.yaml", PDB),
         ("networkpolicy.yaml", NETWORKPOLICY),
+        ("podmonitor.yaml", PODMONITOR),
         ("kafkauser.yaml", KAFKAUSER),
     ):
         write(base / filename, template.format(**values), force)

@@ -11,12 +11,16 @@ Every schema comes from a package in a public registry, through that registry's 
   The generator needs Java 21+ (set JAVA to such a `java`, or have one under /usr/lib/jvm).
 - MongoDB Community operator (MongoDBCommunity): the Go module
   `github.com/mongodb/mongodb-kubernetes-operator` (go mod download), config/crd/bases.
+- Prometheus operator (PodMonitor, PrometheusRule): the Go module
+  `github.com/prometheus-operator/prometheus-operator` (go mod download),
+  example/prometheus-operator-crd.
 
 Descriptions are dropped to keep the files small. Schemas are strict: objects reject
 properties the schema does not declare (as kubeconform's -strict expects), except where the
 CRD preserves unknown fields. CEL rules (x-kubernetes-validations) cannot be checked here.
 
     uv run python deploy/tools/vendor_schemas.py
+    uv run python deploy/tools/vendor_schemas.py --only prometheus   # one source
 """
 
 from __future__ import annotations
@@ -63,6 +67,13 @@ STRIMZI_CLASSES = {
 MONGODB_OPERATOR_MODULE = "github.com/mongodb/mongodb-kubernetes-operator"
 MONGODB_OPERATOR = "v0.13.0"
 MONGODB_CRD = "config/crd/bases/mongodbcommunity.mongodb.com_mongodbcommunity.yaml"
+
+PROMETHEUS_OPERATOR_MODULE = "github.com/prometheus-operator/prometheus-operator"
+PROMETHEUS_OPERATOR = "v0.85.0"
+PROMETHEUS_OPERATOR_CRDS = [
+    "example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml",
+    "example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml",
+]
 
 
 def sha256(path: Path) -> str:
@@ -270,14 +281,19 @@ def strimzi_crds(work: Path) -> dict[str, Any]:
     }
 
 
-def mongodb_crd() -> dict[str, Any]:
-    info = json.loads(
+def go_module(module: str, version: str) -> dict[str, Any]:
+    info: dict[str, Any] = json.loads(
         run(
-            ["go", "mod", "download", "-json", f"{MONGODB_OPERATOR_MODULE}@{MONGODB_OPERATOR}"],
+            ["go", "mod", "download", "-json", f"{module}@{version}"],
             capture_output=True,
             env={**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"},
         ).stdout
     )
+    return info
+
+
+def mongodb_crd() -> dict[str, Any]:
+    info = go_module(MONGODB_OPERATOR_MODULE, MONGODB_OPERATOR)
     crd_file = Path(info["Dir"]) / MONGODB_CRD
     written = write_crd(yaml.safe_load(crd_file.read_text()))
     return {
@@ -289,18 +305,46 @@ def mongodb_crd() -> dict[str, Any]:
     }
 
 
+def prometheus_operator_crds() -> dict[str, Any]:
+    info = go_module(PROMETHEUS_OPERATOR_MODULE, PROMETHEUS_OPERATOR)
+    written, files = [], {}
+    for path in PROMETHEUS_OPERATOR_CRDS:
+        crd_file = Path(info["Dir"]) / path
+        written += write_crd(yaml.safe_load(crd_file.read_text()))
+        files[path] = sha256(crd_file)
+    return {
+        "package": f"go:{PROMETHEUS_OPERATOR_MODULE}@{PROMETHEUS_OPERATOR}",
+        "module_sum": info["Sum"],
+        "files_sha256": files,
+        "schemas": written,
+    }
+
+
+SOURCES = {
+    "kubernetes": kubernetes_schemas,
+    "strimzi": strimzi_crds,
+    "mongodb": lambda work: mongodb_crd(),
+    "prometheus": lambda work: prometheus_operator_crds(),
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.parse_args()
+    parser.add_argument("--only", choices=sorted(SOURCES), action="append", help="one source")
+    args = parser.parse_args()
+    chosen = args.only or list(SOURCES)
+    index = OUT / "SOURCES.json"
+    sources = json.loads(index.read_text()) if args.only and index.exists() else {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        shutil.rmtree(OUT / "crds", ignore_errors=True)
-        sources = {
-            "kubernetes": kubernetes_schemas(work),
-            "strimzi": strimzi_crds(work),
-            "mongodb": mongodb_crd(),
-        }
-    write_json(OUT / "SOURCES.json", sources)
+        for name in chosen:
+            for old in sources.get(name, {}).get("schemas", []) if args.only else []:
+                (OUT / "crds" / old).unlink(missing_ok=True)
+        if not args.only:
+            shutil.rmtree(OUT / "crds", ignore_errors=True)
+        for name in chosen:
+            sources[name] = SOURCES[name](work)
+    write_json(index, sources)
     print(f"schemas written under {OUT.relative_to(ROOT)}", file=sys.stderr)
 
 

@@ -7,6 +7,7 @@ kubeconform are built once with Go by deploy/tools/k8s-tools.sh and cached in .c
 from __future__ import annotations
 
 import importlib.util
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -71,8 +72,15 @@ def test_every_deployable_has_a_base_overlay_leaves_a_dockerfile_and_a_compose_s
 
 
 def _fake_repo(tmp_path: Path) -> Path:
-    """A copy of the repository layout that matters here (deploy/ and services/ metadata)."""
+    """A copy of the repository layout that matters here (deploy/, services/ metadata, and
+    the chassis' and gateway's code, which declares the metrics the alerts may use)."""
     shutil.copytree(ROOT / "deploy", tmp_path / "deploy", ignore=shutil.ignore_patterns("local"))
+    for package in ("chassis", "gateway"):
+        shutil.copytree(
+            ROOT / package / "src",
+            tmp_path / package / "src",
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
     for pyproject in (ROOT / "services").glob("*/pyproject.toml"):
         name = pyproject.parent.name
         target = tmp_path / "services" / name
@@ -372,5 +380,97 @@ def test_runbook_covers_the_operations_the_issue_lists() -> None:
         "portal_projection_lag_seconds",
         "portal_events_consumed_total",
         "portal_events_dead_lettered_total",
+        "portal_outbox_relay_leader",
+        "portal_events_appended_total",
+        "PodMonitor",
+        "grafana_dashboard",
+        *sorted(check.REQUIRED_ALERTS),
     ):
         assert needle in text, needle
+
+
+# --- monitoring: PodMonitors, alert rules, the Grafana dashboard ----------------------------
+
+PLATFORM = ROOT / "deploy/k8s/base/platform"
+
+
+def test_every_metric_the_dashboard_and_the_alerts_query_is_registered_by_the_code() -> None:
+    known = check.registered_metrics()
+    # the chassis' own metrics and Litestar's HTTP ones (read from its source) are both found
+    assert {"portal_outbox_pending_commits", "portal_http_requests_total"} <= known
+    assert "portal_http_request_duration_seconds_bucket" in known
+    dashboard = json.loads((PLATFORM / "dashboards/portal-overview.json").read_text())
+    rule = yaml.safe_load((PLATFORM / "prometheusrule.yaml").read_text())
+    exprs = check.dashboard_exprs(dashboard)
+    used = set().union(*(check.promql_metric_names(e) for _, e in exprs))
+    for group in rule["spec"]["groups"]:
+        for r in group["rules"]:
+            used |= check.promql_metric_names(r["expr"])
+    assert used - known == set()
+    # what the issue asks the dashboard to show, each by an existing metric
+    assert {
+        "portal_http_requests_total",
+        "portal_http_requests_error_total",
+        "portal_http_request_duration_seconds_bucket",
+        "portal_events_appended_total",
+        "portal_outbox_relayed_events_total",
+        "portal_events_consumed_total",
+        "portal_events_dead_lettered_total",
+        "portal_projection_lag_seconds",
+        "portal_outbox_pending_commits",
+        "portal_outbox_relay_leader",
+    } <= used
+    assert check.rule_problems(rule, known) == []
+
+
+def test_promql_names_are_told_from_functions_labels_and_durations() -> None:
+    expr = (
+        'histogram_quantile(0.95, sum by (path, le) (rate(a_bucket{path=~"/v1/(x|y)"}'
+        "[$__rate_interval]))) / ignoring(le) group_left sum(b offset 5m) > bool 1e3"
+        " and deriv(max by (service) (c)[10m:1m]) > 0"
+    )
+    assert check.promql_metric_names(expr) == {"a_bucket", "b", "c"}
+
+
+def test_a_metric_the_code_never_registers_fails_the_check(rendered: dict[str, Path]) -> None:
+    objects = docs(rendered["prod/platform"])
+    rule = check.of_kind(objects, "PrometheusRule")[0]
+    rule["spec"]["groups"][0]["rules"][0]["expr"] = "portal_projection_lag_secs > 60"
+    rule["spec"]["groups"][0]["rules"][1]["alert"] = "Renamed"
+    dashboard = next(c for c in check.of_kind(objects, "ConfigMap") if "data" in c)
+    key = next(iter(dashboard["data"]))
+    dashboard["data"][key] = dashboard["data"][key].replace(
+        "portal_outbox_relay_leader", "portal_relay_is_leader"
+    )
+    problems = "\n".join(check.monitoring_problems(objects, whole=True))
+    assert "metric portal_projection_lag_secs is not registered" in problems
+    assert "metric portal_relay_is_leader is not registered" in problems
+    assert "no alert PortalOutboxPendingGrowing" in problems
+
+
+def test_every_deployable_is_scraped_on_the_port_it_serves_metrics_on(
+    rendered: dict[str, Path],
+) -> None:
+    for env in check.ENVS:
+        objects = docs(rendered[env])
+        monitors = {check.name_of(m): m for m in check.of_kind(objects, "PodMonitor")}
+        assert set(monitors) == {d.name for d in check.deployables()}
+        endpoint = monitors["gateway"]["spec"]["podMetricsEndpoints"][0]
+        assert endpoint["port"] == "metrics"  # 8191: never the public port
+        assert check.monitoring_problems(objects, whole=True) == []
+
+
+def test_the_monitoring_check_rejects_an_unscraped_or_misdirected_deployable(
+    rendered: dict[str, Path],
+) -> None:
+    objects = docs(rendered["prod"])
+    gateway = next(
+        m for m in check.of_kind(objects, "PodMonitor") if m["metadata"]["name"] == "gateway"
+    )
+    gateway["spec"]["podMetricsEndpoints"][0]["port"] = "http"
+    objects = [
+        o for o in objects if not (o["kind"] == "PodMonitor" and check.name_of(o) == "wallet")
+    ]
+    problems = "\n".join(check.monitoring_problems(objects, whole=True))
+    assert "Deployment wallet: no PodMonitor scrapes its pods" in problems
+    assert "PodMonitor for gateway: scrapes 'http'" in problems

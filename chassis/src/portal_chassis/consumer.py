@@ -79,6 +79,8 @@ def subscribe(
     max_retry_delay: float = 10.0,
 ) -> None:
     """Register `handler` for every event on `topics` in consumer group `group_id`."""
+    # The series starts at 0, so the first dead letter is an increase an alert can see.
+    DEAD_LETTERED.labels(group_id)
 
     async def dead_letter(msg: KafkaMessage, error: str) -> None:
         raw = msg.raw_message

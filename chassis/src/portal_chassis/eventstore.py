@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from prometheus_client import Counter
 from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -31,6 +32,10 @@ from portal_contracts.registry import parse_event
 
 COMMITS = "commits"
 SNAPSHOTS = "snapshots"
+
+APPENDED = Counter(
+    "portal_events_appended_total", "Events appended to the event store", ["topic", "type"]
+)
 
 
 class ConcurrencyError(Exception):
@@ -220,6 +225,8 @@ class EventStore:
             with contextlib.suppress(DuplicateKeyError):
                 await self.idempotency.insert_one({"_id": idem, "commit_id": commit_id})
         self._tails[stream_id] = expected_version + len(events)
+        for event in events:  # only new appends: an idempotent replay returned above
+            APPENDED.labels(event.topic(), event.event_type).inc()
         self.notifier.notify()
         return Commit(
             commit_id,

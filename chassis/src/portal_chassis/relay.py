@@ -25,7 +25,11 @@ from portal_contracts.envelope import EventEnvelope
 log = get_logger(__name__)
 
 RELAYED = Counter("portal_outbox_relayed_events_total", "Events relayed to Kafka", ["service"])
-PENDING = Gauge("portal_outbox_pending_commits", "Commits not yet relayed", ["service"])
+PENDING = Gauge(
+    "portal_outbox_pending_commits",
+    "Commits not yet relayed (reported by the relay leader; 0 on the other replicas)",
+    ["service"],
+)
 LEADER = Gauge(
     "portal_outbox_relay_leader", "1 while this replica holds the relay lease", ["service"]
 )
@@ -103,6 +107,8 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         """Publish one batch of unpublished commits; returns how many events went out."""
+        # Measured before publishing, so the gauge keeps growing while Kafka is away.
+        PENDING.labels(self.service).set(await self.store.unpublished_count())
         commits = await self.store.unpublished(self.batch_size)
         if not commits:
             return 0
@@ -127,11 +133,12 @@ class OutboxRelay:
                     leader = await self.lease.acquire()
                     last_renewal = loop.time()
                     LEADER.labels(self.service).set(1 if leader else 0)
+                    if not leader:
+                        PENDING.labels(self.service).set(0)  # only the leader reports it
                 if leader:
                     sent = await self.relay_once()
                     if sent:
                         continue  # drain without waiting
-                    PENDING.labels(self.service).set(0)
                 await self.store.notifier.wait(self.poll_seconds if leader else renew_every)
             except asyncio.CancelledError:
                 raise
