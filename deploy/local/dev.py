@@ -21,6 +21,8 @@ from portal_tests.platform import platform_env, specs, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE_PORT = int(os.environ.get("PORTAL_PORT", "8000"))
+# The settings prefix of every process (the projector reads the gateway's).
+LOG_PREFIXES = ("WALLET", "IDENTITY", "TICKETS", "REPAIRS", "CRM", "BILLING", "GATEWAY")
 
 
 def infrastructure() -> tuple[str, str, bool]:
@@ -92,8 +94,13 @@ def main() -> int:
         mongo,
         extra={
             "PAYMENTS_SANDBOX_SECRET": os.environ.get("PAYMENTS_SANDBOX_SECRET", "sandbox-secret"),
-            "WALLET_LOG_JSON": os.environ.get("WALLET_LOG_JSON", "false"),
-            "GATEWAY_LOG_JSON": os.environ.get("GATEWAY_LOG_JSON", "false"),
+            # Readable key=value lines here (JSON in production); LOG_JSON=true for JSON.
+            **{
+                f"{prefix}_LOG_JSON": os.environ.get(
+                    f"{prefix}_LOG_JSON", os.environ.get("LOG_JSON", "false")
+                )
+                for prefix in LOG_PREFIXES
+            },
         },
     )
     manager = Manager()

@@ -7,11 +7,13 @@ Topics: `<context>.events`, keyed by stream id; `<topic>.dlq` for poison message
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 from faststream.kafka import KafkaBroker
 
+from portal_chassis.logging import FASTSTREAM_LOGGER
 from portal_contracts.envelope import EventEnvelope
 
 
@@ -25,6 +27,10 @@ def make_broker(bootstrap_servers: str, client_id: str, **kwargs: Any) -> KafkaB
         linger_ms=2,
         request_timeout_ms=30_000,
         graceful_timeout=10.0,
+        # FastStream's own logger prints coloured text to stdout; this one goes through
+        # the process's log pipeline, and a line per message received/processed is DEBUG.
+        logger=logging.getLogger(FASTSTREAM_LOGGER),
+        log_level=logging.DEBUG,
         **kwargs,
     )
 

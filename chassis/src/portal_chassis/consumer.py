@@ -116,7 +116,12 @@ def subscribe(
             await dead_letter(msg, f"undecodable: {exc}")
             await msg.ack()
             return
-        bind_ids(envelope.correlationid, envelope.id, event_type=envelope.type)
+        bind_ids(
+            envelope.correlationid,
+            envelope.id,
+            traceparent=envelope.traceparent,
+            event_type=envelope.type,
+        )
         failures = 0  # failures of the event itself; infrastructure ones do not count
         delay = retry_delay
         while True:

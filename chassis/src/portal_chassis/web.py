@@ -78,7 +78,8 @@ class MetricsController(PrometheusController):
 
 
 def correlation_middleware(app: ASGIApp) -> ASGIApp:
-    """Bind the correlation id of every request (X-Correlation-ID or a new one)."""
+    """Bind the correlation id of every request (X-Correlation-ID or a new one) and the
+    trace id of its `traceparent` if any."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -86,7 +87,10 @@ def correlation_middleware(app: ASGIApp) -> ASGIApp:
             return
         headers = dict(scope.get("headers", []))
         incoming = headers.get(b"x-correlation-id", b"").decode("latin-1")[:100] or None
-        correlation_id = bind_ids(incoming, method=scope.get("method"), path=scope.get("path"))
+        traceparent = headers.get(b"traceparent", b"").decode("latin-1")[:100] or None
+        correlation_id = bind_ids(
+            incoming, traceparent=traceparent, method=scope.get("method"), path=scope.get("path")
+        )
 
         async def send_with_id(message: Any) -> None:
             if message["type"] == "http.response.start":
@@ -196,6 +200,9 @@ def create_app(
         ),
         state=State(app_state),
         debug=False,
+        # The process's logging is configure_logging's (one pipeline for every logger);
+        # Litestar's default would replace the root handler with its own text format.
+        logging_config=None,
     )
 
 

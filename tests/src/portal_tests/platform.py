@@ -132,6 +132,8 @@ class RunningPlatform:
         self.log_dir = log_dir
         self.specs = {spec.name: spec for spec in specs(base_port)}
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.ready_at: float | None = None
+        """When every process first answered ready (time.time()): the end of the start."""
 
     def _spawn(self, spec: ProcessSpec, env: dict[str, str]) -> None:
         log = (self.log_dir / f"{spec.name}.log").open("ab")
@@ -146,6 +148,7 @@ class RunningPlatform:
             self._spawn(spec, self.env)
         try:
             wait_ready([f"http://127.0.0.1:{s.port}/health/ready" for s in self.specs.values()])
+            self.ready_at = time.time()
         except TimeoutError:
             for spec in self.specs.values():
                 tail = (self.log_dir / f"{spec.name}.log").read_text(errors="replace")[-3000:]
