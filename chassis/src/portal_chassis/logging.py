@@ -144,6 +144,15 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
     quiet = numeric_level if numeric_level <= logging.DEBUG else logging.WARNING
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(quiet)
+    # Child loggers a library set up before (a broker started earlier in the process sets
+    # its own level on `faststream.access.kafka`) follow their parents again.
+    parents = tuple(f"{name}." for name in (*TAKEN_OVER, *QUIET_LIBRARIES))
+    for name, child in list(logging.root.manager.loggerDict.items()):
+        if name.startswith(parents) and name != ACCESS_LOG and isinstance(child, logging.Logger):
+            for old in list(child.handlers):
+                child.removeHandler(old)
+            child.propagate = True
+            child.setLevel(logging.NOTSET)
     logging.captureWarnings(True)
 
     structlog.configure(
