@@ -195,6 +195,7 @@ def test_every_route_needs_a_token_except_the_public_ones(platform):
         "/api/v1/auth/login/2fa",  # its proof is the mfa_token from the password step
         "/api/v1/auth/refresh",
         "/api/v1/auth/jwks",
+        "/.well-known/jwks.json",  # the same public keys, where OpenID clients look
         "/api/v1/auth/qr",
         "/api/v1/auth/qr/{challenge_id}",
         "/api/v1/auth/invitations/accept",
