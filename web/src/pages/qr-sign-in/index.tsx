@@ -1,0 +1,5 @@
+import ComingSoon from "../soon";
+
+export default function QrSignIn() {
+  return <ComingSoon titleKey="auth.qrTitle" />;
+}

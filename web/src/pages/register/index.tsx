@@ -1,0 +1,5 @@
+import ComingSoon from "../soon";
+
+export default function Register() {
+  return <ComingSoon titleKey="auth.register" />;
+}

@@ -1,0 +1,5 @@
+import ComingSoon from "../soon";
+
+export default function TopUp() {
+  return <ComingSoon titleKey="nav.topUp" />;
+}

@@ -1,0 +1,5 @@
+import ComingSoon from "../soon";
+
+export default function Transactions() {
+  return <ComingSoon titleKey="nav.transactions" />;
+}
