@@ -36,6 +36,7 @@ from portal_gateway.settings import GatewaySettings
 from portal_gateway.tickets_routes import TicketsController
 from portal_gateway.upstream import Upstream
 from portal_gateway.wallet_staff_routes import HeldPaymentsController
+from portal_gateway.web import serve_web
 
 DESCRIPTION = (
     "Public API of the customer portal. Authenticate with `Authorization: Bearer <JWT>`; "
@@ -133,7 +134,7 @@ def create(settings: GatewaySettings | None = None) -> Litestar:
         render_plugins=[swagger_page()],
     )
     # Outermost, so that every answer (404s and 405s too) gets the security headers.
-    app.asgi_handler = edge_headers(app.asgi_handler, revoked)
+    app.asgi_handler = edge_headers(serve_web(app.asgi_handler, settings.web_dir), revoked)
     return app
 
 
