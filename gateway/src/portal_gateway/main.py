@@ -17,6 +17,7 @@ from portal_gateway.api import (
     WalletController,
 )
 from portal_gateway.billing_routes import CONTROLLERS as BILLING_CONTROLLERS
+from portal_gateway.browser_session import BrowserSessionController
 from portal_gateway.crm_routes import CONTROLLERS as CRM_CONTROLLERS
 from portal_gateway.dashboard import DashboardQueries
 from portal_gateway.docs import DocsAssetsController, swagger_page
@@ -101,6 +102,7 @@ def create(settings: GatewaySettings | None = None) -> Litestar:
         description=DESCRIPTION,
         route_handlers=[
             AuthController,
+            BrowserSessionController,
             MeController,
             AccountUsersController,
             StaffController,
