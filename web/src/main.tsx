@@ -8,7 +8,7 @@ import { MantineProvider } from "@mantine/core";
 import { Notifications } from "@mantine/notifications";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { RouterProvider } from "react-router-dom";
-import { theme } from "./theme";
+import { cssVariables, theme } from "./theme";
 import { AuthProvider } from "./auth/AuthProvider";
 import { router } from "./routes";
 import { ApiError } from "./api/client";
@@ -28,7 +28,7 @@ const root = document.getElementById("root");
 if (!root) throw new Error("no #root");
 createRoot(root).render(
   <StrictMode>
-    <MantineProvider theme={theme} defaultColorScheme="light">
+    <MantineProvider theme={theme} defaultColorScheme="light" cssVariablesResolver={cssVariables}>
       <Notifications position="top-right" />
       <QueryClientProvider client={queryClient}>
         <AuthProvider>

@@ -49,7 +49,12 @@ export type QrStatus =
   | { id: string; status: "pending" | "approved" | "expired" | "rejected" | "completed" }
   | ({ id: string; status: "completed" } & AccessToken);
 
-type QrPath = { query?: { wait?: number }; header: { "Qr-Poll-Token": string }; path: { challenge_id: string }; cookie?: never };
+type QrPath = {
+  query?: { wait?: number };
+  header: { "Qr-Poll-Token": string; "X-Portal-Session": "1" };
+  path: { challenge_id: string };
+  cookie?: never;
+};
 type CsrfHeader = { query?: never; header: { "X-Portal-Session": "1" }; path?: never; cookie?: never };
 
 type AuthPaths = Patch<
@@ -64,7 +69,7 @@ type AuthPaths = Patch<
     "/api/v1/auth/session/logout": { post: JsonOp<Record<string, never>, null, 200, CsrfHeader> };
     "/api/v1/auth/qr": { post: JsonOp<Record<string, never>, QrChallenge, 201> };
     "/api/v1/auth/session/qr/{challenge_id}": { get: ReadOp<QrStatus, QrPath> };
-    "/api/v1/me": { get: ReadOp<Profile> };
+    "/api/v1/me": { get: ReadOp<Profile>; patch: JsonOp<{ language: "vi" | "en" }, Profile> };
   }
 >;
 
@@ -84,8 +89,10 @@ export const authApi = {
   pollQr: (id: string, pollToken: string, wait: number) =>
     unwrap(
       client.GET("/api/v1/auth/session/qr/{challenge_id}", {
-        params: { path: { challenge_id: id }, query: { wait }, header: { "Qr-Poll-Token": pollToken } },
+        params: { path: { challenge_id: id }, query: { wait }, header: { "Qr-Poll-Token": pollToken, ...CSRF } },
       }),
     ),
   me: () => unwrap(client.GET("/api/v1/me")),
+  /** The language follows the user (mails and documents too), not only this browser. */
+  saveLanguage: (language: "vi" | "en") => unwrap(client.PATCH("/api/v1/me", { body: { language } })),
 };

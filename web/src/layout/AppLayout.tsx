@@ -1,5 +1,5 @@
 import { Suspense } from "react";
-import { AppShell, Burger, Group, NavLink, ScrollArea, Text, Title, Button, Loader, Center, VisuallyHidden } from "@mantine/core";
+import { AppShell, Burger, Group, NavLink, Text, Title, Button, Loader, Center, VisuallyHidden } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { NavLink as RouterLink, Outlet, useLocation } from "react-router-dom";
 import { useTranslation } from "react-i18next";
@@ -75,12 +75,12 @@ export function AppLayout() {
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="xs" aria-label={t("nav.main")}>
-        <ScrollArea>
-          {NAVIGATION.map(({ to, key, icon: Icon }) => (
+        {NAVIGATION.map(({ to, key, icon: Icon }) => (
             <NavLink
               key={to}
               component={RouterLink}
               to={to}
+              variant="filled"
               end={to === "/"}
               label={t(`nav.${key}`)}
               leftSection={<Icon size={18} stroke={1.6} aria-hidden />}
@@ -88,7 +88,6 @@ export function AppLayout() {
               onClick={close}
             />
           ))}
-        </ScrollArea>
       </AppShell.Navbar>
       <AppShell.Main id="main" tabIndex={-1}>
         <Suspense fallback={<PageLoader />}>

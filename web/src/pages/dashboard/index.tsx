@@ -5,6 +5,7 @@ import { Link } from "react-router-dom";
 import { useTranslation } from "react-i18next";
 import { dashboardApi, followDashboard, type Dashboard as Board } from "../../api/dashboard";
 import { Money } from "../../components/Money";
+import { ScrollTable } from "../../components/ScrollTable";
 import { date, dateTime } from "../../lib/format";
 import { errorMessage } from "../../lib/errors";
 import { TransactionsTable } from "../transactions/TransactionsTable";
@@ -123,7 +124,7 @@ export default function Dashboard() {
               {t("dashboard.noServices")}
             </Text>
           ) : (
-            <Table.ScrollContainer minWidth={360}>
+            <ScrollTable minWidth={360} label={t("dashboard.services")}>
               <Table>
                 <Table.Thead>
                   <Table.Tr>
@@ -153,7 +154,7 @@ export default function Dashboard() {
                   ))}
                 </Table.Tbody>
               </Table>
-            </Table.ScrollContainer>
+            </ScrollTable>
           )}
         </Card>
 

@@ -3,6 +3,7 @@ import { useTranslation } from "react-i18next";
 import type { Transaction } from "../../api/wallet";
 import { Money } from "../../components/Money";
 import { dateTime } from "../../lib/format";
+import { ScrollTable } from "../../components/ScrollTable";
 
 const KIND_COLOR = { credit: "teal", debit: "orange", held: "yellow" } as const;
 
@@ -17,7 +18,7 @@ export function TransactionsTable({ rows }: { rows: Transaction[] }) {
     );
   }
   return (
-    <Table.ScrollContainer minWidth={640}>
+    <ScrollTable minWidth={640} label={t("transactions.title")}>
       <Table striped highlightOnHover verticalSpacing="xs">
         <Table.Thead>
           <Table.Tr>
@@ -53,6 +54,6 @@ export function TransactionsTable({ rows }: { rows: Transaction[] }) {
           ))}
         </Table.Tbody>
       </Table>
-    </Table.ScrollContainer>
+    </ScrollTable>
   );
 }
