@@ -55,13 +55,13 @@ export function AppLayout() {
       </a>
       <AppShell.Header>
         <Group h="100%" px="md" justify="space-between" wrap="nowrap">
-          <Group gap="sm" wrap="nowrap">
+          <Group gap="sm" wrap="nowrap" miw={0}>
             <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label={t("nav.menu")} />
-            <Title order={1} size="h4" c="blue.8">
+            <Title order={1} size="h4" c="blue.8" className="brand">
               {t("app.name")}
             </Title>
           </Group>
-          <Group gap="sm" wrap="nowrap">
+          <Group gap="sm" wrap="nowrap" style={{ flexShrink: 0 }}>
             <LanguageSwitch />
             {profile && (
               <Text size="sm" visibleFrom="md" c="dimmed" truncate maw={220}>

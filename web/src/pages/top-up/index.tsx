@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 import { Alert, Button, Card, Grid, Group, NumberInput, Radio, Stack, Text, ThemeIcon, Title } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { IconCircleCheck } from "@tabler/icons-react";
@@ -30,6 +30,11 @@ export default function TopUp() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [topUp, setTopUp] = useState<TopUpAnswer | null>(null);
+  const settled = useCallback(() => {
+    // Exact keys: a prefix would also refetch (and cancel) the status query itself.
+    void queryClient.invalidateQueries({ queryKey: ["wallet"], exact: true });
+    void queryClient.invalidateQueries({ queryKey: ["dashboard"], exact: true });
+  }, [queryClient]);
 
   const form = useForm({
     initialValues: { amount: 500_000 as number | string, method: "bank_transfer" as PaymentMethod },
@@ -64,10 +69,7 @@ export default function TopUp() {
     return (
       <Payment
         initial={topUp}
-        onDone={() => {
-          void queryClient.invalidateQueries({ queryKey: ["wallet"] });
-          void queryClient.invalidateQueries({ queryKey: ["dashboard"] });
-        }}
+        onDone={settled}
         onAnother={() => {
           setTopUp(null);
         }}
@@ -97,6 +99,7 @@ export default function TopUp() {
               min={limits.min_top_up}
               max={limits.max_top_up}
               step={50_000}
+              clampBehavior="none"
               required
               {...form.getInputProps("amount")}
             />
@@ -135,16 +138,16 @@ function Payment({ initial, onDone, onAnother }: { initial: TopUpAnswer; onDone:
   const { t } = useTranslation();
   const status = useQuery({
     queryKey: ["wallet", "top-up", initial.id],
-    queryFn: async () => {
-      const answer = await walletApi.topUpStatus(initial.id);
-      if (answer.status !== "pending") onDone();
-      return answer;
-    },
+    queryFn: () => walletApi.topUpStatus(initial.id),
     initialData: initial,
     // Polled while pending: the page flips to "received" as soon as the webhook landed.
     refetchInterval: (q) => (q.state.data?.status === "pending" ? 2000 : false),
   });
   const topUp = status.data;
+  const settled = topUp.status !== "pending";
+  useEffect(() => {
+    if (settled) onDone();
+  }, [settled, onDone]);
   const left = useCountdown(topUp.payment.expires_at);
   const details = topUp.payment.qr_payload ? parseVietQr(topUp.payment.qr_payload) : null;
 
