@@ -4,7 +4,10 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 export UV_LINK_MODE ?= copy
 
-.PHONY: dev test unit lint typecheck schemas asyncapi bench infra-up infra-down install check-tools
+# The web portal's dependencies: `npm ci` again whenever the lock file changed.
+WEB_DEPS := web/node_modules/.package-lock.json
+
+.PHONY: web-lint web-build dev test unit lint typecheck schemas asyncapi bench infra-up infra-down install check-tools
 
 check-tools:
 	@test -x "$(UV)" || command -v $(UV) >/dev/null || { echo "installing uv (pip --user)"; python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv; }
@@ -16,14 +19,25 @@ install: check-tools
 dev: install
 	$(UV) run python deploy/local/dev.py
 
-test: install lint typecheck
+test: install lint typecheck web-build
 	$(UV) run pytest
 
 unit: install
 	$(UV) run pytest -m "not integration and not e2e"
 
-lint: install
+lint: install web-lint
 	$(UV) run ruff check .
+
+$(WEB_DEPS): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+web-lint: $(WEB_DEPS)
+	cd web && npm run typecheck && npm run lint
+
+# web/dist for the browser tests (the gateway serves it): rebuilt only when a source changed.
+web-build: install
+	$(UV) run python -c "from portal_tests.webbuild import ensure_web_build; ensure_web_build()"
 
 typecheck: install
 	$(UV) run mypy

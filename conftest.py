@@ -1,1 +1,1 @@
-pytest_plugins = ["portal_tests.fixtures"]
+pytest_plugins = ["portal_tests.fixtures", "portal_tests.platform_fixtures"]

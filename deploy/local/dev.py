@@ -1,7 +1,8 @@
 """`make dev`: run the whole platform locally until Ctrl-C.
 
-Starts local Kafka + FerretDB through infra.sh unless KAFKA_BOOTSTRAP_SERVERS and
-MONGODB_URI are both set, then the services under honcho (one coloured log stream,
+Builds the web portal when its sources changed (served by the gateway at `/`), starts
+local Kafka + FerretDB through infra.sh unless KAFKA_BOOTSTRAP_SERVERS and MONGODB_URI
+are both set, then the services under honcho (one coloured log stream,
 Ctrl-C stops everything), waits for /health/ready, seeds demo data and prints how to
 use it.
 """
@@ -18,6 +19,7 @@ from honcho.manager import Manager
 
 from portal_cli.demo import DEMO_EMAIL, DEMO_PASSWORD, SeedError, seed_demo
 from portal_tests.platform import platform_env, specs, wait_ready
+from portal_tests.webbuild import WebBuildError, ensure_web_build
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE_PORT = int(os.environ.get("PORTAL_PORT", "8000"))
@@ -45,7 +47,7 @@ def infrastructure() -> tuple[str, str, bool]:
     return values["KAFKA_BOOTSTRAP_SERVERS"], values["MONGODB_URI"], True
 
 
-def seed_and_announce(env: dict[str, str]) -> None:
+def seed_and_announce(env: dict[str, str], web: str) -> None:
     base = f"http://127.0.0.1:{BASE_PORT}"
     try:
         wait_ready([f"http://127.0.0.1:{s.port}/health/ready" for s in specs(BASE_PORT)], 120)
@@ -62,6 +64,7 @@ def seed_and_announce(env: dict[str, str]) -> None:
     print(
         f"""
 [dev] ================= the customer portal is up =================
+[dev]  Portal (web)   {base}/   {web}
 [dev]  API            {base}/api/v1/...
 [dev]  OpenAPI        {base}/schema   (Swagger UI: {base}/schema/swagger)
 [dev]  Health         {base}/health/ready
@@ -86,7 +89,19 @@ def seed_and_announce(env: dict[str, str]) -> None:
     )
 
 
+def web_portal() -> str:
+    """Builds web/dist when its sources changed; the gateway serves it at `/`."""
+    print(f"[dev] the portal will be at http://127.0.0.1:{BASE_PORT}/", flush=True)
+    try:
+        ensure_web_build()
+    except WebBuildError as exc:
+        print(f"[dev] {exc}\n[dev] the API runs without the web portal", flush=True)
+        return "(NOT BUILT: see [web] above; the API runs alone)"
+    return "(demo customer below)"
+
+
 def main() -> int:
+    web = web_portal()
     kafka, mongo, _local = infrastructure()
     env = platform_env(
         BASE_PORT,
@@ -106,7 +121,7 @@ def main() -> int:
     manager = Manager()
     for spec in specs(BASE_PORT):
         manager.add_process(spec.name, " ".join(spec.command()), env=env)
-    threading.Thread(target=seed_and_announce, args=(env,), daemon=True).start()
+    threading.Thread(target=seed_and_announce, args=(env, web), daemon=True).start()
     manager.loop()
     return manager.returncode or 0
 

@@ -17,6 +17,8 @@ WRITES = ("post", "put", "patch", "delete")
 BODILESS = {
     ("post", "/api/v1/auth/keys/rotate"),
     ("post", "/api/v1/auth/logout"),
+    ("post", "/api/v1/auth/session/logout"),
+    ("post", "/api/v1/auth/session/refresh"),  # the cookie is the credential
     ("post", "/api/v1/auth/qr"),
     ("post", "/api/v1/me/2fa"),
     ("post", "/api/v1/me/email/verification"),

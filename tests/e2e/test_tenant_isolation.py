@@ -25,6 +25,7 @@ pytestmark = pytest.mark.e2e
 NOT_OBJECT_ROUTES = {
     "/api/v1/payments/webhooks/{provider}": "a provider name, not an account object",
     "/api/v1/auth/qr/{challenge_id}": "anonymous challenge, guarded by its poll token",
+    "/api/v1/auth/session/qr/{challenge_id}": "the same challenge polled by the web portal",
     "/api/v1/auth/qr/{challenge_id}/approve": "any logged-in app may approve a code it scanned;"
     " the web session then belongs to the approver, never to the code's creator",
     "/api/v1/auth/qr/{challenge_id}/request": "any logged-in app may look at who asked for a"
@@ -200,6 +201,13 @@ def test_every_route_needs_a_token_except_the_public_ones(platform):
         "/api/v1/auth/qr/{challenge_id}",
         "/api/v1/auth/invitations/accept",
         "/api/v1/payments/webhooks/{provider}",
+        # The web portal's sign-in (its proofs: password, code, poll token, session cookie;
+        # without the X-Portal-Session header each answers 403 before anything else).
+        "/api/v1/auth/session/login",
+        "/api/v1/auth/session/login/2fa",
+        "/api/v1/auth/session/qr/{challenge_id}",
+        "/api/v1/auth/session/refresh",
+        "/api/v1/auth/session/logout",
     }
     public_reads = {"/api/v1/plans", "/api/v1/plans/{plan_id}"}  # the price list
     for path, operations in schema["paths"].items():

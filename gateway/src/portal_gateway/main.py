@@ -11,6 +11,7 @@ from portal_chassis.periodic import Periodic
 from portal_chassis.runtime import ServiceRuntime
 from portal_chassis.web import create_app
 from portal_gateway.api import DashboardController, StaffDashboardController
+from portal_gateway.browser_session import BrowserSessionController
 from portal_gateway.dashboard import DashboardQueries
 from portal_gateway.docs import DocsAssetsController, serve_public_openapi, swagger_page
 from portal_gateway.edge import UploadQuota, edge_headers, request_limits
@@ -20,6 +21,7 @@ from portal_gateway.routing import forwarding_handlers
 from portal_gateway.sessions import RevokedSessions
 from portal_gateway.settings import GatewaySettings
 from portal_gateway.upstream import Upstream
+from portal_gateway.web import serve_web
 
 DESCRIPTION = (
     "Public API of the customer portal. Authenticate with `Authorization: Bearer <JWT>`; "
@@ -83,6 +85,8 @@ def create(settings: GatewaySettings | None = None) -> Litestar:
         title="Customer portal API",
         description=DESCRIPTION,
         route_handlers=[
+            # Before the prefix table: /api/v1/auth/session/... is the gateway's own.
+            BrowserSessionController,
             *forwarding_handlers(),
             DashboardController,
             StaffDashboardController,
@@ -107,7 +111,7 @@ def create(settings: GatewaySettings | None = None) -> Litestar:
     )
     serve_public_openapi(app)
     # Outermost, so that every answer (404s and 405s too) gets the security headers.
-    app.asgi_handler = edge_headers(app.asgi_handler, revoked)
+    app.asgi_handler = edge_headers(serve_web(app.asgi_handler, settings.web_dir), revoked)
     return app
 
 

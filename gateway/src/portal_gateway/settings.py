@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic_settings import SettingsConfigDict
 
 from portal_chassis.settings import ServiceSettings
+
+REPOSITORY = Path(__file__).resolve().parents[3]
 
 
 class GatewaySettings(ServiceSettings):
@@ -46,3 +50,5 @@ class GatewaySettings(ServiceSettings):
     upload_quota_window_seconds: int = 3600
     upload_min_bytes: int = 64 * 1024 + 1
     """Bodies declared at least this large (attachments, photos, logos) count towards it."""
+    web_dir: Path | None = REPOSITORY / "web" / "dist"
+    """The web portal's build, served at `/`; a missing directory (or none) serves the API alone."""

@@ -248,6 +248,31 @@ def public_path(prefix: Prefix, service_path: str) -> str:
     return PARAM.sub(r"{\1}", prefix.public + service_path[len(prefix.target) :])
 
 
+# Gateway routes that forward a body to an identity route and answer what it answers (the
+# browser session keeps the refresh token in a cookie instead): they publish its schemas.
+BORROWED = {
+    "/api/v1/auth/session/login": "/api/v1/auth/login",
+    "/api/v1/auth/session/login/2fa": "/api/v1/auth/login/2fa",
+    "/api/v1/auth/session/qr/{challenge_id}": "/api/v1/auth/qr/{challenge_id}",
+    "/api/v1/auth/session/refresh": "/api/v1/auth/refresh",
+    "/api/v1/auth/session/logout": "/api/v1/auth/logout",
+}
+
+
+def _borrow(paths: dict[str, dict[str, Any]]) -> None:
+    for path, source in BORROWED.items():
+        for method, operation in paths.get(path, {}).items():
+            model = paths[source][method]
+            if "requestBody" in model and path != "/api/v1/auth/session/refresh":
+                operation["requestBody"] = copy.deepcopy(model["requestBody"])
+            answers = operation["responses"]
+            for status in [s for s in answers if s.startswith("2")]:
+                del answers[status]
+            answers.update(
+                {s: copy.deepcopy(a) for s, a in model["responses"].items() if s.startswith("2")}
+            )
+
+
 def merge() -> dict[str, Any]:
     schemas: dict[str, Any] = {"Problem": PROBLEM}
     paths: dict[str, dict[str, Any]] = {}
@@ -274,10 +299,14 @@ def merge() -> dict[str, Any]:
         for method, operation in _rename_refs(item, renames).items():
             if method in METHODS:
                 staff = path.startswith("/api/v1/staff/")
-                _decorate(operation, method, path, None)
+                # The gateway's own routes under a prefix (the browser session under
+                # /api/v1/auth) have that prefix's access.
+                owner = [p for p in PREFIXES if path.startswith(p.public + "/")]
+                _decorate(operation, method, path, owner[0] if owner else None)
                 if staff:
                     operation["tags"] = ["staff"]
                 paths.setdefault(path, {})[method] = operation
+    _borrow(paths)
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "Customer portal API", "version": "1.0.0", "description": DESCRIPTION},

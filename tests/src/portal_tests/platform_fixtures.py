@@ -1,0 +1,75 @@
+"""The running platform for end-to-end and browser tests (tests/e2e, tests/web): one per
+session, shared by both (tests/faults starts its own and overrides `platform`)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pymongo import MongoClient
+
+from portal_tests.e2e import REUSE_GRACE_SECONDS, SECRET, Customer
+from portal_tests.infra import REPO_ROOT
+from portal_tests.platform import platform_env, platform_processes
+
+BASE_PORT = int(os.environ.get("PORTAL_E2E_BASE_PORT", "18000"))
+
+
+@pytest.fixture(scope="session")
+def platform(infra) -> Iterator[dict[str, Any]]:
+    prefix = f"e2e_{uuid.uuid4().hex[:6]}"
+    clock_file = REPO_ROOT / ".cache" / f"{prefix}-clock-offset"
+    clock_file.parent.mkdir(parents=True, exist_ok=True)
+    clock_file.write_text("0")
+    env = platform_env(
+        BASE_PORT,
+        infra.kafka_bootstrap_servers,
+        infra.mongodb_uri,
+        prefix,
+        extra={
+            "PAYMENTS_SANDBOX_SECRET": SECRET,
+            "WALLET_RELAY_POLL_SECONDS": "0.2",
+            # Short quiet period and sweep so auto-close is observable in a test.
+            "TICKETS_AUTO_CLOSE_SECONDS": "3",
+            "TICKETS_SWEEP_SECONDS": "0.5",
+            # Billing's scheduler runs often and its clock is moved by the tests.
+            "BILLING_EXPIRY_SWEEP_SECONDS": "0.5",
+            # Payments left in progress (crash tests) are finished within seconds.
+            "BILLING_PAYMENT_SWEEP_SECONDS": "0.5",
+            "BILLING_PAYMENT_RESUME_AFTER_SECONDS": "3",
+            "PORTAL_CLOCK_OFFSET_FILE": str(clock_file),
+            "IDENTITY_REFRESH_REUSE_GRACE_SECONDS": str(REUSE_GRACE_SECONDS),
+            # Every e2e customer registers from 127.0.0.1 (the throttle has its own tests).
+            "IDENTITY_REGISTRATIONS_PER_ADDRESS_PER_HOUR": "100000",
+            # Request heads that trickle in are cut off after this (test_edge.py).
+            "GATEWAY_HEADER_TIMEOUT_SECONDS": "3",
+        },
+    )
+    with platform_processes(BASE_PORT, env, REPO_ROOT / ".cache" / "e2e-logs") as processes:
+        url = processes.url
+        mongo: MongoClient[dict[str, Any]] = MongoClient(infra.mongodb_uri)
+        yield {
+            "url": url,
+            "processes": processes,
+            "wallet_db": mongo[f"{prefix}_wallet"],
+            "identity_db": mongo[f"{prefix}_identity"],
+            "repairs_db": mongo[f"{prefix}_repairs"],
+            "tickets_db": mongo[f"{prefix}_tickets"],
+            "billing_db": mongo[f"{prefix}_billing"],
+            "crm_db": mongo[f"{prefix}_crm"],
+            "clock_file": clock_file,
+            "billing_url": f"http://127.0.0.1:{BASE_PORT + 106}",
+            "wallet_url": f"http://127.0.0.1:{BASE_PORT + 101}",
+            "identity_url": f"http://127.0.0.1:{BASE_PORT + 102}",
+            "metrics_url": f"http://127.0.0.1:{BASE_PORT + 191}/metrics",
+        }
+        mongo.close()
+    clock_file.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def customer(platform) -> Customer:
+    return Customer(platform["url"])

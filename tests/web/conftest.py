@@ -1,0 +1,61 @@
+"""Browser tests: Debian's Chromium driven by Playwright against the real platform (the same
+`platform` fixture as tests/e2e), with the web portal built and served by the gateway."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from portal_tests.browser import DESKTOP
+from portal_tests.webbuild import ensure_web_build
+
+CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
+
+
+# The platform shares two busy cores with the browser: waits are generous, never timed.
+expect.set_options(timeout=30_000)
+
+
+@pytest.fixture(scope="session")
+def web_dist() -> Path:
+    # Before the platform starts: the gateway reads the build once, when it starts.
+    return ensure_web_build(say=False)
+
+
+@pytest.fixture(scope="session")
+def portal(web_dist: Path, platform: dict[str, Any]) -> dict[str, Any]:
+    return platform
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    executable = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Chromium is missing: apt-get install chromium (CI installs it)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=executable, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def context(browser: Browser, portal: dict[str, Any]) -> Iterator[BrowserContext]:
+    context = browser.new_context(
+        base_url=portal["url"], viewport=DESKTOP, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh"
+    )
+    context.set_default_timeout(30_000)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()

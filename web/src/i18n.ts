@@ -1,0 +1,43 @@
+import i18n from "i18next";
+import { initReactI18next } from "react-i18next";
+import vi from "./locales/vi.json";
+import en from "./locales/en.json";
+import { dayjs } from "./lib/format";
+
+export const LANGUAGES = ["vi", "en"] as const;
+export type Language = (typeof LANGUAGES)[number];
+// A UI preference, not a secret: fine in localStorage (tokens never go there).
+const STORAGE_KEY = "portal.language";
+
+function stored(): Language {
+  try {
+    const value = localStorage.getItem(STORAGE_KEY);
+    return value === "en" ? "en" : "vi";
+  } catch {
+    return "vi";
+  }
+}
+
+export function setLanguage(language: Language): void {
+  try {
+    localStorage.setItem(STORAGE_KEY, language);
+  } catch {
+    // private mode: the choice lasts for this page only
+  }
+  void i18n.changeLanguage(language);
+}
+
+i18n.on("languageChanged", (language) => {
+  document.documentElement.lang = language;
+  dayjs.locale(language === "vi" ? "vi" : "en");
+});
+
+void i18n.use(initReactI18next).init({
+  resources: { vi: { translation: vi }, en: { translation: en } },
+  lng: stored(),
+  fallbackLng: "vi",
+  interpolation: { escapeValue: false },
+  returnNull: false,
+});
+
+export default i18n;

@@ -1,0 +1,71 @@
+import { lazy } from "react";
+import { Navigate, Outlet, createBrowserRouter, useLocation } from "react-router-dom";
+import { AppLayout, PageLoader } from "./layout/AppLayout";
+import { PublicLayout } from "./layout/PublicLayout";
+import { useAuth } from "./auth/AuthProvider";
+
+// One folder per screen under pages/, each its own chunk: the first visit loads the shell only.
+const SignIn = lazy(() => import("./pages/sign-in"));
+const Register = lazy(() => import("./pages/register"));
+const QrSignIn = lazy(() => import("./pages/qr-sign-in"));
+const Dashboard = lazy(() => import("./pages/dashboard"));
+const TopUp = lazy(() => import("./pages/top-up"));
+const Transactions = lazy(() => import("./pages/transactions"));
+const ComingSoon = lazy(() => import("./pages/soon"));
+const NotFound = lazy(() => import("./pages/not-found"));
+
+function RequireAuth() {
+  const { status } = useAuth();
+  const location = useLocation();
+  if (status === "restoring") return <PageLoader />;
+  if (status === "anonymous") {
+    return <Navigate to="/login" replace state={{ from: location.pathname + location.search }} />;
+  }
+  return <Outlet />;
+}
+
+function AnonymousOnly() {
+  const { status } = useAuth();
+  const location = useLocation();
+  if (status === "restoring") return <PageLoader />;
+  if (status === "signed-in") {
+    const from = (location.state as { from?: string } | null)?.from;
+    return <Navigate to={from && from.startsWith("/") ? from : "/"} replace />;
+  }
+  return <Outlet />;
+}
+
+export const router = createBrowserRouter([
+  {
+    element: <AnonymousOnly />,
+    children: [
+      {
+        element: <PublicLayout />,
+        children: [
+          { path: "/login", element: <SignIn /> },
+          { path: "/login/qr", element: <QrSignIn /> },
+          { path: "/register", element: <Register /> },
+        ],
+      },
+    ],
+  },
+  {
+    element: <RequireAuth />,
+    children: [
+      {
+        element: <AppLayout />,
+        children: [
+          { path: "/", element: <Dashboard /> },
+          { path: "/top-up", element: <TopUp /> },
+          { path: "/transactions", element: <Transactions /> },
+          { path: "/services", element: <ComingSoon titleKey="nav.services" /> },
+          { path: "/invoices", element: <ComingSoon titleKey="nav.invoices" /> },
+          { path: "/support", element: <ComingSoon titleKey="nav.support" /> },
+          { path: "/repairs", element: <ComingSoon titleKey="nav.repairs" /> },
+          { path: "/account", element: <ComingSoon titleKey="nav.account" /> },
+          { path: "*", element: <NotFound /> },
+        ],
+      },
+    ],
+  },
+]);
