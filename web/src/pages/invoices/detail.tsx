@@ -81,7 +81,7 @@ export default function InvoiceDetail() {
           <Title order={2}>
             {inv.invoice_number ? t("invoiceTitle", { number: inv.invoice_number }) : t("proformaTitle", { number: inv.proforma_number })}
           </Title>
-          <Text c="dimmed" size="sm">
+          <Text c="gray.7" size="sm">
             {inv.plan_name} · {t("services:months", { count: inv.months })} · {t(`services:orderKind.${inv.order_kind}`)} ·{" "}
             {t("issuedOn", { date: dateTime(inv.issued_at) })}
             {inv.due_at ? ` · ${t("dueOn", { date: date(inv.due_at) })}` : ""}
@@ -94,7 +94,13 @@ export default function InvoiceDetail() {
       </Group>
 
       {partly && !paying && (
-        <Alert color="yellow" role="status" title={t("partlyTitle")}>
+        <Alert
+          color="yellow"
+          role="status"
+          title={t("partlyTitle")}
+          // Mantine's yellow title is below 4.5:1 on its light background.
+          styles={{ title: { color: "var(--mantine-color-dark-7)" } }}
+        >
           <Stack gap="xs">
             <Text size="sm">
               {t("partlyBody", { paid: money(inv.paid, inv.currency), due: money(inv.amount_due, inv.currency) })}

@@ -11,6 +11,8 @@ import { billingError } from "../errors";
 
 /** The API's limit for a proof file (billing MAX_PROOF_BYTES). */
 const MAX_PROOF = 10 * 1024 * 1024;
+/** Mantine's description colour (dimmed) is below 4.5:1 on white; gray.7 is not. */
+const READABLE = { description: { color: "var(--mantine-color-gray-7)" } };
 
 /** "I paid but got no confirmation": a claim with the transfer's reference and a proof. */
 export function ClaimDialog({ invoice, onClose }: { invoice: Invoice; onClose: () => void }) {
@@ -49,7 +51,7 @@ export function ClaimDialog({ invoice, onClose }: { invoice: Invoice; onClose: (
   }
 
   return (
-    <Modal opened onClose={onClose} title={t("claimTitle")} size="lg">
+    <Modal opened onClose={onClose} closeButtonProps={{ "aria-label": t("close") }} title={t("claimTitle")} size="lg">
       {filed ? (
         <Stack>
           <Alert color="green" role="status" title={t("claimFiled")}>
@@ -63,7 +65,7 @@ export function ClaimDialog({ invoice, onClose }: { invoice: Invoice; onClose: (
         <form onSubmit={form.onSubmit((v) => void submit(v))} noValidate>
           <Stack>
             <Text size="sm">{t("claimHelp")}</Text>
-            <TextInput label={t("reference")} description={t("referenceHelp")} required {...form.getInputProps("reference")} />
+            <TextInput label={t("reference")} description={t("referenceHelp")} styles={READABLE} required {...form.getInputProps("reference")} />
             <NumberInput
               label={t("amount")}
               required
@@ -79,8 +81,10 @@ export function ClaimDialog({ invoice, onClose }: { invoice: Invoice; onClose: (
             <FileInput
               label={t("proof")}
               description={t("proofHelp")}
+              styles={READABLE}
               accept="image/png,image/jpeg,application/pdf"
               clearable
+              clearButtonProps={{ "aria-label": t("clearFile") }}
               {...form.getInputProps("proof")}
             />
             {error && (

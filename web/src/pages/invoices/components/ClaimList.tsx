@@ -19,7 +19,7 @@ export function ClaimList({ status }: { status: Claim["status"] }) {
         {billingError(t, claims.error)}
       </Alert>
     );
-  if (claims.data.items.length === 0) return <Text c="dimmed">{t("noClaims")}</Text>;
+  if (claims.data.items.length === 0) return <Text c="gray.7">{t("noClaims")}</Text>;
   return <ClaimTable claims={claims.data.items} />;
 }
 

@@ -34,7 +34,7 @@ export function InvoiceList({ statuses, proforma }: { statuses: InvoiceStatus[];
       </Alert>
     );
   const { items, total } = lists.data;
-  if (items.length === 0) return <Text c="dimmed">{t("none")}</Text>;
+  if (items.length === 0) return <Text c="gray.7">{t("none")}</Text>;
   const number = (inv: Invoice) => (proforma ? inv.proforma_number : (inv.invoice_number ?? inv.proforma_number));
   return (
     <Stack>

@@ -22,7 +22,7 @@ export function StopDialog({ invoice, onClose, onStopped }: { invoice: Invoice; 
     }
   }
   return (
-    <Modal opened onClose={onClose} title={t("stopTitle")}>
+    <Modal opened onClose={onClose} closeButtonProps={{ "aria-label": t("close") }} title={t("stopTitle")}>
       <Stack>
         <Text>{t("stopBody", { number: invoice.proforma_number })}</Text>
         <Alert color="blue" role="status" data-testid="stop-refund">

@@ -70,7 +70,7 @@ export function TransferQr({ request }: { request: PaymentRequest }) {
           )}
         </Table.Tbody>
       </Table>
-      <Text size="sm" c="dimmed" ta="center">
+      <Text size="sm" c="gray.7" ta="center">
         {t("transferHelp")}
       </Text>
     </Stack>

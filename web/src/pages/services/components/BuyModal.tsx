@@ -42,7 +42,7 @@ export function BuyModal({ plan, onClose }: { plan: Plan; onClose: () => void })
   }
 
   return (
-    <Modal opened onClose={onClose} title={t("buyTitle", { name: plan.name })} size="lg">
+    <Modal opened onClose={onClose} closeButtonProps={{ "aria-label": t("close") }} title={t("buyTitle", { name: plan.name })} size="lg">
       {!invoice && (
         <Stack>
           <Radio.Group label={t("period")} value={months} onChange={setMonths}>

@@ -8,6 +8,10 @@ import { billingError } from "../../invoices/errors";
 import { TIERS, servicesApi, type Plan } from "../api";
 import { BuyModal } from "./BuyModal";
 
+/** The hosting portal's order (seed 000); a category the API adds later comes after these. */
+const CATEGORY_ORDER = ["hosting", "software", "domain"];
+const rank = (c: string) => (CATEGORY_ORDER.includes(c) ? CATEGORY_ORDER.indexOf(c) : CATEGORY_ORDER.length);
+
 export const TIER_COLOURS = { support: "gray", professional: "blue", premium: "grape" } as const;
 
 function PlanCard({ plan, onBuy }: { plan: Plan; onBuy: () => void }) {
@@ -27,7 +31,7 @@ function PlanCard({ plan, onBuy }: { plan: Plan; onBuy: () => void }) {
           <Text span fw={700} size="xl" className="money">
             {money(plan.monthly_price, plan.currency)}
           </Text>{" "}
-          <Text span c="dimmed">
+          <Text span c="gray.7">
             {t("perMonth")}
           </Text>
         </Text>
@@ -65,7 +69,7 @@ export function Catalogue() {
   const { t } = useTranslation("services");
   const plans = useQuery({ queryKey: ["plans"], queryFn: servicesApi.plans, staleTime: 5 * 60_000 });
   const categories = useMemo(
-    () => [...new Set((plans.data?.items ?? []).map((p) => p.category))],
+    () => [...new Set((plans.data?.items ?? []).map((p) => p.category))].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b)),
     [plans.data],
   );
   const [chosen, setChosen] = useState<string | null>(null);

@@ -27,7 +27,7 @@ export function History() {
       </Alert>
     );
   const { items, total } = purchases.data;
-  if (items.length === 0) return <Text c="dimmed">{t("noPurchases")}</Text>;
+  if (items.length === 0) return <Text c="gray.7">{t("noPurchases")}</Text>;
   return (
     <Stack>
       <Table.ScrollContainer minWidth={640}>

@@ -64,7 +64,7 @@ function SubscriptionCard({ sub, onRenew, onUpgrade }: { sub: Subscription; onRe
             <Title order={3} size="h5">
               {sub.plan_name}
             </Title>
-            <Text size="sm" c="dimmed">
+            <Text size="sm" c="gray.7">
               {t("contract")} {sub.contract_number}
             </Text>
           </div>
@@ -124,7 +124,7 @@ export function MyServices() {
         {billingError(t, subs.error)}
       </Alert>
     );
-  if (subs.data.items.length === 0) return <Text c="dimmed">{t("noServices")}</Text>;
+  if (subs.data.items.length === 0) return <Text c="gray.7">{t("noServices")}</Text>;
   return (
     <>
       <SimpleGrid cols={{ base: 1, md: 2 }}>

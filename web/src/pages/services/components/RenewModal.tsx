@@ -44,7 +44,7 @@ export function RenewModal({ sub, onClose }: { sub: Subscription; onClose: () =>
   }
 
   return (
-    <Modal opened onClose={onClose} title={t("renewTitle", { name: sub.plan_name })}>
+    <Modal opened onClose={onClose} closeButtonProps={{ "aria-label": t("close") }} title={t("renewTitle", { name: sub.plan_name })}>
       {invoice ? (
         <ChangeResult invoice={invoice} onPaid={changed} onClose={onClose} />
       ) : (

@@ -57,7 +57,7 @@ export function UpgradeModal({ sub, onClose }: { sub: Subscription; onClose: () 
 
   const q = preview.data;
   return (
-    <Modal opened onClose={onClose} title={t("upgradeTitle", { name: sub.plan_name })}>
+    <Modal opened onClose={onClose} closeButtonProps={{ "aria-label": t("close") }} title={t("upgradeTitle", { name: sub.plan_name })}>
       {invoice ? (
         <ChangeResult invoice={invoice} onPaid={changed} onClose={onClose} />
       ) : (
