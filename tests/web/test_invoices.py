@@ -40,6 +40,8 @@ def order(customer: Customer, plan_id: str = "host-pro", months: int = 12) -> di
     return r.json()  # type: ignore[no-any-return]
 
 
+# The first browser test of a session also starts the platform; the machine is slow.
+@pytest.mark.timeout(900)
 def test_pay_an_invoice_in_part_then_stop(
     open_page: Callable[..., Page], customer: Customer, platform: dict[str, Any]
 ) -> None:

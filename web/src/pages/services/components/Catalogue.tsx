@@ -1,5 +1,6 @@
 import { useMemo, useState } from "react";
 import { Alert, Badge, Button, Card, Group, SegmentedControl, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
+import { useMediaQuery } from "@mantine/hooks";
 import { useQuery } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { PageLoader } from "../../../layout/AppLayout";
@@ -23,7 +24,7 @@ function PlanCard({ plan, onBuy }: { plan: Plan; onBuy: () => void }) {
           <Title order={3} size="h4">
             {plan.name}
           </Title>
-          <Badge color={TIER_COLOURS[plan.tier]} variant="light" c="dark.7">
+          <Badge color={TIER_COLOURS[plan.tier]} variant="light" c="dark.7" style={{ flex: "none" }}>
             {t(`tier.${plan.tier}`)}
           </Badge>
         </Group>
@@ -75,6 +76,8 @@ export function Catalogue() {
   const [chosen, setChosen] = useState<string | null>(null);
   const [buying, setBuying] = useState<Plan | null>(null);
   const category = chosen ?? categories[0] ?? "";
+  // Three Vietnamese category names do not fit side by side on a phone.
+  const phone = useMediaQuery("(max-width: 36em)");
 
   if (plans.isPending) return <PageLoader />;
   if (plans.isError)
@@ -94,7 +97,9 @@ export function Catalogue() {
         onChange={setChosen}
         data={categories.map((c) => ({ value: c, label: t(`category.${c}`, { defaultValue: c }) }))}
         aria-label={t("categoryLabel")}
-        style={{ alignSelf: "flex-start", maxWidth: "100%" }}
+        orientation={phone ? "vertical" : "horizontal"}
+        fullWidth={phone}
+        style={phone ? undefined : { alignSelf: "flex-start" }}
       />
       <SimpleGrid cols={{ base: 1, sm: 2, lg: 3 }}>
         {shown.map((plan) => (

@@ -68,7 +68,7 @@ function SubscriptionCard({ sub, onRenew, onUpgrade }: { sub: Subscription; onRe
               {t("contract")} {sub.contract_number}
             </Text>
           </div>
-          <Badge color={TIER_COLOURS[sub.tier]} variant="light" c="dark.7">
+          <Badge color={TIER_COLOURS[sub.tier]} variant="light" c="dark.7" style={{ flex: "none" }}>
             {t(`tier.${sub.tier}`)}
           </Badge>
         </Group>
