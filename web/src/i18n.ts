@@ -2,6 +2,11 @@ import i18n from "i18next";
 import { initReactI18next } from "react-i18next";
 import vi from "./locales/vi.json";
 import en from "./locales/en.json";
+// One namespace per area of the portal (its own file), next to the shared catalogue.
+import viServices from "./locales/vi/services.json";
+import enServices from "./locales/en/services.json";
+import viInvoices from "./locales/vi/invoices.json";
+import enInvoices from "./locales/en/invoices.json";
 import { dayjs } from "./lib/format";
 
 export const LANGUAGES = ["vi", "en"] as const;
@@ -33,7 +38,10 @@ i18n.on("languageChanged", (language) => {
 });
 
 void i18n.use(initReactI18next).init({
-  resources: { vi: { translation: vi }, en: { translation: en } },
+  resources: {
+    vi: { translation: vi, services: viServices, invoices: viInvoices },
+    en: { translation: en, services: enServices, invoices: enInvoices },
+  },
   lng: stored(),
   fallbackLng: "vi",
   interpolation: { escapeValue: false },

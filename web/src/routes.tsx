@@ -11,6 +11,9 @@ const QrSignIn = lazy(() => import("./pages/qr-sign-in"));
 const Dashboard = lazy(() => import("./pages/dashboard"));
 const TopUp = lazy(() => import("./pages/top-up"));
 const Transactions = lazy(() => import("./pages/transactions"));
+const Services = lazy(() => import("./pages/services"));
+const Invoices = lazy(() => import("./pages/invoices"));
+const InvoiceDetail = lazy(() => import("./pages/invoices/detail"));
 const ComingSoon = lazy(() => import("./pages/soon"));
 const NotFound = lazy(() => import("./pages/not-found"));
 
@@ -58,8 +61,9 @@ export const router = createBrowserRouter([
           { path: "/", element: <Dashboard /> },
           { path: "/top-up", element: <TopUp /> },
           { path: "/transactions", element: <Transactions /> },
-          { path: "/services", element: <ComingSoon titleKey="nav.services" /> },
-          { path: "/invoices", element: <ComingSoon titleKey="nav.invoices" /> },
+          { path: "/services", element: <Services /> },
+          { path: "/invoices", element: <Invoices /> },
+          { path: "/invoices/:invoiceId", element: <InvoiceDetail /> },
           { path: "/support", element: <ComingSoon titleKey="nav.support" /> },
           { path: "/repairs", element: <ComingSoon titleKey="nav.repairs" /> },
           { path: "/account", element: <ComingSoon titleKey="nav.account" /> },

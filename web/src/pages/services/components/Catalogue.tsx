@@ -1,0 +1,112 @@
+import { useMemo, useState } from "react";
+import { Alert, Badge, Button, Card, Group, SegmentedControl, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
+import { useMediaQuery } from "@mantine/hooks";
+import { useQuery } from "@tanstack/react-query";
+import { useTranslation } from "react-i18next";
+import { PageLoader } from "../../../layout/AppLayout";
+import { money } from "../../../lib/format";
+import { billingError } from "../../invoices/errors";
+import { TIERS, servicesApi, type Plan } from "../api";
+import { BuyModal } from "./BuyModal";
+
+/** The hosting portal's order (seed 000); a category the API adds later comes after these. */
+const CATEGORY_ORDER = ["hosting", "software", "domain"];
+const rank = (c: string) => (CATEGORY_ORDER.includes(c) ? CATEGORY_ORDER.indexOf(c) : CATEGORY_ORDER.length);
+
+export const TIER_COLOURS = { support: "gray", professional: "blue", premium: "grape" } as const;
+
+function PlanCard({ plan, onBuy }: { plan: Plan; onBuy: () => void }) {
+  const { t } = useTranslation("services");
+  return (
+    <Card data-testid={`plan-${plan.plan_id}`}>
+      <Stack gap="xs" h="100%">
+        <Group justify="space-between" wrap="nowrap" align="flex-start">
+          <Title order={3} size="h4">
+            {plan.name}
+          </Title>
+          <Badge color={TIER_COLOURS[plan.tier]} variant="light" c="dark.7" style={{ flex: "none" }}>
+            {t(`tier.${plan.tier}`)}
+          </Badge>
+        </Group>
+        <Text>
+          <Text span fw={700} size="xl" className="money">
+            {money(plan.monthly_price, plan.currency)}
+          </Text>{" "}
+          <Text span c="gray.7">
+            {t("perMonth")}
+          </Text>
+        </Text>
+        {plan.description && <Text size="sm">{plan.description}</Text>}
+        <Table withRowBorders={false} verticalSpacing={2} fz="sm">
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>{t("period")}</Table.Th>
+              <Table.Th>{t("discountHead")}</Table.Th>
+              <Table.Th ta="right">{t("price")}</Table.Th>
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {plan.periods.map((p) => (
+              <Table.Tr key={p.months}>
+                <Table.Td>{t("months", { count: p.months })}</Table.Td>
+                <Table.Td>{p.discount_percent ? `-${p.discount_percent}%` : "—"}</Table.Td>
+                <Table.Td ta="right" className="money">
+                  {money(p.price, plan.currency)}
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+        <Button mt="auto" onClick={onBuy} aria-label={t("buyPlan", { name: plan.name })}>
+          {t("buy")}
+        </Button>
+      </Stack>
+    </Card>
+  );
+}
+
+/** Plans by category, each category's tiers in order: Support < Professional < Premium. */
+export function Catalogue() {
+  const { t } = useTranslation("services");
+  const plans = useQuery({ queryKey: ["plans"], queryFn: servicesApi.plans, staleTime: 5 * 60_000 });
+  const categories = useMemo(
+    () => [...new Set((plans.data?.items ?? []).map((p) => p.category))].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b)),
+    [plans.data],
+  );
+  const [chosen, setChosen] = useState<string | null>(null);
+  const [buying, setBuying] = useState<Plan | null>(null);
+  const category = chosen ?? categories[0] ?? "";
+  // Three Vietnamese category names do not fit side by side on a phone.
+  const phone = useMediaQuery("(max-width: 36em)");
+
+  if (plans.isPending) return <PageLoader />;
+  if (plans.isError)
+    return (
+      <Alert color="red" role="alert">
+        {billingError(t, plans.error)}
+      </Alert>
+    );
+  const shown = plans.data.items
+    .filter((p) => p.category === category && p.status === "active")
+    .sort((a, b) => TIERS.indexOf(a.tier) - TIERS.indexOf(b.tier));
+
+  return (
+    <Stack>
+      <SegmentedControl
+        value={category}
+        onChange={setChosen}
+        data={categories.map((c) => ({ value: c, label: t(`category.${c}`, { defaultValue: c }) }))}
+        aria-label={t("categoryLabel")}
+        orientation={phone ? "vertical" : "horizontal"}
+        fullWidth={phone}
+        style={phone ? undefined : { alignSelf: "flex-start" }}
+      />
+      <SimpleGrid cols={{ base: 1, sm: 2, lg: 3 }}>
+        {shown.map((plan) => (
+          <PlanCard key={plan.plan_id} plan={plan} onBuy={() => { setBuying(plan); }} />
+        ))}
+      </SimpleGrid>
+      {buying && <BuyModal plan={buying} onClose={() => { setBuying(null); }} />}
+    </Stack>
+  );
+}
