@@ -42,10 +42,11 @@ web-build: install
 typecheck: install
 	$(UV) run mypy
 
-schemas: install
+schemas: install $(WEB_DEPS)
 	$(UV) run python -m portal_contracts.schemas
 	$(UV) run python -m portal_tests.asyncapi
 	$(UV) run python -m portal_tests.openapi
+	cd web && npm run gen:api -- ../gateway/src/portal_gateway/openapi.json
 
 asyncapi: schemas
 
