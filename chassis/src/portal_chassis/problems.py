@@ -93,7 +93,11 @@ def _http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[d
         code = "unauthenticated"
     if status >= 500:
         _log_safely("server error", detail=exc.detail, status=status)
-    return problem(status, code, detail, **extra)
+    answer = problem(status, code, detail, **extra)
+    allow = (exc.headers or {}).get("allow") or (exc.headers or {}).get("Allow")
+    if allow:  # a 405 says which methods the path takes (RFC 9110)
+        answer.headers["Allow"] = allow
+    return answer
 
 
 def _undecodable_body(exc: HTTPException) -> bool:
