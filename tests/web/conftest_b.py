@@ -11,7 +11,6 @@ platform.
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import time
@@ -27,30 +26,22 @@ from playwright.sync_api import (
     Page,
     Route,
     ViewportSize,
-    sync_playwright,
 )
 
 from portal_tests.e2e import Customer, eventually, paid, webhook
 from portal_tests.infra import REPO_ROOT
-from portal_tests.webbuild import ensure_web_build
-from tests.e2e.conftest import customer
-from tests.e2e.conftest import platform as e2e_platform
 
 __all__ = [
     "AXE",
     "DESKTOP",
     "PHONE",
     "axe_violations",
-    "browser",
-    "customer",
     "fund",
     "no_horizontal_scroll",
     "open_page",
-    "platform",
     "settle",
     "shoot",
     "wallet_balance",
-    "web_dist",
 ]
 
 CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
@@ -60,42 +51,8 @@ DESKTOP: ViewportSize = {"width": 1366, "height": 900}
 PHONE: ViewportSize = {"width": 375, "height": 812}
 
 
-@pytest.fixture(scope="session")
-def web_dist() -> Path:
-    return ensure_web_build(say=False)
-
-
-# Each test module imports these fixtures, which makes each module a fixture definition of
-# its own: a session fixture would start once per module. What is costly (the platform,
-# Chromium) is therefore started once here and stopped when the session ends.
-_SHARED: dict[str, Any] = {}
-
-
-@pytest.fixture(scope="session")
-def platform(infra: Any, request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The e2e platform (tests/e2e/conftest.py), one for every browser test module."""
-    if "platform" not in _SHARED:
-        running = inspect.unwrap(e2e_platform)(infra)
-        _SHARED["platform"] = next(running)
-        request.config.add_cleanup(lambda: next(running, None))
-    return _SHARED["platform"]  # type: ignore[no-any-return]
-
-
-@pytest.fixture(scope="session")
-def browser(web_dist: Path, request: pytest.FixtureRequest) -> Browser:
-    if "browser" not in _SHARED:
-        pw = sync_playwright().start()
-        launched = pw.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
-        )
-        _SHARED["browser"] = launched
-
-        def stop() -> None:
-            launched.close()
-            pw.stop()
-
-        request.config.add_cleanup(stop)
-    return _SHARED["browser"]  # type: ignore[no-any-return]
+# Chromium, the web build and the platform come from tests/web/conftest.py (`browser`,
+# `portal`): one Playwright per session (a second sync Playwright cannot start beside it).
 
 
 def _session_route(token: str) -> Callable[[Route], None]:
@@ -110,13 +67,13 @@ def _session_route(token: str) -> Callable[[Route], None]:
 
 
 @pytest.fixture
-def open_page(browser: Browser, platform: dict[str, Any]) -> Iterator[Callable[..., Page]]:
+def open_page(browser: Browser, portal: dict[str, Any]) -> Iterator[Callable[..., Page]]:
     """A signed-in page of the portal for `customer` at a viewport (desktop by default)."""
     contexts: list[BrowserContext] = []
 
     def make(customer: Customer, path: str = "/", viewport: ViewportSize = DESKTOP) -> Page:
         context = browser.new_context(
-            base_url=platform["url"],
+            base_url=portal["url"],
             viewport=viewport,
             accept_downloads=True,
             locale="vi-VN",

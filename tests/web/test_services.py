@@ -14,19 +14,15 @@ from portal_tests.e2e import Customer
 from tests.web.conftest_b import (
     PHONE,
     axe_violations,
-    browser,
-    customer,
     fund,
     no_horizontal_scroll,
     open_page,
-    platform,
     settle,
     shoot,
     wallet_balance,
-    web_dist,
 )
 
-__all__ = ["browser", "customer", "open_page", "platform", "web_dist"]
+__all__ = ["open_page"]
 
 pytestmark = pytest.mark.e2e
 
