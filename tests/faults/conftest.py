@@ -40,8 +40,10 @@ class InfraControl:
         self._run("start", component)
 
 
-# The suite stops and starts Kafka and FerretDB, so it needs the infra script's own
-# processes: when the session runs on Docker or external servers it starts a private pair.
+# The suite stops and starts Kafka and FerretDB, and runs a second platform: it gets a
+# private pair of its own. On the session's shared pair it would stop the broker under the
+# e2e platform that later tests use, and the two platforms' consumer groups (same names,
+# same topics) would split the partitions, each consuming some of the other's events.
 PRIVATE_INFRA = {
     "PORTAL_INFRA_DIR": str(REPO_ROOT / ".cache" / "local-infra" / "faults"),
     "KAFKA_PORT": "19192",
@@ -52,9 +54,6 @@ PRIVATE_INFRA = {
 
 @pytest.fixture(scope="session")
 def fault_infra(infra: Infra) -> Iterator[tuple[Infra, InfraControl]]:
-    if infra.kind == "local":
-        yield infra, InfraControl(_script_env())
-        return
     with local_infra(PRIVATE_INFRA) as own:
         yield own, InfraControl(_script_env(PRIVATE_INFRA))
 

@@ -33,7 +33,9 @@ def portal(web_dist: Path, platform: dict[str, Any]) -> dict[str, Any]:
     return platform
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: sync Playwright keeps an event loop running on the main
+# thread while it lives, and later tests (the CLI's) call asyncio.run.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     executable = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
     if executable is None:
