@@ -10,6 +10,7 @@ from litestar.response import ServerSentEvent
 
 from portal_chassis.auth import authenticated, principal_from, staff_guard
 from portal_gateway.dashboard import DashboardQueries, live_dashboard
+from portal_gateway.dashboard_models import CustomerDashboard, StaffDashboard
 
 
 class StaffDashboardController(Controller):
@@ -18,9 +19,9 @@ class StaffDashboardController(Controller):
     guards = [staff_guard]
 
     @get("/", summary="Staff dashboard: platform-wide figures of every context")
-    async def dashboard(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+    async def dashboard(self, request: Request[Any, Any, Any]) -> StaffDashboard:
         queries: DashboardQueries = request.app.state.dashboard
-        return await queries.for_staff()
+        return StaffDashboard.model_validate(await queries.for_staff())
 
 
 class DashboardController(Controller):
@@ -29,10 +30,10 @@ class DashboardController(Controller):
     tags = ["dashboard"]
 
     @get("/", summary="My dashboard: balance, total topped up, recent transactions")
-    async def dashboard(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+    async def dashboard(self, request: Request[Any, Any, Any]) -> CustomerDashboard:
         principal = await principal_from(request)
         queries: DashboardQueries = request.app.state.dashboard
-        return await queries.for_account(principal)
+        return CustomerDashboard.model_validate(await queries.for_account(principal))
 
     @get(
         "/stream",

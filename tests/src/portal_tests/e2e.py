@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from portal_gateway.dashboard_models import CustomerDashboard, StaffDashboard, undeclared
 from portal_wallet.payments import sign
 
 SECRET = "e2e-sandbox-secret"
@@ -19,6 +20,23 @@ ADMIN_EMAIL = "admin@portal.local"
 ADMIN_PASSWORD = "admin-password-1"
 REUSE_GRACE_SECONDS = 4
 """Identity's refresh-token reuse grace in the end-to-end platform (short, so tests wait)."""
+
+
+DASHBOARD_MODELS = {
+    "/api/v1/dashboard": CustomerDashboard,
+    "/api/v1/staff/dashboard": StaffDashboard,
+}
+
+
+def dashboards_as_declared(response: httpx.Response) -> None:
+    """Fails a test on a dashboard key its public model does not declare: the gateway passes
+    such keys on, so the published contract would be missing what the parts render."""
+    model = DASHBOARD_MODELS.get(response.request.url.path.rstrip("/") or "/")
+    if model is None or response.status_code != 200:
+        return
+    response.read()
+    extra = undeclared(model, response.json())
+    assert not extra, f"dashboard keys missing from {model.__name__}: {extra}"
 
 
 def login(base_url: str, email: str, password: str) -> dict[str, Any]:
@@ -54,7 +72,10 @@ class Customer:
         self.tokens = login(base_url, self.email, PASSWORD)
         self.token: str = self.tokens["access_token"]
         self.http = httpx.Client(
-            base_url=base_url, timeout=20, headers={"Authorization": f"Bearer {self.token}"}
+            base_url=base_url,
+            timeout=20,
+            headers={"Authorization": f"Bearer {self.token}"},
+            event_hooks={"response": [dashboards_as_declared]},
         )
         if wait_for_wallet:
             self.wait_for_wallet()
@@ -88,7 +109,10 @@ class Customer:
 def admin_client(base_url: str) -> httpx.Client:
     tokens = login(base_url, ADMIN_EMAIL, ADMIN_PASSWORD)
     return httpx.Client(
-        base_url=base_url, timeout=20, headers={"Authorization": f"Bearer {tokens['access_token']}"}
+        base_url=base_url,
+        timeout=20,
+        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+        event_hooks={"response": [dashboards_as_declared]},
     )
 
 

@@ -4346,6 +4346,223 @@ export interface components {
             /** @description Only in the staff's view */
             staff_only?: boolean | null;
         };
+        /** CustomerDashboard */
+        CustomerDashboard: {
+            account_id: string;
+            updated_at?: string | null;
+            wallet?: components["schemas"]["DashboardWallet"] | null;
+            recent_transactions?: components["schemas"]["DashboardTransaction"][] | null;
+            subscription_notices?: components["schemas"]["ExpiryNotice"][] | null;
+            services?: components["schemas"]["DashboardServices"] | null;
+            open_invoices?: components["schemas"]["DashboardInvoices"] | null;
+            payment_claims?: components["schemas"]["DashboardClaims"] | null;
+            loyalty?: components["schemas"]["DashboardLoyalty"] | null;
+            tickets?: components["schemas"]["DashboardTickets"] | null;
+            repairs_in_progress?: components["schemas"]["DashboardRepair"][] | null;
+            projection: components["schemas"]["ProjectionFreshness"];
+        };
+        /** DashboardClaim */
+        DashboardClaim: {
+            id: string;
+            invoice_id?: string | null;
+            reference?: string | null;
+            amount?: number | null;
+            /** @enum {string} */
+            status: "under_review" | "rejected";
+            filed_at?: string | null;
+            reason?: string | null;
+        };
+        /** DashboardClaims */
+        DashboardClaims: {
+            under_review: components["schemas"]["DashboardClaim"][];
+            rejected: components["schemas"]["DashboardClaim"][];
+        };
+        /** DashboardInvoice */
+        DashboardInvoice: {
+            id: string;
+            proforma_number?: string | null;
+            plan_name?: string | null;
+            order_kind?: string | null;
+            total?: number | null;
+            amount_due: number;
+            currency?: string | null;
+            due_at?: string | null;
+        };
+        /** DashboardInvoices */
+        DashboardInvoices: {
+            count: number;
+            amount_due: number;
+            items: components["schemas"]["DashboardInvoice"][];
+        };
+        /** DashboardLoyalty */
+        DashboardLoyalty: {
+            points: number;
+            level?: string | null;
+            accumulated: number;
+            next_level?: string | null;
+            to_next_level: number;
+            progress_percent: number;
+        };
+        /** DashboardRepair */
+        DashboardRepair: {
+            id: string;
+            number?: string | null;
+            model?: string | null;
+            step?: string | null;
+            since?: string | null;
+            registered_at?: string | null;
+            branch_id?: string | null;
+        };
+        /** DashboardService */
+        DashboardService: {
+            id: string;
+            contract_number?: string | null;
+            plan_name?: string | null;
+            category?: string | null;
+            tier?: string | null;
+            /** Format: date */
+            ends_on: string;
+            /** @enum {string} */
+            status: "active" | "expired";
+            /** @default false */
+            notice: boolean;
+            days_left: number;
+        };
+        /** DashboardServices */
+        DashboardServices: {
+            active: number;
+            items: components["schemas"]["DashboardService"][];
+        };
+        /** DashboardTicket */
+        DashboardTicket: {
+            id: string;
+            number?: string | null;
+            title?: string | null;
+            status?: string | null;
+            department?: string | null;
+            priority?: string | null;
+            opened_at?: string | null;
+            waiting_since?: string | null;
+            updated_at?: string | null;
+        };
+        /** DashboardTickets */
+        DashboardTickets: {
+            open: number;
+            latest: components["schemas"]["DashboardTicket"][];
+        };
+        /** DashboardTransaction */
+        DashboardTransaction: {
+            id: string;
+            /** @enum {string} */
+            kind: "credit" | "debit";
+            amount: number;
+            currency: string;
+            balance_after: number;
+            reason: string;
+            reference?: string | null;
+            /** Format: date-time */
+            occurred_at: string;
+        };
+        /** DashboardWallet */
+        DashboardWallet: {
+            balance: number;
+            currency: string;
+            total_topped_up: number;
+            top_ups_completed: number;
+            top_ups_failed: number;
+        };
+        /** ExpiryNotice */
+        ExpiryNotice: {
+            subscription_id: string;
+            /** @enum {string} */
+            kind: "expiring" | "expired";
+            contract_number: string;
+            plan_name: string;
+            /** Format: date */
+            ends_on: string;
+            days_left: number;
+            message: string;
+        };
+        /** OldestWaitingTicket */
+        OldestWaitingTicket: {
+            id: string;
+            waiting_seconds: number;
+        };
+        /** OrdersInMonth */
+        OrdersInMonth: {
+            month: string;
+            orders: number;
+        };
+        /** ProjectionFreshness */
+        ProjectionFreshness: {
+            lag_seconds?: number | null;
+            /** Format: date-time */
+            as_of: string;
+        };
+        /** StaffBilling */
+        StaffBilling: {
+            active_subscriptions: number;
+            active_by_category_and_tier: {
+                [key: string]: {
+                    [key: string]: number;
+                };
+            };
+            expiring_soon: number;
+            orders_per_month: components["schemas"]["OrdersInMonth"][];
+            payment_claims_open: number;
+            payment_claims_overdue: number;
+        };
+        /** StaffCrm */
+        StaffCrm: {
+            care_activities_due_today: number;
+            care_activities_overdue: number;
+            leads_unassigned: number;
+            customers_by_level: {
+                [key: string]: number;
+            };
+        };
+        /** StaffDashboard */
+        StaffDashboard: {
+            wallet: components["schemas"]["StaffWallet"];
+            billing: components["schemas"]["StaffBilling"];
+            crm: components["schemas"]["StaffCrm"];
+            tickets: components["schemas"]["StaffTickets"];
+            repairs: components["schemas"]["StaffRepairs"];
+            projection: components["schemas"]["ProjectionFreshness"];
+        };
+        /** StaffRepairs */
+        StaffRepairs: {
+            open: number;
+            by_step: {
+                [key: string]: number;
+            };
+            by_branch: {
+                [key: string]: number;
+            };
+            waiting_for_quote_approval: number;
+            overdue: number;
+        };
+        /** StaffTickets */
+        StaffTickets: {
+            by_status: {
+                [key: string]: number;
+            };
+            by_department: {
+                [key: string]: number;
+            };
+            sla_breaches: {
+                [key: string]: number;
+            };
+            oldest_waiting?: components["schemas"]["OldestWaitingTicket"] | null;
+        };
+        /** StaffWallet */
+        StaffWallet: {
+            top_ups_completed: number;
+            top_ups_failed: number;
+            topped_up: {
+                [key: string]: number;
+            };
+        };
     };
     responses: never;
     parameters: {
@@ -10524,9 +10741,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["CustomerDashboard"];
                 };
             };
             /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
@@ -15685,9 +15900,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["StaffDashboard"];
                 };
             };
             /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
