@@ -39,6 +39,40 @@ class Forbidden(DomainError):
     status_code = 403
 
 
+class BadInput(DomainError):
+    """The request cannot be read as asked (a header, an encoding), whatever the state."""
+
+    status_code = 400
+
+
+class Unauthenticated(DomainError):
+    """Who the caller is could not be established (credentials, a token, a sign-in step)."""
+
+    status_code = 401
+
+
+class TooMany(DomainError):
+    """Too many attempts for now; `retry_after` (seconds) says when to try again."""
+
+    status_code = 429
+
+
+class TooLarge(DomainError):
+    status_code = 413
+
+
+class UnsupportedContent(DomainError):
+    """A file or body of a kind this use case does not take."""
+
+    status_code = 415
+
+
+class Unavailable(DomainError):
+    """Another part of the platform did not answer: nothing was done, try again later."""
+
+    status_code = 503
+
+
 RuleBroken = DomainError
 """A business rule refused the command (422): `raise RuleBroken("amount_exceeds_due", ...)`."""
 

@@ -73,6 +73,9 @@ JWKS_URL = "http://identity.test/v1/auth/jwks"
 AGENT = "Mozilla/5.0 (test)"
 HOME = "198.51.100.10"
 
+REFUSALS = (DomainError, ProblemError)
+"""A use case's refusal, or the chassis' (a token checked by the shared verifier)."""
+
 
 def auth_settings(**overrides) -> AuthSettings:
     values = {
@@ -139,8 +142,8 @@ def principal_of(service: IdentityService, tokens: dict) -> Principal:
     return service.tokens.verify(tokens["access_token"])
 
 
-async def refused(awaitable, status: int) -> ProblemError:
-    with pytest.raises(ProblemError) as err:
+async def refused(awaitable, status: int) -> DomainError | ProblemError:
+    with pytest.raises(REFUSALS) as err:
         await awaitable
     assert err.value.status_code == status, (err.value.code, err.value.detail)
     return err.value
@@ -238,7 +241,7 @@ async def test_without_grace_concurrent_refreshes_of_one_token_let_exactly_one_t
     losers = [r for r in results if not isinstance(r, dict)]
     assert len(winners) == 1, results
     assert "access_token" in winners[0]
-    assert all(isinstance(r, ProblemError) and r.status_code == 401 for r in losers), losers
+    assert all(isinstance(r, REFUSALS) and r.status_code == 401 for r in losers), losers
 
 
 async def test_two_tabs_refreshing_together_both_stay_signed_in(identity, unique):
@@ -485,7 +488,7 @@ async def test_jwks_verifier_coalesces_refetches_for_unknown_kids(identity, uniq
     started = time.monotonic()
     results = await asyncio.gather(*(verifier.verify(t) for t in forged), return_exceptions=True)
     elapsed = time.monotonic() - started
-    assert all(isinstance(r, ProblemError) and r.status_code == 401 for r in results), results
+    assert all(isinstance(r, REFUSALS) and r.status_code == 401 for r in results), results
     # unknown kids refetch the key set at most once per jwks_min_refresh_seconds
     assert source.hits - 1 <= 1 + elapsed / 0.5, (source.hits, elapsed)
     assert source.hits - 1 < len(forged)
@@ -510,7 +513,7 @@ async def test_a_token_with_an_unknown_kid_does_not_stall_valid_ones(identity, u
     started = time.monotonic()
     principal = await verifier.verify(tokens["access_token"])
     waited = time.monotonic() - started
-    with pytest.raises(ProblemError):
+    with pytest.raises(REFUSALS):
         await attack
     assert principal.session_id == tokens["session_id"]
     assert waited < 0.5, f"a valid token waited {waited:.2f} s behind a forged one"
@@ -580,7 +583,7 @@ async def test_back_off_after_repeated_failures_from_one_address(strict_identity
         )
     throttled = await refused(login(service, email, PASSWORD, attacker), 429)
     assert throttled.code == "too_many_attempts"
-    wait = throttled.problem_extra["retry_after"]
+    wait = throttled.extra["retry_after"]
     assert isinstance(wait, int) and wait > 0
 
     # the real user on another address is not slowed down
@@ -599,7 +602,7 @@ async def test_the_account_cap_does_not_lock_out_a_known_address(strict_identity
     for i in range(10):  # a distributed attack: one guess per address
         await refused(login(service, email, f"guess number {i}", f"10.0.0.{i}"), 401)
     blocked = await refused(login(service, email, PASSWORD, "203.0.113.99"), 429)
-    assert blocked.problem_extra["retry_after"] > 0
+    assert blocked.extra["retry_after"] > 0
     await refused(login(service, email, "guess number 11", "10.0.1.1"), 429)
 
     tokens = await login(service, email, PASSWORD, HOME)
@@ -614,7 +617,7 @@ async def test_concurrent_guesses_are_throttled_like_sequential_ones(strict_iden
         *(login(service, email, f"guess {i:04}", "192.0.2.77") for i in range(12)),
         return_exceptions=True,
     )
-    statuses = sorted(r.status_code for r in results if isinstance(r, ProblemError))
+    statuses = sorted(r.status_code for r in results if isinstance(r, REFUSALS))
     assert len(statuses) == 12
     # back-off starts after 3 failures: at most 3 passwords may actually be checked
     assert statuses.count(401) <= 3, statuses
@@ -814,7 +817,7 @@ async def test_a_repeated_invitation_can_be_accepted_and_used_to_log_in(identity
     again = await identity.invite(principal, invited_email, "staff")
     token = (await mailed(identity, invited_email, "invitation"))["token"]
     assert token != first
-    with pytest.raises(DomainError):
+    with pytest.raises(REFUSALS):
         await identity.accept_invitation(first, "Minh", NEW_PASSWORD)
     accepted = await identity.accept_invitation(token, "Minh", NEW_PASSWORD)
     assert accepted["user_id"] == again["user_id"]
@@ -833,7 +836,7 @@ async def test_an_invitation_is_accepted_once_and_expires(identity, unique):
     with pytest.raises(Conflict):
         await identity.accept_invitation(used, "A", NEW_PASSWORD)
     clock_of(identity).advance(days=7, seconds=1)
-    with pytest.raises(DomainError) as err:
+    with pytest.raises(REFUSALS) as err:
         await identity.accept_invitation(late, "B", NEW_PASSWORD)
     assert err.value.code == "invitation_expired"
     await refused(login(identity, f"b-{unique}@example.com", NEW_PASSWORD), 401)
@@ -856,13 +859,13 @@ async def test_email_verification_with_the_mailed_token(identity, unique):
     )
     assert them.user_id == other["user_id"]
     for who, what in ((them, token), (me, "made-up-token-0123456789")):
-        with pytest.raises(DomainError) as err:
+        with pytest.raises(REFUSALS) as err:
             await identity.verify_email(who, what)
         assert err.value.code == "verification_invalid"
     assert await identity.verify_email(me, token) == {"email": email, "email_verified": True}
     assert identity.profile(await identity.me(me))["email_verified"] is True
     assert me.user_id == user["user_id"]
-    with pytest.raises(DomainError):  # used up
+    with pytest.raises(REFUSALS):  # used up
         await identity.verify_email(me, token)
     # a resend after verification sends nothing
     assert (await identity.resend_verification(me))["email_verified"] is True
@@ -874,7 +877,7 @@ async def test_a_verification_link_expires_and_can_be_sent_again(identity, uniqu
     me = principal_of(identity, await login(identity, email, NEW_PASSWORD))
     old = (await mailed(identity, email, "email_verification"))["token"]
     clock_of(identity).advance(days=7, seconds=1)
-    with pytest.raises(DomainError):
+    with pytest.raises(REFUSALS):
         await identity.verify_email(me, old)
     assert await identity.purge_links(clock_of(identity).now()) >= 2  # the link and its mail
     await identity.resend_verification(me)
@@ -909,7 +912,7 @@ async def test_qr_login_delivers_tokens_exactly_once(identity, unique):
     delivered = [r for r in results if isinstance(r, dict) and "access_token" in r]
     assert len(delivered) == 1, results
     others = [r for r in results if not (isinstance(r, dict) and "access_token" in r)]
-    assert all(isinstance(r, DomainError) and r.code == "challenge_used" for r in others), others
+    assert all(isinstance(r, REFUSALS) and r.code == "challenge_used" for r in others), others
 
     web = principal_of(identity, delivered[0])
     assert (web.user_id, web.account_id) == (user["user_id"], user["account_id"])
@@ -920,7 +923,7 @@ async def test_qr_login_delivers_tokens_exactly_once(identity, unique):
     assert [(e.session_id, e.client_address) for e in qr_logins] == [
         (web.session_id, "198.51.100.20")
     ]
-    with pytest.raises(DomainError):  # a later poll gets nothing more
+    with pytest.raises(REFUSALS):  # a later poll gets nothing more
         await identity.poll_qr(challenge["id"], challenge["poll_token"], "1.2.3.4", "x")
 
 
@@ -1046,7 +1049,7 @@ async def test_two_factor_login_codes_count_once_and_recovery_codes_work_once(id
     app = pyotp.TOTP(setup["secret"])
     clock = clock_of(identity)
 
-    with pytest.raises(DomainError) as wrong:
+    with pytest.raises(REFUSALS) as wrong:
         await identity.confirm_two_factor(me, "000000" if app.at(clock.now()) != "000000" else "1")
     assert wrong.value.code == "invalid_code"
     enabled = await identity.confirm_two_factor(me, app.at(clock.now()))
@@ -1062,7 +1065,7 @@ async def test_two_factor_login_codes_count_once_and_recovery_codes_work_once(id
         identity.login_second_factor(challenge["mfa_token"], app.at(clock.now()), HOME, AGENT),
         401,
     )
-    assert (replayed.code, replayed.problem_extra["attempts_left"]) == ("invalid_code", 4)
+    assert (replayed.code, replayed.extra["attempts_left"]) == ("invalid_code", 4)
     clock.advance(seconds=30)
     tokens = await identity.login_second_factor(
         challenge["mfa_token"], app.at(clock.now()), HOME, AGENT
@@ -1116,7 +1119,7 @@ async def test_turning_two_factor_off_needs_the_password_and_a_code(identity, un
     clock.advance(seconds=30)
     with pytest.raises(Forbidden):
         await identity.disable_two_factor(me, "not the password", app.at(clock.now()))
-    with pytest.raises(DomainError):
+    with pytest.raises(REFUSALS):
         await identity.disable_two_factor(me, PASSWORD, "123")
     assert await identity.mfa.is_enabled(user["user_id"])
     assert await identity.disable_two_factor(me, PASSWORD, app.at(clock.now())) == {
@@ -1155,8 +1158,8 @@ async def test_concurrent_wrong_codes_on_one_challenge_are_checked_five_times_at
         ),
         return_exceptions=True,
     )
-    assert all(isinstance(r, ProblemError) and r.status_code == 401 for r in results), results
-    codes = sorted(r.code for r in results if isinstance(r, ProblemError))
+    assert all(isinstance(r, REFUSALS) and r.status_code == 401 for r in results), results
+    codes = sorted(r.code for r in results if isinstance(r, REFUSALS))
     # the sixth wrong code, sequentially, gets invalid_login_challenge: so do the extras
     assert codes == ["invalid_code"] * 5 + ["invalid_login_challenge"] * 20, codes
     log = await security_log(identity, f"security-{user['user_id']}")
@@ -1184,11 +1187,11 @@ async def test_wrong_codes_across_challenges_lock_the_second_factor_for_a_while(
         ),
         return_exceptions=True,
     )
-    assert all(isinstance(r, ProblemError) for r in results), results
+    assert all(isinstance(r, REFUSALS) for r in results), results
     assert sum(r.code == "invalid_code" for r in results) == 10, [r.code for r in results]
     locked = [r for r in results if r.code == "second_factor_locked"]
     assert locked and all(r.status_code == 429 for r in locked)
-    assert all(0 < r.problem_extra["retry_after"] <= 15 * 60 for r in locked)
+    assert all(0 < r.extra["retry_after"] <= 15 * 60 for r in locked)
     log = await security_log(identity, f"security-{user['user_id']}")
     assert sum(isinstance(e, SecondFactorFailed) for e in log) == 10
     locks = [e for e in log if isinstance(e, SecondFactorLocked)]
@@ -1201,7 +1204,7 @@ async def test_wrong_codes_across_challenges_lock_the_second_factor_for_a_while(
     err = await refused(
         identity.login_second_factor(fresh["mfa_token"], app.at(clock.now()), HOME, AGENT), 429
     )
-    assert err.code == "second_factor_locked" and 0 < err.problem_extra["retry_after"] <= 300
+    assert err.code == "second_factor_locked" and 0 < err.extra["retry_after"] <= 300
     # ...and does once it has passed
     clock.advance(minutes=5, seconds=1)
     after = await login(identity, email)
@@ -1245,11 +1248,11 @@ async def test_registrations_are_throttled_per_address_and_per_client(mongo_db, 
     await sign_up(service, email, address="192.0.2.50")
     for _ in range(2):  # an address in use and a weak password both count
         await sign_up(service, email, address="192.0.2.51")
-    with pytest.raises(DomainError):
+    with pytest.raises(REFUSALS):
         await sign_up(service, f"other-{unique}@example.com", "aaaaaaaa", address="192.0.2.52")
     err = await refused(sign_up(service, email, address="192.0.2.53"), 429)
     assert err.code == "too_many_registrations"
-    assert 0 < err.problem_extra["retry_after"] <= 3600
+    assert 0 < err.extra["retry_after"] <= 3600
 
     spammer = "192.0.2.60"
     for n in range(4):

@@ -8,7 +8,6 @@ import pytest
 
 from portal_chassis.clock import ManualClock
 from portal_chassis.decider import DomainError
-from portal_chassis.problems import ProblemError
 from portal_wallet.payments import sign
 
 pytestmark = pytest.mark.integration
@@ -75,7 +74,7 @@ async def test_signature_window_follows_the_clock(wallet, unique):
     top_up, _ = await service.request_top_up(unique, 50_000, "VND", "sandbox")
     body, sig = signed(clock, top_up["payment"]["reference"], 50_000, "evt-old")
     clock.advance(seconds=301)
-    with pytest.raises(ProblemError) as err:
+    with pytest.raises(DomainError) as err:
         await service.handle_webhook("sandbox", body, sig)
     assert err.value.status_code == 401
     assert (await service.wallet_view(unique))["balance"] == 0

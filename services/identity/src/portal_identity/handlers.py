@@ -22,11 +22,19 @@ from portal_chassis.auth import Principal
 from portal_chassis.blobs import BlobStore, sniff
 from portal_chassis.clock import Clock
 from portal_chassis.commands import CommandRunner
-from portal_chassis.decider import Conflict, DomainError, Forbidden, NotFound
+from portal_chassis.decider import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    NotFound,
+    TooLarge,
+    TooMany,
+    Unauthenticated,
+    UnsupportedContent,
+)
 from portal_chassis.eventstore import CommitMetadata, EventStore
 from portal_chassis.logging import get_logger
 from portal_chassis.mongo import ensure_indexes, replace_by_id
-from portal_chassis.problems import ProblemError
 from portal_chassis.reference import ReferenceList
 from portal_contracts.events.identity import (
     AccountKind,
@@ -272,8 +280,8 @@ class IdentityService:
         now = self.clock.now()
         wait = await self.throttle.registration(email, client_address, now)
         if wait > 0:
-            raise ProblemError(
-                429, "too_many_registrations", "too many registrations; try later", retry_after=wait
+            raise TooMany(
+                "too_many_registrations", "too many registrations; try later", retry_after=wait
             )
         check_policy(password, email)
         try:
@@ -377,8 +385,7 @@ class IdentityService:
                     occurred_at=now,
                 ),
             )
-            raise ProblemError(
-                429,
+            raise TooMany(
                 "too_many_attempts",
                 "too many failed logins; try again later",
                 retry_after=wait,
@@ -399,7 +406,7 @@ class IdentityService:
                     occurred_at=now,
                 ),
             )
-            raise ProblemError(401, "invalid_credentials", "the email or password is wrong")
+            raise Unauthenticated("invalid_credentials", "the email or password is wrong")
         await self.throttle.succeeded(email, client_address, now)
         if await self.mfa.is_enabled(user.user_id):
             return {
@@ -422,14 +429,13 @@ class IdentityService:
         attempt = await self.mfa.take_attempt(mfa_token, now)
         user = await self._user(attempt.user_id) if attempt else None
         if attempt is None or user is None:
-            raise ProblemError(
-                401, "invalid_login_challenge", "this sign-in expired or was used; sign in again"
+            raise Unauthenticated(
+                "invalid_login_challenge", "this sign-in expired or was used; sign in again"
             )
         locked = await self.mfa.locked_for(user.user_id, now)
         slot = None if locked else await self.mfa.take_user_slot(user.user_id, now)
         if slot is None:
-            raise ProblemError(
-                429,
+            raise TooMany(
                 "second_factor_locked",
                 "too many wrong codes; two-factor sign-in is paused for this account",
                 retry_after=locked
@@ -450,16 +456,15 @@ class IdentityService:
             )
             if slot + 1 >= self.mfa.limits.per_window:  # that was the last wrong code allowed
                 await self._lock_second_factor(user, now, client_address, user_agent)
-            raise ProblemError(
-                401,
+            raise Unauthenticated(
                 "invalid_code",
                 "the code is wrong or was used already",
                 attempts_left=max(MAX_ATTEMPTS - attempts, 0),
             )
         await self.mfa.release_user_slot(user.user_id, slot, now)
         if not await self.mfa.finish(mfa_token):  # a concurrent submission signed in first
-            raise ProblemError(
-                401, "invalid_login_challenge", "this sign-in expired or was used; sign in again"
+            raise Unauthenticated(
+                "invalid_login_challenge", "this sign-in expired or was used; sign in again"
             )
         return await self._open_session(
             user, "password", client_address, user_agent, second_factor=True
@@ -581,8 +586,7 @@ class IdentityService:
                 ),
             )
         if tokens is None:
-            raise ProblemError(
-                401,
+            raise Unauthenticated(
                 "refresh_token_reused",
                 "this refresh token was used before; the session is revoked",
             )
@@ -685,10 +689,10 @@ class IdentityService:
 
     async def upload_logo(self, principal: Principal, data: bytes) -> dict[str, Any]:
         if len(data) > MAX_LOGO_BYTES:
-            raise ProblemError(413, "file_too_large", "a logo is at most 1 MB")
+            raise TooLarge("file_too_large", "a logo is at most 1 MB")
         kind = sniff(data)
         if kind is None or kind[0] not in ("image/png", "image/jpeg"):
-            raise ProblemError(415, "unsupported_file_type", "a logo must be a PNG or JPEG")
+            raise UnsupportedContent("unsupported_file_type", "a logo must be a PNG or JPEG")
         user = await self.me(principal)
         stored = await self.blobs.put(data, kind[0], kind[1], user.account_id, self.clock.now())
         return await self._update_profile(principal, {"logo_file_id": stored.file_id})
@@ -940,7 +944,7 @@ class IdentityService:
         """Who asked to sign in with this code, for the app to show before it approves."""
         await self.me(principal)
         if not principal.session_id or not await self.tokens.is_active(principal.session_id):
-            raise ProblemError(401, "session_ended", "log in again on this device")
+            raise Unauthenticated("session_ended", "log in again on this device")
         state, _ = await self.qr.load(domain.qr_stream(challenge_id))
         if state.status == "none":
             raise NotFound("challenge_not_found", "no such login code")
@@ -961,7 +965,7 @@ class IdentityService:
     ) -> dict[str, Any]:
         user = await self.me(principal)
         if not principal.session_id or not await self.tokens.is_active(principal.session_id):
-            raise ProblemError(401, "session_ended", "log in again on this device")
+            raise Unauthenticated("session_ended", "log in again on this device")
         await self.qr.run(
             domain.qr_stream(challenge_id),
             domain.ApproveQrLogin(
@@ -1036,7 +1040,7 @@ class IdentityService:
         """OAuth2 client credentials for another service (e.g. billing moving wallet money)."""
         expected = self.settings.service_clients.get(client_id)
         if not expected or not hmac.compare_digest(expected.encode(), client_secret.encode()):
-            raise ProblemError(401, "invalid_client", "unknown service client or wrong secret")
+            raise Unauthenticated("invalid_client", "unknown service client or wrong secret")
         ttl = timedelta(minutes=self.settings.service_token_minutes)
         return self.tokens.service_token(client_id, self.clock.now(), ttl)
 

@@ -28,8 +28,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from portal_chassis.auth import Principal
+from portal_chassis.decider import Conflict, Unauthenticated
 from portal_chassis.mongo import ensure_indexes
-from portal_chassis.problems import ProblemError
 from portal_chassis.settings import AuthSettings
 
 ALGORITHM = "ES256"
@@ -239,10 +239,10 @@ class TokenService:
         try:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError:
-            raise ProblemError(401, "invalid_token", "the access token is not valid") from None
+            raise Unauthenticated("invalid_token", "the access token is not valid") from None
         key = self.keyring.keys.get(str(kid))
         if key is None:
-            raise ProblemError(401, "invalid_token", "the access token is not valid")
+            raise Unauthenticated("invalid_token", "the access token is not valid")
         from portal_chassis.auth import decode_claims
 
         return decode_claims(token, key.private_key.public_key(), ALGORITHM, self.auth)
@@ -317,12 +317,12 @@ class TokenService:
         digest = self._hash(token)
         doc = await self.refresh_tokens.find_one({"_id": digest})
         if doc is None:
-            raise ProblemError(401, "invalid_refresh_token", "the refresh token is not valid")
+            raise Unauthenticated("invalid_refresh_token", "the refresh token is not valid")
         session = await self.sessions.find_one({"_id": doc["session_id"]})
         if not doc.get("used") and (
             session is None or session.get("revoked") or doc["expires_at"] < now
         ):
-            raise ProblemError(401, "invalid_refresh_token", "the session has ended")
+            raise Unauthenticated("invalid_refresh_token", "the session has ended")
         # One use per token, decided by a unique insert: FerretDB's findAndModify is not
         # atomic under concurrency, an insert under a unique _id is. The session was checked
         # first, so the one winner of a race is not undone by the losers' revocation.
@@ -336,7 +336,7 @@ class TokenService:
         )
         roles = await roles_of(doc["user_id"])
         if roles is None:
-            raise ProblemError(401, "invalid_refresh_token", "the user no longer exists")
+            raise Unauthenticated("invalid_refresh_token", "the user no longer exists")
         tokens = await self._issue(doc["user_id"], doc["account_id"], roles, doc["session_id"], now)
         if self.reuse_grace > timedelta(0):
             # Sealed with a key only the presented token gives: the database alone never
@@ -357,8 +357,8 @@ class TokenService:
                 return json.loads(plain)  # type: ignore[no-any-return]
             if time.monotonic() >= deadline:
                 # The first use died half-way: nothing to hand out; a retry may find it.
-                raise ProblemError(
-                    409, "refresh_in_progress", "the session is being refreshed", retry_after=1
+                raise Conflict(
+                    "refresh_in_progress", "the session is being refreshed", retry_after=1
                 )
             await asyncio.sleep(0.05)
 

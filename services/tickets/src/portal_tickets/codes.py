@@ -11,8 +11,7 @@ from typing import Protocol
 import httpx
 
 from portal_chassis.auth import Principal
-from portal_chassis.decider import DomainError
-from portal_chassis.problems import ProblemError
+from portal_chassis.decider import DomainError, Unavailable
 
 
 class RelatedCodes(Protocol):
@@ -32,8 +31,8 @@ class BillingCodes:
                 headers={"authorization": f"Bearer {principal.token}"},
             )
         except httpx.HTTPError as exc:
-            raise ProblemError(
-                503, "billing_unavailable", f"billing did not answer ({type(exc).__name__})"
+            raise Unavailable(
+                "billing_unavailable", f"billing did not answer ({type(exc).__name__})"
             ) from None
         if answer.status_code == 200 and answer.json().get("account_id") == account_id:
             return str(answer.json()["kind"])
@@ -43,4 +42,4 @@ class BillingCodes:
                 "no order, invoice or contract of this account has this code",
                 related_code=code,
             )
-        raise ProblemError(503, "billing_unavailable", "billing could not check the code")
+        raise Unavailable("billing_unavailable", "billing could not check the code")

@@ -18,7 +18,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from portal_chassis.problems import ProblemError
+from portal_chassis.decider import BadInput, Unauthenticated
 from portal_contracts.base import CurrencyCode
 from portal_contracts.events.wallet import PaymentMethod
 
@@ -57,7 +57,7 @@ class PaymentProvider(Protocol):
     ) -> PaymentInstructions: ...
 
     def verify(self, raw_body: bytes, signature_header: str | None, now: datetime) -> None:
-        """Raise ProblemError (400/401) unless the body was signed by the provider."""
+        """Raise a domain error (bad input, 401) unless the body was signed by the provider."""
         ...
 
 
@@ -69,7 +69,7 @@ def sign(secret: str, raw_body: bytes, timestamp: int) -> str:
 
 def verify_signature(secret: str, raw_body: bytes, header: str | None, now: datetime) -> None:
     if not header:
-        raise ProblemError(400, "signature_missing", f"the {SIGNATURE_HEADER} header is missing")
+        raise BadInput("signature_missing", f"the {SIGNATURE_HEADER} header is missing")
     parts: dict[str, list[str]] = {}
     for item in header.split(","):
         key, sep, value = item.strip().partition("=")
@@ -79,18 +79,17 @@ def verify_signature(secret: str, raw_body: bytes, header: str | None, now: date
         timestamp = int(parts["t"][0])
         candidates = parts["v1"]
     except (KeyError, ValueError, IndexError):
-        raise ProblemError(
-            400,
+        raise BadInput(
             "signature_malformed",
             f"{SIGNATURE_HEADER} must look like t=<unix seconds>,v1=<hex>",
         ) from None
     if abs(now.timestamp() - timestamp) > SIGNATURE_TOLERANCE_SECONDS:
-        raise ProblemError(
-            401, "signature_expired", "the signature timestamp is more than 300 s away from now"
+        raise Unauthenticated(
+            "signature_expired", "the signature timestamp is more than 300 s away from now"
         )
     expected = sign(secret, raw_body, timestamp).split("v1=", 1)[1]
     if not any(hmac.compare_digest(expected, c) for c in candidates):
-        raise ProblemError(401, "signature_invalid", "the signature does not match the body")
+        raise Unauthenticated("signature_invalid", "the signature does not match the body")
 
 
 def _tlv(tag: str, value: str) -> str:
