@@ -133,3 +133,27 @@ def test_lists_answer_pages(document) -> None:
     assert pages
     for name in pages:
         assert set(schemas[name]["required"]) >= {"items", "total", "limit", "offset"}, name
+
+
+def test_each_operation_lists_the_domain_codes_its_code_raises(document) -> None:
+    def codes(path: str, method: str, status: str) -> list[str]:
+        return document["paths"][path][method]["responses"][status]["x-problem-codes"]  # type: ignore[no-any-return]
+
+    pay = "/api/v1/invoices/{invoice_id}/pay"
+    assert {"invoice_not_payable", "payment_in_progress"} <= set(codes(pay, "post", "409"))
+    assert "amount_exceeds_due" in codes(pay, "post", "422")
+    assert "invoice_not_found" in codes(pay, "post", "404")
+    # A browser sign-in forwards to the JSON login: it answers the login's codes too.
+    for login in ("/api/v1/auth/login", "/api/v1/auth/session/login"):
+        assert "invalid_credentials" in codes(login, "post", "401")
+        assert "too_many_attempts" in codes(login, "post", "429")
+    assert "challenge_expired" in codes("/api/v1/auth/qr/{challenge_id}/approve", "post", "410")
+    # Codes stay with their operations: a ticket route does not list invoice refusals.
+    assert "invoice_not_payable" not in codes("/api/v1/tickets", "post", "409")
+
+
+def test_every_listed_code_is_in_the_description(document) -> None:
+    for method, path, op in operations(document):
+        for status, answer in op["responses"].items():
+            for code in answer.get("x-problem-codes", []):
+                assert f"`{code}`" in answer["description"], (method, path, status, code)

@@ -18,7 +18,7 @@ import json
 import re
 import sys
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from portal_gateway.routing import PREFIXES, Access, Prefix
+from portal_tests.error_codes import route_codes
+from portal_tests.infra import REPO_ROOT
 
 OUTPUT = Path(__file__).resolve().parents[3] / "gateway/src/portal_gateway/openapi.json"
 SERVICES = ("identity", "wallet", "tickets", "repairs", "billing", "crm")
@@ -80,6 +82,7 @@ ERRORS: dict[str, tuple[str, tuple[str, ...]]] = {
     "403": ("Signed in, but not allowed", ("forbidden",)),
     "404": ("No such thing in this account", ("not_found",)),
     "409": ("The state does not allow it (now)", ("conflict", "idempotency_key_in_use")),
+    "410": ("Gone: it expired or was used up", ()),
     "413": ("The body is too large", ("payload_too_large", "file_too_large")),
     "415": ("A file of a kind not taken here", ("unsupported_file_type",)),
     "422": ("Breaks a business rule", ("unprocessable", "idempotency_key_reused")),
@@ -114,8 +117,17 @@ def body_schemas(app: Any) -> dict[str, Any]:
     return top.get("$defs", {})  # type: ignore[no-any-return]
 
 
+def service_app(service: str) -> Any:
+    return importlib.import_module(f"portal_{service}.main").create()  # no connection is made
+
+
+def service_codes(service: str) -> dict[tuple[str, str], dict[int, set[str]]]:
+    """(service path, method) -> status -> the problem codes its code can raise."""
+    return route_codes(service_app(service), REPO_ROOT / "services" / service / "src")
+
+
 def service_schema(service: str) -> dict[str, Any]:
-    app = importlib.import_module(f"portal_{service}.main").create()  # no connection is made
+    app = service_app(service)
     schema: dict[str, Any] = app.openapi_schema.to_schema()
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for name, body in body_schemas(app).items():
@@ -123,11 +135,11 @@ def service_schema(service: str) -> dict[str, Any]:
     return schema
 
 
-def gateway_schema() -> dict[str, Any]:
+def gateway_app() -> Any:
     from portal_gateway.main import create
     from portal_gateway.settings import GatewaySettings
 
-    return create(GatewaySettings()).openapi_schema.to_schema()  # type: ignore[no-any-return]
+    return create(GatewaySettings())
 
 
 def _rename_refs(node: Any, names: dict[str, str]) -> Any:
@@ -177,7 +189,12 @@ def _security(access: Access, method: str) -> list[dict[str, list[str]]]:
     return [{"bearer": []}]
 
 
-def _errors(operation: dict[str, Any], method: str, path: str) -> None:
+def _errors(
+    operation: dict[str, Any], method: str, path: str, own: dict[int, set[str]] | None = None
+) -> None:
+    """The problem answers an operation can give: the statuses every operation of its kind
+    has, plus those its own code raises (portal_tests.error_codes), each with its codes."""
+    own = own or {}
     responses = operation.setdefault("responses", {})
     # 401 everywhere: a token that is sent must be valid, and routes under an anonymous
     # prefix (rotating keys, approving a QR sign-in) check roles of their own.
@@ -186,12 +203,22 @@ def _errors(operation: dict[str, Any], method: str, path: str) -> None:
         wanted.append("404")  # the id in the path, or one a body names (a plan, a branch)
     if method in WRITES:
         wanted += ["409", "413", "415", "422"]
+    wanted += [str(status) for status in own]
     for status in sorted(set(wanted)):
-        description, codes = ERRORS[status]
-        responses[status] = {
-            "description": f"{description}. Codes: {', '.join(f'`{c}`' for c in codes)}.",
-            "content": {"application/problem+json": {"schema": {"$ref": REF + "Problem"}}},
-        }
+        _add_codes(responses, status, own.get(int(status), ()))
+
+
+def _add_codes(responses: dict[str, Any], status: str, codes: Iterable[str]) -> None:
+    """A problem answer listing its codes (those every operation has, plus `codes`), in
+    the description for people and in `x-problem-codes` for generators."""
+    description, generic = ERRORS[status]
+    known = responses.get(status, {}).get("x-problem-codes", [])
+    listed = sorted({*generic, *known, *codes})
+    responses[status] = {
+        "description": f"{description}. Codes: {', '.join(f'`{c}`' for c in listed)}.",
+        "content": {"application/problem+json": {"schema": {"$ref": REF + "Problem"}}},
+        "x-problem-codes": listed,
+    }
 
 
 def _optional_body(operation: dict[str, Any]) -> None:
@@ -228,7 +255,13 @@ def _path_ids(operation: dict[str, Any]) -> None:
             schema.setdefault("pattern", PATH_ID)
 
 
-def _decorate(operation: dict[str, Any], method: str, path: str, prefix: Prefix | None) -> None:
+def _decorate(
+    operation: dict[str, Any],
+    method: str,
+    path: str,
+    prefix: Prefix | None,
+    own: dict[int, set[str]] | None = None,
+) -> None:
     access = prefix.access if prefix else Access.SIGNED_IN
     _optional_body(operation)
     _path_ids(operation)
@@ -241,7 +274,7 @@ def _decorate(operation: dict[str, Any], method: str, path: str, prefix: Prefix 
         params = operation.setdefault("parameters", [])
         params[:] = [p for p in params if p.get("name", "").lower() != "idempotency-key"]
         params.append({"$ref": "#/components/parameters/IdempotencyKey"})
-    _errors(operation, method, path)
+    _errors(operation, method, path, own)
 
 
 def public_path(prefix: Prefix, service_path: str) -> str:
@@ -271,6 +304,9 @@ def _borrow(paths: dict[str, dict[str, Any]]) -> None:
             answers.update(
                 {s: copy.deepcopy(a) for s, a in model["responses"].items() if s.startswith("2")}
             )
+            for status, problem in model["responses"].items():
+                if status[0] in "45":  # the codes the forwarded route answers with, too
+                    _add_codes(answers, status, problem.get("x-problem-codes", []))
 
 
 def merge() -> dict[str, Any]:
@@ -278,6 +314,7 @@ def merge() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for service in SERVICES:
         own = service_schema(service)
+        codes = service_codes(service)
         renames = _merge_components(schemas, own.get("components", {}).get("schemas", {}), service)
         for path, item in own["paths"].items():
             for n, prefix in enumerate(_prefixes_of(service, path)):
@@ -287,9 +324,11 @@ def merge() -> dict[str, Any]:
                         continue
                     name = operation.get("operationId", method)
                     operation["operationId"] = f"{service}_{name}" + (f"_{n}" if n else "")
-                    _decorate(operation, method, public, prefix)
+                    _decorate(operation, method, public, prefix, codes.get((path, method)))
                     paths.setdefault(public, {})[method] = operation
-    gateway = gateway_schema()
+    app = gateway_app()
+    gateway: dict[str, Any] = app.openapi_schema.to_schema()
+    gateway_codes = route_codes(app, REPO_ROOT / "gateway" / "src")
     renames = _merge_components(
         schemas, gateway.get("components", {}).get("schemas", {}), "gateway"
     )
@@ -302,7 +341,8 @@ def merge() -> dict[str, Any]:
                 # The gateway's own routes under a prefix (the browser session under
                 # /api/v1/auth) have that prefix's access.
                 owner = [p for p in PREFIXES if path.startswith(p.public + "/")]
-                _decorate(operation, method, path, owner[0] if owner else None)
+                own = gateway_codes.get((path, method))
+                _decorate(operation, method, path, owner[0] if owner else None, own)
                 if staff:
                     operation["tags"] = ["staff"]
                 paths.setdefault(path, {})[method] = operation

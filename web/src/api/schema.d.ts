@@ -4593,7 +4593,7 @@ export interface operations {
                     "application/json": components["schemas"]["JwksOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4602,7 +4602,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4658,7 +4658,7 @@ export interface operations {
                     "application/json": components["schemas"]["AccountUsersOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4667,7 +4667,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4685,6 +4685,42 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
             429: {
                 headers: {
@@ -4694,7 +4730,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4730,7 +4766,7 @@ export interface operations {
                     "application/json": components["schemas"]["InvitationOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4739,7 +4775,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4757,7 +4793,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4766,7 +4802,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4775,7 +4811,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -4793,7 +4838,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4811,7 +4856,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4849,7 +4894,7 @@ export interface operations {
                     "application/json": components["schemas"]["ProfileOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4858,7 +4903,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4876,7 +4921,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4885,7 +4930,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4894,7 +4939,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -4912,7 +4966,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4930,7 +4984,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4966,7 +5020,7 @@ export interface operations {
                     "application/json": components["schemas"]["UserIdsOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4975,7 +5029,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4993,7 +5047,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5002,7 +5056,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5011,7 +5065,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -5029,7 +5092,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5076,7 +5139,7 @@ export interface operations {
                     "application/json": components["schemas"]["JwksOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5085,7 +5148,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5144,7 +5207,7 @@ export interface operations {
                     "application/json": components["schemas"]["KeyRotationOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5153,7 +5216,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5171,7 +5234,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5180,7 +5243,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5189,7 +5252,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -5207,7 +5279,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5225,7 +5297,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5261,7 +5333,7 @@ export interface operations {
                     "application/json": components["schemas"]["TokensOut"] | components["schemas"]["SecondFactorRequiredOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5270,7 +5342,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_credentials`, `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5288,7 +5360,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5297,7 +5369,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `two_factor_enabled`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5306,7 +5378,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -5324,7 +5405,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5333,7 +5414,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_attempts`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -5342,7 +5423,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5378,7 +5459,7 @@ export interface operations {
                     "application/json": components["schemas"]["TokensOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5387,7 +5468,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_code`, `invalid_login_challenge`, `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5405,7 +5486,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5414,7 +5495,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5423,7 +5504,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -5441,7 +5531,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5450,7 +5540,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `second_factor_locked`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -5459,7 +5549,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5489,7 +5579,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5498,7 +5588,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5516,7 +5606,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5525,7 +5615,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5534,7 +5624,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -5552,7 +5651,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5570,7 +5669,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5602,7 +5701,7 @@ export interface operations {
                     "application/json": components["schemas"]["QrChallengeOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5611,7 +5710,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5629,7 +5728,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5638,7 +5737,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5647,7 +5746,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -5665,7 +5773,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5718,7 +5826,7 @@ export interface operations {
                     "application/json": components["schemas"]["QrStatusOut"] | components["schemas"]["QrSignedInOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5727,7 +5835,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5745,8 +5853,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5801,7 +5936,7 @@ export interface operations {
                     "application/json": components["schemas"]["QrApprovedOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5810,7 +5945,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_ended`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5828,7 +5963,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5837,7 +5972,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5846,7 +5981,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -5864,7 +6008,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5882,7 +6026,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5913,7 +6057,7 @@ export interface operations {
                     "application/json": components["schemas"]["QrRequestOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5922,7 +6066,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_ended`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5940,8 +6084,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5958,7 +6129,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5994,7 +6165,7 @@ export interface operations {
                     "application/json": components["schemas"]["TokensOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6003,7 +6174,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_refresh_token`, `refresh_token_reused`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6021,7 +6192,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6030,7 +6201,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `refresh_in_progress`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6039,7 +6210,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -6057,7 +6237,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6111,7 +6291,7 @@ export interface operations {
                     "application/json": components["schemas"]["RegisteredOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6120,7 +6300,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6138,7 +6318,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6147,7 +6327,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6156,7 +6336,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -6174,7 +6363,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6183,7 +6372,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -6228,7 +6417,7 @@ export interface operations {
                     "application/json": components["schemas"]["TokensOut"] | components["schemas"]["SecondFactorRequiredOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6237,7 +6426,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_credentials`, `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6255,7 +6444,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6264,7 +6453,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `two_factor_enabled`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6273,7 +6462,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -6291,7 +6489,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6300,7 +6498,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_attempts`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -6309,7 +6507,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6345,7 +6543,7 @@ export interface operations {
                     "application/json": components["schemas"]["TokensOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6354,7 +6552,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_code`, `invalid_login_challenge`, `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6372,7 +6570,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6381,7 +6579,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6390,7 +6588,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -6408,7 +6615,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6417,7 +6624,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `second_factor_locked`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -6426,7 +6633,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6456,7 +6663,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6465,7 +6672,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6483,7 +6690,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6492,7 +6699,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6501,7 +6708,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -6519,7 +6735,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6537,7 +6753,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6570,7 +6786,7 @@ export interface operations {
                     "application/json": components["schemas"]["QrStatusOut"] | components["schemas"]["QrSignedInOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6579,7 +6795,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6597,8 +6813,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6615,7 +6858,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6647,7 +6890,7 @@ export interface operations {
                     "application/json": components["schemas"]["TokensOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6656,7 +6899,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_refresh_token`, `invalid_token`, `refresh_token_reused`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6674,7 +6917,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6683,7 +6926,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `refresh_in_progress`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6692,7 +6935,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -6710,7 +6962,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6728,7 +6980,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6757,7 +7009,7 @@ export interface operations {
                     "application/json": components["schemas"]["SettingsOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6766,7 +7018,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6793,7 +7045,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6829,7 +7081,7 @@ export interface operations {
                     "application/json": components["schemas"]["SettingsOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_file`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6838,7 +7090,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6856,7 +7108,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `claim_not_found`, `invoice_not_found`, `not_found`, `plan_not_found`, `subscription_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6865,7 +7117,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6874,7 +7126,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -6892,7 +7144,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6910,7 +7162,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `service_auth_failed`, `unavailable`, `wallet_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6944,7 +7196,7 @@ export interface operations {
                     "application/json": components["schemas"]["Page_SubscriptionOut_"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6953,7 +7205,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7011,7 +7263,7 @@ export interface operations {
                     "application/json": components["schemas"]["ContractOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7020,7 +7272,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7038,7 +7290,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `not_found`, `subscription_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7089,7 +7341,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7098,7 +7350,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7116,7 +7368,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `document_not_found`, `not_found`, `subscription_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7171,7 +7423,7 @@ export interface operations {
                     "application/json": components["schemas"]["Page_ActivityRowOut_"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7180,7 +7432,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7191,6 +7443,33 @@ export interface operations {
             };
             /** @description Signed in, but not allowed. Codes: `forbidden`. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing in this account. Codes: `activity_not_found`, `contact_not_found`, `not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7243,7 +7522,7 @@ export interface operations {
                     "application/json": components["schemas"]["ActivityOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7252,7 +7531,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7270,7 +7549,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `activity_not_found`, `contact_not_found`, `not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7279,7 +7558,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7288,7 +7567,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -7306,7 +7585,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_care_reason`, `unknown_care_type`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7355,7 +7634,7 @@ export interface operations {
                     "application/json": components["schemas"]["ActivityOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7364,7 +7643,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7382,7 +7661,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `activity_not_found`, `contact_not_found`, `not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7438,7 +7717,7 @@ export interface operations {
                     "application/json": components["schemas"]["ActivityOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7447,7 +7726,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7465,7 +7744,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `activity_not_found`, `contact_not_found`, `not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7474,7 +7753,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7483,7 +7762,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -7501,7 +7780,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7557,7 +7836,7 @@ export interface operations {
                     "application/json": components["schemas"]["ActivityOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_file`, `invalid_file_name`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7566,7 +7845,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7584,7 +7863,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `activity_not_found`, `contact_not_found`, `not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7593,7 +7872,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7602,7 +7881,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -7611,7 +7890,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A file of a kind not taken here. Codes: `unsupported_file_type`. */
+            /** @description A file of a kind not taken here. Codes: `file_type_mismatch`, `unsupported_file_type`. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -7620,7 +7899,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `too_many_files`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7676,7 +7955,7 @@ export interface operations {
                     "application/json": components["schemas"]["ActivityOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7685,7 +7964,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7703,7 +7982,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `activity_not_found`, `contact_not_found`, `not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7712,7 +7991,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7721,7 +8000,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -7739,7 +8018,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7788,7 +8067,7 @@ export interface operations {
                     "application/json": components["schemas"]["CareReasonsOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7797,7 +8076,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7860,7 +8139,7 @@ export interface operations {
                     "application/json": components["schemas"]["CareReasonOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7869,7 +8148,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7896,7 +8175,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `care_reason_exists`, `conflict`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7905,7 +8184,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -7923,7 +8202,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `unknown_care_type`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7973,7 +8252,7 @@ export interface operations {
                     "application/json": components["schemas"]["CareTypesOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7982,7 +8261,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8045,7 +8324,7 @@ export interface operations {
                     "application/json": components["schemas"]["CareTypeOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8054,7 +8333,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8081,7 +8360,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `care_type_exists`, `conflict`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8090,7 +8369,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -8108,7 +8387,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8166,7 +8445,7 @@ export interface operations {
                     "application/json": components["schemas"]["Page_ContactRowOut_"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8175,7 +8454,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8186,6 +8465,33 @@ export interface operations {
             };
             /** @description Signed in, but not allowed. Codes: `forbidden`. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing in this account. Codes: `activity_not_found`, `contact_not_found`, `not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8238,7 +8544,7 @@ export interface operations {
                     "application/json": components["schemas"]["ContactOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8247,7 +8553,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8265,7 +8571,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `activity_not_found`, `contact_not_found`, `not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -8274,7 +8580,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8283,7 +8589,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -8301,7 +8607,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_owner`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8355,7 +8661,7 @@ export interface operations {
                     "application/json": components["schemas"]["BulkAssignedOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8364,7 +8670,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8382,7 +8688,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `activity_not_found`, `contact_not_found`, `not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -8391,7 +8697,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8400,7 +8706,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -8418,7 +8724,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `caretaker_required`, `department_has_no_staff`, `department_required`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_caretaker`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8472,7 +8778,7 @@ export interface operations {
                     "application/json": components["schemas"]["BulkDeletedOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8481,7 +8787,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8499,7 +8805,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `activity_not_found`, `contact_not_found`, `not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -8508,7 +8814,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8517,7 +8823,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -8535,7 +8841,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8589,7 +8895,7 @@ export interface operations {
                     "application/json": components["schemas"]["BulkLabelledOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8598,7 +8904,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8616,7 +8922,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `activity_not_found`, `contact_not_found`, `not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -8625,7 +8931,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8634,7 +8940,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -8652,7 +8958,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8701,7 +9007,7 @@ export interface operations {
                     "application/json": components["schemas"]["ContactOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8710,7 +9016,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8728,8 +9034,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `activity_not_found`, `contact_not_found`, `not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8782,7 +9106,7 @@ export interface operations {
                     "application/json": components["schemas"]["DeletedOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8791,7 +9115,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8809,7 +9133,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `activity_not_found`, `contact_not_found`, `not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -8818,7 +9142,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8827,7 +9151,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -8845,7 +9169,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8901,7 +9225,7 @@ export interface operations {
                     "application/json": components["schemas"]["ContactOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8910,7 +9234,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8928,7 +9252,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `activity_not_found`, `contact_not_found`, `not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -8937,7 +9261,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8946,7 +9270,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -8964,7 +9288,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9020,7 +9344,7 @@ export interface operations {
                     "application/json": components["schemas"]["ContactOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_file`, `invalid_file_name`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9029,7 +9353,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -9047,7 +9371,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `activity_not_found`, `contact_not_found`, `not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -9056,7 +9380,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9065,7 +9389,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -9074,7 +9398,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A file of a kind not taken here. Codes: `unsupported_file_type`. */
+            /** @description A file of a kind not taken here. Codes: `file_type_mismatch`, `unsupported_file_type`. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -9083,7 +9407,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `file_required`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `too_many_files`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9133,7 +9457,7 @@ export interface operations {
                     "application/octet-stream": string;
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9142,7 +9466,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -9160,7 +9484,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `contact_not_found`, `file_not_found`, `not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -9216,7 +9540,7 @@ export interface operations {
                     "application/json": components["schemas"]["ContactOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9225,7 +9549,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -9243,7 +9567,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `activity_not_found`, `contact_not_found`, `not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -9252,7 +9576,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9261,7 +9585,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -9279,7 +9603,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_care_type`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9335,7 +9659,7 @@ export interface operations {
                     "application/json": components["schemas"]["ContactOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_file`, `invalid_file_name`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9344,7 +9668,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -9362,7 +9686,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `activity_not_found`, `contact_not_found`, `not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -9371,7 +9695,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9380,7 +9704,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -9389,7 +9713,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A file of a kind not taken here. Codes: `unsupported_file_type`. */
+            /** @description A file of a kind not taken here. Codes: `file_type_mismatch`, `unsupported_file_type`. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -9398,7 +9722,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `too_many_files`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9450,7 +9774,7 @@ export interface operations {
                     "application/json": components["schemas"]["ContactOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9459,7 +9783,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -9477,7 +9801,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `activity_not_found`, `contact_not_found`, `not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -9486,7 +9810,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9495,7 +9819,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -9513,7 +9837,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9569,7 +9893,7 @@ export interface operations {
                     "application/json": components["schemas"]["ContactOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9578,7 +9902,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -9596,7 +9920,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `activity_not_found`, `contact_not_found`, `not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -9605,7 +9929,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9614,7 +9938,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -9632,7 +9956,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9681,7 +10005,7 @@ export interface operations {
                     "application/json": components["schemas"]["LoyaltyOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9690,7 +10014,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -9708,7 +10032,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `contact_not_found`, `not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -9764,7 +10088,7 @@ export interface operations {
                     "application/json": components["schemas"]["ContactOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9773,7 +10097,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -9791,7 +10115,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `activity_not_found`, `contact_not_found`, `not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -9800,7 +10124,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9809,7 +10133,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -9827,7 +10151,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9879,7 +10203,7 @@ export interface operations {
                     "application/json": components["schemas"]["ContactOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9888,7 +10212,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -9906,7 +10230,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `activity_not_found`, `contact_not_found`, `not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -9915,7 +10239,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9924,7 +10248,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -9942,7 +10266,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9997,7 +10321,7 @@ export interface operations {
                     "application/json": components["schemas"]["Page_TimelineEntryOut_"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10006,7 +10330,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -10024,8 +10348,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `activity_not_found`, `contact_not_found`, `not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10081,7 +10423,7 @@ export interface operations {
                     "application/json": components["schemas"]["Page_ContactRowOut_"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10090,7 +10432,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -10101,6 +10443,33 @@ export interface operations {
             };
             /** @description Signed in, but not allowed. Codes: `forbidden`. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing in this account. Codes: `activity_not_found`, `contact_not_found`, `not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10148,7 +10517,7 @@ export interface operations {
                     "application/json": components["schemas"]["ContactOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10157,7 +10526,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -10175,8 +10544,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `activity_not_found`, `contact_not_found`, `customer_not_found`, `not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10224,7 +10611,7 @@ export interface operations {
                     "application/json": components["schemas"]["LoyaltyOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10233,7 +10620,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -10251,7 +10638,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `contact_not_found`, `not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -10306,7 +10693,7 @@ export interface operations {
                     "application/json": components["schemas"]["Page_TimelineEntryOut_"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10315,7 +10702,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -10333,8 +10720,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `activity_not_found`, `contact_not_found`, `not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10380,7 +10785,7 @@ export interface operations {
                     "application/json": components["schemas"]["LabelsOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10389,7 +10794,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -10452,7 +10857,7 @@ export interface operations {
                     "application/json": components["schemas"]["LabelOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10461,7 +10866,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -10497,7 +10902,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -10515,7 +10920,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10562,7 +10967,7 @@ export interface operations {
                     "application/json": components["schemas"]["LevelsOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10571,7 +10976,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -10634,7 +11039,7 @@ export interface operations {
                     "application/json": components["schemas"]["LevelsOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10643,7 +11048,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -10679,7 +11084,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -10697,7 +11102,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `duplicate_level`, `duplicate_threshold`, `idempotency_key_reused`, `levels_start_at_zero`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10744,7 +11149,7 @@ export interface operations {
                     "application/json": components["schemas"]["CustomerDashboard"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10753,7 +11158,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -10780,7 +11185,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -10809,7 +11214,7 @@ export interface operations {
                     "text/event-stream": string;
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10818,7 +11223,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -10836,7 +11241,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`, `too_many_streams`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -10845,7 +11250,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -10881,7 +11286,7 @@ export interface operations {
                     "application/json": components["schemas"]["Page_InvoiceRowOut_"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10890,7 +11295,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -10917,7 +11322,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -10948,7 +11353,7 @@ export interface operations {
                     "application/json": components["schemas"]["InvoiceOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10957,7 +11362,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -10975,7 +11380,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `invoice_not_found`, `not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -10993,7 +11398,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -11027,7 +11432,7 @@ export interface operations {
                     "application/json": components["schemas"]["InvoiceOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_file`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -11036,7 +11441,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -11054,7 +11459,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `claim_not_found`, `invoice_not_found`, `not_found`, `plan_not_found`, `subscription_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -11063,7 +11468,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -11072,7 +11477,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -11090,7 +11495,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11108,7 +11513,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `service_auth_failed`, `unavailable`, `wallet_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -11155,7 +11560,7 @@ export interface operations {
                     "application/json": components["schemas"]["InvoiceOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_file`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -11164,7 +11569,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -11182,7 +11587,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `claim_not_found`, `invoice_not_found`, `not_found`, `plan_not_found`, `subscription_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -11191,7 +11596,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -11200,7 +11605,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -11218,7 +11623,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11236,7 +11641,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `service_auth_failed`, `unavailable`, `wallet_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -11274,7 +11679,7 @@ export interface operations {
                     "application/json": components["schemas"]["ClaimOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_file`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -11283,7 +11688,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -11301,7 +11706,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `claim_not_found`, `invoice_not_found`, `not_found`, `plan_not_found`, `subscription_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -11310,7 +11715,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -11319,7 +11724,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -11337,7 +11742,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11355,7 +11760,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `service_auth_failed`, `unavailable`, `wallet_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -11386,7 +11791,7 @@ export interface operations {
                     "application/pdf": string;
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -11395,7 +11800,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -11413,7 +11818,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `invoice_not_found`, `not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -11431,7 +11836,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -11469,7 +11874,7 @@ export interface operations {
                     "application/json": components["schemas"]["InvoiceOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_file`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -11478,7 +11883,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -11496,7 +11901,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `claim_not_found`, `invoice_not_found`, `not_found`, `plan_not_found`, `subscription_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -11505,7 +11910,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -11514,7 +11919,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -11532,7 +11937,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11550,7 +11955,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `service_auth_failed`, `unavailable`, `wallet_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -11579,7 +11984,7 @@ export interface operations {
                     "application/json": components["schemas"]["LoyaltyOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -11588,7 +11993,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -11644,7 +12049,7 @@ export interface operations {
                     "application/json": components["schemas"]["MeOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -11653,7 +12058,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -11671,6 +12076,42 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
             429: {
                 headers: {
@@ -11680,7 +12121,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -11716,7 +12157,7 @@ export interface operations {
                     "application/json": components["schemas"]["ProfileOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -11725,7 +12166,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -11743,7 +12184,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -11752,7 +12193,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -11761,7 +12202,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -11779,7 +12229,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11797,7 +12247,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -11829,7 +12279,7 @@ export interface operations {
                     "application/json": components["schemas"]["TwoFactorSetupOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -11838,7 +12288,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -11856,7 +12306,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -11865,7 +12315,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `two_factor_enabled`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -11874,7 +12324,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -11892,7 +12351,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11910,7 +12369,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -11946,7 +12405,7 @@ export interface operations {
                     "application/json": components["schemas"]["TwoFactorEnabledOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -11955,7 +12414,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -11973,7 +12432,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -11982,7 +12441,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `two_factor_enabled`, `two_factor_setup_missing`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -11991,7 +12450,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -12009,7 +12477,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_code`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12027,7 +12495,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -12063,7 +12531,7 @@ export interface operations {
                     "application/json": components["schemas"]["TwoFactorDisabledOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -12072,7 +12540,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -12081,7 +12549,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            /** @description Signed in, but not allowed. Codes: `current_password_wrong`, `forbidden`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12090,7 +12558,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -12099,7 +12567,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -12108,7 +12576,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -12126,7 +12603,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_code`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12144,7 +12621,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -12176,7 +12653,7 @@ export interface operations {
                     "application/json": components["schemas"]["EmailStatusOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -12185,7 +12662,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -12203,7 +12680,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -12212,7 +12689,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -12221,7 +12698,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -12239,7 +12725,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12257,7 +12743,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -12293,7 +12779,7 @@ export interface operations {
                     "application/json": components["schemas"]["EmailStatusOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -12302,7 +12788,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -12320,7 +12806,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -12329,7 +12815,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -12338,7 +12824,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -12356,7 +12851,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12374,7 +12869,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -12403,7 +12898,7 @@ export interface operations {
                     "image/*": string;
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -12412,7 +12907,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -12430,6 +12925,42 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `logo_not_found`, `not_found`, `user_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
             429: {
                 headers: {
@@ -12439,7 +12970,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -12476,7 +13007,7 @@ export interface operations {
                     "application/json": components["schemas"]["ProfileOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -12485,7 +13016,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -12503,7 +13034,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -12512,7 +13043,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -12521,7 +13052,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -12539,7 +13079,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12557,7 +13097,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -12593,7 +13133,7 @@ export interface operations {
                     "application/json": components["schemas"]["PasswordChangedOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -12602,7 +13142,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -12611,7 +13151,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            /** @description Signed in, but not allowed. Codes: `current_password_wrong`, `forbidden`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12620,7 +13160,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -12629,7 +13169,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -12638,7 +13178,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -12656,7 +13205,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12674,7 +13223,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -12710,7 +13259,7 @@ export interface operations {
                     "application/json": components["schemas"]["InvoiceOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_file`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -12719,7 +13268,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -12737,7 +13286,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `claim_not_found`, `invoice_not_found`, `not_found`, `plan_not_found`, `subscription_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -12746,7 +13295,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -12755,7 +13304,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -12773,7 +13322,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12791,7 +13340,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `service_auth_failed`, `unavailable`, `wallet_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -12827,7 +13376,7 @@ export interface operations {
                     "application/json": components["schemas"]["Page_ClaimOut_"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -12836,7 +13385,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -12863,7 +13412,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -12894,7 +13443,7 @@ export interface operations {
                     "application/json": components["schemas"]["ClaimOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_file`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -12903,7 +13452,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -12921,8 +13470,44 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `claim_not_found`, `invoice_not_found`, `not_found`, `plan_not_found`, `subscription_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A file of a kind not taken here. Codes: `unsupported_file_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12939,7 +13524,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `service_auth_failed`, `unavailable`, `wallet_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -12973,7 +13558,7 @@ export interface operations {
                     "application/json": components["schemas"]["ClaimOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_file`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -12982,7 +13567,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -13000,7 +13585,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `claim_not_found`, `invoice_not_found`, `not_found`, `plan_not_found`, `subscription_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -13009,7 +13594,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13018,7 +13603,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -13036,7 +13621,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13054,7 +13639,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `service_auth_failed`, `unavailable`, `wallet_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -13087,7 +13672,7 @@ export interface operations {
                     "application/pdf": string;
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_file`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -13096,7 +13681,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -13114,8 +13699,44 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `claim_not_found`, `invoice_not_found`, `not_found`, `plan_not_found`, `proof_not_found`, `subscription_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A file of a kind not taken here. Codes: `unsupported_file_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13132,7 +13753,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `service_auth_failed`, `unavailable`, `wallet_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -13170,7 +13791,7 @@ export interface operations {
                     "application/json": components["schemas"]["ClaimOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_file`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -13179,7 +13800,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -13197,7 +13818,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `claim_not_found`, `invoice_not_found`, `not_found`, `plan_not_found`, `subscription_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -13206,7 +13827,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13215,7 +13836,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -13233,7 +13854,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13251,7 +13872,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `service_auth_failed`, `unavailable`, `wallet_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -13306,7 +13927,7 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `invalid_webhook_body`, `signature_malformed`, `signature_missing`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -13315,7 +13936,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `signature_expired`, `signature_invalid`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -13333,7 +13954,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `hold_not_found`, `not_found`, `unknown_provider`, `unknown_reference`, `wallet_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -13342,7 +13963,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `balance_limit_exceeded`, `conflict`, `hold_already_settled`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13351,7 +13972,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -13369,7 +13990,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `amount_above_maximum`, `amount_below_minimum`, `amount_not_positive`, `balance_limit_exceeded`, `currency_mismatch`, `currency_not_supported`, `idempotency_key_reused`, `insufficient_balance`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13387,7 +14008,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -13420,7 +14041,7 @@ export interface operations {
                     "application/json": components["schemas"]["PlansOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -13429,7 +14050,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -13492,7 +14113,7 @@ export interface operations {
                     "application/json": components["schemas"]["PlanOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_file`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -13501,7 +14122,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -13519,7 +14140,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `claim_not_found`, `invoice_not_found`, `not_found`, `plan_not_found`, `subscription_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -13528,7 +14149,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13537,7 +14158,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -13555,7 +14176,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13573,7 +14194,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `service_auth_failed`, `unavailable`, `wallet_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -13604,7 +14225,7 @@ export interface operations {
                     "application/json": components["schemas"]["PlanOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -13613,7 +14234,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -13631,8 +14252,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `not_found`, `plan_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `period_not_allowed`, `unprocessable`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13687,7 +14317,7 @@ export interface operations {
                     "application/json": components["schemas"]["PlanOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_file`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -13696,7 +14326,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -13714,7 +14344,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `claim_not_found`, `invoice_not_found`, `not_found`, `plan_not_found`, `subscription_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -13723,7 +14353,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13732,7 +14362,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -13750,7 +14380,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13768,7 +14398,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `service_auth_failed`, `unavailable`, `wallet_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -13802,7 +14432,7 @@ export interface operations {
                     "application/json": components["schemas"]["PlanOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_file`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -13811,7 +14441,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -13829,7 +14459,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `claim_not_found`, `invoice_not_found`, `not_found`, `plan_not_found`, `subscription_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -13838,7 +14468,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13847,7 +14477,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -13865,7 +14495,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13883,7 +14513,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `service_auth_failed`, `unavailable`, `wallet_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -13917,7 +14547,7 @@ export interface operations {
                     "application/json": components["schemas"]["Page_InvoiceRowOut_"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -13926,7 +14556,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -13953,7 +14583,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -13993,7 +14623,7 @@ export interface operations {
                     "application/json": components["schemas"]["Page_RepairRowOut_"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -14002,7 +14632,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -14013,6 +14643,15 @@ export interface operations {
             };
             /** @description Signed in, but not allowed. Codes: `forbidden`. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing in this account. Codes: `not_found`, `repair_not_found`. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14065,7 +14704,7 @@ export interface operations {
                     "application/json": components["schemas"]["RepairOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -14074,7 +14713,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -14092,7 +14731,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `not_found`, `repair_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -14101,7 +14740,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`, `idempotency_request_in_flight`, `invalid_transition`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -14110,7 +14749,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -14128,7 +14767,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `account_required`, `amount_negative`, `idempotency_key_reused`, `return_address_required`, `serial_required`, `stage_not_allowed`, `tracking_required`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14175,7 +14814,7 @@ export interface operations {
                     "application/json": components["schemas"]["BranchesOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -14184,7 +14823,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -14195,6 +14834,15 @@ export interface operations {
             };
             /** @description Signed in, but not allowed. Codes: `forbidden`. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing in this account. Codes: `not_found`, `repair_not_found`. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14247,7 +14895,7 @@ export interface operations {
                     "application/json": components["schemas"]["BranchOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -14256,7 +14904,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -14274,7 +14922,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `not_found`, `repair_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -14292,7 +14940,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -14310,7 +14958,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14359,7 +15007,7 @@ export interface operations {
                     "application/json": components["schemas"]["RepairOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -14368,7 +15016,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -14386,7 +15034,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `not_found`, `repair_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -14442,7 +15090,7 @@ export interface operations {
                     "application/json": components["schemas"]["RepairOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -14451,7 +15099,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -14469,7 +15117,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `not_found`, `repair_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -14478,7 +15126,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`, `invalid_transition`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -14487,7 +15135,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -14505,7 +15153,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `amount_negative`, `idempotency_key_reused`, `return_address_required`, `serial_required`, `stage_not_allowed`, `tracking_required`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14561,7 +15209,7 @@ export interface operations {
                     "application/json": components["schemas"]["RepairOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -14570,7 +15218,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -14588,7 +15236,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `not_found`, `repair_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -14597,7 +15245,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`, `invalid_transition`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -14606,7 +15254,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -14624,7 +15272,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `amount_negative`, `idempotency_key_reused`, `return_address_required`, `serial_required`, `stage_not_allowed`, `tracking_required`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14680,7 +15328,7 @@ export interface operations {
                     "application/json": components["schemas"]["RepairOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -14689,7 +15337,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -14707,7 +15355,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `not_found`, `repair_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -14716,7 +15364,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`, `invalid_transition`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -14725,7 +15373,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -14743,7 +15391,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `amount_negative`, `idempotency_key_reused`, `return_address_required`, `serial_required`, `stage_not_allowed`, `tracking_required`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14792,7 +15440,7 @@ export interface operations {
                     "image/svg+xml": string;
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -14801,7 +15449,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -14819,7 +15467,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `not_found`, `repair_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -14881,7 +15529,7 @@ export interface operations {
                     "application/json": components["schemas"]["RepairOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -14890,7 +15538,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -14908,7 +15556,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `not_found`, `repair_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -14917,7 +15565,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`, `invalid_transition`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -14926,7 +15574,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -14944,7 +15592,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `amount_negative`, `idempotency_key_reused`, `return_address_required`, `serial_required`, `stage_not_allowed`, `tracking_required`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14996,7 +15644,7 @@ export interface operations {
                     "image/webp": string;
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -15005,7 +15653,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -15023,7 +15671,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `not_found`, `photo_not_found`, `repair_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -15079,7 +15727,7 @@ export interface operations {
                     "application/json": components["schemas"]["RepairOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -15088,7 +15736,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -15106,7 +15754,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `not_found`, `repair_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -15115,7 +15763,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`, `invalid_transition`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -15124,7 +15772,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -15142,7 +15790,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `amount_negative`, `idempotency_key_reused`, `return_address_required`, `serial_required`, `stage_not_allowed`, `tracking_required`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15198,7 +15846,7 @@ export interface operations {
                     "application/json": components["schemas"]["RepairOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -15207,7 +15855,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -15225,7 +15873,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `not_found`, `repair_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -15234,7 +15882,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`, `invalid_transition`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -15243,7 +15891,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -15261,7 +15909,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `amount_negative`, `idempotency_key_reused`, `return_address_required`, `serial_required`, `stage_not_allowed`, `tracking_required`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15317,7 +15965,7 @@ export interface operations {
                     "application/json": components["schemas"]["RepairOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -15326,7 +15974,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -15344,7 +15992,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `not_found`, `repair_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -15353,7 +16001,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`, `invalid_transition`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -15362,7 +16010,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -15380,7 +16028,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `amount_negative`, `idempotency_key_reused`, `return_address_required`, `serial_required`, `stage_not_allowed`, `tracking_required`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15436,7 +16084,7 @@ export interface operations {
                     "application/json": components["schemas"]["RepairOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -15445,7 +16093,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -15463,7 +16111,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `not_found`, `repair_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -15472,7 +16120,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`, `invalid_transition`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -15481,7 +16129,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -15499,7 +16147,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `amount_negative`, `idempotency_key_reused`, `return_address_required`, `serial_required`, `stage_not_allowed`, `tracking_required`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15555,7 +16203,7 @@ export interface operations {
                     "application/json": components["schemas"]["RepairOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -15564,7 +16212,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -15582,7 +16230,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `not_found`, `repair_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -15591,7 +16239,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`, `invalid_transition`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -15600,7 +16248,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -15618,7 +16266,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `amount_negative`, `idempotency_key_reused`, `return_address_required`, `serial_required`, `stage_not_allowed`, `tracking_required`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15674,7 +16322,7 @@ export interface operations {
                     "application/json": components["schemas"]["RepairOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -15683,7 +16331,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -15701,7 +16349,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `not_found`, `repair_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -15710,7 +16358,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`, `invalid_transition`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -15719,7 +16367,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -15737,7 +16385,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `amount_negative`, `idempotency_key_reused`, `return_address_required`, `serial_required`, `stage_not_allowed`, `tracking_required`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15793,7 +16441,7 @@ export interface operations {
                     "application/json": components["schemas"]["RepairOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -15802,7 +16450,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -15820,7 +16468,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `not_found`, `repair_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -15829,7 +16477,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`, `invalid_transition`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -15838,7 +16486,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -15856,7 +16504,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `amount_negative`, `idempotency_key_reused`, `return_address_required`, `serial_required`, `stage_not_allowed`, `tracking_required`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15903,7 +16551,7 @@ export interface operations {
                     "application/json": components["schemas"]["StaffDashboard"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -15912,7 +16560,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -15939,7 +16587,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -15968,7 +16616,7 @@ export interface operations {
                     "application/json": components["schemas"]["DepartmentsOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -15977,7 +16625,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -15995,6 +16643,42 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
             429: {
                 headers: {
@@ -16004,7 +16688,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -16040,7 +16724,7 @@ export interface operations {
                     "application/json": components["schemas"]["DepartmentOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -16049,7 +16733,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -16067,7 +16751,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -16076,7 +16760,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -16085,7 +16769,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -16103,7 +16796,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -16121,7 +16814,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -16157,7 +16850,7 @@ export interface operations {
                     "application/json": components["schemas"]["UserIdsOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -16166,7 +16859,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -16184,7 +16877,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -16193,7 +16886,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -16202,7 +16895,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -16220,7 +16922,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -16229,7 +16931,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -16238,7 +16940,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -16274,7 +16976,7 @@ export interface operations {
                     "application/json": components["schemas"]["Page_HoldOut_"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `signature_malformed`, `signature_missing`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -16283,7 +16985,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `signature_expired`, `signature_invalid`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -16310,7 +17012,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -16344,7 +17046,7 @@ export interface operations {
                     "application/json": components["schemas"]["HoldOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `signature_malformed`, `signature_missing`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -16353,7 +17055,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `signature_expired`, `signature_invalid`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -16371,7 +17073,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `hold_not_found`, `not_found`, `unknown_reference`, `wallet_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -16380,7 +17082,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `balance_limit_exceeded`, `conflict`, `hold_already_settled`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -16389,7 +17091,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -16407,7 +17109,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `amount_above_maximum`, `amount_below_minimum`, `amount_not_positive`, `balance_limit_exceeded`, `currency_mismatch`, `currency_not_supported`, `idempotency_key_reused`, `insufficient_balance`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -16425,7 +17127,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -16459,7 +17161,7 @@ export interface operations {
                     "application/json": components["schemas"]["HoldOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `signature_malformed`, `signature_missing`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -16468,7 +17170,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `signature_expired`, `signature_invalid`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -16486,7 +17188,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `hold_not_found`, `not_found`, `unknown_reference`, `wallet_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -16495,7 +17197,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `balance_limit_exceeded`, `conflict`, `hold_already_settled`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -16504,7 +17206,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -16522,7 +17224,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `amount_above_maximum`, `amount_below_minimum`, `amount_not_positive`, `balance_limit_exceeded`, `currency_mismatch`, `currency_not_supported`, `idempotency_key_reused`, `insufficient_balance`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -16540,7 +17242,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -16575,7 +17277,7 @@ export interface operations {
                     "application/json": components["schemas"]["Page_SubscriptionOut_"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -16584,7 +17286,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -16642,7 +17344,7 @@ export interface operations {
                     "application/json": components["schemas"]["SubscriptionOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -16651,7 +17353,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -16669,7 +17371,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `not_found`, `subscription_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -16725,7 +17427,7 @@ export interface operations {
                     "application/json": components["schemas"]["SubscriptionOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_file`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -16734,7 +17436,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -16752,7 +17454,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `claim_not_found`, `invoice_not_found`, `not_found`, `plan_not_found`, `subscription_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -16761,7 +17463,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `invoice_pending`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -16770,7 +17472,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -16788,7 +17490,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -16806,7 +17508,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `service_auth_failed`, `unavailable`, `wallet_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -16844,7 +17546,7 @@ export interface operations {
                     "application/json": components["schemas"]["InvoiceOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_file`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -16853,7 +17555,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -16871,7 +17573,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `claim_not_found`, `invoice_not_found`, `not_found`, `plan_not_found`, `subscription_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -16880,7 +17582,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `invoice_pending`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -16889,7 +17591,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -16907,7 +17609,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -16925,7 +17627,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `service_auth_failed`, `unavailable`, `wallet_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -16963,7 +17665,7 @@ export interface operations {
                     "application/json": components["schemas"]["InvoiceOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_file`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -16972,7 +17674,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -16990,7 +17692,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `claim_not_found`, `invoice_not_found`, `not_found`, `plan_not_found`, `subscription_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -16999,7 +17701,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `invoice_pending`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `quote_changed`, `subscription_ending`, `subscription_not_active`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -17008,7 +17710,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -17026,7 +17728,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `category_mismatch`, `currency_mismatch`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -17044,7 +17746,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `service_auth_failed`, `unavailable`, `wallet_unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -17077,7 +17779,7 @@ export interface operations {
                     "application/json": components["schemas"]["UpgradePreviewOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -17086,7 +17788,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -17104,8 +17806,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `not_found`, `plan_not_found`, `subscription_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`, `subscription_ending`, `subscription_not_active`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `category_mismatch`, `currency_mismatch`, `downgrade_not_allowed`, `idempotency_key_reused`, `plan_not_available`, `unprocessable`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -17122,7 +17842,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -17163,7 +17883,7 @@ export interface operations {
                     "application/json": components["schemas"]["Page_TicketRowOut_"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_file`, `invalid_file_name`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -17172,7 +17892,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -17190,6 +17910,51 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such thing in this account. Codes: `not_found`, `ticket_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `already_rated`, `conflict`, `idempotency_key_in_use`, `invalid_transition`, `not_resolved`, `reopen_window_passed`, `ticket_closed`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A file of a kind not taken here. Codes: `file_type_mismatch`, `unsupported_file_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `account_required`, `empty_reply`, `idempotency_key_reused`, `internal_is_staff_only`, `invalid_rating`, `title_required`, `too_many_files`, `unknown_related_code`, `unprocessable`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
             429: {
                 headers: {
@@ -17199,7 +17964,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `billing_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -17235,7 +18000,7 @@ export interface operations {
                     "application/json": components["schemas"]["TicketOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_file`, `invalid_file_name`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -17244,7 +18009,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -17262,7 +18027,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `not_found`, `ticket_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -17271,7 +18036,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `already_rated`, `conflict`, `idempotency_key_in_use`, `invalid_transition`, `not_resolved`, `reopen_window_passed`, `ticket_closed`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -17280,7 +18045,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -17289,7 +18054,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A file of a kind not taken here. Codes: `unsupported_file_type`. */
+            /** @description A file of a kind not taken here. Codes: `file_type_mismatch`, `unsupported_file_type`. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -17298,7 +18063,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `account_required`, `empty_reply`, `idempotency_key_reused`, `internal_is_staff_only`, `invalid_rating`, `title_required`, `too_many_files`, `unknown_related_code`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -17316,7 +18081,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `billing_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -17345,7 +18110,7 @@ export interface operations {
                     "application/json": components["schemas"]["DepartmentsOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_file`, `invalid_file_name`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -17354,7 +18119,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -17372,6 +18137,51 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such thing in this account. Codes: `not_found`, `ticket_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `already_rated`, `conflict`, `idempotency_key_in_use`, `invalid_transition`, `not_resolved`, `reopen_window_passed`, `ticket_closed`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A file of a kind not taken here. Codes: `file_type_mismatch`, `unsupported_file_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `account_required`, `empty_reply`, `idempotency_key_reused`, `internal_is_staff_only`, `invalid_rating`, `title_required`, `too_many_files`, `unknown_related_code`, `unprocessable`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
             429: {
                 headers: {
@@ -17381,7 +18191,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `billing_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -17417,7 +18227,7 @@ export interface operations {
                     "application/json": components["schemas"]["DepartmentOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_file`, `invalid_file_name`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -17426,7 +18236,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -17444,7 +18254,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `not_found`, `ticket_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -17453,7 +18263,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `already_rated`, `conflict`, `idempotency_key_in_use`, `invalid_transition`, `not_resolved`, `reopen_window_passed`, `ticket_closed`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -17462,7 +18272,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -17471,7 +18281,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A file of a kind not taken here. Codes: `unsupported_file_type`. */
+            /** @description A file of a kind not taken here. Codes: `file_type_mismatch`, `unsupported_file_type`. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -17480,7 +18290,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `account_required`, `empty_reply`, `idempotency_key_reused`, `internal_is_staff_only`, `invalid_rating`, `title_required`, `too_many_files`, `unknown_related_code`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -17498,7 +18308,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `billing_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -17529,7 +18339,7 @@ export interface operations {
                     "application/json": components["schemas"]["TicketOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_file`, `invalid_file_name`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -17538,7 +18348,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -17556,8 +18366,44 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `not_found`, `ticket_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `already_rated`, `conflict`, `idempotency_key_in_use`, `invalid_transition`, `not_resolved`, `reopen_window_passed`, `ticket_closed`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A file of a kind not taken here. Codes: `file_type_mismatch`, `unsupported_file_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `account_required`, `empty_reply`, `idempotency_key_reused`, `internal_is_staff_only`, `invalid_rating`, `title_required`, `too_many_files`, `unknown_related_code`, `unprocessable`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -17574,7 +18420,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `billing_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -17612,7 +18458,7 @@ export interface operations {
                     "application/json": components["schemas"]["TicketOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_file`, `invalid_file_name`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -17621,7 +18467,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -17639,7 +18485,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `not_found`, `ticket_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -17648,7 +18494,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `already_rated`, `conflict`, `idempotency_key_in_use`, `invalid_transition`, `not_resolved`, `reopen_window_passed`, `ticket_closed`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -17657,7 +18503,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -17666,7 +18512,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A file of a kind not taken here. Codes: `unsupported_file_type`. */
+            /** @description A file of a kind not taken here. Codes: `file_type_mismatch`, `unsupported_file_type`. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -17675,7 +18521,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `account_required`, `empty_reply`, `idempotency_key_reused`, `internal_is_staff_only`, `invalid_rating`, `title_required`, `too_many_files`, `unknown_related_code`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -17693,7 +18539,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `billing_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -17725,7 +18571,7 @@ export interface operations {
                     "application/octet-stream": string;
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_file`, `invalid_file_name`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -17734,7 +18580,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -17752,8 +18598,44 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `attachment_not_found`, `not_found`, `ticket_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `already_rated`, `conflict`, `idempotency_key_in_use`, `invalid_transition`, `not_resolved`, `reopen_window_passed`, `ticket_closed`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A file of a kind not taken here. Codes: `file_type_mismatch`, `unsupported_file_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `account_required`, `empty_reply`, `idempotency_key_reused`, `internal_is_staff_only`, `invalid_rating`, `title_required`, `too_many_files`, `unknown_related_code`, `unprocessable`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -17770,7 +18652,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `billing_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -17808,7 +18690,7 @@ export interface operations {
                     "application/json": components["schemas"]["TicketOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_file`, `invalid_file_name`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -17817,7 +18699,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -17835,7 +18717,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `not_found`, `ticket_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -17844,7 +18726,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `already_rated`, `conflict`, `idempotency_key_in_use`, `invalid_transition`, `not_resolved`, `reopen_window_passed`, `ticket_closed`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -17853,7 +18735,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -17862,7 +18744,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A file of a kind not taken here. Codes: `unsupported_file_type`. */
+            /** @description A file of a kind not taken here. Codes: `file_type_mismatch`, `unsupported_file_type`. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -17871,7 +18753,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `account_required`, `empty_reply`, `idempotency_key_reused`, `internal_is_staff_only`, `invalid_rating`, `title_required`, `too_many_files`, `unknown_related_code`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -17889,7 +18771,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `billing_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -17927,7 +18809,7 @@ export interface operations {
                     "application/json": components["schemas"]["TicketOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_file`, `invalid_file_name`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -17936,7 +18818,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -17954,7 +18836,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `not_found`, `ticket_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -17963,7 +18845,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `already_rated`, `conflict`, `idempotency_key_in_use`, `invalid_transition`, `not_resolved`, `reopen_window_passed`, `ticket_closed`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -17972,7 +18854,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -17981,7 +18863,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A file of a kind not taken here. Codes: `unsupported_file_type`. */
+            /** @description A file of a kind not taken here. Codes: `file_type_mismatch`, `unsupported_file_type`. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -17990,7 +18872,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `account_required`, `empty_reply`, `idempotency_key_reused`, `internal_is_staff_only`, `invalid_rating`, `title_required`, `too_many_files`, `unknown_related_code`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -18008,7 +18890,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `billing_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -18039,7 +18921,7 @@ export interface operations {
                     "application/json": components["schemas"]["RepliesOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_file`, `invalid_file_name`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -18048,7 +18930,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -18066,8 +18948,44 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `not_found`, `ticket_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `already_rated`, `conflict`, `idempotency_key_in_use`, `invalid_transition`, `not_resolved`, `reopen_window_passed`, `ticket_closed`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A file of a kind not taken here. Codes: `file_type_mismatch`, `unsupported_file_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `account_required`, `empty_reply`, `idempotency_key_reused`, `internal_is_staff_only`, `invalid_rating`, `title_required`, `too_many_files`, `unknown_related_code`, `unprocessable`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -18084,7 +19002,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `billing_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -18122,7 +19040,7 @@ export interface operations {
                     "application/json": components["schemas"]["TicketOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_file`, `invalid_file_name`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -18131,7 +19049,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -18149,7 +19067,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `not_found`, `ticket_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -18158,7 +19076,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `already_rated`, `conflict`, `idempotency_key_in_use`, `invalid_transition`, `not_resolved`, `reopen_window_passed`, `ticket_closed`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -18167,7 +19085,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -18176,7 +19094,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A file of a kind not taken here. Codes: `unsupported_file_type`. */
+            /** @description A file of a kind not taken here. Codes: `file_type_mismatch`, `unsupported_file_type`. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -18185,7 +19103,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `account_required`, `empty_reply`, `idempotency_key_reused`, `internal_is_staff_only`, `invalid_rating`, `title_required`, `too_many_files`, `unknown_related_code`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -18203,7 +19121,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `billing_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -18241,7 +19159,7 @@ export interface operations {
                     "application/json": components["schemas"]["TicketOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_file`, `invalid_file_name`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -18250,7 +19168,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -18268,7 +19186,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `not_found`, `ticket_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -18277,7 +19195,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `already_rated`, `conflict`, `idempotency_key_in_use`, `invalid_transition`, `not_resolved`, `reopen_window_passed`, `ticket_closed`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -18286,7 +19204,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -18295,7 +19213,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A file of a kind not taken here. Codes: `unsupported_file_type`. */
+            /** @description A file of a kind not taken here. Codes: `file_type_mismatch`, `unsupported_file_type`. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -18304,7 +19222,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `account_required`, `empty_reply`, `idempotency_key_reused`, `internal_is_staff_only`, `invalid_rating`, `title_required`, `too_many_files`, `unknown_related_code`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -18322,7 +19240,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `billing_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -18357,7 +19275,7 @@ export interface operations {
                     "application/json": components["schemas"]["Page_TimelineEntryOut_"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -18366,7 +19284,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -18377,6 +19295,33 @@ export interface operations {
             };
             /** @description Signed in, but not allowed. Codes: `forbidden`. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing in this account. Codes: `activity_not_found`, `contact_not_found`, `not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -18422,7 +19367,7 @@ export interface operations {
                     "application/json": components["schemas"]["WalletOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `signature_malformed`, `signature_missing`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -18431,7 +19376,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `signature_expired`, `signature_invalid`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -18449,6 +19394,33 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such thing in this account. Codes: `hold_not_found`, `not_found`, `unknown_reference`, `wallet_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `balance_limit_exceeded`, `conflict`, `hold_already_settled`, `idempotency_key_in_use`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `amount_above_maximum`, `amount_below_minimum`, `amount_not_positive`, `balance_limit_exceeded`, `currency_mismatch`, `currency_not_supported`, `idempotency_key_reused`, `insufficient_balance`, `unprocessable`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
             429: {
                 headers: {
@@ -18458,7 +19430,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -18489,7 +19461,7 @@ export interface operations {
                     "application/json": components["schemas"]["BalanceAtOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `signature_malformed`, `signature_missing`, `timezone_required`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -18498,7 +19470,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `signature_expired`, `signature_invalid`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -18516,6 +19488,33 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such thing in this account. Codes: `hold_not_found`, `not_found`, `unknown_reference`, `wallet_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `balance_limit_exceeded`, `conflict`, `hold_already_settled`, `idempotency_key_in_use`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `amount_above_maximum`, `amount_below_minimum`, `amount_not_positive`, `balance_limit_exceeded`, `currency_mismatch`, `currency_not_supported`, `idempotency_key_reused`, `insufficient_balance`, `unprocessable`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
             429: {
                 headers: {
@@ -18525,7 +19524,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -18559,7 +19558,7 @@ export interface operations {
                     "application/json": components["schemas"]["Page_TopUpOut_"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `signature_malformed`, `signature_missing`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -18568,7 +19567,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `signature_expired`, `signature_invalid`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -18586,6 +19585,33 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such thing in this account. Codes: `hold_not_found`, `not_found`, `unknown_reference`, `wallet_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `balance_limit_exceeded`, `conflict`, `hold_already_settled`, `idempotency_key_in_use`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `amount_above_maximum`, `amount_below_minimum`, `amount_not_positive`, `balance_limit_exceeded`, `currency_mismatch`, `currency_not_supported`, `idempotency_key_reused`, `insufficient_balance`, `unprocessable`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
             429: {
                 headers: {
@@ -18595,7 +19621,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -18631,7 +19657,7 @@ export interface operations {
                     "application/json": components["schemas"]["TopUpOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `signature_malformed`, `signature_missing`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -18640,7 +19666,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `signature_expired`, `signature_invalid`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -18658,7 +19684,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `hold_not_found`, `not_found`, `top_up_not_found`, `unknown_reference`, `wallet_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -18667,7 +19693,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            /** @description The state does not allow it (now). Codes: `balance_limit_exceeded`, `conflict`, `hold_already_settled`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -18676,7 +19702,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is too large. Codes: `payload_too_large`, `file_too_large`. */
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -18694,7 +19720,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `unprocessable`, `idempotency_key_reused`. */
+            /** @description Breaks a business rule. Codes: `amount_above_maximum`, `amount_below_minimum`, `amount_not_positive`, `balance_limit_exceeded`, `currency_mismatch`, `currency_not_supported`, `idempotency_key_reused`, `insufficient_balance`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -18712,7 +19738,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -18743,7 +19769,7 @@ export interface operations {
                     "application/json": components["schemas"]["TopUpOut"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `signature_malformed`, `signature_missing`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -18752,7 +19778,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `signature_expired`, `signature_invalid`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -18770,8 +19796,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `not_found`. */
+            /** @description No such thing in this account. Codes: `hold_not_found`, `not_found`, `top_up_not_found`, `unknown_reference`, `wallet_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `balance_limit_exceeded`, `conflict`, `hold_already_settled`, `idempotency_key_in_use`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `amount_above_maximum`, `amount_below_minimum`, `amount_not_positive`, `balance_limit_exceeded`, `currency_mismatch`, `currency_not_supported`, `idempotency_key_reused`, `insufficient_balance`, `unprocessable`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -18788,7 +19832,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -18825,7 +19869,7 @@ export interface operations {
                     "application/json": components["schemas"]["TransactionsPage"];
                 };
             };
-            /** @description The request is not valid. Codes: `validation_error`, `bad_request`, `invalid_path`. */
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `signature_malformed`, `signature_missing`, `validation_error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -18834,7 +19878,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `unauthenticated`, `token_expired`, `session_revoked`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `signature_expired`, `signature_invalid`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -18861,7 +19905,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
