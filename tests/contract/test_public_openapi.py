@@ -40,13 +40,7 @@ def document() -> dict[str, Any]:
     return json.loads(PUBLIC_OPENAPI.read_text())  # type: ignore[no-any-return]
 
 
-def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    return [
-        (method, path, op)
-        for path, item in document["paths"].items()
-        for method, op in item.items()
-        if method in ("get", *WRITES)
-    ]
+operations = openapi.operations
 
 
 def test_the_committed_document_is_what_the_services_describe_today() -> None:
@@ -147,6 +141,8 @@ def test_each_operation_lists_the_domain_codes_its_code_raises(document) -> None
     for login in ("/api/v1/auth/login", "/api/v1/auth/session/login"):
         assert "invalid_credentials" in codes(login, "post", "401")
         assert "too_many_attempts" in codes(login, "post", "429")
+    refresh = "/api/v1/auth/session/refresh"  # a guard's refusals count too
+    assert {"csrf_header_required", "cross_origin_refused"} <= set(codes(refresh, "post", "403"))
     assert "challenge_expired" in codes("/api/v1/auth/qr/{challenge_id}/approve", "post", "410")
     # Codes stay with their operations: a ticket route does not list invoice refusals.
     assert "invoice_not_payable" not in codes("/api/v1/tickets", "post", "409")

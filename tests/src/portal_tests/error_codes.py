@@ -179,7 +179,7 @@ def route_codes(app: Any, package_root: Path) -> dict[tuple[str, str], dict[int,
 def _handler_codes(index: Index, handler: Any) -> set[tuple[int, str]]:
     functions: list[Callable[..., Any]] = [handler.fn]
     for guard in handler.resolve_guards():
-        functions.append(guard)
+        functions.append(getattr(guard, "func", guard))  # Litestar wraps guards
     found: set[tuple[int, str]] = set()
     for fn in functions:
         try:

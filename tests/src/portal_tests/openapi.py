@@ -91,6 +91,23 @@ ERRORS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def http_methods(item: dict[str, Any]) -> list[str]:
+    """The HTTP methods of an OpenAPI path item (not `parameters`, `options`, `head`...)."""
+    return [method for method in item if method in HTTP_METHODS]
+
+
+def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(method, path, operation) of every operation of a document, by path."""
+    return [
+        (method, path, item[method])
+        for path, item in sorted(document["paths"].items())
+        for method in http_methods(item)
+    ]
+
+
 def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         yield annotation

@@ -6435,7 +6435,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            /** @description Signed in, but not allowed. Codes: `cross_origin_refused`, `csrf_header_required`, `forbidden`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6561,7 +6561,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            /** @description Signed in, but not allowed. Codes: `cross_origin_refused`, `csrf_header_required`, `forbidden`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6681,7 +6681,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            /** @description Signed in, but not allowed. Codes: `cross_origin_refused`, `csrf_header_required`, `forbidden`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6804,7 +6804,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            /** @description Signed in, but not allowed. Codes: `cross_origin_refused`, `csrf_header_required`, `forbidden`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6908,7 +6908,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            /** @description Signed in, but not allowed. Codes: `cross_origin_refused`, `csrf_header_required`, `forbidden`. */
             403: {
                 headers: {
                     [name: string]: unknown;
