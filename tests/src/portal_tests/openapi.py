@@ -28,7 +28,7 @@ from pydantic.json_schema import models_json_schema
 from portal_gateway.routing import PREFIXES, Access, Prefix
 
 OUTPUT = Path(__file__).resolve().parents[3] / "gateway/src/portal_gateway/openapi.json"
-SERVICES = ("identity", "wallet", "tickets", "repairs", "billing", "crm")
+SERVICES = ("identity", "wallet", "tickets", "repairs", "billing", "crm", "notifications")
 WRITES = ("post", "put", "patch", "delete")
 METHODS = ("get", *WRITES)
 REF = "#/components/schemas/"
