@@ -14,6 +14,7 @@ from portal_contracts.base import DomainEvent
 from portal_contracts.envelope import EventEnvelope
 from portal_contracts.events.identity import UserProfileUpdated, UserRegistered
 from portal_contracts.registry import event_data
+from portal_notifications.handlers import NotificationsService
 
 from . import samples as s
 
@@ -70,6 +71,25 @@ async def test_a_redelivered_event_sends_one_mail_and_one_bell_entry(notificatio
         if c["events"][0]["data"]["source_event_id"] == received.id
     ]
     assert sorted(kinds) == ["NotificationSent", "NotificationSent"]  # mail and bell
+
+
+async def test_concurrent_senders_send_a_mail_once(notifications, catcher, mongo_db):
+    service, _ = notifications
+    account, user = f"acc-{uuid.uuid4().hex[:8]}", f"u-{uuid.uuid4().hex[:8]}"
+    email = f"{user}@example.com"
+    await register(service, account, user, email)
+    await service.on_event(envelope(top_up(account)), top_up(account))
+    # Replicas are separate senders on the same database.
+    senders = [service, *[await _another_sender(service, mongo_db) for _ in range(4)]]
+    sent = await asyncio.gather(*(sender.send_due() for sender in senders))
+    assert sum(sent) == 1
+    assert len(catcher.messages(to=email)) == 1
+
+
+async def _another_sender(service, mongo_db):
+    return NotificationsService(
+        service.store, mongo_db, service.settings, service.mailer, service.clock
+    )
 
 
 async def test_mail_waits_while_the_server_is_down_and_goes_once_it_is_up(notifications, catcher):

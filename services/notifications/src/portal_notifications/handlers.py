@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from portal_chassis.clock import Clock
@@ -60,6 +60,7 @@ PEOPLE = "people"
 FACTS = "facts"
 DELIVERIES = "deliveries"
 INBOX = "inbox"
+CLAIMS = "delivery_claims"
 FACT_KEYS = (("invoice", "invoice_id"), ("ticket", "ticket_id"), ("repair", "repair_id"))
 
 
@@ -89,6 +90,7 @@ class NotificationsService:
         self.facts = db[FACTS]
         self.deliveries = db[DELIVERIES]
         self.inbox = db[INBOX]
+        self.claims = db[CLAIMS]
         self.on_mail_queued: Callable[[], None] = lambda: None
         """Called when a mail was queued, so the sender need not wait for its next tick."""
 
@@ -237,25 +239,30 @@ class NotificationsService:
     # --- the mail sender ------------------------------------------------------------------
 
     async def _claim(self) -> dict[str, Any] | None:
+        """Take one due mail for this sender. Each attempt is claimed by inserting its own
+        `<delivery>#<attempt>` document: a unique insert is the one write FerretDB v1 makes
+        atomic under concurrency (its findAndModify is not), so of many senders (replicas)
+        exactly one wins each attempt."""
         now = self.clock.now()
-        return await self.deliveries.find_one_and_update(
+        due = self.deliveries.find(
             {
                 "$or": [
                     {"status": "queued", "due_at": {"$lte": now}},
                     # A sender died mid-send: its lease ran out, the mail is sent again.
                     {"status": "sending", "lease_until": {"$lte": now}},
                 ]
-            },
-            {
-                "$set": {
-                    "status": "sending",
-                    "lease_until": now + timedelta(seconds=self.settings.send_lease_seconds),
-                },
-                "$inc": {"attempts": 1},
-            },
-            sort=[("due_at", ASCENDING)],
-            return_document=ReturnDocument.AFTER,
-        )
+            }
+        ).sort([("due_at", ASCENDING)])
+        async for mail in due.limit(self.settings.send_batch_size):
+            attempt = mail["attempts"] + 1
+            if not await insert_once(self.claims, {"_id": f"{mail['_id']}#{attempt}", "at": now}):
+                continue  # another sender has this attempt
+            lease_until = now + timedelta(seconds=self.settings.send_lease_seconds)
+            await self._set(
+                mail["_id"], status="sending", attempts=attempt, lease_until=lease_until
+            )
+            return {**mail, "status": "sending", "attempts": attempt, "lease_until": lease_until}
+        return None
 
     async def send_due(self) -> int:
         """Send what is due; returns how many mails were accepted by the server."""
