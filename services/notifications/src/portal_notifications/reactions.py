@@ -8,6 +8,8 @@ Both use the chassis consumer: commit after the effect is stored, the DLQ after
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from faststream.kafka import KafkaBroker
 
 from portal_chassis.consumer import subscribe
@@ -35,15 +37,17 @@ def register(
     max_attempts: int,
     people_group: str = "notifications-people",
     triggers_group: str = "notifications-triggers",
+    people_topics: Sequence[str] = (IdentityEvent.topic(),),
+    trigger_topics: Sequence[str] = tuple(TRIGGER_TOPICS),
 ) -> None:
     async def on_identity_event(envelope: EventEnvelope, event: DomainEvent) -> None:
         await service.learn_person(event)
 
     subscribe(
         broker,
-        [IdentityEvent.topic()],
+        people_topics,
         people_group,
         on_identity_event,
         max_attempts=max_attempts,
     )
-    subscribe(broker, TRIGGER_TOPICS, triggers_group, service.on_event, max_attempts=max_attempts)
+    subscribe(broker, trigger_topics, triggers_group, service.on_event, max_attempts=max_attempts)
