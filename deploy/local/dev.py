@@ -18,13 +18,23 @@ from pathlib import Path
 from honcho.manager import Manager
 
 from portal_cli.demo import DEMO_EMAIL, DEMO_PASSWORD, SeedError, seed_demo
-from portal_tests.platform import platform_env, specs, wait_ready
+from portal_tests.platform import mail_ports, platform_env, specs, wait_ready
 from portal_tests.webbuild import WebBuildError, ensure_web_build
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE_PORT = int(os.environ.get("PORTAL_PORT", "8000"))
 # The settings prefix of every process (the projector reads the gateway's).
-LOG_PREFIXES = ("WALLET", "IDENTITY", "TICKETS", "REPAIRS", "CRM", "BILLING", "GATEWAY")
+LOG_PREFIXES = (
+    "WALLET",
+    "IDENTITY",
+    "TICKETS",
+    "REPAIRS",
+    "CRM",
+    "BILLING",
+    "NOTIFICATIONS",
+    "GATEWAY",
+)
+SMTP_PORT, MAIL_PAGE_PORT = mail_ports(BASE_PORT)
 
 
 def infrastructure() -> tuple[str, str, bool]:
@@ -75,6 +85,8 @@ def seed_and_announce(env: dict[str, str], web: str) -> None:
 [dev]  Repairs svc    http://127.0.0.1:{BASE_PORT + 104}
 [dev]  CRM svc        http://127.0.0.1:{BASE_PORT + 105}
 [dev]  Billing svc    http://127.0.0.1:{BASE_PORT + 106}
+[dev]  Notifications  http://127.0.0.1:{BASE_PORT + 107}
+[dev]  Mail catcher   http://127.0.0.1:{MAIL_PAGE_PORT}/   (every mail sent; SMTP on {SMTP_PORT})
 [dev]  Projector      http://127.0.0.1:{BASE_PORT + 190}
 [dev]  Demo customer  {DEMO_EMAIL} / {DEMO_PASSWORD}   access token (15 min):
 [dev]    {token}
@@ -121,6 +133,10 @@ def main() -> int:
     manager = Manager()
     for spec in specs(BASE_PORT):
         manager.add_process(spec.name, " ".join(spec.command()), env=env)
+    # Mail goes to a local catcher that keeps it and lists it on a page (no real mailbox).
+    catcher = [sys.executable, "-m", "portal_tests.mailcatcher"]
+    catcher += ["--smtp-port", str(SMTP_PORT), "--http-port", str(MAIL_PAGE_PORT)]
+    manager.add_process("mail", " ".join(catcher), env=env)
     threading.Thread(target=seed_and_announce, args=(env, web), daemon=True).start()
     manager.loop()
     return manager.returncode or 0

@@ -45,7 +45,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 ENVS = ("dev", "prod")
 SHARED_LEAVES = ("platform", "kafka", "mongodb")
-CONTEXTS = ("identity", "wallet", "billing", "tickets", "crm", "repairs")
+CONTEXTS = ("identity", "wallet", "billing", "tickets", "crm", "repairs", "notifications")
 """Every bounded context has a topic, whether or not its service has landed yet."""
 KAFKA_CLUSTER = "portal-kafka"
 KAFKA_PORT = 9093
@@ -73,6 +73,10 @@ REQUIRED_ALERTS = {
 """Alerts docs/operations.md describes; the PrometheusRule must define each."""
 DASHBOARD_LABEL = ("grafana_dashboard", "1")
 """The label the Grafana dashboard sidecar (kube-prometheus-stack) looks for."""
+MAILERS = {"notifications"}
+"""Deployables that send mail: they alone reach an SMTP relay outside the cluster."""
+SMTP_PORTS = {465, 587}
+PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
 SERVICE_CALLS = {("billing", "wallet"), ("tickets", "billing")}
 """The only HTTP calls between services (caller, callee): billing debits and credits the
 wallet; tickets checks a related order or contract code with billing."""
@@ -406,6 +410,10 @@ def network_problems(docs: list[dict[str, Any]], root: Path = ROOT) -> list[str]
                 for peer in peers:
                     if peer == DNS_PEER:
                         ok = {p.get("port") for p in ports} == {53}
+                    elif name in MAILERS and "ipBlock" in peer:
+                        # Outside the cluster, on the mail submission ports only.
+                        ok = bool(ports) and {p.get("port") for p in ports} <= SMTP_PORTS
+                        ok = ok and set(PRIVATE_RANGES) <= set(peer["ipBlock"].get("except", []))
                     elif _peer_is(peer, labels=kafka_pods):
                         ok = [p.get("port") for p in ports] == [KAFKA_PORT]
                     elif _peer_is(peer, labels=MONGODB_POD_LABELS):

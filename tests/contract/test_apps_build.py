@@ -7,6 +7,7 @@ from portal_crm import main as crm_main
 from portal_gateway import main as gateway_main
 from portal_gateway import projector
 from portal_identity import main as identity_main
+from portal_notifications import main as notifications_main
 from portal_repairs import main as repairs_main
 from portal_tickets import main as tickets_main
 from portal_wallet import main as wallet_main
@@ -23,8 +24,19 @@ from portal_wallet import main as wallet_main
         tickets_main.create,
         billing_main.create,
         crm_main.create,
+        notifications_main.create,
     ],
-    ids=["gateway", "projector", "wallet", "identity", "repairs", "tickets", "billing", "crm"],
+    ids=[
+        "gateway",
+        "projector",
+        "wallet",
+        "identity",
+        "repairs",
+        "tickets",
+        "billing",
+        "crm",
+        "notifications",
+    ],
 )
 def test_app_builds_and_has_an_openapi_schema(factory):
     app = factory()

@@ -26,6 +26,8 @@ BODILESS = {
     ("post", "/api/v1/crm/contacts/{contact_id}/convert"),
     ("post", "/api/v1/crm/contacts/{contact_id}/restore"),
     ("post", "/api/v1/invoices/{invoice_id}/cancel"),
+    ("post", "/api/v1/notifications/read-all"),
+    ("post", "/api/v1/notifications/{notification_id}/read"),
     ("post", "/api/v1/payment-claims/{claim_id}/approve"),
     ("post", "/api/v1/plans/{plan_id}/retire"),
     ("post", "/api/v1/staff/wallet/holds/{hold_id}/refund"),

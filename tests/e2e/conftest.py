@@ -4,7 +4,16 @@ from typing import Any
 
 import pytest
 
-CLI_SERVICES = ("wallet", "identity", "repairs", "tickets", "gateway", "crm", "billing")
+CLI_SERVICES = (
+    "wallet",
+    "identity",
+    "repairs",
+    "tickets",
+    "gateway",
+    "crm",
+    "billing",
+    "notifications",
+)
 
 
 @pytest.fixture

@@ -124,6 +124,7 @@ def test_an_odd_id_is_a_4xx_problem_anonymously_and_signed_in(callers, method, t
 # Services listen beside the gateway (portal_tests.platform.specs).
 SERVICE_PORTS = {"wallet": 101, "identity": 102, "tickets": 103, "repairs": 104, "crm": 105}
 SERVICE_PORTS["billing"] = 106
+SERVICE_PORTS["notifications"] = 107
 
 
 @pytest.mark.parametrize("service", sorted(SERVICE_PORTS))

@@ -20,7 +20,7 @@ from portal_chassis.settings import InfraSettings
 
 log = get_logger(__name__)
 
-CONTEXTS = ("identity", "wallet", "tickets", "crm", "repairs", "billing")
+CONTEXTS = ("identity", "wallet", "tickets", "crm", "repairs", "billing", "notifications")
 
 
 def all_topics() -> list[str]:

@@ -40,6 +40,9 @@ def create(settings: GatewaySettings | None = None) -> Litestar:
     tickets = Upstream("tickets", settings.tickets_url, settings.upstream_timeout_seconds)
     billing = Upstream("billing", settings.billing_url, settings.upstream_timeout_seconds)
     crm = Upstream("crm", settings.crm_url, settings.upstream_timeout_seconds)
+    notifications = Upstream(
+        "notifications", settings.notifications_url, settings.upstream_timeout_seconds
+    )
     upstreams = {
         "wallet": wallet,
         "identity": identity,
@@ -47,6 +50,7 @@ def create(settings: GatewaySettings | None = None) -> Litestar:
         "tickets": tickets,
         "billing": billing,
         "crm": crm,
+        "notifications": notifications,
     }
     idempotency = IdempotencyStore(
         runtime.db,

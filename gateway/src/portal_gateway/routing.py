@@ -143,6 +143,14 @@ PREFIXES: tuple[Prefix, ...] = (
     ),
     Prefix("/api/v1/loyalty", "crm", Access.SIGNED_IN, tag="loyalty"),
     Prefix("/api/v1/timeline", "crm", Access.SIGNED_IN, tag="timeline"),
+    # notifications (the preferences sit below identity's /me, as the more specific route)
+    Prefix("/api/v1/notifications", "notifications", Access.SIGNED_IN, tag="notifications"),
+    Prefix(
+        "/api/v1/me/notification-preferences",
+        "notifications",
+        Access.SIGNED_IN,
+        tag="notifications",
+    ),
 )
 
 

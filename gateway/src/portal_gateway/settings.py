@@ -20,6 +20,7 @@ class GatewaySettings(ServiceSettings):
     tickets_url: str = "http://127.0.0.1:8103"
     billing_url: str = "http://127.0.0.1:8106"
     crm_url: str = "http://127.0.0.1:8105"
+    notifications_url: str = "http://127.0.0.1:8107"
     upstream_timeout_seconds: float = 15.0
     idempotency_lease_seconds: float = 5.0
     """A running request renews its key's lease; a dead holder's lapses after this."""

@@ -17,6 +17,7 @@ from portal_billing import main as billing_main
 from portal_crm import main as crm_main
 from portal_gateway import projector
 from portal_identity import main as identity_main
+from portal_notifications import main as notifications_main
 from portal_repairs import main as repairs_main
 from portal_tickets import main as tickets_main
 from portal_wallet import main as wallet_main
@@ -32,6 +33,7 @@ def document() -> dict[str, Any]:
     tickets_runtime, _ = tickets_main.bootstrap()
     billing_runtime, _, _ = billing_main.bootstrap()
     crm_runtime, _ = crm_main.bootstrap()
+    notifications_runtime, _ = notifications_main.bootstrap()
     projector_runtime = projector.bootstrap_consumers()
     spec = AsyncAPI(
         identity_runtime.broker,
@@ -40,6 +42,7 @@ def document() -> dict[str, Any]:
         billing_runtime.broker,
         crm_runtime.broker,
         wallet_runtime.broker,
+        notifications_runtime.broker,
         projector_runtime.broker,
         title="Customer portal events",
         version="1.0.0",

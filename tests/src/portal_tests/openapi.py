@@ -30,7 +30,7 @@ from portal_tests.error_codes import route_codes
 from portal_tests.infra import REPO_ROOT
 
 OUTPUT = Path(__file__).resolve().parents[3] / "gateway/src/portal_gateway/openapi.json"
-SERVICES = ("identity", "wallet", "tickets", "repairs", "billing", "crm")
+SERVICES = ("identity", "wallet", "tickets", "repairs", "billing", "crm", "notifications")
 WRITES = ("post", "put", "patch", "delete")
 METHODS = ("get", *WRITES)
 REF = "#/components/schemas/"

@@ -44,7 +44,7 @@ class ProcessSpec:
 
 def specs(base_port: int = 8000) -> list[ProcessSpec]:
     """Gateway on base_port (its metrics on base_port+191), services on base_port+101..,
-    the projector on base_port+190."""
+    the projector on base_port+190, the local mail catcher on base_port+192/193."""
     return [
         ProcessSpec("identity", "portal_identity.main:app", base_port + 102),
         ProcessSpec("tickets", "portal_tickets.main:app", base_port + 103),
@@ -52,6 +52,7 @@ def specs(base_port: int = 8000) -> list[ProcessSpec]:
         ProcessSpec("wallet", "portal_wallet.main:app", base_port + 101),
         ProcessSpec("billing", "portal_billing.main:app", base_port + 106),
         ProcessSpec("crm", "portal_crm.main:app", base_port + 105),
+        ProcessSpec("notifications", "portal_notifications.main:app", base_port + 107),
         ProcessSpec("projector", "portal_gateway.projector:app", base_port + 190),
         # The public port times out request heads that trickle in (slowloris).
         ProcessSpec(
@@ -61,6 +62,11 @@ def specs(base_port: int = 8000) -> list[ProcessSpec]:
             ("--http", "portal_gateway.edge:HeaderTimeoutProtocol"),
         ),
     ]
+
+
+def mail_ports(base_port: int) -> tuple[int, int]:
+    """The local mail catcher's SMTP port and the port of its page."""
+    return base_port + 192, base_port + 193
 
 
 def platform_env(
@@ -92,6 +98,13 @@ def platform_env(
             "GATEWAY_CRM_URL": f"http://127.0.0.1:{base_port + 105}",
             "GATEWAY_METRICS_PORT": str(base_port + 191),
             "CRM_MONGODB_DATABASE": f"{db_prefix}_crm",
+            "NOTIFICATIONS_MONGODB_DATABASE": f"{db_prefix}_notifications",
+            "GATEWAY_NOTIFICATIONS_URL": f"http://127.0.0.1:{base_port + 107}",
+            "NOTIFICATIONS_PORTAL_URL": f"http://127.0.0.1:{base_port}",
+            # The local mail catcher (portal_tests.mailcatcher) unless set otherwise.
+            "NOTIFICATIONS_SMTP_PORT": env.get(
+                "NOTIFICATIONS_SMTP_PORT", str(mail_ports(base_port)[0])
+            ),
             "BILLING_MONGODB_DATABASE": f"{db_prefix}_billing",
             "BILLING_WALLET_URL": f"http://127.0.0.1:{base_port + 101}",
             "BILLING_IDENTITY_URL": f"http://127.0.0.1:{base_port + 102}",

@@ -13,7 +13,8 @@ from pymongo import MongoClient
 
 from portal_tests.e2e import REUSE_GRACE_SECONDS, SECRET, Customer
 from portal_tests.infra import REPO_ROOT
-from portal_tests.platform import platform_env, platform_processes
+from portal_tests.mailcatcher import MailCatcher
+from portal_tests.platform import mail_ports, platform_env, platform_processes
 
 BASE_PORT = int(os.environ.get("PORTAL_E2E_BASE_PORT", "18000"))
 
@@ -48,6 +49,9 @@ def platform(infra) -> Iterator[dict[str, Any]]:
             "GATEWAY_HEADER_TIMEOUT_SECONDS": "3",
         },
     )
+    # Mail the platform sends is caught here; tests read it from `platform["mail"]`.
+    mail = MailCatcher(port=mail_ports(BASE_PORT)[0])
+    mail.start()
     with platform_processes(BASE_PORT, env, REPO_ROOT / ".cache" / "e2e-logs") as processes:
         url = processes.url
         mongo: MongoClient[dict[str, Any]] = MongoClient(infra.mongodb_uri)
@@ -60,6 +64,8 @@ def platform(infra) -> Iterator[dict[str, Any]]:
             "tickets_db": mongo[f"{prefix}_tickets"],
             "billing_db": mongo[f"{prefix}_billing"],
             "crm_db": mongo[f"{prefix}_crm"],
+            "notifications_db": mongo[f"{prefix}_notifications"],
+            "mail": mail,
             "clock_file": clock_file,
             "billing_url": f"http://127.0.0.1:{BASE_PORT + 106}",
             "wallet_url": f"http://127.0.0.1:{BASE_PORT + 101}",
@@ -67,6 +73,7 @@ def platform(infra) -> Iterator[dict[str, Any]]:
             "metrics_url": f"http://127.0.0.1:{BASE_PORT + 191}/metrics",
         }
         mongo.close()
+    mail.stop()
     clock_file.unlink(missing_ok=True)
 
 

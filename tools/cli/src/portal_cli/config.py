@@ -58,6 +58,12 @@ def _tickets() -> ServiceSettings:
     return TicketsSettings()
 
 
+def _notifications() -> ServiceSettings:
+    from portal_notifications.settings import NotificationsSettings
+
+    return NotificationsSettings()
+
+
 def _wallet() -> ServiceSettings:
     from portal_wallet.settings import WalletSettings
 
@@ -71,6 +77,7 @@ SERVICES: dict[str, Callable[[], ServiceSettings]] = {
     "crm": _crm,
     "repairs": _repairs,
     "billing": _billing,
+    "notifications": _notifications,
     "gateway": _gateway,
 }
 """Every process that owns a database, with its settings class (read lazily)."""

@@ -61,6 +61,11 @@ from portal_contracts.events.identity import (
     UserRegistered,
     UserRoleChanged,
 )
+from portal_contracts.events.notifications import (
+    NotificationFailed,
+    NotificationPreferencesChanged,
+    NotificationSent,
+)
 from portal_contracts.events.repairs import (
     RepairCancelled,
     RepairDiagnosisStarted,
@@ -130,6 +135,9 @@ __all__ = [
     "LevelProgressChanged",
     "LoginFailed",
     "LoginSucceeded",
+    "NotificationFailed",
+    "NotificationPreferencesChanged",
+    "NotificationSent",
     "PasswordChanged",
     "PaymentClaimApproved",
     "PaymentClaimFiled",

@@ -1,0 +1,78 @@
+"""The notifications service's internal HTTP API (reached through the gateway).
+
+Every route is the caller's own: the bell list and the switches of the signed-in user.
+"""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from portal_chassis.auth import Principal
+from portal_chassis.contract import PRINCIPAL, Limit, Offset, use_cases
+from portal_notifications.handlers import NotificationsService
+from portal_notifications.models import (
+    MarkedReadOut,
+    NotificationOut,
+    NotificationsPage,
+    PreferencesIn,
+    PreferencesOut,
+)
+
+Notifications = NamedDependency[NotificationsService]
+Caller = NamedDependency[Principal]
+
+
+class NotificationsController(Controller):
+    path = "/v1/notifications"
+    tags = ["notifications"]
+    dependencies = {"principal": PRINCIPAL, "notifications": use_cases("notifications")}
+
+    @get("/")
+    async def list_notifications(
+        self,
+        principal: Caller,
+        notifications: Notifications,
+        limit: Limit = 20,
+        offset: Offset = 0,
+        unread: FromQuery[bool] = False,
+    ) -> NotificationsPage:
+        page = await notifications.inbox_page(
+            principal.user_id, limit=limit, offset=offset, unread_only=unread
+        )
+        return NotificationsPage.model_validate(page)
+
+    @post("/{notification_id:str}/read", status_code=200)
+    async def mark_read(
+        self, principal: Caller, notifications: Notifications, notification_id: FromPath[str]
+    ) -> NotificationOut:
+        entry = await notifications.mark_read(principal.user_id, notification_id)
+        return NotificationOut.model_validate(entry)
+
+    @post("/read-all", status_code=200)
+    async def mark_all_read(self, principal: Caller, notifications: Notifications) -> MarkedReadOut:
+        marked = await notifications.mark_all_read(principal.user_id)
+        page = await notifications.inbox_page(principal.user_id, limit=1, offset=0)
+        return MarkedReadOut(marked=marked, unread=page["unread"])
+
+
+class PreferencesController(Controller):
+    path = "/v1/me/notification-preferences"
+    tags = ["notifications"]
+    dependencies = {"principal": PRINCIPAL, "notifications": use_cases("notifications")}
+
+    @get("/")
+    async def get_preferences(
+        self, principal: Caller, notifications: Notifications
+    ) -> PreferencesOut:
+        return PreferencesOut.of(await notifications.preferences(principal.user_id))
+
+    @put("/", status_code=200)
+    async def change_preferences(
+        self, data: JSONBody[PreferencesIn], principal: Caller, notifications: Notifications
+    ) -> PreferencesOut:
+        state = await notifications.change_preferences(
+            principal.user_id, principal.account_id, data.changes()
+        )
+        return PreferencesOut.of(state)

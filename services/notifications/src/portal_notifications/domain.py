@@ -1,0 +1,370 @@
+"""Pure rules of notifications: who must be told what, on which channels, and when to
+try a mail again. No I/O, no clock: the facts and the people come in as arguments.
+
+- `remember(event)`: what a later notice needs from an earlier event (a ticket's number,
+  a repair's number, an invoice's number), since later events carry only ids.
+- `decide_notices(event, facts)`: the notices an event calls for (template, category,
+  audience, template data).
+- `recipients_for(notice, people)`: the people of the audience.
+- `channels_for(category, preferences)`: the channels the recipient's switches allow.
+- the preferences decider: `decide_preferences(command, state)` / `evolve_preferences`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from portal_chassis.decider import Decider, DomainError
+from portal_contracts.base import DomainEvent
+from portal_contracts.events.billing import (
+    InvoiceIssued,
+    InvoicePaid,
+    InvoicePaymentRecorded,
+    PaymentClaimApproved,
+    PaymentClaimFiled,
+    PaymentClaimRejected,
+)
+from portal_contracts.events.notifications import NotificationPreferencesChanged
+from portal_contracts.events.repairs import RepairReady, RepairRegistered
+from portal_contracts.events.tickets import TicketOpened, TicketReplied
+from portal_contracts.events.wallet import TopUpCompleted
+
+Channel = Literal["email", "in_app"]
+CHANNELS: tuple[Channel, ...] = ("email", "in_app")
+LANGUAGES = ("vi", "en")
+DEFAULT_LANGUAGE = "vi"
+
+CATEGORIES = ("security", "billing_receipts", "billing", "support", "repairs")
+"""What a message is about; preferences switch categories on or off per channel."""
+MANDATORY = frozenset({"security", "billing_receipts"})
+"""Categories nobody can switch off: sign-in security and proof of money moved."""
+
+Audience = Literal["account_managers", "user"]
+ACCOUNT_MANAGERS = frozenset({"owner", "admin"})
+
+
+@dataclass(frozen=True)
+class Recipient:
+    user_id: str
+    account_id: str
+    email: str
+    name: str
+    role: str
+    language: str = DEFAULT_LANGUAGE
+    time_zone: str = "Asia/Ho_Chi_Minh"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something somebody must be told, before it is known who exactly."""
+
+    template: str
+    category: str
+    account_id: str
+    audience: Audience
+    data: dict[str, Any]
+    user_id: str | None = None
+    """With audience "user": that person (e.g. who opened the ticket)."""
+
+
+@dataclass(frozen=True)
+class Fact:
+    """What a later notice needs to know of an earlier event (kind, id, values)."""
+
+    kind: str
+    id: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def remember(event: DomainEvent) -> Fact | None:
+    match event:
+        case InvoiceIssued():
+            return Fact(
+                "invoice",
+                event.invoice_id,
+                {
+                    "number": event.proforma_number,
+                    "total": event.total,
+                    "currency": event.currency,
+                    "plan_name": event.plan_name,
+                },
+            )
+        case TicketOpened():
+            return Fact(
+                "ticket",
+                event.ticket_id,
+                {
+                    "number": event.ticket_number,
+                    "title": event.title,
+                    "opened_by": None if event.opened_by_staff else event.actor,
+                },
+            )
+        case RepairRegistered():
+            return Fact(
+                "repair",
+                event.repair_id,
+                {"number": event.repair_number, "model": event.model},
+            )
+    return None
+
+
+Facts = Mapping[tuple[str, str], Mapping[str, Any]]
+"""(kind, id) -> values remembered from earlier events."""
+
+
+class FactMissing(Exception):
+    """A notice needs an earlier event that has not been seen (yet)."""
+
+
+def _fact(facts: Facts, kind: str, key: str) -> Mapping[str, Any]:
+    found = facts.get((kind, key))
+    if found is None:
+        raise FactMissing(f"no {kind} {key} seen yet")
+    return found
+
+
+def _money(amount: int, currency: str) -> dict[str, Any]:
+    return {"amount": amount, "currency": currency}
+
+
+def _managers(template: str, category: str, account_id: str, **data: Any) -> Notice:
+    return Notice(template, category, account_id, "account_managers", dict(data))
+
+
+def decide_notices(event: DomainEvent, facts: Facts) -> list[Notice]:
+    """The notices an event calls for; most events call for none."""
+    match event:
+        case TopUpCompleted():
+            return [
+                _managers(
+                    "top_up_received",
+                    "billing_receipts",
+                    event.account_id,
+                    amount=_money(event.amount_received, event.currency),
+                    requested=_money(event.amount_requested, event.currency),
+                    reference=event.reference,
+                    at=event.occurred_at,
+                )
+            ]
+        case InvoiceIssued():
+            return [
+                _managers(
+                    "invoice_issued",
+                    "billing",
+                    event.account_id,
+                    number=event.proforma_number,
+                    plan_name=event.plan_name,
+                    months=event.months,
+                    total=_money(event.total, event.currency),
+                    due_at=event.due_at,
+                    invoice_id=event.invoice_id,
+                )
+            ]
+        case InvoicePaymentRecorded() if event.amount_due_after > 0:
+            invoice = _fact(facts, "invoice", event.invoice_id)
+            return [
+                _managers(
+                    "invoice_partially_paid",
+                    "billing_receipts",
+                    event.account_id,
+                    number=invoice["number"],
+                    paid=_money(event.applied, event.currency),
+                    due=_money(event.amount_due_after, event.currency),
+                    at=event.occurred_at,
+                    invoice_id=event.invoice_id,
+                )
+            ]
+        case InvoicePaid():
+            return [
+                _managers(
+                    "invoice_paid",
+                    "billing_receipts",
+                    event.account_id,
+                    number=event.invoice_number,
+                    amount=_money(event.amount_spent, event.currency),
+                    at=event.occurred_at,
+                    invoice_id=event.invoice_id,
+                )
+            ]
+        case PaymentClaimFiled():
+            invoice = _fact(facts, "invoice", event.invoice_id)
+            return [
+                _managers(
+                    "payment_claim_received",
+                    "billing",
+                    event.account_id,
+                    number=invoice["number"],
+                    amount=_money(event.amount, event.currency),
+                    review_due_at=event.review_due_at,
+                    invoice_id=event.invoice_id,
+                )
+            ]
+        case PaymentClaimApproved():
+            invoice = _fact(facts, "invoice", event.invoice_id)
+            return [
+                _managers(
+                    "payment_claim_approved",
+                    "billing",
+                    event.account_id,
+                    number=invoice["number"],
+                    invoice_id=event.invoice_id,
+                )
+            ]
+        case PaymentClaimRejected():
+            invoice = _fact(facts, "invoice", event.invoice_id)
+            return [
+                _managers(
+                    "payment_claim_rejected",
+                    "billing",
+                    event.account_id,
+                    number=invoice["number"],
+                    reason=event.reason,
+                    invoice_id=event.invoice_id,
+                )
+            ]
+        case TicketReplied() if event.author_kind == "staff" and not event.internal:
+            ticket = _fact(facts, "ticket", event.ticket_id)
+            data = {
+                "number": ticket["number"],
+                "title": ticket["title"],
+                "content": event.content,
+                "ticket_id": event.ticket_id,
+            }
+            opener = ticket.get("opened_by")
+            if opener:
+                return [
+                    Notice("ticket_staff_reply", "support", event.account_id, "user", data, opener)
+                ]
+            return [
+                Notice("ticket_staff_reply", "support", event.account_id, "account_managers", data)
+            ]
+        case RepairReady():
+            repair = _fact(facts, "repair", event.repair_id)
+            return [
+                _managers(
+                    "repair_ready",
+                    "repairs",
+                    event.account_id,
+                    number=repair["number"],
+                    model=repair["model"],
+                    repaired=event.repaired,
+                    repair_id=event.repair_id,
+                )
+            ]
+    return []
+
+
+def recipients_for(notice: Notice, people: Sequence[Recipient]) -> list[Recipient]:
+    """The people of the notice's audience within its account."""
+    mine = [p for p in people if p.account_id == notice.account_id]
+    if notice.audience == "user":
+        chosen = [p for p in mine if p.user_id == notice.user_id]
+        # The person left the account (or was never known): its managers are told instead.
+        if chosen:
+            return chosen
+    return [p for p in mine if p.role in ACCOUNT_MANAGERS]
+
+
+# --- preferences -------------------------------------------------------------------
+
+Switches = dict[str, dict[str, bool]]
+
+
+def default_switches() -> Switches:
+    return {category: dict.fromkeys(CHANNELS, True) for category in CATEGORIES}
+
+
+@dataclass(frozen=True)
+class Preferences:
+    switches: Switches = field(default_factory=default_switches)
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class ChangePreferences:
+    user_id: str
+    account_id: str
+    changes: Mapping[str, Mapping[str, bool]]
+    """category -> channel -> on/off; what is not named stays as it is."""
+    now: datetime
+
+
+def channels_for(category: str, preferences: Preferences) -> list[Channel]:
+    if category in MANDATORY:
+        return list(CHANNELS)
+    switches = preferences.switches.get(category, {})
+    return [c for c in CHANNELS if switches.get(c, True)]
+
+
+def decide_preferences(
+    cmd: ChangePreferences, state: Preferences
+) -> list[NotificationPreferencesChanged]:
+    for category, channels in cmd.changes.items():
+        if category not in CATEGORIES:
+            raise DomainError("unknown_category", f"no notification category {category!r}")
+        for channel, on in channels.items():
+            if channel not in CHANNELS:
+                raise DomainError("unknown_channel", f"no notification channel {channel!r}")
+            if category in MANDATORY and not on:
+                raise DomainError(
+                    "category_mandatory",
+                    f"{category} messages cannot be switched off",
+                    category=category,
+                )
+    merged = {c: dict(ch) for c, ch in state.switches.items()}
+    for category, channels in cmd.changes.items():
+        merged[category].update(channels)
+    if merged == state.switches:
+        return []
+    return [
+        NotificationPreferencesChanged(
+            user_id=cmd.user_id,
+            account_id=cmd.account_id,
+            preferences=merged,
+            occurred_at=cmd.now,
+        )
+    ]
+
+
+def evolve_preferences(state: Preferences, event: DomainEvent) -> Preferences:
+    if isinstance(event, NotificationPreferencesChanged):
+        switches = default_switches()
+        for category, channels in event.preferences.items():
+            if category in switches:
+                switches[category].update(channels)
+        return Preferences(switches, state.version + 1)
+    return state
+
+
+PREFERENCES = Decider(
+    initial_state=Preferences(),
+    decide=decide_preferences,
+    evolve=evolve_preferences,
+    dump_state=lambda s: {"switches": s.switches, "version": s.version},
+    load_state=lambda d: Preferences(d["switches"], d["version"]),
+)
+
+
+def preferences_stream(user_id: str) -> str:
+    return f"preferences-{user_id}"
+
+
+# --- delivery ------------------------------------------------------------------------
+
+
+def delivery_id(event_id: str, user_id: str, channel: Channel) -> str:
+    """The one key of a message: an event tells a person on a channel at most once."""
+    return f"{event_id}:{user_id}:{channel}"
+
+
+def retry_delay(attempts: int, base: float, cap: float) -> float:
+    """Seconds before the next try after `attempts` failed ones: doubling, capped."""
+    return float(min(cap, base * 2 ** max(0, attempts - 1)))
+
+
+def is_temporary_smtp_code(code: int | None) -> bool:
+    """SMTP 4xx (and no answer at all) may pass later; 5xx will not (RFC 5321 4.2.1)."""
+    return code is None or 400 <= code < 500

@@ -1,0 +1,378 @@
+"""Notification use cases: learn who people are, turn events into messages, deliver them
+exactly once per (event, recipient, channel), and serve the bell list and preferences.
+
+Exactly once: every message has one delivery record keyed by its triple
+(`domain.delivery_id`), inserted before anything is sent; a redelivered event finds it and
+sends nothing. In-app messages are that record (the bell entry itself). A mail is claimed
+with a lease before it is sent and marked sent after: a sender that dies between the
+server's acceptance and the mark loses the lease, and the mail is sent again once: at most
+one duplicate per such crash, carrying the same Message-ID so mail clients can fold it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+
+from portal_chassis.clock import Clock
+from portal_chassis.commands import CommandRunner
+from portal_chassis.decider import NotFound
+from portal_chassis.eventstore import CommitMetadata, ConcurrencyError, EventStore
+from portal_chassis.logging import get_logger
+from portal_chassis.mongo import update_by_id
+from portal_chassis.projection import insert_once
+from portal_contracts.base import DomainEvent
+from portal_contracts.envelope import EventEnvelope
+from portal_contracts.events.identity import (
+    UserProfileUpdated,
+    UserRegistered,
+    UserRoleChanged,
+)
+from portal_contracts.events.notifications import NotificationFailed, NotificationSent
+from portal_notifications.domain import (
+    PREFERENCES,
+    ChangePreferences,
+    Facts,
+    Notice,
+    Preferences,
+    Recipient,
+    channels_for,
+    decide_notices,
+    delivery_id,
+    preferences_stream,
+    recipients_for,
+    remember,
+    retry_delay,
+)
+from portal_notifications.mail import Mailer, MailFailure
+from portal_notifications.rendering import Renderer
+from portal_notifications.settings import NotificationsSettings
+
+log = get_logger(__name__)
+
+PEOPLE = "people"
+FACTS = "facts"
+DELIVERIES = "deliveries"
+INBOX = "inbox"
+CLAIMS = "delivery_claims"
+FACT_KEYS = (("invoice", "invoice_id"), ("ticket", "ticket_id"), ("repair", "repair_id"))
+
+
+class RecipientsUnknown(Exception):
+    """Nobody of the account is known: identity's events have not arrived (or never will)."""
+
+
+class NotificationsService:
+    def __init__(
+        self,
+        store: EventStore,
+        db: AsyncDatabase[dict[str, Any]],
+        settings: NotificationsSettings,
+        mailer: Mailer,
+        clock: Clock,
+    ) -> None:
+        self.store = store
+        self.db = db
+        self.settings = settings
+        self.mailer = mailer
+        self.clock = clock
+        self.renderer = Renderer(settings.portal_url)
+        self.preferences_runner: CommandRunner[ChangePreferences, Preferences] = CommandRunner(
+            store, PREFERENCES, "preferences", snapshot_every=settings.snapshot_every
+        )
+        self.people = db[PEOPLE]
+        self.facts = db[FACTS]
+        self.deliveries = db[DELIVERIES]
+        self.inbox = db[INBOX]
+        self.claims = db[CLAIMS]
+        self.on_mail_queued: Callable[[], None] = lambda: None
+        """Called when a mail was queued, so the sender need not wait for its next tick."""
+
+    async def setup(self) -> None:
+        await self.people.create_index([("account_id", ASCENDING)])
+        await self.inbox.create_index([("user_id", ASCENDING), ("created_at", DESCENDING)])
+        await self.inbox.create_index([("user_id", ASCENDING), ("read_at", ASCENDING)])
+        await self.deliveries.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
+
+    # --- who is who (identity's events) ------------------------------------------------
+
+    async def learn_person(self, event: DomainEvent) -> None:
+        match event:
+            case UserRegistered():
+                fields = {
+                    "account_id": event.account_id,
+                    "email": event.email,
+                    "name": event.name,
+                    "role": event.role,
+                }
+            case UserRoleChanged():
+                fields = {"account_id": event.account_id, "role": event.role}
+            case UserProfileUpdated():
+                fields = {
+                    "account_id": event.account_id,
+                    "name": event.name,
+                    "language": event.language,
+                }
+            case _:
+                return
+        await update_by_id(self.people, event.user_id, {"$set": fields})
+
+    async def _people(self, account_id: str) -> list[Recipient]:
+        rows = [
+            row
+            async for row in self.people.find({"account_id": account_id, "email": {"$exists": 1}})
+        ]
+        return [
+            Recipient(
+                user_id=row["_id"],
+                account_id=row["account_id"],
+                email=row["email"],
+                name=row.get("name") or row["email"],
+                role=row.get("role", "member"),
+                language=row.get("language", "vi"),
+                time_zone=row.get("time_zone", self.settings.default_time_zone),
+            )
+            for row in rows
+        ]
+
+    async def _people_waiting(self, account_id: str) -> list[Recipient]:
+        deadline = asyncio.get_running_loop().time() + self.settings.recipient_wait_seconds
+        while True:
+            people = await self._people(account_id)
+            if people or asyncio.get_running_loop().time() >= deadline:
+                return people
+            await asyncio.sleep(0.5)
+
+    # --- events -> messages ---------------------------------------------------------------
+
+    async def _facts_for(self, event: DomainEvent) -> Facts:
+        keys = [
+            f"{kind}:{getattr(event, attr)}" for kind, attr in FACT_KEYS if hasattr(event, attr)
+        ]
+        if not keys:
+            return {}
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        async for row in self.facts.find({"_id": {"$in": keys}}):
+            kind, _, key = row["_id"].partition(":")
+            found[(kind, key)] = row["values"]
+        return found
+
+    async def on_event(self, envelope: EventEnvelope, event: DomainEvent) -> None:
+        """Another context's event: remember what later notices need, then notify."""
+        fact = remember(event)
+        if fact is not None:
+            await update_by_id(
+                self.facts, f"{fact.kind}:{fact.id}", {"$set": {"values": fact.values}}
+            )
+        notices = decide_notices(event, await self._facts_for(event))
+        for notice in notices:
+            await self._notify(envelope.id, notice)
+
+    async def _notify(self, event_id: str, notice: Notice) -> None:
+        people = await self._people_waiting(notice.account_id)
+        if not people:
+            raise RecipientsUnknown(f"nobody of account {notice.account_id} is known")
+        for recipient in recipients_for(notice, people):
+            preferences, _ = await self.preferences_runner.load(
+                preferences_stream(recipient.user_id)
+            )
+            message = self.renderer.render(notice.template, notice.data, recipient)
+            for channel in channels_for(notice.category, preferences):
+                key = delivery_id(event_id, recipient.user_id, channel)
+                row = {
+                    "_id": key,
+                    "event_id": event_id,
+                    "user_id": recipient.user_id,
+                    "account_id": recipient.account_id,
+                    "channel": channel,
+                    "category": notice.category,
+                    "template": notice.template,
+                    "subject": message.subject,
+                    "body": message.body,
+                    "language": message.language,
+                    "created_at": self.clock.now(),
+                }
+                if channel == "in_app":
+                    if await insert_once(self.inbox, {**row, "read_at": None}):
+                        await self._record(row, NotificationSent, attempts=1)
+                else:
+                    mail = {
+                        **row,
+                        "to": recipient.email,
+                        "status": "queued",
+                        "attempts": 0,
+                        "due_at": self.clock.now(),
+                        "lease_until": None,
+                    }
+                    if await insert_once(self.deliveries, mail):
+                        self.on_mail_queued()
+
+    async def _record(
+        self, row: dict[str, Any], kind: type[NotificationSent | NotificationFailed], **extra: Any
+    ) -> None:
+        """The outcome as an event, once per delivery (a second record loses the race)."""
+        event = kind(
+            user_id=row["user_id"],
+            account_id=row["account_id"],
+            delivery_id=row["_id"],
+            source_event_id=row["event_id"],
+            channel=row["channel"],
+            category=row["category"],
+            template=row["template"],
+            occurred_at=self.clock.now(),
+            **extra,
+        )
+        with contextlib.suppress(ConcurrencyError):
+            await self.store.append(
+                f"delivery-{row['_id']}",
+                0,
+                [event],
+                metadata=CommitMetadata.current(tenant=row["account_id"]),
+            )
+
+    # --- the mail sender ------------------------------------------------------------------
+
+    async def _claim(self) -> dict[str, Any] | None:
+        """Take one due mail for this sender. Each attempt is claimed by inserting its own
+        `<delivery>#<attempt>` document: a unique insert is the one write FerretDB v1 makes
+        atomic under concurrency (its findAndModify is not), so of many senders (replicas)
+        exactly one wins each attempt."""
+        now = self.clock.now()
+        due = self.deliveries.find(
+            {
+                "$or": [
+                    {"status": "queued", "due_at": {"$lte": now}},
+                    # A sender died mid-send: its lease ran out, the mail is sent again.
+                    {"status": "sending", "lease_until": {"$lte": now}},
+                ]
+            }
+        ).sort([("due_at", ASCENDING)])
+        async for mail in due.limit(self.settings.send_batch_size):
+            attempt = mail["attempts"] + 1
+            if not await insert_once(self.claims, {"_id": f"{mail['_id']}#{attempt}", "at": now}):
+                continue  # another sender has this attempt
+            lease_until = now + timedelta(seconds=self.settings.send_lease_seconds)
+            await self._set(
+                mail["_id"], status="sending", attempts=attempt, lease_until=lease_until
+            )
+            return {**mail, "status": "sending", "attempts": attempt, "lease_until": lease_until}
+        return None
+
+    async def send_due(self) -> int:
+        """Send what is due; returns how many mails were accepted by the server."""
+        sent = 0
+        for _ in range(self.settings.send_batch_size):
+            mail = await self._claim()
+            if mail is None:
+                break
+            sent += await self._send(mail)
+        return sent
+
+    async def _send(self, mail: dict[str, Any]) -> int:
+        attempts = mail["attempts"]
+        try:
+            await self.mailer.send(mail["to"], mail["subject"], mail["body"], mail["_id"])
+        except MailFailure as failure:
+            if failure.temporary and attempts < self.settings.delivery_max_attempts:
+                delay = retry_delay(
+                    attempts, self.settings.retry_base_seconds, self.settings.retry_max_seconds
+                )
+                await self._set(
+                    mail["_id"],
+                    status="queued",
+                    due_at=self.clock.now() + timedelta(seconds=delay),
+                    last_error=failure.reason[:500],
+                )
+                log.warning("mail not sent, retrying", delivery=mail["_id"], error=failure.reason)
+                return 0
+            reason = failure.reason[:500]
+            await self._set(
+                mail["_id"], status="failed", last_error=reason, failed_at=self.clock.now()
+            )
+            await self._record(mail, NotificationFailed, attempts=attempts, reason=reason)
+            log.error("mail failed for good", delivery=mail["_id"], error=failure.reason)
+            return 0
+        await self._set(mail["_id"], status="sent", sent_at=self.clock.now(), lease_until=None)
+        await self._record(mail, NotificationSent, attempts=attempts)
+        return 1
+
+    async def _set(self, key: str, **fields: Any) -> None:
+        await self.deliveries.update_one({"_id": key}, {"$set": fields})
+
+    async def deliveries_of(self, event_id: str) -> list[dict[str, Any]]:
+        return [row async for row in self.deliveries.find({"event_id": event_id})]
+
+    # --- the bell list --------------------------------------------------------------------
+
+    async def inbox_page(
+        self, user_id: str, *, limit: int, offset: int, unread_only: bool = False
+    ) -> dict[str, Any]:
+        query: dict[str, Any] = {"user_id": user_id}
+        if unread_only:
+            query["read_at"] = None
+        rows = [
+            row
+            async for row in self.inbox.find(query)
+            .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
+            .skip(offset)
+            .limit(limit)
+        ]
+        return {
+            "items": [_entry(row) for row in rows],
+            "total": await self.inbox.count_documents(query),
+            "unread": await self.inbox.count_documents({"user_id": user_id, "read_at": None}),
+            "limit": limit,
+            "offset": offset,
+        }
+
+    async def mark_read(self, user_id: str, notification_id: str) -> dict[str, Any]:
+        # Only the owner's own entry; an unknown id and someone else's look the same.
+        await self.inbox.update_one(
+            {"_id": notification_id, "user_id": user_id, "read_at": None},
+            {"$set": {"read_at": self.clock.now()}},
+        )
+        row = await self.inbox.find_one({"_id": notification_id, "user_id": user_id})
+        if row is None:
+            raise NotFound("notification_not_found", "no such notification")
+        return _entry(row)
+
+    async def mark_all_read(self, user_id: str) -> int:
+        result = await self.inbox.update_many(
+            {"user_id": user_id, "read_at": None}, {"$set": {"read_at": self.clock.now()}}
+        )
+        return result.modified_count
+
+    # --- preferences ----------------------------------------------------------------------
+
+    async def preferences(self, user_id: str) -> Preferences:
+        state, _ = await self.preferences_runner.load(preferences_stream(user_id))
+        return state
+
+    async def change_preferences(
+        self, user_id: str, account_id: str, changes: dict[str, dict[str, bool]]
+    ) -> Preferences:
+        outcome = await self.preferences_runner.run(
+            preferences_stream(user_id),
+            ChangePreferences(user_id, account_id, changes, self.clock.now()),
+            metadata=CommitMetadata.current(tenant=account_id, actor=user_id),
+        )
+        return outcome.state
+
+
+def _entry(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["_id"],
+        "category": row["category"],
+        "template": row["template"],
+        "title": row["subject"],
+        "body": row["body"],
+        "created_at": row["created_at"],
+        "read_at": row.get("read_at"),
+        "read": row.get("read_at") is not None,
+    }

@@ -1,0 +1,90 @@
+"""Messages from Jinja2 templates, one file per template and language
+(`templates/<language>/<template>.j2`, blocks `subject` and `body`).
+
+StrictUndefined: a variable a template uses and the notice does not carry raises at
+render time, and the tests render every template in every language (tests/test_rendering.py)
+and every trigger's notice, so such a mistake fails a test, not a send.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context
+
+from portal_notifications.domain import DEFAULT_LANGUAGE, LANGUAGES, Recipient
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+TEMPLATES = (
+    "top_up_received",
+    "invoice_issued",
+    "invoice_partially_paid",
+    "invoice_paid",
+    "payment_claim_received",
+    "payment_claim_approved",
+    "payment_claim_rejected",
+    "ticket_staff_reply",
+    "repair_ready",
+)
+
+TIME_FORMATS = {"vi": "%H:%M %d/%m/%Y", "en": "%d %b %Y, %H:%M"}
+
+
+def money(value: dict[str, Any]) -> str:
+    """`{"amount": 1234567, "currency": "VND"}` -> `1.234.567 ₫` (integer minor units)."""
+    amount, currency = int(value["amount"]), str(value["currency"])
+    sign = "-" if amount < 0 else ""
+    if currency == "VND":  # no minor unit
+        return f"{sign}{abs(amount):,}".replace(",", ".") + " ₫"
+    major, minor = divmod(abs(amount), 100)
+    return f"{sign}{major:,}".replace(",", ".") + f",{minor:02d} {currency}"
+
+
+@pass_context
+def local_time(context: Context, value: datetime) -> str:
+    """An instant in the recipient's time zone, written the way their language does."""
+    zone = ZoneInfo(context["time_zone"])
+    language = context["language"]
+    return value.astimezone(zone).strftime(TIME_FORMATS[language])
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    body: str
+    language: str
+
+
+class Renderer:
+    def __init__(self, portal_url: str, template_dir: Path = TEMPLATE_DIR) -> None:
+        self.portal_url = portal_url.rstrip("/")
+        self.env = Environment(
+            loader=FileSystemLoader(template_dir),
+            undefined=StrictUndefined,
+            autoescape=False,  # plain-text mail and in-app text; nothing goes into HTML
+            keep_trailing_newline=False,
+        )
+        self.env.filters["money"] = money
+        self.env.filters["local_time"] = local_time
+
+    def render(self, template: str, data: dict[str, Any], recipient: Recipient) -> Message:
+        language = recipient.language if recipient.language in LANGUAGES else DEFAULT_LANGUAGE
+        compiled = self.env.get_template(f"{language}/{template}.j2")
+        context = compiled.new_context(
+            {
+                **data,
+                "recipient_name": recipient.name,
+                "portal_url": self.portal_url,
+                "language": language,
+                "time_zone": recipient.time_zone,
+            }
+        )
+        subject = "".join(compiled.blocks["subject"](context)).strip()
+        body = "".join(compiled.blocks["body"](context)).strip() + "\n"
+        return Message(subject, body, language)

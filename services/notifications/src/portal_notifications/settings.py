@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from portal_chassis.settings import ServiceSettings
+
+
+class NotificationsSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_", extra="ignore")
+
+    service_name: str = "notifications"
+    port: int = 8107
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_starttls: bool = False
+    """Upgrade the connection with STARTTLS before sending (port 587 servers)."""
+    smtp_tls: bool = False
+    """Implicit TLS from the first byte (port 465 servers)."""
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_timeout_seconds: float = 15.0
+    mail_from: str = "Customer Portal <no-reply@portal.local>"
+    portal_url: str = "http://127.0.0.1:8000"
+    """Links in messages point here."""
+    default_time_zone: str = "Asia/Ho_Chi_Minh"
+    send_poll_seconds: float = Field(1.0, gt=0)
+    """How often queued mails are looked for (an enqueue also wakes the sender)."""
+    send_batch_size: int = 50
+    send_lease_seconds: float = 120.0
+    """A mail being sent is held this long; a sender that died mid-send loses it then."""
+    retry_base_seconds: float = Field(5.0, gt=0)
+    retry_max_seconds: float = Field(3600.0, gt=0)
+    delivery_max_attempts: int = Field(8, ge=1)
+    """Temporary SMTP failures are retried with back-off up to this many attempts."""
+    recipient_wait_seconds: float = 10.0
+    """An event about an account whose people are not known yet (identity's events lag
+    on another topic) waits this long for them before it counts as a failure."""

@@ -1,0 +1,223 @@
+"""Delivery on the real wire server and a real SMTP server (aiosmtpd): exactly one message
+per (event, recipient, channel) under redelivery, retries while the mail server is down,
+permanent failures recorded."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from portal_chassis.decider import DomainError, NotFound
+from portal_contracts.base import DomainEvent
+from portal_contracts.envelope import EventEnvelope
+from portal_contracts.events.identity import UserProfileUpdated, UserRegistered
+from portal_contracts.registry import event_data
+from portal_notifications.handlers import NotificationsService
+
+from . import samples as s
+
+pytestmark = pytest.mark.integration
+
+
+def envelope(event: DomainEvent, event_id: str | None = None) -> EventEnvelope:
+    return EventEnvelope(
+        id=event_id or str(uuid.uuid4()),
+        source=f"/portal/{event.context}",
+        type=event.event_type,
+        subject=f"{event.context}-x",
+        time=event.occurred_at,
+        streamversion=1,
+        data=event_data(event),
+    )
+
+
+async def register(service, account: str, user: str, email: str, role: str = "owner") -> None:
+    await service.learn_person(
+        UserRegistered(
+            user_id=user,
+            account_id=account,
+            email=email,
+            name="Lan",
+            role=role,
+            occurred_at=s.NOW,
+        )
+    )
+
+
+def top_up(account: str):
+    return s.top_up().model_copy(update={"account_id": account})
+
+
+async def test_a_redelivered_event_sends_one_mail_and_one_bell_entry(notifications, catcher):
+    service, _ = notifications
+    account, user = f"acc-{uuid.uuid4().hex[:8]}", f"u-{uuid.uuid4().hex[:8]}"
+    email = f"{user}@example.com"
+    await register(service, account, user, email)
+    received = envelope(top_up(account))
+    await asyncio.gather(*(service.on_event(received, top_up(account)) for _ in range(5)))
+    await service.on_event(received, top_up(account))  # and once more, later
+    assert await service.send_due() == 1
+    assert await service.send_due() == 0
+    [mail] = catcher.messages(to=email)
+    assert "1.234.567 ₫" in mail.subject and "Xin chào Lan" in mail.body
+    page = await service.inbox_page(user, limit=10, offset=0)
+    assert page["total"] == 1 and page["unread"] == 1
+    assert "1.234.567 ₫" in page["items"][0]["title"]
+    kinds = [
+        c["events"][0]["type"]
+        async for c in service.db["commits"].find({"stream_id": {"$regex": "^delivery-"}})
+        if c["events"][0]["data"]["source_event_id"] == received.id
+    ]
+    assert sorted(kinds) == ["NotificationSent", "NotificationSent"]  # mail and bell
+
+
+async def test_concurrent_senders_send_a_mail_once(notifications, catcher, mongo_db):
+    service, _ = notifications
+    account, user = f"acc-{uuid.uuid4().hex[:8]}", f"u-{uuid.uuid4().hex[:8]}"
+    email = f"{user}@example.com"
+    await register(service, account, user, email)
+    await service.on_event(envelope(top_up(account)), top_up(account))
+    # Replicas are separate senders on the same database.
+    senders = [service, *[await _another_sender(service, mongo_db) for _ in range(4)]]
+    sent = await asyncio.gather(*(sender.send_due() for sender in senders))
+    assert sum(sent) == 1
+    assert len(catcher.messages(to=email)) == 1
+
+
+async def _another_sender(service, mongo_db):
+    return NotificationsService(
+        service.store, mongo_db, service.settings, service.mailer, service.clock
+    )
+
+
+async def test_mail_waits_while_the_server_is_down_and_goes_once_it_is_up(notifications, catcher):
+    service, clock = notifications
+    account, user = f"acc-{uuid.uuid4().hex[:8]}", f"u-{uuid.uuid4().hex[:8]}"
+    email = f"{user}@example.com"
+    await register(service, account, user, email)
+    catcher.stop()
+    received = envelope(top_up(account))
+    await service.on_event(received, top_up(account))
+    assert await service.send_due() == 0
+    [mail] = [d for d in await service.deliveries_of(received.id) if d["channel"] == "email"]
+    assert mail["status"] == "queued" and mail["attempts"] == 1 and mail["last_error"]
+    assert await service.send_due() == 0  # not due before its back-off
+    catcher.start()
+    assert await service.send_due() == 0
+    clock.advance(seconds=31)
+    assert await service.send_due() == 1
+    assert len(catcher.messages(to=email)) == 1
+    [mail] = [d for d in await service.deliveries_of(received.id) if d["channel"] == "email"]
+    assert mail["status"] == "sent" and mail["attempts"] == 2
+
+
+async def test_temporary_refusals_end_in_a_recorded_failure_after_the_last_attempt(
+    notifications, catcher
+):
+    service, clock = notifications
+    account, user = f"acc-{uuid.uuid4().hex[:8]}", f"u-{uuid.uuid4().hex[:8]}"
+    await register(service, account, user, f"{user}@example.com")
+    catcher.refuse_with = "451 4.3.0 try again later"
+    received = envelope(top_up(account))
+    await service.on_event(received, top_up(account))
+    for _ in range(3):  # delivery_max_attempts
+        await service.send_due()
+        clock.advance(hours=1)
+    [mail] = [d for d in await service.deliveries_of(received.id) if d["channel"] == "email"]
+    assert mail["status"] == "failed" and mail["attempts"] == 3 and "451" in mail["last_error"]
+    assert await service.send_due() == 0
+
+
+@pytest.mark.parametrize("address", ["not-an-address", "refused@example.com"])
+async def test_permanent_failures_are_recorded_at_once(notifications, catcher, address):
+    service, _ = notifications
+    account, user = f"acc-{uuid.uuid4().hex[:8]}", f"u-{uuid.uuid4().hex[:8]}"
+    await register(service, account, user, address)
+    catcher.refuse_with = "550 5.1.1 no such mailbox"
+    received = envelope(top_up(account))
+    await service.on_event(received, top_up(account))
+    assert await service.send_due() == 0
+    [mail] = [d for d in await service.deliveries_of(received.id) if d["channel"] == "email"]
+    assert mail["status"] == "failed" and mail["attempts"] == 1
+    failed = await service.db["commits"].find_one({"stream_id": f"delivery-{mail['_id']}"})
+    assert failed["events"][0]["type"] == "NotificationFailed"
+    # The bell entry does not depend on the mail.
+    assert (await service.inbox_page(user, limit=5, offset=0))["unread"] == 1
+
+
+async def test_a_sender_that_died_mid_send_is_replaced_after_its_lease(notifications, catcher):
+    """The documented bound: a crash between "accepted" and "recorded" sends at most one
+    duplicate, with the same Message-ID."""
+    service, clock = notifications
+    account, user = f"acc-{uuid.uuid4().hex[:8]}", f"u-{uuid.uuid4().hex[:8]}"
+    email = f"{user}@example.com"
+    await register(service, account, user, email)
+    await service.on_event(envelope(top_up(account)), top_up(account))
+    claimed = await service._claim()  # a sender took it and died
+    assert claimed is not None
+    assert await service.send_due() == 0  # the lease still holds
+    clock.advance(seconds=service.settings.send_lease_seconds + 1)
+    assert await service.send_due() == 1
+    assert len(catcher.messages(to=email)) == 1
+
+
+async def test_switched_off_categories_skip_that_channel_but_receipts_never(notifications):
+    service, _ = notifications
+    account, user = f"acc-{uuid.uuid4().hex[:8]}", f"u-{uuid.uuid4().hex[:8]}"
+    await register(service, account, user, f"{user}@example.com")
+    await service.change_preferences(user, account, {"repairs": {"email": False}})
+    with pytest.raises(DomainError):
+        await service.change_preferences(user, account, {"billing_receipts": {"email": False}})
+    await service.on_event(envelope(s.repair_registered()), _for(s.repair_registered(), account))
+    ready = envelope(s.repair_ready())
+    await service.on_event(ready, _for(s.repair_ready(), account))
+    assert [d["channel"] for d in await service.deliveries_of(ready.id)] == []
+    assert (await service.inbox_page(user, limit=5, offset=0))["total"] == 1
+    receipt = envelope(top_up(account))
+    await service.on_event(receipt, top_up(account))
+    assert [d["channel"] for d in await service.deliveries_of(receipt.id)] == ["email"]
+
+
+async def test_the_recipients_language_is_used(notifications, catcher):
+    service, _ = notifications
+    account, user = f"acc-{uuid.uuid4().hex[:8]}", f"u-{uuid.uuid4().hex[:8]}"
+    email = f"{user}@example.com"
+    await register(service, account, user, email)
+    await service.learn_person(
+        UserProfileUpdated(
+            user_id=user, account_id=account, name="Lan", language="en", occurred_at=s.NOW
+        )
+    )
+    await service.on_event(envelope(top_up(account)), top_up(account))
+    await service.send_due()
+    [mail] = catcher.messages(to=email)
+    assert mail.subject == "We received your top-up of 1.234.567 ₫"
+
+
+async def test_an_account_nobody_knows_fails_the_event(notifications):
+    service, _ = notifications
+    with pytest.raises(Exception, match="nobody of account"):
+        await service.on_event(envelope(top_up("acc-unknown")), top_up("acc-unknown"))
+
+
+async def test_marking_read_one_and_all(notifications):
+    service, _ = notifications
+    account, user = f"acc-{uuid.uuid4().hex[:8]}", f"u-{uuid.uuid4().hex[:8]}"
+    await register(service, account, user, f"{user}@example.com")
+    for _ in range(3):
+        await service.on_event(envelope(top_up(account)), top_up(account))
+    page = await service.inbox_page(user, limit=10, offset=0)
+    assert page["unread"] == 3
+    first = page["items"][0]["id"]
+    assert (await service.mark_read(user, first))["read"] is True
+    assert (await service.inbox_page(user, limit=10, offset=0))["unread"] == 2
+    with pytest.raises(NotFound):
+        await service.mark_read("someone-else", first)
+    assert await service.mark_all_read(user) == 2
+    assert (await service.inbox_page(user, limit=10, offset=0, unread_only=True))["total"] == 0
+
+
+def _for(event, account: str):
+    return event.model_copy(update={"account_id": account})

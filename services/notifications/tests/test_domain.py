@@ -1,0 +1,181 @@
+"""Given events / then notices, recipients and channels: the decisions, no I/O.
+
+Each trigger's notice is rendered in both languages too, so a template variable the
+decision does not supply fails here, not at send time.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from portal_chassis.decider import DomainError
+from portal_contracts.base import DomainEvent
+from portal_contracts.events.notifications import NotificationPreferencesChanged
+from portal_notifications.domain import (
+    PREFERENCES,
+    ChangePreferences,
+    Fact,
+    FactMissing,
+    Notice,
+    Preferences,
+    channels_for,
+    decide_notices,
+    decide_preferences,
+    recipients_for,
+    remember,
+    retry_delay,
+)
+from portal_notifications.rendering import Renderer
+
+from . import samples as s
+
+RENDERER = Renderer("https://portal.example")
+
+
+def facts_after(*events: DomainEvent) -> dict[tuple[str, str], dict]:
+    remembered = [f for f in (remember(e) for e in events) if isinstance(f, Fact)]
+    return {(f.kind, f.id): f.values for f in remembered}
+
+
+def notices(given: list[DomainEvent], when: DomainEvent) -> list[Notice]:
+    found = decide_notices(when, facts_after(*given))
+    for notice in found:
+        for person in (s.OWNER, s.ADMIN):  # vi and en
+            RENDERER.render(notice.template, notice.data, person)
+    return found
+
+
+def test_a_top_up_tells_the_account_managers_with_a_receipt() -> None:
+    [notice] = notices([], s.top_up())
+    assert notice.template == "top_up_received" and notice.category == "billing_receipts"
+    assert recipients_for(notice, s.PEOPLE) == [s.OWNER, s.ADMIN]
+    message = RENDERER.render(notice.template, notice.data, s.OWNER)
+    assert "1.234.567 ₫" in message.subject and "1.234.567 ₫" in message.body
+    assert "00:30 01/12/2026" in message.body  # the recipient's time zone
+
+
+@pytest.mark.parametrize(
+    ("given", "when", "template", "category"),
+    [
+        ([], s.invoice_issued(), "invoice_issued", "billing"),
+        (
+            [s.invoice_issued()],
+            s.payment_recorded(1_400_000),
+            "invoice_partially_paid",
+            "billing_receipts",
+        ),
+        ([s.invoice_issued()], s.invoice_paid(), "invoice_paid", "billing_receipts"),
+        ([s.invoice_issued()], s.claim_filed(), "payment_claim_received", "billing"),
+        ([s.invoice_issued()], s.claim_approved(), "payment_claim_approved", "billing"),
+        ([s.invoice_issued()], s.claim_rejected(), "payment_claim_rejected", "billing"),
+        ([s.repair_registered()], s.repair_ready(), "repair_ready", "repairs"),
+    ],
+)
+def test_billing_and_repair_triggers(given, when, template, category) -> None:
+    [notice] = notices(given, when)
+    assert (notice.template, notice.category) == (template, category)
+    assert recipients_for(notice, s.PEOPLE) == [s.OWNER, s.ADMIN]
+
+
+def test_a_partial_payment_says_what_is_still_due() -> None:
+    [notice] = notices([s.invoice_issued()], s.payment_recorded(1_400_000))
+    body = RENDERER.render(notice.template, notice.data, s.OWNER).body
+    assert "1.000.000 ₫" in body and "1.400.000 ₫" in body and "PF-2026-0001" in body
+
+
+def test_the_payment_that_settles_the_invoice_is_told_once_as_paid() -> None:
+    assert notices([s.invoice_issued()], s.payment_recorded(0)) == []
+
+
+def test_a_rejected_claim_gives_the_reason() -> None:
+    [notice] = notices([s.invoice_issued()], s.claim_rejected())
+    assert "Không tìm thấy giao dịch" in RENDERER.render(notice.template, notice.data, s.ADMIN).body
+
+
+def test_a_staff_reply_tells_who_opened_the_ticket() -> None:
+    [notice] = notices([s.ticket_opened()], s.ticket_replied())
+    assert notice.category == "support"
+    assert recipients_for(notice, s.PEOPLE) == [s.MEMBER]
+    assert (
+        "We restarted the server." in RENDERER.render(notice.template, notice.data, s.MEMBER).body
+    )
+
+
+def test_a_staff_reply_on_a_ticket_staff_opened_tells_the_managers() -> None:
+    [notice] = notices([s.ticket_opened(by_staff=True)], s.ticket_replied())
+    assert recipients_for(notice, s.PEOPLE) == [s.OWNER, s.ADMIN]
+
+
+def test_customer_replies_and_internal_notes_tell_the_customer_nothing() -> None:
+    assert notices([s.ticket_opened()], s.ticket_replied(author="customer")) == []
+    assert notices([s.ticket_opened()], s.ticket_replied(internal=True)) == []
+
+
+def test_a_notice_about_something_never_seen_is_a_failure_of_the_event() -> None:
+    with pytest.raises(FactMissing):
+        decide_notices(s.ticket_replied(), {})
+
+
+def test_events_nobody_must_know_about_call_for_nothing() -> None:
+    assert notices([], s.ticket_opened()) == []
+    assert notices([], s.repair_registered()) == []
+
+
+def test_nobody_of_another_account_is_told() -> None:
+    [notice] = notices([], s.top_up())
+    assert s.STRANGER not in recipients_for(notice, s.PEOPLE)
+    assert recipients_for(notice, [s.STRANGER]) == []
+
+
+# --- preferences ---------------------------------------------------------------------
+
+NOW = datetime(2026, 11, 30, tzinfo=UTC)
+
+
+def change(changes: dict[str, dict[str, bool]], state: Preferences | None = None):
+    return decide_preferences(
+        ChangePreferences("u-1", "acc-1", changes, NOW), state or Preferences()
+    )
+
+
+def test_everything_is_on_until_switched_off() -> None:
+    assert channels_for("support", Preferences()) == ["email", "in_app"]
+
+
+def test_switching_a_category_off_on_one_channel() -> None:
+    [event] = change({"support": {"email": False}})
+    assert isinstance(event, NotificationPreferencesChanged)
+    state = PREFERENCES.fold(Preferences(), [event])
+    assert channels_for("support", state) == ["in_app"]
+    assert channels_for("repairs", state) == ["email", "in_app"]
+    assert change({"support": {"email": False}}, state) == []  # no change, no event
+
+
+@pytest.mark.parametrize("category", ["security", "billing_receipts"])
+def test_security_and_receipts_cannot_be_switched_off(category: str) -> None:
+    with pytest.raises(DomainError) as refused:
+        change({category: {"email": False}})
+    assert refused.value.code == "category_mandatory"
+    assert change({category: {"email": True}}) == []
+
+
+def test_a_refused_change_changes_nothing_even_beside_a_valid_one() -> None:
+    with pytest.raises(DomainError):
+        change({"support": {"email": False}, "security": {"in_app": False}})
+
+
+def test_unknown_categories_and_channels_are_refused() -> None:
+    for changes in ({"marketing": {"email": False}}, {"support": {"sms": False}}):
+        with pytest.raises(DomainError):
+            change(changes)
+
+
+def test_receipts_reach_every_channel_whatever_is_stored() -> None:
+    stored = Preferences({"billing_receipts": {"email": False, "in_app": False}})
+    assert channels_for("billing_receipts", stored) == ["email", "in_app"]
+
+
+def test_retries_back_off_and_are_capped() -> None:
+    assert [retry_delay(n, 5, 60) for n in (1, 2, 3, 4, 5, 9)] == [5, 10, 20, 40, 60, 60]

@@ -1,0 +1,96 @@
+"""Every template renders in every language with sample data; a missing variable or a
+missing translation fails here."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from jinja2 import UndefinedError
+
+from portal_notifications.domain import LANGUAGES, Recipient
+from portal_notifications.rendering import TEMPLATE_DIR, TEMPLATES, Renderer, money
+
+AT = datetime(2026, 11, 30, 17, 30, tzinfo=UTC)
+MONEY = {"amount": 1_234_567, "currency": "VND"}
+SAMPLES: dict[str, dict[str, object]] = {
+    "top_up_received": {"amount": MONEY, "requested": MONEY, "reference": "PAY1", "at": AT},
+    "invoice_issued": {
+        "number": "PF-1",
+        "plan_name": "Hosting S",
+        "months": 12,
+        "total": MONEY,
+        "due_at": AT,
+        "invoice_id": "inv-1",
+    },
+    "invoice_partially_paid": {
+        "number": "PF-1",
+        "paid": MONEY,
+        "due": MONEY,
+        "at": AT,
+        "invoice_id": "inv-1",
+    },
+    "invoice_paid": {"number": "INV-1", "amount": MONEY, "at": AT, "invoice_id": "inv-1"},
+    "payment_claim_received": {
+        "number": "PF-1",
+        "amount": MONEY,
+        "review_due_at": AT,
+        "invoice_id": "inv-1",
+    },
+    "payment_claim_approved": {"number": "PF-1", "invoice_id": "inv-1"},
+    "payment_claim_rejected": {"number": "PF-1", "reason": "no such transfer", "invoice_id": "i"},
+    "ticket_staff_reply": {"number": "T-1", "title": "Down", "content": "Fixed", "ticket_id": "t"},
+    "repair_ready": {"number": "R-1", "model": "X1", "repaired": True, "repair_id": "rp-1"},
+}
+RENDERER = Renderer("https://portal.example")
+
+
+def person(language: str) -> Recipient:
+    return Recipient("u", "a", "u@example.com", "Lan", "owner", language=language)
+
+
+def test_every_template_has_every_language_and_nothing_else() -> None:
+    files = {p.relative_to(TEMPLATE_DIR).as_posix() for p in TEMPLATE_DIR.rglob("*.j2")}
+    assert files == {f"{lang}/{name}.j2" for lang in LANGUAGES for name in TEMPLATES}
+    assert set(SAMPLES) == set(TEMPLATES)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_every_template_renders(template: str, language: str) -> None:
+    message = RENDERER.render(template, SAMPLES[template], person(language))
+    assert message.subject and "\n" not in message.subject
+    assert "Lan" in message.body and "https://portal.example/" in message.body
+    assert message.language == language
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_the_languages_differ(template: str) -> None:
+    vi, en = (RENDERER.render(template, SAMPLES[template], person(x)) for x in ("vi", "en"))
+    assert vi.subject != en.subject and vi.body != en.body
+
+
+@pytest.mark.parametrize("template", [t for t in TEMPLATES if len(SAMPLES[t]) > 1])
+def test_a_missing_variable_fails(template: str) -> None:
+    data = dict(SAMPLES[template])
+    data.pop(next(iter(data)))
+    with pytest.raises(UndefinedError):
+        RENDERER.render(template, data, person("vi"))
+
+
+def test_money_is_written_the_vietnamese_way() -> None:
+    assert money(MONEY) == "1.234.567 ₫"
+    assert money({"amount": 0, "currency": "VND"}) == "0 ₫"
+    assert money({"amount": -50_000, "currency": "VND"}) == "-50.000 ₫"
+    assert money({"amount": 123_456, "currency": "USD"}) == "1.234,56 USD"
+
+
+def test_times_are_in_the_recipients_zone_and_language() -> None:
+    vi = RENDERER.render("invoice_paid", SAMPLES["invoice_paid"], person("vi"))
+    en = RENDERER.render("invoice_paid", SAMPLES["invoice_paid"], person("en"))
+    assert "00:30 01/12/2026" in vi.body and "01 Dec 2026, 00:30" in en.body
+
+
+def test_an_unknown_language_falls_back_to_vietnamese() -> None:
+    message = RENDERER.render("invoice_paid", SAMPLES["invoice_paid"], person("fr"))
+    assert message.language == "vi"

@@ -1,0 +1,75 @@
+"""Notifications end to end: a top-up's receipt by mail (read from the SMTP catcher) and in
+the bell list, through the gateway; preferences that refuse what may not be switched off."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from portal_tests.e2e import eventually, paid, problem, webhook
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_top_up_sends_a_vietnamese_receipt_and_rings_the_bell(platform, customer):
+    top_up = customer.top_up(1_234_567, method="sandbox")
+    assert top_up.status_code == 201, top_up.text
+    reference = top_up.json()["payment"]["reference"]
+    assert webhook(platform["url"], paid(reference, 1_234_567)).status_code == 200
+
+    mails = eventually(
+        lambda: platform["mail"].messages(to=customer.email), timeout=120, what="receipt mail"
+    )
+    [mail] = mails
+    assert mail.subject == "Đã nhận 1.234.567 ₫ nạp vào ví"
+    assert "1.234.567 ₫" in mail.body and "Xin chào" in mail.body and reference in mail.body
+
+    page = eventually(
+        lambda: (r := customer.http.get("/api/v1/notifications")).json()["total"] and r.json(),
+        timeout=60,
+        what="bell entry",
+    )
+    assert page["unread"] == 1 and page["total"] == 1
+    [entry] = page["items"]
+    assert entry["category"] == "billing_receipts" and not entry["read"]
+    assert "1.234.567 ₫" in entry["title"]
+
+    read = customer.http.post(f"/api/v1/notifications/{entry['id']}/read")
+    assert read.status_code == 200, read.text
+    assert read.json()["read"] is True
+    assert customer.http.get("/api/v1/notifications").json()["unread"] == 0
+    all_read = customer.http.post("/api/v1/notifications/read-all")
+    assert all_read.status_code == 200 and all_read.json() == {"marked": 0, "unread": 0}
+
+    # The same event is not told twice, whatever the consumers replay: still one mail.
+    assert len(platform["mail"].messages(to=customer.email)) == 1
+
+
+def test_preferences_refuse_switching_off_receipts_and_malformed_updates(platform, customer):
+    url = "/api/v1/me/notification-preferences"
+    before = customer.http.get(url)
+    assert before.status_code == 200, before.text
+    categories = {c["category"]: c for c in before.json()["categories"]}
+    assert categories["billing_receipts"]["mandatory"] and categories["security"]["mandatory"]
+
+    problem(
+        customer.http.put(url, json={"billing_receipts": {"email": False}}),
+        422,
+        "category_mandatory",
+    )
+    for bad in ({"support": {"email": "no"}}, {"marketing": {"email": False}}, [1]):
+        r = customer.http.put(url, json=bad)
+        assert r.status_code == 400, (bad, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+    assert customer.http.get(url).json() == before.json()
+
+    changed = customer.http.put(url, json={"support": {"email": False}})
+    assert changed.status_code == 200, changed.text
+    support = next(c for c in changed.json()["categories"] if c["category"] == "support")
+    assert support["channels"] == {"email": False, "in_app": True}
+    assert customer.http.get(url).json() == changed.json()
+
+
+def test_the_bell_needs_a_token(platform):
+    r = httpx.get(f"{platform['url']}/api/v1/notifications", timeout=20)
+    problem(r, 401)
