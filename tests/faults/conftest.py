@@ -87,4 +87,7 @@ def platform(fault_infra, infra_control) -> Iterator[dict[str, Any]]:
             "url": running.url,
             "services": {spec.name: f"http://127.0.0.1:{spec.port}" for spec in specs(BASE_PORT)},
             "processes": running.procs,
+            "running": running,
+            "mongodb_uri": infra.mongodb_uri,
+            "db_prefix": prefix,
         }
