@@ -6,7 +6,8 @@ After each: money reconciles (`portal money reconcile`'s checks), the dashboard 
 wallet's balance, the balance is exactly the sum of the payments the provider was told
 were taken (none lost, none counted twice), and while the process was away the client saw
 503 problem+json answers, never a 500. The catch-up times are printed and written to
-.cache/faults-logs/catch-up.json.
+.cache/faults-logs/catch-up.json. It runs after test_outages.py (file order), whose first
+test absorbs the platform's slow start.
 
 Bounded by default (`make test`); `make faults` sets PORTAL_FAULTS_FULL=1: longer
 outages, more load.
@@ -21,6 +22,7 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -201,49 +203,62 @@ def _check_outage_answers(victim: str, answers: list[Answer]) -> None:
         assert a.status in (0, 200, 201, 503), (victim, a)
 
 
-def test_kill_9_each_process_under_top_ups_then_money_reconciles(platform):
-    running = platform["running"]
-    customer = Customer(platform["url"])
-    ledger = Ledger()
-    catch_up: dict[str, dict[str, float | int]] = {}
-    for victim in VICTIMS:
-        # A fresh access token each round: the whole test may outlive one.
-        token = login(customer.base_url, customer.email, PASSWORD)["access_token"]
-        customer.http.headers["Authorization"] = f"Bearer {token}"
-        with TopUpStream(customer, ledger) as stream:
-            time.sleep(2)
-            killed = time.monotonic()
-            running.kill(victim)
-            time.sleep(AWAY_SECONDS)
-            restarted = time.monotonic()
-            running.restart(victim)
-            ready = time.monotonic()
-            time.sleep(2)
-        during = [a for a in stream.answers if killed < a.at < ready]
-        _check_outage_answers(victim, stream.answers)
-        if victim in ("wallet", "billing"):
-            assert any(a.status == 503 for a in during), f"no request saw the {victim} away"
-        stream.drain()
-        expected = ledger.total()
-        eventually(
-            lambda: _settled(platform, customer, expected),  # noqa: B023 (called at once)
-            timeout=180,
-            what=f"money to reconcile after the {victim} restarted",
-        )
-        converged = time.monotonic()
-        catch_up[victim] = {
-            "away_s": round(restarted - killed, 1),
-            "ready_after_restart_s": round(ready - restarted, 1),
-            "reconciled_after_restart_s": round(converged - restarted, 1),
-            "requests": len(stream.answers),
-            "answers_503": sum(1 for a in stream.answers if a.status == 503),
-            "no_answer": sum(1 for a in stream.answers if a.status == 0),
-            "paid_total": expected,
-        }
-    assert ledger.total() > 0
+@pytest.fixture(scope="module")
+def books(platform: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """One customer and what it paid, through every victim's test; the catch-up times
+    are written when the last is done."""
+    state: dict[str, Any] = {
+        "customer": Customer(platform["url"]),
+        "ledger": Ledger(),
+        "catch_up": {},
+    }
+    yield state
     report = REPO_ROOT / ".cache" / "faults-logs" / "catch-up.json"
     report.parent.mkdir(parents=True, exist_ok=True)
-    report.write_text(json.dumps({"full": FULL, "catch_up": catch_up}, indent=2))
+    report.write_text(json.dumps({"full": FULL, "catch_up": state["catch_up"]}, indent=2))
     print(f"\ncatch-up after kill -9 ({'full' if FULL else 'bounded'}):")
-    for victim, figures in catch_up.items():
+    for victim, figures in state["catch_up"].items():
         print(f"  {victim}: {figures}")
+
+
+# One test per victim (each its own time budget on a slow machine), in this order, on the
+# same customer: each starts from the books the previous one left reconciled.
+@pytest.mark.parametrize("victim", VICTIMS)
+def test_kill_9_under_top_ups_then_money_reconciles(platform, books, victim):
+    running = platform["running"]
+    customer: Customer = books["customer"]
+    ledger: Ledger = books["ledger"]
+    # A fresh access token each time: the victims' tests together may outlive one.
+    token = login(customer.base_url, customer.email, PASSWORD)["access_token"]
+    customer.http.headers["Authorization"] = f"Bearer {token}"
+    with TopUpStream(customer, ledger) as stream:
+        time.sleep(2)
+        killed = time.monotonic()
+        running.kill(victim)
+        time.sleep(AWAY_SECONDS)
+        restarted = time.monotonic()
+        running.restart(victim)
+        ready = time.monotonic()
+        time.sleep(2)
+    during = [a for a in stream.answers if killed < a.at < ready]
+    _check_outage_answers(victim, stream.answers)
+    if victim in ("wallet", "billing"):
+        assert any(a.status == 503 for a in during), f"no request saw the {victim} away"
+    stream.drain()
+    expected = ledger.total()
+    assert expected > 0, "no top-up was paid"
+    eventually(
+        lambda: _settled(platform, customer, expected),
+        timeout=180,
+        what=f"money to reconcile after the {victim} restarted",
+    )
+    converged = time.monotonic()
+    books["catch_up"][victim] = {
+        "away_s": round(restarted - killed, 1),
+        "ready_after_restart_s": round(ready - restarted, 1),
+        "reconciled_after_restart_s": round(converged - restarted, 1),
+        "requests": len(stream.answers),
+        "answers_503": sum(1 for a in stream.answers if a.status == 503),
+        "no_answer": sum(1 for a in stream.answers if a.status == 0),
+        "paid_total": expected,
+    }
