@@ -7,7 +7,7 @@ export UV_LINK_MODE ?= copy
 # The web portal's dependencies: `npm ci` again whenever the lock file changed.
 WEB_DEPS := web/node_modules/.package-lock.json
 
-.PHONY: web-lint web-build dev test unit lint typecheck schemas asyncapi bench infra-up infra-down install check-tools
+.PHONY: web-lint web-build dev test faults unit lint typecheck schemas asyncapi bench infra-up infra-down install check-tools
 
 check-tools:
 	@test -x "$(UV)" || command -v $(UV) >/dev/null || { echo "installing uv (pip --user)"; python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv; }
@@ -21,6 +21,10 @@ dev: install
 
 test: install lint typecheck web-build
 	$(UV) run pytest
+
+# kill -9 of every process in turn under load, longer outages than `make test`'s run.
+faults: install
+	PORTAL_FAULTS_FULL=1 $(UV) run pytest tests/faults -x -q -s -o timeout=1800
 
 unit: install
 	$(UV) run pytest -m "not integration and not e2e"

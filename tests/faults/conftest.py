@@ -44,11 +44,16 @@ class InfraControl:
 # private pair of its own. On the session's shared pair it would stop the broker under the
 # e2e platform that later tests use, and the two platforms' consumer groups (same names,
 # same topics) would split the partitions, each consuming some of the other's events.
+# Its directory and ports move with PORTAL_FAULTS_INFRA_DIR, PORTAL_FAULTS_KAFKA_PORT,
+# PORTAL_FAULTS_KAFKA_CONTROLLER_PORT and PORTAL_FAULTS_FERRETDB_PORT (two runs side by side
+# on one machine need two pairs).
 PRIVATE_INFRA = {
-    "PORTAL_INFRA_DIR": str(REPO_ROOT / ".cache" / "local-infra" / "faults"),
-    "KAFKA_PORT": "19192",
-    "KAFKA_CONTROLLER_PORT": "19193",
-    "FERRETDB_PORT": "27028",
+    "PORTAL_INFRA_DIR": os.environ.get(
+        "PORTAL_FAULTS_INFRA_DIR", str(REPO_ROOT / ".cache" / "local-infra" / "faults")
+    ),
+    "KAFKA_PORT": os.environ.get("PORTAL_FAULTS_KAFKA_PORT", "19192"),
+    "KAFKA_CONTROLLER_PORT": os.environ.get("PORTAL_FAULTS_KAFKA_CONTROLLER_PORT", "19193"),
+    "FERRETDB_PORT": os.environ.get("PORTAL_FAULTS_FERRETDB_PORT", "27028"),
 }
 
 
@@ -82,4 +87,7 @@ def platform(fault_infra, infra_control) -> Iterator[dict[str, Any]]:
             "url": running.url,
             "services": {spec.name: f"http://127.0.0.1:{spec.port}" for spec in specs(BASE_PORT)},
             "processes": running.procs,
+            "running": running,
+            "mongodb_uri": infra.mongodb_uri,
+            "db_prefix": prefix,
         }

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from faststream.kafka import KafkaBroker
 
 from portal_chassis.logging import FASTSTREAM_LOGGER
+from portal_chassis.tracing import publish_spans
 from portal_contracts.envelope import EventEnvelope
 
 
@@ -46,6 +47,10 @@ class KafkaEventPublisher:
         self.broker = broker
 
     async def publish(self, messages: Sequence[tuple[str, EventEnvelope]]) -> None:
+        with publish_spans(list(messages)) as traced:
+            await self._publish(traced)
+
+    async def _publish(self, messages: Sequence[tuple[str, EventEnvelope]]) -> None:
         futures = []
         for topic, envelope in messages:
             key, headers, value = envelope.to_kafka()

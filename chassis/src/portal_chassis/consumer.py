@@ -27,6 +27,7 @@ from prometheus_client import Counter
 
 from portal_chassis.logging import bind_ids, get_logger
 from portal_chassis.mongo import is_database_unavailable
+from portal_chassis.tracing import traced_handler
 from portal_contracts.base import DomainEvent
 from portal_contracts.envelope import EventEnvelope
 from portal_contracts.registry import UnknownEventType, parse_event
@@ -81,6 +82,7 @@ def subscribe(
     """Register `handler` for every event on `topics` in consumer group `group_id`."""
     # The series starts at 0, so the first dead letter is an increase an alert can see.
     DEAD_LETTERED.labels(group_id)
+    handler = traced_handler(group_id, handler)
 
     async def dead_letter(msg: KafkaMessage, error: str) -> None:
         raw = msg.raw_message

@@ -17,7 +17,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from portal_chassis.mongo import ensure_indexes, update_by_id
+from portal_chassis.tracing import append_span, current_traceparent
 from portal_contracts.base import DomainEvent
 from portal_contracts.registry import parse_event
 
@@ -186,7 +187,31 @@ class EventStore:
         """
         if not events:
             raise ValueError("nothing to append")
-        metadata = metadata or CommitMetadata()
+        with append_span(stream_id, expected_version + 1, len(events)):
+            # The commit remembers the append's span: the relay publishes it as a child.
+            metadata = metadata or CommitMetadata()
+            traceparent = current_traceparent() or metadata.traceparent
+            return await self._append(
+                stream_id,
+                expected_version,
+                events,
+                idempotency_key=idempotency_key,
+                fingerprint=fingerprint,
+                metadata=replace(metadata, traceparent=traceparent),
+                now=now,
+            )
+
+    async def _append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[DomainEvent],
+        *,
+        idempotency_key: str | None,
+        fingerprint: str | None,
+        metadata: CommitMetadata,
+        now: datetime | None,
+    ) -> Commit:
         first = expected_version + 1
         commit_id = commit_key(stream_id, first)
         stored = [

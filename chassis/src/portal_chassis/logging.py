@@ -25,6 +25,8 @@ from typing import Any
 import structlog
 from structlog.contextvars import bind_contextvars, clear_contextvars, get_contextvars
 
+from portal_chassis.tracing import add_trace_ids, configure_tracing
+
 # Libraries that log at INFO on the hot path: httpx one line per request, aiokafka the
 # consumer group's join/sync chatter, pymongo its command monitoring. WARNING and above
 # still show; LOG_LEVEL=DEBUG shows everything.
@@ -94,6 +96,7 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
     # Run for structlog's events and for the stdlib records (foreign_pre_chain) alike.
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        add_trace_ids,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         _uvicorn_name,
@@ -162,6 +165,8 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(service=service)
+    # Every process configures its logging once at start: its traces start with it.
+    configure_tracing(service)
 
 
 def bind_ids(

@@ -18,6 +18,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from portal_chassis.logging import bind_ids
 from portal_chassis.problems import EXCEPTION_HANDLERS, problem
 from portal_chassis.runtime import ServiceRuntime
+from portal_chassis.tracing import asgi_middleware
 
 ReadinessCheck = Callable[[], Any]
 
@@ -186,6 +187,7 @@ def create_app(
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
+            asgi_middleware(),
             correlation_middleware,
             path_guard_middleware,
             prometheus.middleware,

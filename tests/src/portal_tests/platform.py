@@ -172,6 +172,12 @@ class RunningPlatform:
         """Wait for a process to end by itself (a failpoint); returns its exit status."""
         return self.procs[name].wait(timeout=timeout)
 
+    def kill(self, name: str) -> None:
+        """kill -9: no shutdown hook runs, nothing is flushed or released (a crash)."""
+        proc = self.procs[name]
+        proc.kill()
+        proc.wait(timeout=30)
+
     def restart(self, name: str, extra_env: dict[str, str] | None = None) -> None:
         """Stop one process (if it still runs) and start it again, e.g. with failpoints."""
         proc = self.procs[name]

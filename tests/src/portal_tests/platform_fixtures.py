@@ -15,6 +15,8 @@ from portal_tests.e2e import REUSE_GRACE_SECONDS, SECRET, Customer
 from portal_tests.infra import REPO_ROOT
 from portal_tests.mailcatcher import MailCatcher
 from portal_tests.platform import mail_ports, platform_env, platform_processes
+from portal_tests.otlp import OtlpReceiver
+
 
 BASE_PORT = int(os.environ.get("PORTAL_E2E_BASE_PORT", "18000"))
 
@@ -25,6 +27,8 @@ def platform(infra) -> Iterator[dict[str, Any]]:
     clock_file = REPO_ROOT / ".cache" / f"{prefix}-clock-offset"
     clock_file.parent.mkdir(parents=True, exist_ok=True)
     clock_file.write_text("0")
+    # Every process exports its spans here (the trace test follows one across them).
+    traces = OtlpReceiver().start()
     env = platform_env(
         BASE_PORT,
         infra.kafka_bootstrap_servers,
@@ -47,6 +51,8 @@ def platform(infra) -> Iterator[dict[str, Any]]:
             "IDENTITY_REGISTRATIONS_PER_ADDRESS_PER_HOUR": "100000",
             # Request heads that trickle in are cut off after this (test_edge.py).
             "GATEWAY_HEADER_TIMEOUT_SECONDS": "3",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": traces.endpoint,
+            "OTEL_BSP_SCHEDULE_DELAY": "500",
         },
     )
     # Mail the platform sends is caught here; tests read it from `platform["mail"]`.
@@ -71,9 +77,11 @@ def platform(infra) -> Iterator[dict[str, Any]]:
             "wallet_url": f"http://127.0.0.1:{BASE_PORT + 101}",
             "identity_url": f"http://127.0.0.1:{BASE_PORT + 102}",
             "metrics_url": f"http://127.0.0.1:{BASE_PORT + 191}/metrics",
+            "traces": traces,
         }
         mongo.close()
     mail.stop()
+    traces.stop()
     clock_file.unlink(missing_ok=True)
 
 
