@@ -11,8 +11,6 @@ import createClient, { type Client, type Middleware } from "openapi-fetch";
 import type { paths } from "./schema";
 import { tokens } from "../auth/tokens";
 
-export type Paths = paths;
-
 /** One field error of a 400 (`errors` of the problem body). */
 export interface FieldError {
   loc: (string | number)[];
@@ -103,34 +101,6 @@ const auth: Middleware = {
 
 export const api: Client<paths> = createClient<paths>({ baseUrl: globalThis.location.origin });
 api.use(auth);
-
-/**
- * The same client typed over a schema with local patches, for calls whose bodies the public
- * schema does not describe yet (each patch carries a TODO(contract) where it is declared).
- */
-export function typed<P extends object>(): Client<P> {
-  return api as unknown as Client<P>;
-}
-
-/** Replace some paths of a schema (local patches until the contract describes them). */
-export type Patch<A, B> = Omit<A, keyof B> & B;
-
-type Json<T> = { content: { "application/json": T } };
-type NoParams = { query?: never; header?: never; path?: never; cookie?: never };
-
-/** An operation with a JSON body and a JSON answer (status S). */
-export interface JsonOp<Body, Answer, S extends number = 200, Params = NoParams> {
-  parameters: Params;
-  requestBody: Json<Body>;
-  responses: { [K in S]: { headers: Record<string, unknown> } & Json<Answer> };
-}
-
-/** An operation without a body and with a JSON answer. */
-export interface ReadOp<Answer, Params = NoParams> {
-  parameters: Params;
-  requestBody?: never;
-  responses: { 200: { headers: Record<string, unknown> } & Json<Answer> };
-}
 
 /** Data of a call, or an ApiError thrown with the problem's code. */
 export async function unwrap<T>(

@@ -1,84 +1,13 @@
 /** The customer's dashboard: one read, then live over server-sent events. */
-import { api, typed, unwrap, type Patch, type Paths, type ReadOp } from "./client";
-import type { Transaction } from "./wallet";
+import { api, unwrap } from "./client";
+import type { components } from "./schema";
 
-// TODO(contract): the gateway answers `dict[str, Any]` for the dashboard; these are the keys its
-// parts render today (gateway/src/portal_gateway/dashboard*.py).
-export interface Service {
-  id: string;
-  contract_number: string;
-  plan_name: string;
-  category: string;
-  tier: string;
-  ends_on: string;
-  status: "active" | "expired";
-  days_left: number;
-}
-export interface SubscriptionNotice {
-  subscription_id: string;
-  kind: "expiring" | "expired";
-  contract_number: string;
-  plan_name: string;
-  ends_on: string;
-  days_left: number;
-}
-export interface OpenInvoice {
-  id: string;
-  proforma_number: string;
-  plan_name: string;
-  total: number;
-  amount_due: number;
-  currency: string;
-  due_at: string;
-}
-export interface PaymentClaim {
-  id: string;
-  invoice_id: string;
-  reference: string;
-  amount: number;
-  status: "under_review" | "rejected";
-  reason?: string;
-}
-export interface DashboardTicket {
-  id: string;
-  number: string;
-  title: string;
-  status: string;
-  priority: string;
-  updated_at: string;
-}
-export interface DashboardRepair {
-  id: string;
-  number: string;
-  model: string;
-  step: string;
-  since: string;
-}
-export interface Dashboard {
-  account_id: string;
-  wallet?: { balance: number; currency: string; total_topped_up: number; top_ups_completed: number };
-  recent_transactions?: Transaction[];
-  subscription_notices?: SubscriptionNotice[];
-  services?: { active: number; items: Service[] };
-  open_invoices?: { count: number; amount_due: number; items: OpenInvoice[] };
-  payment_claims?: { under_review: PaymentClaim[]; rejected: PaymentClaim[] };
-  loyalty?: {
-    points: number;
-    level: string | null;
-    accumulated: number;
-    next_level: string | null;
-    to_next_level: number;
-    progress_percent: number;
-  };
-  tickets?: { open: number; latest: DashboardTicket[] };
-  repairs_in_progress?: DashboardRepair[];
-}
-
-type DashboardPaths = Patch<Paths, { "/api/v1/dashboard": { get: ReadOp<Dashboard> } }>;
-const client = typed<DashboardPaths>();
+export type Dashboard = components["schemas"]["CustomerDashboard"];
+/** A row of the dashboard's recent transactions (money that moved; held payments are not listed). */
+export type DashboardTransaction = components["schemas"]["DashboardTransaction"];
 
 export const dashboardApi = {
-  get: () => unwrap(client.GET("/api/v1/dashboard")),
+  get: () => unwrap(api.GET("/api/v1/dashboard")),
 };
 
 /**

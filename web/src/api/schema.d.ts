@@ -2325,7 +2325,7 @@ export interface components {
              * @default staff
              * @enum {string}
              */
-            role: "admin" | "staff";
+            role?: "admin" | "staff";
         };
         /** InvitationOut */
         InvitationOut: {
@@ -2425,22 +2425,22 @@ export interface components {
              * Name
              * @default null
              */
-            name: string | null;
+            name?: string | null;
             /**
              * Phone
              * @default null
              */
-            phone: string | null;
+            phone?: string | null;
             /**
              * Address
              * @default null
              */
-            address: string | null;
+            address?: string | null;
             /**
              * Language
              * @default null
              */
-            language: ("vi" | "en") | null;
+            language?: ("vi" | "en") | null;
         };
         /** QrApprovalIn */
         QrApprovalIn: {
@@ -2512,13 +2512,13 @@ export interface components {
              * Account Name
              * @default null
              */
-            account_name: string | null;
+            account_name?: string | null;
             /**
              * Kind
              * @default person
              * @enum {string}
              */
-            kind: "organisation" | "person";
+            kind?: "organisation" | "person";
         };
         /** RegisteredOut */
         RegisteredOut: {
@@ -2546,7 +2546,7 @@ export interface components {
              * Department
              * @default null
              */
-            department: string | null;
+            department?: string | null;
         };
         /** SecondFactorIn */
         SecondFactorIn: {
@@ -2579,7 +2579,7 @@ export interface components {
              * Department
              * @default null
              */
-            department: string | null;
+            department?: string | null;
         };
         /** TokensOut */
         TokensOut: {
@@ -2737,13 +2737,13 @@ export interface components {
              * @default VND
              * @example VND
              */
-            currency: string;
+            currency?: string;
             /**
              * Method
              * @default sandbox
              * @enum {string}
              */
-            method: "sandbox" | "bank_transfer";
+            method?: "sandbox" | "bank_transfer";
         };
         /** TopUpOut */
         TopUpOut: {
@@ -2795,7 +2795,7 @@ export interface components {
              * Agent Id
              * @default null
              */
-            agent_id: string | null;
+            agent_id?: string | null;
         };
         /** AttachmentOut */
         AttachmentOut: {
@@ -2840,7 +2840,7 @@ export interface components {
              * Account Id
              * @default null
              */
-            account_id: string | null;
+            account_id?: string | null;
             /** Department */
             department: string;
             /** Title */
@@ -2849,20 +2849,20 @@ export interface components {
              * Request Type
              * @default question
              */
-            request_type: string;
+            request_type?: string;
             /**
              * Priority
              * @default normal
              * @enum {string}
              */
-            priority: "low" | "normal" | "high" | "urgent";
+            priority?: "low" | "normal" | "high" | "urgent";
             /** Content */
             content: string;
             /**
              * Related Code
              * @default null
              */
-            related_code: string | null;
+            related_code?: string | null;
             /** Attachments */
             attachments?: components["schemas"]["FileIn"][];
         };
@@ -2889,7 +2889,7 @@ export interface components {
              * Comment
              * @default
              */
-            comment: string;
+            comment?: string;
         };
         /** RepliesOut */
         RepliesOut: {
@@ -2902,17 +2902,17 @@ export interface components {
              * Content
              * @default
              */
-            content: string;
+            content?: string;
             /**
              * Internal
              * @default false
              */
-            internal: boolean;
+            internal?: boolean;
             /**
              * Then Status
              * @default null
              */
-            then_status: ("open" | "in_progress" | "waiting_for_customer" | "resolved") | null;
+            then_status?: ("open" | "in_progress" | "waiting_for_customer" | "resolved") | null;
             /** Attachments */
             attachments?: components["schemas"]["FileIn"][];
         };
@@ -2996,7 +2996,7 @@ export interface components {
              * Notes
              * @default
              */
-            notes: string;
+            notes?: string;
         };
         /** ConditionOut */
         ConditionOut: {
@@ -3072,7 +3072,7 @@ export interface components {
              * Reason
              * @default
              */
-            reason: string;
+            reason?: string;
         };
         /** ReceiveIn */
         ReceiveIn: {
@@ -3086,7 +3086,7 @@ export interface components {
              * Account Id
              * @default null
              */
-            account_id: string | null;
+            account_id?: string | null;
             /** Model */
             model: string;
             /** Serial */
@@ -3121,7 +3121,7 @@ export interface components {
              * Return Address
              * @default null
              */
-            return_address: string | null;
+            return_address?: string | null;
         };
         /** RepairOut */
         RepairOut: {
@@ -3163,9 +3163,9 @@ export interface components {
             currency?: string | null;
             return_method: string;
             /** @default false */
-            warranty: boolean;
+            warranty?: boolean;
             /** @default false */
-            repaired: boolean;
+            repaired?: boolean;
             version: number;
             /** Format: date-time */
             updated_at: string;
@@ -3183,12 +3183,12 @@ export interface components {
              * Carrier
              * @default null
              */
-            carrier: string | null;
+            carrier?: string | null;
             /**
              * Tracking Number
              * @default null
              */
-            tracking_number: string | null;
+            tracking_number?: string | null;
             condition?: components["schemas"]["ConditionIn"];
         };
         /** ReturnOut */
@@ -3210,7 +3210,7 @@ export interface components {
              * Months
              * @default null
              */
-            months: number | null;
+            months?: number | null;
         };
         /**
          * ClaimIn
@@ -3226,9 +3226,9 @@ export interface components {
              * Paid On
              * @default null
              */
-            paid_on: string | null;
+            paid_on?: string | null;
             /** @default null */
-            proof: components["schemas"]["FileIn"] | null;
+            proof?: components["schemas"]["FileIn"] | null;
         };
         /** ClaimOut */
         ClaimOut: {
@@ -3330,9 +3330,9 @@ export interface components {
             paid_at: string | null;
             payments: components["schemas"]["InvoicePaymentOut"][];
             /** @default 0 */
-            refunded: number;
+            refunded?: number;
             /** @default 0 */
-            upgrade_credit: number;
+            upgrade_credit?: number;
             payments_in_progress?: components["schemas"]["PaymentStartedOut"][];
             payment_in_progress_since?: string | null;
             /** @description Only on a cancelled invoice */
@@ -3390,9 +3390,9 @@ export interface components {
             paid_at: string | null;
             payments: components["schemas"]["InvoicePaymentOut"][];
             /** @default 0 */
-            refunded: number;
+            refunded?: number;
             /** @default 0 */
-            upgrade_credit: number;
+            upgrade_credit?: number;
             payments_in_progress?: components["schemas"]["PaymentStartedOut"][];
             payment_in_progress_since?: string | null;
             /** @description Only on a cancelled invoice */
@@ -3440,12 +3440,12 @@ export interface components {
              * @default wallet
              * @enum {string}
              */
-            method: "wallet" | "sandbox" | "bank_transfer";
+            method?: "wallet" | "sandbox" | "bank_transfer";
             /**
              * Amount
              * @default null
              */
-            amount: number | null;
+            amount?: number | null;
         };
         /** PaymentRequestOut */
         PaymentRequestOut: {
@@ -3475,7 +3475,7 @@ export interface components {
              * Discount Percent
              * @default 0
              */
-            discount_percent: number;
+            discount_percent?: number;
         };
         /** PeriodOut */
         PeriodOut: {
@@ -3495,7 +3495,7 @@ export interface components {
              * Description
              * @default
              */
-            description: string;
+            description?: string;
             /** Code */
             code: string;
             /** Category */
@@ -3556,7 +3556,7 @@ export interface components {
              * Description
              * @default
              */
-            description: string;
+            description?: string;
         };
         /** PlansOut */
         PlansOut: {
@@ -3583,7 +3583,7 @@ export interface components {
              * Pay From Wallet
              * @default true
              */
-            pay_from_wallet: boolean;
+            pay_from_wallet?: boolean;
         };
         /** SettingsIn */
         SettingsIn: {
@@ -3660,12 +3660,12 @@ export interface components {
              * Pay From Wallet
              * @default true
              */
-            pay_from_wallet: boolean;
+            pay_from_wallet?: boolean;
             /**
              * Expected Charge
              * @default null
              */
-            expected_charge: number | null;
+            expected_charge?: number | null;
         };
         /** UpgradePreviewOut */
         UpgradePreviewOut: {
@@ -3712,12 +3712,12 @@ export interface components {
              * Reason Id
              * @default null
              */
-            reason_id: string | null;
+            reason_id?: string | null;
             /**
              * Value
              * @default 0
              */
-            value: number;
+            value?: number;
             /**
              * Due At
              * Format: date-time
@@ -3727,17 +3727,17 @@ export interface components {
              * Caretaker Id
              * @default null
              */
-            caretaker_id: string | null;
+            caretaker_id?: string | null;
             /**
              * Department
              * @default null
              */
-            department: string | null;
+            department?: string | null;
             /**
              * Note
              * @default
              */
-            note: string;
+            note?: string;
         };
         /** ActivityOut */
         ActivityOut: {
@@ -3816,27 +3816,27 @@ export interface components {
              * @default manual
              * @enum {string}
              */
-            method: "manual" | "round_robin";
+            method?: "manual" | "round_robin";
             /**
              * Caretaker Id
              * @default null
              */
-            caretaker_id: string | null;
+            caretaker_id?: string | null;
             /**
              * Department
              * @default null
              */
-            department: string | null;
+            department?: string | null;
             /**
              * Care From
              * @default null
              */
-            care_from: string | null;
+            care_from?: string | null;
             /**
              * Note
              * @default
              */
-            note: string;
+            note?: string;
         };
         /** BulkAssignedOut */
         BulkAssignedOut: {
@@ -3851,7 +3851,7 @@ export interface components {
              * Confirm
              * @default false
              */
-            confirm: boolean;
+            confirm?: boolean;
         };
         /** BulkDeletedOut */
         BulkDeletedOut: {
@@ -3876,7 +3876,7 @@ export interface components {
              * Reason
              * @default
              */
-            reason: string;
+            reason?: string;
         };
         /** CareActionIn */
         CareActionIn: {
@@ -3886,12 +3886,12 @@ export interface components {
              * Value
              * @default 0
              */
-            value: number;
+            value?: number;
             /**
              * Note
              * @default
              */
-            note: string;
+            note?: string;
         };
         /** CareReasonIn */
         CareReasonIn: {
@@ -3961,7 +3961,7 @@ export interface components {
              * Text
              * @default
              */
-            text: string;
+            text?: string;
             /** Attachments */
             attachments?: components["schemas"]["FileIn"][];
         };
@@ -3982,73 +3982,73 @@ export interface components {
              * @default organisation
              * @enum {string}
              */
-            party_type: "organisation" | "person";
+            party_type?: "organisation" | "person";
             /**
              * Organisation Size
              * @default
              */
-            organisation_size: string;
+            organisation_size?: string;
             /**
              * Founding Date
              * @default null
              */
-            founding_date: string | null;
+            founding_date?: string | null;
             /**
              * Tax Code
              * @default
              */
-            tax_code: string;
+            tax_code?: string;
             /**
              * Phone
              * @default
              */
-            phone: string;
+            phone?: string;
             /**
              * Email
              * @default
              */
-            email: string;
+            email?: string;
             /**
              * Owner Id
              * @default null
              */
-            owner_id: string | null;
+            owner_id?: string | null;
             /**
              * Unit
              * @default
              */
-            unit: string;
+            unit?: string;
             /**
              * Industry
              * @default
              */
-            industry: string;
+            industry?: string;
             /**
              * Source
              * @default
              */
-            source: string;
+            source?: string;
             /**
              * Description
              * @default
              */
-            description: string;
+            description?: string;
             /**
              * Address
              * @default
              */
-            address: string;
+            address?: string;
             /**
              * Website
              * @default
              */
-            website: string;
+            website?: string;
             /**
              * Group
              * @default not_customer
              * @enum {string}
              */
-            group: "new_from_ads" | "not_customer" | "cold" | "warm" | "hot";
+            group?: "new_from_ads" | "not_customer" | "cold" | "warm" | "hot";
             /** Contact Persons */
             contact_persons?: components["schemas"]["PersonIn"][];
             /**
@@ -4056,7 +4056,7 @@ export interface components {
              * @default contact
              * @enum {string}
              */
-            kind: "contact" | "customer";
+            kind?: "contact" | "customer";
             /** Name */
             name: string;
             /** Labels */
@@ -4091,82 +4091,82 @@ export interface components {
              * Name
              * @default null
              */
-            name: string | null;
+            name?: string | null;
             /**
              * Party Type
              * @default null
              */
-            party_type: ("organisation" | "person") | null;
+            party_type?: ("organisation" | "person") | null;
             /**
              * Organisation Size
              * @default null
              */
-            organisation_size: string | null;
+            organisation_size?: string | null;
             /**
              * Founding Date
              * @default null
              */
-            founding_date: string | null;
+            founding_date?: string | null;
             /**
              * Tax Code
              * @default null
              */
-            tax_code: string | null;
+            tax_code?: string | null;
             /**
              * Phone
              * @default null
              */
-            phone: string | null;
+            phone?: string | null;
             /**
              * Email
              * @default null
              */
-            email: string | null;
+            email?: string | null;
             /**
              * Owner Id
              * @default null
              */
-            owner_id: string | null;
+            owner_id?: string | null;
             /**
              * Unit
              * @default null
              */
-            unit: string | null;
+            unit?: string | null;
             /**
              * Industry
              * @default null
              */
-            industry: string | null;
+            industry?: string | null;
             /**
              * Source
              * @default null
              */
-            source: string | null;
+            source?: string | null;
             /**
              * Description
              * @default null
              */
-            description: string | null;
+            description?: string | null;
             /**
              * Address
              * @default null
              */
-            address: string | null;
+            address?: string | null;
             /**
              * Website
              * @default null
              */
-            website: string | null;
+            website?: string | null;
             /**
              * Group
              * @default null
              */
-            group: ("new_from_ads" | "not_customer" | "cold" | "warm" | "hot") | null;
+            group?: ("new_from_ads" | "not_customer" | "cold" | "warm" | "hot") | null;
             /**
              * Contact Persons
              * @default null
              */
-            contact_persons: components["schemas"]["PersonIn"][] | null;
+            contact_persons?: components["schemas"]["PersonIn"][] | null;
         };
         /** ContactRowOut */
         ContactRowOut: {
@@ -4324,7 +4324,7 @@ export interface components {
              * Outcome
              * @default
              */
-            outcome: string;
+            outcome?: string;
         };
         /** Page[ActivityRowOut] */
         Page_ActivityRowOut_: {
@@ -4355,17 +4355,17 @@ export interface components {
              * Title
              * @default
              */
-            title: string;
+            title?: string;
             /**
              * Phone
              * @default
              */
-            phone: string;
+            phone?: string;
             /**
              * Email
              * @default
              */
-            email: string;
+            email?: string;
         };
         /** PersonOut */
         PersonOut: {
@@ -4569,7 +4569,7 @@ export interface components {
             /** @enum {string} */
             status: "active" | "expired";
             /** @default false */
-            notice: boolean;
+            notice?: boolean;
             days_left: number;
         };
         /** DashboardServices */

@@ -1,8 +1,7 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { setRefresher } from "../api/client";
-import { setTimeZone } from "../lib/format";
-import { setLanguage } from "../i18n";
+import { LANGUAGES, setLanguage } from "../i18n";
 import { authApi, type AccessToken, type Profile } from "./api";
 import { tokens } from "./tokens";
 
@@ -45,8 +44,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
 
   const loadProfile = useCallback(async () => {
     const me = await authApi.me();
-    setTimeZone(me.time_zone);
-    if (me.language) setLanguage(me.language);
+    const language = LANGUAGES.find((l) => l === me.language);
+    if (language) setLanguage(language);
     setProfile(me);
     setStatus("signed-in");
   }, []);

@@ -164,14 +164,16 @@ export default function Dashboard() {
           </Title>
           <Stack gap="xs">
             {(board.tickets?.latest ?? [])
-              .filter((ticket) => !["resolved", "closed"].includes(ticket.status))
+              .filter((ticket) => !["resolved", "closed"].includes(ticket.status ?? ""))
               .slice(0, 5)
               .map((ticket) => (
                 <Group key={ticket.id} justify="space-between" wrap="nowrap">
                   <Text size="sm" truncate>
                     {t("dashboard.ticket")} {ticket.number}: {ticket.title}
                   </Text>
-                  <Badge variant="light">{t(`status.ticket.${ticket.status}`, { defaultValue: ticket.status })}</Badge>
+                  {ticket.status && (
+                    <Badge variant="light">{t(`status.ticket.${ticket.status}`, { defaultValue: ticket.status })}</Badge>
+                  )}
                 </Group>
               ))}
             {(board.repairs_in_progress ?? []).slice(0, 5).map((repair) => (
@@ -179,9 +181,11 @@ export default function Dashboard() {
                 <Text size="sm" truncate>
                   {t("dashboard.repair")} {repair.number}: {repair.model}
                 </Text>
-                <Badge variant="light" color="grape">
-                  {t(`status.repair.${repair.step}`, { defaultValue: repair.step })}
-                </Badge>
+                {repair.step && (
+                  <Badge variant="light" color="grape">
+                    {t(`status.repair.${repair.step}`, { defaultValue: repair.step })}
+                  </Badge>
+                )}
               </Group>
             ))}
             {(board.payment_claims?.under_review ?? []).map((claim) => (
@@ -197,7 +201,8 @@ export default function Dashboard() {
             {(board.payment_claims?.rejected ?? []).map((claim) => (
               <Group key={claim.id} justify="space-between" wrap="nowrap">
                 <Text size="sm" truncate>
-                  {t("dashboard.claim")} {claim.reference}: {claim.reason}
+                  {t("dashboard.claim")} {claim.reference}
+                  {claim.reason ? `: ${claim.reason}` : ""}
                 </Text>
                 <Badge variant="light" color="red">
                   {t("dashboard.rejected")}

@@ -181,7 +181,7 @@ export default function InvoiceDetail() {
                   <Table.Tr key={p.payment_id}>
                     <Table.Td>{dateTime(p.at)}</Table.Td>
                     <Table.Td>{t(`channels.${p.channel}`, { defaultValue: p.channel })}</Table.Td>
-                    <Table.Td ff="monospace">{p.reference ?? "—"}</Table.Td>
+                    <Table.Td ff="monospace">{p.reference || "—"}</Table.Td>
                     <Table.Td ta="right" className="money">
                       {money(p.applied, inv.currency)}
                     </Table.Td>
@@ -193,12 +193,12 @@ export default function InvoiceDetail() {
         </Card>
       )}
 
-      {(inv.claims?.length ?? 0) > 0 && (
+      {inv.claims.length > 0 && (
         <Card>
           <Title order={3} size="h5" mb="xs">
             {t("claims")}
           </Title>
-          <ClaimTable claims={inv.claims ?? []} />
+          <ClaimTable claims={inv.claims} />
         </Card>
       )}
 

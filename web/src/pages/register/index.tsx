@@ -24,7 +24,7 @@ export default function Register() {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const form = useForm({
-    initialValues: { kind: "organisation" as RegisterBody["kind"], account_name: "", name: "", email: "", password: "" },
+    initialValues: { kind: "organisation" as NonNullable<RegisterBody["kind"]>, account_name: "", name: "", email: "", password: "" },
     validate: {
       account_name: (v, values) =>
         values.kind === "organisation" && v.trim().length === 0 ? t("register.accountNameRequired") : null,
@@ -47,7 +47,7 @@ export default function Register() {
       name: values.name.trim(),
       email: values.email.trim(),
       password: values.password,
-      ...(values.kind === "organisation" ? { account_name: values.account_name.trim() } : {}),
+      account_name: values.kind === "organisation" ? values.account_name.trim() : null,
     };
     try {
       await authApi.register(body);

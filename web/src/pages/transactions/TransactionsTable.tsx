@@ -1,5 +1,6 @@
 import { Badge, Table, Text } from "@mantine/core";
 import { useTranslation } from "react-i18next";
+import type { DashboardTransaction } from "../../api/dashboard";
 import type { Transaction } from "../../api/wallet";
 import { Money } from "../../components/Money";
 import { dateTime } from "../../lib/format";
@@ -8,7 +9,7 @@ import { ScrollTable } from "../../components/ScrollTable";
 const KIND_COLOR = { credit: "teal", debit: "orange", held: "yellow" } as const;
 
 /** Wallet rows as the hosting portal lists them: time, code, content, amount, balance. */
-export function TransactionsTable({ rows }: { rows: Transaction[] }) {
+export function TransactionsTable({ rows }: { rows: (Transaction | DashboardTransaction)[] }) {
   const { t } = useTranslation();
   if (rows.length === 0) {
     return (

@@ -5,7 +5,7 @@ import { Link } from "react-router-dom";
 import { useTranslation } from "react-i18next";
 import { PageLoader } from "../../../layout/AppLayout";
 import { date, money } from "../../../lib/format";
-import { invoicesApi, type Invoice, type InvoiceStatus } from "../api";
+import { invoicesApi, type InvoiceRow, type InvoiceStatus } from "../api";
 import { billingError } from "../errors";
 import { InvoicePdfButton } from "./InvoicePdfButton";
 import { InvoiceStatusBadge } from "./StatusBadge";
@@ -35,7 +35,7 @@ export function InvoiceList({ statuses, proforma }: { statuses: InvoiceStatus[];
     );
   const { items, total } = lists.data;
   if (items.length === 0) return <Text c="gray.7">{t("none")}</Text>;
-  const number = (inv: Invoice) => (proforma ? inv.proforma_number : (inv.invoice_number ?? inv.proforma_number));
+  const number = (inv: InvoiceRow) => (proforma ? inv.proforma_number : (inv.invoice_number ?? inv.proforma_number));
   return (
     <Stack>
       <Table.ScrollContainer minWidth={700}>

@@ -42,15 +42,17 @@ export function TransferQr({ request }: { request: PaymentRequest }) {
       {image && <Image src={image} alt={t("qrAlt")} w={220} h={220} />}
       <Table withRowBorders={false} w="auto">
         <Table.Tbody>
-          <Table.Tr>
-            <Table.Th>{t("amount")}</Table.Th>
-            <Table.Td>
-              <Group gap={4} wrap="nowrap">
-                <span className="money">{money(request.amount, request.currency)}</span>
-                <Copy value={String(request.amount)} label={t("amount")} />
-              </Group>
-            </Table.Td>
-          </Table.Tr>
+          {request.amount !== null && (
+            <Table.Tr>
+              <Table.Th>{t("amount")}</Table.Th>
+              <Table.Td>
+                <Group gap={4} wrap="nowrap">
+                  <span className="money">{money(request.amount, request.currency ?? undefined)}</span>
+                  <Copy value={String(request.amount)} label={t("amount")} />
+                </Group>
+              </Table.Td>
+            </Table.Tr>
+          )}
           <Table.Tr>
             <Table.Th>{t("memo")}</Table.Th>
             <Table.Td>

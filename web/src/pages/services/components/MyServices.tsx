@@ -55,7 +55,7 @@ function SubscriptionCard({ sub, onRenew, onUpgrade }: { sub: Subscription; onRe
     onError: (err) => notifications.show({ color: "red", message: billingError(t, err) }),
   });
   const active = sub.status === "active";
-  const expiring = active && sub.days_left !== undefined && sub.days_left <= EXPIRY_NOTICE_DAYS;
+  const expiring = active && sub.days_left != null && sub.days_left <= EXPIRY_NOTICE_DAYS;
   return (
     <Card data-testid={`subscription-${sub.contract_number}`}>
       <Stack gap="xs">
