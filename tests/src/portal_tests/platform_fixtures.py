@@ -14,9 +14,8 @@ from pymongo import MongoClient
 from portal_tests.e2e import REUSE_GRACE_SECONDS, SECRET, Customer
 from portal_tests.infra import REPO_ROOT
 from portal_tests.mailcatcher import MailCatcher
-from portal_tests.platform import mail_ports, platform_env, platform_processes
 from portal_tests.otlp import OtlpReceiver
-
+from portal_tests.platform import mail_ports, platform_env, platform_processes
 
 BASE_PORT = int(os.environ.get("PORTAL_E2E_BASE_PORT", "18000"))
 

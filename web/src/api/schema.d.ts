@@ -4429,12 +4429,12 @@ export interface components {
              * Email
              * @default null
              */
-            email: boolean | null;
+            email?: boolean | null;
             /**
              * In App
              * @default null
              */
-            in_app: boolean | null;
+            in_app?: boolean | null;
         };
         /** ChannelSwitchesOut */
         ChannelSwitchesOut: {
@@ -4476,15 +4476,15 @@ export interface components {
          */
         PreferencesIn: {
             /** @default null */
-            security: components["schemas"]["ChannelSwitchesIn"] | null;
+            security?: components["schemas"]["ChannelSwitchesIn"] | null;
             /** @default null */
-            billing_receipts: components["schemas"]["ChannelSwitchesIn"] | null;
+            billing_receipts?: components["schemas"]["ChannelSwitchesIn"] | null;
             /** @default null */
-            billing: components["schemas"]["ChannelSwitchesIn"] | null;
+            billing?: components["schemas"]["ChannelSwitchesIn"] | null;
             /** @default null */
-            support: components["schemas"]["ChannelSwitchesIn"] | null;
+            support?: components["schemas"]["ChannelSwitchesIn"] | null;
             /** @default null */
-            repairs: components["schemas"]["ChannelSwitchesIn"] | null;
+            repairs?: components["schemas"]["ChannelSwitchesIn"] | null;
         };
         /** PreferencesOut */
         PreferencesOut: {
