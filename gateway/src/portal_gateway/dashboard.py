@@ -185,6 +185,9 @@ class DashboardProjection:
         self.staff = db[STAFF_DASHBOARDS]
         self.status = ProjectionStatus(db, PROJECTION)
         self.parts = parts if parts is not None else PARTS
+        # The consumer handles different accounts' events concurrently; a part's staff
+        # document is shared by all of them and some updates are computed from it.
+        self._staff_locks = {part.name: asyncio.Lock() for part in self.parts}
 
     async def setup(self) -> None:
         """Nothing to index: every read and write is by `_id`."""
@@ -203,12 +206,13 @@ class DashboardProjection:
                     update.setdefault("$set", {})["updated_at"] = event.occurred_at
                     await apply_once(self.dashboards, account_id, envelope, update)
                     account_doc = None  # re-read for the next part
-            staff_doc: dict[str, Any] = {}
-            if part.staff_reads_doc:
-                staff_doc = await self.staff.find_one({"_id": part.name}) or {}
-            staff_update = await part.staff_update(staff_doc, envelope, event)
-            if staff_update:
-                await apply_once(self.staff, part.name, envelope, staff_update)
+            async with self._staff_locks[part.name]:
+                staff_doc: dict[str, Any] = {}
+                if part.staff_reads_doc:
+                    staff_doc = await self.staff.find_one({"_id": part.name}) or {}
+                staff_update = await part.staff_update(staff_doc, envelope, event)
+                if staff_update:
+                    await apply_once(self.staff, part.name, envelope, staff_update)
         await self.status.applied(envelope)
 
 
