@@ -53,8 +53,8 @@ class FakeStore:
     async def unpublished_count(self) -> int:
         return self.pending
 
-    async def unpublished(self, limit: int) -> list[Any]:
-        return []
+    async def unpublished_batch(self, limit: int) -> tuple[list[Any], int]:
+        return [], min(self.pending, limit)
 
 
 class DownPublisher:
@@ -70,6 +70,13 @@ async def test_the_leader_reports_the_outbox_backlog_even_when_nothing_can_be_re
     store.pending = 9
     await relay.relay_once()
     assert sample("portal_outbox_pending_commits", service="metrics-a") == 9
+
+
+async def test_a_backlog_larger_than_a_batch_is_counted():
+    store = FakeStore(7, leases=FakeLeases(granted=True))
+    relay = OutboxRelay(store, DownPublisher(), service="metrics-d", batch_size=5)  # type: ignore[arg-type]
+    await relay.relay_once()
+    assert sample("portal_outbox_pending_commits", service="metrics-d") == 7
 
 
 async def test_the_relay_reports_whether_it_holds_the_lease():

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from faststream.kafka import KafkaBroker
+from pymongo import AsyncMongoClient, monitoring
 
 from portal_chassis.bus import KafkaEventPublisher, make_broker
 from portal_chassis.consumer import dlq_topic, subscribe
@@ -184,3 +185,44 @@ async def test_poison_message_goes_to_the_dlq_and_later_messages_are_processed(
     assert "undecodable" in dead[0][0]["dlq_error"]
     assert "cannot handle this one" in dead[1][0]["dlq_error"]
     assert json.loads(dead[1][1])["reference"] == "poison"
+
+
+class Commands(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        target = event.command.get(event.command_name)
+        self.seen.append((target if isinstance(target, str) else "", event.command_name))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_one_relay_batch_costs_a_fixed_number_of_round_trips(infra, unique, broker):
+    """Reading 5 pending commits is one outbox read and one commits read (not one per
+    commit), marking them one delete, and a backlog smaller than a batch is not counted."""
+    listener = Commands()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        infra.mongodb_uri, tz_aware=True, event_listeners=[listener]
+    )
+    db = client[f"test_{unique}"]
+    try:
+        store = EventStore(db)
+        await store.setup()
+        for i in range(5):
+            await store.append(f"wallet-{unique}-{i}", 0, [credit(unique, 1, 1, i)])
+        relay = OutboxRelay(store, KafkaEventPublisher(broker), service=f"rt{unique}")
+        listener.seen.clear()
+        assert await relay.relay_once() == 5
+        assert sorted(listener.seen) == [
+            ("commits", "find"),
+            ("outbox", "delete"),
+            ("outbox", "find"),
+        ]
+    finally:
+        await client.drop_database(db.name)
+        await client.close()

@@ -52,7 +52,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from portal_chassis.eventstore import COMMITS, _commit_from_doc
 from portal_chassis.relay import envelope_for
 from portal_tests.infra import INFRA_SCRIPT, REPO_ROOT
-from portal_tests.platform import platform_env, running_platform, specs
+from portal_tests.platform import RunningPlatform, platform_env, platform_processes, specs
 from portal_wallet.domain import stream_id
 from portal_wallet.payments import sign
 
@@ -63,12 +63,15 @@ except ImportError:  # pragma: no cover
     Console = None  # type: ignore[assignment,misc]
     Table = None  # type: ignore[assignment,misc]
 
-BASE_PORT = 28000
-"""Gateway 28000, wallet 28101, projector 28190: clear of tests (18xxx) and `make dev`."""
-KAFKA_PORT = 29092
-KAFKA_CONTROLLER_PORT = 29093
-FERRETDB_PORT = 27019
-INFRA_DIR = REPO_ROOT / ".cache" / "local-infra" / "bench"
+BASE_PORT = int(os.environ.get("PORTAL_BENCH_BASE_PORT", "28000"))
+"""Gateway 28000, wallet 28101, projector 28190: clear of tests (18xxx) and `make dev`.
+Several people on one machine each give the bench ports of their own (PORTAL_BENCH_*)."""
+KAFKA_PORT = int(os.environ.get("PORTAL_BENCH_KAFKA_PORT", "29092"))
+KAFKA_CONTROLLER_PORT = KAFKA_PORT + 1
+FERRETDB_PORT = int(os.environ.get("PORTAL_BENCH_FERRETDB_PORT", "27019"))
+INFRA_DIR = Path(
+    os.environ.get("PORTAL_BENCH_INFRA_DIR", REPO_ROOT / ".cache" / "local-infra" / "bench")
+)
 LOG_DIR = REPO_ROOT / ".cache" / "bench-logs"
 SANDBOX_SECRET = "bench-sandbox-secret"
 AMOUNT = 100_000
@@ -127,6 +130,7 @@ class Ours:
     errors: list[str]
     expected_events: int
     notes: dict[str, str] = field(default_factory=dict)
+    usage: Usage | None = None
 
     @property
     def event_count(self) -> int:
@@ -192,6 +196,83 @@ def sigint_ignored() -> Iterator[None]:
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+# --------------------------------------------------------------------------- counting
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+MONGO_COMMANDS = re.compile(
+    r'^portal_mongo_commands_total\{collection="([^"]*)",command="([^"]*)",database="([^"]*)"\}'
+    r" ([0-9.e+]+)$"
+)
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of one process so far (None once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+
+
+@dataclass
+class Snapshot:
+    cpu: dict[str, float]
+    commands: Counter[tuple[str, str, str, str]]
+    """(process, database, collection, command) -> commands sent so far."""
+
+
+class Probe:
+    """What every process has used: CPU seconds (from /proc) and database commands (each
+    service counts its own in `portal_mongo_commands_total` on /metrics)."""
+
+    def __init__(self, platform: RunningPlatform, infra: Infra, base_port: int) -> None:
+        self.pids = {name: proc.pid for name, proc in platform.procs.items()}
+        if infra.kind == "local":
+            for name in ("kafka", "ferretdb"):
+                with contextlib.suppress(OSError, ValueError):
+                    pid_file = INFRA_DIR / name / f"{name}.pid"
+                    self.pids[name] = int(pid_file.read_text().strip())
+        self.metrics = {
+            spec.name: f"http://127.0.0.1:{spec.port}/metrics"
+            for spec in specs(base_port)
+            if spec.name != "gateway"
+        }
+        self.metrics["gateway"] = f"http://127.0.0.1:{base_port + 191}/metrics"
+
+    async def snapshot(self) -> Snapshot:
+        cpu = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        commands: Counter[tuple[str, str, str, str]] = Counter()
+        async with httpx.AsyncClient(timeout=10) as http:
+            for name, url in self.metrics.items():
+                try:
+                    text = (await http.get(url)).text
+                except httpx.HTTPError as exc:
+                    log(f"metrics of {name} unavailable: {exc}")
+                    continue
+                for line in text.splitlines():
+                    found = MONGO_COMMANDS.match(line)
+                    if found:
+                        collection, command, database, value = found.groups()
+                        commands[(name, database, collection, command)] += int(float(value))
+        return Snapshot({k: v for k, v in cpu.items() if v is not None}, commands)
+
+
+@dataclass
+class Usage:
+    """What the measured run cost, between two snapshots."""
+
+    cpu: dict[str, float]
+    commands: Counter[tuple[str, str, str, str]]
+    wall: float
+
+    @classmethod
+    def between(cls, before: Snapshot, after: Snapshot, wall: float) -> Usage:
+        cpu = {k: after.cpu[k] - before.cpu[k] for k in after.cpu if k in before.cpu}
+        commands = after.commands.copy()
+        commands.subtract(before.commands)
+        return cls(cpu, +commands, wall)
 
 
 # --------------------------------------------------------------------------- our pipeline
@@ -396,6 +477,7 @@ async def bench_ours(
     mongo: AsyncMongoClient[dict[str, Any]],
     prefix: str,
     args: argparse.Namespace,
+    probe: Probe | None = None,
 ) -> tuple[Ours, list[Account]]:
     watcher = DashboardWatcher(mongo[f"{prefix}_gateway"], args.poll_ms / 1000)
     watching = asyncio.create_task(watcher.run(), name="dashboard-watcher")
@@ -415,6 +497,7 @@ async def bench_ours(
             log(
                 f"ours: {args.count} top-ups on {n_accounts} accounts, {args.concurrency} in flight"
             )
+            before = await probe.snapshot() if probe else None
             samples, errors, wall = await drive(
                 http,
                 accounts,
@@ -423,6 +506,9 @@ async def bench_ours(
                 watcher,
                 args.timeout,
                 args.max_seconds,
+            )
+            usage = (
+                Usage.between(before, await probe.snapshot(), wall) if probe and before else None
             )
     finally:
         watching.cancel()
@@ -461,6 +547,7 @@ async def bench_ours(
         errors=errors,
         expected_events=3 * len(samples) + opened,
         notes=notes,
+        usage=usage,
     )
     return ours, accounts
 
@@ -852,8 +939,46 @@ def report(
         ["total wall time", f"{total_wall:.1f} s (infra + platform start, warm-up, all runs)"],
     ]
     render("Details", ["", ""], detail, console)
+    if ours.usage is not None:
+        report_usage(ours.usage, ours, console)
     for error in [*ours.errors, *kafka.errors, *raw_mongo.errors][:10]:
         print(f"  error: {error}")
+
+
+def report_usage(usage: Usage, ours: Ours, console: Any | None) -> None:
+    """CPU seconds by process and database commands by collection and operation, each
+    also per top-up, for the measured run."""
+    per = max(ours.top_ups, 1)
+    total_cpu = sum(usage.cpu.values())
+    rows = [
+        [name, f"{seconds:,.1f}", f"{seconds / per * 1000:,.1f}", f"{seconds / total_cpu:.0%}"]
+        for name, seconds in sorted(usage.cpu.items(), key=lambda kv: -kv[1])
+        if total_cpu
+    ]
+    rows.append(
+        ["all", f"{total_cpu:,.1f}", f"{total_cpu / per * 1000:,.1f}", f"in {usage.wall:.1f} s"]
+    )
+    render("CPU seconds in the measured run", ["process", "s", "ms/top-up", "share"], rows, console)
+
+    by_process: Counter[str] = Counter()
+    by_op: Counter[tuple[str, str, str]] = Counter()
+    for (process, database, collection, command), n in usage.commands.items():
+        by_process[process] += n
+        by_op[(database.rsplit("_", 1)[-1], collection, command)] += n
+    total = sum(by_process.values())
+    rows = [[p, f"{n:,}", f"{n / per:,.1f}"] for p, n in by_process.most_common()]
+    rows.append(["all", f"{total:,}", f"{total / per:,.1f}"])
+    render("Database commands by process", ["process", "commands", "per top-up"], rows, console)
+    rows = [
+        [f"{db}.{collection or '-'}", command, f"{n:,}", f"{n / per:,.2f}"]
+        for (db, collection, command), n in by_op.most_common(30)
+    ]
+    render(
+        "Database commands by collection and operation (top 30)",
+        ["collection", "command", "commands", "per top-up"],
+        rows,
+        console,
+    )
 
 
 def log_summary(log_dir: Path) -> None:
@@ -881,6 +1006,7 @@ async def run(
     infra: Infra,
     prefix: str,
     args: argparse.Namespace,
+    probe: Probe | None = None,
 ) -> None:
     started = args.started
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_uri, tz_aware=True)
@@ -890,7 +1016,7 @@ async def run(
         info["mongodb wire"] = await mongo_version(mongo)
         info["infrastructure"] = f"{infra.kind}: {infra.kafka}, {infra.mongodb_uri}"
 
-        ours, accounts = await bench_ours(base_url, mongo, prefix, args)
+        ours, accounts = await bench_ours(base_url, mongo, prefix, args, probe)
         docs, messages = await recorded_payloads(mongo, prefix, accounts)
         n_messages = sum(len(m) for m in messages)
         log(f"raw Kafka: {n_messages} messages, {args.concurrency} commits in flight")
@@ -977,8 +1103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             },
         )
         log(f"starting the platform on :{BASE_PORT} (databases {prefix}_*, logs {LOG_DIR})")
-        base_url = stack.enter_context(running_platform(BASE_PORT, env, LOG_DIR))
-        asyncio.run(run(base_url, infra, prefix, args))
+        running = stack.enter_context(platform_processes(BASE_PORT, env, LOG_DIR))
+        probe = Probe(running, infra, BASE_PORT)
+        asyncio.run(run(running.url, infra, prefix, args, probe))
     except KeyboardInterrupt:
         log("interrupted; cleaning up")
         return 130

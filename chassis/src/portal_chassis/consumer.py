@@ -1,15 +1,24 @@
 """Consuming other contexts' events: commit only after the effect is stored.
 
-Each message is decoded from its CloudEvents headers, handed to the handler and only
-then acknowledged (the consumer offset is committed). Two kinds of failure:
+Messages come in batches (up to `max_batch`, whatever one fetch returns). A batch is cut
+into lanes: records with the same key (the stream id), or of the same tenant account,
+share a lane and are handled one after another in the order they arrived; different lanes
+run concurrently (at most `concurrency` at once). A stream's events therefore keep their
+order, and one account's effects (its read-model document, its CRM customer) are never
+written by two handlers at once. The offsets are committed once, after every message of
+the batch has been handled, dead-lettered or skipped: a crash before that redelivers the
+whole batch, which the idempotent handlers absorb (at least once, as before).
+
+Each message is decoded from its CloudEvents headers and handed to the handler. Two kinds
+of failure:
 - the infrastructure is away (the database, another service's 503, a network error):
   the event is fine, so it is retried with capped exponential back-off for as long as
-  it takes; the partition waits and the offset is not committed. Dead-lettering it
-  would silently drop a good event from every read model until someone redrives it.
+  it takes; its lane waits and the batch is not committed. Dead-lettering it would
+  silently drop a good event from every read model until someone redrives it.
 - the event fails for its own reason (undecodable, a rule broken, a bug): after
-  `max_attempts` it goes to `<topic>.dlq` with the error in its headers, and the
-  consumer moves on.
-Events of types this build does not know are acknowledged and skipped.
+  `max_attempts` it goes to `<topic>.dlq` with the error in its headers, and its lane
+  moves on to its neighbours.
+Events of types this build does not know are skipped.
 """
 
 from __future__ import annotations
@@ -17,8 +26,11 @@ from __future__ import annotations
 import asyncio
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import httpx
+from aiokafka.errors import CommitFailedError, IllegalStateError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -43,6 +55,7 @@ WAITING = Counter(
     "Handler attempts that failed on unavailable infrastructure (retried, never dead-lettered)",
     ["group"],
 )
+BATCHES = Counter("portal_event_batches_total", "Batches handled and committed", ["group"])
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -69,6 +82,67 @@ def dlq_topic(topic: str) -> str:
     return f"{topic}.dlq"
 
 
+@dataclass
+class Record:
+    """One Kafka record of a batch, decoded as far as it could be."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: dict[str, str]
+    envelope: EventEnvelope | None = None
+    event: DomainEvent | None = None
+    error: str | None = None
+    """Why it could not be decoded (it goes to the DLQ)."""
+
+    @classmethod
+    def decode(cls, raw: Any) -> Record:
+        key = raw.key if isinstance(raw.key, bytes) or raw.key is None else str(raw.key).encode()
+        headers = {
+            k: v.decode(errors="replace") if isinstance(v, bytes) else str(v)
+            for k, v in raw.headers or ()
+        }
+        record = cls(raw.topic, key, raw.value or b"", headers)
+        try:
+            record.envelope = EventEnvelope.from_kafka(headers, record.value)
+            record.event = parse_event(
+                record.envelope.type, record.envelope.schemaversion, record.envelope.data
+            )
+        except UnknownEventType:
+            pass  # a newer producer's event: skipped, never dead-lettered
+        except Exception as exc:
+            record.error = f"undecodable: {exc}"
+        return record
+
+
+def lanes(records: Sequence[Record]) -> list[list[Record]]:
+    """Split a batch into lanes: records sharing a key or a tenant go to one lane, each
+    lane in arrival order (so a stream's events stay in order). Union-find on keys and
+    tenants."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def names(record: Record, i: int) -> list[str]:
+        found = [f"k:{record.topic}:{record.key!r}" if record.key is not None else f"i:{i}"]
+        if record.envelope is not None and record.envelope.tenant:
+            found.append(f"t:{record.envelope.tenant}")
+        return found
+
+    all_names = [names(r, i) for i, r in enumerate(records)]
+    for first, *rest in all_names:
+        for other in rest:
+            parent[find(other)] = find(first)
+    grouped: dict[str, list[Record]] = {}
+    for record, (first, *_) in zip(records, all_names, strict=True):
+        grouped.setdefault(find(first), []).append(record)
+    return list(grouped.values())
+
+
 def subscribe(
     broker: KafkaBroker,
     topics: Sequence[str],
@@ -78,46 +152,40 @@ def subscribe(
     max_attempts: int = 3,
     retry_delay: float = 0.2,
     max_retry_delay: float = 10.0,
+    max_batch: int = 200,
+    concurrency: int = 16,
 ) -> None:
     """Register `handler` for every event on `topics` in consumer group `group_id`."""
-    # The series starts at 0, so the first dead letter is an increase an alert can see.
+    # The series start at 0, so the first dead letter is an increase an alert can see.
     DEAD_LETTERED.labels(group_id)
     handler = traced_handler(group_id, handler)
+    BATCHES.labels(group_id)
+    gate = asyncio.Semaphore(concurrency)
 
-    async def dead_letter(msg: KafkaMessage, error: str) -> None:
-        raw = msg.raw_message
-        topic = raw.topic if not isinstance(raw, tuple) else raw[0].topic
-        headers = {k: v for k, v in msg.headers.items() if isinstance(v, str)}
-        headers.update({"dlq_error": error[:2000], "dlq_group": group_id, "dlq_topic": topic})
-        while True:  # losing the message is worse than stalling this partition
+    async def dead_letter(record: Record, error: str) -> None:
+        headers = dict(record.headers)
+        headers.update(
+            {"dlq_error": error[:2000], "dlq_group": group_id, "dlq_topic": record.topic}
+        )
+        while True:  # losing the message is worse than stalling this lane
             try:
-                await broker.publish(msg.body, dlq_topic(topic), key=_key(msg), headers=headers)
+                await broker.publish(
+                    record.value, dlq_topic(record.topic), key=record.key, headers=headers
+                )
                 break
             except Exception as exc:
                 log.error("could not publish to the DLQ, retrying", error=str(exc))
                 await asyncio.sleep(1.0)
         DEAD_LETTERED.labels(group_id).inc()
-        log.error("message sent to the DLQ", topic=topic, error=error)
+        log.error("message sent to the DLQ", topic=record.topic, error=error)
 
-    @broker.subscriber(
-        *topics,
-        group_id=group_id,
-        ack_policy=AckPolicy.MANUAL,
-        auto_offset_reset="earliest",
-        title=f"{group_id}:{','.join(topics)}",
-    )
-    async def consume(msg: KafkaMessage) -> None:
-        headers = {k: v for k, v in msg.headers.items() if isinstance(v, str)}
-        try:
-            envelope = EventEnvelope.from_kafka(headers, msg.body)
-            event = parse_event(envelope.type, envelope.schemaversion, envelope.data)
-        except UnknownEventType:
-            await msg.ack()
+    async def handle(record: Record) -> None:
+        if record.error is not None:
+            await dead_letter(record, record.error)
             return
-        except Exception as exc:
-            await dead_letter(msg, f"undecodable: {exc}")
-            await msg.ack()
-            return
+        envelope, event = record.envelope, record.event
+        if envelope is None or event is None:
+            return  # an unknown event type
         bind_ids(
             envelope.correlationid,
             envelope.id,
@@ -143,15 +211,34 @@ def subscribe(
                     continue
                 failures += 1
                 if failures >= max_attempts:
-                    await dead_letter(msg, traceback.format_exc(limit=5))
+                    await dead_letter(record, traceback.format_exc(limit=5))
                     break
                 await asyncio.sleep(retry_delay * failures)
         CONSUMED.labels(group_id, envelope.type).inc()
-        await msg.ack()
 
+    async def run_lane(lane: list[Record]) -> None:
+        async with gate:
+            for record in lane:
+                await handle(record)
 
-def _key(msg: KafkaMessage) -> bytes | None:
-    raw = msg.raw_message
-    record = raw[0] if isinstance(raw, tuple) else raw
-    key = record.key
-    return key if isinstance(key, bytes) or key is None else str(key).encode()
+    @broker.subscriber(
+        *topics,
+        group_id=group_id,
+        ack_policy=AckPolicy.MANUAL,
+        auto_offset_reset="earliest",
+        batch=True,
+        max_records=max_batch,
+        title=f"{group_id}:{','.join(topics)}",
+    )
+    async def consume(msg: KafkaMessage) -> None:
+        raw = msg.raw_message
+        batch = [Record.decode(r) for r in (raw if isinstance(raw, tuple) else (raw,))]
+        await asyncio.gather(*(run_lane(lane) for lane in lanes(batch)))
+        try:
+            await msg.ack()  # one offset commit for the whole batch, after its effects
+        except (CommitFailedError, IllegalStateError) as exc:
+            # A rebalance took the partitions away: their new owner gets the batch again
+            # and the idempotent handlers make that harmless.
+            log.warning("offset commit failed after a rebalance", error=str(exc))
+            return
+        BATCHES.labels(group_id).inc()

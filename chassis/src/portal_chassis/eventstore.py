@@ -339,6 +339,11 @@ class EventStore:
 
     async def unpublished(self, limit: int) -> list[Commit]:
         """Pending commits in stream order (the outbox holds only what is not relayed)."""
+        return (await self.unpublished_batch(limit))[0]
+
+    async def unpublished_batch(self, limit: int) -> tuple[list[Commit], int]:
+        """Pending commits in stream order, and how many outbox markers were read (at most
+        `limit`; fewer means that is the whole backlog)."""
         markers = [
             m
             async for m in self.outbox.find({})
@@ -348,10 +353,13 @@ class EventStore:
         commits: list[Commit] = []
         blocked: set[str] = set()
         cutoff = datetime.now(UTC) - self.OUTBOX_GRACE
+        # One round trip for the whole batch, not one per pending commit.
+        ids = [m["_id"] for m in markers]
+        found = {d["_id"]: d async for d in self.commits.find({"_id": {"$in": ids}})} if ids else {}
         for marker in markers:
             if marker["stream_id"] in blocked:
                 continue
-            doc = await self.commits.find_one({"_id": marker["_id"]})
+            doc = found.get(marker["_id"])
             if doc is None:
                 # A writer is between its marker and its insert, or died there: wait,
                 # and never relay this stream's later commits before it.
@@ -359,7 +367,7 @@ class EventStore:
                 await self.outbox.delete_one({"_id": marker["_id"], "at": {"$lt": cutoff}})
                 continue
             commits.append(_commit_from_doc(doc))
-        return commits
+        return commits, len(markers)
 
     async def mark_published(self, commit_ids: Sequence[str]) -> None:
         if commit_ids:

@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pymongo
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
+from prometheus_client import Counter
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import (
@@ -18,6 +19,34 @@ from pymongo.errors import (
 )
 
 from portal_chassis.settings import InfraSettings
+
+COMMANDS = Counter(
+    "portal_mongo_commands_total",
+    "Database commands sent (round trips), by database, collection and command",
+    ["database", "collection", "command"],
+)
+
+
+class CommandCounter(monitoring.CommandListener):
+    """Counts every command the client sends: the bench reads it from /metrics to see
+    which collection and operation the database's work goes to."""
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        name = event.command_name
+        target = event.command.get(name)
+        if name == "getMore":
+            target = event.command.get("collection")
+        collection = target if isinstance(target, str) else ""
+        COMMANDS.labels(event.database_name, collection, name).inc()
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+_COUNTER = CommandCounter()
 
 
 def make_client(infra: InfraSettings) -> AsyncMongoClient[dict[str, Any]]:
@@ -40,6 +69,7 @@ def make_client(infra: InfraSettings) -> AsyncMongoClient[dict[str, Any]]:
         connectTimeoutMS=fast,
         socketTimeoutMS=budget,
         waitQueueTimeoutMS=budget,
+        event_listeners=[_COUNTER],
     )
 
 

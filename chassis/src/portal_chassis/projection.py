@@ -40,17 +40,17 @@ async def apply_once(
     marker = _field(envelope.subject)
     update = dict(update)
     update["$set"] = {**update.get("$set", {}), marker: envelope.streamversion}
+    query = {
+        "_id": doc_id,
+        "$or": [{marker: {"$lt": envelope.streamversion}}, {marker: {"$exists": False}}],
+    }
     try:
-        result = await collection.update_one(
-            {
-                "_id": doc_id,
-                "$or": [{marker: {"$lt": envelope.streamversion}}, {marker: {"$exists": False}}],
-            },
-            update,
-            upsert=True,
-        )
+        result = await collection.update_one(query, update, upsert=True)
     except DuplicateKeyError:
-        return False  # the document exists and has seen this version
+        # The document exists: either it has seen this version, or another lane inserted
+        # it a moment ago (batches run streams concurrently). Without the upsert the
+        # update applies in the second case only.
+        result = await collection.update_one(query, update)
     return result.modified_count > 0 or result.upserted_id is not None
 
 

@@ -49,6 +49,9 @@ class DashboardPart(Protocol):
     name: str
     contexts: frozenset[str]
     """The contexts whose events this part reads; others never reach it."""
+    staff_reads_doc: bool
+    """Whether `staff_update` looks at the staff document (else it gets {} and the
+    projector saves a read per event)."""
 
     async def account_update(
         self, doc: dict[str, Any], envelope: EventEnvelope, event: DomainEvent
@@ -80,6 +83,7 @@ def newest_first(
 class WalletPart:
     name = "wallet"
     contexts = frozenset({"wallet"})
+    staff_reads_doc = False
 
     async def account_update(
         self, doc: dict[str, Any], envelope: EventEnvelope, event: DomainEvent
@@ -181,6 +185,9 @@ class DashboardProjection:
         self.staff = db[STAFF_DASHBOARDS]
         self.status = ProjectionStatus(db, PROJECTION)
         self.parts = parts if parts is not None else PARTS
+        # The consumer handles different accounts' events concurrently; a part's staff
+        # document is shared by all of them and some updates are computed from it.
+        self._staff_locks = {part.name: asyncio.Lock() for part in self.parts}
 
     async def setup(self) -> None:
         """Nothing to index: every read and write is by `_id`."""
@@ -199,10 +206,13 @@ class DashboardProjection:
                     update.setdefault("$set", {})["updated_at"] = event.occurred_at
                     await apply_once(self.dashboards, account_id, envelope, update)
                     account_doc = None  # re-read for the next part
-            staff_doc = await self.staff.find_one({"_id": part.name}) or {}
-            staff_update = await part.staff_update(staff_doc, envelope, event)
-            if staff_update:
-                await apply_once(self.staff, part.name, envelope, staff_update)
+            async with self._staff_locks[part.name]:
+                staff_doc: dict[str, Any] = {}
+                if part.staff_reads_doc:
+                    staff_doc = await self.staff.find_one({"_id": part.name}) or {}
+                staff_update = await part.staff_update(staff_doc, envelope, event)
+                if staff_update:
+                    await apply_once(self.staff, part.name, envelope, staff_update)
         await self.status.applied(envelope)
 
 

@@ -49,6 +49,7 @@ def _months_back(today: date, count: int) -> list[str]:
 class BillingPart:
     name = "billing"
     contexts = frozenset({"billing"})
+    staff_reads_doc = True
 
     def __init__(self, clock: Clock | None = None) -> None:
         self.clock = clock or clock_from_env()

@@ -32,6 +32,7 @@ from portal_contracts.events.crm import (
 class CrmPart:
     name = "crm"
     contexts = frozenset({"crm"})
+    staff_reads_doc = False
 
     async def account_update(
         self, doc: dict[str, Any], envelope: EventEnvelope, event: DomainEvent

@@ -45,6 +45,7 @@ CLOSED = {"returned", "cancelled"}
 class RepairsPart:
     name = "repairs"
     contexts = frozenset({"repairs"})
+    staff_reads_doc = True
 
     async def account_update(
         self, doc: dict[str, Any], envelope: EventEnvelope, event: DomainEvent

@@ -51,6 +51,7 @@ def _row(rows: dict[str, Any], event: TicketEvent) -> dict[str, Any]:
 class TicketsPart:
     name = "tickets"
     contexts = frozenset({"tickets"})
+    staff_reads_doc = True
 
     async def account_update(
         self, doc: dict[str, Any], envelope: EventEnvelope, event: DomainEvent
