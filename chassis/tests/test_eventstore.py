@@ -296,3 +296,37 @@ async def test_concurrent_upserts_of_one_new_id_all_succeed(mongo_db, unique):
     other = f"{unique}-whole"
     await asyncio.gather(*(replace_by_id(collection, other, {"by": i}) for i in range(12)))
     assert await collection.count_documents({"_id": other}) == 1
+
+
+async def test_prepare_gives_each_attempt_its_inputs_for_the_state_it_decides_on(mongo_db, unique):
+    """`prepare` runs before every decision (again after a lost race), on that state."""
+    store = EventStore(mongo_db)
+    await store.setup()
+    stream = domain.stream_id(unique)
+    runner = CommandRunner(store, domain.wallet_decider, "wallet")
+    await open_wallet(runner, unique)
+    other = CommandRunner(store, domain.wallet_decider, "wallet")  # another replica
+    seen: list[int] = []
+
+    def credit_command(transaction_id: str, amount: int) -> domain.CreditWallet:
+        return domain.CreditWallet(
+            account_id=unique,
+            now=credit(unique, 1, 1).occurred_at,
+            opening_currency="VND",
+            transaction_id=transaction_id,
+            amount=amount,
+            currency="VND",
+            reason="adjustment",
+            reference=transaction_id,
+        )
+
+    async def prepare(command: domain.CreditWallet, state: object) -> domain.CreditWallet:
+        balance = getattr(state, "balance", 0)
+        seen.append(balance)
+        if len(seen) == 1:  # another replica appends before this attempt's append
+            await other.run(stream, credit_command("meanwhile", 500))
+        return credit_command("mine", balance + 1)
+
+    outcome = await runner.run(stream, credit_command("mine", 1), prepare=prepare)
+    assert seen == [0, 500]  # the second attempt was prepared on the state it lost to
+    assert outcome.state.balance == 500 + 501

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from portal_billing.handlers import READ_MODEL_INDEXES as BILLING
-from portal_crm.handlers import READ_MODEL_INDEXES as CRM
+from portal_billing.deps import READ_MODEL_INDEXES as BILLING
+from portal_crm.deps import READ_MODEL_INDEXES as CRM
 from portal_repairs.handlers import READ_MODEL_INDEXES as REPAIRS
 from portal_tickets.handlers import READ_MODEL_INDEXES as TICKETS
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -105,8 +106,14 @@ class CommandRunner(Generic[C, S]):
         fingerprint: str | None = None,
         metadata: CommitMetadata | None = None,
         now: datetime | None = None,
+        prepare: Callable[[C, S], Awaitable[C]] | None = None,
     ) -> Outcome[S]:
-        """Decide and append; domain errors from `decide` propagate and store nothing."""
+        """Decide and append; domain errors from `decide` propagate and store nothing.
+
+        `prepare` gives the command the inputs its decision needs for the state it is
+        decided on (a document number, say), before each attempt: allocated up front,
+        never asked for by the decider afterwards.
+        """
         if metadata is None:
             metadata = CommitMetadata.current()
         if idempotency_key:
@@ -116,7 +123,8 @@ class CommandRunner(Generic[C, S]):
                 return Outcome(earlier, state, version)
         for attempt in range(self.max_attempts):
             state, version = await self.load(stream_id)
-            events = list(self.decider.decide(command, state))
+            ready = command if prepare is None else await prepare(command, state)
+            events = list(self.decider.decide(ready, state))
             if not events:
                 return Outcome(None, state, version)
             try:

@@ -11,14 +11,28 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from portal_billing.handlers import BillingService
+from portal_billing import (
+    catalogue,
+    claims,
+    follow_ups,
+    orders,
+    payments,
+    queries,
+    renewals,
+    streams,
+)
+from portal_billing.deps import build_deps
 from portal_billing.settings import BillingSettings
 from portal_chassis.auth import Principal
 from portal_chassis.clock import ManualClock
 from portal_chassis.eventstore import EventStore
+from portal_tests.use_cases import UseCases
 from portal_wallet.handlers import WalletService
 from portal_wallet.payments import SandboxProvider
 from portal_wallet.settings import WalletSettings
+
+# billing's use cases, so a test reads `b.service.pay(...)`
+MODULES = (catalogue, orders, payments, claims, renewals, follow_ups, queries, streams)
 
 
 class InProcessWallet:
@@ -72,7 +86,7 @@ async def billing(mongo_db, wallet_db, unique):  # type: ignore[no-untyped-def]
     wallet = InProcessWallet(wallet_service)
     store = EventStore(mongo_db)
     await store.setup()
-    service = BillingService(store, mongo_db, BillingSettings(), wallet, clock)
+    service = UseCases(build_deps(store, mongo_db, BillingSettings(), wallet, clock), MODULES)
     await service.setup()
     owner = Principal("u1", unique, frozenset({"owner"}), "s1", "token")
     return SimpleNamespace(service=service, wallet=wallet, owner=owner, account=unique)

@@ -7,13 +7,13 @@ import base64
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
-from unittest.mock import create_autospec
+from unittest.mock import MagicMock
 
 import pytest
 from litestar.testing import TestClient
 from pydantic import BaseModel
 
-from portal_billing import main
+from portal_billing import catalogue, claims, main, orders, payments, queries, renewals
 from portal_billing.api import (
     BillingAccountController,
     ClaimsController,
@@ -22,7 +22,7 @@ from portal_billing.api import (
     PlansController,
     SubscriptionsController,
 )
-from portal_billing.handlers import BillingService, PaymentInProgress
+from portal_billing.deps import Deps, PaymentInProgress, build_deps
 from portal_billing.models import (
     ClaimIn,
     InvoiceOut,
@@ -32,9 +32,12 @@ from portal_billing.models import (
     PlansOut,
     SettingsOut,
 )
+from portal_billing.settings import BillingSettings
 from portal_chassis.auth import Principal
+from portal_chassis.clock import SystemClock
 from portal_chassis.contract import FileIn
 from portal_chassis.web import create_app
+from portal_tests.use_cases import record_use_cases
 
 JSON = "application/json"
 WRITES = {"post", "put", "patch", "delete"}
@@ -250,10 +253,17 @@ INVOICE = InvoiceOut.model_validate(
 )
 
 
+def _idle_deps() -> Deps:
+    """Real deps on a mock database and wallet: the recorded use cases touch neither."""
+    return build_deps(MagicMock(), MagicMock(), BillingSettings(), MagicMock(), SystemClock())
+
+
 @pytest.fixture
-def boundary() -> Iterator[tuple[TestClient[Any], Any]]:
+def boundary(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient[Any], Any]]:
     """The routes with the use cases recorded instead of run (no database, no broker)."""
-    billing = create_autospec(BillingService, instance=True)
+    billing = record_use_cases(
+        monkeypatch, (catalogue, orders, payments, claims, renewals, queries)
+    )
     for name in ("place_order", "pay", "invoice"):
         getattr(billing, name).return_value = INVOICE
     billing.list_plans.return_value = PlansOut(items=[], total=0)
@@ -268,7 +278,7 @@ def boundary() -> Iterator[tuple[TestClient[Any], Any]]:
             ClaimsController,
             BillingAccountController,
         ],
-        state={"billing": billing, "token_verifier": _Verifier()},
+        state={"billing": _idle_deps(), "token_verifier": _Verifier()},
     )
     with TestClient(app) as client:
         client.headers["Authorization"] = "Bearer owner"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -180,6 +181,28 @@ def test_a_completing_payment_without_an_invoice_number_asks_for_one() -> None:
         decide_invoice(pay("p1", 2_160_000, invoice_number=None), state)
     # A partial payment needs no number.
     assert len(decide_invoice(pay("p1", 1_000, invoice_number=None), state)) == 1
+
+
+def test_the_use_case_can_tell_which_commands_need_the_invoice_number() -> None:
+    """The number is allocated before deciding, for exactly the commands that complete."""
+    unpaid = given_invoice(issue())
+    assert domain.needs_invoice_number(pay("p1", 2_160_000, invoice_number=None), unpaid)
+    assert domain.needs_invoice_number(pay("p1", 9_000_000, invoice_number=None), unpaid)
+    assert not domain.needs_invoice_number(pay("p1", 1_000, invoice_number=None), unpaid)
+    part = given_invoice(issue(), pay("p1", 1_000))
+    assert domain.needs_invoice_number(pay("p2", 2_159_000, invoice_number=None), part)
+    assert not domain.needs_invoice_number(pay("p1", 2_159_000, invoice_number=None), part)
+    paid = given_invoice(issue(), pay("p1", 2_160_000))
+    assert not domain.needs_invoice_number(pay("p2", 5, invoice_number=None), paid)
+    free = (InvoiceLine(description="x", amount=100), InvoiceLine(description="-", amount=-100))
+    assert domain.needs_invoice_number(issue(lines=free), Invoice())
+    assert not domain.needs_invoice_number(issue(), Invoice())
+    claimed = given_invoice(issue(), claim_cmd())
+    approve = domain.ApproveClaim(
+        now=NOW, claim_id="c1", reviewer="staff", payment_id="cp1", invoice_number=None
+    )
+    assert domain.needs_invoice_number(approve, claimed)
+    assert not domain.needs_invoice_number(replace(approve, claim_id="nope"), claimed)
 
 
 def test_partial_payments_leave_the_rest_due_then_complete() -> None:

@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 import pytest
 
-from portal_billing import domain
-from portal_billing.handlers import PaymentInProgress
+from portal_billing import domain, streams
+from portal_billing.deps import PaymentInProgress
 from portal_billing.models import InvoiceOut, InvoiceRowOut, PayIn, RefundIn, SubscriptionOut
 from portal_chassis.auth import Principal
 from portal_chassis.decider import DomainError
@@ -196,17 +196,17 @@ async def test_a_list_row_skipped_by_a_crash_is_fed_again_from_the_events(billin
     b = billing
     await fund(b, 3_000_000)
     invoice = await b.service.place_order(b.owner, "host-pro", 12, None)
-    real_refresh = b.service._refresh_invoice_views
+    real_refresh = streams.refresh_invoice_views
 
-    async def crash(invoice_id: str, events: list[Any]) -> None:
+    async def crash(deps: Any, invoice_id: str, events: list[Any]) -> None:
         if any(isinstance(stored.event, InvoicePaid) for stored in events):
             raise ConnectionError("killed between the append and the list row")
-        await real_refresh(invoice_id, events)
+        await real_refresh(deps, invoice_id, events)
 
-    monkeypatch.setattr(b.service, "_refresh_invoice_views", crash)
+    monkeypatch.setattr(streams, "refresh_invoice_views", crash)
     with pytest.raises(ConnectionError):
         await b.service.pay(b.owner, invoice.id, paying(), "k")
-    monkeypatch.setattr(b.service, "_refresh_invoice_views", real_refresh)
+    monkeypatch.setattr(streams, "refresh_invoice_views", real_refresh)
     listed = await b.service.list_invoices(b.owner, status=None, kind=None, limit=10, offset=0)
     assert listed.items[0].status == "unpaid"  # the row missed the payment
     # billing.events delivers the stored events (at least once): the row catches up.

@@ -19,7 +19,7 @@ from portal_chassis.web import create_app
 from portal_contracts.envelope import EventEnvelope
 from portal_contracts.events.identity import AccountRegistered
 from portal_crm import api
-from portal_crm.handlers import CrmService
+from portal_crm.deps import build_deps
 from portal_crm.settings import CrmSettings
 
 pytestmark = pytest.mark.integration
@@ -119,12 +119,14 @@ class _Verifier:
 
 
 @pytest.fixture
-async def crm(mongo_db: Any) -> AsyncIterator[Any]:
+async def crm(mongo_db: Any, bind: Any) -> AsyncIterator[Any]:
     """The routes on the real use cases, with ids and a clock the test controls."""
     store = EventStore(mongo_db)
     await store.setup()
     ids = itertools.count(1)
-    service = CrmService(store, mongo_db, CrmSettings(), ManualClock(NOW), lambda: f"id{next(ids)}")
+    service = bind(
+        build_deps(store, mongo_db, CrmSettings(), ManualClock(NOW), lambda: f"id{next(ids)}")
+    )
     await service.setup()
     await service.staff.insert_one({"_id": "sales-2", "department": "sales", "active": True})
     registered = AccountRegistered(
@@ -156,7 +158,7 @@ async def crm(mongo_db: Any) -> AsyncIterator[Any]:
             api.ActivitiesController,
             api.CustomerSideController,
         ],
-        state={"crm": service, "token_verifier": _Verifier()},
+        state={"crm": service.deps, "token_verifier": _Verifier()},
     )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://crm") as client:

@@ -5,18 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
-from unittest.mock import create_autospec
+from unittest.mock import MagicMock
 
 import pytest
 from litestar.testing import TestClient
 from pydantic import BaseModel
 
 from portal_chassis.auth import Principal
+from portal_chassis.clock import SystemClock
 from portal_chassis.web import create_app
-from portal_crm import api
-from portal_crm.handlers import CrmService
+from portal_crm import api, bulk, care, contacts, loyalty, queries
+from portal_crm.deps import Deps, build_deps
 from portal_crm.main import create
 from portal_crm.schemas import BulkDeleteIn, CareActionIn, DeletedOut
+from portal_crm.settings import CrmSettings
+from portal_tests.use_cases import record_use_cases
 
 JSON = "application/json"
 WRITES = {"post", "put", "patch", "delete"}
@@ -162,13 +165,18 @@ class _Verifier:
         return STAFF
 
 
+def _idle_deps() -> Deps:
+    """Real deps on a mock database: the recorded use cases never touch it."""
+    return build_deps(MagicMock(), MagicMock(), CrmSettings(), SystemClock())
+
+
 @pytest.fixture
-def boundary() -> Iterator[tuple[TestClient[Any], Any]]:
-    crm = create_autospec(CrmService, instance=True)
+def boundary(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient[Any], Any]]:
+    crm = record_use_cases(monkeypatch, (contacts, bulk, loyalty, care, queries))
     app = create_app(
         title="crm",
         route_handlers=[api.ContactsController, api.ActivitiesController],
-        state={"crm": crm, "token_verifier": _Verifier()},
+        state={"crm": _idle_deps(), "token_verifier": _Verifier()},
     )
     with TestClient(app) as client:
         client.headers["Authorization"] = "Bearer t"

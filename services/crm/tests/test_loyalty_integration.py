@@ -14,7 +14,7 @@ from portal_chassis.eventstore import EventStore
 from portal_contracts.envelope import EventEnvelope
 from portal_contracts.events.identity import AccountRegistered
 from portal_contracts.events.wallet import TopUpCompleted
-from portal_crm.handlers import PLACEHOLDER, CrmService
+from portal_crm.deps import PLACEHOLDER, build_deps
 from portal_crm.schemas import CareActionIn, LevelIn
 from portal_crm.settings import CrmSettings
 
@@ -24,10 +24,10 @@ STAFF = Principal("staff-1", "platform", frozenset({"platform_admin"}), "s", "t"
 
 
 @pytest.fixture
-async def crm(mongo_db):  # type: ignore[no-untyped-def]
+async def crm(mongo_db, bind):  # type: ignore[no-untyped-def]
     store = EventStore(mongo_db)
     await store.setup()
-    service = CrmService(store, mongo_db, CrmSettings(), ManualClock(NOW))
+    service = bind(build_deps(store, mongo_db, CrmSettings(), ManualClock(NOW)))
     await service.setup()
     return service
 
@@ -110,11 +110,11 @@ async def test_the_timeline_keeps_one_entry_per_event(crm, unique):
 
 
 async def test_new_thresholds_are_applied_by_the_background_job_in_batches(
-    crm, unique, monkeypatch
+    crm, unique, monkeypatch, bind
 ):
-    from portal_crm import handlers
+    from portal_crm import loyalty
 
-    monkeypatch.setattr(handlers, "RECOMPUTE_BATCH", 2)  # several batches for 5 customers
+    monkeypatch.setattr(loyalty, "RECOMPUTE_BATCH", 2)  # several batches for 5 customers
     accounts = [f"{unique}-{i}" for i in range(5)]
     for n, account in enumerate(accounts):
         await crm.on_account_registered(registered(account))
@@ -129,7 +129,7 @@ async def test_new_thresholds_are_applied_by_the_background_job_in_batches(
     assert (await crm.contact(STAFF, accounts[2])).loyalty.level == "member"  # not yet
 
     # two replicas wake at once: the lease lets one run, the counts stay exact
-    replica = CrmService(crm.store, crm.db, CrmSettings(), ManualClock(NOW))
+    replica = bind(build_deps(crm.store, crm.db, CrmSettings(), ManualClock(NOW)))
     batches = await asyncio.gather(crm.recompute_levels(), replica.recompute_levels())
     assert sorted(batches)[0] == 0
     status = (await crm.levels_view()).recompute

@@ -26,13 +26,9 @@ from litestar.openapi.spec import RequestBody as OpenAPIRequestBody
 from litestar.openapi.spec import Schema as OpenAPISchema
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from portal_billing.handlers import (
-    MAX_PROOF_BYTES,
-    PROOF_TYPES,
-    BillingService,
-    PaymentInProgress,
-    is_billing_admin,
-)
+from portal_billing import catalogue, claims, orders, payments, queries, renewals
+from portal_billing.claims import MAX_PROOF_BYTES, PROOF_TYPES
+from portal_billing.deps import Deps, PaymentInProgress, is_billing_admin
 from portal_billing.models import (
     AutoRenewIn,
     ClaimIn,
@@ -65,9 +61,9 @@ from portal_chassis.problems import ProblemError
 from portal_chassis.web import IdempotencyKey, download
 
 Conn = ASGIConnection[Any, Any, Any, Any]
-Billing = NamedDependency[BillingService]
+BillingDeps = NamedDependency[Deps]
 Caller = NamedDependency[Principal]
-DEPENDENCIES = {"principal": PRINCIPAL, "billing": use_cases("billing")}
+DEPENDENCIES = {"principal": PRINCIPAL, "deps": use_cases("billing")}
 PDF = "application/pdf"
 
 
@@ -131,26 +127,28 @@ class PlansController(Controller):
     async def list_plans(
         self,
         caller: NamedDependency[Principal | None],
-        billing: Billing,
+        deps: BillingDeps,
         category: Annotated[str | None, QueryParameter(max_length=40)] = None,
         tier: Annotated[str | None, QueryParameter(max_length=20)] = None,
         include_retired: FromQuery[bool] = False,
     ) -> PlansOut:
         """The price list is public (anonymous callers see what is for sale)."""
-        return await billing.list_plans(
-            caller, include_retired=include_retired, category=category, tier=tier
+        return await catalogue.list_plans(
+            deps, caller, include_retired=include_retired, category=category, tier=tier
         )
 
     @get("/{plan_id:str}")
     async def get_plan(
-        self, caller: NamedDependency[Principal | None], billing: Billing, plan_id: FromPath[str]
+        self, caller: NamedDependency[Principal | None], deps: BillingDeps, plan_id: FromPath[str]
     ) -> PlanOut:
         del caller  # public; a token that is sent must be valid
-        return await billing.plan_view(plan_id)
+        return await catalogue.plan_view(deps, plan_id)
 
     @post("/", status_code=201)
-    async def publish(self, data: JSONBody[PlanIn], principal: Caller, billing: Billing) -> PlanOut:
-        return await billing.publish_plan(principal, data)
+    async def publish(
+        self, data: JSONBody[PlanIn], principal: Caller, deps: BillingDeps
+    ) -> PlanOut:
+        return await catalogue.publish_plan(deps, principal, data)
 
     @put("/{plan_id:str}")
     async def change(
@@ -158,13 +156,13 @@ class PlansController(Controller):
         plan_id: FromPath[str],
         data: JSONBody[PlanTermsIn],
         principal: Caller,
-        billing: Billing,
+        deps: BillingDeps,
     ) -> PlanOut:
-        return await billing.change_plan(principal, plan_id, data)
+        return await catalogue.change_plan(deps, principal, plan_id, data)
 
     @post("/{plan_id:str}/retire", status_code=200)
-    async def retire(self, plan_id: FromPath[str], principal: Caller, billing: Billing) -> PlanOut:
-        return await billing.retire_plan(principal, plan_id)
+    async def retire(self, plan_id: FromPath[str], principal: Caller, deps: BillingDeps) -> PlanOut:
+        return await catalogue.retire_plan(deps, principal, plan_id)
 
 
 class OrdersController(Controller):
@@ -178,10 +176,10 @@ class OrdersController(Controller):
         self,
         data: JSONBody[OrderIn],
         principal: Caller,
-        billing: Billing,
+        deps: BillingDeps,
         idempotency_key: IdempotencyKey = None,
     ) -> InvoiceOut:
-        return await billing.place_order(principal, data.plan_id, data.months, idempotency_key)
+        return await orders.place_order(deps, principal, data.plan_id, data.months, idempotency_key)
 
 
 class SubscriptionsController(Controller):
@@ -193,20 +191,20 @@ class SubscriptionsController(Controller):
     async def list_subscriptions(
         self,
         principal: Caller,
-        billing: Billing,
+        deps: BillingDeps,
         limit: Limit = 20,
         offset: Offset = 0,
         status: FromQuery[Literal["active", "expired"] | None] = None,
     ) -> SubscriptionsPage:
-        return await billing.list_subscriptions(
-            principal, status=status, limit=limit, offset=offset
+        return await queries.list_subscriptions(
+            deps, principal, status=status, limit=limit, offset=offset
         )
 
     @get("/{subscription_id:str}")
     async def get_subscription(
-        self, subscription_id: FromPath[str], principal: Caller, billing: Billing
+        self, subscription_id: FromPath[str], principal: Caller, deps: BillingDeps
     ) -> SubscriptionOut:
-        return await billing.subscription(principal, subscription_id)
+        return await queries.subscription(deps, principal, subscription_id)
 
     @post("/{subscription_id:str}/renew", status_code=201, guards=[payer_guard])
     async def renew(
@@ -214,10 +212,10 @@ class SubscriptionsController(Controller):
         subscription_id: FromPath[str],
         data: JSONBody[RenewIn],
         principal: Caller,
-        billing: Billing,
+        deps: BillingDeps,
         idempotency_key: IdempotencyKey = None,
     ) -> InvoiceOut:
-        return await billing.renew(principal, subscription_id, data, idempotency_key)
+        return await orders.renew(deps, principal, subscription_id, data, idempotency_key)
 
     @put("/{subscription_id:str}/auto-renew", guards=[payer_guard])
     async def auto_renew(
@@ -225,9 +223,11 @@ class SubscriptionsController(Controller):
         subscription_id: FromPath[str],
         data: JSONBody[AutoRenewIn],
         principal: Caller,
-        billing: Billing,
+        deps: BillingDeps,
     ) -> SubscriptionOut:
-        return await billing.set_auto_renew(principal, subscription_id, data.enabled, data.months)
+        return await renewals.set_auto_renew(
+            deps, principal, subscription_id, data.enabled, data.months
+        )
 
     @get("/{subscription_id:str}/upgrade-preview", guards=[payer_guard])
     async def upgrade_preview(
@@ -235,9 +235,9 @@ class SubscriptionsController(Controller):
         subscription_id: FromPath[str],
         plan_id: Annotated[str, QueryParameter(min_length=1, max_length=60)],
         principal: Caller,
-        billing: Billing,
+        deps: BillingDeps,
     ) -> UpgradePreviewOut:
-        return await billing.upgrade_preview(principal, subscription_id, plan_id)
+        return await orders.upgrade_preview(deps, principal, subscription_id, plan_id)
 
     @post("/{subscription_id:str}/upgrade", status_code=201, guards=[payer_guard])
     async def upgrade(
@@ -245,10 +245,10 @@ class SubscriptionsController(Controller):
         subscription_id: FromPath[str],
         data: JSONBody[UpgradeIn],
         principal: Caller,
-        billing: Billing,
+        deps: BillingDeps,
         idempotency_key: IdempotencyKey = None,
     ) -> InvoiceOut:
-        return await billing.upgrade(principal, subscription_id, data, idempotency_key)
+        return await orders.upgrade(deps, principal, subscription_id, data, idempotency_key)
 
 
 class ContractsController(Controller):
@@ -258,15 +258,17 @@ class ContractsController(Controller):
 
     @get("/")
     async def list_contracts(
-        self, principal: Caller, billing: Billing, limit: Limit = 20, offset: Offset = 0
+        self, principal: Caller, deps: BillingDeps, limit: Limit = 20, offset: Offset = 0
     ) -> SubscriptionsPage:
-        return await billing.list_subscriptions(principal, status=None, limit=limit, offset=offset)
+        return await queries.list_subscriptions(
+            deps, principal, status=None, limit=limit, offset=offset
+        )
 
     @get("/{subscription_id:str}")
     async def get_contract(
-        self, subscription_id: FromPath[str], principal: Caller, billing: Billing
+        self, subscription_id: FromPath[str], principal: Caller, deps: BillingDeps
     ) -> ContractOut:
-        return await billing.contract(principal, subscription_id)
+        return await queries.contract(deps, principal, subscription_id)
 
     @get(
         "/{subscription_id:str}/documents/{document:str}",
@@ -279,9 +281,9 @@ class ContractsController(Controller):
         subscription_id: FromPath[str],
         document: FromPath[str],
         principal: Caller,
-        billing: Billing,
+        deps: BillingDeps,
     ) -> Response[Any]:
-        found = await billing.contract_document(principal, subscription_id, document)
+        found = await queries.contract_document(deps, principal, subscription_id, document)
         if found.filename is None:
             return Response(
                 found.content,
@@ -301,21 +303,21 @@ class InvoicesController(Controller):
     async def list_invoices(
         self,
         principal: Caller,
-        billing: Billing,
+        deps: BillingDeps,
         limit: Limit = 20,
         offset: Offset = 0,
         status: FromQuery[Literal["unpaid", "partially_paid", "paid", "cancelled"] | None] = None,
         kind: FromQuery[Literal["new", "renewal", "upgrade"] | None] = None,
     ) -> InvoicesPage:
-        return await billing.list_invoices(
-            principal, status=status, kind=kind, limit=limit, offset=offset
+        return await queries.list_invoices(
+            deps, principal, status=status, kind=kind, limit=limit, offset=offset
         )
 
     @get("/{invoice_id:str}", guards=[payer_guard])
     async def get_invoice(
-        self, invoice_id: FromPath[str], principal: Caller, billing: Billing
+        self, invoice_id: FromPath[str], principal: Caller, deps: BillingDeps
     ) -> InvoiceOut:
-        return await billing.invoice(principal, invoice_id)
+        return await queries.invoice(deps, principal, invoice_id)
 
     @get(
         "/{invoice_id:str}/pdf",
@@ -325,9 +327,9 @@ class InvoicesController(Controller):
         description="The invoice as a PDF file, sent as an attachment.",
     )
     async def invoice_pdf(
-        self, invoice_id: FromPath[str], principal: Caller, billing: Billing
+        self, invoice_id: FromPath[str], principal: Caller, deps: BillingDeps
     ) -> Response[bytes]:
-        pdf, filename = await billing.invoice_pdf(principal, invoice_id)
+        pdf, filename = await queries.invoice_pdf(deps, principal, invoice_id)
         return download(pdf, PDF, filename)
 
     @post(
@@ -347,7 +349,7 @@ class InvoicesController(Controller):
         self,
         invoice_id: FromPath[str],
         principal: Caller,
-        billing: Billing,
+        deps: BillingDeps,
         data: JSONBody[PayIn | None] = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[InvoiceOut]:
@@ -355,16 +357,16 @@ class InvoicesController(Controller):
         because the status depends on how the payment went. No body: pay all that is due
         from the wallet."""
         try:
-            view = await billing.pay(principal, invoice_id, data or PayIn(), idempotency_key)
+            view = await payments.pay(deps, principal, invoice_id, data or PayIn(), idempotency_key)
         except PaymentInProgress:
-            return Response(await billing.invoice(principal, invoice_id), status_code=202)
+            return Response(await queries.invoice(deps, principal, invoice_id), status_code=202)
         return Response(view, status_code=200)
 
     @post("/{invoice_id:str}/cancel", status_code=200, guards=[payer_guard])
     async def cancel(
-        self, invoice_id: FromPath[str], principal: Caller, billing: Billing
+        self, invoice_id: FromPath[str], principal: Caller, deps: BillingDeps
     ) -> InvoiceOut:
-        return await billing.cancel(principal, invoice_id)
+        return await payments.cancel(deps, principal, invoice_id)
 
     @post("/{invoice_id:str}/refund", status_code=200)  # billing admins: the use case checks
     async def refund(
@@ -372,9 +374,9 @@ class InvoicesController(Controller):
         invoice_id: FromPath[str],
         data: JSONBody[RefundIn],
         principal: Caller,
-        billing: Billing,
+        deps: BillingDeps,
     ) -> InvoiceOut:
-        return await billing.refund(principal, invoice_id, data)
+        return await payments.refund(deps, principal, invoice_id, data)
 
     @post("/{invoice_id:str}/payment-confirmation", status_code=201, guards=[payer_guard])
     async def claim(
@@ -382,10 +384,10 @@ class InvoicesController(Controller):
         invoice_id: FromPath[str],
         data: JSONBody[ClaimIn],
         principal: Caller,
-        billing: Billing,
+        deps: BillingDeps,
         idempotency_key: IdempotencyKey = None,
     ) -> ClaimOut:
-        return await billing.file_claim(principal, invoice_id, data, idempotency_key)
+        return await claims.file_claim(deps, principal, invoice_id, data, idempotency_key)
 
 
 class PurchasesController(Controller):
@@ -396,11 +398,11 @@ class PurchasesController(Controller):
 
     @get("/")
     async def purchases(
-        self, principal: Caller, billing: Billing, limit: Limit = 20, offset: Offset = 0
+        self, principal: Caller, deps: BillingDeps, limit: Limit = 20, offset: Offset = 0
     ) -> InvoicesPage:
         """Purchase history: every paid order, newest first."""
-        return await billing.list_invoices(
-            principal, status="paid", kind=None, limit=limit, offset=offset
+        return await queries.list_invoices(
+            deps, principal, status="paid", kind=None, limit=limit, offset=offset
         )
 
 
@@ -413,19 +415,19 @@ class ClaimsController(Controller):
     async def list_claims(
         self,
         principal: Caller,
-        billing: Billing,
+        deps: BillingDeps,
         limit: Limit = 20,
         offset: Offset = 0,
         status: FromQuery[Literal["under_review", "approved", "rejected"] | None] = None,
         overdue: FromQuery[bool] = False,
     ) -> ClaimsPage:
-        return await billing.list_claims(principal, status, overdue, limit, offset)
+        return await claims.list_claims(deps, principal, status, overdue, limit, offset)
 
     @get("/{claim_id:str}", guards=[payer_guard])
     async def get_claim(
-        self, claim_id: FromPath[str], principal: Caller, billing: Billing
+        self, claim_id: FromPath[str], principal: Caller, deps: BillingDeps
     ) -> ClaimOut:
-        return await billing.claim(principal, claim_id)
+        return await claims.claim(deps, principal, claim_id)
 
     @get(
         "/{claim_id:str}/proof",
@@ -434,16 +436,16 @@ class ClaimsController(Controller):
         description="The proof file as it was sent (PNG, JPEG or PDF), as an attachment.",
     )
     async def proof(
-        self, claim_id: FromPath[str], principal: Caller, billing: Billing
+        self, claim_id: FromPath[str], principal: Caller, deps: BillingDeps
     ) -> Response[bytes]:
-        content_type, filename, data = await billing.proof(principal, claim_id)
+        content_type, filename, data = await claims.proof(deps, principal, claim_id)
         return download(data, content_type, filename)
 
     @post("/{claim_id:str}/approve", status_code=200)
     async def approve(
-        self, claim_id: FromPath[str], principal: Caller, billing: Billing
+        self, claim_id: FromPath[str], principal: Caller, deps: BillingDeps
     ) -> ClaimOut:
-        return await billing.decide_claim(principal, claim_id, True, "")
+        return await claims.decide_claim(deps, principal, claim_id, True, "")
 
     @post("/{claim_id:str}/reject", status_code=200)
     async def reject(
@@ -451,9 +453,9 @@ class ClaimsController(Controller):
         claim_id: FromPath[str],
         data: JSONBody[RejectIn],
         principal: Caller,
-        billing: Billing,
+        deps: BillingDeps,
     ) -> ClaimOut:
-        return await billing.decide_claim(principal, claim_id, False, data.reason)
+        return await claims.decide_claim(deps, principal, claim_id, False, data.reason)
 
 
 class BillingAccountController(Controller):
@@ -462,20 +464,20 @@ class BillingAccountController(Controller):
     dependencies = DEPENDENCIES
 
     @get("/settings", guards=[payer_guard])
-    async def get_settings(self, principal: Caller, billing: Billing) -> SettingsOut:
-        return await billing.settings_of(principal)
+    async def get_settings(self, principal: Caller, deps: BillingDeps) -> SettingsOut:
+        return await queries.settings_of(deps, principal)
 
     @put("/settings", guards=[payer_guard])
     async def put_settings(
-        self, data: JSONBody[SettingsIn], principal: Caller, billing: Billing
+        self, data: JSONBody[SettingsIn], principal: Caller, deps: BillingDeps
     ) -> SettingsOut:
-        return await billing.set_auto_pay(principal, data.auto_pay)
+        return await payments.set_auto_pay(deps, principal, data.auto_pay)
 
     @get("/codes/{code:str}")
-    async def code(self, code: FromPath[str], principal: Caller, billing: Billing) -> CodeOut:
+    async def code(self, code: FromPath[str], principal: Caller, deps: BillingDeps) -> CodeOut:
         """Internal: lets tickets check a related order/invoice/contract code."""
-        return await billing.code(principal, code[:60])
+        return await queries.code(deps, principal, code[:60])
 
     @post("/expiry-check", status_code=200)
-    async def expiry_check(self, principal: Caller, billing: Billing) -> ExpiryCheckOut:
-        return await billing.expiry_check(principal)
+    async def expiry_check(self, principal: Caller, deps: BillingDeps) -> ExpiryCheckOut:
+        return await renewals.expiry_check(deps, principal)

@@ -1,45 +1,111 @@
-"""The plans a fresh installation sells (seed 000/002: hosting, domains, software licences).
-
-Published through the normal command on start-up; publishing the same plan again is a
-no-op, so restarts and several replicas are harmless.
-"""
+"""The catalogue: billing admins publish, change and retire plans; anyone reads the price list."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from portal_contracts.events.billing import PeriodPrice
+from pymongo.errors import DuplicateKeyError
 
-_STANDARD = (
-    PeriodPrice(months=1),
-    PeriodPrice(months=3),
-    PeriodPrice(months=6, discount_percent=5),
-    PeriodPrice(months=12, discount_percent=10),
-    PeriodPrice(months=24, discount_percent=15),
+from portal_billing import (
+    domain,
+    streams,
 )
-_YEARLY = (PeriodPrice(months=12), PeriodPrice(months=24, discount_percent=10))
+from portal_billing.deps import (
+    Deps,
+    is_billing_admin,
+    require_admin,
+)
+from portal_billing.models import (
+    PlanIn,
+    PlanOut,
+    PlansOut,
+    PlanTermsIn,
+)
+from portal_billing.views import (
+    plan_row,
+    strip_id,
+)
+from portal_chassis.auth import Principal
+from portal_chassis.decider import Conflict
+from portal_contracts.events.billing import (
+    PeriodPrice,
+)
 
 
-def _plan(
-    code: str, name: str, category: str, tier: str, monthly: int, periods: Any
-) -> dict[str, Any]:
-    return {
-        "plan_id": code.lower(),
-        "code": code,
-        "name": name,
-        "category": category,
-        "tier": tier,
-        "monthly_price": monthly,
-        "periods": periods,
-    }
+async def publish_plan(deps: Deps, principal: Principal, data: PlanIn) -> PlanOut:
+    require_admin(principal)
+    code = data.code.strip().upper()
+    plan_id = code.lower()
+    try:
+        await deps.codes.insert_one({"_id": f"plan:{code}", "plan_id": plan_id})
+    except DuplicateKeyError:
+        raise Conflict("plan_code_taken", f"a plan with code {code} exists") from None
+    state = await streams.run_plan(
+        deps,
+        plan_id,
+        domain.PublishPlan(
+            now=deps.clock.now(),
+            plan_id=plan_id,
+            code=code,
+            name=data.name,
+            category=data.category,
+            tier=data.tier,
+            monthly_price=data.monthly_price,
+            currency=deps.settings.currency,
+            periods=tuple(PeriodPrice(**p.model_dump()) for p in data.periods),
+            description=data.description,
+        ),
+        principal.user_id,
+    )
+    return PlanOut.model_validate(plan_row(state))
 
 
-SEED_PLANS: list[dict[str, Any]] = [
-    _plan("HOST-SUP", "Hosting Support", "hosting", "support", 100_000, _STANDARD),
-    _plan("HOST-PRO", "Hosting Professional", "hosting", "professional", 200_000, _STANDARD),
-    _plan("HOST-PREM", "Hosting Premium", "hosting", "premium", 400_000, _STANDARD),
-    _plan("SW-SUP", "Store software Support", "software", "support", 150_000, _STANDARD),
-    _plan("SW-PRO", "Store software Professional", "software", "professional", 250_000, _STANDARD),
-    _plan("SW-PREM", "Store software Premium", "software", "premium", 450_000, _STANDARD),
-    _plan("DOMAIN-VN", "Domain .vn", "domain", "support", 45_000, _YEARLY),
-]
+async def change_plan(deps: Deps, principal: Principal, plan_id: str, data: PlanTermsIn) -> PlanOut:
+    require_admin(principal)
+    state = await streams.run_plan(
+        deps,
+        plan_id,
+        domain.ChangePlan(
+            now=deps.clock.now(),
+            name=data.name,
+            monthly_price=data.monthly_price,
+            periods=tuple(PeriodPrice(**p.model_dump()) for p in data.periods),
+            description=data.description,
+        ),
+        principal.user_id,
+    )
+    return PlanOut.model_validate(plan_row(state))
+
+
+async def retire_plan(deps: Deps, principal: Principal, plan_id: str) -> PlanOut:
+    require_admin(principal)
+    state = await streams.run_plan(
+        deps, plan_id, domain.RetirePlan(now=deps.clock.now()), principal.user_id
+    )
+    return PlanOut.model_validate(plan_row(state))
+
+
+async def plan_view(deps: Deps, plan_id: str) -> PlanOut:
+    """A plan of the price list (public: anyone may see what is for sale)."""
+    return PlanOut.model_validate(plan_row(await streams.plan(deps, plan_id)))
+
+
+async def list_plans(
+    deps: Deps,
+    principal: Principal | None,
+    *,
+    include_retired: bool,
+    category: str | None,
+    tier: str | None,
+) -> PlansOut:
+    """The price list (public); retired plans only for billing admins who ask."""
+    include_retired = include_retired and principal is not None and is_billing_admin(principal)
+    query: dict[str, Any] = {} if include_retired else {"status": "active"}
+    if category:
+        query["category"] = category
+    if tier:
+        query["tier"] = tier
+    rows = [strip_id(r) async for r in deps.plans_view.find(query).sort("code", 1)]
+    order = {t: i for i, t in enumerate(domain.TIERS)}
+    rows.sort(key=lambda r: (r["category"], order.get(r["tier"], 9), r["code"]))
+    return PlansOut.model_validate({"items": rows, "total": len(rows)})

@@ -1,11 +1,11 @@
-"""Wiring only: settings -> runtime -> adapters -> service -> app."""
+"""Wiring only: settings -> runtime -> adapters -> the use cases' Deps -> app."""
 
 from __future__ import annotations
 
 import httpx
 from litestar import Litestar
 
-from portal_billing import reactions
+from portal_billing import follow_ups, payments, reactions, renewals, streams
 from portal_billing.api import (
     BillingAccountController,
     ClaimsController,
@@ -16,7 +16,7 @@ from portal_billing.api import (
     PurchasesController,
     SubscriptionsController,
 )
-from portal_billing.handlers import BillingService
+from portal_billing.deps import Deps, build_deps
 from portal_billing.settings import BillingSettings
 from portal_billing.wallet import HttpWallet, WalletPort
 from portal_chassis.bus import declare_publications
@@ -33,7 +33,7 @@ def bootstrap(
     settings: BillingSettings | None = None,
     clock: Clock | None = None,
     wallet: WalletPort | None = None,
-) -> tuple[ServiceRuntime, BillingService, list[httpx.AsyncClient]]:
+) -> tuple[ServiceRuntime, Deps, list[httpx.AsyncClient]]:
     settings = settings or BillingSettings()
     runtime = ServiceRuntime(settings)
     assert runtime.store is not None
@@ -51,23 +51,27 @@ def bootstrap(
             identity,
         )
         wallet = HttpWallet(wallet_http, tokens)
-    service = BillingService(runtime.store, runtime.db, settings, wallet, clock or clock_from_env())
+    deps = build_deps(runtime.store, runtime.db, settings, wallet, clock or clock_from_env())
     declare_publications(runtime.broker, "billing", events_of("billing"))
-    reactions.register(runtime.broker, service, max_attempts=settings.consumer_max_attempts)
-    return runtime, service, clients
+    reactions.register(runtime.broker, deps, max_attempts=settings.consumer_max_attempts)
+    return runtime, deps, clients
 
 
 def create(settings: BillingSettings | None = None) -> Litestar:
     settings = settings or BillingSettings()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    runtime, service, clients = bootstrap(settings)
+    runtime, deps, clients = bootstrap(settings)
     background = Periodic()
-    background.every("expiry", settings.expiry_sweep_seconds, service.check_expiry)
-    background.every("credits", settings.expiry_sweep_seconds, service.retry_credits)
-    background.every("payments", settings.payment_sweep_seconds, service.resume_payments)
+    background.every("expiry", settings.expiry_sweep_seconds, lambda: renewals.check_expiry(deps))
+    background.every(
+        "credits", settings.expiry_sweep_seconds, lambda: follow_ups.retry_credits(deps)
+    )
+    background.every(
+        "payments", settings.payment_sweep_seconds, lambda: payments.resume_payments(deps)
+    )
 
     async def start() -> None:
-        await service.setup()
+        await streams.setup(deps)
         await background.start()
 
     async def stop() -> None:
@@ -90,7 +94,7 @@ def create(settings: BillingSettings | None = None) -> Litestar:
         runtime=runtime,
         on_start=[start],
         on_stop=[stop],
-        state={"billing": service},
+        state={"billing": deps},
     )
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from faststream.kafka import KafkaBroker
 
-from portal_billing.handlers import BillingService
+from portal_billing import follow_ups, payments
+from portal_billing.deps import Deps
 from portal_chassis.consumer import subscribe
 from portal_contracts.base import DomainEvent
 from portal_contracts.envelope import EventEnvelope
@@ -18,14 +19,14 @@ from portal_contracts.events.billing import BillingEvent
 from portal_contracts.events.wallet import TopUpCompleted, WalletEvent
 
 
-def register(broker: KafkaBroker, service: BillingService, *, max_attempts: int) -> None:
+def register(broker: KafkaBroker, deps: Deps, *, max_attempts: int) -> None:
     async def on_wallet_event(envelope: EventEnvelope, event: DomainEvent) -> None:
         if isinstance(event, TopUpCompleted):
-            await service.on_top_up_completed(event)
+            await payments.on_top_up_completed(deps, event)
 
     async def on_own_event(envelope: EventEnvelope, event: DomainEvent) -> None:
         if isinstance(event, BillingEvent):
-            await service.on_own_event(event, actor=envelope.actor or "billing")
+            await follow_ups.on_own_event(deps, event, actor=envelope.actor or "billing")
 
     subscribe(
         broker,

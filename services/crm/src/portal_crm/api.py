@@ -13,7 +13,8 @@ from portal_chassis.auth import Principal
 from portal_chassis.contract import PRINCIPAL, Limit, Offset, Page, use_cases
 from portal_chassis.web import download
 from portal_contracts.events.crm import CareAction, ContactGroup
-from portal_crm.handlers import CrmService
+from portal_crm import bulk, care, contacts, loyalty, queries
+from portal_crm.deps import Deps
 from portal_crm.schemas import (
     MAX_FILE_BYTES,
     MAX_FILES,
@@ -58,7 +59,7 @@ MAX_BODY = MAX_FILES * (MAX_FILE_BYTES * 4 // 3 + 1024) + 256 * 1024
 TimelineContext = FromQuery[
     Literal["identity", "wallet", "billing", "tickets", "repairs", "crm"] | None
 ]
-Crm = NamedDependency[CrmService]
+CrmDeps = NamedDependency[Deps]
 Caller = NamedDependency[Principal]
 ContactId = FromPath[str]
 ActivityId = FromPath[str]
@@ -67,23 +68,25 @@ ActivityId = FromPath[str]
 class _LoyaltyAndTimeline(Controller):
     """Routes shared by contacts and customers (a customer is a contact of kind customer)."""
 
-    dependencies = {"principal": PRINCIPAL, "crm": use_cases("crm")}
+    dependencies = {"principal": PRINCIPAL, "deps": use_cases("crm")}
 
     @get("/{contact_id:str}/level")
-    async def level(self, contact_id: ContactId, principal: Caller, crm: Crm) -> LoyaltyOut:
-        return await crm.why_level(principal, contact_id)
+    async def level(self, contact_id: ContactId, principal: Caller, deps: CrmDeps) -> LoyaltyOut:
+        return await queries.why_level(deps, principal, contact_id)
 
     @get("/{contact_id:str}/timeline")
     async def timeline(
         self,
         contact_id: ContactId,
         principal: Caller,
-        crm: Crm,
+        deps: CrmDeps,
         limit: Limit = 50,
         offset: Offset = 0,
         context: TimelineContext = None,
     ) -> Page[TimelineEntryOut]:
-        return await crm.contact_timeline(principal, contact_id, limit, offset, context=context)
+        return await queries.contact_timeline(
+            deps, principal, contact_id, limit, offset, context=context
+        )
 
 
 class ContactsController(_LoyaltyAndTimeline):
@@ -95,7 +98,7 @@ class ContactsController(_LoyaltyAndTimeline):
     async def list_contacts(
         self,
         principal: Caller,
-        crm: Crm,
+        deps: CrmDeps,
         limit: Limit = 20,
         offset: Offset = 0,
         kind: FromQuery[Literal["contact", "customer"] | None] = None,
@@ -109,7 +112,8 @@ class ContactsController(_LoyaltyAndTimeline):
         q: Annotated[str | None, QueryParameter(max_length=100)] = None,
         deleted: FromQuery[bool] = False,
     ) -> Page[ContactRowOut]:
-        return await crm.list_contacts(
+        return await queries.list_contacts(
+            deps,
             principal,
             kind=kind,
             group=group,
@@ -122,72 +126,76 @@ class ContactsController(_LoyaltyAndTimeline):
         )
 
     @post("/", status_code=201)
-    async def create(self, data: JSONBody[ContactIn], principal: Caller, crm: Crm) -> ContactOut:
-        return await crm.create_contact(principal, data)
+    async def create(
+        self, data: JSONBody[ContactIn], principal: Caller, deps: CrmDeps
+    ) -> ContactOut:
+        return await contacts.create_contact(deps, principal, data)
 
     @post("/bulk/assign", status_code=200)
     async def bulk_assign(
-        self, data: JSONBody[BulkAssignIn], principal: Caller, crm: Crm
+        self, data: JSONBody[BulkAssignIn], principal: Caller, deps: CrmDeps
     ) -> BulkAssignedOut:
-        return await crm.bulk_assign(principal, data)
+        return await bulk.bulk_assign(deps, principal, data)
 
     @post("/bulk/labels", status_code=200)
     async def bulk_labels(
-        self, data: JSONBody[BulkLabelsIn], principal: Caller, crm: Crm
+        self, data: JSONBody[BulkLabelsIn], principal: Caller, deps: CrmDeps
     ) -> BulkLabelledOut:
-        return await crm.bulk_labels(principal, data)
+        return await bulk.bulk_labels(deps, principal, data)
 
     @post("/bulk/delete", status_code=200)
     async def bulk_delete(
-        self, data: JSONBody[BulkDeleteIn], principal: Caller, crm: Crm
+        self, data: JSONBody[BulkDeleteIn], principal: Caller, deps: CrmDeps
     ) -> BulkDeletedOut:
-        return await crm.bulk_delete(principal, data)
+        return await bulk.bulk_delete(deps, principal, data)
 
     @get("/{contact_id:str}")
-    async def get_contact(self, contact_id: ContactId, principal: Caller, crm: Crm) -> ContactOut:
-        return await crm.contact(principal, contact_id)
+    async def get_contact(
+        self, contact_id: ContactId, principal: Caller, deps: CrmDeps
+    ) -> ContactOut:
+        return await queries.contact(deps, principal, contact_id)
 
     @patch("/{contact_id:str}")
     async def update(
-        self, contact_id: ContactId, data: JSONBody[ContactPatch], principal: Caller, crm: Crm
+        self, contact_id: ContactId, data: JSONBody[ContactPatch], principal: Caller, deps: CrmDeps
     ) -> ContactOut:
-        return await crm.update_contact(principal, contact_id, data)
+        return await contacts.update_contact(deps, principal, contact_id, data)
 
     @delete("/{contact_id:str}", status_code=200)
     async def soft_delete(
         self,
         contact_id: ContactId,
         principal: Caller,
-        crm: Crm,
+        deps: CrmDeps,
         confirm: FromQuery[bool] = False,
     ) -> DeletedOut:
-        return await crm.delete(principal, contact_id, confirm)
+        return await contacts.delete(deps, principal, contact_id, confirm)
 
     @post("/{contact_id:str}/restore", status_code=200)
-    async def restore(self, contact_id: ContactId, principal: Caller, crm: Crm) -> ContactOut:
-        return await crm.restore(principal, contact_id)
+    async def restore(self, contact_id: ContactId, principal: Caller, deps: CrmDeps) -> ContactOut:
+        return await contacts.restore(deps, principal, contact_id)
 
     @post("/{contact_id:str}/convert", status_code=200)
-    async def convert(self, contact_id: ContactId, principal: Caller, crm: Crm) -> ContactOut:
-        return await crm.convert(principal, contact_id)
+    async def convert(self, contact_id: ContactId, principal: Caller, deps: CrmDeps) -> ContactOut:
+        return await contacts.convert(deps, principal, contact_id)
 
     @put("/{contact_id:str}/labels")
     async def labels(
-        self, contact_id: ContactId, data: JSONBody[LabelsIn], principal: Caller, crm: Crm
+        self, contact_id: ContactId, data: JSONBody[LabelsIn], principal: Caller, deps: CrmDeps
     ) -> ContactOut:
-        return await crm.set_labels(principal, contact_id, data.labels)
+        return await contacts.set_labels(deps, principal, contact_id, data.labels)
 
     @put("/{contact_id:str}/portrait")
     async def portrait(
-        self, contact_id: ContactId, data: JSONBody[PortraitIn], principal: Caller, crm: Crm
+        self, contact_id: ContactId, data: JSONBody[PortraitIn], principal: Caller, deps: CrmDeps
     ) -> ContactOut:
-        return await crm.set_portrait(principal, contact_id, data.attributes)
+        return await contacts.set_portrait(deps, principal, contact_id, data.attributes)
 
     @post("/{contact_id:str}/attachments", status_code=201)
     async def attach(
-        self, contact_id: ContactId, data: JSONBody[FilesIn], principal: Caller, crm: Crm
+        self, contact_id: ContactId, data: JSONBody[FilesIn], principal: Caller, deps: CrmDeps
     ) -> ContactOut:
-        return await crm.attach(principal, contact_id, data.files)
+        return await contacts.attach(deps, principal, contact_id, data.files)
 
     @get(
         "/{contact_id:str}/attachments/{file_id:str}",
@@ -195,22 +203,22 @@ class ContactsController(_LoyaltyAndTimeline):
         description="The file's bytes, typed from its content.",
     )
     async def attachment(
-        self, contact_id: ContactId, file_id: FromPath[str], principal: Caller, crm: Crm
+        self, contact_id: ContactId, file_id: FromPath[str], principal: Caller, deps: CrmDeps
     ) -> Response[bytes]:
-        content_type, filename, data = await crm.file(principal, contact_id, file_id)
+        content_type, filename, data = await contacts.file(deps, principal, contact_id, file_id)
         return download(data, content_type, filename)
 
     @post("/{contact_id:str}/comments", status_code=201)
     async def comment(
-        self, contact_id: ContactId, data: JSONBody[CommentIn], principal: Caller, crm: Crm
+        self, contact_id: ContactId, data: JSONBody[CommentIn], principal: Caller, deps: CrmDeps
     ) -> ContactOut:
-        return await crm.comment(principal, contact_id, data)
+        return await contacts.comment(deps, principal, contact_id, data)
 
     @post("/{contact_id:str}/care-actions", status_code=201)
     async def care_action(
-        self, contact_id: ContactId, data: JSONBody[CareActionIn], principal: Caller, crm: Crm
+        self, contact_id: ContactId, data: JSONBody[CareActionIn], principal: Caller, deps: CrmDeps
     ) -> ContactOut:
-        return await crm.record_care_action(principal, contact_id, data)
+        return await care.record_care_action(deps, principal, contact_id, data)
 
 
 class CustomersController(_LoyaltyAndTimeline):
@@ -223,7 +231,7 @@ class CustomersController(_LoyaltyAndTimeline):
     async def list_customers(
         self,
         principal: Caller,
-        crm: Crm,
+        deps: CrmDeps,
         limit: Limit = 20,
         offset: Offset = 0,
         group: FromQuery[ContactGroup | None] = None,
@@ -234,7 +242,8 @@ class CustomersController(_LoyaltyAndTimeline):
         level: Annotated[str | None, QueryParameter(max_length=50)] = None,
         q: Annotated[str | None, QueryParameter(max_length=100)] = None,
     ) -> Page[ContactRowOut]:
-        return await crm.list_contacts(
+        return await queries.list_contacts(
+            deps,
             principal,
             kind="customer",
             group=group,
@@ -248,8 +257,10 @@ class CustomersController(_LoyaltyAndTimeline):
         )
 
     @get("/{contact_id:str}")
-    async def get_customer(self, contact_id: ContactId, principal: Caller, crm: Crm) -> ContactOut:
-        return await crm.customer(principal, contact_id)
+    async def get_customer(
+        self, contact_id: ContactId, principal: Caller, deps: CrmDeps
+    ) -> ContactOut:
+        return await queries.customer(deps, principal, contact_id)
 
 
 class CrmSettingsController(Controller):
@@ -257,67 +268,71 @@ class CrmSettingsController(Controller):
 
     path = "/v1/crm"
     tags = ["crm"]
-    dependencies = {"principal": PRINCIPAL, "crm": use_cases("crm")}
+    dependencies = {"principal": PRINCIPAL, "deps": use_cases("crm")}
 
     @get("/labels")
-    async def list_labels(self, principal: Caller, crm: Crm) -> LabelsOut:
-        return await crm.list_labels(principal)
+    async def list_labels(self, principal: Caller, deps: CrmDeps) -> LabelsOut:
+        return await queries.list_labels(deps, principal)
 
     @post("/labels", status_code=201)
-    async def add_label(self, data: JSONBody[LabelIn], principal: Caller, crm: Crm) -> LabelOut:
-        return await crm.add_label(principal, data)
+    async def add_label(
+        self, data: JSONBody[LabelIn], principal: Caller, deps: CrmDeps
+    ) -> LabelOut:
+        return await contacts.add_label(deps, principal, data)
 
     @get("/care-types")
     async def care_types(
         self,
         principal: Caller,
-        crm: Crm,
+        deps: CrmDeps,
         action: FromQuery[CareAction | None] = None,
         q: Annotated[str | None, QueryParameter(max_length=100)] = None,
     ) -> CareTypesOut:
-        return await crm.list_care_types(principal, action, q)
+        return await care.list_care_types(deps, principal, action, q)
 
     @post("/care-types", status_code=201)
     async def add_care_type(
-        self, data: JSONBody[CareTypeIn], principal: Caller, crm: Crm
+        self, data: JSONBody[CareTypeIn], principal: Caller, deps: CrmDeps
     ) -> CareTypeOut:
-        return await crm.add_care_type(principal, data)
+        return await care.add_care_type(deps, principal, data)
 
     @get("/care-reasons")
     async def care_reasons(
         self,
         principal: Caller,
-        crm: Crm,
+        deps: CrmDeps,
         care_type_id: Annotated[str | None, QueryParameter(max_length=50)] = None,
     ) -> CareReasonsOut:
-        return await crm.list_care_reasons(principal, care_type_id)
+        return await care.list_care_reasons(deps, principal, care_type_id)
 
     @post("/care-reasons", status_code=201)
     async def add_care_reason(
-        self, data: JSONBody[CareReasonIn], principal: Caller, crm: Crm
+        self, data: JSONBody[CareReasonIn], principal: Caller, deps: CrmDeps
     ) -> CareReasonOut:
-        return await crm.add_care_reason(principal, data)
+        return await care.add_care_reason(deps, principal, data)
 
     @get("/levels")
-    async def levels(self, principal: Caller, crm: Crm) -> LevelsOut:
-        return await crm.levels_of(principal)
+    async def levels(self, principal: Caller, deps: CrmDeps) -> LevelsOut:
+        return await loyalty.levels_of(deps, principal)
 
     @put("/levels", status_code=202)
-    async def set_levels(self, data: JSONBody[LevelsIn], principal: Caller, crm: Crm) -> LevelsOut:
-        return await crm.set_levels(principal, data.levels)
+    async def set_levels(
+        self, data: JSONBody[LevelsIn], principal: Caller, deps: CrmDeps
+    ) -> LevelsOut:
+        return await loyalty.set_levels(deps, principal, data.levels)
 
 
 class ActivitiesController(Controller):
     path = "/v1/crm/care-activities"
     tags = ["crm"]
     request_max_body_size = MAX_BODY
-    dependencies = {"principal": PRINCIPAL, "crm": use_cases("crm")}
+    dependencies = {"principal": PRINCIPAL, "deps": use_cases("crm")}
 
     @get("/")
     async def list_activities(
         self,
         principal: Caller,
-        crm: Crm,
+        deps: CrmDeps,
         limit: Limit = 20,
         offset: Offset = 0,
         list_scope: Annotated[
@@ -326,48 +341,48 @@ class ActivitiesController(Controller):
         status: FromQuery[Literal["planned", "done", "cancelled"] | None] = None,
         q: Annotated[str | None, QueryParameter(max_length=100)] = None,
     ) -> Page[ActivityRowOut]:
-        return await crm.list_activities(
-            principal, scope=list_scope, status=status, q=q, limit=limit, offset=offset
+        return await care.list_activities(
+            deps, principal, scope=list_scope, status=status, q=q, limit=limit, offset=offset
         )
 
     @post("/", status_code=201)
     async def schedule(
-        self, data: JSONBody[ActivityIn], principal: Caller, crm: Crm
+        self, data: JSONBody[ActivityIn], principal: Caller, deps: CrmDeps
     ) -> ActivityOut:
-        return await crm.schedule(principal, data)
+        return await care.schedule(deps, principal, data)
 
     @get("/{activity_id:str}")
     async def get_activity(
-        self, activity_id: ActivityId, principal: Caller, crm: Crm
+        self, activity_id: ActivityId, principal: Caller, deps: CrmDeps
     ) -> ActivityOut:
-        return await crm.activity(principal, activity_id)
+        return await care.activity(deps, principal, activity_id)
 
     @post("/{activity_id:str}/complete", status_code=200)
     async def complete(
         self,
         activity_id: ActivityId,
         principal: Caller,
-        crm: Crm,
+        deps: CrmDeps,
         # No body, `{}` or an outcome: marking it done needs nothing more.
         data: JSONBody[OutcomeIn | None] = None,
     ) -> ActivityOut:
-        return await crm.complete(principal, activity_id, (data or OutcomeIn()).outcome)
+        return await care.complete(deps, principal, activity_id, (data or OutcomeIn()).outcome)
 
     @post("/{activity_id:str}/cancel", status_code=200)
     async def cancel(
         self,
         activity_id: ActivityId,
         principal: Caller,
-        crm: Crm,
+        deps: CrmDeps,
         data: JSONBody[CancelIn | None] = None,
     ) -> ActivityOut:
-        return await crm.cancel(principal, activity_id, (data or CancelIn()).reason)
+        return await care.cancel(deps, principal, activity_id, (data or CancelIn()).reason)
 
     @post("/{activity_id:str}/comments", status_code=201)
     async def comment(
-        self, activity_id: ActivityId, data: JSONBody[CommentIn], principal: Caller, crm: Crm
+        self, activity_id: ActivityId, data: JSONBody[CommentIn], principal: Caller, deps: CrmDeps
     ) -> ActivityOut:
-        return await crm.comment_activity(principal, activity_id, data)
+        return await care.comment_activity(deps, principal, activity_id, data)
 
 
 class CustomerSideController(Controller):
@@ -375,19 +390,19 @@ class CustomerSideController(Controller):
 
     path = "/v1"
     tags = ["loyalty"]
-    dependencies = {"principal": PRINCIPAL, "crm": use_cases("crm")}
+    dependencies = {"principal": PRINCIPAL, "deps": use_cases("crm")}
 
     @get("/loyalty")
-    async def loyalty(self, principal: Caller, crm: Crm) -> LoyaltyOut:
-        return await crm.loyalty(principal)
+    async def loyalty(self, principal: Caller, deps: CrmDeps) -> LoyaltyOut:
+        return await queries.loyalty(deps, principal)
 
     @get("/timeline")
     async def timeline(
         self,
         principal: Caller,
-        crm: Crm,
+        deps: CrmDeps,
         limit: Limit = 20,
         offset: Offset = 0,
         context: TimelineContext = None,
     ) -> Page[TimelineEntryOut]:
-        return await crm.timeline_of(principal.account_id, limit, offset, context=context)
+        return await queries.timeline_of(deps, principal.account_id, limit, offset, context=context)

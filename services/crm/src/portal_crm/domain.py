@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -316,157 +316,226 @@ def _money(
 
 
 def decide_contact(command: ContactCommandT, state: Contact) -> Sequence[CrmEvent]:
-    if isinstance(command, CreateContact):
-        if state.status != "none":
-            return []  # created already (a redelivered registration)
-        created = ContactCreated(
-            occurred_at=command.now,
-            contact_id=command.contact_id,
-            account_id=command.account_id,
-            kind=command.kind,
-            details=command.details,
-            created_by=command.actor,
-        )
-        fresh = evolve_contact(state, created)
-        return [created, *_level_change(fresh, command.now, 0, command.levels, "accumulated_money")]
+    match command:
+        case CreateContact():
+            return _create(command, state)
     if state.status == "none":
         raise NotFound("contact_not_found", "no such contact")
-    ids = {"contact_id": state.contact_id, "account_id": state.account_id}
-    now = command.now
-    if isinstance(command, RestoreContact):
-        if state.status != "deleted":
-            return []
-        return [ContactRestored(occurred_at=now, restored_by=command.actor, **ids)]
-    if state.status == "deleted" and not isinstance(command, CountSpending | RecomputeLevel):
+    # Money from other contexts and threshold changes still reach a deleted contact.
+    match command:
+        case RestoreContact():
+            return _restore(command, state)
+        case CountSpending():
+            return _count_spending(command, state)
+        case RecomputeLevel():
+            return _level_change(
+                state, command.now, state.accumulated, command.levels, "thresholds_changed"
+            )
+    if state.status == "deleted":
         raise NotFound("contact_not_found", "no such contact")
-    if isinstance(command, DeleteContact):
-        return [ContactDeleted(occurred_at=now, deleted_by=command.actor, **ids)]
-    if isinstance(command, UpdateContact):
-        if command.details == state.details:
-            return []
-        return [
-            ContactUpdated(
-                occurred_at=now, details=command.details, updated_by=command.actor, **ids
-            )
-        ]
-    if isinstance(command, ConvertToCustomer):
-        if state.kind == "customer":
-            raise Conflict("already_customer", "this contact is already a customer")
-        converted = ContactConvertedToCustomer(occurred_at=now, converted_by=command.actor, **ids)
-        after = evolve_contact(state, converted)
-        return [
-            converted,
-            *_level_change(after, now, state.accumulated, command.levels, "accumulated_money"),
-        ]
-    if isinstance(command, AssignLead):
-        if state.caretaker_id == command.caretaker_id:
-            return []
-        return [
-            LeadAssigned(
-                occurred_at=now,
-                caretaker_id=command.caretaker_id,
-                method=command.method,
-                department=command.department,
-                care_from=command.care_from,
-                note=command.note,
-                assigned_by=command.actor,
-                **ids,
-            )
-        ]
-    if isinstance(command, SetLabels):
-        labels = sorted(set(command.labels))
-        if tuple(labels) == state.labels:
-            return []
-        return [LabelsChanged(occurred_at=now, labels=labels, changed_by=command.actor, **ids)]
-    if isinstance(command, UpdatePortrait):
-        return [
-            PortraitUpdated(
-                occurred_at=now, attributes=command.attributes, updated_by=command.actor, **ids
-            )
-        ]
-    if isinstance(command, AttachDocument):
-        return [
-            DocumentAttached(occurred_at=now, file=command.file, attached_by=command.actor, **ids)
-        ]
-    if isinstance(command, AddComment):
-        if not command.text.strip() and not command.attachments:
-            raise DomainError("empty_comment", "a comment has text or an attachment")
-        return [
-            CommentAdded(
-                occurred_at=now,
-                comment_id=command.comment_id,
-                author_id=command.actor,
-                text=command.text.strip(),
-                attachments=list(command.attachments),
-                activity_id=command.activity_id,
-                **ids,
-            )
-        ]
-    if isinstance(command, RecordCareAction):
-        if command.action_id in state.references:
-            return []
-        loyalty = command.action in POINT_ACTIONS or command.action in MONEY_ACTIONS
-        if loyalty and command.value <= 0:
-            raise DomainError(
-                "value_not_positive", "points or money given or deducted are greater than zero"
-            )
-        if loyalty and state.kind != "customer":
-            raise Conflict("not_a_customer", "points and money are for customers; convert first")
-        recorded = CareActionRecorded(
-            occurred_at=now,
-            action_id=command.action_id,
-            care_type_id=command.care_type_id,
-            care_type_name=command.care_type_name,
-            action=command.action,
-            value=command.value if loyalty else 0,
-            note=command.note,
-            activity_id=command.activity_id,
-            recorded_by=command.actor,
-            **ids,
-        )
-        events: list[CrmEvent] = [recorded]
-        if command.action in POINT_ACTIONS:
-            delta = command.value if command.action == "give_points" else -command.value
-            if state.points + delta < 0:
-                raise DomainError(
-                    "points_insufficient",
-                    "points never go below zero",
-                    points=state.points,
-                    requested=command.value,
+    match command:
+        case DeleteContact():
+            return [
+                ContactDeleted(occurred_at=command.now, deleted_by=command.actor, **_ids(state))
+            ]
+        case UpdateContact():
+            return _update(command, state)
+        case ConvertToCustomer():
+            return _convert(command, state)
+        case AssignLead():
+            return _assign(command, state)
+        case SetLabels():
+            return _set_labels(command, state)
+        case UpdatePortrait():
+            return _portrait(command, state)
+        case AttachDocument():
+            return [
+                DocumentAttached(
+                    occurred_at=command.now,
+                    file=command.file,
+                    attached_by=command.actor,
+                    **_ids(state),
                 )
-            events.append(
-                PointsChanged(
-                    occurred_at=now,
-                    delta=delta,
-                    balance=state.points + delta,
-                    reference=command.action_id,
-                    **ids,
-                )
-            )
-        elif command.action in MONEY_ACTIONS:
-            delta = command.value if command.action == "give_money" else -command.value
-            if state.accumulated + delta < 0:
-                raise DomainError(
-                    "accumulated_insufficient",
-                    "accumulated money never goes below zero",
-                    accumulated=state.accumulated,
-                    requested=command.value,
-                )
-            events += _money(state, now, delta, "care_action", command.action_id, command.levels)
-        return events
-    if isinstance(command, CountSpending):
-        if command.reference in state.references:
-            return []
-        if command.amount == 0 or command.currency != command.program_currency:
-            return []
-        # A refund never takes the total below zero (staff may have deducted already).
-        delta = max(command.amount, -state.accumulated)
-        if delta == 0:
-            return []
-        return _money(state, now, delta, command.source, command.reference, command.levels)
-    if isinstance(command, RecomputeLevel):
-        return _level_change(state, now, state.accumulated, command.levels, "thresholds_changed")
+            ]
+        case AddComment():
+            return _comment(command, state)
+        case RecordCareAction():
+            return _care_action(command, state)
     raise TypeError(f"unknown command {command!r}")
+
+
+def _ids(state: Contact) -> dict[str, Any]:
+    return {"contact_id": state.contact_id, "account_id": state.account_id}
+
+
+def _create(command: CreateContact, state: Contact) -> list[CrmEvent]:
+    if state.status != "none":
+        return []  # created already (a redelivered registration)
+    created = ContactCreated(
+        occurred_at=command.now,
+        contact_id=command.contact_id,
+        account_id=command.account_id,
+        kind=command.kind,
+        details=command.details,
+        created_by=command.actor,
+    )
+    fresh = evolve_contact(state, created)
+    return [created, *_level_change(fresh, command.now, 0, command.levels, "accumulated_money")]
+
+
+def _restore(command: RestoreContact, state: Contact) -> list[CrmEvent]:
+    if state.status != "deleted":
+        return []
+    return [ContactRestored(occurred_at=command.now, restored_by=command.actor, **_ids(state))]
+
+
+def _count_spending(command: CountSpending, state: Contact) -> list[CrmEvent]:
+    if command.reference in state.references:
+        return []
+    if command.amount == 0 or command.currency != command.program_currency:
+        return []
+    # A refund never takes the total below zero (staff may have deducted already).
+    delta = max(command.amount, -state.accumulated)
+    if delta == 0:
+        return []
+    return _money(state, command.now, delta, command.source, command.reference, command.levels)
+
+
+def _update(command: UpdateContact, state: Contact) -> list[CrmEvent]:
+    if command.details == state.details:
+        return []
+    return [
+        ContactUpdated(
+            occurred_at=command.now,
+            details=command.details,
+            updated_by=command.actor,
+            **_ids(state),
+        )
+    ]
+
+
+def _convert(command: ConvertToCustomer, state: Contact) -> list[CrmEvent]:
+    if state.kind == "customer":
+        raise Conflict("already_customer", "this contact is already a customer")
+    converted = ContactConvertedToCustomer(
+        occurred_at=command.now, converted_by=command.actor, **_ids(state)
+    )
+    after = evolve_contact(state, converted)
+    return [
+        converted,
+        *_level_change(after, command.now, state.accumulated, command.levels, "accumulated_money"),
+    ]
+
+
+def _assign(command: AssignLead, state: Contact) -> list[CrmEvent]:
+    if state.caretaker_id == command.caretaker_id:
+        return []
+    return [
+        LeadAssigned(
+            occurred_at=command.now,
+            caretaker_id=command.caretaker_id,
+            method=command.method,
+            department=command.department,
+            care_from=command.care_from,
+            note=command.note,
+            assigned_by=command.actor,
+            **_ids(state),
+        )
+    ]
+
+
+def _set_labels(command: SetLabels, state: Contact) -> list[CrmEvent]:
+    labels = sorted(set(command.labels))
+    if tuple(labels) == state.labels:
+        return []
+    return [
+        LabelsChanged(
+            occurred_at=command.now, labels=labels, changed_by=command.actor, **_ids(state)
+        )
+    ]
+
+
+def _portrait(command: UpdatePortrait, state: Contact) -> list[CrmEvent]:
+    return [
+        PortraitUpdated(
+            occurred_at=command.now,
+            attributes=command.attributes,
+            updated_by=command.actor,
+            **_ids(state),
+        )
+    ]
+
+
+def _comment(command: AddComment, state: Contact) -> list[CrmEvent]:
+    if not command.text.strip() and not command.attachments:
+        raise DomainError("empty_comment", "a comment has text or an attachment")
+    return [
+        CommentAdded(
+            occurred_at=command.now,
+            comment_id=command.comment_id,
+            author_id=command.actor,
+            text=command.text.strip(),
+            attachments=list(command.attachments),
+            activity_id=command.activity_id,
+            **_ids(state),
+        )
+    ]
+
+
+def _care_action(command: RecordCareAction, state: Contact) -> list[CrmEvent]:
+    if command.action_id in state.references:
+        return []
+    now = command.now
+    ids = _ids(state)
+    loyalty = command.action in POINT_ACTIONS or command.action in MONEY_ACTIONS
+    if loyalty and command.value <= 0:
+        raise DomainError(
+            "value_not_positive", "points or money given or deducted are greater than zero"
+        )
+    if loyalty and state.kind != "customer":
+        raise Conflict("not_a_customer", "points and money are for customers; convert first")
+    recorded = CareActionRecorded(
+        occurred_at=now,
+        action_id=command.action_id,
+        care_type_id=command.care_type_id,
+        care_type_name=command.care_type_name,
+        action=command.action,
+        value=command.value if loyalty else 0,
+        note=command.note,
+        activity_id=command.activity_id,
+        recorded_by=command.actor,
+        **ids,
+    )
+    events: list[CrmEvent] = [recorded]
+    if command.action in POINT_ACTIONS:
+        delta = command.value if command.action == "give_points" else -command.value
+        if state.points + delta < 0:
+            raise DomainError(
+                "points_insufficient",
+                "points never go below zero",
+                points=state.points,
+                requested=command.value,
+            )
+        events.append(
+            PointsChanged(
+                occurred_at=now,
+                delta=delta,
+                balance=state.points + delta,
+                reference=command.action_id,
+                **ids,
+            )
+        )
+    elif command.action in MONEY_ACTIONS:
+        delta = command.value if command.action == "give_money" else -command.value
+        if state.accumulated + delta < 0:
+            raise DomainError(
+                "accumulated_insufficient",
+                "accumulated money never goes below zero",
+                accumulated=state.accumulated,
+                requested=command.value,
+            )
+        events += _money(state, now, delta, "care_action", command.action_id, command.levels)
+    return events
 
 
 def evolve_contact(state: Contact, event: CrmEvent) -> Contact:
@@ -586,67 +655,82 @@ ActivityCommand = ScheduleActivity | CompleteActivity | CancelActivity
 
 
 def decide_activity(command: ActivityCommand, state: Activity) -> Sequence[CrmEvent]:
-    if isinstance(command, ScheduleActivity):
-        if state.status != "none":
-            return []
-        if not command.title.strip():
-            raise DomainError("title_required", "a care activity has a title")
-        loyalty = command.action in POINT_ACTIONS or command.action in MONEY_ACTIONS
-        if loyalty and command.value <= 0:
-            raise DomainError("value_not_positive", "say how many points or how much money")
-        if command.value < 0:
-            raise DomainError("value_not_positive", "values are never negative")
-        return [
-            CareActivityScheduled(
-                occurred_at=command.now,
-                contact_id=command.contact_id,
-                account_id=command.account_id,
-                activity_id=command.activity_id,
-                title=command.title.strip(),
-                care_type_id=command.care_type_id,
-                care_type_name=command.care_type_name,
-                action=command.action,
-                reason_id=command.reason_id,
-                value=command.value if loyalty else 0,
-                due_at=command.due_at,
-                caretaker_id=command.caretaker_id,
-                department=command.department,
-                note=command.note,
-                scheduled_by=command.actor,
-            )
-        ]
+    match command:
+        case ScheduleActivity():
+            return _schedule(command, state)
     if state.status == "none":
         raise NotFound("activity_not_found", "no such care activity")
-    ids = {"contact_id": state.contact_id, "account_id": state.account_id}
-    if isinstance(command, CompleteActivity):
-        if state.status == "done":
-            return []
-        if state.status == "cancelled":
-            raise Conflict("activity_cancelled", "a cancelled activity cannot be done")
-        return [
-            CareActivityCompleted(
-                occurred_at=command.now,
-                activity_id=state.activity_id,
-                outcome=command.outcome,
-                completed_by=command.actor,
-                **ids,
-            )
-        ]
-    if isinstance(command, CancelActivity):
-        if state.status == "cancelled":
-            return []
-        if state.status == "done":
-            raise Conflict("activity_done", "a done activity cannot be cancelled")
-        return [
-            CareActivityCancelled(
-                occurred_at=command.now,
-                activity_id=state.activity_id,
-                reason=command.reason,
-                cancelled_by=command.actor,
-                **ids,
-            )
-        ]
+    match command:
+        case CompleteActivity():
+            return _complete(command, state)
+        case CancelActivity():
+            return _cancel(command, state)
     raise TypeError(f"unknown command {command!r}")
+
+
+def _schedule(command: ScheduleActivity, state: Activity) -> list[CrmEvent]:
+    if state.status != "none":
+        return []
+    if not command.title.strip():
+        raise DomainError("title_required", "a care activity has a title")
+    loyalty = command.action in POINT_ACTIONS or command.action in MONEY_ACTIONS
+    if loyalty and command.value <= 0:
+        raise DomainError("value_not_positive", "say how many points or how much money")
+    if command.value < 0:
+        raise DomainError("value_not_positive", "values are never negative")
+    return [
+        CareActivityScheduled(
+            occurred_at=command.now,
+            contact_id=command.contact_id,
+            account_id=command.account_id,
+            activity_id=command.activity_id,
+            title=command.title.strip(),
+            care_type_id=command.care_type_id,
+            care_type_name=command.care_type_name,
+            action=command.action,
+            reason_id=command.reason_id,
+            value=command.value if loyalty else 0,
+            due_at=command.due_at,
+            caretaker_id=command.caretaker_id,
+            department=command.department,
+            note=command.note,
+            scheduled_by=command.actor,
+        )
+    ]
+
+
+def _complete(command: CompleteActivity, state: Activity) -> list[CrmEvent]:
+    if state.status == "done":
+        return []
+    if state.status == "cancelled":
+        raise Conflict("activity_cancelled", "a cancelled activity cannot be done")
+    return [
+        CareActivityCompleted(
+            occurred_at=command.now,
+            activity_id=state.activity_id,
+            outcome=command.outcome,
+            completed_by=command.actor,
+            contact_id=state.contact_id,
+            account_id=state.account_id,
+        )
+    ]
+
+
+def _cancel(command: CancelActivity, state: Activity) -> list[CrmEvent]:
+    if state.status == "cancelled":
+        return []
+    if state.status == "done":
+        raise Conflict("activity_done", "a done activity cannot be cancelled")
+    return [
+        CareActivityCancelled(
+            occurred_at=command.now,
+            activity_id=state.activity_id,
+            reason=command.reason,
+            cancelled_by=command.actor,
+            contact_id=state.contact_id,
+            account_id=state.account_id,
+        )
+    ]
 
 
 def evolve_activity(state: Activity, event: CrmEvent) -> Activity:

@@ -1,4 +1,4 @@
-"""Wiring only: settings -> runtime -> service -> app."""
+"""Wiring only: settings -> runtime -> the use cases' Deps -> app."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from portal_chassis.periodic import Periodic
 from portal_chassis.runtime import ServiceRuntime
 from portal_chassis.web import create_app
 from portal_contracts.registry import events_of
-from portal_crm import reactions
+from portal_crm import deps as crm_deps
+from portal_crm import loyalty, reactions
 from portal_crm.api import (
     ActivitiesController,
     ContactsController,
@@ -19,32 +20,32 @@ from portal_crm.api import (
     CustomersController,
     CustomerSideController,
 )
-from portal_crm.handlers import CrmService
+from portal_crm.deps import Deps
 from portal_crm.settings import CrmSettings
 
 
 def bootstrap(
     settings: CrmSettings | None = None, clock: Clock | None = None
-) -> tuple[ServiceRuntime, CrmService]:
+) -> tuple[ServiceRuntime, Deps]:
     settings = settings or CrmSettings()
     runtime = ServiceRuntime(settings)
     assert runtime.store is not None
-    service = CrmService(runtime.store, runtime.db, settings, clock or SystemClock())
+    deps = crm_deps.build_deps(runtime.store, runtime.db, settings, clock or SystemClock())
     declare_publications(runtime.broker, "crm", events_of("crm"))
-    reactions.register(runtime.broker, service, max_attempts=settings.consumer_max_attempts)
-    return runtime, service
+    reactions.register(runtime.broker, deps, max_attempts=settings.consumer_max_attempts)
+    return runtime, deps
 
 
 def create(settings: CrmSettings | None = None) -> Litestar:
     settings = settings or CrmSettings()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    runtime, service = bootstrap(settings)
+    runtime, deps = bootstrap(settings)
     background = Periodic()
-    background.every("levels", settings.recompute_seconds, service.recompute_levels)
-    service.wake_recompute = lambda: background.wake("levels")
+    background.every("levels", settings.recompute_seconds, lambda: loyalty.recompute_levels(deps))
+    deps.wake_recompute = lambda: background.wake("levels")
 
     async def start() -> None:
-        await service.setup()
+        await crm_deps.setup(deps)
         await background.start()
 
     return create_app(
@@ -59,7 +60,7 @@ def create(settings: CrmSettings | None = None) -> Litestar:
         runtime=runtime,
         on_start=[start],
         on_stop=[background.stop],
-        state={"crm": service},
+        state={"crm": deps},
     )
 
 

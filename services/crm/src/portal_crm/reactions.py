@@ -17,19 +17,21 @@ from portal_contracts.base import DomainEvent
 from portal_contracts.envelope import EventEnvelope
 from portal_contracts.events.billing import BillingEvent, InvoicePaid, InvoiceRefunded
 from portal_contracts.events.identity import AccountRegistered, IdentityEvent
-from portal_crm.handlers import CrmService
+from portal_crm import directory, loyalty
+from portal_crm.deps import Deps
 
 
-def register(broker: KafkaBroker, service: CrmService, *, max_attempts: int) -> None:
+def register(broker: KafkaBroker, deps: Deps, *, max_attempts: int) -> None:
     async def on_identity(envelope: EventEnvelope, event: DomainEvent) -> None:
         if isinstance(event, AccountRegistered) and event.kind != "platform":
-            await service.on_account_registered(event)
+            await directory.on_account_registered(deps, event)
         else:
-            await service.on_staff_event(event)
+            await directory.on_staff_event(deps, event)
 
     async def on_billing(envelope: EventEnvelope, event: DomainEvent) -> None:
         if isinstance(event, InvoicePaid):
-            await service.count_spending(
+            await loyalty.count_spending(
+                deps,
                 event.account_id,
                 f"invoice:{event.invoice_id}",
                 event.amount_spent,
@@ -38,7 +40,8 @@ def register(broker: KafkaBroker, service: CrmService, *, max_attempts: int) -> 
                 event.occurred_at,
             )
         elif isinstance(event, InvoiceRefunded):
-            await service.count_spending(
+            await loyalty.count_spending(
+                deps,
                 event.account_id,
                 f"refund:{event.refund_id}",
                 -event.amount,
@@ -46,6 +49,9 @@ def register(broker: KafkaBroker, service: CrmService, *, max_attempts: int) -> 
                 "invoice_refunded",
                 event.occurred_at,
             )
+
+    async def on_any(envelope: EventEnvelope, event: DomainEvent) -> None:
+        await directory.on_any_event(deps, envelope, event)
 
     subscribe(
         broker, [IdentityEvent.topic()], "crm-identity", on_identity, max_attempts=max_attempts
@@ -55,6 +61,6 @@ def register(broker: KafkaBroker, service: CrmService, *, max_attempts: int) -> 
         broker,
         [f"{context}.events" for context in CONTEXTS],
         "crm-timeline",
-        service.on_any_event,
+        on_any,
         max_attempts=max_attempts,
     )

@@ -59,6 +59,7 @@ from portal_billing.domain.invoices import (
     decide_invoice,
     evolve_invoice,
     invoice_decider,
+    needs_invoice_number,
 )
 from portal_billing.domain.subscriptions import (
     ApplyUpgrade,
@@ -127,6 +128,7 @@ __all__ = [
     "evolve_subscription",
     "invoice_decider",
     "invoice_stream",
+    "needs_invoice_number",
     "plan_decider",
     "plan_stream",
     "renewal_base",

@@ -102,47 +102,61 @@ def _check_terms(monthly_price: int, periods: Sequence[PeriodPrice]) -> None:
 
 
 def decide_plan(command: PlanCommand, state: Plan) -> Sequence[BillingEvent]:
-    if isinstance(command, PublishPlan):
-        if state.status != "none":
-            if state.code == command.code and state.monthly_price == command.monthly_price:
-                return []  # the same publication again (seeding, a retry)
-            raise Conflict("plan_exists", "this plan is already published")
-        _check_terms(command.monthly_price, command.periods)
-        return [
-            PlanPublished(
-                occurred_at=command.now,
-                account_id=PLATFORM,
-                plan_id=command.plan_id,
-                code=command.code,
-                name=command.name,
-                category=command.category,
-                tier=command.tier,
-                monthly_price=command.monthly_price,
-                currency=command.currency,
-                periods=list(command.periods),
-                description=command.description,
-            )
-        ]
+    match command:
+        case PublishPlan():
+            return _publish(command, state)
     if state.status == "none":
         raise NotFound("plan_not_found", "no such plan")
-    if isinstance(command, ChangePlan):
-        if state.status == "retired":
-            raise Conflict("plan_retired", "a retired plan cannot be changed")
-        _check_terms(command.monthly_price, command.periods)
-        return [
-            PlanChanged(
-                occurred_at=command.now,
-                account_id=PLATFORM,
-                plan_id=state.plan_id,
-                name=command.name,
-                monthly_price=command.monthly_price,
-                periods=list(command.periods),
-                description=command.description,
-            )
-        ]
+    match command:
+        case ChangePlan():
+            return _change(command, state)
+        case RetirePlan():
+            if state.status == "retired":
+                return []
+            return [
+                PlanRetired(occurred_at=command.now, account_id=PLATFORM, plan_id=state.plan_id)
+            ]
+    raise TypeError(f"unknown command {command!r}")
+
+
+def _publish(command: PublishPlan, state: Plan) -> list[BillingEvent]:
+    if state.status != "none":
+        if state.code == command.code and state.monthly_price == command.monthly_price:
+            return []  # the same publication again (seeding, a retry)
+        raise Conflict("plan_exists", "this plan is already published")
+    _check_terms(command.monthly_price, command.periods)
+    return [
+        PlanPublished(
+            occurred_at=command.now,
+            account_id=PLATFORM,
+            plan_id=command.plan_id,
+            code=command.code,
+            name=command.name,
+            category=command.category,
+            tier=command.tier,
+            monthly_price=command.monthly_price,
+            currency=command.currency,
+            periods=list(command.periods),
+            description=command.description,
+        )
+    ]
+
+
+def _change(command: ChangePlan, state: Plan) -> list[BillingEvent]:
     if state.status == "retired":
-        return []
-    return [PlanRetired(occurred_at=command.now, account_id=PLATFORM, plan_id=state.plan_id)]
+        raise Conflict("plan_retired", "a retired plan cannot be changed")
+    _check_terms(command.monthly_price, command.periods)
+    return [
+        PlanChanged(
+            occurred_at=command.now,
+            account_id=PLATFORM,
+            plan_id=state.plan_id,
+            name=command.name,
+            monthly_price=command.monthly_price,
+            periods=list(command.periods),
+            description=command.description,
+        )
+    ]
 
 
 def evolve_plan(state: Plan, event: BillingEvent) -> Plan:

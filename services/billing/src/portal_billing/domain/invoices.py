@@ -204,7 +204,8 @@ InvoiceCommand = (
 
 
 class InvoiceNumberNeeded(DomainError):
-    """This payment completes the invoice: call again with an invoice number."""
+    """A command that completes the invoice came without its number. A use case never
+    lets this happen: it asks `needs_invoice_number` and allocates the number first."""
 
     def __init__(self) -> None:
         super().__init__("invoice_number_needed", "the payment completes the invoice")
@@ -299,178 +300,233 @@ def _start_payment(command: StartPayment, state: Invoice) -> list[BillingEvent]:
 
 
 def decide_invoice(command: InvoiceCommand, state: Invoice) -> Sequence[BillingEvent]:
-    if isinstance(command, IssueInvoice):
-        if state.status != "none":
-            return []
-        total = sum(line.amount for line in command.lines)
-        if total < 0:
-            raise DomainError("negative_total", "an invoice total is never negative")
-        plan = command.plan
-        issued = InvoiceIssued(
-            occurred_at=command.now,
-            account_id=command.account_id,
-            invoice_id=command.invoice_id,
-            proforma_number=command.proforma_number,
-            order_id=command.order_id,
-            order_kind=command.order_kind,
-            subscription_id=command.subscription_id,
-            plan_id=plan.plan_id,
-            plan_code=plan.code,
-            plan_name=plan.name,
-            category=plan.category,
-            tier=plan.tier,
-            months=command.months,
-            lines=list(command.lines),
-            total=total,
-            currency=plan.currency,
-            due_at=command.due_at,
-            upgrade_from_plan_id=command.upgrade_from_plan_id,
-            upgrade_credit=command.upgrade_credit,
-        )
-        if total > 0:
-            return [issued]
-        if not command.invoice_number:
-            raise InvoiceNumberNeeded()
-        return [issued, _paid(evolve_invoice(state, issued), command.now, command.invoice_number)]
+    match command:
+        case IssueInvoice():
+            return _issue(command, state)
     if state.status == "none":
         raise NotFound("invoice_not_found", "no such invoice")
-    if isinstance(command, StartPayment):
-        return _start_payment(command, state)
-    if isinstance(command, AbandonPayment):
-        if state.pending_payment(command.payment_id) is None:
-            return []  # recorded or abandoned already
-        return [
-            InvoicePaymentAbandoned(
-                occurred_at=command.now,
-                account_id=state.account_id,
-                invoice_id=state.invoice_id,
-                payment_id=command.payment_id,
-                reason=command.reason,
+    match command:
+        case StartPayment():
+            return _start_payment(command, state)
+        case AbandonPayment():
+            return _abandon_payment(command, state)
+        case RecordPayment():
+            return _record_payment(command, state)
+        case CancelInvoice():
+            return _cancel(command, state)
+        case FileClaim():
+            return _file_claim(command, state)
+        case ApproveClaim():
+            return _approve_claim(command, state)
+        case RejectClaim():
+            return _reject_claim(command, state)
+        case RefundInvoice():
+            return _refund(command, state)
+    raise TypeError(f"unknown command {command!r}")
+
+
+def needs_invoice_number(command: InvoiceCommand, state: Invoice) -> bool:
+    """Would deciding `command` on `state` complete the invoice (so it needs its number)?
+
+    The use case asks this before deciding and allocates the number up front."""
+    match command:
+        case IssueInvoice():
+            return state.status == "none" and sum(line.amount for line in command.lines) == 0
+        case RecordPayment():
+            return command.payment_id not in state.payments and _completes(state, command.amount)
+        case ApproveClaim():
+            claim = next((c for c in state.claims if c.claim_id == command.claim_id), None)
+            return (
+                claim is not None
+                and claim.status == "under_review"
+                and _completes(state, claim.amount)
             )
-        ]
-    if isinstance(command, RecordPayment):
-        if command.payment_id in state.payments:
-            return []
-        return _payment(
+    return False
+
+
+def _completes(state: Invoice, amount: int) -> bool:
+    return state.status in OPEN and 0 < min(amount, state.due) == state.due
+
+
+def _issue(command: IssueInvoice, state: Invoice) -> list[BillingEvent]:
+    if state.status != "none":
+        return []
+    total = sum(line.amount for line in command.lines)
+    if total < 0:
+        raise DomainError("negative_total", "an invoice total is never negative")
+    plan = command.plan
+    issued = InvoiceIssued(
+        occurred_at=command.now,
+        account_id=command.account_id,
+        invoice_id=command.invoice_id,
+        proforma_number=command.proforma_number,
+        order_id=command.order_id,
+        order_kind=command.order_kind,
+        subscription_id=command.subscription_id,
+        plan_id=plan.plan_id,
+        plan_code=plan.code,
+        plan_name=plan.name,
+        category=plan.category,
+        tier=plan.tier,
+        months=command.months,
+        lines=list(command.lines),
+        total=total,
+        currency=plan.currency,
+        due_at=command.due_at,
+        upgrade_from_plan_id=command.upgrade_from_plan_id,
+        upgrade_credit=command.upgrade_credit,
+    )
+    if total > 0:
+        return [issued]
+    if not command.invoice_number:
+        raise InvoiceNumberNeeded()
+    return [issued, _paid(evolve_invoice(state, issued), command.now, command.invoice_number)]
+
+
+def _abandon_payment(command: AbandonPayment, state: Invoice) -> list[BillingEvent]:
+    if state.pending_payment(command.payment_id) is None:
+        return []  # recorded or abandoned already
+    return [
+        InvoicePaymentAbandoned(
+            occurred_at=command.now,
+            account_id=state.account_id,
+            invoice_id=state.invoice_id,
+            payment_id=command.payment_id,
+            reason=command.reason,
+        )
+    ]
+
+
+def _record_payment(command: RecordPayment, state: Invoice) -> list[BillingEvent]:
+    if command.payment_id in state.payments:
+        return []
+    return _payment(
+        state,
+        command.now,
+        command.payment_id,
+        command.channel,
+        command.amount,
+        command.reference,
+        command.invoice_number,
+        command.kept_in_wallet,
+    )
+
+
+def _cancel(command: CancelInvoice, state: Invoice) -> list[BillingEvent]:
+    if state.status == "cancelled":
+        return []
+    if state.status == "paid":
+        raise Conflict("invoice_paid", "a paid invoice cannot be cancelled; ask for a refund")
+    return [
+        InvoiceCancelled(
+            occurred_at=command.now,
+            account_id=state.account_id,
+            invoice_id=state.invoice_id,
+            order_id=state.order_id,
+            reason=command.reason,
+            refunded_to_wallet=state.paid,
+            currency=state.currency,
+        )
+    ]
+
+
+def _file_claim(command: FileClaim, state: Invoice) -> list[BillingEvent]:
+    if state.status not in OPEN:
+        raise Conflict("invoice_not_payable", f"the invoice is {state.status}")
+    if command.amount <= 0:
+        raise DomainError("amount_not_positive", "the amount paid is greater than zero")
+    if any(c.claim_id == command.claim_id for c in state.claims):
+        return []
+    if any(c.reference == command.reference and c.status == "under_review" for c in state.claims):
+        raise Conflict("claim_exists", "a claim with this reference is already under review")
+    return [
+        PaymentClaimFiled(
+            occurred_at=command.now,
+            account_id=state.account_id,
+            invoice_id=state.invoice_id,
+            claim_id=command.claim_id,
+            reference=command.reference,
+            amount=command.amount,
+            currency=state.currency,
+            paid_on=command.paid_on,
+            proof_file_id=command.proof_file_id,
+            review_due_at=command.review_due_at,
+        )
+    ]
+
+
+def _approve_claim(command: ApproveClaim, state: Invoice) -> list[BillingEvent]:
+    claim = state.claim(command.claim_id)
+    if claim.status == "approved":
+        return []
+    if claim.status != "under_review":
+        raise Conflict("claim_decided", f"the claim was already {claim.status}")
+    approved = PaymentClaimApproved(
+        occurred_at=command.now,
+        account_id=state.account_id,
+        invoice_id=state.invoice_id,
+        claim_id=claim.claim_id,
+        reviewer=command.reviewer,
+    )
+    return [
+        approved,
+        *_payment(
             state,
             command.now,
             command.payment_id,
-            command.channel,
-            command.amount,
-            command.reference,
+            "claim",
+            claim.amount,
+            claim.reference,
             command.invoice_number,
-            command.kept_in_wallet,
-        )
-    if isinstance(command, CancelInvoice):
-        if state.status == "cancelled":
-            return []
-        if state.status == "paid":
-            raise Conflict("invoice_paid", "a paid invoice cannot be cancelled; ask for a refund")
-        return [
-            InvoiceCancelled(
-                occurred_at=command.now,
-                account_id=state.account_id,
-                invoice_id=state.invoice_id,
-                order_id=state.order_id,
-                reason=command.reason,
-                refunded_to_wallet=state.paid,
-                currency=state.currency,
-            )
-        ]
-    if isinstance(command, FileClaim):
-        if state.status not in OPEN:
-            raise Conflict("invoice_not_payable", f"the invoice is {state.status}")
-        if command.amount <= 0:
-            raise DomainError("amount_not_positive", "the amount paid is greater than zero")
-        if any(c.claim_id == command.claim_id for c in state.claims):
-            return []
-        if any(
-            c.reference == command.reference and c.status == "under_review" for c in state.claims
-        ):
-            raise Conflict("claim_exists", "a claim with this reference is already under review")
-        return [
-            PaymentClaimFiled(
-                occurred_at=command.now,
-                account_id=state.account_id,
-                invoice_id=state.invoice_id,
-                claim_id=command.claim_id,
-                reference=command.reference,
-                amount=command.amount,
-                currency=state.currency,
-                paid_on=command.paid_on,
-                proof_file_id=command.proof_file_id,
-                review_due_at=command.review_due_at,
-            )
-        ]
-    if isinstance(command, ApproveClaim):
-        claim = state.claim(command.claim_id)
-        if claim.status == "approved":
-            return []
-        if claim.status != "under_review":
-            raise Conflict("claim_decided", f"the claim was already {claim.status}")
-        approved = PaymentClaimApproved(
+        ),
+    ]
+
+
+def _reject_claim(command: RejectClaim, state: Invoice) -> list[BillingEvent]:
+    claim = state.claim(command.claim_id)
+    if claim.status == "rejected":
+        return []
+    if claim.status != "under_review":
+        raise Conflict("claim_decided", f"the claim was already {claim.status}")
+    if not command.reason.strip():
+        raise DomainError("reason_required", "say why the payment is rejected")
+    return [
+        PaymentClaimRejected(
             occurred_at=command.now,
             account_id=state.account_id,
             invoice_id=state.invoice_id,
             claim_id=claim.claim_id,
             reviewer=command.reviewer,
+            reason=command.reason.strip(),
         )
-        return [
-            approved,
-            *_payment(
-                state,
-                command.now,
-                command.payment_id,
-                "claim",
-                claim.amount,
-                claim.reference,
-                command.invoice_number,
-            ),
-        ]
-    if isinstance(command, RejectClaim):
-        claim = state.claim(command.claim_id)
-        if claim.status == "rejected":
-            return []
-        if claim.status != "under_review":
-            raise Conflict("claim_decided", f"the claim was already {claim.status}")
-        if not command.reason.strip():
-            raise DomainError("reason_required", "say why the payment is rejected")
-        return [
-            PaymentClaimRejected(
-                occurred_at=command.now,
-                account_id=state.account_id,
-                invoice_id=state.invoice_id,
-                claim_id=claim.claim_id,
-                reviewer=command.reviewer,
-                reason=command.reason.strip(),
-            )
-        ]
-    if isinstance(command, RefundInvoice):
-        if command.refund_id in state.refunds:
-            return []
-        if state.status != "paid":
-            raise Conflict("invoice_not_paid", "only a paid invoice is refunded")
-        if command.amount <= 0:
-            raise DomainError("amount_not_positive", "a refund is greater than zero")
-        if command.amount > state.total - state.refunded:
-            raise DomainError(
-                "refund_too_large",
-                "a refund cannot exceed what was paid and not yet refunded",
-                refundable=state.total - state.refunded,
-            )
-        return [
-            InvoiceRefunded(
-                occurred_at=command.now,
-                account_id=state.account_id,
-                invoice_id=state.invoice_id,
-                refund_id=command.refund_id,
-                invoice_number=state.invoice_number or "",
-                amount=command.amount,
-                currency=state.currency,
-                reason=command.reason,
-            )
-        ]
-    raise TypeError(f"unknown command {command!r}")
+    ]
+
+
+def _refund(command: RefundInvoice, state: Invoice) -> list[BillingEvent]:
+    if command.refund_id in state.refunds:
+        return []
+    if state.status != "paid":
+        raise Conflict("invoice_not_paid", "only a paid invoice is refunded")
+    if command.amount <= 0:
+        raise DomainError("amount_not_positive", "a refund is greater than zero")
+    if command.amount > state.total - state.refunded:
+        raise DomainError(
+            "refund_too_large",
+            "a refund cannot exceed what was paid and not yet refunded",
+            refundable=state.total - state.refunded,
+        )
+    return [
+        InvoiceRefunded(
+            occurred_at=command.now,
+            account_id=state.account_id,
+            invoice_id=state.invoice_id,
+            refund_id=command.refund_id,
+            invoice_number=state.invoice_number or "",
+            amount=command.amount,
+            currency=state.currency,
+            reason=command.reason,
+        )
+    ]
 
 
 def evolve_invoice(state: Invoice, event: BillingEvent) -> Invoice:

@@ -164,128 +164,152 @@ def renewal_base(sub: Subscription, today: date) -> date:
 def decide_subscription(
     command: SubscriptionCommand, state: Subscription
 ) -> Sequence[BillingEvent]:
-    if isinstance(command, StartSubscription):
-        if state.status != "none":
-            return []
-        if command.months <= 0:
-            raise DomainError("months_not_positive", "a subscription runs at least one month")
-        plan = command.plan
-        return [
-            SubscriptionStarted(
-                occurred_at=command.now,
-                account_id=command.account_id,
-                subscription_id=command.subscription_id,
-                contract_number=command.contract_number,
-                invoice_id=command.invoice_id,
-                plan_id=plan.plan_id,
-                plan_code=plan.code,
-                plan_name=plan.name,
-                category=plan.category,
-                tier=plan.tier,
-                months=command.months,
-                starts_on=command.today,
-                ends_on=add_months(command.today, command.months),
-                amount=command.amount,
-                currency=plan.currency,
-                monthly_price=plan.monthly_price,
-            )
-        ]
+    match command:
+        case StartSubscription():
+            return _start(command, state)
     if state.status == "none":
         raise NotFound("subscription_not_found", "no such subscription")
-    assert state.ends_on is not None
-    if isinstance(command, RenewSubscription):
-        if command.invoice_id in state.invoices:
-            return []
-        if command.months <= 0:
-            raise DomainError("months_not_positive", "renew for at least one month")
-        base = renewal_base(state, command.today)
-        return [
-            SubscriptionRenewed(
-                occurred_at=command.now,
-                account_id=state.account_id,
-                subscription_id=state.subscription_id,
-                invoice_id=command.invoice_id,
-                months=command.months,
-                previous_ends_on=state.ends_on,
-                ends_on=add_months(base, command.months),
-                amount=command.amount,
-                currency=state.currency,
-            )
-        ]
-    if isinstance(command, ApplyUpgrade):
-        if command.invoice_id in state.invoices:
-            return []
-        if TIERS.index(command.plan.tier) <= TIERS.index(state.tier):
-            raise DomainError("downgrade_not_allowed", "plans can only be upgraded")
-        if state.status != "active":
-            raise Conflict("subscription_not_active", "only an active subscription is upgraded")
-        return [
-            PlanUpgraded(
-                occurred_at=command.now,
-                account_id=state.account_id,
-                subscription_id=state.subscription_id,
-                invoice_id=command.invoice_id,
-                from_plan_id=state.plan_id,
-                from_tier=state.tier,
-                to_plan_id=command.plan.plan_id,
-                to_plan_code=command.plan.code,
-                to_plan_name=command.plan.name,
-                to_tier=command.plan.tier,
-                to_monthly_price=command.plan.monthly_price,
-                effective_on=command.today,
-                ends_on=state.ends_on,
-                credit=command.credit,
-                charge=command.charge,
-                currency=state.currency,
-            )
-        ]
-    if isinstance(command, SetAutoRenew):
-        if state.status != "active":
-            raise Conflict("subscription_not_active", "an expired subscription is not renewed")
-        if command.months is not None and command.months not in command.allowed_months:
-            raise DomainError(
-                "period_not_allowed",
-                f"this plan is sold for {', '.join(map(str, command.allowed_months))} months",
-                allowed_months=list(command.allowed_months),
-            )
-        if command.months == state.auto_renew_months:
-            return []
-        return [
-            AutoRenewChanged(
-                occurred_at=command.now,
-                account_id=state.account_id,
-                subscription_id=state.subscription_id,
-                months=command.months,
-                actor=command.actor,
-            )
-        ]
-    if isinstance(command, CheckExpiry):
-        if state.status != "active":
-            return []
-        days_left = (state.ends_on - command.today).days
-        if days_left <= 0:
-            return [
-                SubscriptionExpired(
-                    occurred_at=command.now,
-                    account_id=state.account_id,
-                    subscription_id=state.subscription_id,
-                    contract_number=state.contract_number,
-                    ends_on=state.ends_on,
-                )
-            ]
-        if days_left <= command.notice_days and state.expiring_notice_for != state.ends_on:
-            return [
-                SubscriptionExpiring(
-                    occurred_at=command.now,
-                    account_id=state.account_id,
-                    subscription_id=state.subscription_id,
-                    contract_number=state.contract_number,
-                    ends_on=state.ends_on,
-                    days_left=days_left,
-                )
-            ]
-        return []
+    match command:
+        case RenewSubscription():
+            return _renew(command, state)
+        case ApplyUpgrade():
+            return _upgrade(command, state)
+        case SetAutoRenew():
+            return _set_auto_renew(command, state)
+        case CheckExpiry():
+            return _check_expiry(command, state)
     raise TypeError(f"unknown command {command!r}")
+
+
+def _start(command: StartSubscription, state: Subscription) -> list[BillingEvent]:
+    if state.status != "none":
+        return []
+    if command.months <= 0:
+        raise DomainError("months_not_positive", "a subscription runs at least one month")
+    plan = command.plan
+    return [
+        SubscriptionStarted(
+            occurred_at=command.now,
+            account_id=command.account_id,
+            subscription_id=command.subscription_id,
+            contract_number=command.contract_number,
+            invoice_id=command.invoice_id,
+            plan_id=plan.plan_id,
+            plan_code=plan.code,
+            plan_name=plan.name,
+            category=plan.category,
+            tier=plan.tier,
+            months=command.months,
+            starts_on=command.today,
+            ends_on=add_months(command.today, command.months),
+            amount=command.amount,
+            currency=plan.currency,
+            monthly_price=plan.monthly_price,
+        )
+    ]
+
+
+def _renew(command: RenewSubscription, state: Subscription) -> list[BillingEvent]:
+    assert state.ends_on is not None  # every started subscription has an end
+    if command.invoice_id in state.invoices:
+        return []
+    if command.months <= 0:
+        raise DomainError("months_not_positive", "renew for at least one month")
+    base = renewal_base(state, command.today)
+    return [
+        SubscriptionRenewed(
+            occurred_at=command.now,
+            account_id=state.account_id,
+            subscription_id=state.subscription_id,
+            invoice_id=command.invoice_id,
+            months=command.months,
+            previous_ends_on=state.ends_on,
+            ends_on=add_months(base, command.months),
+            amount=command.amount,
+            currency=state.currency,
+        )
+    ]
+
+
+def _upgrade(command: ApplyUpgrade, state: Subscription) -> list[BillingEvent]:
+    assert state.ends_on is not None  # every started subscription has an end
+    if command.invoice_id in state.invoices:
+        return []
+    if TIERS.index(command.plan.tier) <= TIERS.index(state.tier):
+        raise DomainError("downgrade_not_allowed", "plans can only be upgraded")
+    if state.status != "active":
+        raise Conflict("subscription_not_active", "only an active subscription is upgraded")
+    return [
+        PlanUpgraded(
+            occurred_at=command.now,
+            account_id=state.account_id,
+            subscription_id=state.subscription_id,
+            invoice_id=command.invoice_id,
+            from_plan_id=state.plan_id,
+            from_tier=state.tier,
+            to_plan_id=command.plan.plan_id,
+            to_plan_code=command.plan.code,
+            to_plan_name=command.plan.name,
+            to_tier=command.plan.tier,
+            to_monthly_price=command.plan.monthly_price,
+            effective_on=command.today,
+            ends_on=state.ends_on,
+            credit=command.credit,
+            charge=command.charge,
+            currency=state.currency,
+        )
+    ]
+
+
+def _set_auto_renew(command: SetAutoRenew, state: Subscription) -> list[BillingEvent]:
+    if state.status != "active":
+        raise Conflict("subscription_not_active", "an expired subscription is not renewed")
+    if command.months is not None and command.months not in command.allowed_months:
+        raise DomainError(
+            "period_not_allowed",
+            f"this plan is sold for {', '.join(map(str, command.allowed_months))} months",
+            allowed_months=list(command.allowed_months),
+        )
+    if command.months == state.auto_renew_months:
+        return []
+    return [
+        AutoRenewChanged(
+            occurred_at=command.now,
+            account_id=state.account_id,
+            subscription_id=state.subscription_id,
+            months=command.months,
+            actor=command.actor,
+        )
+    ]
+
+
+def _check_expiry(command: CheckExpiry, state: Subscription) -> list[BillingEvent]:
+    assert state.ends_on is not None  # every started subscription has an end
+    if state.status != "active":
+        return []
+    days_left = (state.ends_on - command.today).days
+    if days_left <= 0:
+        return [
+            SubscriptionExpired(
+                occurred_at=command.now,
+                account_id=state.account_id,
+                subscription_id=state.subscription_id,
+                contract_number=state.contract_number,
+                ends_on=state.ends_on,
+            )
+        ]
+    if days_left <= command.notice_days and state.expiring_notice_for != state.ends_on:
+        return [
+            SubscriptionExpiring(
+                occurred_at=command.now,
+                account_id=state.account_id,
+                subscription_id=state.subscription_id,
+                contract_number=state.contract_number,
+                ends_on=state.ends_on,
+                days_left=days_left,
+            )
+        ]
+    return []
 
 
 def evolve_subscription(state: Subscription, event: BillingEvent) -> Subscription:

@@ -1,0 +1,191 @@
+"""What follows billing's own facts: start or extend the subscription, credit money owed
+back to the wallet. Every step is idempotent (keys derived from the fact).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from portal_billing import (
+    domain,
+    streams,
+)
+from portal_billing.deps import (
+    Deps,
+    derived_id,
+    number,
+)
+from portal_chassis.decider import DomainError
+from portal_chassis.logging import get_logger
+from portal_chassis.problems import ProblemError
+from portal_contracts.events.billing import (
+    BillingEvent,
+    InvoiceCancelled,
+    InvoiceIssued,
+    InvoicePaid,
+    InvoicePaymentRecorded,
+    InvoiceRefunded,
+)
+
+log = get_logger(__name__)
+
+
+async def on_own_event(deps: Deps, event: BillingEvent, actor: str) -> None:
+    """billing.events, at least once: the read models, then the consequences.
+
+    The lists are refreshed inline after each command too; this is the path a crash
+    cannot skip (the event was stored, so it is relayed and comes back here).
+    """
+    invoice_id = getattr(event, "invoice_id", None)
+    if isinstance(invoice_id, str):
+        events = await deps.store.read_stream(domain.invoice_stream(invoice_id))
+        await streams.refresh_invoice_views(deps, invoice_id, events)
+    elif isinstance(getattr(event, "subscription_id", None), str):
+        await streams.refresh_subscription_view(deps, event.subscription_id)  # type: ignore[attr-defined]
+    await follow_up(deps, event, actor)
+
+
+async def follow_up(deps: Deps, event: BillingEvent, actor: str = "billing") -> None:
+    """Idempotent consequences of billing's own events (also run from billing.events)."""
+    if isinstance(event, InvoicePaymentRecorded) and event.credited_to_wallet > 0:
+        await _credit(
+            deps,
+            derived_id("excess", event.payment_id),
+            event.account_id,
+            event.credited_to_wallet,
+            event.currency,
+            "overpayment",
+            f"invoice {event.invoice_id}",
+        )
+    elif isinstance(event, InvoiceCancelled) and event.refunded_to_wallet > 0:
+        await _credit(
+            deps,
+            derived_id("cancelled", event.invoice_id),
+            event.account_id,
+            event.refunded_to_wallet,
+            event.currency,
+            "order_cancelled",
+            f"order {event.order_id}",
+        )
+    elif isinstance(event, InvoiceRefunded):
+        await _credit(
+            deps,
+            derived_id("refund", event.refund_id),
+            event.account_id,
+            event.amount,
+            event.currency,
+            "refund",
+            f"invoice {event.invoice_number}",
+        )
+    elif isinstance(event, InvoicePaid):
+        await _fulfil(deps, event, actor)
+
+
+async def _credit(
+    deps: Deps, key: str, account_id: str, amount: int, currency: str, reason: str, reference: str
+) -> None:
+    """Money owed to the customer's wallet, credited at least once in effect exactly once.
+
+    The credit is written down first; if the wallet cannot be reached it stays pending
+    and `retry_credits` (a periodic sweep) takes it again with the same key.
+    """
+    pending = {
+        "account_id": account_id,
+        "amount": amount,
+        "currency": currency,
+        "reason": reason,
+        "reference": reference,
+        "since": deps.clock.now(),
+    }
+    with contextlib.suppress(DuplicateKeyError):
+        await deps.pending_credits.insert_one({"_id": key, **pending})
+    await _send_credit(deps, key, pending)
+
+
+async def _send_credit(deps: Deps, key: str, credit: dict[str, Any]) -> bool:
+    try:
+        await deps.wallet.credit(
+            credit["account_id"],
+            credit["amount"],
+            credit["currency"],
+            credit["reason"],
+            credit["reference"],
+            key=key,
+        )
+    except ProblemError as exc:
+        log.warning("wallet credit pending", key=key, status=exc.status_code)
+        return False
+    await deps.pending_credits.delete_one({"_id": key})
+    return True
+
+
+async def retry_credits(deps: Deps) -> int:
+    """Send the credits the wallet did not take yet; returns how many went through."""
+    sent = 0
+    async for credit in deps.pending_credits.find({}):
+        sent += await _send_credit(deps, credit.pop("_id"), credit)
+    return sent
+
+
+async def _fulfil(deps: Deps, paid: InvoicePaid, actor: str) -> None:
+    events = await deps.store.read_stream(domain.invoice_stream(paid.invoice_id))
+    issued = next(e.event for e in events if isinstance(e.event, InvoiceIssued))
+    assert isinstance(issued, InvoiceIssued)
+    stream = domain.subscription_stream(paid.subscription_id)
+    sub, _ = await deps.subscriptions.load(stream)
+    if paid.invoice_id in sub.invoices:
+        return
+    now, today = paid.occurred_at, paid.occurred_at.date()
+    plan = await streams.plan(deps, issued.plan_id)
+    command: domain.SubscriptionCommand
+    if issued.order_kind == "new":
+        if sub.status != "none":
+            return
+        command = domain.StartSubscription(
+            now=now,
+            today=today,
+            subscription_id=paid.subscription_id,
+            account_id=paid.account_id,
+            contract_number=await number(deps, "HD"),
+            invoice_id=paid.invoice_id,
+            plan=plan,
+            months=issued.months,
+            amount=issued.total,
+        )
+    elif issued.order_kind == "renewal":
+        command = domain.RenewSubscription(
+            now=now,
+            today=today,
+            invoice_id=paid.invoice_id,
+            months=issued.months,
+            amount=issued.total,
+        )
+    else:
+        command = domain.ApplyUpgrade(
+            now=now,
+            today=today,
+            invoice_id=paid.invoice_id,
+            plan=plan,
+            credit=issued.upgrade_credit,
+            charge=issued.total,
+        )
+    try:
+        await streams.run_subscription(deps, paid.subscription_id, command, paid.account_id, actor)
+    except DomainError as exc:
+        # Paid but not applicable (e.g. a second upgrade to the same tier): refund it.
+        log.warning("paid order not applicable, refunding", code=exc.code)
+        await streams.run_invoice(
+            deps,
+            paid.invoice_id,
+            domain.RefundInvoice(
+                now=now,
+                refund_id=derived_id("not-applicable", paid.invoice_id),
+                amount=paid.amount_spent,
+                reason=f"order could not be applied: {exc.detail}",
+            ),
+            paid.account_id,
+            actor,
+        )

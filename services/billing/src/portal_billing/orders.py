@@ -1,0 +1,293 @@
+"""Orders: a new subscription, a renewal or an upgrade, each issued as an invoice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pymongo.errors import DuplicateKeyError
+
+from portal_billing import (
+    domain,
+    payments,
+    queries,
+    streams,
+)
+from portal_billing.deps import (
+    Deps,
+    PaymentInProgress,
+    derived_id,
+    meta,
+    number,
+    today,
+)
+from portal_billing.domain import Invoice, Plan
+from portal_billing.models import (
+    InvoiceOut,
+    RenewIn,
+    UpgradeIn,
+    UpgradePreviewOut,
+)
+from portal_billing.views import (
+    order_lines,
+)
+from portal_chassis.auth import Principal
+from portal_chassis.decider import Conflict, DomainError
+from portal_chassis.logging import get_logger
+from portal_chassis.mongo import update_by_id
+from portal_contracts.events.billing import (
+    InvoiceLine,
+    OrderKind,
+)
+
+log = get_logger(__name__)
+
+
+async def _remember_request(deps: Deps, key: str, fingerprint: str, result_id: str) -> str:
+    """Idempotency for commands that create a new stream: the first id wins."""
+    try:
+        await deps.requests.insert_one({"_id": key, "fp": fingerprint, "id": result_id})
+        return result_id
+    except DuplicateKeyError:
+        earlier = await deps.requests.find_one({"_id": key})
+        assert earlier is not None
+        if earlier["fp"] != fingerprint:
+            raise DomainError(
+                "idempotency_key_reused", "this Idempotency-Key was used for another request"
+            ) from None
+        return str(earlier["id"])
+
+
+async def issue(
+    deps: Deps,
+    *,
+    account_id: str,
+    actor: str,
+    invoice_id: str,
+    order_kind: OrderKind,
+    subscription_id: str,
+    plan: Plan,
+    months: int,
+    lines: tuple[InvoiceLine, ...],
+    upgrade_from: str | None = None,
+    upgrade_credit: int = 0,
+) -> Invoice:
+    existing, _ = await deps.invoices.load(domain.invoice_stream(invoice_id))
+    if existing.status != "none":
+        return existing  # the same request again: the invoice already exists
+    now = deps.clock.now()
+    total = sum(line.amount for line in lines)
+    order_id = await number(deps, "OD")
+    command = domain.IssueInvoice(
+        now=now,
+        invoice_id=invoice_id,
+        account_id=account_id,
+        proforma_number=await number(deps, "PF"),
+        order_id=order_id,
+        order_kind=order_kind,
+        subscription_id=subscription_id,
+        plan=plan,
+        months=months,
+        lines=lines,
+        due_at=now + timedelta(days=deps.settings.invoice_due_days),
+        invoice_number=await number(deps, "INV") if total == 0 else None,
+        upgrade_from_plan_id=upgrade_from,
+        upgrade_credit=upgrade_credit,
+    )
+    outcome = await deps.invoices.run(
+        domain.invoice_stream(invoice_id), command, metadata=meta(account_id, actor)
+    )
+    await update_by_id(
+        deps.codes,
+        order_id,
+        {"$set": {"account_id": account_id, "kind": "order", "invoice_id": invoice_id}},
+    )
+    await streams.after_invoice(deps, invoice_id, actor, outcome)
+    if total > 0 and await streams.auto_pay_enabled(deps, account_id):
+        try:
+            await payments.pay_from_wallet(
+                deps,
+                outcome.state,
+                outcome.state.due,
+                payment_id=derived_id("auto", invoice_id),
+                channel="wallet",
+                reference=outcome.state.proforma_number,
+                actor="auto-pay",
+            )
+        except DomainError as exc:
+            log.info("auto-pay skipped", invoice_id=invoice_id, code=exc.code)
+        except PaymentInProgress:
+            pass  # started; the payment sweep finishes it with the same key
+    state, _ = await deps.invoices.load(domain.invoice_stream(invoice_id))
+    return state
+
+
+async def place_order(
+    deps: Deps, principal: Principal, plan_id: str, months: int, key: str | None
+) -> InvoiceOut:
+    plan = await streams.plan(deps, plan_id)
+    if plan.status != "active":
+        raise DomainError("plan_not_available", "this plan is not sold any more")
+    price = plan.price(months)  # refuses a period the plan is not sold for
+    invoice_id = deps.new_id()
+    if key:
+        invoice_id = await _remember_request(
+            deps, f"order|{principal.account_id}|{key}", f"{plan_id}|{months}", invoice_id
+        )
+    lines = order_lines(plan, months, price)
+    state = await issue(
+        deps,
+        account_id=principal.account_id,
+        actor=principal.user_id,
+        invoice_id=invoice_id,
+        order_kind="new",
+        subscription_id=derived_id("subscription", invoice_id),
+        plan=plan,
+        months=months,
+        lines=lines,
+    )
+    return await queries.invoice(deps, principal, state.invoice_id)
+
+
+async def open_change(deps: Deps, subscription_id: str) -> None:
+    """One pending renewal or upgrade at a time keeps quotes and end dates coherent."""
+    pending = await deps.invoices_view.find_one(
+        {"subscription_id": subscription_id, "status": {"$in": list(domain.OPEN)}}
+    )
+    if pending is not None:
+        raise Conflict(
+            "invoice_pending",
+            "this subscription has an unpaid invoice; pay or cancel it first",
+            invoice_id=pending["_id"],
+        )
+
+
+async def renew(
+    deps: Deps, principal: Principal, subscription_id: str, data: RenewIn, key: str | None
+) -> InvoiceOut:
+    sub = await streams.own_subscription(deps, principal, subscription_id)
+    plan = await streams.plan(deps, sub.plan_id)
+    if plan.status != "active":
+        raise DomainError("plan_not_available", "this plan is retired; order a current one")
+    price = plan.price(data.months)
+    invoice_id = deps.new_id()
+    if key:
+        invoice_id = await _remember_request(
+            deps, f"renew|{sub.account_id}|{key}", f"{subscription_id}|{data.months}", invoice_id
+        )
+    known, _ = await deps.invoices.load(domain.invoice_stream(invoice_id))
+    if known.status == "none":
+        await open_change(deps, subscription_id)
+    base = domain.renewal_base(sub, today(deps))
+    lines = order_lines(plan, data.months, price, f" (renewal from {base.isoformat()})")
+    state = await issue(
+        deps,
+        account_id=sub.account_id,
+        actor=principal.user_id,
+        invoice_id=invoice_id,
+        order_kind="renewal",
+        subscription_id=subscription_id,
+        plan=plan,
+        months=data.months,
+        lines=lines,
+    )
+    return await _pay_now_if_asked(deps, principal, state, data.pay_from_wallet, key)
+
+
+async def upgrade_preview(
+    deps: Deps, principal: Principal, subscription_id: str, plan_id: str
+) -> UpgradePreviewOut:
+    sub = await streams.own_subscription(deps, principal, subscription_id)
+    new = await streams.plan(deps, plan_id)
+    quote = domain.upgrade_quote(sub, new, today(deps))
+    preview = {
+        "subscription_id": subscription_id,
+        "from": {"plan_id": sub.plan_id, "tier": sub.tier, "name": sub.plan_name},
+        "to": {"plan_id": new.plan_id, "tier": new.tier, "name": new.name},
+        "effective_on": today(deps),
+        "ends_on": sub.ends_on,
+        "remaining_days": quote.remaining_days,
+        "period_days": quote.period_days,
+        "credit": quote.credit,
+        "charge": quote.charge,
+        "amount_due": quote.charge,
+        "currency": sub.currency,
+        "rounding": "credit rounded down, charge rounded up, to the currency's minor unit",
+    }
+    return UpgradePreviewOut.model_validate(preview)
+
+
+async def upgrade(
+    deps: Deps, principal: Principal, subscription_id: str, data: UpgradeIn, key: str | None
+) -> InvoiceOut:
+    sub = await streams.own_subscription(deps, principal, subscription_id)
+    new = await streams.plan(deps, data.plan_id)
+    quote = domain.upgrade_quote(sub, new, today(deps))
+    if data.expected_charge is not None and data.expected_charge != quote.charge:
+        raise Conflict(
+            "quote_changed",
+            "the upgrade price changed since the preview; preview again",
+            charge=quote.charge,
+        )
+    invoice_id = deps.new_id()
+    if key:
+        invoice_id = await _remember_request(
+            deps, f"upgrade|{sub.account_id}|{key}", f"{subscription_id}|{new.plan_id}", invoice_id
+        )
+    known, _ = await deps.invoices.load(domain.invoice_stream(invoice_id))
+    if known.status == "none":
+        await open_change(deps, subscription_id)
+    lines = (
+        InvoiceLine(
+            description=f"{new.name}: {quote.remaining_days} remaining days",
+            amount=quote.credit + quote.charge,
+        ),
+        InvoiceLine(
+            description=f"Unused value of {sub.plan_name} ({quote.remaining_days} days)",
+            amount=-quote.credit,
+        ),
+    )
+    state = await issue(
+        deps,
+        account_id=sub.account_id,
+        actor=principal.user_id,
+        invoice_id=invoice_id,
+        order_kind="upgrade",
+        subscription_id=subscription_id,
+        plan=new,
+        months=0,
+        lines=lines,
+        upgrade_from=sub.plan_id,
+        upgrade_credit=quote.credit,
+    )
+    return await _pay_now_if_asked(deps, principal, state, data.pay_from_wallet, key)
+
+
+async def _pay_now_if_asked(
+    deps: Deps, principal: Principal, state: Invoice, pay: bool, key: str | None
+) -> InvoiceOut:
+    if pay and state.due > 0:
+        try:
+            await payments.pay_from_wallet(
+                deps,
+                state,
+                state.due,
+                payment_id=derived_id("pay-now", state.invoice_id),
+                channel="wallet",
+                reference=state.proforma_number,
+                actor=principal.user_id,
+            )
+        except DomainError as exc:
+            if exc.code != "insufficient_balance":
+                raise
+            # Nothing was paid: the new invoice is withdrawn so nothing is left behind.
+            await streams.run_invoice(
+                deps,
+                state.invoice_id,
+                domain.CancelInvoice(now=deps.clock.now(), reason="payment_rejected"),
+                state.account_id,
+                principal.user_id,
+            )
+            raise
+        except PaymentInProgress:
+            pass  # the invoice shows the payment in progress; the sweep finishes it
+    return await queries.invoice(deps, principal, state.invoice_id)

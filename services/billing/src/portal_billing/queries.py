@@ -1,0 +1,190 @@
+"""Read use cases: invoices, subscriptions, contracts and their documents, codes, settings."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+from pymongo import DESCENDING
+
+from portal_billing import (
+    domain,
+    streams,
+)
+from portal_billing.deps import (
+    Deps,
+    is_billing_admin,
+    today,
+)
+from portal_billing.documents import (
+    DocumentKind,
+    render_html,
+    render_invoice_pdf,
+    render_pdf,
+)
+from portal_billing.models import (
+    CodeOut,
+    ContractOut,
+    InvoiceOut,
+    InvoiceRowOut,
+    InvoicesPage,
+    SettingsOut,
+    SubscriptionOut,
+    SubscriptionsPage,
+)
+from portal_billing.views import (
+    claim_out,
+    contract_entry,
+    invoice_row,
+    subscription_row,
+    without,
+)
+from portal_chassis.auth import Principal
+from portal_chassis.contract import paginate
+from portal_chassis.decider import NotFound
+
+CONTRACT_DOCUMENTS: dict[str, tuple[DocumentKind, Literal["pdf", "html"]]] = {
+    "terms.pdf": ("terms", "pdf"),
+    "terms.html": ("terms", "html"),
+    "confirmation.pdf": ("confirmation", "pdf"),
+    "confirmation.html": ("confirmation", "html"),
+}
+
+
+@dataclass(frozen=True)
+class ContractDocument:
+    """A contract document: a PDF (sent as an attachment) or an HTML page (shown)."""
+
+    content: bytes | str
+    media_type: Literal["application/pdf", "text/html"]
+    filename: str | None
+
+
+async def invoice(deps: Deps, principal: Principal, invoice_id: str) -> InvoiceOut:
+    await streams.load_invoice(deps, principal, invoice_id)  # 404 unless the caller may see it
+    return InvoiceOut.model_validate(await invoice_view(deps, invoice_id))
+
+
+async def invoice_view(deps: Deps, invoice_id: str) -> dict[str, Any]:
+    """The invoice with its claims, folded from its events (the caller may see it)."""
+    events = await deps.store.read_stream(domain.invoice_stream(invoice_id))
+    row, claims = invoice_row(events)
+    row["claims"] = [claim_out(c, deps.clock.now()) for c in claims]
+    return {"id": invoice_id, **row}
+
+
+async def invoice_pdf(deps: Deps, principal: Principal, invoice_id: str) -> tuple[bytes, str]:
+    """The invoice as a PDF and its file name (the invoice number once it is paid)."""
+    await streams.load_invoice(deps, principal, invoice_id)
+    invoice = await invoice_view(deps, invoice_id)
+    number = invoice["invoice_number"] or invoice["proforma_number"]
+    # fpdf2 is CPU-bound (tens of ms with a TrueType font): off the event loop
+    pdf = await asyncio.to_thread(
+        render_invoice_pdf, invoice, deps.settings.company_name, deps.pdf_fonts
+    )
+    return pdf, f"{number}.pdf"
+
+
+async def list_invoices(
+    deps: Deps,
+    principal: Principal,
+    *,
+    status: str | None,
+    kind: str | None,
+    limit: int,
+    offset: int,
+) -> InvoicesPage:
+    query: dict[str, Any] = {}
+    if not is_billing_admin(principal):
+        query["account_id"] = principal.account_id
+    if status:
+        query["status"] = status
+    if kind:
+        query["order_kind"] = kind
+    total = await deps.invoices_view.count_documents(query)
+    cursor = deps.invoices_view.find(query).sort("issued_at", DESCENDING)
+    rows = [
+        InvoiceRowOut.model_validate({"id": r.pop("_id"), **without(r, "version")})
+        async for r in cursor.skip(offset).limit(limit)
+    ]
+    return paginate(rows, total, limit, offset)
+
+
+async def subscription(deps: Deps, principal: Principal, subscription_id: str) -> SubscriptionOut:
+    state = await streams.own_subscription(deps, principal, subscription_id)
+    return SubscriptionOut.model_validate(
+        {"id": subscription_id, **subscription_row(state, today(deps))}
+    )
+
+
+async def list_subscriptions(
+    deps: Deps, principal: Principal, *, status: str | None, limit: int, offset: int
+) -> SubscriptionsPage:
+    query: dict[str, Any] = {}
+    if not is_billing_admin(principal):
+        query["account_id"] = principal.account_id
+    if status:
+        query["status"] = status
+    total = await deps.subscriptions_view.count_documents(query)
+    cursor = deps.subscriptions_view.find(query).sort("starts_on", DESCENDING)
+    day = today(deps)
+    rows = []
+    async for r in cursor.skip(offset).limit(limit):
+        r["id"] = r.pop("_id")
+        r.pop("version", None)
+        r["days_left"] = (date.fromisoformat(r["ends_on"]) - day).days
+        rows.append(SubscriptionOut.model_validate(r))
+    return paginate(rows, total, limit, offset)
+
+
+async def contract(deps: Deps, principal: Principal, subscription_id: str) -> ContractOut:
+    return ContractOut.model_validate(await _contract_view(deps, principal, subscription_id))
+
+
+async def _contract_view(deps: Deps, principal: Principal, subscription_id: str) -> dict[str, Any]:
+    state = await streams.own_subscription(deps, principal, subscription_id)
+    events = await deps.store.read_stream(domain.subscription_stream(subscription_id))
+    history = [contract_entry(e.event) for e in events]
+    return {
+        "id": subscription_id,
+        **subscription_row(state, today(deps)),
+        "history": [h for h in history if h],
+    }
+
+
+async def contract_document(
+    deps: Deps, principal: Principal, subscription_id: str, document: str
+) -> ContractDocument:
+    """The contract's terms or its order confirmation, as a PDF or an HTML page."""
+    if document not in CONTRACT_DOCUMENTS:
+        raise NotFound(
+            "document_not_found",
+            "documents are terms.pdf, terms.html, confirmation.pdf, confirmation.html",
+        )
+    kind, fmt = CONTRACT_DOCUMENTS[document]
+    contract = await _contract_view(deps, principal, subscription_id)
+    company = deps.settings.company_name
+    if fmt == "html":
+        return ContractDocument(render_html(kind, contract, company), "text/html", None)
+    # fpdf2 is CPU-bound (tens of ms with a TrueType font): off the event loop
+    pdf = await asyncio.to_thread(render_pdf, kind, contract, company, deps.pdf_fonts)
+    filename = f"{contract['contract_number']}-{kind}.pdf"
+    return ContractDocument(pdf, "application/pdf", filename)
+
+
+async def code(deps: Deps, principal: Principal, code: str) -> CodeOut:
+    """Is `code` an order, invoice or contract number of the caller's account?"""
+    row = await deps.codes.find_one({"_id": code.strip().upper()})
+    if (
+        row is None
+        or row.get("kind") not in ("order", "invoice", "contract")
+        or (row["account_id"] != principal.account_id and not principal.is_staff)
+    ):
+        raise NotFound("code_not_found", "no order, invoice or contract has this code")
+    return CodeOut(code=row["_id"], kind=row["kind"], account_id=row["account_id"])
+
+
+async def settings_of(deps: Deps, principal: Principal) -> SettingsOut:
+    return SettingsOut(auto_pay=await streams.auto_pay_enabled(deps, principal.account_id))
