@@ -149,8 +149,15 @@ def test_two_factor_set_up_with_the_qr_and_recovery_codes(
 
 @pytest.mark.timeout(900)
 def test_loyalty_and_the_timeline_with_its_filter(
-    open_page: Callable[..., Page], customer: Customer
+    open_page: Callable[..., Page], customer: Customer, platform: dict[str, Any]
 ) -> None:
+    fund(customer, platform["url"], 500_000)
+
+    def wallet_entries() -> int:
+        r = customer.http.get("/api/v1/timeline", params={"context": "wallet"})
+        return int(r.json()["total"])
+
+    eventually(wallet_entries, what="the top-up on the timeline")
     page = open_page(customer, "/account?tab=loyalty")
     expect(page.get_by_test_id("loyalty-why")).to_contain_text("vì tổng tiền tích luỹ là")
     expect(page.get_by_test_id("loyalty-accumulated")).to_have_text(re.compile(r"₫$"))
