@@ -169,6 +169,8 @@ function LogoCard() {
         <FileInput
           label={t("logo.choose")}
           placeholder={t("logo.placeholder")}
+          // Mantine draws this placeholder as text in gray.5: below AA contrast on white.
+          styles={{ placeholder: { color: "var(--mantine-color-dimmed)" } }}
           accept={LOGO_TYPES.join(",")}
           onChange={(f) => void upload(f)}
           disabled={busy}
