@@ -21,6 +21,7 @@ from portal_tests.e2e import (
     REUSE_GRACE_SECONDS,
     Customer,
     login,
+    mailed_token,
     problem,
 )
 
@@ -166,15 +167,6 @@ def test_registration_answers_the_token_pair_a_login_answers(platform):
         401,
         "invalid_refresh_token",
     )
-
-
-def mailed_token(platform, email: str, kind: str) -> str:
-    """The token in the newest mail of `kind` to `email` (what the mailer would send)."""
-    doc = platform["identity_db"]["outgoing_mail"].find_one(
-        {"to": email, "kind": kind}, sort=[("created_at", -1)]
-    )
-    assert doc and doc["token"], (email, kind)
-    return str(doc["token"])
 
 
 def test_email_verification_with_the_mailed_link(platform):

@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
 
-from portal_tests.browser import DESKTOP
+from portal_tests.browser import DESKTOP, sign_in_context
+from portal_tests.e2e import Customer
 from portal_tests.webbuild import ensure_web_build
 
 CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
@@ -48,12 +56,23 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-@pytest.fixture
-def context(browser: Browser, portal: dict[str, Any]) -> Iterator[BrowserContext]:
+def new_context(
+    browser: Browser, portal: dict[str, Any], viewport: ViewportSize = DESKTOP
+) -> BrowserContext:
     context = browser.new_context(
-        base_url=portal["url"], viewport=DESKTOP, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh"
+        base_url=portal["url"],
+        viewport=viewport,
+        accept_downloads=True,
+        locale="vi-VN",
+        timezone_id="Asia/Ho_Chi_Minh",
     )
     context.set_default_timeout(30_000)
+    return context
+
+
+@pytest.fixture
+def context(browser: Browser, portal: dict[str, Any]) -> Iterator[BrowserContext]:
+    context = new_context(browser, portal)
     yield context
     context.close()
 
@@ -61,3 +80,24 @@ def context(browser: Browser, portal: dict[str, Any]) -> Iterator[BrowserContext
 @pytest.fixture
 def page(context: BrowserContext) -> Page:
     return context.new_page()
+
+
+@pytest.fixture
+def open_page(browser: Browser, portal: dict[str, Any]) -> Iterator[Callable[..., Page]]:
+    """`open_page(customer, path="/", viewport=DESKTOP)`: a page of the portal at `path`,
+    signed in as `customer` through the browser-session cookie (None: nobody signed in), in a
+    browser context of its own."""
+    contexts: list[BrowserContext] = []
+
+    def make(customer: Customer | None, path: str = "/", viewport: ViewportSize = DESKTOP) -> Page:
+        context = new_context(browser, portal, viewport)
+        contexts.append(context)
+        if customer is not None:
+            sign_in_context(context, customer.email)
+        page = context.new_page()
+        page.goto(path)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()

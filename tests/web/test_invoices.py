@@ -11,19 +11,16 @@ from typing import Any
 import pytest
 from playwright.sync_api import FilePayload, Page, expect
 
-from portal_tests.e2e import Customer, eventually
-from tests.web.conftest_b import (
+from portal_tests.browser import (
     PHONE,
     axe_violations,
     fund,
     no_horizontal_scroll,
-    open_page,
     settle,
     shoot,
     wallet_balance,
 )
-
-__all__ = ["open_page"]
+from portal_tests.e2e import Customer, eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -49,7 +46,7 @@ def test_pay_an_invoice_in_part_then_stop(
     expect(row).to_contain_text("Chưa thanh toán")
     expect(row).to_contain_text("2.160.000 ₫")
     assert axe_violations(page) == []
-    shoot(page, "invoices-proforma")
+    shoot(page, "invoices-proforma", phone_too=False)
 
     row.get_by_role("link", name=invoice["proforma_number"]).click()
     expect(page.get_by_role("heading", level=2)).to_contain_text(invoice["proforma_number"])
@@ -63,7 +60,7 @@ def test_pay_an_invoice_in_part_then_stop(
     expect(summary).to_contain_text("1.860.000 ₫")
     assert wallet_balance(customer) == 700_000
     assert axe_violations(page) == []
-    shoot(page, "invoices-part-paid")
+    shoot(page, "invoices-part-paid", phone_too=False)
 
     # Stop: what goes back to the wallet is shown before anything is done.
     page.get_by_role("button", name="Dừng thanh toán").click()
@@ -71,7 +68,7 @@ def test_pay_an_invoice_in_part_then_stop(
     assert wallet_balance(customer) == 700_000
     assert axe_violations(page) == []
     settle()
-    shoot(page, "invoices-stop")
+    shoot(page, "invoices-stop", phone_too=False)
     page.get_by_role("dialog").get_by_role("button", name="Xác nhận dừng").click()
     expect(page.get_by_text(re.compile(r"Đơn hàng đã dừng.*300\.000 ₫"))).to_be_visible()
     expect(page.get_by_text("Đã dừng").first).to_be_visible()
@@ -97,7 +94,7 @@ def test_claim_i_paid_but_got_no_confirmation(
         files=[FilePayload(name="bien-lai.png", mimeType="image/png", buffer=PNG)]
     )
     assert axe_violations(page) == []
-    shoot(page, "invoices-claim")
+    shoot(page, "invoices-claim", phone_too=False)
     dialog.get_by_role("button", name="Gửi xác nhận").click()
     expect(dialog.get_by_text("Đã gửi xác nhận thanh toán")).to_be_visible()
     dialog.get_by_role("button", name="Hoàn tất").click()
@@ -107,7 +104,7 @@ def test_claim_i_paid_but_got_no_confirmation(
         "Đang xét duyệt"
     )
     assert axe_violations(page) == []
-    shoot(page, "invoices-review")
+    shoot(page, "invoices-review", phone_too=False)
     claims = customer.http.get("/api/v1/payment-claims").json()["items"]
     assert [c["proof_file_id"] is not None for c in claims] == [True]
 
@@ -116,13 +113,13 @@ def test_invoices_at_phone_width(open_page: Callable[..., Page], customer: Custo
     invoice = order(customer, "host-sup", 1)
     page = open_page(customer, "/invoices", viewport=PHONE)
     expect(page.get_by_test_id(f"invoice-row-{invoice['proforma_number']}")).to_be_visible()
-    assert no_horizontal_scroll(page)
-    shoot(page, "invoices-proforma")
+    no_horizontal_scroll(page)
+    shoot(page, "invoices-proforma", phone_too=False)
     page.goto(f"/invoices/{invoice['id']}")
     expect(page.get_by_test_id("amount-due")).to_have_text("100.000 ₫")
-    assert no_horizontal_scroll(page)
+    no_horizontal_scroll(page)
     assert axe_violations(page) == []
-    shoot(page, "invoices-detail")
+    shoot(page, "invoices-detail", phone_too=False)
 
 
 PNG = (

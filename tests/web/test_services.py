@@ -10,19 +10,16 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from portal_tests.e2e import Customer
-from tests.web.conftest_b import (
+from portal_tests.browser import (
     PHONE,
     axe_violations,
     fund,
     no_horizontal_scroll,
-    open_page,
     settle,
     shoot,
     wallet_balance,
 )
-
-__all__ = ["open_page"]
+from portal_tests.e2e import Customer
 
 pytestmark = pytest.mark.e2e
 
@@ -45,7 +42,7 @@ def test_buy_a_plan_from_the_wallet_and_download_its_invoice(
     names = page.locator("[data-testid^=plan-] h3").all_inner_texts()
     assert names == ["Hosting Support", "Hosting Professional", "Hosting Premium"], names
     assert axe_violations(page) == []
-    shoot(page, "services-catalogue")
+    shoot(page, "services-catalogue", phone_too=False)
 
     page.get_by_role("button", name="Mua Hosting Professional").click()
     dialog = page.get_by_role("dialog")
@@ -54,7 +51,7 @@ def test_buy_a_plan_from_the_wallet_and_download_its_invoice(
     expect(dialog.get_by_test_id("amount-due")).to_have_text("2.160.000 ₫")
     assert axe_violations(page) == []
     settle()
-    shoot(page, "services-buy")
+    shoot(page, "services-buy", phone_too=False)
     dialog.get_by_role("button", name="Thanh toán", exact=True).click()
     expect(dialog.get_by_text("Thanh toán thành công")).to_be_visible()
     assert wallet_balance(customer) == 3_000_000 - PRO_12
@@ -72,14 +69,14 @@ def test_buy_a_plan_from_the_wallet_and_download_its_invoice(
     expect(card).to_contain_text(re.compile(r"còn 36[45] ngày"))
     expect(card.get_by_role("switch", name="Tự động gia hạn")).not_to_be_checked()
     assert axe_violations(page) == []
-    shoot(page, "services-mine")
+    shoot(page, "services-mine", phone_too=False)
 
     # The upgrade shows the previewed charge before anything is charged.
     card.get_by_role("button", name="Nâng cấp").click()
     preview = page.get_by_test_id("upgrade-preview")
     expect(preview).to_contain_text("Số tiền cần trả")
     assert axe_violations(page) == []
-    shoot(page, "services-upgrade")
+    shoot(page, "services-upgrade", phone_too=False)
     page.get_by_role("dialog").get_by_role("button", name="Huỷ").click()
     assert wallet_balance(customer) == 3_000_000 - PRO_12
 
@@ -88,15 +85,15 @@ def test_buy_a_plan_from_the_wallet_and_download_its_invoice(
         "2.160.000 ₫"
     )
     assert axe_violations(page) == []
-    shoot(page, "services-history")
+    shoot(page, "services-history", phone_too=False)
 
 
 def test_services_at_phone_width(open_page: Callable[..., Page], customer: Customer) -> None:
     page = open_page(customer, "/services", viewport=PHONE)
     expect(page.get_by_test_id("plan-host-pro")).to_be_visible()
-    assert no_horizontal_scroll(page)
+    no_horizontal_scroll(page)
     assert axe_violations(page) == []
-    shoot(page, "services-catalogue")
+    shoot(page, "services-catalogue", phone_too=False)
     page.goto("/services?tab=history")
     expect(page.get_by_text("Chưa có lần mua nào.")).to_be_visible()
-    assert no_horizontal_scroll(page)
+    no_horizontal_scroll(page)

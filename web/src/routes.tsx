@@ -14,6 +14,8 @@ const Transactions = lazy(() => import("./pages/transactions"));
 const Services = lazy(() => import("./pages/services"));
 const Invoices = lazy(() => import("./pages/invoices"));
 const InvoiceDetail = lazy(() => import("./pages/invoices/detail"));
+const Account = lazy(() => import("./pages/account"));
+const AcceptInvitation = lazy(() => import("./pages/invitation"));
 const ComingSoon = lazy(() => import("./pages/soon"));
 const NotFound = lazy(() => import("./pages/not-found"));
 
@@ -39,6 +41,8 @@ function AnonymousOnly() {
 }
 
 export const router = createBrowserRouter([
+  // Whoever opens a mailed invitation, signed in or not: accepting signs them in as the invitee.
+  { element: <PublicLayout />, children: [{ path: "/invitations/:token", element: <AcceptInvitation /> }] },
   {
     element: <AnonymousOnly />,
     children: [
@@ -66,7 +70,7 @@ export const router = createBrowserRouter([
           { path: "/invoices/:invoiceId", element: <InvoiceDetail /> },
           { path: "/support", element: <ComingSoon titleKey="nav.support" /> },
           { path: "/repairs", element: <ComingSoon titleKey="nav.repairs" /> },
-          { path: "/account", element: <ComingSoon titleKey="nav.account" /> },
+          { path: "/account", element: <Account /> },
           { path: "*", element: <NotFound /> },
         ],
       },

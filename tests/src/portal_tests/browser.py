@@ -1,48 +1,111 @@
-"""Helpers of the browser tests (tests/web): screenshots, axe-core, layout checks."""
+"""Helpers of the browser tests (tests/web): sign-in through the browser session, screenshots,
+axe-core, layout checks, money set-up."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from playwright.sync_api import Page
+from playwright.sync_api import BrowserContext, Page, ViewportSize
 
+from portal_tests.e2e import PASSWORD, Customer, eventually, paid, webhook
 from portal_tests.infra import REPO_ROOT
 from portal_tests.webbuild import WEB
 
 SHOTS = REPO_ROOT / ".cache" / "screenshots"
 AXE = WEB / "node_modules" / "axe-core" / "axe.min.js"
-DESKTOP = {"width": 1280, "height": 860}
-PHONE = {"width": 375, "height": 780}
+DESKTOP: ViewportSize = {"width": 1280, "height": 860}
+PHONE: ViewportSize = {"width": 375, "height": 780}
+# The browser-session routes refuse a call without it (their CSRF defence).
+SESSION_HEADER = {"X-Portal-Session": "1"}
 
 
-def shoot(page: Page, name: str) -> None:
-    """The page at desktop and at phone width, under .cache/screenshots/."""
+def sign_in_context(context: BrowserContext, email: str, password: str = PASSWORD) -> None:
+    """Signs the context in as the web portal does: the gateway's browser-session login sets
+    the httpOnly refresh cookie, and each page the context opens restores the session from it."""
+    answer = context.request.post(
+        "/api/v1/auth/session/login",
+        data={"email": email, "password": password},
+        headers=SESSION_HEADER,
+    )
+    assert answer.status == 200, answer.text()
+    assert "access_token" in answer.json(), answer.text()  # not a second-factor step
+
+
+def shoot(page: Page, name: str, *, phone_too: bool = True) -> None:
+    """The page under .cache/screenshots/ (to look at, not compared): at desktop and at phone
+    width, or (phone_too=False) at its own width only, leaving an open dialog undisturbed."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     size = page.viewport_size or DESKTOP
+    if not phone_too:
+        suffix = "phone" if size["width"] <= 400 else "desktop"
+        page.screenshot(path=str(SHOTS / f"{name}-{suffix}.png"), full_page=True)
+        return
     page.screenshot(path=str(SHOTS / f"{name}-desktop.png"), full_page=True)
-    page.set_viewport_size(PHONE)  # type: ignore[arg-type]
+    page.set_viewport_size(PHONE)
     page.wait_for_timeout(300)  # layout settles (navbar collapses)
     page.screenshot(path=str(SHOTS / f"{name}-phone.png"), full_page=True)
-    page.set_viewport_size(size)  # type: ignore[arg-type]
+    page.set_viewport_size(size)
 
 
-def axe(page: Page, screen: str) -> None:
-    """axe-core on the page as it is: no serious or critical violation."""
+def _axe_run(page: Page, context: str, options: str) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations (`context` and `options` are JS literals)."""
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         # Evaluated over the DevTools protocol: the page's CSP (no inline scripts) stays on.
-        page.evaluate(AXE.read_text() + "\n;undefined")
+        page.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
     result: dict[str, Any] = page.evaluate(
-        "async () => await window.axe.run(document, {resultTypes: ['violations']})"
+        f"async () => await window.axe.run({context}, {options})"
     )
-    bad = [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+    return [
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "nodes": [n["target"] for n in v["nodes"]][:5],
+        }
         for v in result["violations"]
         if v["impact"] in ("serious", "critical")
     ]
-    assert not bad, f"{screen}: " + "\n".join(bad)
+
+
+def axe(page: Page, screen: str) -> None:
+    """axe-core on the whole page as it is: no serious or critical violation."""
+    bad = _axe_run(page, "document", "{resultTypes: ['violations']}")
+    assert not bad, f"{screen}: " + "\n".join(
+        f"{v['id']} ({v['impact']}): {v['help']} at {v['nodes'][:3]}" for v in bad
+    )
+
+
+def axe_violations(page: Page, scope: str = "#main") -> list[dict[str, Any]]:
+    """axe-core's serious and critical WCAG 2.1 AA violations in `scope` as it is now: the
+    screen under test (its main region, and any open dialog); the layout is axe()'s to check."""
+    if "'" in scope or "\\" in scope:
+        raise ValueError(f"a plain CSS selector, please: {scope!r}")
+    return _axe_run(
+        page,
+        f"{{include: [['{scope}'], ['[role=dialog]']]}}",
+        "{runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}}",
+    )
 
 
 def no_horizontal_scroll(page: Page) -> None:
     width = page.evaluate("() => document.documentElement.scrollWidth")
     viewport = page.evaluate("() => window.innerWidth")
     assert width <= viewport, f"scrolls sideways: {width}px of content in {viewport}px"
+
+
+def wallet_balance(customer: Customer) -> int:
+    return int(customer.http.get("/api/v1/wallet").json()["balance"])
+
+
+def fund(customer: Customer, base_url: str, amount: int) -> None:
+    """Top the customer's wallet up through the signed sandbox webhook."""
+    before = wallet_balance(customer)
+    reference = customer.top_up(amount).json()["payment"]["reference"]
+    assert webhook(base_url, paid(reference, amount)).status_code == 200
+    eventually(lambda: wallet_balance(customer) == before + amount, what="the top-up")
+
+
+def settle(seconds: float = 0.3) -> None:
+    """Lets an animation end before a screenshot (not a wait for a result)."""
+    time.sleep(seconds)

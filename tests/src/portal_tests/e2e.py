@@ -47,6 +47,15 @@ def login(base_url: str, email: str, password: str) -> dict[str, Any]:
     return r.json()  # type: ignore[no-any-return]
 
 
+def mailed_token(platform: dict[str, Any], email: str, kind: str) -> str:
+    """The token in the newest mail of `kind` to `email` (what the mailer would send)."""
+    doc = platform["identity_db"]["outgoing_mail"].find_one(
+        {"to": email, "kind": kind}, sort=[("created_at", -1)]
+    )
+    assert doc and doc["token"], (email, kind)
+    return str(doc["token"])
+
+
 class Customer:
     """A freshly registered account's owner, logged in, with an open wallet."""
 

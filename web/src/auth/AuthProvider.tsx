@@ -13,6 +13,8 @@ interface AuthState {
   /** Called with the access token a sign-in answered (password, 2FA or QR). */
   signedIn: (answer: AccessToken) => Promise<void>;
   signOut: () => Promise<void>;
+  /** Reads the profile again (after the user changed it). */
+  reloadProfile: () => Promise<void>;
 }
 
 const AuthContext = createContext<AuthState | null>(null);
@@ -94,7 +96,10 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     }
   }, [queryClient]);
 
-  const value = useMemo(() => ({ status, profile, signedIn, signOut }), [status, profile, signedIn, signOut]);
+  const value = useMemo(
+    () => ({ status, profile, signedIn, signOut, reloadProfile: loadProfile }),
+    [status, profile, signedIn, signOut, loadProfile],
+  );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }
 
