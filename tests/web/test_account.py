@@ -169,8 +169,9 @@ def test_loyalty_and_the_timeline_with_its_filter(
     expect(timeline.locator("li").first).to_be_visible()
     page.get_by_role("combobox", name="Lọc theo").click()
     page.get_by_role("option", name="Ví", exact=True).click()
-    expect(timeline.locator("li").first).to_be_visible()
     badges = timeline.locator("li .mantine-Badge-label")
+    # The filtered page replaces the whole list: wait until no other context is left.
+    expect(badges.filter(has_not_text="Ví")).to_have_count(0)
     expect(badges.first).to_have_text("Ví")
     assert set(badges.all_text_contents()) == {"Ví"}  # shown in capitals by CSS
     assert axe_violations(page) == []

@@ -49,7 +49,9 @@ def html_policy(body: bytes) -> str:
     )
     return (
         f"default-src 'none'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; "
+        # blob: for images the page fetched with its bearer token (a logo, a ticket's
+        # screenshot): an <img> cannot send the token, so the page shows an object URL.
+        "img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; base-uri 'none'; "
         "form-action 'self'; frame-ancestors 'none'"
     )
 

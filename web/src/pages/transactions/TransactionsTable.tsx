@@ -66,7 +66,7 @@ export function TransactionsTable({ rows }: { rows: (Transaction | DashboardTran
 }
 
 /** The same rows on a phone: one card each, the amount beside the content, nothing sideways. */
-function TransactionCards({ rows }: { rows: Transaction[] }) {
+function TransactionCards({ rows }: { rows: (Transaction | DashboardTransaction)[] }) {
   const { t } = useTranslation();
   return (
     <Stack gap="xs" component="ul" p={0} m={0} style={{ listStyle: "none" }} aria-label={t("transactions.title")}>
