@@ -161,6 +161,7 @@ def test_a_deep_link_is_the_app_revalidated_with_the_security_headers(nginx: Ngi
         assert response.headers.get_all("Cache-Control") == ["no-cache"]
         csp = response.headers["Content-Security-Policy"]
         assert "default-src 'self'" in csp and "img-src 'self' data:" in csp
+        assert "script-src 'self';" in csp  # no inline or foreign script, ever
         assert "frame-ancestors 'none'" in csp
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
