@@ -4707,6 +4707,31 @@ export interface components {
                 [key: string]: number;
             };
         };
+        /**
+         * BrowserTokensOut
+         * @description TokensOut without the refresh token (set as a cookie).
+         */
+        BrowserTokensOut: {
+            access_token: string;
+            /** @constant */
+            token_type: "Bearer";
+            expires_in: number;
+            session_id: string;
+        };
+        /**
+         * BrowserQrSignedInOut
+         * @description QrSignedInOut without the refresh token (set as a cookie).
+         */
+        BrowserQrSignedInOut: {
+            access_token: string;
+            /** @constant */
+            token_type: "Bearer";
+            expires_in: number;
+            session_id: string;
+            id: string;
+            /** @constant */
+            status: "completed";
+        };
     };
     responses: never;
     parameters: {
@@ -6539,9 +6564,11 @@ export interface operations {
     ApiV1AuthSessionLoginLogin: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /** @description Retry-safe key (up to 200 characters): the same key and body answer the first response again; the same key with another body is refused. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description Always `1`: a cross-site form cannot send it (the CSRF defence). */
+                "X-Portal-Session": "1";
             };
             path?: never;
             cookie?: never;
@@ -6558,7 +6585,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TokensOut"] | components["schemas"]["SecondFactorRequiredOut"];
+                    "application/json": components["schemas"]["BrowserTokensOut"] | components["schemas"]["SecondFactorRequiredOut"];
                 };
             };
             /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
@@ -6665,9 +6692,11 @@ export interface operations {
     ApiV1AuthSessionLogin2FaLoginSecondFactor: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /** @description Retry-safe key (up to 200 characters): the same key and body answer the first response again; the same key with another body is refused. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description Always `1`: a cross-site form cannot send it (the CSRF defence). */
+                "X-Portal-Session": "1";
             };
             path?: never;
             cookie?: never;
@@ -6684,7 +6713,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TokensOut"];
+                    "application/json": components["schemas"]["BrowserTokensOut"];
                 };
             };
             /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
@@ -6791,9 +6820,11 @@ export interface operations {
     ApiV1AuthSessionLogoutLogout: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /** @description Retry-safe key (up to 200 characters): the same key and body answer the first response again; the same key with another body is refused. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description Always `1`: a cross-site form cannot send it (the CSRF defence). */
+                "X-Portal-Session": "1";
             };
             path?: never;
             cookie?: never;
@@ -6913,7 +6944,11 @@ export interface operations {
             query?: {
                 wait?: number;
             };
-            header?: never;
+            header: {
+                "qr-poll-token": string;
+                /** @description Always `1`: a cross-site form cannot send it (the CSRF defence). */
+                "X-Portal-Session": "1";
+            };
             path: {
                 challenge_id: string;
             };
@@ -6927,7 +6962,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["QrStatusOut"] | components["schemas"]["QrSignedInOut"];
+                    "application/json": components["schemas"]["QrStatusOut"] | components["schemas"]["BrowserQrSignedInOut"];
                 };
             };
             /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
@@ -7016,9 +7051,11 @@ export interface operations {
     ApiV1AuthSessionRefreshRefresh: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /** @description Retry-safe key (up to 200 characters): the same key and body answer the first response again; the same key with another body is refused. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description Always `1`: a cross-site form cannot send it (the CSRF defence). */
+                "X-Portal-Session": "1";
             };
             path?: never;
             cookie?: never;
@@ -7031,7 +7068,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TokensOut"];
+                    "application/json": components["schemas"]["BrowserTokensOut"];
                 };
             };
             /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
