@@ -9,6 +9,7 @@ import gc
 import hashlib
 import json
 import socket
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -288,7 +289,8 @@ class FakeQueries:
         return 1
 
     async def for_account(self, principal: Principal) -> dict[str, Any]:
-        return {"account_id": principal.account_id}
+        # What the real queries render at least: the stream sends it as a CustomerDashboard.
+        return {"account_id": principal.account_id, "projection": {"as_of": datetime.now(UTC)}}
 
 
 def _principal(user: str) -> Principal:

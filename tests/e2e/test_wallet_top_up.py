@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -12,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from portal_tests.e2e import Customer, admin_client, eventually, paid, webhook
+from portal_tests.e2e import Customer, admin_client, dashboard_events, eventually, paid, webhook
 
 pytestmark = pytest.mark.e2e
 
@@ -404,19 +403,14 @@ def test_the_live_dashboard_pushes_the_new_balance(platform, customer):
     url = platform["url"]
     events: list[dict[str, Any]] = []
     with customer.http.stream("GET", "/api/v1/dashboard/stream", timeout=30) as stream:
-        assert stream.headers["content-type"].startswith("text/event-stream")
-        kind = None
-        for line in stream.iter_lines():
-            if line.startswith("event:"):
-                kind = line.split(":", 1)[1].strip()
-            elif line.startswith("data:") and kind == "dashboard":
-                events.append(json.loads(line.split(":", 1)[1]))
-                if len(events) == 1:
-                    assert events[0]["wallet"]["balance"] == 0
-                    ref = customer.top_up(70_000).json()["payment"]["reference"]
-                    assert webhook(url, paid(ref, 70_000)).status_code == 200
-                elif events[-1]["wallet"]["balance"] == 70_000:
-                    break
+        for board in dashboard_events(stream):  # each checked against CustomerDashboard
+            events.append(board)
+            if len(events) == 1:
+                assert events[0]["wallet"]["balance"] == 0
+                ref = customer.top_up(70_000).json()["payment"]["reference"]
+                assert webhook(url, paid(ref, 70_000)).status_code == 200
+            elif events[-1]["wallet"]["balance"] == 70_000:
+                break
     assert events[-1]["wallet"]["balance"] == 70_000
     assert events[-1]["recent_transactions"][0]["amount"] == 70_000
 

@@ -17,8 +17,8 @@ from bson import Binary
 from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
+from portal_chassis.decider import BadInput, RuleBroken, TooLarge, UnsupportedContent
 from portal_chassis.mongo import ensure_indexes
-from portal_chassis.problems import ProblemError
 
 CHUNK_SIZE = 255 * 1024
 
@@ -130,30 +130,27 @@ class CheckedUpload:
 def check_uploads(files: list[Any], *, max_files: int, max_bytes: int) -> list[CheckedUpload]:
     """Decode uploads and check them on their bytes: images or PDF, named for what they are."""
     if len(files) > max_files:
-        raise ProblemError(422, "too_many_files", f"at most {max_files} files at once")
+        raise RuleBroken("too_many_files", f"at most {max_files} files at once")
     out = []
     for f in files:
         if UNSAFE_NAME.search(f.filename):
-            raise ProblemError(400, "invalid_file_name", "a file name may not hold a path")
+            raise BadInput("invalid_file_name", "a file name may not hold a path")
         ext = f.filename.rsplit(".", 1)[-1].lower() if "." in f.filename else ""
         try:
             data = base64.b64decode(f.content_base64, validate=True)
         except (binascii.Error, ValueError):
-            raise ProblemError(400, "invalid_file", "content_base64 is not base64") from None
+            raise BadInput("invalid_file", "content_base64 is not base64") from None
         if len(data) > max_bytes:
-            raise ProblemError(
-                413, "file_too_large", f"a file is at most {max_bytes // (1024 * 1024)} MB"
-            )
+            raise TooLarge("file_too_large", f"a file is at most {max_bytes // (1024 * 1024)} MB")
         kind = sniff(data)
         if kind is None or kind[0] not in UPLOAD_EXTENSIONS.values():
-            raise ProblemError(
-                415,
+            raise UnsupportedContent(
                 "unsupported_file_type",
                 "attachments are images (PNG, JPEG, GIF, WebP) or PDF",
             )
         if UPLOAD_EXTENSIONS.get(ext) != kind[0]:
-            raise ProblemError(
-                415, "file_type_mismatch", f"{f.filename!r} is not what its name says ({kind[0]})"
+            raise UnsupportedContent(
+                "file_type_mismatch", f"{f.filename!r} is not what its name says ({kind[0]})"
             )
         out.append(CheckedUpload(data, kind[0], kind[1]))
     return out

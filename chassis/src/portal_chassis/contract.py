@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Annotated, Any, Generic, Self, TypeVar
+from typing import Annotated, Any, Generic, Self, TypeVar, get_args
 
 from litestar import Request
 from litestar.datastructures import State
@@ -101,6 +101,16 @@ async def _principal(request: Request[Any, Any, Any]) -> Principal:
 
 PRINCIPAL = Provide(_principal)
 """The verified caller (the token is checked again by every service)."""
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def models_in(annotation: Any, base: type[M]) -> list[type[M]]:
+    """The models of type `base` a field's annotation names (`X | None`, `list[X]`, ...)."""
+    if isinstance(annotation, type) and issubclass(annotation, base):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in models_in(arg, base)]
 
 
 def use_cases(name: str) -> Provide:

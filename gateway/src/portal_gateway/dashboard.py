@@ -14,7 +14,6 @@ order on one partition, so read-modify-write of bounded lists is safe.
 from __future__ import annotations
 
 import asyncio
-import json
 import weakref
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -37,6 +36,7 @@ from portal_contracts.events.wallet import (
     WalletDebited,
     WalletOpened,
 )
+from portal_gateway.dashboard_models import CustomerDashboard
 
 PROJECTION = "gateway-dashboard"
 DASHBOARDS = "dashboards"
@@ -328,8 +328,10 @@ async def _live(
             if version != seen:
                 seen = version
                 board = await queries.for_account(principal)
+                # The same typed answer as GET /api/v1/dashboard, never a looser one.
                 yield ServerSentEventMessage(
-                    data=json.dumps(board, default=_json), event="dashboard"
+                    data=CustomerDashboard.model_validate(board).model_dump_json(),
+                    event="dashboard",
                 )
                 quiet_since = loop.time()
             elif loop.time() - quiet_since >= heartbeat:
@@ -338,7 +340,3 @@ async def _live(
             await asyncio.sleep(poll)
     finally:
         release()
-
-
-def _json(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else str(value)

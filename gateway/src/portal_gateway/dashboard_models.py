@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
+from portal_chassis.contract import models_in
+
 
 class Answer(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -38,17 +40,11 @@ def undeclared(model: type[Answer], body: Any, where: str = "") -> list[str]:
         if field is None:
             found.append(f"{where}{key}")
             continue
-        for sub in _models_in(field.annotation):
+        for sub in models_in(field.annotation, Answer):
             items = value if isinstance(value, list) else [value]
             for item in items:
                 found += undeclared(sub, item, f"{where}{key}.")
     return found
-
-
-def _models_in(annotation: Any) -> list[type[Answer]]:
-    if isinstance(annotation, type) and issubclass(annotation, Answer):
-        return [annotation]
-    return [m for arg in getattr(annotation, "__args__", ()) for m in _models_in(arg)]
 
 
 class ProjectionFreshness(Answer):

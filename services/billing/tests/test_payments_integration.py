@@ -13,9 +13,9 @@ import pytest
 from portal_billing import domain, streams
 from portal_billing.deps import PaymentInProgress
 from portal_billing.models import InvoiceOut, InvoiceRowOut, PayIn, RefundIn, SubscriptionOut
+from portal_billing.wallet import WalletUnavailable
 from portal_chassis.auth import Principal
 from portal_chassis.decider import DomainError
-from portal_chassis.problems import ProblemError
 from portal_contracts.events.billing import InvoiceCancelled, InvoicePaid
 from portal_contracts.events.wallet import TopUpCompleted
 
@@ -117,7 +117,7 @@ class LateWallet:
         answer = await self.wallet.debit(account_id, amount, currency, reference, key)
         if self.late:
             self.late -= 1
-            raise ProblemError(503, "wallet_unavailable", "the wallet did not answer (ReadTimeout)")
+            raise WalletUnavailable("the wallet did not answer (ReadTimeout)")
         return answer
 
 
@@ -280,7 +280,7 @@ async def test_a_credit_the_wallet_refused_to_take_stays_pending_until_the_sweep
 
     async def unreachable(*args: Any, **kwargs: Any) -> Any:
         calls["n"] += 1
-        raise ProblemError(503, "wallet_unavailable", "the wallet did not answer")
+        raise WalletUnavailable("the wallet did not answer")
 
     b.wallet.credit = unreachable
     cancelled = await b.service.cancel(b.owner, invoice.id)  # owes 200,000 back

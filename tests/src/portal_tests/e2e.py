@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -37,6 +37,24 @@ def dashboards_as_declared(response: httpx.Response) -> None:
     response.read()
     extra = undeclared(model, response.json())
     assert not extra, f"dashboard keys missing from {model.__name__}: {extra}"
+
+
+def dashboard_events(
+    stream: httpx.Response, model: type[CustomerDashboard | StaffDashboard] = CustomerDashboard
+) -> Iterator[dict[str, Any]]:
+    """The `event: dashboard` payloads of a live dashboard stream, each checked against its
+    public model like a GET of the dashboard (valid, and no key the model does not declare)."""
+    assert stream.headers["content-type"].startswith("text/event-stream")
+    kind = None
+    for line in stream.iter_lines():
+        if line.startswith("event:"):
+            kind = line.split(":", 1)[1].strip()
+        elif line.startswith("data:") and kind == "dashboard":
+            board = json.loads(line.split(":", 1)[1])
+            model.model_validate(board)
+            extra = undeclared(model, board)
+            assert not extra, f"streamed dashboard keys missing from {model.__name__}: {extra}"
+            yield board
 
 
 def login(base_url: str, email: str, password: str) -> dict[str, Any]:

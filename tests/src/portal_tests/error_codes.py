@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import re
 import textwrap
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -37,6 +38,7 @@ STATUS_OF_CLASS = {
     "Unavailable": 503,
 }
 CHASSIS = REPO_ROOT / "chassis" / "src"
+PATH_PARAM_TYPE = re.compile(r":[^{}]*}")
 
 
 @dataclass
@@ -113,7 +115,8 @@ class Index:
             return None
         if name not in self.statuses:
             return None
-        code = _literal(call.args[:1]) or self.fixed_codes.get(name)
+        # A class with a code of its own takes its detail first (`WalletUnavailable("...")`).
+        code = self.fixed_codes.get(name) or _literal(call.args[:1])
         return (self.statuses[name], code) if code else None
 
     def reachable(self, start: Function) -> set[tuple[int, str]]:
@@ -192,15 +195,4 @@ def _handler_codes(index: Index, handler: Any) -> set[tuple[int, str]]:
 
 def _openapi_path(path: str) -> str:
     # Litestar's "/v1/x/{x_id:str}" is the OpenAPI "/v1/x/{x_id}".
-    out, depth, skipping = [], 0, False
-    for char in path:
-        if char == "{":
-            depth, skipping = depth + 1, False
-        elif char == "}":
-            depth, skipping = depth - 1, False
-        elif char == ":" and depth:
-            skipping = True
-            continue
-        if not skipping:
-            out.append(char)
-    return "".join(out)
+    return PATH_PARAM_TYPE.sub("}", path)

@@ -17,14 +17,14 @@ import importlib
 import json
 import re
 import sys
-import typing
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from portal_chassis.contract import models_in
 from portal_gateway.routing import PREFIXES, Access, Prefix
 from portal_tests.error_codes import route_codes
 from portal_tests.infra import REPO_ROOT
@@ -108,13 +108,6 @@ def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]
     ]
 
 
-def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        yield annotation
-    for arg in typing.get_args(annotation):
-        yield from _models_in(arg)
-
-
 def body_schemas(app: Any) -> dict[str, Any]:
     """Pydantic's own JSON Schemas of the app's request bodies. Litestar's generator drops
     constraints a client must know (`pattern`, dict values, a custom type's schema), so
@@ -125,7 +118,7 @@ def body_schemas(app: Any) -> dict[str, Any]:
             data = getattr(handler, "parsed_fn_signature", None)
             field = data.parameters.get("data") if data else None
             if field is not None:
-                models.update({m.__name__: m for m in _models_in(field.annotation)})
+                models.update({m.__name__: m for m in models_in(field.annotation, BaseModel)})
     if not models:
         return {}
     _, top = models_json_schema(

@@ -30,9 +30,8 @@ from portal_billing.views import (
 from portal_chassis.auth import Principal
 from portal_chassis.blobs import sniff
 from portal_chassis.contract import FileIn, paginate
-from portal_chassis.decider import NotFound
+from portal_chassis.decider import BadInput, NotFound, TooLarge, UnsupportedContent
 from portal_chassis.logging import get_logger
-from portal_chassis.problems import ProblemError
 
 log = get_logger(__name__)
 
@@ -58,12 +57,12 @@ def checked_proof(file: FileIn) -> Proof:
     try:
         raw = base64.b64decode(file.content_base64, validate=True)
     except ValueError:
-        raise ProblemError(400, "invalid_file", "content_base64 is not base64") from None
+        raise BadInput("invalid_file", "content_base64 is not base64") from None
     if len(raw) > MAX_PROOF_BYTES:
-        raise ProblemError(413, "file_too_large", "a proof file is at most 10 MB")
+        raise TooLarge("file_too_large", "a proof file is at most 10 MB")
     kind = sniff(raw)
     if kind is None or kind[0] not in PROOF_TYPES:
-        raise ProblemError(415, "unsupported_file_type", "a proof is a PNG or JPEG image or a PDF")
+        raise UnsupportedContent("unsupported_file_type", "a proof is a PNG or JPEG image or a PDF")
     return Proof(kind[0], kind[1], raw)
 
 

@@ -48,8 +48,6 @@ READ_MODEL_INDEXES = {
         index("status_review_due", "status", "review_due_at"),  # overdue claims
     ],
 }
-# Answers of the wallet that say "not now" rather than yes or no.
-TRANSIENT_STATUSES = frozenset({408, 409, 425, 429})
 
 
 class PaymentInProgress(Exception):

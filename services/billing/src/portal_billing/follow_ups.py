@@ -18,9 +18,9 @@ from portal_billing.deps import (
     derived_id,
     number,
 )
+from portal_billing.wallet import WalletRefused, WalletUnavailable
 from portal_chassis.decider import DomainError
 from portal_chassis.logging import get_logger
-from portal_chassis.problems import ProblemError
 from portal_contracts.events.billing import (
     BillingEvent,
     InvoiceCancelled,
@@ -115,8 +115,12 @@ async def _send_credit(deps: Deps, key: str, credit: dict[str, Any]) -> bool:
             credit["reference"],
             key=key,
         )
-    except ProblemError as exc:
-        log.warning("wallet credit pending", key=key, status=exc.status_code)
+    except WalletUnavailable as exc:
+        log.warning("wallet credit pending", key=key, status=exc.wallet_status)
+        return False
+    except WalletRefused as exc:
+        # Money owed is never dropped: it stays pending, for the sweep and an operator.
+        log.error("wallet refused a credit; left pending", key=key, code=exc.code)
         return False
     await deps.pending_credits.delete_one({"_id": key})
     return True

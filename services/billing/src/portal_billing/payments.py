@@ -18,7 +18,6 @@ from portal_billing import (
     streams,
 )
 from portal_billing.deps import (
-    TRANSIENT_STATUSES,
     Deps,
     PaymentInProgress,
     derived_id,
@@ -32,12 +31,12 @@ from portal_billing.models import (
     RefundIn,
     SettingsOut,
 )
+from portal_billing.wallet import WalletUnavailable
 from portal_chassis.auth import Principal
 from portal_chassis.decider import Conflict, DomainError, Forbidden
 from portal_chassis.faults import failpoint
 from portal_chassis.logging import get_logger
 from portal_chassis.mongo import update_by_id
-from portal_chassis.problems import ProblemError
 from portal_contracts.events.billing import (
     PaymentChannel,
 )
@@ -106,18 +105,15 @@ async def finish_payment(
             state.proforma_number,
             key=pending.payment_id,
         )
-    except DomainError as exc:  # the wallet refused: nothing was taken
-        await _abandon(deps, state, pending, exc.code, actor)
-        raise
-    except ProblemError as exc:
-        if exc.status_code >= 500 or exc.status_code in TRANSIENT_STATUSES:
-            log.warning(
-                "wallet debit outcome unknown; payment left in progress",
-                invoice_id=state.invoice_id,
-                payment_id=pending.payment_id,
-                status=exc.status_code,
-            )
-            raise PaymentInProgress(state.invoice_id, pending.payment_id) from None
+    except WalletUnavailable as exc:
+        log.warning(
+            "wallet debit outcome unknown; payment left in progress",
+            invoice_id=state.invoice_id,
+            payment_id=pending.payment_id,
+            status=exc.wallet_status,
+        )
+        raise PaymentInProgress(state.invoice_id, pending.payment_id) from None
+    except DomainError as exc:  # the wallet said no (WalletRefused): nothing was taken
         await _abandon(deps, state, pending, exc.code, actor)
         raise
     failpoint("billing.payment.after_debit")  # crash tests: debited, not yet recorded

@@ -10,12 +10,32 @@ from typing import Any, Protocol
 
 import httpx
 
-from portal_chassis.decider import DomainError
+from portal_chassis.decider import DomainError, Unavailable
 from portal_chassis.logging import get_logger
-from portal_chassis.problems import ProblemError
 from portal_chassis.service_auth import ServiceTokenSource
 
 log = get_logger(__name__)
+
+# Answers after which the wallet may still act (a request timeout, a concurrent call with
+# the same key, a rate limit): the outcome is unknown, so the call is retried with its key.
+UNSETTLED_STATUSES = frozenset({408, 409, 425, 429})
+
+
+class WalletUnavailable(Unavailable):
+    """The wallet did not answer, failed, or could not settle the call yet: whether money
+    moved is unknown. Retrying with the same Idempotency-Key is safe."""
+
+    def __init__(self, detail: str, wallet_status: int | None = None) -> None:
+        super().__init__("wallet_unavailable", detail)
+        self.wallet_status = wallet_status
+
+
+class WalletRefused(DomainError):
+    """The wallet answered no (its own 4xx and code): nothing moved."""
+
+    def __init__(self, status: int, code: str, detail: str, **extra: Any) -> None:
+        super().__init__(code, detail, **extra)
+        self.status_code = status
 
 
 class WalletPort(Protocol):
@@ -47,8 +67,8 @@ class HttpWallet:
             try:
                 answer = await self.client.request(method, path, json=body, headers=headers)
             except httpx.HTTPError as exc:
-                raise ProblemError(
-                    503, "wallet_unavailable", f"the wallet did not answer ({type(exc).__name__})"
+                raise WalletUnavailable(
+                    f"the wallet did not answer ({type(exc).__name__})"
                 ) from None
             if answer.status_code == 401 and attempt == 0:
                 self.tokens.forget()  # expired or rotated: fetch a fresh token once
@@ -57,23 +77,18 @@ class HttpWallet:
         payload: dict[str, Any] = answer.json() if answer.content else {}
         if answer.status_code < 300:
             return payload
-        if answer.status_code == 422:
-            code = str(payload.get("code", "wallet_refused"))
-            detail = (
-                "the wallet balance is too low for this payment"
-                if code == "insufficient_balance"
-                else str(payload.get("detail", "the wallet refused"))
-            )
-            extra = {k: payload[k] for k in ("balance", "amount", "currency") if k in payload}
-            raise DomainError(code, detail, **extra)
-        if 400 <= answer.status_code < 500:
-            raise ProblemError(
-                answer.status_code,
-                str(payload.get("code", "wallet_refused")),
-                str(payload.get("detail", "the wallet refused")),
-            )
-        log.warning("wallet failed", path=path, status=answer.status_code)
-        raise ProblemError(503, "wallet_unavailable", "the wallet failed; try again")
+        status = answer.status_code
+        if status >= 500 or status in UNSETTLED_STATUSES:
+            log.warning("wallet failed", path=path, status=status)
+            raise WalletUnavailable("the wallet failed; try again", wallet_status=status)
+        code = str(payload.get("code", "wallet_refused"))
+        detail = (
+            "the wallet balance is too low for this payment"
+            if code == "insufficient_balance"
+            else str(payload.get("detail", "the wallet refused"))
+        )
+        extra = {k: payload[k] for k in ("balance", "amount", "currency") if k in payload}
+        raise WalletRefused(status, code, detail, **extra)
 
     async def debit(
         self, account_id: str, amount: int, currency: str, reference: str, key: str

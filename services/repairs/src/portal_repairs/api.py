@@ -21,7 +21,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from portal_chassis.auth import Principal
 from portal_chassis.blobs import sniff
 from portal_chassis.contract import PRINCIPAL, Limit, Offset, Page, use_cases
-from portal_chassis.problems import ProblemError
+from portal_chassis.decider import TooLarge, UnsupportedContent
 from portal_chassis.web import IdempotencyKey, download
 from portal_repairs.contract import (
     BranchesOut,
@@ -161,10 +161,10 @@ class RepairsController(Controller):
         # is a bad request, never a rule of the repair (the stage is typed above).
         data = await request.body()
         if len(data) > MAX_PHOTO_BYTES:
-            raise ProblemError(413, "file_too_large", "a photo is at most 5 MB")
+            raise TooLarge("file_too_large", "a photo is at most 5 MB")
         kind = sniff(data)
         if kind is None or kind[0] not in PHOTO_TYPES:
-            raise ProblemError(415, "unsupported_file_type", "a photo must be PNG, JPEG or WebP")
+            raise UnsupportedContent("unsupported_file_type", "a photo must be PNG, JPEG or WebP")
         return await repairs.add_photo(principal, repair_id, data, kind, stage)
 
     @get("/{repair_id:str}/photos/{file_id:str}", operation_class=_PhotoDownload)
