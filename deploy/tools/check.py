@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import ipaddress
 import json
 import os
 import re
@@ -925,6 +926,33 @@ def monitoring_problems(
     return problems
 
 
+def trusted_proxy_problems(where: str, value: str | None) -> list[str]:
+    """The gateway runs behind the web portal's nginx (and an ingress): uvicorn takes the
+    client's address from X-Forwarded-For only when the peer is in FORWARDED_ALLOW_IPS, the
+    right-most untrusted entry. Unset, every caller shares nginx's address (one rate limit
+    for all, sessions listed from nginx); `*` lets any caller write its own address."""
+    if not value:
+        return [f"{where}: no FORWARDED_ALLOW_IPS (clients would all have the proxy's address)"]
+    problems = []
+    for entry in (e.strip() for e in value.split(",")):
+        try:
+            ipaddress.ip_network(entry)
+        except ValueError:
+            problems.append(f"{where}: FORWARDED_ALLOW_IPS entry {entry!r} is not an address")
+    return problems
+
+
+def gateway_proxy_problems(docs: list[dict[str, Any]]) -> list[str]:
+    maps = [m for m in of_kind(docs, "ConfigMap") if name_of(m).startswith("gateway-config")]
+    return [
+        p
+        for m in maps
+        for p in trusted_proxy_problems(
+            f"ConfigMap {name_of(m)}", m.get("data", {}).get("FORWARDED_ALLOW_IPS")
+        )
+    ]
+
+
 def rendered_problems(
     docs: list[dict[str, Any]], env: str, whole: bool, root: Path = ROOT
 ) -> list[str]:
@@ -932,6 +960,7 @@ def rendered_problems(
         deployment_problems(docs, root) + companion_problems(docs) + network_problems(docs, root)
     )
     problems += port_problems(docs, root) + monitoring_problems(docs, whole, root)
+    problems += gateway_proxy_problems(docs)
     if whole:
         problems += kafka_problems(docs, env, root) + mongodb_problems(docs, env, root)
         names = {name_of(d) for d in of_kind(docs, "Deployment")}
@@ -1157,6 +1186,10 @@ def compose_problems(root: Path = ROOT) -> list[str]:
             problems.append(
                 f"compose: service {name} must use the official image {prefix}<version>"
             )
+    gateway_env = services.get("gateway", {}).get("environment", {})
+    problems += trusted_proxy_problems(
+        "compose: gateway", gateway_env.get("FORWARDED_ALLOW_IPS") if gateway_env else None
+    )
     loop = re.search(r"for ctx in ([a-z0-9 ]+);", str(services.get("kafka-topics", {})))
     created = loop.group(1).split() if loop else []
     missing = [c for c in contexts(root) if c not in created]

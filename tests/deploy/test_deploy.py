@@ -575,3 +575,49 @@ def test_the_monitoring_check_rejects_an_unscraped_or_misdirected_deployable(
     problems = "\n".join(check.monitoring_problems(objects, whole=True))
     assert "Deployment wallet: no PodMonitor scrapes its pods" in problems
     assert "PodMonitor for gateway: scrapes 'http'" in problems
+
+
+async def _client_seen(trusted: str, peer: str, forwarded_for: str) -> str:
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+    seen: dict[str, Any] = {}
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.update(scope)
+
+    scope = {
+        "type": "http",
+        "client": (peer, 40000),
+        "headers": [(b"x-forwarded-for", forwarded_for.encode())],
+    }
+    await ProxyHeadersMiddleware(app, trusted_hosts=trusted)(scope, None, None)  # type: ignore[arg-type]
+    return str(seen["client"][0])
+
+
+async def test_the_gateway_sees_the_real_client_behind_nginx_and_the_ingress(
+    rendered: dict[str, Path],
+) -> None:
+    objects = docs(rendered["prod"])
+    gateway_config = next(
+        m for m in check.of_kind(objects, "ConfigMap") if check.name_of(m).startswith("gateway")
+    )
+    trusted = gateway_config["data"]["FORWARDED_ALLOW_IPS"]
+    # nginx (10.0.6.6) appends the ingress pod (10.0.5.5), which appended the client.
+    assert await _client_seen(trusted, "10.0.6.6", "203.0.113.9, 10.0.5.5") == "203.0.113.9"
+    # An address the caller wrote itself is left of the real one and never taken.
+    spoofed = "192.0.2.1, 203.0.113.9, 10.0.5.5"
+    assert await _client_seen(trusted, "10.0.6.6", spoofed) == "203.0.113.9"
+    # A direct caller outside the pod network is not a proxy: its header is ignored.
+    assert await _client_seen(trusted, "198.51.100.7", "192.0.2.1") == "198.51.100.7"
+
+
+def test_the_proxy_check_rejects_a_missing_or_wildcard_trust(rendered: dict[str, Path]) -> None:
+    objects = docs(rendered["prod"])
+    assert check.gateway_proxy_problems(objects) == []
+    gateway_config = next(
+        m for m in check.of_kind(objects, "ConfigMap") if check.name_of(m).startswith("gateway")
+    )
+    gateway_config["data"]["FORWARDED_ALLOW_IPS"] = "*"
+    assert "entry '*' is not an address" in "\n".join(check.gateway_proxy_problems(objects))
+    del gateway_config["data"]["FORWARDED_ALLOW_IPS"]
+    assert "no FORWARDED_ALLOW_IPS" in "\n".join(check.gateway_proxy_problems(objects))
