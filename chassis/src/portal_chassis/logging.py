@@ -28,9 +28,10 @@ from structlog.contextvars import bind_contextvars, clear_contextvars, get_conte
 from portal_chassis.tracing import add_trace_ids, configure_tracing
 
 # Libraries that log at INFO on the hot path: httpx one line per request, aiokafka the
-# consumer group's join/sync chatter, pymongo its command monitoring. WARNING and above
+# consumer group's join/sync chatter, pymongo its command monitoring, fontTools (fpdf2's
+# font subsetting) a line per PDF. WARNING and above
 # still show; LOG_LEVEL=DEBUG shows everything.
-QUIET_LIBRARIES = ("httpx", "httpcore", "aiokafka", "pymongo", "faststream.access")
+QUIET_LIBRARIES = ("httpx", "httpcore", "aiokafka", "pymongo", "faststream.access", "fontTools")
 # Loggers that install handlers of their own (plain text, colours) and do not propagate.
 TAKEN_OVER = ("uvicorn", "uvicorn.error", "faststream")
 # uvicorn's access log: taken over only when it is on (`--no-access-log` leaves it with no
