@@ -538,3 +538,126 @@ def test_admins_add_care_types_and_reasons_staff_filter_them(platform, admin):
     )
     reasons = member.get("/api/v1/crm/care-reasons", params={"care_type_id": type_id}).json()
     assert [x["id"] for x in reasons["items"]] == [reason_id]
+
+
+def test_the_group_panel_counts_contacts_per_group_under_the_list_filters(platform, admin):
+    url = platform["url"]
+    member = staff_member(url, admin, "sales")
+    marker = f"panel-{uuid.uuid4().hex[:6]}"
+    for group in ("hot", "hot", "warm", "cold"):
+        r = member.post(
+            "/api/v1/crm/contacts",
+            json={"name": f"{marker} {group}", "kind": "contact", "group": group},
+        )
+        assert r.status_code == 201, r.text
+    panel = member.get("/api/v1/crm/contacts/groups", params={"q": marker}).json()
+    counts = {row["group"]: row["count"] for row in panel["items"]}
+    # Every group is listed, zero included, in the order of the CRM document.
+    assert counts == {"new_from_ads": 0, "not_customer": 0, "cold": 1, "warm": 1, "hot": 2}
+    assert panel["total"] == 4
+    listed = member.get("/api/v1/crm/contacts", params={"q": marker, "group": "hot"}).json()
+    assert listed["total"] == counts["hot"]  # the panel and the list agree
+    # The scope applies: another member of staff holds none of them.
+    other = staff_member(url, admin, "sales")
+    mine = other.get("/api/v1/crm/contacts/groups", params={"q": marker, "scope": "mine"})
+    assert mine.json()["total"] == 0
+    problem(member.get("/api/v1/crm/contacts/groups", params={"scope": "everyone"}), 400)
+    problem(member.get("/api/v1/crm/contacts/groups", params={"deleted": "true"}), 403)
+
+
+def test_care_types_are_renamed_and_deleted_keeping_the_history_readable(platform, admin):
+    url = platform["url"]
+    c = Customer(url, wait_for_wallet=False)
+    eventually(lambda: customer_row(admin, c.email), what="the customer")
+    member = staff_member(url, admin, "sales")
+    type_id = f"visit-{uuid.uuid4().hex[:6]}"
+    r = admin.post(
+        "/api/v1/crm/care-types", json={"id": type_id, "name": "Visit", "action": "call"}
+    )
+    assert r.status_code == 201, r.text
+    r = member.post(
+        f"/api/v1/crm/contacts/{c.account_id}/care-actions",
+        json={"care_type_id": type_id, "note": "came by the shop"},
+    )
+    assert r.status_code == 201, r.text
+    problem(member.patch(f"/api/v1/crm/care-types/{type_id}", json={"name": "x"}), 403)
+    problem(admin.patch(f"/api/v1/crm/care-types/{type_id}", json={"action": "email"}), 400)
+    r = admin.patch(f"/api/v1/crm/care-types/{type_id}", json={"name": "Shop visit"})
+    assert r.status_code == 200 and r.json()["name"] == "Shop visit", r.text
+    problem(admin.delete(f"/api/v1/crm/care-types/{type_id}"), 422, "confirmation_required")
+    assert type_id in [t["id"] for t in member.get("/api/v1/crm/care-types").json()["items"]]
+    for _ in range(2):  # deleting twice is a no-op
+        r = admin.delete(f"/api/v1/crm/care-types/{type_id}", params={"confirm": "true"})
+        assert r.status_code == 200 and r.json()["deleted_at"], r.text
+    assert type_id not in [t["id"] for t in member.get("/api/v1/crm/care-types").json()["items"]]
+    with_deleted = admin.get("/api/v1/crm/care-types", params={"deleted": "true"}).json()
+    assert type_id in [t["id"] for t in with_deleted["items"]]
+    problem(member.get("/api/v1/crm/care-types", params={"deleted": "true"}), 403)
+    problem(
+        member.post(
+            f"/api/v1/crm/contacts/{c.account_id}/care-actions", json={"care_type_id": type_id}
+        ),
+        422,
+        "care_type_deleted",
+    )
+    problem(admin.delete("/api/v1/crm/care-types/no-such", params={"confirm": "true"}), 404)
+    # The care recorded under it is still there, under the name it had then.
+    history = member.get(f"/api/v1/crm/contacts/{c.account_id}").json()["care_history"]
+    assert [h["care_type_name"] for h in history if h["care_type_id"] == type_id] == ["Visit"]
+
+
+def test_care_activities_are_deleted_on_confirmation_restored_by_admins_found_by_name(
+    platform, admin
+):
+    url = platform["url"]
+    member = staff_member(url, admin, "sales")
+    name = f"Nguyễn Văn {uuid.uuid4().hex[:6]}"
+    contact = member.post("/api/v1/crm/contacts", json={"name": name, "kind": "contact"}).json()
+    due = datetime.now(UTC).replace(hour=23, minute=0, second=0, microsecond=0)
+    r = member.post(
+        "/api/v1/crm/care-activities",
+        json={
+            "contact_id": contact["id"],
+            "title": "Gọi chăm sóc",
+            "care_type_id": "call",
+            "due_at": due.isoformat(),
+        },
+    )
+    assert r.status_code == 201, r.text
+    activity_id = r.json()["id"]
+
+    def found(client: httpx.Client, **params: Any) -> list[str]:
+        page = client.get("/api/v1/crm/care-activities", params={"q": name, **params}).json()
+        return [row["id"] for row in page["items"]]
+
+    assert found(member) == [activity_id]  # by the contact's name, not the title
+    due_today = eventually(
+        lambda: admin.get("/api/v1/staff/dashboard").json()["crm"]["care_activities_due_today"],
+        what="due today on the staff dashboard",
+    )
+    path = f"/api/v1/crm/care-activities/{activity_id}"
+    problem(member.delete(path), 422, "confirmation_required")
+    assert found(member) == [activity_id]  # nothing changed without the confirmation
+    r = member.delete(path, params={"confirm": "true"})
+    assert r.status_code == 200 and r.json() == {"id": activity_id, "status": "deleted"}, r.text
+    assert found(member) == []
+    problem(member.get(path), 404, "activity_not_found")
+    problem(member.post(f"{path}/complete"), 404)
+    assert found(admin, deleted="true") == [activity_id]
+    problem(member.get("/api/v1/crm/care-activities", params={"deleted": "true"}), 403)
+    problem(admin.post(f"{path}/complete"), 409, "activity_deleted")
+    eventually(
+        lambda: (
+            admin.get("/api/v1/staff/dashboard").json()["crm"]["care_activities_due_today"]
+            == due_today - 1
+            or None
+        ),
+        what="off the staff dashboard's due today",
+    )
+    problem(member.post(f"{path}/restore"), 403)
+    r = admin.post(f"{path}/restore")
+    assert r.status_code == 200 and r.json()["status"] == "planned", r.text
+    assert "deleted_at" not in r.json()
+    assert found(member) == [activity_id]
+    r = member.post(f"{path}/complete", json={"outcome": "reached"})
+    assert r.status_code == 200 and r.json()["status"] == "done", r.text

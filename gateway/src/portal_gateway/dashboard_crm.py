@@ -16,6 +16,8 @@ from portal_contracts.events.crm import (
     AccumulatedMoneyChanged,
     CareActivityCancelled,
     CareActivityCompleted,
+    CareActivityDeleted,
+    CareActivityRestored,
     CareActivityScheduled,
     ContactConvertedToCustomer,
     ContactCreated,
@@ -89,8 +91,10 @@ class CrmPart:
                 return {"$set": {f"levels.{key}": event.to_level}}
             case CareActivityScheduled():
                 return {"$set": {f"open_activities.{event.activity_id}": event.due_at}}
-            case CareActivityCompleted() | CareActivityCancelled():
+            case CareActivityCompleted() | CareActivityCancelled() | CareActivityDeleted():
                 return {"$unset": {f"open_activities.{event.activity_id}": ""}}
+            case CareActivityRestored() if event.status == "planned":
+                return {"$set": {f"open_activities.{event.activity_id}": event.due_at}}
         return None
 
     def render(self, doc: dict[str, Any], principal: Principal) -> dict[str, Any] | None:

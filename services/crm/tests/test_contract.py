@@ -29,6 +29,7 @@ A = "/v1/crm/care-activities"
 OPERATIONS = {
     ("get", C),
     ("post", C),
+    ("get", f"{C}/groups"),
     ("post", f"{C}/bulk/assign"),
     ("post", f"{C}/bulk/labels"),
     ("post", f"{C}/bulk/delete"),
@@ -53,6 +54,8 @@ OPERATIONS = {
     ("post", "/v1/crm/labels"),
     ("get", "/v1/crm/care-types"),
     ("post", "/v1/crm/care-types"),
+    ("patch", "/v1/crm/care-types/{care_type_id}"),
+    ("delete", "/v1/crm/care-types/{care_type_id}"),
     ("get", "/v1/crm/care-reasons"),
     ("post", "/v1/crm/care-reasons"),
     ("get", "/v1/crm/levels"),
@@ -60,6 +63,8 @@ OPERATIONS = {
     ("get", A),
     ("post", A),
     ("get", f"{A}/{{activity_id}}"),
+    ("delete", f"{A}/{{activity_id}}"),
+    ("post", f"{A}/{{activity_id}}/restore"),
     ("post", f"{A}/{{activity_id}}/complete"),
     ("post", f"{A}/{{activity_id}}/cancel"),
     ("post", f"{A}/{{activity_id}}/comments"),
@@ -71,6 +76,9 @@ BODYLESS = {
     ("delete", f"{C}/{{contact_id}}"),
     ("post", f"{C}/{{contact_id}}/restore"),
     ("post", f"{C}/{{contact_id}}/convert"),
+    ("delete", "/v1/crm/care-types/{care_type_id}"),
+    ("delete", f"{A}/{{activity_id}}"),
+    ("post", f"{A}/{{activity_id}}/restore"),
 }
 # Marking an activity done or cancelled needs nothing more: no body, `{}` or a note.
 OPTIONAL_BODY = {("post", f"{A}/{{activity_id}}/complete"), ("post", f"{A}/{{activity_id}}/cancel")}
@@ -117,7 +125,7 @@ def test_every_json_body_is_described_by_a_model(openapi: dict[str, Any]) -> Non
         body = _model(openapi, schema)
         assert body["type"] == "object" and body["properties"], (key, body)
         writes += 1
-    assert writes == 18  # every body that was read by hand with parse_json_body
+    assert writes == 19  # every body once read by hand with parse_json_body, and the rename
 
 
 def test_every_operation_describes_its_answer(openapi: dict[str, Any]) -> None:

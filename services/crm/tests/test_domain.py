@@ -14,6 +14,8 @@ from portal_contracts.events.crm import (
     AccumulatedMoneyChanged,
     CareActionRecorded,
     CareActivityCompleted,
+    CareActivityDeleted,
+    CareActivityRestored,
     ContactCreated,
     ContactDetails,
     ContactRestored,
@@ -267,6 +269,31 @@ def test_a_care_activity_is_planned_then_done_or_cancelled_once() -> None:
         decide_activity(schedule(value=0), Activity())
     with pytest.raises(NotFound):
         decide_activity(domain.CompleteActivity(now=NOW, actor="s"), Activity())
+
+
+def test_a_deleted_activity_changes_only_once_restored_as_it_was() -> None:
+    planned = activity_decider.fold(Activity(), decide_activity(schedule(), Activity()))
+    delete = domain.DeleteActivity(now=NOW, actor="s")
+    (deleted,) = decide_activity(delete, planned)
+    assert isinstance(deleted, CareActivityDeleted) and deleted.deleted_by == "s"
+    gone = activity_decider.fold(planned, [deleted])
+    assert decide_activity(delete, gone) == []  # deleting twice changes nothing
+    for change in (
+        domain.CompleteActivity(now=NOW, actor="s"),
+        domain.CancelActivity(now=NOW, actor="s"),
+    ):
+        with pytest.raises(Conflict) as refused:
+            decide_activity(change, gone)
+        assert refused.value.code == "activity_deleted"
+    restore = domain.RestoreActivity(now=NOW, actor="admin")
+    (restored,) = decide_activity(restore, gone)
+    assert isinstance(restored, CareActivityRestored)
+    # What it was: planned, due when it was due (the dashboards count it again from these).
+    assert (restored.status, restored.due_at) == ("planned", NOW + timedelta(days=1))
+    back = activity_decider.fold(gone, [restored])
+    assert back == planned and decide_activity(restore, back) == []
+    with pytest.raises(NotFound):
+        decide_activity(delete, Activity())
 
 
 def test_round_robin_takes_the_department_staff_in_turn_by_id() -> None:

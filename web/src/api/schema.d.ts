@@ -457,7 +457,8 @@ export interface paths {
         get: operations["crm_V1CrmCareActivitiesActivityIdGetActivity"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** DeleteActivity */
+        delete: operations["crm_V1CrmCareActivitiesActivityIdDeleteActivity"];
         options?: never;
         head?: never;
         patch?: never;
@@ -514,6 +515,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/crm/care-activities/{activity_id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** RestoreActivity */
+        post: operations["crm_V1CrmCareActivitiesActivityIdRestoreRestoreActivity"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/crm/care-reasons": {
         parameters: {
             query?: never;
@@ -548,6 +566,24 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/crm/care-types/{care_type_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** DeleteCareType */
+        delete: operations["crm_V1CrmCareTypesCareTypeIdDeleteCareType"];
+        options?: never;
+        head?: never;
+        /** RenameCareType */
+        patch: operations["crm_V1CrmCareTypesCareTypeIdRenameCareType"];
         trace?: never;
     };
     "/api/v1/crm/contacts": {
@@ -613,6 +649,23 @@ export interface paths {
         put?: never;
         /** BulkLabels */
         post: operations["crm_V1CrmContactsBulkLabelsBulkLabels"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/crm/contacts/groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The group panel: contacts per group under the list's filters */
+        get: operations["crm_V1CrmContactsGroupsGroupCounts"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3761,6 +3814,7 @@ export interface components {
             department: string | null;
             note: string;
             scheduled_by: string;
+            deleted_at?: string | null;
             outcome?: string | null;
             done_at?: string | null;
             cancel_reason?: string | null;
@@ -3788,6 +3842,7 @@ export interface components {
             department: string | null;
             note: string;
             scheduled_by: string;
+            deleted_at?: string | null;
             outcome?: string | null;
             done_at?: string | null;
             cancel_reason?: string | null;
@@ -3949,6 +4004,17 @@ export interface components {
             created_by: string;
             /** Format: date-time */
             created_at: string;
+            updated_at?: string | null;
+            deleted_at?: string | null;
+        };
+        /**
+         * CareTypePatch
+         * @description A care type's new name (its action stays: the history recorded under it keeps its
+         *     meaning).
+         */
+        CareTypePatch: {
+            /** Name */
+            name: string;
         };
         /** CareTypesOut */
         CareTypesOut: {
@@ -4246,6 +4312,17 @@ export interface components {
             /** @enum {string} */
             group: "new_from_ads" | "not_customer" | "cold" | "warm" | "hot";
             contact_persons: components["schemas"]["PersonOut"][];
+        };
+        /** GroupCountOut */
+        GroupCountOut: {
+            /** @enum {string} */
+            group: "new_from_ads" | "not_customer" | "cold" | "warm" | "hot";
+            count: number;
+        };
+        /** GroupCountsOut */
+        GroupCountsOut: {
+            items: components["schemas"]["GroupCountOut"][];
+            total: number;
         };
         /** LabelIn */
         LabelIn: {
@@ -7587,7 +7664,9 @@ export interface operations {
                 offset?: number;
                 scope?: "all" | "mine" | "my_department" | "today";
                 status?: "planned" | "done" | "cancelled" | null;
+                /** @description in the title or the contact's name */
                 q?: string | null;
+                deleted?: boolean;
             };
             header?: never;
             path?: never;
@@ -7640,7 +7719,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_deleted`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7739,7 +7818,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_deleted`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7766,7 +7845,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_care_reason`, `unknown_care_type`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `care_type_deleted`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_care_reason`, `unknown_care_type`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7871,6 +7950,123 @@ export interface operations {
             };
         };
     };
+    crm_V1CrmCareActivitiesActivityIdDeleteActivity: {
+        parameters: {
+            query?: {
+                confirm?: boolean;
+            };
+            header?: {
+                /** @description Retry-safe key (up to 200 characters): the same key and body answer the first response again; the same key with another body is refused. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                activity_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedOut"];
+                };
+            };
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing in this account. Codes: `activity_not_found`, `contact_not_found`, `not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_deleted`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A file of a kind not taken here. Codes: `unsupported_file_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     crm_V1CrmCareActivitiesActivityIdCancelCancel: {
         parameters: {
             query?: never;
@@ -7934,7 +8130,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_deleted`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8053,7 +8249,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_deleted`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8172,7 +8368,122 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_deleted`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A file of a kind not taken here. Codes: `unsupported_file_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    crm_V1CrmCareActivitiesActivityIdRestoreRestoreActivity: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key (up to 200 characters): the same key and body answer the first response again; the same key with another body is refused. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                activity_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActivityOut"];
+                };
+            };
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing in this account. Codes: `activity_not_found`, `contact_not_found`, `not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_deleted`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8383,7 +8694,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `unknown_care_type`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `care_type_deleted`, `idempotency_key_reused`, `unknown_care_type`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8417,6 +8728,7 @@ export interface operations {
             query?: {
                 action?: "give_points" | "deduct_points" | "give_money" | "deduct_money" | "call" | "message" | "email" | "receive_call" | null;
                 q?: string | null;
+                deleted?: boolean;
             };
             header?: never;
             path?: never;
@@ -8597,6 +8909,242 @@ export interface operations {
             };
         };
     };
+    crm_V1CrmCareTypesCareTypeIdDeleteCareType: {
+        parameters: {
+            query?: {
+                confirm?: boolean;
+            };
+            header?: {
+                /** @description Retry-safe key (up to 200 characters): the same key and body answer the first response again; the same key with another body is refused. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                care_type_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CareTypeOut"];
+                };
+            };
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing in this account. Codes: `activity_not_found`, `care_type_not_found`, `contact_not_found`, `not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_deleted`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A file of a kind not taken here. Codes: `unsupported_file_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    crm_V1CrmCareTypesCareTypeIdRenameCareType: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key (up to 200 characters): the same key and body answer the first response again; the same key with another body is refused. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                care_type_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CareTypePatch"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CareTypeOut"];
+                };
+            };
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing in this account. Codes: `not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A file of a kind not taken here. Codes: `unsupported_file_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `care_type_deleted`, `idempotency_key_reused`, `unknown_care_type`, `unprocessable`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     crm_V1CrmContactsListContacts: {
         parameters: {
             query?: {
@@ -8662,7 +9210,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_deleted`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8761,7 +9309,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_deleted`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8878,7 +9426,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_deleted`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8995,7 +9543,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_deleted`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9112,7 +9660,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_deleted`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9141,6 +9689,77 @@ export interface operations {
             };
             /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    crm_V1CrmContactsGroupsGroupCounts: {
+        parameters: {
+            query?: {
+                kind?: "contact" | "customer" | null;
+                scope?: "all" | "mine" | "holding" | "my_department" | "unassigned_lead";
+                label?: string | null;
+                q?: string | null;
+                deleted?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupCountsOut"];
+                };
+            };
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9224,7 +9843,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_deleted`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9323,7 +9942,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_deleted`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9442,7 +10061,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_deleted`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9561,7 +10180,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_deleted`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9757,7 +10376,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_deleted`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9784,7 +10403,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_care_type`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `care_type_deleted`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_care_type`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9876,7 +10495,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_deleted`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9991,7 +10610,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_deleted`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -10110,7 +10729,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_deleted`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -10305,7 +10924,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_deleted`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -10420,7 +11039,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_deleted`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -10538,7 +11157,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_deleted`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -10640,7 +11259,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_deleted`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -10734,7 +11353,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_deleted`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -10910,7 +11529,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_deleted`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -19973,7 +20592,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
+            /** @description The state does not allow it (now). Codes: `activity_cancelled`, `activity_deleted`, `activity_done`, `already_customer`, `conflict`, `idempotency_key_in_use`, `not_a_customer`. */
             409: {
                 headers: {
                     [name: string]: unknown;

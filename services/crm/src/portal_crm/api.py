@@ -34,6 +34,7 @@ from portal_crm.schemas import (
     CareReasonsOut,
     CareTypeIn,
     CareTypeOut,
+    CareTypePatch,
     CareTypesOut,
     CommentIn,
     ContactIn,
@@ -42,6 +43,7 @@ from portal_crm.schemas import (
     ContactRowOut,
     DeletedOut,
     FilesIn,
+    GroupCountsOut,
     LabelIn,
     LabelOut,
     LabelsIn,
@@ -63,6 +65,13 @@ CrmDeps = NamedDependency[Deps]
 Caller = NamedDependency[Principal]
 ContactId = FromPath[str]
 ActivityId = FromPath[str]
+CareTypeId = FromPath[str]
+
+# `scope` is a reserved Litestar parameter name (the ASGI scope): aliased.
+ContactScope = Annotated[
+    Literal["all", "mine", "holding", "my_department", "unassigned_lead"],
+    QueryParameter(name="scope"),
+]
 
 
 class _LoyaltyAndTimeline(Controller):
@@ -103,11 +112,7 @@ class ContactsController(_LoyaltyAndTimeline):
         offset: Offset = 0,
         kind: FromQuery[Literal["contact", "customer"] | None] = None,
         group: FromQuery[ContactGroup | None] = None,
-        # `scope` is a reserved Litestar parameter name (the ASGI scope): alias it.
-        list_scope: Annotated[
-            Literal["all", "mine", "holding", "my_department", "unassigned_lead"],
-            QueryParameter(name="scope"),
-        ] = "all",
+        list_scope: ContactScope = "all",
         label: Annotated[str | None, QueryParameter(max_length=50)] = None,
         q: Annotated[str | None, QueryParameter(max_length=100)] = None,
         deleted: FromQuery[bool] = False,
@@ -123,6 +128,21 @@ class ContactsController(_LoyaltyAndTimeline):
             deleted=deleted,
             limit=limit,
             offset=offset,
+        )
+
+    @get("/groups", summary="The group panel: contacts per group under the list's filters")
+    async def group_counts(
+        self,
+        principal: Caller,
+        deps: CrmDeps,
+        kind: FromQuery[Literal["contact", "customer"] | None] = None,
+        list_scope: ContactScope = "all",
+        label: Annotated[str | None, QueryParameter(max_length=50)] = None,
+        q: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        deleted: FromQuery[bool] = False,
+    ) -> GroupCountsOut:
+        return await queries.group_counts(
+            deps, principal, kind=kind, scope=list_scope, label=label, q=q, deleted=deleted
         )
 
     @post("/", status_code=201)
@@ -287,14 +307,35 @@ class CrmSettingsController(Controller):
         deps: CrmDeps,
         action: FromQuery[CareAction | None] = None,
         q: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        deleted: FromQuery[bool] = False,
     ) -> CareTypesOut:
-        return await care.list_care_types(deps, principal, action, q)
+        return await care.list_care_types(deps, principal, action, q, deleted)
 
     @post("/care-types", status_code=201)
     async def add_care_type(
         self, data: JSONBody[CareTypeIn], principal: Caller, deps: CrmDeps
     ) -> CareTypeOut:
         return await care.add_care_type(deps, principal, data)
+
+    @patch("/care-types/{care_type_id:str}")
+    async def rename_care_type(
+        self,
+        care_type_id: CareTypeId,
+        data: JSONBody[CareTypePatch],
+        principal: Caller,
+        deps: CrmDeps,
+    ) -> CareTypeOut:
+        return await care.rename_care_type(deps, principal, care_type_id, data)
+
+    @delete("/care-types/{care_type_id:str}", status_code=200)
+    async def delete_care_type(
+        self,
+        care_type_id: CareTypeId,
+        principal: Caller,
+        deps: CrmDeps,
+        confirm: FromQuery[bool] = False,
+    ) -> CareTypeOut:
+        return await care.delete_care_type(deps, principal, care_type_id, confirm)
 
     @get("/care-reasons")
     async def care_reasons(
@@ -339,10 +380,21 @@ class ActivitiesController(Controller):
             Literal["all", "mine", "my_department", "today"], QueryParameter(name="scope")
         ] = "all",
         status: FromQuery[Literal["planned", "done", "cancelled"] | None] = None,
-        q: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        q: Annotated[
+            str | None,
+            QueryParameter(max_length=100, description="in the title or the contact's name"),
+        ] = None,
+        deleted: FromQuery[bool] = False,
     ) -> Page[ActivityRowOut]:
         return await care.list_activities(
-            deps, principal, scope=list_scope, status=status, q=q, limit=limit, offset=offset
+            deps,
+            principal,
+            scope=list_scope,
+            status=status,
+            q=q,
+            limit=limit,
+            offset=offset,
+            deleted=deleted,
         )
 
     @post("/", status_code=201)
@@ -356,6 +408,22 @@ class ActivitiesController(Controller):
         self, activity_id: ActivityId, principal: Caller, deps: CrmDeps
     ) -> ActivityOut:
         return await care.activity(deps, principal, activity_id)
+
+    @delete("/{activity_id:str}", status_code=200)
+    async def delete_activity(
+        self,
+        activity_id: ActivityId,
+        principal: Caller,
+        deps: CrmDeps,
+        confirm: FromQuery[bool] = False,
+    ) -> DeletedOut:
+        return await care.delete_activity(deps, principal, activity_id, confirm)
+
+    @post("/{activity_id:str}/restore", status_code=200)
+    async def restore_activity(
+        self, activity_id: ActivityId, principal: Caller, deps: CrmDeps
+    ) -> ActivityOut:
+        return await care.restore_activity(deps, principal, activity_id)
 
     @post("/{activity_id:str}/complete", status_code=200)
     async def complete(

@@ -6,15 +6,17 @@ import re
 from datetime import timedelta
 from typing import Any
 
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from portal_chassis.auth import Principal
 from portal_chassis.contract import Page, paginate
-from portal_chassis.decider import Conflict, DomainError
+from portal_chassis.decider import Conflict, DomainError, NotFound
 from portal_contracts.events.crm import CommentAdded
 from portal_crm import domain, queries
 from portal_crm.contacts import comment
-from portal_crm.deps import Deps, current_levels, require_admin, require_staff
+from portal_crm.deps import Deps, current_levels, is_admin, require_admin, require_staff
+from portal_crm.domain import Activity
 from portal_crm.schemas import (
     ActivityIn,
     ActivityOut,
@@ -25,18 +27,30 @@ from portal_crm.schemas import (
     CareReasonsOut,
     CareTypeIn,
     CareTypeOut,
+    CareTypePatch,
     CareTypesOut,
     CommentIn,
     ContactOut,
+    DeletedOut,
 )
 from portal_crm.streams import load_activity, load_contact, run_activity, run_contact
 
+CONTACTS_SEARCHED = 500
+"""A search by contact name looks at this many matching contacts' activities at most."""
+
 
 async def _care_type(deps: Deps, care_type_id: str) -> dict[str, Any]:
+    """A care type still offered: a deleted one names old history only."""
     care_type = await deps.care_types.find_one({"_id": care_type_id})
     if care_type is None:
         raise DomainError("unknown_care_type", f"no care type {care_type_id!r}")
+    if care_type.get("deleted_at"):
+        raise DomainError("care_type_deleted", f"care type {care_type_id!r} was deleted")
     return care_type
+
+
+def _care_type_out(doc: dict[str, Any]) -> CareTypeOut:
+    return CareTypeOut.model_validate({"id": doc.pop("_id"), **doc})
 
 
 async def record_care_action(
@@ -77,6 +91,41 @@ async def add_care_type(deps: Deps, principal: Principal, data: CareTypeIn) -> C
     except DuplicateKeyError:
         raise Conflict("care_type_exists", f"care type {data.id!r} exists") from None
     return CareTypeOut.model_validate({"id": data.id, **doc})
+
+
+async def rename_care_type(
+    deps: Deps, principal: Principal, care_type_id: str, data: CareTypePatch
+) -> CareTypeOut:
+    """A new name for what is offered from now on; what was recorded keeps the name it
+    had (the events carry it)."""
+    require_admin(principal)
+    await _care_type(deps, care_type_id)
+    done = await deps.care_types.find_one_and_update(
+        {"_id": care_type_id},
+        {"$set": {"name": data.name, "updated_at": deps.clock.now()}},
+        return_document=ReturnDocument.AFTER,
+    )
+    assert done is not None
+    return _care_type_out(done)
+
+
+async def delete_care_type(
+    deps: Deps, principal: Principal, care_type_id: str, confirm: bool
+) -> CareTypeOut:
+    """Soft: no longer offered for new care, still listed for admins and named in the
+    history of every contact and activity that used it. Deleting twice is a no-op."""
+    require_admin(principal)
+    if not confirm:
+        raise DomainError("confirmation_required", "confirm the deletion with confirm=true")
+    now = deps.clock.now()
+    await deps.care_types.update_one(
+        {"_id": care_type_id, "deleted_at": None},
+        {"$set": {"deleted_at": now, "deleted_by": principal.user_id}},
+    )
+    doc = await deps.care_types.find_one({"_id": care_type_id})
+    if doc is None:
+        raise NotFound("care_type_not_found", f"no care type {care_type_id!r}")
+    return _care_type_out(doc)
 
 
 async def add_care_reason(deps: Deps, principal: Principal, data: CareReasonIn) -> CareReasonOut:
@@ -130,11 +179,50 @@ async def schedule(deps: Deps, principal: Principal, data: ActivityIn) -> Activi
     return await activity(deps, principal, activity_id)
 
 
+async def delete_activity(
+    deps: Deps, principal: Principal, activity_id: str, confirm: bool
+) -> DeletedOut:
+    """Soft and confirmed: off every list; admins see it among the deleted and restore it."""
+    require_staff(principal)
+    if not confirm:
+        raise DomainError("confirmation_required", "confirm the deletion with confirm=true")
+    state = await _visible_activity(deps, principal, activity_id)
+    await run_activity(
+        deps,
+        activity_id,
+        domain.DeleteActivity(now=deps.clock.now(), actor=principal.user_id),
+        state.account_id,
+        principal.user_id,
+    )
+    return DeletedOut(id=activity_id, status="deleted")
+
+
+async def restore_activity(deps: Deps, principal: Principal, activity_id: str) -> ActivityOut:
+    require_admin(principal)
+    state = await load_activity(deps, activity_id)
+    await run_activity(
+        deps,
+        activity_id,
+        domain.RestoreActivity(now=deps.clock.now(), actor=principal.user_id),
+        state.account_id,
+        principal.user_id,
+    )
+    return await activity(deps, principal, activity_id)
+
+
+async def _visible_activity(deps: Deps, principal: Principal, activity_id: str) -> Activity:
+    """The activity, unless it is deleted and the caller is not an admin (then: not found)."""
+    state = await load_activity(deps, activity_id)
+    if state.deleted and not is_admin(principal):
+        raise NotFound("activity_not_found", "no such care activity")
+    return state
+
+
 async def complete(deps: Deps, principal: Principal, activity_id: str, outcome: str) -> ActivityOut:
     """Done: a point or money action is recorded on the customer (once, keyed by the id)."""
     require_staff(principal)
-    state = await load_activity(deps, activity_id)
-    if state.status == "planned":
+    state = await _visible_activity(deps, principal, activity_id)
+    if state.status == "planned" and not state.deleted:
         row = await deps.activities_view.find_one({"_id": activity_id}) or {}
         await run_contact(
             deps,
@@ -165,7 +253,7 @@ async def complete(deps: Deps, principal: Principal, activity_id: str, outcome: 
 
 async def cancel(deps: Deps, principal: Principal, activity_id: str, reason: str) -> ActivityOut:
     require_staff(principal)
-    state = await load_activity(deps, activity_id)
+    state = await _visible_activity(deps, principal, activity_id)
     await run_activity(
         deps,
         activity_id,
@@ -179,14 +267,16 @@ async def cancel(deps: Deps, principal: Principal, activity_id: str, reason: str
 async def comment_activity(
     deps: Deps, principal: Principal, activity_id: str, data: CommentIn
 ) -> ActivityOut:
-    state = await load_activity(deps, activity_id)
+    state = await _visible_activity(deps, principal, activity_id)
+    if state.deleted:
+        raise Conflict("activity_deleted", "a deleted activity is restored before it changes")
     await comment(deps, principal, state.contact_id, data, activity_id=activity_id)
     return await activity(deps, principal, activity_id)
 
 
 async def activity(deps: Deps, principal: Principal, activity_id: str) -> ActivityOut:
     require_staff(principal)
-    await load_activity(deps, activity_id)
+    await _visible_activity(deps, principal, activity_id)
     row = await deps.activities_view.find_one({"_id": activity_id})
     assert row is not None
     row["id"] = row.pop("_id")
@@ -215,9 +305,13 @@ async def list_activities(
     q: str | None,
     limit: int,
     offset: int,
+    deleted: bool = False,
 ) -> Page[ActivityRowOut]:
     require_staff(principal)
-    query: dict[str, Any] = {}
+    if deleted:
+        require_admin(principal)
+    # Rows written before deletion existed have no `deleted_at`: null matches them too.
+    query: dict[str, Any] = {"deleted_at": {"$ne": None} if deleted else None}
     if status:
         query["status"] = status
     if scope == "mine":
@@ -228,7 +322,11 @@ async def list_activities(
         start = deps.clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
         query["due_at"] = {"$gte": start, "$lt": start + timedelta(days=1)}
     if q:
-        query["title"] = {"$regex": re.escape(q.strip()), "$options": "i"}
+        # The title, or the name of the contact cared for (the CRM document searches both).
+        pattern = {"$regex": re.escape(q.strip()), "$options": "i"}
+        named = deps.contacts_view.find({"name": pattern}, {"_id": 1}).limit(CONTACTS_SEARCHED)
+        contact_ids = [row["_id"] async for row in named]
+        query["$or"] = [{"title": pattern}, {"contact_id": {"$in": contact_ids}}]
     total = await deps.activities_view.count_documents(query)
     cursor = deps.activities_view.find(query).sort("due_at", 1).skip(offset).limit(limit)
     items = []
@@ -239,18 +337,19 @@ async def list_activities(
 
 
 async def list_care_types(
-    deps: Deps, principal: Principal, action: str | None, q: str | None
+    deps: Deps, principal: Principal, action: str | None, q: str | None, deleted: bool = False
 ) -> CareTypesOut:
+    """The care types offered; with `deleted` (admins), the deleted ones too."""
     require_staff(principal)
-    query: dict[str, Any] = {}
+    if deleted:
+        require_admin(principal)
+    query: dict[str, Any] = {} if deleted else {"deleted_at": None}
     if action:
         query["action"] = action
     if q:
         query["name"] = {"$regex": re.escape(q), "$options": "i"}
-    items = [
-        {"id": d.pop("_id"), **d} async for d in deps.care_types.find(query).sort("created_at", 1)
-    ]
-    return CareTypesOut.model_validate({"items": items, "total": len(items)})
+    items = [_care_type_out(d) async for d in deps.care_types.find(query).sort("created_at", 1)]
+    return CareTypesOut(items=items, total=len(items))
 
 
 async def list_care_reasons(

@@ -25,6 +25,8 @@ from portal_contracts.events.crm import (
     CareActionRecorded,
     CareActivityCancelled,
     CareActivityCompleted,
+    CareActivityDeleted,
+    CareActivityRestored,
     CareActivityScheduled,
     CommentAdded,
     ContactConvertedToCustomer,
@@ -616,6 +618,8 @@ class Activity(BaseModel):
     action: CareAction = "call"
     value: int = 0
     caretaker_id: str = ""
+    due_at: datetime | None = None
+    deleted: bool = False
 
 
 @dataclass(frozen=True)
@@ -651,7 +655,21 @@ class CancelActivity:
     reason: str = ""
 
 
-ActivityCommand = ScheduleActivity | CompleteActivity | CancelActivity
+@dataclass(frozen=True)
+class DeleteActivity:
+    now: datetime
+    actor: str
+
+
+@dataclass(frozen=True)
+class RestoreActivity:
+    now: datetime
+    actor: str
+
+
+ActivityCommand = (
+    ScheduleActivity | CompleteActivity | CancelActivity | DeleteActivity | RestoreActivity
+)
 
 
 def decide_activity(command: ActivityCommand, state: Activity) -> Sequence[CrmEvent]:
@@ -660,6 +678,13 @@ def decide_activity(command: ActivityCommand, state: Activity) -> Sequence[CrmEv
             return _schedule(command, state)
     if state.status == "none":
         raise NotFound("activity_not_found", "no such care activity")
+    match command:
+        case DeleteActivity():
+            return _delete_activity(command, state)
+        case RestoreActivity():
+            return _restore_activity(command, state)
+    if state.deleted:
+        raise Conflict("activity_deleted", "a deleted activity is restored before it changes")
     match command:
         case CompleteActivity():
             return _complete(command, state)
@@ -733,6 +758,37 @@ def _cancel(command: CancelActivity, state: Activity) -> list[CrmEvent]:
     ]
 
 
+def _delete_activity(command: DeleteActivity, state: Activity) -> list[CrmEvent]:
+    if state.deleted:
+        return []
+    return [
+        CareActivityDeleted(
+            occurred_at=command.now,
+            activity_id=state.activity_id,
+            deleted_by=command.actor,
+            contact_id=state.contact_id,
+            account_id=state.account_id,
+        )
+    ]
+
+
+def _restore_activity(command: RestoreActivity, state: Activity) -> list[CrmEvent]:
+    status = state.status
+    if not state.deleted or status == "none":
+        return []
+    return [
+        CareActivityRestored(
+            occurred_at=command.now,
+            activity_id=state.activity_id,
+            status=status,
+            due_at=state.due_at or command.now,
+            restored_by=command.actor,
+            contact_id=state.contact_id,
+            account_id=state.account_id,
+        )
+    ]
+
+
 def evolve_activity(state: Activity, event: CrmEvent) -> Activity:
     if isinstance(event, CareActivityScheduled):
         return Activity(
@@ -743,7 +799,10 @@ def evolve_activity(state: Activity, event: CrmEvent) -> Activity:
             action=event.action,
             value=event.value,
             caretaker_id=event.caretaker_id,
+            due_at=event.due_at,
         )
+    if isinstance(event, CareActivityDeleted | CareActivityRestored):
+        return state.model_copy(update={"deleted": isinstance(event, CareActivityDeleted)})
     if isinstance(event, CareActivityCompleted):
         return state.model_copy(update={"status": "done"})
     if isinstance(event, CareActivityCancelled):
@@ -757,4 +816,5 @@ activity_decider: Decider[ActivityCommand, Activity, CrmEvent] = Decider(
     evolve=evolve_activity,
     dump_state=lambda s: s.model_dump(mode="json"),
     load_state=Activity.model_validate,
+    state_version=2,  # v2: due_at and deleted
 )

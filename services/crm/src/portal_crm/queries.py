@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, get_args
 
 from pymongo import DESCENDING
 
@@ -15,6 +15,7 @@ from portal_contracts.events.crm import (
     CareActionRecorded,
     CommentAdded,
     ContactCreated,
+    ContactGroup,
     CustomerLevelChanged,
     DocumentAttached,
     LeadAssigned,
@@ -26,6 +27,8 @@ from portal_crm.domain import Contact, Level
 from portal_crm.schemas import (
     ContactOut,
     ContactRowOut,
+    GroupCountOut,
+    GroupCountsOut,
     LabelsOut,
     LoyaltyOut,
     TimelineEntryOut,
@@ -99,6 +102,45 @@ async def customer(deps: Deps, principal: Principal, contact_id: str) -> Contact
     return found
 
 
+async def _contacts_query(
+    deps: Deps,
+    principal: Principal,
+    *,
+    kind: str | None,
+    scope: str,
+    label: str | None,
+    q: str | None,
+    deleted: bool,
+    level: str | None,
+) -> dict[str, Any]:
+    """The filter of the contacts list (and its group panel) for this caller."""
+    require_staff(principal)
+    if deleted:
+        require_admin(principal)
+    if label:
+        await deps.labels.require(label)
+    query: dict[str, Any] = {"status": "deleted" if deleted else "active"}
+    if level:
+        query["level"] = level
+    if kind:
+        query["kind"] = kind
+    if label:
+        query["labels"] = label
+    if scope == "mine":
+        query["owner_id"] = principal.user_id
+    elif scope == "holding":
+        query["caretaker_id"] = principal.user_id
+    elif scope == "my_department":
+        query["unit"] = principal.department or "-"
+    elif scope == "unassigned_lead":
+        query["kind"] = "contact"
+        query["held"] = False
+    if q:
+        pattern = {"$regex": re.escape(q.strip()), "$options": "i"}
+        query["$or"] = [{f: pattern} for f in ("name", "phone", "email", "tax_code")]
+    return query
+
+
 async def list_contacts(
     deps: Deps,
     principal: Principal,
@@ -113,31 +155,11 @@ async def list_contacts(
     offset: int,
     level: str | None = None,
 ) -> Page[ContactRowOut]:
-    require_staff(principal)
-    query: dict[str, Any] = {"status": "deleted" if deleted else "active"}
-    if level:
-        query["level"] = level
-    if deleted:
-        require_admin(principal)
-    if kind:
-        query["kind"] = kind
+    query = await _contacts_query(
+        deps, principal, kind=kind, scope=scope, label=label, q=q, deleted=deleted, level=level
+    )
     if group:
         query["group"] = group
-    if label:
-        await deps.labels.require(label)
-        query["labels"] = label
-    if scope == "mine":
-        query["owner_id"] = principal.user_id
-    elif scope == "holding":
-        query["caretaker_id"] = principal.user_id
-    elif scope == "my_department":
-        query["unit"] = principal.department or "-"
-    elif scope == "unassigned_lead":
-        query["kind"] = "contact"
-        query["held"] = False
-    if q:
-        pattern = {"$regex": re.escape(q.strip()), "$options": "i"}
-        query["$or"] = [{f: pattern} for f in ("name", "phone", "email", "tax_code")]
     total = await deps.contacts_view.count_documents(query)
     cursor = deps.contacts_view.find(query).sort("updated_at", DESCENDING).skip(offset).limit(limit)
     items = []
@@ -145,6 +167,31 @@ async def list_contacts(
         row["id"] = row.pop("_id")
         items.append(ContactRowOut.model_validate(row))
     return paginate(items, total, limit, offset)
+
+
+async def group_counts(
+    deps: Deps,
+    principal: Principal,
+    *,
+    kind: str | None,
+    scope: str,
+    label: str | None,
+    q: str | None,
+    deleted: bool,
+) -> GroupCountsOut:
+    """The group panel beside the list: how many contacts of each group the same filters
+    (scope, kind, label, search) find, every group listed, zero included."""
+    query = await _contacts_query(
+        deps, principal, kind=kind, scope=scope, label=label, q=q, deleted=deleted, level=None
+    )
+    counts = {
+        group: await deps.contacts_view.count_documents({**query, "group": group})
+        for group in get_args(ContactGroup)
+    }
+    return GroupCountsOut(
+        items=[GroupCountOut(group=g, count=n) for g, n in counts.items()],
+        total=sum(counts.values()),
+    )
 
 
 async def why_level(deps: Deps, principal: Principal, contact_id: str) -> LoyaltyOut:

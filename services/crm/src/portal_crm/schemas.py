@@ -180,6 +180,13 @@ class CareTypeIn(Strict):
     action: CareAction
 
 
+class CareTypePatch(Strict):
+    """A care type's new name (its action stays: the history recorded under it keeps its
+    meaning)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+
+
 class CareReasonIn(Strict):
     id: Slug
     name: Annotated[str, Field(min_length=1, max_length=200)]
@@ -361,6 +368,18 @@ class ContactRowOut(Out):
     updated_at: datetime
 
 
+class GroupCountOut(Out):
+    group: ContactGroup
+    count: int
+
+
+class GroupCountsOut(Out):
+    """The group panel: contacts per group under the list's own filters."""
+
+    items: list[GroupCountOut]
+    total: int
+
+
 class DeletedOut(Out):
     id: str
     status: Literal["deleted"]
@@ -451,12 +470,18 @@ class LabelsOut(Out):
     total: int
 
 
-class CareTypeOut(Out):
+class CareTypeOut(_OmitWhenNone):
+    """`deleted_at` once deleted: no longer offered, still named in the history."""
+
+    omit_when_none = frozenset({"updated_at", "deleted_at"})
+
     id: str
     name: str
     action: CareAction
     created_by: str
     created_at: datetime
+    updated_at: datetime | None = None
+    deleted_at: datetime | None = None
 
 
 class CareTypesOut(Out):
@@ -494,7 +519,7 @@ class ActivityRowOut(_OmitWhenNone):
     """A planned care activity; `outcome` and `done_at` once done, `cancel_reason` once
     cancelled."""
 
-    omit_when_none = frozenset({"outcome", "done_at", "cancel_reason"})
+    omit_when_none = frozenset({"outcome", "done_at", "cancel_reason", "deleted_at"})
 
     id: str
     status: Literal["planned", "done", "cancelled"]
@@ -512,6 +537,7 @@ class ActivityRowOut(_OmitWhenNone):
     department: str | None
     note: str
     scheduled_by: str
+    deleted_at: datetime | None = None
     outcome: str | None = None
     done_at: datetime | None = None
     cancel_reason: str | None = None

@@ -14,6 +14,8 @@ from portal_chassis.projection import upsert_if_newer
 from portal_contracts.events.crm import (
     CareActivityCancelled,
     CareActivityCompleted,
+    CareActivityDeleted,
+    CareActivityRestored,
     CareActivityScheduled,
 )
 from portal_crm import domain
@@ -120,5 +122,9 @@ async def run_activity(
                 row.update(outcome=event.outcome, done_at=event.occurred_at)
             elif isinstance(event, CareActivityCancelled):
                 row.update(cancel_reason=event.reason)
+            elif isinstance(event, CareActivityDeleted):
+                row.update(deleted_at=event.occurred_at, deleted_by=event.deleted_by)
+            elif isinstance(event, CareActivityRestored):
+                row.update(deleted_at=None, deleted_by=None)
         await upsert_if_newer(deps.activities_view, activity_id, outcome.version, row)
     return outcome.state

@@ -236,3 +236,21 @@ class CareActivityCancelled(CrmEvent):
     activity_id: str
     reason: str = ""
     cancelled_by: str
+
+
+class CareActivityDeleted(CrmEvent):
+    """Taken off the lists (soft): admins see it among the deleted and may restore it."""
+
+    event_type: ClassVar[str] = "CareActivityDeleted"
+    activity_id: str
+    deleted_by: str
+
+
+class CareActivityRestored(CrmEvent):
+    """Back on the lists as it was; `status` and `due_at` say what it is again."""
+
+    event_type: ClassVar[str] = "CareActivityRestored"
+    activity_id: str
+    status: Literal["planned", "done", "cancelled"]
+    due_at: datetime
+    restored_by: str
