@@ -27,6 +27,14 @@ from portal_contracts.events.billing import (
     PaymentClaimFiled,
     PaymentClaimRejected,
 )
+from portal_contracts.events.identity import (
+    EmailVerificationRequested,
+    LinkMailRequested,
+    PasswordChanged,
+    PasswordResetRequested,
+    TwoFactorDisabled,
+    TwoFactorEnabled,
+)
 from portal_contracts.events.notifications import NotificationPreferencesChanged
 from portal_contracts.events.repairs import RepairReady, RepairRegistered
 from portal_contracts.events.tickets import TicketOpened, TicketReplied
@@ -134,9 +142,45 @@ def _managers(template: str, category: str, account_id: str, **data: Any) -> Not
     return Notice(template, category, account_id, "account_managers", dict(data))
 
 
+def _security(template: str, account_id: str, user_id: str, **data: Any) -> Notice:
+    return Notice(template, "security", account_id, "user", dict(data), user_id)
+
+
+LINK_TEMPLATES: dict[type[LinkMailRequested], str] = {
+    PasswordResetRequested: "password_reset",
+    EmailVerificationRequested: "email_verification",
+}
+"""Events asking for a mail with a one-time link: mail only (never the bell), to the
+address identity names, with the token identity hands to this service alone."""
+
+
+def link_template(event: LinkMailRequested) -> str:
+    return LINK_TEMPLATES[type(event)]
+
+
 def decide_notices(event: DomainEvent, facts: Facts) -> list[Notice]:
     """The notices an event calls for; most events call for none."""
     match event:
+        case PasswordChanged():
+            return [
+                _security(
+                    "password_changed",
+                    event.account_id,
+                    event.user_id,
+                    via=event.via,
+                    at=event.occurred_at,
+                )
+            ]
+        case TwoFactorEnabled() | TwoFactorDisabled():
+            return [
+                _security(
+                    "two_factor_changed",
+                    event.account_id,
+                    event.user_id,
+                    enabled=isinstance(event, TwoFactorEnabled),
+                    at=event.occurred_at,
+                )
+            ]
         case TopUpCompleted():
             return [
                 _managers(

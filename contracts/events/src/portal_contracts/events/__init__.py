@@ -44,10 +44,12 @@ from portal_contracts.events.crm import (
 )
 from portal_contracts.events.identity import (
     AccountRegistered,
+    EmailVerificationRequested,
     EmailVerified,
     LoginFailed,
     LoginSucceeded,
     PasswordChanged,
+    PasswordResetRequested,
     QrLoginApproved,
     QrLoginCompleted,
     QrLoginRequested,
@@ -120,6 +122,7 @@ __all__ = [
     "CustomerLevelChanged",
     "DebitRejected",
     "DocumentAttached",
+    "EmailVerificationRequested",
     "EmailVerified",
     "HeldCreditMarkedForRefund",
     "HeldCreditReleased",
@@ -139,6 +142,7 @@ __all__ = [
     "NotificationPreferencesChanged",
     "NotificationSent",
     "PasswordChanged",
+    "PasswordResetRequested",
     "PaymentClaimApproved",
     "PaymentClaimFiled",
     "PaymentClaimRejected",
