@@ -12,6 +12,13 @@ import pytest
 
 from portal_chassis.decider import DomainError
 from portal_contracts.base import DomainEvent
+from portal_contracts.events.identity import (
+    EmailVerificationRequested,
+    PasswordChanged,
+    PasswordResetRequested,
+    TwoFactorDisabled,
+    TwoFactorEnabled,
+)
 from portal_contracts.events.notifications import NotificationPreferencesChanged
 from portal_notifications.domain import (
     PREFERENCES,
@@ -23,6 +30,7 @@ from portal_notifications.domain import (
     channels_for,
     decide_notices,
     decide_preferences,
+    link_template,
     recipients_for,
     remember,
     retry_delay,
@@ -179,3 +187,53 @@ def test_receipts_reach_every_channel_whatever_is_stored() -> None:
 
 def test_retries_back_off_and_are_capped() -> None:
     assert [retry_delay(n, 5, 60) for n in (1, 2, 3, 4, 5, 9)] == [5, 10, 20, 40, 60, 60]
+
+
+@pytest.mark.parametrize(
+    ("when", "template", "data"),
+    [
+        (
+            PasswordChanged(user_id="u-member", account_id=s.ACCOUNT, occurred_at=s.NOW),
+            "password_changed",
+            {"via": "change"},
+        ),
+        (
+            PasswordChanged(
+                user_id="u-member", account_id=s.ACCOUNT, via="reset", occurred_at=s.NOW
+            ),
+            "password_changed",
+            {"via": "reset"},
+        ),
+        (
+            TwoFactorEnabled(user_id="u-member", account_id=s.ACCOUNT, occurred_at=s.NOW),
+            "two_factor_changed",
+            {"enabled": True},
+        ),
+        (
+            TwoFactorDisabled(user_id="u-member", account_id=s.ACCOUNT, occurred_at=s.NOW),
+            "two_factor_changed",
+            {"enabled": False},
+        ),
+    ],
+)
+def test_password_and_two_factor_changes_tell_that_user_on_every_channel(
+    when: DomainEvent, template: str, data: dict
+) -> None:
+    [notice] = notices([], when)
+    assert (notice.template, notice.category) == (template, "security")
+    assert data.items() <= notice.data.items()
+    assert recipients_for(notice, s.PEOPLE) == [s.MEMBER]  # not the account's managers
+    assert channels_for("security", Preferences()) == ["email", "in_app"]
+
+
+def test_link_requests_are_mail_only_and_call_for_no_notice() -> None:
+    for when in (
+        PasswordResetRequested(
+            user_id="u", account_id="a", mail_id="m", expires_at=s.NOW, occurred_at=s.NOW
+        ),
+        EmailVerificationRequested(
+            user_id="u", account_id="a", mail_id="m", expires_at=s.NOW, occurred_at=s.NOW
+        ),
+    ):
+        assert decide_notices(when, {}) == []
+        assert link_template(when) in ("password_reset", "email_verification")
