@@ -13,6 +13,7 @@ from portal_chassis.decider import DomainError, NotFound
 from portal_contracts.base import DomainEvent
 from portal_contracts.envelope import EventEnvelope
 from portal_contracts.events.identity import (
+    LoginSucceeded,
     PasswordResetRequested,
     UserProfileUpdated,
     UserRegistered,
@@ -272,3 +273,31 @@ async def test_a_reset_link_is_mailed_once_to_the_address_identity_names_and_nev
     gone = event.model_copy(update={"mail_id": "purged"})
     await service.on_identity_event(envelope(gone), gone)
     assert await service.send_due() == 0 and len(catcher.messages(to=email)) == 1
+
+
+async def test_only_a_sign_in_from_a_new_device_is_mailed_once(notifications, catcher):
+    service, _ = notifications
+    account, user = f"acc-{uuid.uuid4().hex[:8]}", f"u-{uuid.uuid4().hex[:8]}"
+    email = f"{user}@example.com"
+    await register(service, account, user, email)
+
+    def sign_in(agent: str) -> LoginSucceeded:
+        return LoginSucceeded(
+            user_id=user,
+            account_id=account,
+            method="password",
+            client_address="203.0.113.9",
+            user_agent=agent,
+            session_id=uuid.uuid4().hex,
+            occurred_at=s.NOW,
+        )
+
+    for event in (sign_in("Phone"), sign_in("Phone")):  # where they registered, then again
+        await service.on_identity_event(envelope(event), event)
+    new = sign_in("Laptop")
+    received = envelope(new)
+    for _ in range(3):  # redelivered: the same decision, one message
+        await service.on_identity_event(received, new)
+    assert await service.send_due() == 1
+    [mail] = catcher.messages(to=email)
+    assert mail.subject == "Đăng nhập mới vào tài khoản" and "Laptop" in mail.body

@@ -14,6 +14,7 @@ from portal_chassis.decider import DomainError
 from portal_contracts.base import DomainEvent
 from portal_contracts.events.identity import (
     EmailVerificationRequested,
+    LoginSucceeded,
     PasswordChanged,
     PasswordResetRequested,
     TwoFactorDisabled,
@@ -30,6 +31,8 @@ from portal_notifications.domain import (
     channels_for,
     decide_notices,
     decide_preferences,
+    device_key,
+    is_new_device,
     link_template,
     recipients_for,
     remember,
@@ -237,3 +240,35 @@ def test_link_requests_are_mail_only_and_call_for_no_notice() -> None:
     ):
         assert decide_notices(when, {}) == []
         assert link_template(when) in ("password_reset", "email_verification")
+
+
+def sign_in(agent: str = "Firefox", address: str = "203.0.113.9") -> LoginSucceeded:
+    return LoginSucceeded(
+        user_id="u-member",
+        account_id=s.ACCOUNT,
+        method="password",
+        client_address=address,
+        user_agent=agent,
+        session_id="sess-1",
+        occurred_at=s.NOW,
+    )
+
+
+def test_a_sign_in_from_a_new_device_tells_that_user_and_a_known_one_nothing() -> None:
+    new = {("login", "sess-1"): {"new_device": True}}
+    [notice] = decide_notices(sign_in(), new)
+    assert (notice.template, notice.category) == ("new_device_sign_in", "security")
+    assert recipients_for(notice, s.PEOPLE) == [s.MEMBER]
+    message = RENDERER.render(notice.template, notice.data, s.ADMIN)
+    assert "203.0.113.9" in message.body and "Firefox" in message.body
+    assert decide_notices(sign_in(), {("login", "sess-1"): {"new_device": False}}) == []
+    with pytest.raises(FactMissing):
+        decide_notices(sign_in(), {})
+
+
+def test_a_device_is_new_only_for_the_event_that_first_saw_it_and_not_the_first_one() -> None:
+    assert is_new_device("evt-2", "evt-2", user_first_device=False)
+    assert not is_new_device("evt-1", "evt-1", user_first_device=True)  # where they registered
+    assert not is_new_device("evt-2", "evt-3", user_first_device=False)  # seen before
+    assert device_key("u", "1.2.3.4", "A") != device_key("u", "1.2.3.4", "B")
+    assert device_key("u", "1.2.3.4", "A") != device_key("u", "5.6.7.8", "A")

@@ -45,6 +45,7 @@ SAMPLES: dict[str, dict[str, object]] = {
     "password_reset": {"token": "tok-1", "expires_at": AT},
     "password_changed": {"via": "reset", "at": AT},
     "two_factor_changed": {"enabled": True, "at": AT},
+    "new_device_sign_in": {"at": AT, "client_address": "203.0.113.9", "user_agent": "Firefox"},
 }
 RENDERER = Renderer("https://portal.example")
 

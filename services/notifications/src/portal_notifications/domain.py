@@ -12,6 +12,7 @@ try a mail again. No I/O, no clock: the facts and the people come in as argument
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,6 +31,7 @@ from portal_contracts.events.billing import (
 from portal_contracts.events.identity import (
     EmailVerificationRequested,
     LinkMailRequested,
+    LoginSucceeded,
     PasswordChanged,
     PasswordResetRequested,
     TwoFactorDisabled,
@@ -142,6 +144,18 @@ def _managers(template: str, category: str, account_id: str, **data: Any) -> Not
     return Notice(template, category, account_id, "account_managers", dict(data))
 
 
+def device_key(user_id: str, client_address: str, user_agent: str) -> str:
+    """A device, as far as a sign-in tells: the browser or app and where it signs in from."""
+    digest = hashlib.sha256(f"{client_address}\n{user_agent}".encode()).hexdigest()[:32]
+    return f"{user_id}:{digest}"
+
+
+def is_new_device(first_event_id: str, event_id: str, user_first_device: bool) -> bool:
+    """A sign-in from a device first seen with this event, unless it is the user's very
+    first device (where they registered): that one is theirs."""
+    return first_event_id == event_id and not user_first_device
+
+
 def _security(template: str, account_id: str, user_id: str, **data: Any) -> Notice:
     return Notice(template, "security", account_id, "user", dict(data), user_id)
 
@@ -169,6 +183,17 @@ def decide_notices(event: DomainEvent, facts: Facts) -> list[Notice]:
                     event.user_id,
                     via=event.via,
                     at=event.occurred_at,
+                )
+            ]
+        case LoginSucceeded() if _fact(facts, "login", event.session_id).get("new_device"):
+            return [
+                _security(
+                    "new_device_sign_in",
+                    event.account_id,
+                    event.user_id,
+                    at=event.occurred_at,
+                    client_address=event.client_address,
+                    user_agent=event.user_agent or "?",
                 )
             ]
         case TwoFactorEnabled() | TwoFactorDisabled():

@@ -31,6 +31,7 @@ from portal_contracts.base import DomainEvent
 from portal_contracts.envelope import EventEnvelope
 from portal_contracts.events.identity import (
     LinkMailRequested,
+    LoginSucceeded,
     UserProfileUpdated,
     UserRegistered,
     UserRoleChanged,
@@ -46,6 +47,8 @@ from portal_notifications.domain import (
     channels_for,
     decide_notices,
     delivery_id,
+    device_key,
+    is_new_device,
     link_template,
     preferences_stream,
     recipients_for,
@@ -64,6 +67,7 @@ FACTS = "facts"
 DELIVERIES = "deliveries"
 INBOX = "inbox"
 CLAIMS = "delivery_claims"
+DEVICES = "devices"
 FACT_KEYS = (("invoice", "invoice_id"), ("ticket", "ticket_id"), ("repair", "repair_id"))
 
 
@@ -96,11 +100,13 @@ class NotificationsService:
         self.deliveries = db[DELIVERIES]
         self.inbox = db[INBOX]
         self.claims = db[CLAIMS]
+        self.devices = db[DEVICES]
         self.on_mail_queued: Callable[[], None] = lambda: None
         """Called when a mail was queued, so the sender need not wait for its next tick."""
 
     async def setup(self) -> None:
         await self.people.create_index([("account_id", ASCENDING)])
+        await self.devices.create_index([("user_id", ASCENDING)])
         await self.inbox.create_index([("user_id", ASCENDING), ("created_at", DESCENDING)])
         await self.inbox.create_index([("user_id", ASCENDING), ("read_at", ASCENDING)])
         await self.deliveries.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
@@ -175,7 +181,12 @@ class NotificationsService:
             await update_by_id(
                 self.facts, f"{fact.kind}:{fact.id}", {"$set": {"values": fact.values}}
             )
-        notices = decide_notices(event, await self._facts_for(event))
+        facts = dict(await self._facts_for(event))
+        if isinstance(event, LoginSucceeded):
+            facts[("login", event.session_id)] = {
+                "new_device": await self._new_device(envelope, event)
+            }
+        notices = decide_notices(event, facts)
         for notice in notices:
             await self._notify(envelope.id, notice)
 
@@ -244,6 +255,26 @@ class NotificationsService:
         }
         if await insert_once(self.deliveries, mail):
             self.on_mail_queued()
+
+    async def _new_device(self, envelope: EventEnvelope, event: LoginSucceeded) -> bool:
+        """Remember the sign-in's device; new if this very event saw it first (so a
+        redelivered event decides the same) and the user had another device before."""
+        key = device_key(event.user_id, event.client_address, event.user_agent)
+        if not await self.devices.find_one({"_id": key}):
+            earlier = await self.devices.find_one({"user_id": event.user_id})
+            await insert_once(
+                self.devices,
+                {
+                    "_id": key,
+                    "user_id": event.user_id,
+                    "event_id": envelope.id,
+                    "first_of_user": earlier is None,
+                    "at": event.occurred_at,
+                },
+            )
+        row = await self.devices.find_one({"_id": key})
+        assert row is not None
+        return is_new_device(row["event_id"], envelope.id, row["first_of_user"])
 
     async def _notify(self, event_id: str, notice: Notice) -> None:
         people = await self._people_waiting(notice.account_id)

@@ -35,6 +35,7 @@ TEMPLATES = (
     "password_reset",
     "password_changed",
     "two_factor_changed",
+    "new_device_sign_in",
 )
 
 TIME_FORMATS = {"vi": "%H:%M %d/%m/%Y", "en": "%d %b %Y, %H:%M"}
