@@ -202,6 +202,21 @@ def test_password_and_two_factor_changes_are_mailed_to_the_user(platform):
         what="the password change notice",
     )
 
+    # A sign-in from another browser is a new device; the one registered with is not.
+    other = httpx.post(
+        f"{platform['url']}/api/v1/auth/login",
+        json={"email": c.email, "password": NEW_PASSWORD},
+        headers={"User-Agent": "Mozilla/5.0 (an unknown laptop)"},
+        timeout=20,
+    )
+    assert other.status_code == 200 and other.json()["access_token"], other.text
+    [notice] = eventually(
+        lambda: mails_to(platform, c.email, "Đăng nhập mới vào tài khoản"),
+        timeout=120,
+        what="the new device notice",
+    )
+    assert "an unknown laptop" in notice.body
+
     app = pyotp.TOTP(c.http.post("/api/v1/me/2fa").json()["secret"])
     assert c.http.post("/api/v1/me/2fa/confirm", json={"code": app.now()}).status_code == 200
     eventually(
@@ -210,25 +225,11 @@ def test_password_and_two_factor_changes_are_mailed_to_the_user(platform):
         what="the two-factor on notice",
     )
 
-    # A sign-in from another browser is a new device; the one registered with is not.
-    other = httpx.post(
-        f"{platform['url']}/api/v1/auth/login",
-        json={"email": c.email, "password": NEW_PASSWORD},
-        headers={"User-Agent": "Mozilla/5.0 (an unknown laptop)"},
-        timeout=20,
-    )
-    assert other.status_code == 200, other.text
-    [notice] = eventually(
-        lambda: mails_to(platform, c.email, "Đăng nhập mới vào tài khoản"),
-        timeout=120,
-        what="the new device notice",
-    )
-    assert "an unknown laptop" in notice.body
-
     def bell() -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = c.http.get("/api/v1/notifications").json()["items"]
         templates = {i["template"] for i in items}
-        return items if {"password_changed", "two_factor_changed"} <= templates else []
+        wanted = {"password_changed", "new_device_sign_in", "two_factor_changed"}
+        return items if wanted <= templates else []
 
     items = eventually(bell, timeout=60, what="the notices in the bell")
     assert all(i["category"] == "security" for i in items)
