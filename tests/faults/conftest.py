@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
-from portal_tests.e2e import SECRET
+from portal_tests.e2e import MAILBOXES, SECRET
 from portal_tests.infra import INFRA_SCRIPT, REPO_ROOT, Infra, _script_env, local_infra
-from portal_tests.platform import platform_env, platform_processes, specs
+from portal_tests.mailcatcher import MailCatcher
+from portal_tests.platform import mail_ports, platform_env, platform_processes, specs
 
 E2E_BASE_PORT = int(os.environ.get("PORTAL_E2E_BASE_PORT", "18000"))
 BASE_PORT = int(os.environ.get("PORTAL_FAULTS_BASE_PORT", str(E2E_BASE_PORT + 300)))
@@ -82,7 +83,11 @@ def platform(fault_infra, infra_control) -> Iterator[dict[str, Any]]:
         prefix,
         extra={"PAYMENTS_SANDBOX_SECRET": SECRET, "WALLET_RELAY_POLL_SECONDS": "0.2"},
     )
+    # Customers verify their address with the mailed link (portal_tests.e2e.Customer).
+    mail = MailCatcher(port=mail_ports(BASE_PORT)[0])
+    mail.start()
     with platform_processes(BASE_PORT, env, REPO_ROOT / ".cache" / "faults-logs") as running:
+        MAILBOXES[running.url] = mail
         yield {
             "url": running.url,
             "services": {spec.name: f"http://127.0.0.1:{spec.port}" for spec in specs(BASE_PORT)},
@@ -90,4 +95,7 @@ def platform(fault_infra, infra_control) -> Iterator[dict[str, Any]]:
             "running": running,
             "mongodb_uri": infra.mongodb_uri,
             "db_prefix": prefix,
+            "mail": mail,
         }
+        MAILBOXES.pop(running.url, None)
+    mail.stop()

@@ -27,6 +27,8 @@ log = get_logger(__name__)
 
 STAFF_ROLES = frozenset({"support_agent", "technician", "sales", "billing_admin", "platform_admin"})
 ACCOUNT_MANAGERS = frozenset({"owner", "admin"})
+UNVERIFIED_MARK = "email_unverified"
+"""Carried among a token's roles while the user's address is unproved (like `dept:<id>`)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,24 @@ class Principal:
     def department(self) -> str | None:
         """A platform staff member's department (carried as the role `dept:<id>`)."""
         return next((r[5:] for r in self.roles if r.startswith("dept:")), None)
+
+    @property
+    def email_verified(self) -> bool:
+        return UNVERIFIED_MARK not in self.roles
+
+    def require_verified_email(self) -> None:
+        """Paying, inviting and changing the address wait until the address is proved."""
+        if not self.email_verified:
+            raise ProblemError(
+                403, "email_unverified", "confirm your email address first (see the mail we sent)"
+            )
+
+
+async def verified_email(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """Guard: the caller's address is proved (payments, invitations, email changes)."""
+    (await principal_from(connection)).require_verified_email()
 
 
 class TokenVerifier(Protocol):

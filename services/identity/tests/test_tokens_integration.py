@@ -26,8 +26,11 @@ from portal_chassis.eventstore import EventStore
 from portal_chassis.problems import ProblemError
 from portal_chassis.settings import AuthSettings
 from portal_contracts.events.identity import (
+    EmailVerificationRequested,
     LoginFailed,
     LoginSucceeded,
+    PasswordChanged,
+    PasswordResetRequested,
     SecondFactorFailed,
     SecondFactorLocked,
     SessionRevoked,
@@ -1363,3 +1366,102 @@ async def test_staff_rules_are_domain_errors(identity, unique):
             platform_roles=("support_agent",),
             department=None,
         )
+
+
+# ---------------------------------------------------------------- forgotten passwords, link mails
+
+MAILER = Principal("service:notifications", "platform", frozenset({"service"}), None, "t")
+
+
+async def reset_token(identity: IdentityService, email: str) -> str:
+    await identity.forgot_password(email)
+    return str((await mailed(identity, email.lower(), "password_reset"))["token"])
+
+
+async def test_a_reset_link_sets_the_password_once_and_ends_every_session(identity, unique):
+    user = await register(identity, unique)
+    email = f"owner-{unique}@example.com"
+    sessions = [await login(identity, email) for _ in range(2)]
+    token = await reset_token(identity, email.upper())
+    assert await identity.resets.find_one({"_id": token}) is None  # kept hashed
+    [requested] = [
+        e
+        for e in await security_log(identity, f"security-{user['user_id']}")
+        if isinstance(e, PasswordResetRequested)
+    ]
+    assert "token" not in requested.model_dump_json()  # the event names the mail only
+
+    # a policy failure changes nothing and leaves the link usable
+    with pytest.raises(DomainError) as err:
+        await identity.reset_password(token, "short")
+    assert err.value.code == "password_too_short"
+    assert await identity.reset_password(token, NEW_PASSWORD) == 2
+    for tokens in sessions:
+        await refused(identity.refresh(tokens["refresh_token"]), 401)
+    await refused(login(identity, email), 401)
+    assert await login(identity, email, NEW_PASSWORD)
+    with pytest.raises(DomainError) as err:
+        await identity.reset_password(token, PASSWORD)
+    assert err.value.code == "reset_token_invalid"
+    user_log = await security_log(identity, f"user-{user['user_id']}")
+    assert any(isinstance(e, PasswordChanged) and e.via == "reset" for e in user_log)
+
+
+async def test_a_reset_link_expires_after_thirty_minutes(identity, unique):
+    await register(identity, unique)
+    email = f"owner-{unique}@example.com"
+    token = await reset_token(identity, email)
+    clock_of(identity).advance(minutes=30, seconds=1)
+    with pytest.raises(DomainError) as err:
+        await identity.reset_password(token, NEW_PASSWORD)
+    assert err.value.code == "reset_token_expired"
+    assert await login(identity, email)  # unchanged
+
+
+async def test_an_unknown_address_gets_no_mail_and_a_flood_is_cut(identity, unique):
+    await identity.forgot_password(f"nobody-{unique}@example.com")
+    assert await identity.outbox.mails.count_documents({"to": f"nobody-{unique}@example.com"}) == 0
+    await register(identity, unique)
+    email = f"owner-{unique}@example.com"
+    for _ in range(identity.settings.password_resets_per_hour + 3):
+        await identity.forgot_password(email)
+    sent = await identity.outbox.mails.count_documents({"to": email, "kind": "password_reset"})
+    assert sent == identity.settings.password_resets_per_hour
+
+
+async def test_only_the_mail_sender_reads_a_link_mail(identity, unique):
+    email = f"owner-{unique}@example.com"
+    user = await sign_up(identity, email)
+    [requested] = [
+        e
+        for e in await security_log(identity, f"security-{user['user_id']}")
+        if isinstance(e, EmailVerificationRequested)
+    ]
+    mail = await identity.link_mail(MAILER, requested.mail_id)
+    assert (mail["kind"], mail["to"], mail["language"]) == ("email_verification", email, "vi")
+    assert mail["token"] == (await mailed(identity, email, "email_verification"))["token"]
+    me = principal_of(identity, await login(identity, email, NEW_PASSWORD))
+    billing = Principal("service:billing", "platform", frozenset({"service"}), None, "t")
+    for caller in (me, billing):
+        with pytest.raises(Forbidden):
+            await identity.link_mail(caller, requested.mail_id)
+    with pytest.raises(NotFound):
+        await identity.link_mail(MAILER, "no-such-mail")
+    clock_of(identity).advance(days=7, seconds=1)
+    with pytest.raises(NotFound):
+        await identity.link_mail(MAILER, requested.mail_id)
+
+
+async def test_an_unverified_user_may_not_invite_and_its_tokens_say_so(identity, unique):
+    email = f"owner-{unique}@example.com"
+    await sign_up(identity, email)
+    tokens = await login(identity, email, NEW_PASSWORD)
+    me = principal_of(identity, tokens)
+    assert not me.email_verified
+    with pytest.raises(REFUSALS) as err:
+        await identity.invite(me, f"staff-{unique}@example.com", "staff")
+    assert (err.value.status_code, err.value.code) == (403, "email_unverified")
+    token = (await mailed(identity, email, "email_verification"))["token"]
+    assert (await identity.verify_email_link(token))["email_verified"] is True
+    assert await identity.invite(me, f"staff-{unique}@example.com", "staff")
+    assert principal_of(identity, await identity.refresh(tokens["refresh_token"])).email_verified

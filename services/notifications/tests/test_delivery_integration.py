@@ -12,9 +12,15 @@ import pytest
 from portal_chassis.decider import DomainError, NotFound
 from portal_contracts.base import DomainEvent
 from portal_contracts.envelope import EventEnvelope
-from portal_contracts.events.identity import UserProfileUpdated, UserRegistered
+from portal_contracts.events.identity import (
+    LoginSucceeded,
+    PasswordResetRequested,
+    UserProfileUpdated,
+    UserRegistered,
+)
 from portal_contracts.registry import event_data
 from portal_notifications.handlers import NotificationsService
+from portal_notifications.links import LinkMail
 
 from . import samples as s
 
@@ -221,3 +227,77 @@ async def test_marking_read_one_and_all(notifications):
 
 def _for(event, account: str):
     return event.model_copy(update={"account_id": account})
+
+
+class FakeLinkMails:
+    """Identity's queued link mails, as its internal route would answer them."""
+
+    def __init__(self) -> None:
+        self.mails: dict[str, LinkMail] = {}
+        self.reads = 0
+
+    async def fetch(self, mail_id: str) -> LinkMail | None:
+        self.reads += 1
+        return self.mails.get(mail_id)
+
+
+async def test_a_reset_link_is_mailed_once_to_the_address_identity_names_and_never_rung(
+    notifications, catcher
+):
+    service, _ = notifications
+    links = FakeLinkMails()
+    service.link_mails = links
+    user, mail_id = f"u-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    email = f"{user}@example.com"
+    links.mails[mail_id] = LinkMail(
+        id=mail_id,
+        kind="password_reset",
+        to=email,
+        token="tok-123",
+        expires_at=s.NOW,
+        name="Lan",
+        language="en",
+    )
+    event = PasswordResetRequested(
+        user_id=user, account_id="acc-x", mail_id=mail_id, expires_at=s.NOW, occurred_at=s.NOW
+    )
+    received = envelope(event)
+    for _ in range(3):  # redelivered
+        await service.on_identity_event(received, event)
+    assert await service.send_due() == 1
+    [mail] = catcher.messages(to=email)
+    assert mail.subject == "Reset your password" and "Hello Lan" in mail.body
+    assert "/reset-password?token=tok-123" in mail.body
+    assert (await service.inbox_page(user, limit=10, offset=0))["total"] == 0
+    # A mail identity no longer has (its link expired and was purged) is not sent.
+    gone = event.model_copy(update={"mail_id": "purged"})
+    await service.on_identity_event(envelope(gone), gone)
+    assert await service.send_due() == 0 and len(catcher.messages(to=email)) == 1
+
+
+async def test_only_a_sign_in_from_a_new_device_is_mailed_once(notifications, catcher):
+    service, _ = notifications
+    account, user = f"acc-{uuid.uuid4().hex[:8]}", f"u-{uuid.uuid4().hex[:8]}"
+    email = f"{user}@example.com"
+    await register(service, account, user, email)
+
+    def sign_in(agent: str) -> LoginSucceeded:
+        return LoginSucceeded(
+            user_id=user,
+            account_id=account,
+            method="password",
+            client_address="203.0.113.9",
+            user_agent=agent,
+            session_id=uuid.uuid4().hex,
+            occurred_at=s.NOW,
+        )
+
+    for event in (sign_in("Phone"), sign_in("Phone")):  # where they registered, then again
+        await service.on_identity_event(envelope(event), event)
+    new = sign_in("Laptop")
+    received = envelope(new)
+    for _ in range(3):  # redelivered: the same decision, one message
+        await service.on_identity_event(received, new)
+    assert await service.send_due() == 1
+    [mail] = catcher.messages(to=email)
+    assert mail.subject == "Đăng nhập mới vào tài khoản" and "Laptop" in mail.body

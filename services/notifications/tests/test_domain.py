@@ -12,6 +12,14 @@ import pytest
 
 from portal_chassis.decider import DomainError
 from portal_contracts.base import DomainEvent
+from portal_contracts.events.identity import (
+    EmailVerificationRequested,
+    LoginSucceeded,
+    PasswordChanged,
+    PasswordResetRequested,
+    TwoFactorDisabled,
+    TwoFactorEnabled,
+)
 from portal_contracts.events.notifications import NotificationPreferencesChanged
 from portal_notifications.domain import (
     PREFERENCES,
@@ -23,6 +31,9 @@ from portal_notifications.domain import (
     channels_for,
     decide_notices,
     decide_preferences,
+    device_key,
+    is_new_device,
+    link_template,
     recipients_for,
     remember,
     retry_delay,
@@ -179,3 +190,85 @@ def test_receipts_reach_every_channel_whatever_is_stored() -> None:
 
 def test_retries_back_off_and_are_capped() -> None:
     assert [retry_delay(n, 5, 60) for n in (1, 2, 3, 4, 5, 9)] == [5, 10, 20, 40, 60, 60]
+
+
+@pytest.mark.parametrize(
+    ("when", "template", "data"),
+    [
+        (
+            PasswordChanged(user_id="u-member", account_id=s.ACCOUNT, occurred_at=s.NOW),
+            "password_changed",
+            {"via": "change"},
+        ),
+        (
+            PasswordChanged(
+                user_id="u-member", account_id=s.ACCOUNT, via="reset", occurred_at=s.NOW
+            ),
+            "password_changed",
+            {"via": "reset"},
+        ),
+        (
+            TwoFactorEnabled(user_id="u-member", account_id=s.ACCOUNT, occurred_at=s.NOW),
+            "two_factor_changed",
+            {"enabled": True},
+        ),
+        (
+            TwoFactorDisabled(user_id="u-member", account_id=s.ACCOUNT, occurred_at=s.NOW),
+            "two_factor_changed",
+            {"enabled": False},
+        ),
+    ],
+)
+def test_password_and_two_factor_changes_tell_that_user_on_every_channel(
+    when: DomainEvent, template: str, data: dict
+) -> None:
+    [notice] = notices([], when)
+    assert (notice.template, notice.category) == (template, "security")
+    assert data.items() <= notice.data.items()
+    assert recipients_for(notice, s.PEOPLE) == [s.MEMBER]  # not the account's managers
+    assert channels_for("security", Preferences()) == ["email", "in_app"]
+
+
+def test_link_requests_are_mail_only_and_call_for_no_notice() -> None:
+    for when in (
+        PasswordResetRequested(
+            user_id="u", account_id="a", mail_id="m", expires_at=s.NOW, occurred_at=s.NOW
+        ),
+        EmailVerificationRequested(
+            user_id="u", account_id="a", mail_id="m", expires_at=s.NOW, occurred_at=s.NOW
+        ),
+    ):
+        assert decide_notices(when, {}) == []
+        assert link_template(when) in ("password_reset", "email_verification")
+
+
+def sign_in(agent: str = "Firefox", address: str = "203.0.113.9") -> LoginSucceeded:
+    return LoginSucceeded(
+        user_id="u-member",
+        account_id=s.ACCOUNT,
+        method="password",
+        client_address=address,
+        user_agent=agent,
+        session_id="sess-1",
+        occurred_at=s.NOW,
+    )
+
+
+def test_a_sign_in_from_a_new_device_tells_that_user_and_a_known_one_nothing() -> None:
+    new = {("login", "sess-1"): {"new_device": True}}
+    [notice] = decide_notices(sign_in(), new)
+    assert (notice.template, notice.category) == ("new_device_sign_in", "security")
+    assert recipients_for(notice, s.PEOPLE) == [s.MEMBER]
+    message = RENDERER.render(notice.template, notice.data, s.ADMIN)
+    assert "203.0.113.9" in message.body and "Firefox" in message.body
+    assert decide_notices(sign_in(), {("login", "sess-1"): {"new_device": False}}) == []
+    with pytest.raises(FactMissing):
+        decide_notices(sign_in(), {})
+
+
+def test_a_device_is_new_only_for_the_event_that_first_saw_it_and_not_the_first_one() -> None:
+    assert is_new_device("evt-2", "evt-2", user_first_device=False)
+    assert not is_new_device("evt-1", "evt-1", user_first_device=True)  # where they registered
+    assert not is_new_device("evt-2", "evt-3", user_first_device=False)  # seen before
+    assert device_key("u", "1.2.3.4", "A") != device_key("u", "1.2.3.4", "B")
+    assert device_key("u", "1.2.3.4", "A") != device_key("u", "5.6.7.8", "A")

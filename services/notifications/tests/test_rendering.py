@@ -41,6 +41,11 @@ SAMPLES: dict[str, dict[str, object]] = {
     "payment_claim_rejected": {"number": "PF-1", "reason": "no such transfer", "invoice_id": "i"},
     "ticket_staff_reply": {"number": "T-1", "title": "Down", "content": "Fixed", "ticket_id": "t"},
     "repair_ready": {"number": "R-1", "model": "X1", "repaired": True, "repair_id": "rp-1"},
+    "email_verification": {"token": "tok-1", "expires_at": AT, "email": "lan@example.com"},
+    "password_reset": {"token": "tok-1", "expires_at": AT},
+    "password_changed": {"via": "reset", "at": AT},
+    "two_factor_changed": {"enabled": True, "at": AT},
+    "new_device_sign_in": {"at": AT, "client_address": "203.0.113.9", "user_agent": "Firefox"},
 }
 RENDERER = Renderer("https://portal.example")
 
@@ -94,3 +99,23 @@ def test_times_are_in_the_recipients_zone_and_language() -> None:
 def test_an_unknown_language_falls_back_to_vietnamese() -> None:
     message = RENDERER.render("invoice_paid", SAMPLES["invoice_paid"], person("fr"))
     assert message.language == "vi"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize(
+    ("template", "page"),
+    [("email_verification", "verify-email"), ("password_reset", "reset-password")],
+)
+def test_link_mails_carry_the_link_with_its_token(template: str, page: str, language: str) -> None:
+    message = RENDERER.render(template, SAMPLES[template], person(language))
+    assert f"https://portal.example/{page}?token=tok-1" in message.body
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_security_notices_say_what_changed(language: str) -> None:
+    def text(template: str, **data: object) -> str:
+        message = RENDERER.render(template, {"at": AT, **data}, person(language))
+        return message.subject + message.body
+
+    assert text("password_changed", via="reset") != text("password_changed", via="change")
+    assert text("two_factor_changed", enabled=True) != text("two_factor_changed", enabled=False)

@@ -85,6 +85,16 @@ class MailCatcher:
         with self._lock:
             return [m for m in self._messages if to is None or to in m.to]
 
+    def take(self, to: str, containing: str) -> CaughtMail | None:
+        """Remove and return the newest mail to `to` whose body contains `containing` (a
+        helper that consumed a mail, e.g. a verification link, leaves the rest as it was)."""
+        with self._lock:
+            for mail in reversed(self._messages):
+                if to in mail.to and containing in mail.body:
+                    self._messages.remove(mail)
+                    return mail
+        return None
+
     def start(self) -> None:
         self._controller = Controller(_Handler(self), hostname=self.host, port=self.port)
         self._controller.start()

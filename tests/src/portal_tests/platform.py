@@ -79,6 +79,7 @@ def platform_env(
     env = dict(os.environ)
     # Dev/test only: production reads these secrets from its secret store.
     billing_secret = env.get("BILLING_SERVICE_CLIENT_SECRET", "billing-dev-secret")
+    mail_secret = env.get("NOTIFICATIONS_SERVICE_CLIENT_SECRET", "notifications-dev-secret")
     env.update(
         {
             "KAFKA_BOOTSTRAP_SERVERS": kafka,
@@ -109,7 +110,11 @@ def platform_env(
             "BILLING_WALLET_URL": f"http://127.0.0.1:{base_port + 101}",
             "BILLING_IDENTITY_URL": f"http://127.0.0.1:{base_port + 102}",
             "BILLING_SERVICE_CLIENT_SECRET": billing_secret,
-            "IDENTITY_SERVICE_CLIENTS": json.dumps({"billing": billing_secret}),
+            "NOTIFICATIONS_IDENTITY_URL": f"http://127.0.0.1:{base_port + 102}",
+            "NOTIFICATIONS_SERVICE_CLIENT_SECRET": mail_secret,
+            "IDENTITY_SERVICE_CLIENTS": json.dumps(
+                {"billing": billing_secret, "notifications": mail_secret}
+            ),
             "TICKETS_BILLING_URL": f"http://127.0.0.1:{base_port + 106}",
             "PAYMENTS_SANDBOX_SECRET": env.get("PAYMENTS_SANDBOX_SECRET", "sandbox-secret"),
         }

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pymongo import MongoClient
 
-from portal_tests.e2e import REUSE_GRACE_SECONDS, SECRET, Customer
+from portal_tests.e2e import MAILBOXES, REUSE_GRACE_SECONDS, SECRET, Customer
 from portal_tests.infra import REPO_ROOT
 from portal_tests.mailcatcher import MailCatcher
 from portal_tests.otlp import OtlpReceiver
@@ -59,6 +59,7 @@ def platform(infra) -> Iterator[dict[str, Any]]:
     mail.start()
     with platform_processes(BASE_PORT, env, REPO_ROOT / ".cache" / "e2e-logs") as processes:
         url = processes.url
+        MAILBOXES[url] = mail
         mongo: MongoClient[dict[str, Any]] = MongoClient(infra.mongodb_uri)
         yield {
             "url": url,
@@ -79,6 +80,7 @@ def platform(infra) -> Iterator[dict[str, Any]]:
             "traces": traces,
         }
         mongo.close()
+        MAILBOXES.pop(url, None)
     mail.stop()
     traces.stop()
     clock_file.unlink(missing_ok=True)

@@ -52,6 +52,23 @@ export interface paths {
         patch: operations["identity_V1AccountUsersUserIdChangeRole"];
         trace?: never;
     };
+    "/api/v1/auth/email/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** VerifyEmail */
+        post: operations["identity_V1AuthEmailVerifyVerifyEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/invitations/accept": {
         parameters: {
             query?: never;
@@ -148,6 +165,40 @@ export interface paths {
         put?: never;
         /** Logout */
         post: operations["identity_V1AuthLogoutLogout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/password/forgot": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** ForgotPassword */
+        post: operations["identity_V1AuthPasswordForgotForgotPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/password/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** ResetPassword */
+        post: operations["identity_V1AuthPasswordResetResetPassword"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2453,6 +2504,29 @@ export interface components {
             /** @constant */
             status: "changed";
             other_sessions_revoked: number;
+        };
+        /** PasswordForgottenIn */
+        PasswordForgottenIn: {
+            /** Email */
+            email: string;
+        };
+        /** PasswordResetIn */
+        PasswordResetIn: {
+            /** Token */
+            token: string;
+            /** New Password */
+            new_password: string;
+        };
+        /** PasswordResetMailOut */
+        PasswordResetMailOut: {
+            /** @constant */
+            status: "accepted";
+        };
+        /** PasswordResetOut */
+        PasswordResetOut: {
+            /** @constant */
+            status: "reset";
+            sessions_revoked: number;
         };
         /** ProfileOut */
         ProfileOut: {
@@ -5030,7 +5104,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            /** @description Signed in, but not allowed. Codes: `email_unverified`, `forbidden`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5231,6 +5305,132 @@ export interface operations {
                 };
             };
             /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    identity_V1AuthEmailVerifyVerifyEmail: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key (up to 200 characters): the same key and body answer the first response again; the same key with another body is refused. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmailVerificationIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailStatusOut"];
+                };
+            };
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A file of a kind not taken here. Codes: `unsupported_file_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5916,6 +6116,258 @@ export interface operations {
                 };
             };
             /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    identity_V1AuthPasswordForgotForgotPassword: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key (up to 200 characters): the same key and body answer the first response again; the same key with another body is refused. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordForgottenIn"];
+            };
+        };
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasswordResetMailOut"];
+                };
+            };
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A file of a kind not taken here. Codes: `unsupported_file_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    identity_V1AuthPasswordResetResetPassword: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key (up to 200 characters): the same key and body answer the first response again; the same key with another body is refused. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasswordResetOut"];
+                };
+            };
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A file of a kind not taken here. Codes: `unsupported_file_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `reset_token_expired`, `reset_token_invalid`, `unprocessable`, `verification_invalid`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -12378,7 +12830,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            /** @description Signed in, but not allowed. Codes: `email_unverified`, `forbidden`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12497,7 +12949,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            /** @description Signed in, but not allowed. Codes: `email_unverified`, `forbidden`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -20956,7 +21408,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            /** @description Signed in, but not allowed. Codes: `email_unverified`, `forbidden`. */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -55,7 +55,7 @@ from portal_billing.models import (
     UpgradeIn,
     UpgradePreviewOut,
 )
-from portal_chassis.auth import Principal, optional_principal, principal_from
+from portal_chassis.auth import Principal, optional_principal, principal_from, verified_email
 from portal_chassis.contract import PRINCIPAL, Limit, Offset, use_cases
 from portal_chassis.problems import ProblemError
 from portal_chassis.web import IdempotencyKey, download
@@ -335,7 +335,7 @@ class InvoicesController(Controller):
     @post(
         "/{invoice_id:str}/pay",
         status_code=200,
-        guards=[payer_guard],
+        guards=[payer_guard, verified_email],
         operation_class=_OptionalBody,
         responses={
             202: ResponseSpec(
@@ -378,7 +378,11 @@ class InvoicesController(Controller):
     ) -> InvoiceOut:
         return await payments.refund(deps, principal, invoice_id, data)
 
-    @post("/{invoice_id:str}/payment-confirmation", status_code=201, guards=[payer_guard])
+    @post(
+        "/{invoice_id:str}/payment-confirmation",
+        status_code=201,
+        guards=[payer_guard, verified_email],
+    )
     async def claim(
         self,
         invoice_id: FromPath[str],

@@ -33,10 +33,15 @@ from portal_identity.schemas import (
     InvitationOut,
     JwksOut,
     KeyRotationOut,
+    LinkMailOut,
     LoginIn,
     MeOut,
     PasswordChangedOut,
     PasswordChangeIn,
+    PasswordForgottenIn,
+    PasswordResetIn,
+    PasswordResetMailOut,
+    PasswordResetOut,
     ProfileOut,
     ProfilePatchIn,
     QrApprovalIn,
@@ -212,11 +217,53 @@ class AuthController(Controller):
             await identity.approve_qr(principal, challenge_id, data.device)
         )
 
+    @post("/password/forgot", status_code=202)
+    async def forgot_password(
+        self, data: JSONBody[PasswordForgottenIn], identity: Identity
+    ) -> PasswordResetMailOut:
+        """Mail a single-use reset link (valid 30 minutes) if the address has an account.
+        The answer is the same whether or not it has one."""
+        await identity.forgot_password(data.email)
+        return PasswordResetMailOut(status="accepted")
+
+    @post("/password/reset", status_code=200)
+    async def reset_password(
+        self, data: JSONBody[PasswordResetIn], identity: Identity
+    ) -> PasswordResetOut:
+        """Set a new password with the mailed token (once); every session of the user ends."""
+        ended = await identity.reset_password(data.token, data.new_password)
+        return PasswordResetOut(status="reset", sessions_revoked=ended)
+
+    @post("/email/verify", status_code=200)
+    async def verify_email(
+        self, data: JSONBody[EmailVerificationIn], identity: Identity
+    ) -> EmailStatusOut:
+        """Confirm an address with the token from the verification mail (no sign-in needed:
+        the link may be opened on another device). Tokens then issued no longer carry
+        `email_unverified`: refresh or sign in again to pay, invite or change the email."""
+        return EmailStatusOut.model_validate(await identity.verify_email_link(data.token))
+
     @post("/invitations/accept", status_code=201)
     async def accept(self, data: JSONBody[AcceptInvitationIn], identity: Identity) -> UserIdsOut:
         return UserIdsOut.model_validate(
             await identity.accept_invitation(data.token, data.name, data.password)
         )
+
+
+class InternalController(Controller):
+    """For other services only: never routed by the gateway (no prefix leads here)."""
+
+    path = "/v1/internal"
+    tags = ["internal"]
+    guards = [signed_in]
+    dependencies = {"principal": PRINCIPAL, "identity": IDENTITY}
+
+    @get("/mails/{mail_id:str}")
+    async def mail(
+        self, mail_id: FromPath[str], principal: Caller, identity: Identity
+    ) -> LinkMailOut:
+        """A queued mail with its link token, for the notifications service's mail sender."""
+        return LinkMailOut.model_validate(await identity.link_mail(principal, mail_id))
 
 
 class ImageBody(Operation):

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from portal_chassis.auth import UNVERIFIED_MARK
 from portal_chassis.decider import Conflict, Decider, DomainError, NotFound
 from portal_contracts.events.identity import (
     AccountKind,
@@ -176,6 +177,7 @@ class UpdateProfile:
 @dataclass(frozen=True)
 class RecordPasswordChange:
     now: datetime
+    via: Literal["change", "reset"] = "change"
 
 
 UserCommand = (
@@ -224,6 +226,11 @@ class ActiveUser(BaseModel):
         """The token's roles; a staff member's department travels as `dept:<id>`."""
         department = [f"dept:{self.department}"] if self.department else []
         return [self.role, *self.platform_roles, *department]
+
+    def token_roles(self) -> list[str]:
+        """The roles a token carries: with `email_unverified` until the address is proved
+        (services refuse payments and the like to it: `Principal.email_verified`)."""
+        return self.roles() + ([] if self.email_verified else [UNVERIFIED_MARK])
 
 
 UserState = NoUser | InvitedUser | ActiveUser
@@ -375,7 +382,10 @@ def decide_user(cmd: UserCommand, state: UserState) -> Sequence[IdentityEvent]:
             user = _active(state, None)
             return [
                 PasswordChanged(
-                    user_id=user.user_id, account_id=user.account_id, occurred_at=cmd.now
+                    user_id=user.user_id,
+                    account_id=user.account_id,
+                    via=cmd.via,
+                    occurred_at=cmd.now,
                 )
             ]
     raise TypeError(f"unknown command {cmd!r}")

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import segno
 from pymongo import ASCENDING, IndexModel
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -35,11 +36,14 @@ from portal_chassis.decider import (
 from portal_chassis.eventstore import CommitMetadata, EventStore
 from portal_chassis.logging import get_logger
 from portal_chassis.mongo import ensure_indexes, replace_by_id
+from portal_chassis.projection import insert_once
 from portal_chassis.reference import ReferenceList
 from portal_contracts.events.identity import (
     AccountKind,
+    EmailVerificationRequested,
     LoginFailed,
     LoginSucceeded,
+    PasswordResetRequested,
     QrLoginApproved,
     SecondFactorFailed,
     SecondFactorLocked,
@@ -129,6 +133,8 @@ class IdentityService:
             ),
         )
         self.verifications = db["email_verifications"]
+        self.resets = db["password_resets"]
+        self.reset_uses = db["password_reset_uses"]
         self.outbox = Outbox(db)
 
     async def setup(self) -> None:
@@ -136,6 +142,7 @@ class IdentityService:
             self.credentials, [IndexModel([("account_id", ASCENDING)], name="account")]
         )
         await ensure_indexes(self.emails, [IndexModel([("account_id", ASCENDING)], name="account")])
+        await ensure_indexes(self.resets, [IndexModel([("user_id", ASCENDING)], name="user")])
         await self.throttle.setup()
         await self.mfa.setup()
         await self.outbox.setup()
@@ -209,7 +216,11 @@ class IdentityService:
         department: str | None = None,
         account_id: str | None = None,
         role: str = "owner",
+        verified: bool = True,
     ) -> dict[str, str]:
+        """Create a user (and for an owner, the account). `verified`: the address counts as
+        proved (staff and the seeded admin, created by whoever runs the platform); the public
+        self-registration passes False and mails a link instead."""
         email = normalise_email(email)
         check_policy(password, email)
         ids = await self._reserve_email(email, self.new_id(), account_id or self.new_id())
@@ -252,6 +263,12 @@ class IdentityService:
             ),
             metadata=self._meta(account_id, actor or user_id),
         )
+        if verified:
+            await self.users.run(
+                domain.user_stream(user_id),
+                domain.VerifyEmail(email=email, now=now),
+                metadata=self._meta(account_id, actor or user_id),
+            )
         await self.emails.update_one({"_id": email}, {"$set": {"status": "active"}})
         return {"account_id": account_id, "user_id": user_id, "email": email}
 
@@ -286,7 +303,12 @@ class IdentityService:
         check_policy(password, email)
         try:
             result = await self.register(
-                email=email, password=password, name=name, account_name=account_name, kind=kind
+                email=email,
+                password=password,
+                name=name,
+                account_name=account_name,
+                kind=kind,
+                verified=False,
             )
         except Conflict as exc:
             if exc.code != "email_taken":
@@ -295,46 +317,170 @@ class IdentityService:
             await self.outbox.queue("registration_attempt", email, now, now + timedelta(days=1))
             ids = {"account_id": self.new_id(), "user_id": self.new_id(), "email": email}
             return {**ids, **self.tokens.decoy(ids["user_id"], ids["account_id"], now)}
-        await self._send_verification(result["user_id"], email, now)
         user = await self._user(result["user_id"])
         assert user is not None  # registered just now
+        await self._send_verification(user, now)
         return {**result, **await self._open_session(user, "password", client_address, user_agent)}
 
-    async def _send_verification(self, user_id: str, email: str, now: datetime) -> None:
-        token = secrets.token_urlsafe(32)
+    async def _send_verification(self, user: ActiveUser, now: datetime) -> None:
         expires = now + timedelta(days=self.settings.email_verification_days)
-        await self.verifications.insert_one(
-            {"_id": _digest(token), "user_id": user_id, "email": email, "expires_at": expires}
+        await self._mail_link(user, "email_verification", self.verifications, expires, now)
+
+    async def _mail_link(
+        self,
+        user: ActiveUser,
+        kind: Literal["email_verification", "password_reset"],
+        links: AsyncCollection[dict[str, Any]],
+        expires: datetime,
+        now: datetime,
+    ) -> None:
+        """A one-time link to the user's address: its hash in `links` (where it is
+        checked), the token in the outgoing mail, an event naming the mail (no token)."""
+        token = secrets.token_urlsafe(32)
+        await links.insert_one(
+            {
+                "_id": _digest(token),
+                "user_id": user.user_id,
+                "email": user.email,
+                "expires_at": expires,
+            }
         )
-        await self.outbox.queue(
-            "email_verification", email, now, expires, token=token, user_id=user_id
+        mail_id = await self.outbox.queue(
+            kind, user.email, now, expires, token=token, user_id=user.user_id
+        )
+        event = (
+            EmailVerificationRequested if kind == "email_verification" else PasswordResetRequested
+        )
+        await self._security_log(
+            user.user_id,
+            event(
+                user_id=user.user_id,
+                account_id=user.account_id,
+                mail_id=mail_id,
+                expires_at=expires,
+                occurred_at=now,
+            ),
         )
 
     async def resend_verification(self, principal: Principal) -> dict[str, Any]:
         user = await self.me(principal)
         if not user.email_verified:
-            await self._send_verification(user.user_id, user.email, self.clock.now())
+            await self._send_verification(user, self.clock.now())
         return {"email": user.email, "email_verified": user.email_verified}
 
     async def verify_email(self, principal: Principal, token: str) -> dict[str, Any]:
         """Confirm the address with the token mailed to it (signed in as its user)."""
-        now = self.clock.now()
         doc = await self.verifications.find_one({"_id": _digest(token)})
-        if doc is None or doc["user_id"] != principal.user_id or doc["expires_at"] < now:
+        if doc is None or doc["user_id"] != principal.user_id:
+            raise DomainError("verification_invalid", "this link is not valid any more")
+        return await self._verify(doc)
+
+    async def verify_email_link(self, token: str) -> dict[str, Any]:
+        """Confirm an address with the token alone (the mailed link, opened anywhere): the
+        token went to that mailbox only, so holding it is the proof."""
+        doc = await self.verifications.find_one({"_id": _digest(token)})
+        if doc is None:
+            raise DomainError("verification_invalid", "this link is not valid any more")
+        return await self._verify(doc)
+
+    async def _verify(self, doc: dict[str, Any]) -> dict[str, Any]:
+        now = self.clock.now()
+        if doc["expires_at"] < now:
+            raise DomainError("verification_invalid", "this link is not valid any more")
+        user = await self._user(doc["user_id"])
+        if user is None:
             raise DomainError("verification_invalid", "this link is not valid any more")
         outcome = await self.users.run(
-            domain.user_stream(principal.user_id),
+            domain.user_stream(user.user_id),
             domain.VerifyEmail(email=doc["email"], now=now),
-            metadata=self._meta(principal.account_id, principal.user_id),
+            metadata=self._meta(user.account_id, user.user_id),
         )
-        await self.verifications.delete_many({"user_id": principal.user_id})
+        await self.verifications.delete_many({"user_id": user.user_id})
         assert isinstance(outcome.state, ActiveUser)
         return {"email": outcome.state.email, "email_verified": outcome.state.email_verified}
 
     async def purge_links(self, now: datetime) -> int:
-        """Expired verification links and the mails that carried them."""
+        """Expired verification and reset links and the mails that carried them."""
         gone = await self.verifications.delete_many({"expires_at": {"$lt": now}})
-        return gone.deleted_count + await self.outbox.purge(now)
+        resets = await self.resets.delete_many({"expires_at": {"$lt": now}})
+        # A used link is remembered until it would have expired anyway.
+        horizon = now - timedelta(minutes=self.settings.password_reset_minutes)
+        await self.reset_uses.delete_many({"at": {"$lt": horizon}})
+        return gone.deleted_count + resets.deleted_count + await self.outbox.purge(now)
+
+    # ------------------------------------------------------------ forgotten passwords
+
+    async def forgot_password(self, email: str) -> None:
+        """Mail a single-use reset link if the address has an account; answered alike
+        either way (the caller learns nothing), and at most a few mails per hour."""
+        email = normalise_email(email)
+        now = self.clock.now()
+        claim = await self.emails.find_one({"_id": email, "status": "active"})
+        user = await self._user(claim["user_id"]) if claim else None
+        if user is None:
+            return
+        recent = await self.outbox.count(email, "password_reset", now - timedelta(hours=1))
+        if recent >= self.settings.password_resets_per_hour:
+            log.info("password reset mail withheld: too many this hour", user_id=user.user_id)
+            return
+        expires = now + timedelta(minutes=self.settings.password_reset_minutes)
+        await self._mail_link(user, "password_reset", self.resets, expires, now)
+
+    async def reset_password(self, token: str, new_password: str) -> int:
+        """Set a new password with a mailed reset token, once; every session of the user
+        ends (their refresh tokens are refused). Returns how many sessions ended."""
+        now = self.clock.now()
+        digest = _digest(token)
+        doc = await self.resets.find_one({"_id": digest})
+        user = await self._user(doc["user_id"]) if doc else None
+        if doc is None or user is None or user.email != doc["email"]:
+            raise DomainError("reset_token_invalid", "this reset link is not valid (any more)")
+        if doc["expires_at"] < now:
+            raise DomainError("reset_token_expired", "this reset link has expired")
+        check_policy(new_password, user.email)  # refused before the token is used up
+        # One use, decided by a unique insert (atomic on FerretDB, unlike findAndModify).
+        if not await insert_once(self.reset_uses, {"_id": digest, "at": now}):
+            raise DomainError("reset_token_invalid", "this reset link is not valid (any more)")
+        await self.resets.delete_many({"user_id": user.user_id})  # older links die too
+        await self.credentials.update_one(
+            {"_id": user.user_id},
+            {"$set": {"password_hash": await hash_password(new_password), "updated_at": now}},
+        )
+        await self.users.run(
+            domain.user_stream(user.user_id),
+            domain.RecordPasswordChange(now=now, via="reset"),
+            metadata=self._meta(user.account_id, user.user_id),
+        )
+        # The link went to the address: it is proved as well.
+        await self.users.run(
+            domain.user_stream(user.user_id),
+            domain.VerifyEmail(email=user.email, now=now),
+            metadata=self._meta(user.account_id, user.user_id),
+        )
+        sessions = await self.tokens.active_sessions(user.user_id)
+        for session in sessions:
+            await self._revoke(user.user_id, user.account_id, session["_id"], "password_changed")
+        return len(sessions)
+
+    async def link_mail(self, principal: Principal, mail_id: str) -> dict[str, Any]:
+        """A queued mail with its link token, for the mail sender only (a service token of
+        one of `mail_clients`): the token leaves identity only into the mail."""
+        allowed = {f"service:{client}" for client in self.settings.mail_clients}
+        if "service" not in principal.roles or principal.user_id not in allowed:
+            raise Forbidden("forbidden", "only the mail sender reads queued mail")
+        doc = await self.outbox.mails.find_one({"_id": mail_id})
+        if doc is None or not doc.get("token") or doc["expires_at"] < self.clock.now():
+            raise NotFound("mail_not_found", "no such mail (or its link has expired)")
+        user = await self._user(doc["user_id"])
+        return {
+            "id": doc["_id"],
+            "kind": doc["kind"],
+            "to": doc["to"],
+            "token": doc["token"],
+            "expires_at": doc["expires_at"],
+            "name": user.name if user else doc["to"],
+            "language": user.language if user else "vi",
+        }
 
     async def seed_platform_admin(self) -> None:
         email = normalise_email(self.settings.admin_email)
@@ -363,7 +509,7 @@ class IdentityService:
 
     async def roles_of(self, user_id: str) -> list[str] | None:
         user = await self._user(user_id)
-        return None if user is None else user.roles()
+        return None if user is None else user.token_roles()
 
     async def login(
         self, email: str, password: str, client_address: str, user_agent: str
@@ -543,7 +689,7 @@ class IdentityService:
         tokens = await self.tokens.open_session(
             user.user_id,
             user.account_id,
-            user.roles(),
+            user.token_roles(),
             method=method,
             client_address=client_address,
             user_agent=user_agent,
@@ -711,6 +857,15 @@ class IdentityService:
 
     # ------------------------------------------------------------ account users
 
+    async def _require_verified(self, principal: Principal) -> ActiveUser:
+        """The user's address is proved, as of now (the token may predate the proof)."""
+        user = await self.me(principal)
+        if not user.email_verified:
+            raise Forbidden(
+                "email_unverified", "confirm your email address first (see the mail we sent)"
+            )
+        return user
+
     def _require_manager(self, principal: Principal) -> None:
         if not principal.manages_account:
             raise Forbidden("forbidden", "only the owner or an admin manages users")
@@ -724,6 +879,7 @@ class IdentityService:
         an address has an account.
         """
         self._require_manager(principal)
+        await self._require_verified(principal)
         email = normalise_email(email)
         new_user_id = self.new_id()
         now = self.clock.now()

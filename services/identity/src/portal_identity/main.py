@@ -18,6 +18,7 @@ from portal_contracts.registry import events_of
 from portal_identity.api import (
     AccountUsersController,
     AuthController,
+    InternalController,
     MeController,
     StaffController,
 )
@@ -98,7 +99,13 @@ def create(settings: IdentitySettings | None = None) -> Litestar:
 
     return create_app(
         title="Identity service",
-        route_handlers=[AuthController, MeController, AccountUsersController, StaffController],
+        route_handlers=[
+            AuthController,
+            MeController,
+            AccountUsersController,
+            StaffController,
+            InternalController,
+        ],
         runtime=runtime,
         on_start=[start],
         on_stop=[background.stop],

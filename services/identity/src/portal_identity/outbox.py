@@ -1,10 +1,12 @@
 """Mails identity needs sent, each to one address, some carrying a link token.
 
-A token that proves a mailbox (invitation, email verification) must reach that mailbox
-and nobody else: never the answer to the inviter or the registrant. Identity queues the
-mail here; the notifications mailer takes it from here and deletes it once sent (mail
-sending is another piece of work). Only the token's hash is kept where it is checked; the
-plain token lives here until it is sent or expires (then the purge removes it).
+A token that proves a mailbox (invitation, email verification, password reset) must reach
+that mailbox and nobody else: never the answer to the inviter or the registrant, never an
+event (topics are kept for ever and read by analytics). Identity queues the mail here and
+appends an event naming only the mail's id; the notifications service reads the mail with
+its service token (`GET /v1/internal/mails/{id}`) and sends it. Only the token's hash is
+kept where it is checked; the plain token lives here until the link expires (then the
+purge removes it).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from portal_chassis.mongo import ensure_indexes, index
 
 MailKind = Literal[
     "email_verification",
+    "password_reset",
     "invitation",
     "registration_attempt",
     "invitation_for_existing_address",
@@ -40,10 +43,11 @@ class Outbox:
         expires_at: datetime,
         token: str | None = None,
         **fields: Any,
-    ) -> None:
+    ) -> str:
+        mail_id = uuid.uuid4().hex
         await self.mails.insert_one(
             {
-                "_id": uuid.uuid4().hex,
+                "_id": mail_id,
                 "kind": kind,
                 "to": to,
                 "token": token,
@@ -51,6 +55,12 @@ class Outbox:
                 "expires_at": expires_at,
                 **fields,
             }
+        )
+        return mail_id
+
+    async def count(self, to: str, kind: MailKind, since: datetime) -> int:
+        return await self.mails.count_documents(
+            {"to": to, "kind": kind, "created_at": {"$gte": since}}
         )
 
     async def purge(self, now: datetime) -> int:

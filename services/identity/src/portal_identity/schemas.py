@@ -90,6 +90,16 @@ class PasswordChangeIn(Strict):
     new_password: Password
 
 
+class PasswordForgottenIn(Strict):
+    email: Annotated[str, Field(min_length=1, max_length=254)]
+    """Any text: an address with no account is answered the same way as one with."""
+
+
+class PasswordResetIn(Strict):
+    token: Token
+    new_password: Password
+
+
 class InvitationIn(Strict):
     email: EmailStr = Field(max_length=254)
     role: Literal["admin", "staff"] = "staff"
@@ -232,6 +242,29 @@ class MeOut(ProfileOut):
 class EmailStatusOut(Out):
     email: str
     email_verified: bool
+
+
+class PasswordResetMailOut(Out):
+    """The same answer whether or not the address has an account."""
+
+    status: Literal["accepted"]
+
+
+class PasswordResetOut(Out):
+    status: Literal["reset"]
+    sessions_revoked: int
+
+
+class LinkMailOut(Out):
+    """Internal (the notifications service): a queued mail with its one-time link token."""
+
+    id: str
+    kind: Literal["password_reset", "email_verification"]
+    to: str
+    token: str
+    expires_at: datetime
+    name: str
+    language: str
 
 
 class TwoFactorSetupOut(Out):

@@ -28,6 +28,12 @@ class IdentitySettings(ServiceSettings):
     """Registration attempts from one client address (an office behind NAT is one)."""
     registrations_per_email_per_hour: int = 5
     email_verification_days: int = 7
+    password_reset_minutes: int = 30
+    """How long a mailed password reset link works (once)."""
+    password_resets_per_hour: int = 5
+    """Reset mails per address and hour; more requests are answered alike and send nothing."""
+    mail_clients: list[str] = ["notifications"]
+    """Service clients allowed to read queued mails with their link tokens."""
     second_factor_failures: int = 10
     """Wrong one-time codes per user and window (any challenge) before the lock."""
     second_factor_window_minutes: int = 15

@@ -12,6 +12,7 @@ try a mail again. No I/O, no clock: the facts and the people come in as argument
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +27,15 @@ from portal_contracts.events.billing import (
     PaymentClaimApproved,
     PaymentClaimFiled,
     PaymentClaimRejected,
+)
+from portal_contracts.events.identity import (
+    EmailVerificationRequested,
+    LinkMailRequested,
+    LoginSucceeded,
+    PasswordChanged,
+    PasswordResetRequested,
+    TwoFactorDisabled,
+    TwoFactorEnabled,
 )
 from portal_contracts.events.notifications import NotificationPreferencesChanged
 from portal_contracts.events.repairs import RepairReady, RepairRegistered
@@ -134,9 +144,68 @@ def _managers(template: str, category: str, account_id: str, **data: Any) -> Not
     return Notice(template, category, account_id, "account_managers", dict(data))
 
 
+def device_key(user_id: str, client_address: str, user_agent: str) -> str:
+    """A device, as far as a sign-in tells: the browser or app and where it signs in from."""
+    digest = hashlib.sha256(f"{client_address}\n{user_agent}".encode()).hexdigest()[:32]
+    return f"{user_id}:{digest}"
+
+
+def is_new_device(first_event_id: str, event_id: str, user_first_device: bool) -> bool:
+    """A sign-in from a device first seen with this event, unless it is the user's very
+    first device (where they registered): that one is theirs."""
+    return first_event_id == event_id and not user_first_device
+
+
+def _security(template: str, account_id: str, user_id: str, **data: Any) -> Notice:
+    return Notice(template, "security", account_id, "user", dict(data), user_id)
+
+
+LINK_TEMPLATES: dict[type[LinkMailRequested], str] = {
+    PasswordResetRequested: "password_reset",
+    EmailVerificationRequested: "email_verification",
+}
+"""Events asking for a mail with a one-time link: mail only (never the bell), to the
+address identity names, with the token identity hands to this service alone."""
+
+
+def link_template(event: LinkMailRequested) -> str:
+    return LINK_TEMPLATES[type(event)]
+
+
 def decide_notices(event: DomainEvent, facts: Facts) -> list[Notice]:
     """The notices an event calls for; most events call for none."""
     match event:
+        case PasswordChanged():
+            return [
+                _security(
+                    "password_changed",
+                    event.account_id,
+                    event.user_id,
+                    via=event.via,
+                    at=event.occurred_at,
+                )
+            ]
+        case LoginSucceeded() if _fact(facts, "login", event.session_id).get("new_device"):
+            return [
+                _security(
+                    "new_device_sign_in",
+                    event.account_id,
+                    event.user_id,
+                    at=event.occurred_at,
+                    client_address=event.client_address,
+                    user_agent=event.user_agent or "?",
+                )
+            ]
+        case TwoFactorEnabled() | TwoFactorDisabled():
+            return [
+                _security(
+                    "two_factor_changed",
+                    event.account_id,
+                    event.user_id,
+                    enabled=isinstance(event, TwoFactorEnabled),
+                    at=event.occurred_at,
+                )
+            ]
         case TopUpCompleted():
             return [
                 _managers(

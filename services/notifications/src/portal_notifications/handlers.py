@@ -30,6 +30,8 @@ from portal_chassis.projection import insert_once
 from portal_contracts.base import DomainEvent
 from portal_contracts.envelope import EventEnvelope
 from portal_contracts.events.identity import (
+    LinkMailRequested,
+    LoginSucceeded,
     UserProfileUpdated,
     UserRegistered,
     UserRoleChanged,
@@ -45,11 +47,15 @@ from portal_notifications.domain import (
     channels_for,
     decide_notices,
     delivery_id,
+    device_key,
+    is_new_device,
+    link_template,
     preferences_stream,
     recipients_for,
     remember,
     retry_delay,
 )
+from portal_notifications.links import LinkMails
 from portal_notifications.mail import Mailer, MailFailure
 from portal_notifications.rendering import Renderer
 from portal_notifications.settings import NotificationsSettings
@@ -61,6 +67,7 @@ FACTS = "facts"
 DELIVERIES = "deliveries"
 INBOX = "inbox"
 CLAIMS = "delivery_claims"
+DEVICES = "devices"
 FACT_KEYS = (("invoice", "invoice_id"), ("ticket", "ticket_id"), ("repair", "repair_id"))
 
 
@@ -76,12 +83,14 @@ class NotificationsService:
         settings: NotificationsSettings,
         mailer: Mailer,
         clock: Clock,
+        link_mails: LinkMails | None = None,
     ) -> None:
         self.store = store
         self.db = db
         self.settings = settings
         self.mailer = mailer
         self.clock = clock
+        self.link_mails = link_mails
         self.renderer = Renderer(settings.portal_url)
         self.preferences_runner: CommandRunner[ChangePreferences, Preferences] = CommandRunner(
             store, PREFERENCES, "preferences", snapshot_every=settings.snapshot_every
@@ -91,11 +100,13 @@ class NotificationsService:
         self.deliveries = db[DELIVERIES]
         self.inbox = db[INBOX]
         self.claims = db[CLAIMS]
+        self.devices = db[DEVICES]
         self.on_mail_queued: Callable[[], None] = lambda: None
         """Called when a mail was queued, so the sender need not wait for its next tick."""
 
     async def setup(self) -> None:
         await self.people.create_index([("account_id", ASCENDING)])
+        await self.devices.create_index([("user_id", ASCENDING)])
         await self.inbox.create_index([("user_id", ASCENDING), ("created_at", DESCENDING)])
         await self.inbox.create_index([("user_id", ASCENDING), ("read_at", ASCENDING)])
         await self.deliveries.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
@@ -170,9 +181,100 @@ class NotificationsService:
             await update_by_id(
                 self.facts, f"{fact.kind}:{fact.id}", {"$set": {"values": fact.values}}
             )
-        notices = decide_notices(event, await self._facts_for(event))
+        facts = dict(await self._facts_for(event))
+        if isinstance(event, LoginSucceeded):
+            facts[("login", event.session_id)] = {
+                "new_device": await self._new_device(envelope, event)
+            }
+        notices = decide_notices(event, facts)
         for notice in notices:
             await self._notify(envelope.id, notice)
+
+    async def on_identity_event(self, envelope: EventEnvelope, event: DomainEvent) -> None:
+        """Identity's events: who people are, mails with one-time links, security notices."""
+        await self.learn_person(event)
+        if isinstance(event, LinkMailRequested):
+            await self._mail_link(envelope.id, link_template(event), event)
+        else:
+            await self.on_event(envelope, event)
+
+    async def _mail_link(self, event_id: str, template: str, event: LinkMailRequested) -> None:
+        """Mail a reset or verification link to the address identity names: by mail only
+        (a token has no place in the bell list), whatever the preferences (security)."""
+        if self.link_mails is None:
+            raise RuntimeError("no identity client to read link mails with")
+        mail = await self.link_mails.fetch(event.mail_id)
+        if mail is None:
+            log.info("link mail gone before it was sent", event_id=event_id)
+            return
+        recipient = Recipient(
+            user_id=event.user_id,
+            account_id=event.account_id,
+            email=mail.to,
+            name=mail.name,
+            role="",
+            language=mail.language,
+            time_zone=self.settings.default_time_zone,
+        )
+        data = {"token": mail.token, "expires_at": mail.expires_at, "email": mail.to}
+        message = self.renderer.render(template, data, recipient)
+        row = self._row(event_id, recipient, "email", "security", template, message)
+        await self._queue_mail(row, recipient.email)
+
+    def _row(
+        self,
+        event_id: str,
+        recipient: Recipient,
+        channel: str,
+        category: str,
+        template: str,
+        message: Any,
+    ) -> dict[str, Any]:
+        return {
+            "_id": delivery_id(event_id, recipient.user_id, channel),  # type: ignore[arg-type]
+            "event_id": event_id,
+            "user_id": recipient.user_id,
+            "account_id": recipient.account_id,
+            "channel": channel,
+            "category": category,
+            "template": template,
+            "subject": message.subject,
+            "body": message.body,
+            "language": message.language,
+            "created_at": self.clock.now(),
+        }
+
+    async def _queue_mail(self, row: dict[str, Any], to: str) -> None:
+        mail = {
+            **row,
+            "to": to,
+            "status": "queued",
+            "attempts": 0,
+            "due_at": self.clock.now(),
+            "lease_until": None,
+        }
+        if await insert_once(self.deliveries, mail):
+            self.on_mail_queued()
+
+    async def _new_device(self, envelope: EventEnvelope, event: LoginSucceeded) -> bool:
+        """Remember the sign-in's device; new if this very event saw it first (so a
+        redelivered event decides the same) and the user had another device before."""
+        key = device_key(event.user_id, event.client_address, event.user_agent)
+        if not await self.devices.find_one({"_id": key}):
+            earlier = await self.devices.find_one({"user_id": event.user_id})
+            await insert_once(
+                self.devices,
+                {
+                    "_id": key,
+                    "user_id": event.user_id,
+                    "event_id": envelope.id,
+                    "first_of_user": earlier is None,
+                    "at": event.occurred_at,
+                },
+            )
+        row = await self.devices.find_one({"_id": key})
+        assert row is not None
+        return is_new_device(row["event_id"], envelope.id, row["first_of_user"])
 
     async def _notify(self, event_id: str, notice: Notice) -> None:
         people = await self._people_waiting(notice.account_id)
@@ -184,34 +286,14 @@ class NotificationsService:
             )
             message = self.renderer.render(notice.template, notice.data, recipient)
             for channel in channels_for(notice.category, preferences):
-                key = delivery_id(event_id, recipient.user_id, channel)
-                row = {
-                    "_id": key,
-                    "event_id": event_id,
-                    "user_id": recipient.user_id,
-                    "account_id": recipient.account_id,
-                    "channel": channel,
-                    "category": notice.category,
-                    "template": notice.template,
-                    "subject": message.subject,
-                    "body": message.body,
-                    "language": message.language,
-                    "created_at": self.clock.now(),
-                }
+                row = self._row(
+                    event_id, recipient, channel, notice.category, notice.template, message
+                )
                 if channel == "in_app":
                     if await insert_once(self.inbox, {**row, "read_at": None}):
                         await self._record(row, NotificationSent, attempts=1)
                 else:
-                    mail = {
-                        **row,
-                        "to": recipient.email,
-                        "status": "queued",
-                        "attempts": 0,
-                        "due_at": self.clock.now(),
-                        "lease_until": None,
-                    }
-                    if await insert_once(self.deliveries, mail):
-                        self.on_mail_queued()
+                    await self._queue_mail(row, recipient.email)
 
     async def _record(
         self, row: dict[str, Any], kind: type[NotificationSent | NotificationFailed], **extra: Any

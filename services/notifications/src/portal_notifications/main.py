@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 from litestar import Litestar
 
 from portal_chassis.bus import declare_publications
@@ -9,11 +10,13 @@ from portal_chassis.clock import Clock, SystemClock
 from portal_chassis.logging import configure_logging
 from portal_chassis.periodic import Periodic
 from portal_chassis.runtime import ServiceRuntime
+from portal_chassis.service_auth import ServiceTokenSource
 from portal_chassis.web import create_app
 from portal_contracts.registry import events_of
 from portal_notifications import reactions
 from portal_notifications.api import NotificationsController, PreferencesController
 from portal_notifications.handlers import NotificationsService
+from portal_notifications.links import HttpLinkMails, LinkMails
 from portal_notifications.mail import Mailer, SmtpMailer
 from portal_notifications.settings import NotificationsSettings
 
@@ -23,12 +26,29 @@ def bootstrap(
     clock: Clock | None = None,
     mailer: Mailer | None = None,
     group_prefix: str = "notifications",
+    link_mails: LinkMails | None = None,
 ) -> tuple[ServiceRuntime, NotificationsService]:
     settings = settings or NotificationsSettings()
     runtime = ServiceRuntime(settings)
     assert runtime.store is not None
+    if link_mails is None:
+        identity = httpx.AsyncClient(
+            base_url=settings.identity_url, timeout=settings.identity_timeout_seconds
+        )
+        tokens = ServiceTokenSource(
+            "/v1/auth/service-token",
+            settings.service_client_id,
+            settings.service_client_secret,
+            identity,
+        )
+        link_mails = HttpLinkMails(identity, tokens)
     service = NotificationsService(
-        runtime.store, runtime.db, settings, mailer or SmtpMailer(settings), clock or SystemClock()
+        runtime.store,
+        runtime.db,
+        settings,
+        mailer or SmtpMailer(settings),
+        clock or SystemClock(),
+        link_mails,
     )
     declare_publications(runtime.broker, "notifications", events_of("notifications"))
     reactions.register(

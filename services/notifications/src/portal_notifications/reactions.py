@@ -1,6 +1,7 @@
 """Every subscription of the notifications service, in one place; handlers stay thin.
 
-- identity.events -> who is who (address, name, role, language) per account.
+- identity.events -> who is who (address, name, role, language) per account, mails with a
+  one-time link (reset, verification) and security notices (password, two-factor).
 - wallet, billing, tickets and repairs events -> the notices they call for.
 Both use the chassis consumer: commit after the effect is stored, the DLQ after
 `max_attempts` failures of the event itself (e.g. a ticket reply whose ticket was never seen).
@@ -13,8 +14,6 @@ from collections.abc import Sequence
 from faststream.kafka import KafkaBroker
 
 from portal_chassis.consumer import subscribe
-from portal_contracts.base import DomainEvent
-from portal_contracts.envelope import EventEnvelope
 from portal_contracts.events.billing import BillingEvent
 from portal_contracts.events.identity import IdentityEvent
 from portal_contracts.events.repairs import RepairEvent
@@ -40,14 +39,11 @@ def register(
     people_topics: Sequence[str] = (IdentityEvent.topic(),),
     trigger_topics: Sequence[str] = tuple(TRIGGER_TOPICS),
 ) -> None:
-    async def on_identity_event(envelope: EventEnvelope, event: DomainEvent) -> None:
-        await service.learn_person(event)
-
     subscribe(
         broker,
         people_topics,
         people_group,
-        on_identity_event,
+        service.on_identity_event,
         max_attempts=max_attempts,
     )
     subscribe(broker, trigger_topics, triggers_group, service.on_event, max_attempts=max_attempts)

@@ -31,6 +31,11 @@ TEMPLATES = (
     "payment_claim_rejected",
     "ticket_staff_reply",
     "repair_ready",
+    "email_verification",
+    "password_reset",
+    "password_changed",
+    "two_factor_changed",
+    "new_device_sign_in",
 )
 
 TIME_FORMATS = {"vi": "%H:%M %d/%m/%Y", "en": "%d %b %Y, %H:%M"}

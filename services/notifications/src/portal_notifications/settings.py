@@ -33,6 +33,12 @@ class NotificationsSettings(ServiceSettings):
     retry_max_seconds: float = Field(3600.0, gt=0)
     delivery_max_attempts: int = Field(8, ge=1)
     """Temporary SMTP failures are retried with back-off up to this many attempts."""
+    identity_url: str = "http://127.0.0.1:8102"
+    """Where queued link mails (password reset, email verification) are read."""
+    service_client_id: str = "notifications"
+    service_client_secret: str = ""
+    """Client secret for identity's service tokens (reading link mails)."""
+    identity_timeout_seconds: float = 10.0
     recipient_wait_seconds: float = 10.0
     """An event about an account whose people are not known yet (identity's events lag
     on another topic) waits this long for them before it counts as a failure."""

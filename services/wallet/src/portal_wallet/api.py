@@ -16,7 +16,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.openapi.spec import Operation
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from portal_chassis.auth import Principal, principal_from
+from portal_chassis.auth import Principal, principal_from, verified_email
 from portal_chassis.contract import PRINCIPAL, Limit, Offset, Out, Page, paginate, use_cases
 from portal_chassis.problems import ProblemError
 from portal_chassis.web import IdempotencyKey
@@ -86,7 +86,7 @@ class WalletController(Controller):
     async def get_wallet(self, principal: Caller, wallet: Wallet) -> WalletOut:
         return WalletOut.model_validate(await wallet.wallet_view(principal.account_id))
 
-    @post("/top-ups", status_code=201)
+    @post("/top-ups", status_code=201, guards=[verified_email])
     async def request_top_up(
         self,
         data: JSONBody[TopUpIn],

@@ -46,10 +46,12 @@ from portal_contracts.events.crm import (
 )
 from portal_contracts.events.identity import (
     AccountRegistered,
+    EmailVerificationRequested,
     EmailVerified,
     LoginFailed,
     LoginSucceeded,
     PasswordChanged,
+    PasswordResetRequested,
     QrLoginApproved,
     QrLoginCompleted,
     QrLoginRequested,
@@ -124,6 +126,7 @@ __all__ = [
     "CustomerLevelChanged",
     "DebitRejected",
     "DocumentAttached",
+    "EmailVerificationRequested",
     "EmailVerified",
     "HeldCreditMarkedForRefund",
     "HeldCreditReleased",
@@ -143,6 +146,7 @@ __all__ = [
     "NotificationPreferencesChanged",
     "NotificationSent",
     "PasswordChanged",
+    "PasswordResetRequested",
     "PaymentClaimApproved",
     "PaymentClaimFiled",
     "PaymentClaimRejected",

@@ -89,6 +89,34 @@ class PasswordChanged(IdentityEvent):
     event_type: ClassVar[str] = "PasswordChanged"
     user_id: str
     account_id: str
+    via: Literal["change", "reset"] = "change"
+    """"change": signed in, with the current password; "reset": with a mailed reset link."""
+
+
+class LinkMailRequested(IdentityEvent):
+    """Base of the events that ask for a mail carrying a one-time link.
+
+    The link's token is not in the event (topics are kept forever and read by analytics):
+    identity keeps it in its outgoing mail, and the notifications service fetches it with
+    its service token by `mail_id`, once, to put it in the mail.
+    """
+
+    user_id: str
+    account_id: str
+    mail_id: str
+    expires_at: datetime
+
+
+class PasswordResetRequested(LinkMailRequested):
+    """Somebody asked for a password reset link for this user's address."""
+
+    event_type: ClassVar[str] = "PasswordResetRequested"
+
+
+class EmailVerificationRequested(LinkMailRequested):
+    """A link that proves the user reads the address (after registration, or resent)."""
+
+    event_type: ClassVar[str] = "EmailVerificationRequested"
 
 
 class LoginSucceeded(IdentityEvent):
