@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from portal_tests import topups
-from portal_tests.e2e import PASSWORD, Customer, login
+from portal_tests.e2e import PASSWORD, Customer, eventually, login
 from portal_tests.topups import Ledger, TopUpStream, check_outage_answers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -41,6 +41,11 @@ def _ready(url: str) -> dict[str, Any] | None:
     except httpx.HTTPError:
         return None
     return r.json() if r.status_code == 200 else None
+
+
+def _kafka_down_and_ready(platform: dict[str, Any]) -> bool:
+    states = [_ready(url) for url in platform["services"].values()]
+    return all(body is not None and body["checks"].get("kafka") != "ok" for body in states)
 
 
 def _drained(url: str) -> bool:
@@ -84,6 +89,11 @@ def test_outage_under_top_ups_then_everything_catches_up(platform, infra_control
         stopped = time.monotonic()
         infra_control.stop(component)
         try:
+            if component == "kafka":
+                # A dependency, not a condition: every service reports it and stays ready.
+                eventually(
+                    lambda: _kafka_down_and_ready(platform), timeout=30, what="kafka seen down"
+                )
             time.sleep(max(0.0, AWAY_SECONDS[component] - (time.monotonic() - stopped)))
         finally:
             infra_control.start(component)
