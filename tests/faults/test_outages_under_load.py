@@ -8,8 +8,8 @@ outbox has drained and the dashboards show the wallet's balance within 60 s of t
 infrastructure's return. The catch-up times are printed and written to
 .cache/faults-logs/outage-catch-up.json.
 
-Bounded by default (`make test`: Kafka away 10 s, FerretDB 5 s); `make faults` sets
-PORTAL_FAULTS_FULL=1: Kafka away 30 s, FerretDB 10 s, more load.
+Bounded by default (`make test`: Kafka away 10 s, FerretDB 10 s); `make faults` sets
+PORTAL_FAULTS_FULL=1: Kafka away 30 s, more load.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from portal_tests.topups import Ledger, TopUpStream, check_outage_answers
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 FULL = os.environ.get("PORTAL_FAULTS_FULL") == "1"
-AWAY_SECONDS = {"kafka": 30.0, "ferretdb": 10.0} if FULL else {"kafka": 10.0, "ferretdb": 5.0}
+AWAY_SECONDS = {"kafka": 30.0 if FULL else 10.0, "ferretdb": 10.0}
 WORKERS = 3 if FULL else 2
 CATCH_UP_TARGET = 60.0
 """Seconds after the infrastructure is back by which outboxes and dashboards caught up."""
@@ -101,7 +101,9 @@ def test_outage_under_top_ups_then_everything_catches_up(platform, infra_control
         time.sleep(2)
 
     check_outage_answers(component, stream.answers)
-    during = [a for a in stream.answers if stopped + 1 < a.at < back]
+    # Answers are stamped on arrival: a request the outage held up may be answered (503,
+    # after the driver's deadlines) up to ~15 s after the database is back.
+    during = [a for a in stream.answers if stopped + 1 < a.at < back + 15]
     if component == "ferretdb":
         assert any(a.status == 503 for a in during), "no request saw the database away"
     else:
