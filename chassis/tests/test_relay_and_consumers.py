@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 import pytest
+from aiokafka.errors import OutOfOrderSequenceNumber
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient, monitoring
 
@@ -226,3 +227,31 @@ async def test_one_relay_batch_costs_a_fixed_number_of_round_trips(infra, unique
     finally:
         await client.drop_database(db.name)
         await client.close()
+
+
+async def test_relay_recovers_from_a_producer_left_with_a_sequence_gap(
+    infra, mongo_db, unique, broker
+):
+    """A batch lost while the broker restarted leaves a gap in the idempotent producer's
+    sequence numbers; the broker then refuses every later batch of that partition
+    (OutOfOrderSequenceNumber). The relay's next try goes out on a new producer."""
+    store = EventStore(mongo_db)
+    await store.setup()
+    stream = f"wallet-{unique}"
+    relay = OutboxRelay(store, KafkaEventPublisher(broker), service=f"gap{unique}")
+    await store.append(stream, 0, [credit(unique, 100, 100, 1)])
+    assert await relay.relay_once() == 1
+    # The gap, as a batch that never reached the broker leaves it.
+    producer = broker.config.broker_config.producer._producer.producer
+    for tp in list(producer._txn_manager._sequence_numbers):
+        producer._txn_manager.increment_sequence_number(tp, 3)
+    await store.append(stream, 1, [credit(unique, 50, 150, 2)])
+    with pytest.raises(OutOfOrderSequenceNumber):
+        await relay.relay_once()
+    assert await store.unpublished_count() == 1
+    assert await relay.relay_once() == 1  # on a new producer
+    assert await store.unpublished_count() == 0
+    found = await read_topic(
+        infra.kafka_bootstrap_servers, "wallet.events", subject_prefix=stream, expect=2
+    )
+    assert [json.loads(value)["amount"] for _, value in found] == [100, 50]

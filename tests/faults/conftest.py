@@ -94,6 +94,7 @@ def platform(fault_infra, infra_control) -> Iterator[dict[str, Any]]:
             "processes": running.procs,
             "running": running,
             "mongodb_uri": infra.mongodb_uri,
+            "kafka_bootstrap_servers": infra.kafka_bootstrap_servers,
             "db_prefix": prefix,
             "mail": mail,
         }

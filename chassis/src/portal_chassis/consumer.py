@@ -37,6 +37,7 @@ from faststream.kafka.annotations import KafkaMessage
 from litestar.exceptions import HTTPException
 from prometheus_client import Counter
 
+from portal_chassis.bus import renew_broken_producer
 from portal_chassis.logging import bind_ids, get_logger
 from portal_chassis.mongo import is_database_unavailable
 from portal_chassis.tracing import traced_handler
@@ -175,6 +176,7 @@ def subscribe(
                 break
             except Exception as exc:
                 log.error("could not publish to the DLQ, retrying", error=str(exc))
+                await renew_broken_producer(broker, exc)
                 await asyncio.sleep(1.0)
         DEAD_LETTERED.labels(group_id).inc()
         log.error("message sent to the DLQ", topic=record.topic, error=error)

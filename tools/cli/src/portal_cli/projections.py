@@ -68,6 +68,12 @@ def _wallet_topics() -> list[str]:
     return [WalletEvent.topic()]
 
 
+def _wallet_handler(db: AsyncDatabase[dict[str, Any]]) -> Handler:
+    from portal_wallet.projections import TransactionsProjection
+
+    return TransactionsProjection(db).handle
+
+
 def _known() -> list[Projection]:
     from portal_gateway.dashboard import PROJECTION as DASHBOARD
     from portal_wallet.projections import PROJECTION as WALLET_TRANSACTIONS
@@ -82,7 +88,13 @@ def _known() -> list[Projection]:
             handler=_dashboard_handler,
         ),
         # The wallet subscribes under a fixed group named like the projection.
-        Projection(WALLET_TRANSACTIONS, "wallet", _wallet_topics, WALLET_TRANSACTIONS),
+        Projection(
+            WALLET_TRANSACTIONS,
+            "wallet",
+            _wallet_topics,
+            WALLET_TRANSACTIONS,
+            handler=_wallet_handler,
+        ),
     ]
 
 
