@@ -13,7 +13,7 @@ from faststream.kafka import KafkaBroker
 
 from portal_chassis.bus import KafkaEventPublisher, make_broker
 from portal_chassis.consumer import Record, dlq_topic, lanes, subscribe
-from portal_chassis.projection import apply_once, current_batch
+from portal_chassis.projection import apply_once
 from portal_contracts.envelope import EventEnvelope
 from portal_tests.helpers import credit, eventually, read_topic
 
@@ -227,51 +227,3 @@ async def test_an_empty_poll_is_followed_by_the_next_one_at_once():
     assert await asyncio.wait_for(subscriber.get_msg(consumer), 10) == ()
     assert await asyncio.wait_for(subscriber.get_msg(consumer), 10) == ("record",)
     assert consumer.polls == [60_000, 60_000]
-
-
-async def test_batch_writes_are_written_once_and_a_failing_write_dead_letters_its_message(
-    infra, unique, broker, mongo_db
-):
-    """With batch_writes the handlers queue their writes and the batch sends them at its
-    end: duplicates (a relay's re-publication) count once, and a write the database
-    refuses sends its own message to the DLQ while its neighbours' writes stand."""
-    topic = f"test-{unique}.events"
-    balances = mongo_db["balances"]
-    streams = [f"s{i}-{unique}" for i in range(3)]
-    poison = f"p-{unique}"
-    envs = [envelope(s, v, tenant=s) for v in range(1, 5) for s in streams]
-    bad = envelope(poison, 1, tenant=poison)
-    handled: list[str] = []
-
-    async def project(env: EventEnvelope, event: Any) -> None:
-        batch = current_batch()
-        assert batch is not None
-        doc = await batch.read(balances, env.subject)
-        if env.subject == poison:  # not applied in memory; the database refuses it
-            batch.apply_once(balances, env.subject, env, {"$inc": {"credited": "x"}})
-        else:
-            batch.apply_once(balances, env.subject, env, {"$inc": {"credited": event.amount}}, doc)
-        handled.append(env.id)
-
-    publisher = KafkaEventPublisher(broker)
-    await publisher.publish([(topic, e) for e in [*envs, bad, *envs[:5]]])
-    consumer = KafkaBroker(infra.kafka_bootstrap_servers)
-    subscribe(consumer, [topic], f"g-{unique}", project, batch_writes=True)
-    await consumer.start()
-    try:
-        dead = await read_topic(
-            infra.kafka_bootstrap_servers, dlq_topic(topic), expect=1, timeout=90
-        )
-
-        async def all_written() -> bool:
-            docs = {d["_id"]: d.get("credited") async for d in balances.find({})}
-            return len(handled) >= len(envs) + 6 and docs == {s: 10 for s in streams}
-
-        assert await eventually(all_written, timeout=60)
-    finally:
-        await consumer.stop()
-    assert "read-model write failed" in dead[0][0]["dlq_error"]
-    assert json.loads(dead[0][1])["account_id"] == poison
-    docs = {d["_id"]: d async for d in balances.find({})}
-    # credit amounts are 1..4 per stream: each applied once.
-    assert {k: d.get("credited") for k, d in docs.items()} == {s: 10 for s in streams}

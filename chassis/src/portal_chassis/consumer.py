@@ -41,7 +41,6 @@ from prometheus_client import Counter
 
 from portal_chassis.logging import bind_ids, get_logger
 from portal_chassis.mongo import is_database_unavailable
-from portal_chassis.projection import BatchWrites, batch_scope, write_owner
 from portal_chassis.tracing import traced_handler
 from portal_contracts.base import DomainEvent
 from portal_contracts.envelope import EventEnvelope
@@ -178,14 +177,8 @@ def subscribe(
     max_batch: int = 200,
     concurrency: int = 16,
     idle_poll_ms: int = 1000,
-    batch_writes: bool = False,
 ) -> None:
-    """Register `handler` for every event on `topics` in consumer group `group_id`.
-
-    With `batch_writes`, the handler may queue read-model writes on the batch
-    (`projection.current_batch()`); they are written after the batch's last handler, as
-    one bulk per collection, before the offsets are committed. A write that fails for its
-    own reason dead-letters the message it was queued for."""
+    """Register `handler` for every event on `topics` in consumer group `group_id`."""
     # The series start at 0, so the first dead letter is an increase an alert can see.
     DEAD_LETTERED.labels(group_id)
     handler = traced_handler(group_id, handler)
@@ -209,17 +202,6 @@ def subscribe(
         DEAD_LETTERED.labels(group_id).inc()
         log.error("message sent to the DLQ", topic=record.topic, error=error)
 
-    async def wait_out(exc: Exception, delay: float, what: str) -> float:
-        """Count and log an outage, sleep `delay`; returns the next (capped) delay."""
-        WAITING.labels(group_id).inc()
-        log.warning(
-            f"infrastructure unavailable, retrying {what}",
-            error=f"{type(exc).__name__}: {exc}"[:300],
-            retry_in=round(delay, 2),
-        )
-        await asyncio.sleep(delay)
-        return min(delay * 2, max_retry_delay)
-
     async def handle(record: Record) -> None:
         if record.error is not None:
             await dead_letter(record, record.error)
@@ -237,12 +219,18 @@ def subscribe(
         delay = retry_delay
         while True:
             try:
-                with write_owner(record):
-                    await handler(envelope, event)
+                await handler(envelope, event)
                 break
             except Exception as exc:
                 if is_transient(exc):
-                    delay = await wait_out(exc, delay, "the event")
+                    WAITING.labels(group_id).inc()
+                    log.warning(
+                        "infrastructure unavailable, retrying the event",
+                        error=f"{type(exc).__name__}: {exc}"[:300],
+                        retry_in=round(delay, 2),
+                    )
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, max_retry_delay)
                     continue
                 failures += 1
                 if failures >= max_attempts:
@@ -255,22 +243,6 @@ def subscribe(
         async with gate:
             for record in lane:
                 await handle(record)
-
-    async def write(writes: BatchWrites) -> None:
-        delay = retry_delay
-        while True:
-            try:
-                failed = await writes.flush()
-                break
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise  # flush answers a write's own failure in `failed`
-                delay = await wait_out(exc, delay, "the batch's writes")
-        seen: set[int] = set()
-        for record, error in failed:
-            if id(record) not in seen:
-                seen.add(id(record))
-                await dead_letter(record, f"read-model write failed: {error}")
 
     subscriber = broker.subscriber(
         *topics,
@@ -290,13 +262,7 @@ def subscribe(
     async def consume(msg: KafkaMessage) -> None:
         raw = msg.raw_message
         batch = [Record.decode(r) for r in (raw if isinstance(raw, tuple) else (raw,))]
-        writes = BatchWrites() if batch_writes else None
-        if writes is None:
-            await asyncio.gather(*(run_lane(lane) for lane in lanes(batch)))
-        else:
-            with batch_scope(writes):  # the lanes' tasks inherit it
-                await asyncio.gather(*(run_lane(lane) for lane in lanes(batch)))
-            await write(writes)
+        await asyncio.gather(*(run_lane(lane) for lane in lanes(batch)))
         try:
             await msg.ack()  # one offset commit for the whole batch, after its effects
         except (CommitFailedError, IllegalStateError) as exc:

@@ -8,19 +8,15 @@ under a new consumer group.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
-from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import Gauge
-from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from portal_chassis.mongo import is_database_unavailable, update_by_id
+from portal_chassis.mongo import update_by_id
 from portal_contracts.envelope import EventEnvelope
 
 LAG = Gauge(
@@ -34,167 +30,6 @@ def _field(stream_id: str) -> str:
     return "_applied." + stream_id.replace(".", "_").replace("$", "_")
 
 
-def _once(
-    doc_id: Any, envelope: EventEnvelope, update: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The filter and update that apply `update` once per stream version."""
-    marker = _field(envelope.subject)
-    update = dict(update)
-    update["$set"] = {**update.get("$set", {}), marker: envelope.streamversion}
-    query = {
-        "_id": doc_id,
-        "$or": [{marker: {"$lt": envelope.streamversion}}, {marker: {"$exists": False}}],
-    }
-    return query, update
-
-
-def applied_already(doc: dict[str, Any], envelope: EventEnvelope) -> bool:
-    """Whether `doc` (as read, with its markers) has seen this stream version."""
-    seen = doc.get("_applied", {}).get(_field(envelope.subject).partition(".")[2])
-    return seen is not None and seen >= envelope.streamversion
-
-
-def apply_in_memory(doc: dict[str, Any], update: dict[str, Any]) -> None:
-    """Apply a `$set`/`$inc`/`$unset` update (dotted paths) to a document held in memory,
-    as the database will: a batch reads a document once and keeps it current itself."""
-    for operator, fields in update.items():
-        for path, value in fields.items():
-            *parents, leaf = path.split(".")
-            target = doc
-            for name in parents:
-                target = target.setdefault(name, {})
-            if operator == "$set":
-                target[leaf] = value
-            elif operator == "$inc":
-                target[leaf] = target.get(leaf, 0) + value
-            elif operator == "$unset":
-                target.pop(leaf, None)
-            else:
-                raise ValueError(f"{operator} is not applied in memory")
-
-
-class BatchWrites:
-    """The read-model writes of one consumer batch, sent at its end as one ordered
-    `bulk_write` per collection instead of one command per event.
-
-    Each write keeps apply_once's guard (the stream's version marker in its filter), so a
-    batch delivered again, or a bulk retried after it was partly applied, changes nothing.
-    `docs` lets a handler read a document once per batch and keep it current in memory
-    (apply_in_memory), which is safe because one document's events are handled in order
-    within a batch (consumer lanes) and a batch is flushed before the next one starts.
-    """
-
-    def __init__(self) -> None:
-        self.docs: dict[tuple[str, Any], dict[str, Any]] = {}
-        self._writes: dict[str, tuple[AsyncCollection[dict[str, Any]], list[_Write]]] = {}
-
-    async def read(
-        self, collection: AsyncCollection[dict[str, Any]], doc_id: Any
-    ) -> dict[str, Any]:
-        """The document as this batch has it: read once, then kept current in memory."""
-        key = (collection.full_name, doc_id)
-        doc = self.docs.get(key)
-        if doc is None:
-            doc = self.docs[key] = await collection.find_one({"_id": doc_id}) or {}
-        return doc
-
-    def apply_once(
-        self,
-        collection: AsyncCollection[dict[str, Any]],
-        doc_id: Any,
-        envelope: EventEnvelope,
-        update: dict[str, Any],
-        doc: dict[str, Any] | None = None,
-    ) -> bool:
-        """Queue `update` for `doc_id` (guarded as apply_once's). With `doc`, the document
-        as `read` returned it: a version it has seen is skipped, and the update is applied
-        to it in memory."""
-        if doc is not None and applied_already(doc, envelope):
-            return False
-        query, full = _once(doc_id, envelope, update)
-        _, writes = self._writes.setdefault(collection.full_name, (collection, []))
-        writes.append(_Write(query, full, _owner.get()))
-        if doc is not None:
-            apply_in_memory(doc, full)
-        return True
-
-    def __len__(self) -> int:
-        return sum(len(writes) for _, writes in self._writes.values())
-
-    async def flush(self) -> list[tuple[Any, BaseException]]:
-        """Write everything; returns the writes that failed for their own reason, with
-        the owner (the consumer's record) each was queued for. Errors of the
-        infrastructure propagate and leave the writes queued: the caller retries."""
-        failed: list[tuple[Any, BaseException]] = []
-        for name, (collection, writes) in list(self._writes.items()):
-            try:
-                await collection.bulk_write(
-                    [UpdateOne(w.query, w.update, upsert=True) for w in writes], ordered=True
-                )
-            except Exception as exc:
-                if is_database_unavailable(exc):
-                    raise
-                # Usually a duplicate key (BulkWriteError): an upsert whose guard did not
-                # match (a version seen before, or a document another writer inserted just
-                # now). One by one, as apply_once does; those already applied are no-ops.
-                for w in writes:
-                    try:
-                        await _apply(collection, w.query, w.update)
-                    except Exception as one:
-                        if is_database_unavailable(one):
-                            raise
-                        failed.append((w.owner, one))
-            del self._writes[name]
-        return failed
-
-
-class _Write:
-    __slots__ = ("owner", "query", "update")
-
-    def __init__(self, query: dict[str, Any], update: dict[str, Any], owner: Any) -> None:
-        self.query, self.update, self.owner = query, update, owner
-
-
-_batch: ContextVar[BatchWrites | None] = ContextVar("batch_writes", default=None)
-_owner: ContextVar[Any] = ContextVar("batch_write_owner", default=None)
-
-
-def current_batch() -> BatchWrites | None:
-    """The batch a consumer with `batch_writes` is handling (None elsewhere)."""
-    return _batch.get()
-
-
-@contextmanager
-def _setting(var: ContextVar[Any], value: Any) -> Iterator[None]:
-    token = var.set(value)
-    try:
-        yield
-    finally:
-        var.reset(token)
-
-
-def batch_scope(batch: BatchWrites) -> AbstractContextManager[None]:
-    """Handlers run inside queue their writes on `batch`."""
-    return _setting(_batch, batch)
-
-
-def write_owner(owner: Any) -> AbstractContextManager[None]:
-    """Writes queued inside belong to `owner` (a failed one dead-letters it)."""
-    return _setting(_owner, owner)
-
-
-async def _apply(
-    collection: AsyncCollection[dict[str, Any]], query: dict[str, Any], update: dict[str, Any]
-) -> Any:
-    try:
-        return await collection.update_one(query, update, upsert=True)
-    except DuplicateKeyError:
-        # The document exists: either it has seen this version, or another lane inserted
-        # it a moment ago (batches run streams concurrently). Without the upsert the
-        # update applies in the second case only.
-        return await collection.update_one(query, update)
-
-
 async def apply_once(
     collection: AsyncCollection[dict[str, Any]],
     doc_id: Any,
@@ -202,8 +37,20 @@ async def apply_once(
     update: dict[str, Any],
 ) -> bool:
     """Apply `update` to document `doc_id` unless this stream version was applied already."""
-    query, update = _once(doc_id, envelope, update)
-    result = await _apply(collection, query, update)
+    marker = _field(envelope.subject)
+    update = dict(update)
+    update["$set"] = {**update.get("$set", {}), marker: envelope.streamversion}
+    query = {
+        "_id": doc_id,
+        "$or": [{marker: {"$lt": envelope.streamversion}}, {marker: {"$exists": False}}],
+    }
+    try:
+        result = await collection.update_one(query, update, upsert=True)
+    except DuplicateKeyError:
+        # The document exists: either it has seen this version, or another lane inserted
+        # it a moment ago (batches run streams concurrently). Without the upsert the
+        # update applies in the second case only.
+        result = await collection.update_one(query, update)
     return result.modified_count > 0 or result.upserted_id is not None
 
 

@@ -26,7 +26,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from portal_chassis.auth import Principal
 from portal_chassis.problems import ProblemError
-from portal_chassis.projection import BatchWrites, ProjectionStatus, apply_once, current_batch
+from portal_chassis.projection import ProjectionStatus, apply_once
 from portal_contracts.base import DomainEvent
 from portal_contracts.envelope import EventEnvelope
 from portal_contracts.events.wallet import (
@@ -193,11 +193,6 @@ class DashboardProjection:
         """Nothing to index: every read and write is by `_id`."""
 
     async def handle(self, envelope: EventEnvelope, event: DomainEvent) -> None:
-        batch = current_batch()
-        if batch is not None:
-            await self._queue(batch, envelope, event)
-            await self.status.applied(envelope)
-            return
         account_id = getattr(event, "account_id", None) or envelope.tenant
         account_doc: dict[str, Any] | None = None
         for part in self.parts:
@@ -219,28 +214,6 @@ class DashboardProjection:
                 if staff_update:
                     await apply_once(self.staff, part.name, envelope, staff_update)
         await self.status.applied(envelope)
-
-    async def _queue(self, batch: BatchWrites, envelope: EventEnvelope, event: DomainEvent) -> None:
-        """As `handle`, with the writes queued on the consumer's batch: each document is
-        read at most once per batch and kept current in memory, and the batch writes one
-        bulk per collection at its end."""
-        account_id = getattr(event, "account_id", None) or envelope.tenant
-        for part in self.parts:
-            if event.context not in part.contexts:
-                continue
-            if account_id:
-                account_doc = await batch.read(self.dashboards, account_id)
-                update = await part.account_update(account_doc, envelope, event)
-                if update:
-                    update.setdefault("$set", {})["updated_at"] = event.occurred_at
-                    batch.apply_once(self.dashboards, account_id, envelope, update, account_doc)
-            async with self._staff_locks[part.name]:
-                staff_doc: dict[str, Any] | None = None
-                if part.staff_reads_doc:
-                    staff_doc = await batch.read(self.staff, part.name)
-                staff_update = await part.staff_update(staff_doc or {}, envelope, event)
-                if staff_update:
-                    batch.apply_once(self.staff, part.name, envelope, staff_update, staff_doc)
 
 
 class StreamSlots:

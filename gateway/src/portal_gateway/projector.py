@@ -36,15 +36,7 @@ def register(
     runtime: ServiceRuntime, projection: DashboardProjection, group_id: str, max_attempts: int
 ) -> None:
     """The one place listing the projector's subscriptions."""
-    # Writes queued per batch: one bulk per read-model collection, not a write per event.
-    subscribe(
-        runtime.broker,
-        TOPICS,
-        group_id,
-        projection.handle,
-        max_attempts=max_attempts,
-        batch_writes=True,
-    )
+    subscribe(runtime.broker, TOPICS, group_id, projection.handle, max_attempts=max_attempts)
     # Revoked sessions have a consumer group of their own: a dashboard rebuild (a new
     # group replaying from 0) never holds a logout back.
     keep = getattr(runtime.settings, "revoked_sessions_keep_seconds", 1800.0)
