@@ -203,3 +203,27 @@ async def test_one_poison_message_in_a_batch_goes_to_the_dlq_and_its_neighbours_
     assert len(dead) == 1
     assert "cannot handle this one" in dead[0][0]["dlq_error"]
     assert json.loads(dead[0][1])["account_id"] == poison_stream
+
+
+async def test_an_empty_poll_is_followed_by_the_next_one_at_once():
+    """A lone message must not wait out a pause: FastStream's batch subscriber slept its
+    whole batch timeout after every empty poll, and a message arriving then waited for it
+    on every hop. The wait belongs in getmany, which returns as soon as records come."""
+    broker = make_broker("127.0.0.1:1", client_id="test")
+
+    async def handler(env: EventEnvelope, event: Any) -> None: ...
+
+    subscribe(broker, ["t.events"], "g", handler, idle_poll_ms=60_000)
+    [subscriber] = broker.subscribers
+
+    class Consumer:
+        polls: list[int] = []
+
+        async def getmany(self, timeout_ms: int, max_records: int) -> dict[str, list[str]]:
+            self.polls.append(timeout_ms)  # a real consumer waits here, up to timeout_ms
+            return {} if len(self.polls) == 1 else {"tp": ["record"]}
+
+    consumer = Consumer()
+    assert await asyncio.wait_for(subscriber.get_msg(consumer), 10) == ()
+    assert await asyncio.wait_for(subscriber.get_msg(consumer), 10) == ("record",)
+    assert consumer.polls == [60_000, 60_000]
