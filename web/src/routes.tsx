@@ -18,6 +18,9 @@ const Account = lazy(() => import("./pages/account"));
 const AcceptInvitation = lazy(() => import("./pages/invitation"));
 const ComingSoon = lazy(() => import("./pages/soon"));
 const NotFound = lazy(() => import("./pages/not-found"));
+const ForgotPassword = lazy(() => import("./pages/forgot-password"));
+const ResetPassword = lazy(() => import("./pages/reset-password"));
+const VerifyEmail = lazy(() => import("./pages/verify-email"));
 
 function RequireAuth() {
   const { status } = useAuth();
@@ -42,7 +45,15 @@ function AnonymousOnly() {
 
 export const router = createBrowserRouter([
   // Whoever opens a mailed invitation, signed in or not: accepting signs them in as the invitee.
-  { element: <PublicLayout />, children: [{ path: "/invitations/:token", element: <AcceptInvitation /> }] },
+  // Mailed links work signed in or not (they may be opened on another device).
+  {
+    element: <PublicLayout />,
+    children: [
+      { path: "/invitations/:token", element: <AcceptInvitation /> },
+      { path: "/verify-email", element: <VerifyEmail /> },
+      { path: "/reset-password", element: <ResetPassword /> },
+    ],
+  },
   {
     element: <AnonymousOnly />,
     children: [
@@ -52,6 +63,7 @@ export const router = createBrowserRouter([
           { path: "/login", element: <SignIn /> },
           { path: "/login/qr", element: <QrSignIn /> },
           { path: "/register", element: <Register /> },
+          { path: "/forgot-password", element: <ForgotPassword /> },
         ],
       },
     ],

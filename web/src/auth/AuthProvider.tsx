@@ -15,6 +15,9 @@ interface AuthState {
   signOut: () => Promise<void>;
   /** Reads the profile again (after the user changed it). */
   reloadProfile: () => Promise<void>;
+  /** A new access token from the session cookie, then the profile: after something that
+   * changes what the token says (the address verified). */
+  renewSession: () => Promise<void>;
 }
 
 const AuthContext = createContext<AuthState | null>(null);
@@ -96,9 +99,13 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     }
   }, [queryClient]);
 
+  const renewSession = useCallback(async () => {
+    if (await refreshOnce()) await loadProfile();
+  }, [loadProfile]);
+
   const value = useMemo(
-    () => ({ status, profile, signedIn, signOut, reloadProfile: loadProfile }),
-    [status, profile, signedIn, signOut, loadProfile],
+    () => ({ status, profile, signedIn, signOut, reloadProfile: loadProfile, renewSession }),
+    [status, profile, signedIn, signOut, loadProfile, renewSession],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

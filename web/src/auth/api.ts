@@ -35,6 +35,13 @@ export const authApi = {
       }),
     ),
   me: () => unwrap(api.GET("/api/v1/me")),
+  /** The same answer whether or not the address has an account. */
+  forgotPassword: (email: string) => unwrap(api.POST("/api/v1/auth/password/forgot", { body: { email } })),
+  resetPassword: (token: string, new_password: string) =>
+    unwrap(api.POST("/api/v1/auth/password/reset", { body: { token, new_password } })),
+  /** The mailed link works signed in or not (it may be opened on another device). */
+  verifyEmail: (token: string) => unwrap(api.POST("/api/v1/auth/email/verify", { body: { token } })),
+  resendVerification: () => unwrap(api.POST("/api/v1/me/email/verification")),
   /** The language follows the user (mails and documents too), not only this browser. */
   saveLanguage: (language: "vi" | "en") => unwrap(api.PATCH("/api/v1/me", { body: { language } })),
 };

@@ -15,6 +15,7 @@ import {
 } from "@tabler/icons-react";
 import { LanguageSwitch } from "./LanguageSwitch";
 import { useAuth } from "../auth/AuthProvider";
+import { VerifyEmailBanner } from "./VerifyEmailBanner";
 
 /** The hosting portal's menu (seed 000), in its order. */
 export const NAVIGATION = [
@@ -90,6 +91,7 @@ export function AppLayout() {
           ))}
       </AppShell.Navbar>
       <AppShell.Main id="main" tabIndex={-1}>
+        <VerifyEmailBanner />
         <Suspense fallback={<PageLoader />}>
           <Outlet />
         </Suspense>

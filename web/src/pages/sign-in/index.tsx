@@ -102,6 +102,9 @@ export default function SignIn() {
           <Anchor component={Link} to="/register">
             {t("auth.registerLink")}
           </Anchor>
+          <Anchor component={Link} to="/forgot-password">
+            {t("auth.forgotLink")}
+          </Anchor>
         </Group>
       </Stack>
     </Card>
