@@ -47,6 +47,7 @@ READ_MODEL_INDEXES = {
         index("account_filed", "account_id", "-filed_at"),
         index("status_review_due", "status", "review_due_at"),  # overdue claims
     ],
+    "followed_up": [index("unfinished", "done", "at")],  # the follow-up sweep
 }
 # Answers of the wallet that say "not now" rather than yes or no.
 TRANSIENT_STATUSES = frozenset({408, 409, 425, 429})

@@ -1,7 +1,7 @@
 """Load and run billing's streams, keeping their list rows current; set-up on start.
 
 After an invoice command the invoice's rows are refreshed and what its new events call
-for (`follow_ups`) is carried out.
+for (`follow_ups`) is carried out, there and only there.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ async def after_invoice(deps: Deps, invoice_id: str, actor: str, outcome: Outcom
     await refresh_invoice_views(deps, invoice_id, events)
     if outcome.commit is not None:
         for stored in outcome.commit.events:
-            await follow_ups.follow_up(deps, stored.event, actor)
+            await follow_ups.follow_up_once(deps, stored.event, actor)
 
 
 async def run_subscription(
