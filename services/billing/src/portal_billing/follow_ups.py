@@ -31,7 +31,6 @@ from portal_chassis.problems import ProblemError
 from portal_contracts.events.billing import (
     BillingEvent,
     InvoiceCancelled,
-    InvoiceIssued,
     InvoicePaid,
     InvoicePaymentRecorded,
     InvoiceRefunded,
@@ -208,9 +207,8 @@ async def retry_credits(deps: Deps) -> int:
 
 
 async def _fulfil(deps: Deps, paid: InvoicePaid, actor: str) -> None:
-    events = await deps.store.read_stream(domain.invoice_stream(paid.invoice_id))
-    issued = next(e.event for e in events if isinstance(e.event, InvoiceIssued))
-    assert isinstance(issued, InvoiceIssued)
+    # What the invoice was issued for never changes: the state in memory answers it.
+    issued, _ = await deps.invoices.current(domain.invoice_stream(paid.invoice_id))
     stream = domain.subscription_stream(paid.subscription_id)
     sub, _ = await deps.subscriptions.load(stream)
     if paid.invoice_id in sub.invoices:

@@ -145,7 +145,7 @@ async def place_order(
         months=months,
         lines=lines,
     )
-    return await queries.invoice(deps, principal, state.invoice_id)
+    return await queries.invoice_answer(deps, state.invoice_id)
 
 
 async def open_change(deps: Deps, subscription_id: str) -> None:
@@ -290,4 +290,4 @@ async def _pay_now_if_asked(
             raise
         except PaymentInProgress:
             pass  # the invoice shows the payment in progress; the sweep finishes it
-    return await queries.invoice(deps, principal, state.invoice_id)
+    return await queries.invoice_answer(deps, state.invoice_id)
