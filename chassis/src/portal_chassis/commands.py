@@ -119,13 +119,20 @@ class CommandRunner(Generic[C, S]):
         metadata: CommitMetadata | None = None,
         now: datetime | None = None,
         prepare: Callable[[C, S], Awaitable[C]] | None = None,
+        allocate: Callable[[C], Awaitable[C]] | None = None,
     ) -> Outcome[S]:
         """Decide and append; domain errors from `decide` propagate and store nothing.
 
         `prepare` gives the command the inputs its decision needs for the state it is
         decided on (a document number, say), before each attempt: allocated up front,
         never asked for by the decider afterwards.
+
+        `allocate` gives it what is stored outside the stream (a payment reference, a
+        stored file, a document number), once: only after the command passed `decide` on
+        the state it runs on, so a refused command allocates nothing; the command with
+        what was allocated is then decided again (and kept for any later attempt).
         """
+        allocated = allocate is None
         if metadata is None:
             metadata = CommitMetadata.current()
         if idempotency_key:
@@ -149,6 +156,10 @@ class CommandRunner(Generic[C, S]):
                     read = True
                     continue
                 return Outcome(None, state, version)
+            if not allocated:
+                assert allocate is not None
+                command, allocated = await allocate(command), True
+                continue  # decided again, with what was allocated
             try:
                 commit = await self.store.append(
                     stream_id,

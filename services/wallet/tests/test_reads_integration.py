@@ -1,5 +1,6 @@
 """A top-up reads the account's event stream once: its request on a replica that has not
-seen the account yet, and the provider's webhook on another."""
+seen the account yet (and looks its Idempotency-Key up once), and the provider's webhook
+on another."""
 
 import json
 from datetime import timedelta
@@ -36,6 +37,7 @@ async def test_a_top_up_reads_the_account_stream_once(wallet, unique):
     )
     assert created and top_up["status"] == "pending"
     assert dict(store.reads) == {stream: 1}
+    assert dict(store.key_lookups) == {stream: 1}  # the request's key, looked up once
     webhooks, store = replica(wallet)
     reference = top_up["payment"]["reference"]
     body = json.dumps(

@@ -13,19 +13,19 @@ from typing import Any, Literal
 import segno
 from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from portal_chassis.auth import Principal
 from portal_chassis.blobs import BlobStore
 from portal_chassis.clock import Clock
 from portal_chassis.commands import CommandRunner, Outcome
 from portal_chassis.contract import Page, paginate
-from portal_chassis.decider import Conflict, DomainError, Forbidden, NotFound
+from portal_chassis.decider import DomainError, Forbidden, NotFound
 from portal_chassis.eventstore import CommitMetadata, EventStore, request_fingerprint
 from portal_chassis.mongo import ensure_read_model_indexes, index, replace_by_id
 from portal_chassis.numbers import claim_number
 from portal_chassis.projection import upsert_if_newer
 from portal_chassis.reference import ReferenceList
+from portal_chassis.starts import StreamStarts
 from portal_contracts.events.repairs import (
     QuoteLine,
     RepairEvent,
@@ -90,6 +90,7 @@ class RepairsService:
         self.view = db["repairs_view"]
         self.branches = ReferenceList(db["branches"], "branch", DEFAULT_BRANCHES)
         self.numbers = db["repair_numbers"]
+        self.starts = StreamStarts(db["registrations"], id_field="repair_id")  # key -> repair
         self.serials = db["serials"]
         self.blobs = BlobStore(db, "photos")
 
@@ -138,56 +139,47 @@ class RepairsService:
             account_id = principal.account_id
         await self._branch(data.branch_id)
         fingerprint = request_fingerprint({"op": "register", **data.model_dump(mode="json")})
-        key = f"{account_id}|{idempotency_key}" if idempotency_key else None
-        if key:
-            earlier = await self.db["registrations"].find_one({"_id": key})
-            if earlier is not None:
-                if earlier["fp"] != fingerprint:
-                    raise DomainError(
-                        "idempotency_key_reused",
-                        "this Idempotency-Key was used for another request",
-                    )
-                return await self.get(principal, earlier["repair_id"])
-        repair_id = self.new_id()
-        command = domain.RegisterRepair(
-            actor=principal.user_id,
-            now=self.clock.now(),
-            repair_id=repair_id,
-            repair_number="pending",
-            account_id=account_id,
-            branch_id=data.branch_id,
-            model=data.model,
-            serial=data.serial.strip(),
-            problem=data.problem,
-            adapter_included=data.adapter_included,
-            condition=data.condition.to_event(),
-            delivery_method=data.delivery_method,
-            delivery_date=data.delivery_date,
-            deliverer_name=data.deliverer_name,
-            deliverer_contact=data.deliverer_contact,
-            return_method=data.return_method,
-            return_address=data.return_address,
-            warranty_of=await self._warranty_of(data.serial),
-        )
-        domain.decide(command, Repair())  # refuse bad input before claiming a number
-        if key:
-            try:
-                await self.db["registrations"].insert_one(
-                    {"_id": key, "repair_id": repair_id, "fp": fingerprint}
-                )
-            except DuplicateKeyError:
-                raise Conflict(
-                    "idempotency_request_in_flight",
-                    "a request with this Idempotency-Key is running",
-                ) from None
-        number = await self._allocate_number()
-        outcome = await self.runner.run(
-            domain.stream_id(repair_id),
-            replace(command, repair_number=number),
+        warranty_of = await self._warranty_of(data.serial)
+
+        def command(repair_id: str) -> domain.Command:
+            return domain.RegisterRepair(
+                actor=principal.user_id,
+                now=self.clock.now(),
+                repair_id=repair_id,
+                repair_number="pending",
+                account_id=account_id,
+                branch_id=data.branch_id,
+                model=data.model,
+                serial=data.serial.strip(),
+                problem=data.problem,
+                adapter_included=data.adapter_included,
+                condition=data.condition.to_event(),
+                delivery_method=data.delivery_method,
+                delivery_date=data.delivery_date,
+                deliverer_name=data.deliverer_name,
+                deliverer_contact=data.deliverer_contact,
+                return_method=data.return_method,
+                return_address=data.return_address,
+                warranty_of=warranty_of,
+            )
+
+        async def numbered(command: domain.Command) -> domain.Command:
+            assert isinstance(command, domain.RegisterRepair)
+            return replace(command, repair_number=await self._allocate_number())
+
+        started = await self.starts.start(
+            self.runner,
+            new_id=self.new_id(),
+            stream_of=domain.stream_id,
+            command=command,
+            key=f"{account_id}|{idempotency_key}" if idempotency_key else None,
+            fingerprint=fingerprint,
+            allocate=numbered,
             metadata=self._meta(account_id, principal.user_id),
         )
-        await self._refresh_view(outcome)
-        return await self.get(principal, repair_id)
+        if started.created:
+            await self._refresh_view(started.outcome)
+        return await self.get(principal, started.id)
 
     # --- the workflow: one use case per step, each turning its input into a command ---
 

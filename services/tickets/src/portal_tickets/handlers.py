@@ -12,7 +12,6 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from portal_chassis.auth import Principal
 from portal_chassis.blobs import BlobStore, CheckedUpload, check_uploads
@@ -26,6 +25,7 @@ from portal_chassis.mongo import ensure_read_model_indexes, index
 from portal_chassis.numbers import claim_number
 from portal_chassis.projection import upsert_if_newer
 from portal_chassis.reference import ReferenceList
+from portal_chassis.starts import StreamStarts
 from portal_contracts.events.tickets import Attachment, TicketOpened, TicketReplied
 from portal_tickets import domain
 from portal_tickets.codes import RelatedCodes
@@ -102,6 +102,7 @@ class TicketsService:
         self.view = db["tickets_view"]
         self.departments = ReferenceList(db["departments"], "department", DEFAULT_DEPARTMENTS)
         self.numbers = db["ticket_numbers"]
+        self.starts = StreamStarts(db["openings"], id_field="ticket_id")  # key -> ticket
         self.blobs = BlobStore(db, "attachments")
         self.policy = domain.SlaPolicy(
             first_response={
@@ -172,46 +173,46 @@ class TicketsService:
             account_id = principal.account_id
         await self._department(data.department)
         checked = self.check_files(data.attachments)
-        ticket_id = self.new_id()
-        command = domain.OpenTicket(
-            actor=principal.user_id,
-            now=self.clock.now(),
-            ticket_id=ticket_id,
-            ticket_number="pending",
-            account_id=account_id,
-            department=data.department,
-            title=data.title,
-            request_type=data.request_type,
-            priority=data.priority,
-            content=data.content,
-            related_code=data.related_code,
-            opened_by_staff=staff,
-        )
-        domain.decide(command, Ticket())  # refuse bad input before storing anything
         if data.related_code and self.codes is not None:
             await self.codes.check(principal, data.related_code, account_id)
-        if idempotency_key:
-            try:
-                await self.db["openings"].insert_one(
-                    {"_id": f"{account_id}|{idempotency_key}", "ticket_id": ticket_id}
-                )
-            except DuplicateKeyError:
-                earlier = await self.db["openings"].find_one(
-                    {"_id": f"{account_id}|{idempotency_key}"}
-                )
-                assert earlier is not None
-                return await self.get(principal, earlier["ticket_id"])
-        attachments = await self._store_files(checked, account_id)
-        number = await claim_number(
-            self.numbers, self.settings.number_prefix, self.clock.now().year
-        )
-        outcome = await self.runner.run(
-            domain.stream_id(ticket_id),
-            replace(command, ticket_number=number, attachments=attachments),
+
+        def command(ticket_id: str) -> domain.Command:
+            return domain.OpenTicket(
+                actor=principal.user_id,
+                now=self.clock.now(),
+                ticket_id=ticket_id,
+                ticket_number="pending",
+                account_id=account_id,
+                department=data.department,
+                title=data.title,
+                request_type=data.request_type,
+                priority=data.priority,
+                content=data.content,
+                related_code=data.related_code,
+                opened_by_staff=staff,
+            )
+
+        async def allocate(command: domain.Command) -> domain.Command:
+            assert isinstance(command, domain.OpenTicket)
+            attachments = await self._store_files(checked, account_id)
+            number = await claim_number(
+                self.numbers, self.settings.number_prefix, self.clock.now().year
+            )
+            return replace(command, ticket_number=number, attachments=attachments)
+
+        started = await self.starts.start(
+            self.runner,
+            new_id=self.new_id(),
+            stream_of=domain.stream_id,
+            command=command,
+            key=f"{account_id}|{idempotency_key}" if idempotency_key else None,
+            fingerprint="",  # the first ticket under a key answers every later request
+            allocate=allocate,
             metadata=self._meta(account_id, principal.user_id),
         )
-        await self._refresh_view(outcome)
-        return await self.get(principal, ticket_id)
+        if started.created:
+            await self._refresh_view(started.outcome)
+        return await self.get(principal, started.id)
 
     @staticmethod
     def staff_department(principal: Principal) -> str | None:
