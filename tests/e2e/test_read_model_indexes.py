@@ -13,8 +13,8 @@ import pytest
 
 from portal_billing.deps import READ_MODEL_INDEXES as BILLING
 from portal_crm.deps import READ_MODEL_INDEXES as CRM
-from portal_repairs.handlers import READ_MODEL_INDEXES as REPAIRS
-from portal_tickets.handlers import READ_MODEL_INDEXES as TICKETS
+from portal_repairs.deps import READ_MODEL_INDEXES as REPAIRS
+from portal_tickets.deps import READ_MODEL_INDEXES as TICKETS
 
 pytestmark = pytest.mark.e2e
 

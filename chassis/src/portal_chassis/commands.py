@@ -2,7 +2,10 @@
 
 The latest (version, state) of recently used streams stays in memory and snapshots are
 written every `snapshot_every` events, so a command reads only the commits appended
-since: its latency does not grow with the stream's length.
+since: its latency does not grow with the stream's length. A command on a stream held in
+memory reads nothing: it is decided on that state and appended after its version, so a
+stream another process moved on meanwhile fails the append (and is read again); a
+decision that stores nothing on such a state is checked against the stored stream first.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from portal_chassis.decider import Decider
+from portal_chassis.decider import Decider, DomainError
 from portal_chassis.eventstore import (
     Commit,
     CommitMetadata,
@@ -83,6 +86,15 @@ class CommandRunner(Generic[C, S]):
         self._remember(stream_id, version, state)
         return state, version
 
+    async def current(self, stream_id: str) -> tuple[S, int]:
+        """The state this process last saw (read only if it is not in memory): for what a
+        use case needs again right after its own command, or a fact that never changes."""
+        cached = self._cache.get(stream_id)
+        if cached is None:
+            return await self.load(stream_id)
+        self._cache.move_to_end(stream_id)
+        return cached[1], cached[0]
+
     async def state_at(self, stream_id: str, instant: datetime) -> tuple[S, int]:
         """The state as it was at a past instant, folded from the stored events."""
         state, version = self.decider.initial_state, 0
@@ -107,13 +119,20 @@ class CommandRunner(Generic[C, S]):
         metadata: CommitMetadata | None = None,
         now: datetime | None = None,
         prepare: Callable[[C, S], Awaitable[C]] | None = None,
+        allocate: Callable[[C], Awaitable[C]] | None = None,
     ) -> Outcome[S]:
         """Decide and append; domain errors from `decide` propagate and store nothing.
 
         `prepare` gives the command the inputs its decision needs for the state it is
         decided on (a document number, say), before each attempt: allocated up front,
         never asked for by the decider afterwards.
+
+        `allocate` gives it what is stored outside the stream (a payment reference, a
+        stored file, a document number), once: only after the command passed `decide` on
+        the state it runs on, so a refused command allocates nothing; the command with
+        what was allocated is then decided again (and kept for any later attempt).
         """
+        allocated = allocate is None
         if metadata is None:
             metadata = CommitMetadata.current()
         if idempotency_key:
@@ -121,12 +140,26 @@ class CommandRunner(Generic[C, S]):
             if earlier is not None:
                 state, version = await self.load(stream_id)
                 return Outcome(earlier, state, version)
+        read = stream_id not in self._cache  # False: decided on the state in memory
         for attempt in range(self.max_attempts):
-            state, version = await self.load(stream_id)
+            state, version = await self.current(stream_id)
             ready = command if prepare is None else await prepare(command, state)
-            events = list(self.decider.decide(ready, state))
+            try:
+                events = list(self.decider.decide(ready, state))
+            except DomainError:
+                if read:
+                    raise
+                events = []
             if not events:
+                if not read:  # refused or nothing to do: make sure on the stored stream
+                    self._cache.pop(stream_id, None)
+                    read = True
+                    continue
                 return Outcome(None, state, version)
+            if not allocated:
+                assert allocate is not None
+                command, allocated = await allocate(command), True
+                continue  # decided again, with what was allocated
             try:
                 commit = await self.store.append(
                     stream_id,
@@ -139,6 +172,7 @@ class CommandRunner(Generic[C, S]):
                 )
             except ConcurrencyError:
                 self._cache.pop(stream_id, None)
+                read = True
                 # Jittered back-off keeps many writers on one stream from colliding again.
                 await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
                 continue

@@ -7,14 +7,14 @@ and the use-case object as dependencies instead of reading them off the request:
 
     class TicketsController(Controller):
         path = "/v1/tickets"
-        dependencies = {"principal": PRINCIPAL, "tickets": use_cases("tickets")}
+        dependencies = {"principal": PRINCIPAL, "deps": use_cases("tickets")}
 
         @post("/", status_code=201)
         async def open_ticket(
-            self, data: OpenTicketIn, principal: Principal, tickets: TicketsService,
+            self, data: OpenTicketIn, principal: Principal, deps: TicketsDeps,
             idempotency_key: IdempotencyKey = None,
         ) -> TicketOut:
-            return await tickets.open(principal, data, idempotency_key)
+            return await opening.open(deps, principal, data, idempotency_key)
 
 Use cases raise the domain errors of `portal_chassis.decider` (NotFound, Conflict,
 Forbidden, RuleBroken); `portal_chassis.problems` maps them to problem+json in one place.

@@ -25,6 +25,7 @@ from portal_billing.deps import build_deps
 from portal_billing.settings import BillingSettings
 from portal_chassis.auth import Principal
 from portal_chassis.clock import ManualClock
+from portal_chassis.counting import CountingEventStore
 from portal_chassis.eventstore import EventStore
 from portal_tests.use_cases import UseCases
 from portal_wallet.handlers import WalletService
@@ -73,7 +74,7 @@ async def wallet_db(infra: Any, unique: str) -> AsyncIterator[Any]:
 @pytest.fixture
 async def billing(mongo_db, wallet_db, unique):  # type: ignore[no-untyped-def]
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
-    wallet_store = EventStore(wallet_db)
+    wallet_store = CountingEventStore(EventStore(wallet_db))
     await wallet_store.setup()
     provider = SandboxProvider(
         "secret", expiry=timedelta(minutes=30), bank_bin="970436", bank_account="1"
@@ -84,9 +85,16 @@ async def billing(mongo_db, wallet_db, unique):  # type: ignore[no-untyped-def]
     await wallet_service.setup()
     await wallet_service.open_wallet(unique, cause="test")
     wallet = InProcessWallet(wallet_service)
-    store = EventStore(mongo_db)
+    store = CountingEventStore(EventStore(mongo_db))  # reads counted: one per stream
     await store.setup()
     service = UseCases(build_deps(store, mongo_db, BillingSettings(), wallet, clock), MODULES)
     await service.setup()
     owner = Principal("u1", unique, frozenset({"owner"}), "s1", "token")
-    return SimpleNamespace(service=service, wallet=wallet, owner=owner, account=unique)
+    return SimpleNamespace(
+        service=service,
+        wallet=wallet,
+        owner=owner,
+        account=unique,
+        store=store,
+        wallet_store=wallet_store,
+    )

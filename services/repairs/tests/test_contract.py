@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
-from unittest.mock import create_autospec
+from unittest.mock import MagicMock
 
 import pytest
 from litestar.testing import TestClient
 from pydantic import BaseModel
 
 from portal_chassis.auth import Principal
+from portal_chassis.clock import SystemClock
 from portal_chassis.web import create_app
 from portal_contracts.events.repairs import (
     Condition,
@@ -20,10 +21,14 @@ from portal_contracts.events.repairs import (
     RepairReady,
     RepairRegistered,
 )
+from portal_repairs import intake, queries, workflow
 from portal_repairs.api import RepairsController
 from portal_repairs.contract import QuoteIn, ReasonIn, RepairOut
-from portal_repairs.handlers import MAX_PHOTO_BYTES, RepairsService, custody_entry
+from portal_repairs.deps import MAX_PHOTO_BYTES, build_deps
 from portal_repairs.main import create
+from portal_repairs.queries import custody_entry
+from portal_repairs.settings import RepairsSettings
+from portal_tests.use_cases import record_use_cases
 
 WRITES = {"post", "put", "patch"}
 JSON = "application/json"
@@ -168,7 +173,7 @@ def test_no_route_takes_an_untyped_body() -> None:
             )
 
 
-# A cancelled repair as `RepairsService.get` describes it.
+# A cancelled repair as `queries.get` describes it.
 AT = datetime(2026, 3, 1, 9, 30, 15, 123000, tzinfo=UTC)
 BASE = {"repair_id": "r1", "account_id": "acc-1", "actor": "u1", "branch_id": "HCM-Q1"}
 EVENTS = [
@@ -261,16 +266,21 @@ class _Verifier:
         return PRINCIPAL
 
 
+def _idle_deps() -> Any:
+    """Deps over nothing: the recorded use cases never reach them."""
+    return build_deps(MagicMock(), MagicMock(), RepairsSettings(), SystemClock())
+
+
 @pytest.fixture
-def boundary() -> Iterator[tuple[TestClient[Any], Any]]:
+def boundary(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient[Any], Any]]:
     """The routes with the use cases recorded instead of run (no database, no broker)."""
-    repairs = create_autospec(RepairsService, instance=True)
+    repairs = record_use_cases(monkeypatch, (intake, workflow, queries))
     for name in ("add_photo", "start", "ready", "cancel", "reject", "quote"):
         getattr(repairs, name).return_value = RepairOut.model_validate(ANSWER)
     app = create_app(
         title="repairs",
         route_handlers=[RepairsController],
-        state={"repairs": repairs, "token_verifier": _Verifier()},
+        state={"repairs": _idle_deps(), "token_verifier": _Verifier()},
     )
     with TestClient(app) as client:
         client.headers["Authorization"] = "Bearer t"

@@ -12,8 +12,11 @@ from portal_chassis.auth import Principal
 from portal_chassis.clock import ManualClock
 from portal_chassis.contract import FileIn
 from portal_chassis.eventstore import EventStore
+from portal_tests.use_cases import UseCases
+from portal_tickets import conversation, opening, queries, routing, sweeps
 from portal_tickets.api import content_disposition
-from portal_tickets.handlers import AttachmentFile, TicketsService
+from portal_tickets.deps import build_deps, setup
+from portal_tickets.queries import AttachmentFile
 from portal_tickets.schemas import OpenTicketIn, ReplyIn
 from portal_tickets.settings import TicketsSettings
 
@@ -27,13 +30,13 @@ def file(name: str, data: bytes) -> FileIn:
 
 
 @pytest.fixture
-async def tickets(mongo_db) -> TicketsService:
+async def tickets(mongo_db) -> UseCases:
     store = EventStore(mongo_db)
     await store.setup()
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
-    service = TicketsService(store, mongo_db, TicketsSettings(), clock)
-    await service.setup()
-    return service
+    deps = build_deps(store, mongo_db, TicketsSettings(), clock)
+    await setup(deps)
+    return UseCases(deps, (opening, conversation, routing, sweeps, queries))
 
 
 async def test_attachments_keep_the_name_they_were_sent_as(tickets, unique) -> None:

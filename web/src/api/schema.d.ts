@@ -16473,7 +16473,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`, `idempotency_request_in_flight`, `invalid_transition`. */
+            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`, `invalid_transition`. */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -29,6 +29,7 @@ from portal_chassis.decider import Forbidden
 from portal_chassis.eventstore import CommitMetadata, EventStore
 from portal_chassis.mongo import index
 from portal_chassis.numbers import claim_number
+from portal_chassis.starts import StreamStarts
 
 Doc = dict[str, Any]
 ADMIN_ROLES = frozenset({"billing_admin", "platform_admin"})
@@ -47,6 +48,7 @@ READ_MODEL_INDEXES = {
         index("account_filed", "account_id", "-filed_at"),
         index("status_review_due", "status", "review_due_at"),  # overdue claims
     ],
+    "followed_up": [index("unfinished", "done", "at")],  # the follow-up sweep
 }
 
 
@@ -78,7 +80,7 @@ class Deps:
     claims_view: AsyncCollection[Doc]
     codes: AsyncCollection[Doc]
     numbers: AsyncCollection[Doc]
-    requests: AsyncCollection[Doc]
+    starts: StreamStarts
     provider_payments: AsyncCollection[Doc]
     pending_credits: AsyncCollection[Doc]
     followed_up: AsyncCollection[Doc]
@@ -116,7 +118,7 @@ def build_deps(
         claims_view=db["claims_view"],
         codes=db["codes"],
         numbers=db["numbers"],
-        requests=db["requests"],
+        starts=StreamStarts(db["requests"]),  # an order's key -> its invoice
         provider_payments=db["provider_payments"],
         pending_credits=db["pending_credits"],
         followed_up=db["followed_up"],

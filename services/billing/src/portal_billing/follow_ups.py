@@ -1,10 +1,17 @@
 """What follows billing's own facts: start or extend the subscription, credit money owed
 back to the wallet. Every step is idempotent (keys derived from the fact).
+
+A fact's follow-up runs once, in one place: right after the command that stored it
+(`follow_up_once`, which claims the fact first). billing.events only feeds the read models
+and takes over a fact that no command claimed (the process died right after the append);
+a claim left unfinished by a crash is taken over by `resume_follow_ups` (a periodic sweep).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+from datetime import timedelta
 from typing import Any
 
 from pymongo.errors import DuplicateKeyError
@@ -24,7 +31,6 @@ from portal_chassis.logging import get_logger
 from portal_contracts.events.billing import (
     BillingEvent,
     InvoiceCancelled,
-    InvoiceIssued,
     InvoicePaid,
     InvoicePaymentRecorded,
     InvoiceRefunded,
@@ -33,8 +39,15 @@ from portal_contracts.events.billing import (
 log = get_logger(__name__)
 
 
+CLAIM_LEASE = timedelta(minutes=2)
+"""A claimed follow-up not finished after this was left by a crash: the sweep takes it."""
+WAIT_FOR_COMMAND = (0.05, 0.1, 0.25, 0.5, 1.0)
+"""billing.events can deliver a fact before its command claimed it: give it this long."""
+
+
 async def on_own_event(deps: Deps, event: BillingEvent, actor: str) -> None:
-    """billing.events, at least once: the read models, then the consequences.
+    """billing.events, at least once: the read models; a follow-up only if no command
+    claimed it (the process died between the append and its follow-up).
 
     The lists are refreshed inline after each command too; this is the path a crash
     cannot skip (the event was stored, so it is relayed and comes back here).
@@ -45,25 +58,88 @@ async def on_own_event(deps: Deps, event: BillingEvent, actor: str) -> None:
         await streams.refresh_invoice_views(deps, invoice_id, events)
     elif isinstance(getattr(event, "subscription_id", None), str):
         await streams.refresh_subscription_view(deps, event.subscription_id)  # type: ignore[attr-defined]
+    key = fact_key(event)
+    if key is None:
+        return
+    for pause in WAIT_FOR_COMMAND:
+        if await deps.followed_up.find_one({"_id": key}, {"_id": 1}):
+            return  # its command claimed it (and carries it out, or the sweep will)
+        await asyncio.sleep(pause)
+    await follow_up_once(deps, event, actor)
+
+
+def fact_key(event: BillingEvent) -> str | None:
+    """The key of what a fact calls for (None: nothing), shared by its claim and its
+    wallet credit, so a retry is recognised by both."""
+    if isinstance(event, InvoicePaymentRecorded) and event.credited_to_wallet > 0:
+        return derived_id("excess", event.payment_id)
+    if isinstance(event, InvoiceCancelled) and event.refunded_to_wallet > 0:
+        return derived_id("cancelled", event.invoice_id)
+    if isinstance(event, InvoiceRefunded):
+        return derived_id("refund", event.refund_id)
+    if isinstance(event, InvoicePaid):
+        return derived_id("paid", event.invoice_id)
+    return None
+
+
+async def follow_up_once(deps: Deps, event: BillingEvent, actor: str = "billing") -> bool:
+    """Claim the fact's follow-up and carry it out; False if it was claimed before."""
+    key = fact_key(event)
+    if key is None:
+        return False
+    claim = {"invoice_id": getattr(event, "invoice_id", ""), "at": deps.clock.now()}
+    try:
+        await deps.followed_up.insert_one({"_id": key, **claim, "done": False})
+    except DuplicateKeyError:
+        return False
+    await _carry_out(deps, key, event, actor)
+    return True
+
+
+async def _carry_out(deps: Deps, key: str, event: BillingEvent, actor: str) -> None:
     await follow_up(deps, event, actor)
+    await deps.followed_up.update_one({"_id": key}, {"$set": {"done": True}})
+
+
+async def resume_follow_ups(deps: Deps) -> int:
+    """Finish follow-ups whose claim a crash left unfinished; returns how many."""
+    cutoff = deps.clock.now() - CLAIM_LEASE
+    resumed = 0
+    async for claim in deps.followed_up.find({"done": False, "at": {"$lte": cutoff}}):
+        taken = await deps.followed_up.update_one(
+            {"_id": claim["_id"], "at": claim["at"], "done": False},
+            {"$set": {"at": deps.clock.now()}},
+        )
+        if taken.modified_count == 0:
+            continue  # another replica took it
+        stream = domain.invoice_stream(claim["invoice_id"])
+        for stored in await deps.store.read_stream(stream):
+            event = stored.event
+            if isinstance(event, BillingEvent) and fact_key(event) == claim["_id"]:
+                await _carry_out(deps, claim["_id"], event, "billing")
+                resumed += 1
+    return resumed
 
 
 async def follow_up(deps: Deps, event: BillingEvent, actor: str = "billing") -> None:
-    """Idempotent consequences of billing's own events (also run from billing.events)."""
-    if isinstance(event, InvoicePaymentRecorded) and event.credited_to_wallet > 0:
+    """Idempotent consequences of billing's own events (keyed by the fact)."""
+    key = fact_key(event)
+    if key is None:
+        return
+    if isinstance(event, InvoicePaymentRecorded):
         await _credit(
             deps,
-            derived_id("excess", event.payment_id),
+            key,
             event.account_id,
             event.credited_to_wallet,
             event.currency,
             "overpayment",
             f"invoice {event.invoice_id}",
         )
-    elif isinstance(event, InvoiceCancelled) and event.refunded_to_wallet > 0:
+    elif isinstance(event, InvoiceCancelled):
         await _credit(
             deps,
-            derived_id("cancelled", event.invoice_id),
+            key,
             event.account_id,
             event.refunded_to_wallet,
             event.currency,
@@ -73,7 +149,7 @@ async def follow_up(deps: Deps, event: BillingEvent, actor: str = "billing") -> 
     elif isinstance(event, InvoiceRefunded):
         await _credit(
             deps,
-            derived_id("refund", event.refund_id),
+            key,
             event.account_id,
             event.amount,
             event.currency,
@@ -135,9 +211,8 @@ async def retry_credits(deps: Deps) -> int:
 
 
 async def _fulfil(deps: Deps, paid: InvoicePaid, actor: str) -> None:
-    events = await deps.store.read_stream(domain.invoice_stream(paid.invoice_id))
-    issued = next(e.event for e in events if isinstance(e.event, InvoiceIssued))
-    assert isinstance(issued, InvoiceIssued)
+    # What the invoice was issued for never changes: the state in memory answers it.
+    issued, _ = await deps.invoices.current(domain.invoice_stream(paid.invoice_id))
     stream = domain.subscription_stream(paid.subscription_id)
     sub, _ = await deps.subscriptions.load(stream)
     if paid.invoice_id in sub.invoices:

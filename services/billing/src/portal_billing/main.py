@@ -67,6 +67,9 @@ def create(settings: BillingSettings | None = None) -> Litestar:
         "credits", settings.expiry_sweep_seconds, lambda: follow_ups.retry_credits(deps)
     )
     background.every(
+        "follow-ups", settings.expiry_sweep_seconds, lambda: follow_ups.resume_follow_ups(deps)
+    )
+    background.every(
         "payments", settings.payment_sweep_seconds, lambda: payments.resume_payments(deps)
     )
 

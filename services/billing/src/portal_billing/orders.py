@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
-
-from pymongo.errors import DuplicateKeyError
 
 from portal_billing import (
     domain,
@@ -42,82 +42,93 @@ from portal_contracts.events.billing import (
 log = get_logger(__name__)
 
 
-async def _remember_request(deps: Deps, key: str, fingerprint: str, result_id: str) -> str:
-    """Idempotency for commands that create a new stream: the first id wins."""
-    try:
-        await deps.requests.insert_one({"_id": key, "fp": fingerprint, "id": result_id})
-        return result_id
-    except DuplicateKeyError:
-        earlier = await deps.requests.find_one({"_id": key})
-        assert earlier is not None
-        if earlier["fp"] != fingerprint:
-            raise DomainError(
-                "idempotency_key_reused", "this Idempotency-Key was used for another request"
-            ) from None
-        return str(earlier["id"])
-
-
 async def issue(
     deps: Deps,
     *,
+    key: str | None,
+    fingerprint: str,
     account_id: str,
     actor: str,
-    invoice_id: str,
     order_kind: OrderKind,
-    subscription_id: str,
+    subscription_id: str | None,
     plan: Plan,
     months: int,
     lines: tuple[InvoiceLine, ...],
     upgrade_from: str | None = None,
     upgrade_credit: int = 0,
+    invoice_id: str | None = None,
+    before: Callable[[], Awaitable[None]] | None = None,
 ) -> Invoice:
-    existing, _ = await deps.invoices.load(domain.invoice_stream(invoice_id))
-    if existing.status != "none":
-        return existing  # the same request again: the invoice already exists
+    """Issue the order's invoice once per request key (`subscription_id` None: a new one,
+    named after the invoice); `before` is a last check made only for a new invoice."""
     now = deps.clock.now()
     total = sum(line.amount for line in lines)
-    order_id = await number(deps, "OD")
-    command = domain.IssueInvoice(
-        now=now,
-        invoice_id=invoice_id,
-        account_id=account_id,
-        proforma_number=await number(deps, "PF"),
-        order_id=order_id,
-        order_kind=order_kind,
-        subscription_id=subscription_id,
-        plan=plan,
-        months=months,
-        lines=lines,
-        due_at=now + timedelta(days=deps.settings.invoice_due_days),
-        invoice_number=await number(deps, "INV") if total == 0 else None,
-        upgrade_from_plan_id=upgrade_from,
-        upgrade_credit=upgrade_credit,
+
+    def command(invoice_id: str) -> domain.IssueInvoice:
+        return domain.IssueInvoice(
+            now=now,
+            invoice_id=invoice_id,
+            account_id=account_id,
+            proforma_number="pending",
+            order_id="pending",
+            order_kind=order_kind,
+            subscription_id=subscription_id or derived_id("subscription", invoice_id),
+            plan=plan,
+            months=months,
+            lines=lines,
+            due_at=now + timedelta(days=deps.settings.invoice_due_days),
+            invoice_number="pending" if total == 0 else None,
+            upgrade_from_plan_id=upgrade_from,
+            upgrade_credit=upgrade_credit,
+        )
+
+    async def allocate(command: domain.InvoiceCommand) -> domain.InvoiceCommand:
+        assert isinstance(command, domain.IssueInvoice)
+        if before is not None:
+            await before()
+        order_id = await number(deps, "OD")
+        return replace(
+            command,
+            order_id=order_id,
+            proforma_number=await number(deps, "PF"),
+            invoice_number=await number(deps, "INV") if total == 0 else None,
+        )
+
+    started = await deps.starts.start(
+        deps.invoices,
+        new_id=invoice_id or deps.new_id(),
+        stream_of=domain.invoice_stream,
+        command=command,
+        key=key,
+        fingerprint=fingerprint,
+        allocate=allocate,
+        metadata=meta(account_id, actor),
     )
-    outcome = await deps.invoices.run(
-        domain.invoice_stream(invoice_id), command, metadata=meta(account_id, actor)
-    )
+    state = started.state
+    if not started.created:
+        return state  # the same request again: the invoice already exists
     await update_by_id(
         deps.codes,
-        order_id,
-        {"$set": {"account_id": account_id, "kind": "order", "invoice_id": invoice_id}},
+        state.order_id,
+        {"$set": {"account_id": account_id, "kind": "order", "invoice_id": state.invoice_id}},
     )
-    await streams.after_invoice(deps, invoice_id, actor, outcome)
+    await streams.after_invoice(deps, state.invoice_id, actor, started.outcome)
     if total > 0 and await streams.auto_pay_enabled(deps, account_id):
         try:
             await payments.pay_from_wallet(
                 deps,
-                outcome.state,
-                outcome.state.due,
-                payment_id=derived_id("auto", invoice_id),
+                state,
+                state.due,
+                payment_id=derived_id("auto", state.invoice_id),
                 channel="wallet",
-                reference=outcome.state.proforma_number,
+                reference=state.proforma_number,
                 actor="auto-pay",
             )
         except DomainError as exc:
-            log.info("auto-pay skipped", invoice_id=invoice_id, code=exc.code)
+            log.info("auto-pay skipped", invoice_id=state.invoice_id, code=exc.code)
         except PaymentInProgress:
             pass  # started; the payment sweep finishes it with the same key
-    state, _ = await deps.invoices.load(domain.invoice_stream(invoice_id))
+    state, _ = await deps.invoices.current(domain.invoice_stream(state.invoice_id))
     return state
 
 
@@ -128,24 +139,20 @@ async def place_order(
     if plan.status != "active":
         raise DomainError("plan_not_available", "this plan is not sold any more")
     price = plan.price(months)  # refuses a period the plan is not sold for
-    invoice_id = deps.new_id()
-    if key:
-        invoice_id = await _remember_request(
-            deps, f"order|{principal.account_id}|{key}", f"{plan_id}|{months}", invoice_id
-        )
     lines = order_lines(plan, months, price)
     state = await issue(
         deps,
+        key=f"order|{principal.account_id}|{key}" if key else None,
+        fingerprint=f"{plan_id}|{months}",
         account_id=principal.account_id,
         actor=principal.user_id,
-        invoice_id=invoice_id,
         order_kind="new",
-        subscription_id=derived_id("subscription", invoice_id),
+        subscription_id=None,
         plan=plan,
         months=months,
         lines=lines,
     )
-    return await queries.invoice(deps, principal, state.invoice_id)
+    return await queries.invoice_answer(deps, state.invoice_id)
 
 
 async def open_change(deps: Deps, subscription_id: str) -> None:
@@ -169,21 +176,15 @@ async def renew(
     if plan.status != "active":
         raise DomainError("plan_not_available", "this plan is retired; order a current one")
     price = plan.price(data.months)
-    invoice_id = deps.new_id()
-    if key:
-        invoice_id = await _remember_request(
-            deps, f"renew|{sub.account_id}|{key}", f"{subscription_id}|{data.months}", invoice_id
-        )
-    known, _ = await deps.invoices.load(domain.invoice_stream(invoice_id))
-    if known.status == "none":
-        await open_change(deps, subscription_id)
     base = domain.renewal_base(sub, today(deps))
     lines = order_lines(plan, data.months, price, f" (renewal from {base.isoformat()})")
     state = await issue(
         deps,
+        key=f"renew|{sub.account_id}|{key}" if key else None,
+        before=lambda: open_change(deps, subscription_id),
+        fingerprint=f"{subscription_id}|{data.months}",
         account_id=sub.account_id,
         actor=principal.user_id,
-        invoice_id=invoice_id,
         order_kind="renewal",
         subscription_id=subscription_id,
         plan=plan,
@@ -228,14 +229,6 @@ async def upgrade(
             "the upgrade price changed since the preview; preview again",
             charge=quote.charge,
         )
-    invoice_id = deps.new_id()
-    if key:
-        invoice_id = await _remember_request(
-            deps, f"upgrade|{sub.account_id}|{key}", f"{subscription_id}|{new.plan_id}", invoice_id
-        )
-    known, _ = await deps.invoices.load(domain.invoice_stream(invoice_id))
-    if known.status == "none":
-        await open_change(deps, subscription_id)
     lines = (
         InvoiceLine(
             description=f"{new.name}: {quote.remaining_days} remaining days",
@@ -248,9 +241,11 @@ async def upgrade(
     )
     state = await issue(
         deps,
+        key=f"upgrade|{sub.account_id}|{key}" if key else None,
+        before=lambda: open_change(deps, subscription_id),
+        fingerprint=f"{subscription_id}|{new.plan_id}",
         account_id=sub.account_id,
         actor=principal.user_id,
-        invoice_id=invoice_id,
         order_kind="upgrade",
         subscription_id=subscription_id,
         plan=new,
@@ -290,4 +285,4 @@ async def _pay_now_if_asked(
             raise
         except PaymentInProgress:
             pass  # the invoice shows the payment in progress; the sweep finishes it
-    return await queries.invoice(deps, principal, state.invoice_id)
+    return await queries.invoice_answer(deps, state.invoice_id)

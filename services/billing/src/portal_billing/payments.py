@@ -196,11 +196,11 @@ async def pay(
     # serialises them, so together they never take more than is due.
     payment_id = derived_id("pay", principal.account_id, invoice_id, key) if key else deps.new_id()
     if payment_id in state.payments:
-        return await queries.invoice(deps, principal, invoice_id)  # the same request again
+        return await queries.invoice_answer(deps, invoice_id)  # the same request again
     own = state.pending_payment(payment_id)
     if own is not None:  # the same request again, its payment still unfinished
         await finish_payment(deps, state, own, principal.user_id)
-        return await queries.invoice(deps, principal, invoice_id)
+        return await queries.invoice_answer(deps, invoice_id)
     state = await _resume_stale(deps, state)
     if state.status not in domain.OPEN:
         raise Conflict("invoice_not_payable", f"the invoice is {state.status}")
@@ -228,7 +228,7 @@ async def pay(
             reference=state.proforma_number,
             actor=principal.user_id,
         )
-        return await queries.invoice(deps, principal, invoice_id)
+        return await queries.invoice_answer(deps, invoice_id)
     top_up = await deps.wallet.top_up(
         state.account_id, amount, state.currency, data.method, key=payment_id
     )
@@ -293,7 +293,7 @@ async def cancel(deps: Deps, principal: Principal, invoice_id: str) -> InvoiceOu
         state.account_id,
         principal.user_id,
     )
-    return await queries.invoice(deps, principal, invoice_id)
+    return await queries.invoice_answer(deps, invoice_id)
 
 
 async def refund(deps: Deps, principal: Principal, invoice_id: str, data: RefundIn) -> InvoiceOut:
@@ -311,7 +311,7 @@ async def refund(deps: Deps, principal: Principal, invoice_id: str, data: Refund
         state.account_id,
         principal.user_id,
     )
-    return await queries.invoice(deps, principal, invoice_id)
+    return await queries.invoice_answer(deps, invoice_id)
 
 
 async def set_auto_pay(deps: Deps, principal: Principal, enabled: bool) -> SettingsOut:

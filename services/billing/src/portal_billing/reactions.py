@@ -1,9 +1,9 @@
 """Every subscription of the billing service, in one place; handlers stay thin.
 
 - wallet.events TopUpCompleted -> a provider payment for an invoice is applied to it.
-- billing.events -> billing's own read models (invoice and subscription lists), then the
-  consequences of its facts (start the subscription, credit excess or refunds to the
-  wallet), re-run at least once after a crash.
+- billing.events -> billing's own read models (invoice and subscription lists), and the
+  consequences of a fact (start the subscription, credit excess or refunds to the wallet)
+  only when no command claimed it (a crash right after the append).
 """
 
 from __future__ import annotations

@@ -84,6 +84,8 @@ async def auto_renew(deps: Deps, sub: Subscription) -> None:
     lines = order_lines(plan, months, price, f" (automatic renewal from {base.isoformat()})")
     await orders.issue(
         deps,
+        key=None,  # the id, derived from the term, makes it once
+        fingerprint="",
         account_id=sub.account_id,
         actor="auto-renew",
         invoice_id=invoice_id,

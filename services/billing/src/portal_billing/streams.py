@@ -1,12 +1,13 @@
 """Load and run billing's streams, keeping their list rows current; set-up on start.
 
 After an invoice command the invoice's rows are refreshed and what its new events call
-for (`follow_ups`) is carried out.
+for (`follow_ups`) is carried out, there and only there.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from portal_billing import (
     domain,
@@ -25,6 +26,7 @@ from portal_billing.views import (
     invoice_row,
     plan_row,
     subscription_row,
+    without,
 )
 from portal_chassis.auth import Principal
 from portal_chassis.commands import Outcome
@@ -33,6 +35,9 @@ from portal_chassis.eventstore import StoredEvent
 from portal_chassis.logging import get_logger
 from portal_chassis.mongo import ensure_read_model_indexes, update_by_id
 from portal_chassis.projection import upsert_if_newer
+from portal_contracts.events.billing import PaymentClaimApproved, PaymentClaimRejected
+
+CLAIM_DECISIONS = (PaymentClaimApproved, PaymentClaimRejected)
 
 log = get_logger(__name__)
 
@@ -113,11 +118,10 @@ async def load_invoice(deps: Deps, principal: Principal, invoice_id: str) -> Inv
 
 async def after_invoice(deps: Deps, invoice_id: str, actor: str, outcome: Outcome[Invoice]) -> None:
     """Refresh the read models, then carry out what the new events call for."""
-    events = await deps.store.read_stream(domain.invoice_stream(invoice_id))
-    await refresh_invoice_views(deps, invoice_id, events)
     if outcome.commit is not None:
+        await refresh_invoice_views(deps, invoice_id, outcome.commit.events)
         for stored in outcome.commit.events:
-            await follow_ups.follow_up(deps, stored.event, actor)
+            await follow_ups.follow_up_once(deps, stored.event, actor)
 
 
 async def run_subscription(
@@ -133,17 +137,34 @@ async def run_subscription(
         metadata=meta(account_id, actor),
     )
     if outcome.commit is not None:
-        await refresh_subscription_view(deps, subscription_id)
+        await refresh_subscription_view(deps, subscription_id, (outcome.state, outcome.version))
     return outcome.state
 
 
 async def refresh_invoice_views(deps: Deps, invoice_id: str, events: list[StoredEvent]) -> None:
-    row, claims = invoice_row(events)
+    """Fold the events onto the invoice's stored rows; when they do not follow on from the
+    stored row (no row yet, or one a crash left behind) the whole stream is folded."""
+    if not events:
+        return
+    start: dict[str, Any] | None = None
+    claims: dict[str, dict[str, Any]] = {}
+    if events[0].version > 1:
+        stored = await deps.invoices_view.find_one({"_id": invoice_id})
+        if stored is not None and stored.get("version") == events[0].version - 1:
+            start = without(stored, "_id", "version")
+            if any(isinstance(e.event, CLAIM_DECISIONS) for e in events):
+                async for claim in deps.claims_view.find({"invoice_id": invoice_id}):
+                    claims[claim["_id"]] = without(claim, "_id", "version")
+        elif stored is not None and stored.get("version", 0) >= events[-1].version:
+            return  # the row has them already
+        else:
+            events = await deps.store.read_stream(domain.invoice_stream(invoice_id))
+    row, claims_changed = invoice_row(events, start, claims)
     if not row:
         return
     version = events[-1].version
     await upsert_if_newer(deps.invoices_view, invoice_id, version, row)
-    for claim in claims:
+    for claim in claims_changed:
         await upsert_if_newer(deps.claims_view, claim["claim_id"], version, claim)
     if row.get("invoice_number"):
         await update_by_id(
@@ -153,8 +174,12 @@ async def refresh_invoice_views(deps: Deps, invoice_id: str, events: list[Stored
         )
 
 
-async def refresh_subscription_view(deps: Deps, subscription_id: str) -> None:
-    state, version = await deps.subscriptions.load(domain.subscription_stream(subscription_id))
+async def refresh_subscription_view(
+    deps: Deps, subscription_id: str, known: tuple[Subscription, int] | None = None
+) -> None:
+    """The subscription's row, from the state a command just reached (`known`) or loaded."""
+    stream = domain.subscription_stream(subscription_id)
+    state, version = known or await deps.subscriptions.load(stream)
     row = subscription_row(state)
     await upsert_if_newer(deps.subscriptions_view, subscription_id, version, row)
     await update_by_id(

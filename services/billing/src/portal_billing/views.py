@@ -79,10 +79,16 @@ def _end_payment(row: dict[str, Any], payment_id: str) -> None:
     ]
 
 
-def invoice_row(events: list[StoredEvent]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The invoice's list row and its claims, folded from its events."""
-    row: dict[str, Any] = {}
-    claims: dict[str, dict[str, Any]] = {}
+def invoice_row(
+    events: list[StoredEvent],
+    row: dict[str, Any] | None = None,
+    claims: dict[str, dict[str, Any]] | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The invoice's list row and the claims these events changed, folded from its events
+    (all of them, or those after a stored `row` with its `claims` by id)."""
+    row = dict(row or {})
+    claims = dict(claims or {})
+    changed: set[str] = set()
     for stored in events:
         event = stored.event
         if isinstance(event, InvoiceIssued):
@@ -114,6 +120,7 @@ def invoice_row(events: list[StoredEvent]) -> tuple[dict[str, Any], list[dict[st
                 "payment_in_progress_since": None,
             }
         elif isinstance(event, InvoicePaymentStarted):
+            row["payments_in_progress"] = [*row["payments_in_progress"]]
             row["payments_in_progress"].append(
                 {
                     "payment_id": event.payment_id,
@@ -130,6 +137,7 @@ def invoice_row(events: list[StoredEvent]) -> tuple[dict[str, Any], list[dict[st
             row["amount_due"] = event.amount_due_after
             if event.applied > 0 and row["status"] == "unpaid":
                 row["status"] = "partially_paid"
+            row["payments"] = [*row["payments"]]
             row["payments"].append(
                 {
                     "payment_id": event.payment_id,
@@ -157,6 +165,7 @@ def invoice_row(events: list[StoredEvent]) -> tuple[dict[str, Any], list[dict[st
         elif isinstance(event, InvoiceRefunded):
             row["refunded"] += event.amount
         elif isinstance(event, PaymentClaimFiled):
+            changed.add(event.claim_id)
             claims[event.claim_id] = {
                 "claim_id": event.claim_id,
                 "invoice_id": event.invoice_id,
@@ -175,7 +184,8 @@ def invoice_row(events: list[StoredEvent]) -> tuple[dict[str, Any], list[dict[st
                 "rejection_reason": None,
             }
         elif isinstance(event, PaymentClaimApproved | PaymentClaimRejected):
-            claim = claims[event.claim_id]
+            changed.add(event.claim_id)
+            claim = claims[event.claim_id] = dict(claims[event.claim_id])
             claim.update(decided_at=event.occurred_at, reviewer=event.reviewer)
             if isinstance(event, PaymentClaimApproved):
                 claim["status"] = "approved"
@@ -185,7 +195,7 @@ def invoice_row(events: list[StoredEvent]) -> tuple[dict[str, Any], list[dict[st
         # What billing's payment sweep looks for (an indexed field, not an array query).
         started = [p["started_at"] for p in row["payments_in_progress"]]
         row["payment_in_progress_since"] = min(started) if started else None
-    return row, list(claims.values())
+    return row, [claims[claim_id] for claim_id in claims if claim_id in changed]
 
 
 def claim_out(row: dict[str, Any], now: datetime) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from portal_chassis.blobs import sniff
 from portal_chassis.contract import PRINCIPAL, Limit, Offset, Page, use_cases
 from portal_chassis.decider import TooLarge, UnsupportedContent
 from portal_chassis.web import IdempotencyKey, download
+from portal_repairs import intake, queries, workflow
 from portal_repairs.contract import (
     BranchesOut,
     BranchIn,
@@ -37,11 +38,11 @@ from portal_repairs.contract import (
     ReturnIn,
     TransferIn,
 )
-from portal_repairs.handlers import MAX_PHOTO_BYTES, PhotoStage, RepairsService
+from portal_repairs.deps import MAX_PHOTO_BYTES, Deps, PhotoStage
 
 PHOTO_TYPES = ("image/png", "image/jpeg", "image/webp")
 
-Repairs = NamedDependency[RepairsService]
+Repairs = NamedDependency[Deps]
 RepairId = FromPath[str]
 NoBody = JSONBody[ReasonIn | None]
 """Steps that need nothing more take an empty body, `{}` or an optional reason."""
@@ -76,23 +77,23 @@ class _PhotoDownload(Operation):
 class RepairsController(Controller):
     path = "/v1/repairs"
     tags = ["repairs"]
-    dependencies = {"principal": PRINCIPAL, "repairs": use_cases("repairs")}
+    dependencies = {"principal": PRINCIPAL, "deps": use_cases("repairs")}
 
     @post("/", status_code=201)
     async def register(
         self,
         data: JSONBody[RegistrationIn],
         principal: NamedDependency[Principal],
-        repairs: Repairs,
+        deps: Repairs,
         idempotency_key: IdempotencyKey = None,
     ) -> RepairOut:
-        return await repairs.register(principal, data, idempotency_key)
+        return await intake.register(deps, principal, data, idempotency_key)
 
     @get("/")
     async def list_repairs(
         self,
         principal: NamedDependency[Principal],
-        repairs: Repairs,
+        deps: Repairs,
         limit: Limit = 20,
         offset: Offset = 0,
         status: Annotated[str | None, QueryParameter(max_length=20)] = None,
@@ -102,7 +103,8 @@ class RepairsController(Controller):
         repair_number: Annotated[str | None, QueryParameter(max_length=40)] = None,
         q: Annotated[str | None, QueryParameter(max_length=100)] = None,
     ) -> Page[RepairRowOut]:
-        return await repairs.list(
+        return await queries.list_repairs(
+            deps,
             principal,
             limit=limit,
             offset=offset,
@@ -117,28 +119,26 @@ class RepairsController(Controller):
         )
 
     @get("/branches")
-    async def branches(
-        self, principal: NamedDependency[Principal], repairs: Repairs
-    ) -> BranchesOut:
-        return await repairs.branch_list()
+    async def branches(self, principal: NamedDependency[Principal], deps: Repairs) -> BranchesOut:
+        return await queries.branch_list(deps)
 
     @post("/branches", status_code=201)
     async def add_branch(
-        self, data: JSONBody[BranchIn], principal: NamedDependency[Principal], repairs: Repairs
+        self, data: JSONBody[BranchIn], principal: NamedDependency[Principal], deps: Repairs
     ) -> BranchOut:
-        return await repairs.add_branch(principal, data)
+        return await queries.add_branch(deps, principal, data)
 
     @get("/{repair_id:str}")
     async def get_repair(
-        self, repair_id: RepairId, principal: NamedDependency[Principal], repairs: Repairs
+        self, repair_id: RepairId, principal: NamedDependency[Principal], deps: Repairs
     ) -> RepairOut:
-        return await repairs.get(principal, repair_id)
+        return await queries.get(deps, principal, repair_id)
 
     @get("/{repair_id:str}/label", media_type="image/svg+xml")
     async def label(
-        self, repair_id: RepairId, principal: NamedDependency[Principal], repairs: Repairs
+        self, repair_id: RepairId, principal: NamedDependency[Principal], deps: Repairs
     ) -> Response[str]:
-        svg = await repairs.label(principal, repair_id)
+        svg = await queries.label(deps, principal, repair_id)
         return download(svg, "image/svg+xml", f"repair-{repair_id}.svg", inline=True)
 
     @post(
@@ -152,7 +152,7 @@ class RepairsController(Controller):
         request: Request[Any, Any, Any],
         repair_id: RepairId,
         principal: NamedDependency[Principal],
-        repairs: Repairs,
+        deps: Repairs,
         stage: Annotated[PhotoStage, QueryParameter(description="when the photo was taken")] = (
             "intake"
         ),
@@ -165,7 +165,7 @@ class RepairsController(Controller):
         kind = sniff(data)
         if kind is None or kind[0] not in PHOTO_TYPES:
             raise UnsupportedContent("unsupported_file_type", "a photo must be PNG, JPEG or WebP")
-        return await repairs.add_photo(principal, repair_id, data, kind, stage)
+        return await intake.add_photo(deps, principal, repair_id, data, kind, stage)
 
     @get("/{repair_id:str}/photos/{file_id:str}", operation_class=_PhotoDownload)
     async def photo(
@@ -173,9 +173,9 @@ class RepairsController(Controller):
         repair_id: RepairId,
         file_id: FromPath[str],
         principal: NamedDependency[Principal],
-        repairs: Repairs,
+        deps: Repairs,
     ) -> Response[bytes]:
-        content_type, filename, data = await repairs.photo(principal, repair_id, file_id)
+        content_type, filename, data = await queries.photo(deps, principal, repair_id, file_id)
         return download(data, content_type, filename)
 
     # --- the workflow, one route per step ---
@@ -186,9 +186,9 @@ class RepairsController(Controller):
         repair_id: RepairId,
         data: JSONBody[ReceiveIn],
         principal: NamedDependency[Principal],
-        repairs: Repairs,
+        deps: Repairs,
     ) -> RepairOut:
-        return await repairs.receive(principal, repair_id, data)
+        return await workflow.receive(deps, principal, repair_id, data)
 
     @post("/{repair_id:str}/diagnose", status_code=200)
     async def diagnose(
@@ -196,9 +196,9 @@ class RepairsController(Controller):
         repair_id: RepairId,
         data: JSONBody[DiagnoseIn],
         principal: NamedDependency[Principal],
-        repairs: Repairs,
+        deps: Repairs,
     ) -> RepairOut:
-        return await repairs.diagnose(principal, repair_id, data)
+        return await workflow.diagnose(deps, principal, repair_id, data)
 
     @post("/{repair_id:str}/quote", status_code=200)
     async def quote(
@@ -206,49 +206,49 @@ class RepairsController(Controller):
         repair_id: RepairId,
         data: JSONBody[QuoteIn],
         principal: NamedDependency[Principal],
-        repairs: Repairs,
+        deps: Repairs,
     ) -> RepairOut:
-        return await repairs.quote(principal, repair_id, data)
+        return await workflow.quote(deps, principal, repair_id, data)
 
     @post("/{repair_id:str}/approve", status_code=200)
     async def approve(
         self,
         repair_id: RepairId,
         principal: NamedDependency[Principal],
-        repairs: Repairs,
+        deps: Repairs,
         data: NoBody = None,
     ) -> RepairOut:
-        return await repairs.approve(principal, repair_id)
+        return await workflow.approve(deps, principal, repair_id)
 
     @post("/{repair_id:str}/reject", status_code=200)
     async def reject(
         self,
         repair_id: RepairId,
         principal: NamedDependency[Principal],
-        repairs: Repairs,
+        deps: Repairs,
         data: NoBody = None,
     ) -> RepairOut:
-        return await repairs.reject(principal, repair_id, data or ReasonIn())
+        return await workflow.reject(deps, principal, repair_id, data or ReasonIn())
 
     @post("/{repair_id:str}/start", status_code=200)
     async def start(
         self,
         repair_id: RepairId,
         principal: NamedDependency[Principal],
-        repairs: Repairs,
+        deps: Repairs,
         data: NoBody = None,
     ) -> RepairOut:
-        return await repairs.start(principal, repair_id)
+        return await workflow.start(deps, principal, repair_id)
 
     @post("/{repair_id:str}/ready", status_code=200)
     async def ready(
         self,
         repair_id: RepairId,
         principal: NamedDependency[Principal],
-        repairs: Repairs,
+        deps: Repairs,
         data: NoBody = None,
     ) -> RepairOut:
-        return await repairs.ready(principal, repair_id)
+        return await workflow.ready(deps, principal, repair_id)
 
     @post("/{repair_id:str}/return", status_code=200)
     async def return_device(
@@ -256,19 +256,19 @@ class RepairsController(Controller):
         repair_id: RepairId,
         data: JSONBody[ReturnIn],
         principal: NamedDependency[Principal],
-        repairs: Repairs,
+        deps: Repairs,
     ) -> RepairOut:
-        return await repairs.return_device(principal, repair_id, data)
+        return await workflow.return_device(deps, principal, repair_id, data)
 
     @post("/{repair_id:str}/cancel", status_code=200)
     async def cancel(
         self,
         repair_id: RepairId,
         principal: NamedDependency[Principal],
-        repairs: Repairs,
+        deps: Repairs,
         data: NoBody = None,
     ) -> RepairOut:
-        return await repairs.cancel(principal, repair_id, data or ReasonIn())
+        return await workflow.cancel(deps, principal, repair_id, data or ReasonIn())
 
     @post("/{repair_id:str}/transfer", status_code=200)
     async def transfer(
@@ -276,6 +276,6 @@ class RepairsController(Controller):
         repair_id: RepairId,
         data: JSONBody[TransferIn],
         principal: NamedDependency[Principal],
-        repairs: Repairs,
+        deps: Repairs,
     ) -> RepairOut:
-        return await repairs.transfer(principal, repair_id, data)
+        return await workflow.transfer(deps, principal, repair_id, data)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -217,157 +217,210 @@ def _owned(state: Repair, account_id: str | None) -> None:
         raise NotFound("repair_not_found", "no such repair")
 
 
-def decide(cmd: Command, state: Repair) -> Sequence[RepairEvent]:
-    base = {
+def _base(cmd: Command, state: Repair) -> dict[str, Any]:
+    """What every event after the registration carries."""
+    return {
         "repair_id": state.repair_id,
         "account_id": state.account_id,
         "actor": cmd.actor,
         "occurred_at": cmd.now,
     }
+
+
+def decide(cmd: Command, state: Repair) -> Sequence[RepairEvent]:
     match cmd:
         case RegisterRepair():
-            if state.status != "none":
-                return []
-            if not cmd.serial.strip():
-                raise DomainError("serial_required", "the serial number is required")
-            if cmd.return_method == "shipping" and not cmd.return_address:
-                raise DomainError("return_address_required", "shipping back needs a return address")
-            return [
-                RepairRegistered(
-                    repair_id=cmd.repair_id,
-                    account_id=cmd.account_id,
-                    actor=cmd.actor,
-                    branch_id=cmd.branch_id,
-                    occurred_at=cmd.now,
-                    repair_number=cmd.repair_number,
-                    model=cmd.model,
-                    serial=cmd.serial,
-                    problem=cmd.problem,
-                    adapter_included=cmd.adapter_included,
-                    condition=cmd.condition,
-                    delivery_method=cmd.delivery_method,
-                    delivery_date=cmd.delivery_date,
-                    deliverer_name=cmd.deliverer_name,
-                    deliverer_contact=cmd.deliverer_contact,
-                    return_method=cmd.return_method,
-                    return_address=cmd.return_address,
-                    warranty=cmd.warranty_of is not None,
-                    warranty_of=cmd.warranty_of,
-                )
-            ]
+            return _register_repair(cmd, state)
         case ReceiveRepair():
-            _require(state, "registered", action="receive")
-            return [
-                RepairReceived(
-                    **{**base, "branch_id": cmd.branch_id},
-                    condition=cmd.condition,
-                    condition_corrected=bool(cmd.condition.checklist or cmd.condition.notes),
-                )
-            ]
+            return _receive_repair(cmd, state)
         case StartDiagnosis():
-            _require(state, "received", action="diagnose")
-            return [
-                RepairDiagnosisStarted(
-                    **base, branch_id=state.branch_id, technician_id=cmd.technician_id
-                )
-            ]
+            return _start_diagnosis(cmd, state)
         case QuoteRepair():
-            _require(state, "diagnosing", action="quote")
-            if cmd.labour < 0 or any(p.amount < 0 for p in cmd.parts):
-                raise DomainError("amount_negative", "quote amounts cannot be negative")
-            amount = cmd.labour + sum(p.amount for p in cmd.parts)
-            return [
-                RepairQuoted(
-                    **base,
-                    branch_id=state.branch_id,
-                    parts=list(cmd.parts),
-                    labour=cmd.labour,
-                    amount=amount,
-                    currency=cmd.currency,
-                )
-            ]
+            return _quote_repair(cmd, state)
         case ApproveQuote():
-            _owned(state, cmd.account_id)
-            _require(state, "quoted", action="approve the quote of")
-            assert state.quote_amount is not None and state.currency
-            return [
-                RepairQuoteApproved(
-                    **base,
-                    branch_id=state.branch_id,
-                    amount=state.quote_amount,
-                    currency=state.currency,
-                )
-            ]
+            return _approve_quote(cmd, state)
         case RejectQuote():
-            _owned(state, cmd.account_id)
-            _require(state, "quoted", action="reject the quote of")
-            return [RepairQuoteRejected(**base, branch_id=state.branch_id, reason=cmd.reason)]
+            return _reject_quote(cmd, state)
         case StartRepair():
-            _require(state, "approved", action="start repairing")
-            return [RepairStarted(**base, branch_id=state.branch_id)]
+            return _start_repair(cmd, state)
         case MarkReady():
-            _require(state, "repairing", "rejected", action="mark ready")
-            return [
-                RepairReady(**base, branch_id=state.branch_id, repaired=state.status == "repairing")
-            ]
+            return _mark_ready(cmd, state)
         case ReturnDevice():
-            _require(state, "ready", action="return")
-            if cmd.method == "shipped" and not (cmd.carrier and cmd.tracking_number):
-                raise DomainError(
-                    "tracking_required", "shipping needs a carrier and a tracking number"
-                )
-            return [
-                RepairReturned(
-                    **base,
-                    branch_id=state.branch_id,
-                    method=cmd.method,
-                    carrier=cmd.carrier,
-                    tracking_number=cmd.tracking_number,
-                    condition=cmd.condition,
-                )
-            ]
+            return _return_device(cmd, state)
         case CancelRepair():
-            _owned(state, cmd.account_id)
-            _require(state, *CANCELLABLE, action="cancel")
-            return [RepairCancelled(**base, branch_id=state.branch_id, reason=cmd.reason)]
+            return _cancel_repair(cmd, state)
         case TransferRepair():
-            _require(
-                state,
-                "registered",
-                "received",
-                "diagnosing",
-                "quoted",
-                "approved",
-                "rejected",
-                "repairing",
-                "ready",
-                action="transfer",
-            )
-            if cmd.to_branch_id == state.branch_id:
-                return []
-            return [
-                RepairTransferred(
-                    **{**base, "branch_id": cmd.to_branch_id}, from_branch_id=state.branch_id
-                )
-            ]
+            return _transfer_repair(cmd, state)
         case AddPhoto():
-            _owned(state, cmd.account_id)
-            _require(
-                state, *(s for s in STEPS if s != "returned"), "rejected", action="add a photo to"
-            )
-            if cmd.account_id is not None and cmd.stage != "intake":
-                raise DomainError("stage_not_allowed", "customers add intake photos only")
-            return [
-                RepairPhotoAdded(
-                    **base,
-                    branch_id=state.branch_id,
-                    file_id=cmd.file_id,
-                    content_type=cmd.content_type,
-                    size=cmd.size,
-                    stage=cmd.stage,
-                )
-            ]
+            return _add_photo(cmd, state)
     raise TypeError(f"unknown command {cmd!r}")
+
+
+def _register_repair(cmd: RegisterRepair, state: Repair) -> list[RepairEvent]:
+    if state.status != "none":
+        return []
+    if not cmd.serial.strip():
+        raise DomainError("serial_required", "the serial number is required")
+    if cmd.return_method == "shipping" and not cmd.return_address:
+        raise DomainError("return_address_required", "shipping back needs a return address")
+    return [
+        RepairRegistered(
+            repair_id=cmd.repair_id,
+            account_id=cmd.account_id,
+            actor=cmd.actor,
+            branch_id=cmd.branch_id,
+            occurred_at=cmd.now,
+            repair_number=cmd.repair_number,
+            model=cmd.model,
+            serial=cmd.serial,
+            problem=cmd.problem,
+            adapter_included=cmd.adapter_included,
+            condition=cmd.condition,
+            delivery_method=cmd.delivery_method,
+            delivery_date=cmd.delivery_date,
+            deliverer_name=cmd.deliverer_name,
+            deliverer_contact=cmd.deliverer_contact,
+            return_method=cmd.return_method,
+            return_address=cmd.return_address,
+            warranty=cmd.warranty_of is not None,
+            warranty_of=cmd.warranty_of,
+        )
+    ]
+
+
+def _receive_repair(cmd: ReceiveRepair, state: Repair) -> list[RepairEvent]:
+    base = _base(cmd, state)
+    _require(state, "registered", action="receive")
+    return [
+        RepairReceived(
+            **{**base, "branch_id": cmd.branch_id},
+            condition=cmd.condition,
+            condition_corrected=bool(cmd.condition.checklist or cmd.condition.notes),
+        )
+    ]
+
+
+def _start_diagnosis(cmd: StartDiagnosis, state: Repair) -> list[RepairEvent]:
+    base = _base(cmd, state)
+    _require(state, "received", action="diagnose")
+    return [
+        RepairDiagnosisStarted(**base, branch_id=state.branch_id, technician_id=cmd.technician_id)
+    ]
+
+
+def _quote_repair(cmd: QuoteRepair, state: Repair) -> list[RepairEvent]:
+    base = _base(cmd, state)
+    _require(state, "diagnosing", action="quote")
+    if cmd.labour < 0 or any(p.amount < 0 for p in cmd.parts):
+        raise DomainError("amount_negative", "quote amounts cannot be negative")
+    amount = cmd.labour + sum(p.amount for p in cmd.parts)
+    return [
+        RepairQuoted(
+            **base,
+            branch_id=state.branch_id,
+            parts=list(cmd.parts),
+            labour=cmd.labour,
+            amount=amount,
+            currency=cmd.currency,
+        )
+    ]
+
+
+def _approve_quote(cmd: ApproveQuote, state: Repair) -> list[RepairEvent]:
+    base = _base(cmd, state)
+    _owned(state, cmd.account_id)
+    _require(state, "quoted", action="approve the quote of")
+    assert state.quote_amount is not None and state.currency
+    return [
+        RepairQuoteApproved(
+            **base,
+            branch_id=state.branch_id,
+            amount=state.quote_amount,
+            currency=state.currency,
+        )
+    ]
+
+
+def _reject_quote(cmd: RejectQuote, state: Repair) -> list[RepairEvent]:
+    base = _base(cmd, state)
+    _owned(state, cmd.account_id)
+    _require(state, "quoted", action="reject the quote of")
+    return [RepairQuoteRejected(**base, branch_id=state.branch_id, reason=cmd.reason)]
+
+
+def _start_repair(cmd: StartRepair, state: Repair) -> list[RepairEvent]:
+    base = _base(cmd, state)
+    _require(state, "approved", action="start repairing")
+    return [RepairStarted(**base, branch_id=state.branch_id)]
+
+
+def _mark_ready(cmd: MarkReady, state: Repair) -> list[RepairEvent]:
+    base = _base(cmd, state)
+    _require(state, "repairing", "rejected", action="mark ready")
+    return [RepairReady(**base, branch_id=state.branch_id, repaired=state.status == "repairing")]
+
+
+def _return_device(cmd: ReturnDevice, state: Repair) -> list[RepairEvent]:
+    base = _base(cmd, state)
+    _require(state, "ready", action="return")
+    if cmd.method == "shipped" and not (cmd.carrier and cmd.tracking_number):
+        raise DomainError("tracking_required", "shipping needs a carrier and a tracking number")
+    return [
+        RepairReturned(
+            **base,
+            branch_id=state.branch_id,
+            method=cmd.method,
+            carrier=cmd.carrier,
+            tracking_number=cmd.tracking_number,
+            condition=cmd.condition,
+        )
+    ]
+
+
+def _cancel_repair(cmd: CancelRepair, state: Repair) -> list[RepairEvent]:
+    base = _base(cmd, state)
+    _owned(state, cmd.account_id)
+    _require(state, *CANCELLABLE, action="cancel")
+    return [RepairCancelled(**base, branch_id=state.branch_id, reason=cmd.reason)]
+
+
+def _transfer_repair(cmd: TransferRepair, state: Repair) -> list[RepairEvent]:
+    base = _base(cmd, state)
+    _require(
+        state,
+        "registered",
+        "received",
+        "diagnosing",
+        "quoted",
+        "approved",
+        "rejected",
+        "repairing",
+        "ready",
+        action="transfer",
+    )
+    if cmd.to_branch_id == state.branch_id:
+        return []
+    return [
+        RepairTransferred(**{**base, "branch_id": cmd.to_branch_id}, from_branch_id=state.branch_id)
+    ]
+
+
+def _add_photo(cmd: AddPhoto, state: Repair) -> list[RepairEvent]:
+    base = _base(cmd, state)
+    _owned(state, cmd.account_id)
+    _require(state, *(s for s in STEPS if s != "returned"), "rejected", action="add a photo to")
+    if cmd.account_id is not None and cmd.stage != "intake":
+        raise DomainError("stage_not_allowed", "customers add intake photos only")
+    return [
+        RepairPhotoAdded(
+            **base,
+            branch_id=state.branch_id,
+            file_id=cmd.file_id,
+            content_type=cmd.content_type,
+            size=cmd.size,
+            stage=cmd.stage,
+        )
+    ]
 
 
 def evolve(state: Repair, event: RepairEvent) -> Repair:

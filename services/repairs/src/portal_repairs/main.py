@@ -1,4 +1,4 @@
-"""Wiring only: settings -> runtime -> service -> app."""
+"""Wiring only: settings -> runtime -> the use cases' Deps -> app."""
 
 from __future__ import annotations
 
@@ -10,32 +10,37 @@ from portal_chassis.logging import configure_logging
 from portal_chassis.runtime import ServiceRuntime
 from portal_chassis.web import create_app
 from portal_contracts.registry import events_of
+from portal_repairs import deps as repairs_deps
 from portal_repairs.api import RepairsController
-from portal_repairs.handlers import RepairsService
+from portal_repairs.deps import Deps, build_deps
 from portal_repairs.settings import RepairsSettings
 
 
 def bootstrap(
     settings: RepairsSettings | None = None, clock: Clock | None = None
-) -> tuple[ServiceRuntime, RepairsService]:
+) -> tuple[ServiceRuntime, Deps]:
     settings = settings or RepairsSettings()
     runtime = ServiceRuntime(settings)
     assert runtime.store is not None
-    service = RepairsService(runtime.store, runtime.db, settings, clock or SystemClock())
+    deps = build_deps(runtime.store, runtime.db, settings, clock or SystemClock())
     declare_publications(runtime.broker, "repairs", events_of("repairs"))
-    return runtime, service
+    return runtime, deps
 
 
 def create(settings: RepairsSettings | None = None) -> Litestar:
     settings = settings or RepairsSettings()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    runtime, service = bootstrap(settings)
+    runtime, deps = bootstrap(settings)
+
+    async def start() -> None:
+        await repairs_deps.setup(deps)
+
     return create_app(
         title="Repairs service",
         route_handlers=[RepairsController],
         runtime=runtime,
-        on_start=[service.setup],
-        state={"repairs": service},
+        on_start=[start],
+        state={"repairs": deps},
     )
 
 

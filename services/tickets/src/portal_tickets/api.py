@@ -12,7 +12,9 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from portal_chassis.auth import Principal
 from portal_chassis.contract import PRINCIPAL, Limit, Offset, Page, use_cases
 from portal_chassis.web import IdempotencyKey, download
-from portal_tickets.handlers import AttachmentFile, TicketsService
+from portal_tickets import conversation, opening, queries, routing
+from portal_tickets.deps import Deps
+from portal_tickets.queries import AttachmentFile
 from portal_tickets.schemas import (
     MAX_FILE_BYTES,
     MAX_FILES,
@@ -30,6 +32,7 @@ from portal_tickets.schemas import (
     TicketRowOut,
 )
 
+TicketsDeps = NamedDependency[Deps]
 # Base64 grows bytes by 4/3; five 10 MB files plus the text fit in this.
 MAX_BODY = MAX_FILES * (MAX_FILE_BYTES * 4 // 3 + 1024) + 256 * 1024
 
@@ -38,23 +41,23 @@ class TicketsController(Controller):
     path = "/v1/tickets"
     tags = ["tickets"]
     request_max_body_size = MAX_BODY
-    dependencies = {"principal": PRINCIPAL, "tickets": use_cases("tickets")}
+    dependencies = {"principal": PRINCIPAL, "deps": use_cases("tickets")}
 
     @post("/", status_code=201)
     async def open_ticket(
         self,
         data: JSONBody[OpenTicketIn],
         principal: NamedDependency[Principal],
-        tickets: NamedDependency[TicketsService],
+        deps: TicketsDeps,
         idempotency_key: IdempotencyKey = None,
     ) -> TicketOut:
-        return await tickets.open(principal, data, idempotency_key)
+        return await opening.open(deps, principal, data, idempotency_key)
 
     @get("/")
     async def list_tickets(
         self,
         principal: NamedDependency[Principal],
-        tickets: NamedDependency[TicketsService],
+        deps: TicketsDeps,
         limit: Limit = 20,
         offset: Offset = 0,
         status: Annotated[str | None, QueryParameter(max_length=30)] = None,
@@ -65,7 +68,8 @@ class TicketsController(Controller):
         my_department: Annotated[bool, QueryParameter()] = False,
         q: Annotated[str | None, QueryParameter(max_length=100)] = None,
     ) -> Page[TicketRowOut]:
-        return await tickets.list(
+        return await queries.list_tickets(
+            deps,
             principal,
             limit=limit,
             offset=offset,
@@ -78,37 +82,37 @@ class TicketsController(Controller):
 
     @get("/departments")
     async def departments(
-        self, principal: NamedDependency[Principal], tickets: NamedDependency[TicketsService]
+        self, principal: NamedDependency[Principal], deps: TicketsDeps
     ) -> DepartmentsOut:
         del principal  # signed in callers only
-        return await tickets.departments_listing()
+        return await queries.departments_listing(deps)
 
     @post("/departments", status_code=201)
     async def add_department(
         self,
         data: JSONBody[DepartmentIn],
         principal: NamedDependency[Principal],
-        tickets: NamedDependency[TicketsService],
+        deps: TicketsDeps,
     ) -> DepartmentOut:
-        return await tickets.add_department(principal, data)
+        return await queries.add_department(deps, principal, data)
 
     @get("/{ticket_id:str}")
     async def get_ticket(
         self,
         ticket_id: FromPath[str],
         principal: NamedDependency[Principal],
-        tickets: NamedDependency[TicketsService],
+        deps: TicketsDeps,
     ) -> TicketOut:
-        return await tickets.get(principal, ticket_id)
+        return await queries.get(deps, principal, ticket_id)
 
     @get("/{ticket_id:str}/replies")
     async def replies(
         self,
         ticket_id: FromPath[str],
         principal: NamedDependency[Principal],
-        tickets: NamedDependency[TicketsService],
+        deps: TicketsDeps,
     ) -> RepliesOut:
-        return await tickets.replies(principal, ticket_id)
+        return await queries.replies(deps, principal, ticket_id)
 
     @post("/{ticket_id:str}/replies", status_code=201)
     async def reply(
@@ -116,9 +120,9 @@ class TicketsController(Controller):
         ticket_id: FromPath[str],
         data: JSONBody[ReplyIn],
         principal: NamedDependency[Principal],
-        tickets: NamedDependency[TicketsService],
+        deps: TicketsDeps,
     ) -> TicketOut:
-        return await tickets.reply(principal, ticket_id, data)
+        return await conversation.reply(deps, principal, ticket_id, data)
 
     @post("/{ticket_id:str}/assignment", status_code=200)
     async def assign(
@@ -126,9 +130,9 @@ class TicketsController(Controller):
         ticket_id: FromPath[str],
         data: JSONBody[AssignIn],
         principal: NamedDependency[Principal],
-        tickets: NamedDependency[TicketsService],
+        deps: TicketsDeps,
     ) -> TicketOut:
-        return await tickets.assign(principal, ticket_id, data)
+        return await routing.assign(deps, principal, ticket_id, data)
 
     @post("/{ticket_id:str}/priority", status_code=200)
     async def priority(
@@ -136,9 +140,9 @@ class TicketsController(Controller):
         ticket_id: FromPath[str],
         data: JSONBody[PriorityIn],
         principal: NamedDependency[Principal],
-        tickets: NamedDependency[TicketsService],
+        deps: TicketsDeps,
     ) -> TicketOut:
-        return await tickets.prioritise(principal, ticket_id, data)
+        return await routing.prioritise(deps, principal, ticket_id, data)
 
     @post("/{ticket_id:str}/status", status_code=200)
     async def status(
@@ -146,9 +150,9 @@ class TicketsController(Controller):
         ticket_id: FromPath[str],
         data: JSONBody[StatusIn],
         principal: NamedDependency[Principal],
-        tickets: NamedDependency[TicketsService],
+        deps: TicketsDeps,
     ) -> TicketOut:
-        return await tickets.set_status(principal, ticket_id, data)
+        return await routing.set_status(deps, principal, ticket_id, data)
 
     @post("/{ticket_id:str}/rating", status_code=200)
     async def rate(
@@ -156,9 +160,9 @@ class TicketsController(Controller):
         ticket_id: FromPath[str],
         data: JSONBody[RatingIn],
         principal: NamedDependency[Principal],
-        tickets: NamedDependency[TicketsService],
+        deps: TicketsDeps,
     ) -> TicketOut:
-        return await tickets.rate(principal, ticket_id, data)
+        return await conversation.rate(deps, principal, ticket_id, data)
 
     @get(
         "/{ticket_id:str}/attachments/{file_id:str}",
@@ -170,9 +174,9 @@ class TicketsController(Controller):
         ticket_id: FromPath[str],
         file_id: FromPath[str],
         principal: NamedDependency[Principal],
-        tickets: NamedDependency[TicketsService],
+        deps: TicketsDeps,
     ) -> Response[bytes]:
-        found = await tickets.attachment(principal, ticket_id, file_id)
+        found = await queries.attachment(deps, principal, ticket_id, file_id)
         return download(
             found.data,
             found.content_type,

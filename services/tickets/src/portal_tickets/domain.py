@@ -240,122 +240,150 @@ def _status(
 def decide(cmd: Command, state: Ticket) -> Sequence[TicketEvent]:
     match cmd:
         case OpenTicket():
-            if state.status != "none":
-                return []
-            if not cmd.title.strip():
-                raise DomainError("title_required", "a ticket needs a title")
-            return [
-                TicketOpened(
-                    ticket_id=cmd.ticket_id,
-                    account_id=cmd.account_id,
-                    actor=cmd.actor,
-                    occurred_at=cmd.now,
-                    ticket_number=cmd.ticket_number,
-                    department=cmd.department,
-                    title=cmd.title.strip(),
-                    request_type=cmd.request_type,
-                    priority=cmd.priority,
-                    content=cmd.content,
-                    related_code=cmd.related_code,
-                    opened_by_staff=cmd.opened_by_staff,
-                    attachments=list(cmd.attachments),
-                )
-            ]
+            return _open_ticket(cmd, state)
         case ReplyToTicket():
             return _reply(cmd, state)
         case AssignTicket():
-            _live(state)
-            if (cmd.department, cmd.agent_id) == (state.department, state.agent_id):
-                return []
-            return [
-                TicketAssigned(
-                    ticket_id=state.ticket_id,
-                    account_id=state.account_id,
-                    actor=cmd.actor,
-                    occurred_at=cmd.now,
-                    department=cmd.department,
-                    agent_id=cmd.agent_id,
-                )
-            ]
+            return _assign_ticket(cmd, state)
         case ChangePriority():
-            _live(state)
-            if cmd.priority == state.priority:
-                return []
-            return [
-                TicketPriorityChanged(
-                    ticket_id=state.ticket_id,
-                    account_id=state.account_id,
-                    actor=cmd.actor,
-                    occurred_at=cmd.now,
-                    priority=cmd.priority,
-                )
-            ]
+            return _change_priority(cmd, state)
         case ChangeStatus():
-            _live(state)
-            if cmd.status == state.status:
-                return []
-            if cmd.status not in ALLOWED[state.status]:
-                raise Conflict(
-                    "invalid_transition",
-                    f"a ticket that is {state.status} cannot become {cmd.status}",
-                    current_status=state.status,
-                )
-            return [_status(state, cmd, cmd.status)]
+            return _change_status(cmd, state)
         case RateTicket():
-            _live(state, cmd.account_id)
-            if state.status not in ("resolved", "closed"):
-                raise Conflict("not_resolved", "rate a ticket once it is resolved")
-            if state.rating is not None:
-                raise Conflict("already_rated", "this ticket was rated already")
-            if not 1 <= cmd.rating <= 5:
-                raise DomainError("invalid_rating", "the rating is from 1 to 5")
-            return [
-                TicketRated(
+            return _rate_ticket(cmd, state)
+        case CloseIfQuiet():
+            return _close_if_quiet(cmd, state)
+        case CheckSla():
+            return _check_sla(cmd, state)
+    raise TypeError(f"unknown command {cmd!r}")
+
+
+def _open_ticket(cmd: OpenTicket, state: Ticket) -> list[TicketEvent]:
+    if state.status != "none":
+        return []
+    if not cmd.title.strip():
+        raise DomainError("title_required", "a ticket needs a title")
+    return [
+        TicketOpened(
+            ticket_id=cmd.ticket_id,
+            account_id=cmd.account_id,
+            actor=cmd.actor,
+            occurred_at=cmd.now,
+            ticket_number=cmd.ticket_number,
+            department=cmd.department,
+            title=cmd.title.strip(),
+            request_type=cmd.request_type,
+            priority=cmd.priority,
+            content=cmd.content,
+            related_code=cmd.related_code,
+            opened_by_staff=cmd.opened_by_staff,
+            attachments=list(cmd.attachments),
+        )
+    ]
+
+
+def _assign_ticket(cmd: AssignTicket, state: Ticket) -> list[TicketEvent]:
+    _live(state)
+    if (cmd.department, cmd.agent_id) == (state.department, state.agent_id):
+        return []
+    return [
+        TicketAssigned(
+            ticket_id=state.ticket_id,
+            account_id=state.account_id,
+            actor=cmd.actor,
+            occurred_at=cmd.now,
+            department=cmd.department,
+            agent_id=cmd.agent_id,
+        )
+    ]
+
+
+def _change_priority(cmd: ChangePriority, state: Ticket) -> list[TicketEvent]:
+    _live(state)
+    if cmd.priority == state.priority:
+        return []
+    return [
+        TicketPriorityChanged(
+            ticket_id=state.ticket_id,
+            account_id=state.account_id,
+            actor=cmd.actor,
+            occurred_at=cmd.now,
+            priority=cmd.priority,
+        )
+    ]
+
+
+def _change_status(cmd: ChangeStatus, state: Ticket) -> list[TicketEvent]:
+    _live(state)
+    if cmd.status == state.status:
+        return []
+    if cmd.status not in ALLOWED[state.status]:
+        raise Conflict(
+            "invalid_transition",
+            f"a ticket that is {state.status} cannot become {cmd.status}",
+            current_status=state.status,
+        )
+    return [_status(state, cmd, cmd.status)]
+
+
+def _rate_ticket(cmd: RateTicket, state: Ticket) -> list[TicketEvent]:
+    _live(state, cmd.account_id)
+    if state.status not in ("resolved", "closed"):
+        raise Conflict("not_resolved", "rate a ticket once it is resolved")
+    if state.rating is not None:
+        raise Conflict("already_rated", "this ticket was rated already")
+    if not 1 <= cmd.rating <= 5:
+        raise DomainError("invalid_rating", "the rating is from 1 to 5")
+    return [
+        TicketRated(
+            ticket_id=state.ticket_id,
+            account_id=state.account_id,
+            actor=cmd.actor,
+            occurred_at=cmd.now,
+            rating=cmd.rating,
+            comment=cmd.comment,
+        )
+    ]
+
+
+def _close_if_quiet(cmd: CloseIfQuiet, state: Ticket) -> list[TicketEvent]:
+    if (
+        state.status == "resolved"
+        and state.resolved_at is not None
+        and (cmd.now - state.resolved_at >= cmd.quiet_period)
+    ):
+        return [_status(state, cmd, "closed", "auto_close")]
+    return []
+
+
+def _check_sla(cmd: CheckSla, state: Ticket) -> list[TicketEvent]:
+    if state.status in ("none", "closed"):
+        return []
+    view = sla(state, cmd.policy, cmd.now)
+    due = {"first_response": view.first_response_due, "resolution": state.opened_at}
+    events: list[TicketEvent] = []
+    for target, breached in (
+        ("first_response", view.first_response_breached),
+        ("resolution", view.resolution_breached),
+    ):
+        if breached and target not in state.breached:
+            at = (
+                due[target]
+                if target == "first_response"
+                else (cmd.now - (view.resolution_elapsed - view.resolution_target))
+            )
+            assert at is not None
+            events.append(
+                TicketSlaBreached(
                     ticket_id=state.ticket_id,
                     account_id=state.account_id,
-                    actor=cmd.actor,
+                    actor="system:sla",
                     occurred_at=cmd.now,
-                    rating=cmd.rating,
-                    comment=cmd.comment,
+                    target=target,
+                    due_at=at,
                 )
-            ]
-        case CloseIfQuiet():
-            if (
-                state.status == "resolved"
-                and state.resolved_at is not None
-                and (cmd.now - state.resolved_at >= cmd.quiet_period)
-            ):
-                return [_status(state, cmd, "closed", "auto_close")]
-            return []
-        case CheckSla():
-            if state.status in ("none", "closed"):
-                return []
-            view = sla(state, cmd.policy, cmd.now)
-            due = {"first_response": view.first_response_due, "resolution": state.opened_at}
-            events: list[TicketEvent] = []
-            for target, breached in (
-                ("first_response", view.first_response_breached),
-                ("resolution", view.resolution_breached),
-            ):
-                if breached and target not in state.breached:
-                    at = (
-                        due[target]
-                        if target == "first_response"
-                        else (cmd.now - (view.resolution_elapsed - view.resolution_target))
-                    )
-                    assert at is not None
-                    events.append(
-                        TicketSlaBreached(
-                            ticket_id=state.ticket_id,
-                            account_id=state.account_id,
-                            actor="system:sla",
-                            occurred_at=cmd.now,
-                            target=target,
-                            due_at=at,
-                        )
-                    )  # type: ignore[arg-type]
-            return events
-    raise TypeError(f"unknown command {cmd!r}")
+            )  # type: ignore[arg-type]
+    return events
 
 
 def _reply(cmd: ReplyToTicket, state: Ticket) -> list[TicketEvent]:

@@ -1,4 +1,4 @@
-"""Wiring only: settings -> runtime -> service -> app (with the SLA/auto-close sweep)."""
+"""Wiring only: settings -> runtime -> the use cases' Deps -> app (and the SLA sweep)."""
 
 from __future__ import annotations
 
@@ -12,20 +12,22 @@ from portal_chassis.periodic import Periodic
 from portal_chassis.runtime import ServiceRuntime
 from portal_chassis.web import create_app
 from portal_contracts.registry import events_of
+from portal_tickets import deps as tickets_deps
+from portal_tickets import sweeps
 from portal_tickets.api import TicketsController
 from portal_tickets.codes import BillingCodes
-from portal_tickets.handlers import TicketsService
+from portal_tickets.deps import Deps, build_deps
 from portal_tickets.settings import TicketsSettings
 
 
 def bootstrap(
     settings: TicketsSettings | None = None, clock: Clock | None = None
-) -> tuple[ServiceRuntime, TicketsService]:
+) -> tuple[ServiceRuntime, Deps]:
     settings = settings or TicketsSettings()
     runtime = ServiceRuntime(settings)
     assert runtime.store is not None
     billing = httpx.AsyncClient(base_url=settings.billing_url, timeout=10)
-    service = TicketsService(
+    deps = build_deps(
         runtime.store,
         runtime.db,
         settings,
@@ -33,18 +35,18 @@ def bootstrap(
         codes=BillingCodes(billing),
     )
     declare_publications(runtime.broker, "tickets", events_of("tickets"))
-    return runtime, service
+    return runtime, deps
 
 
 def create(settings: TicketsSettings | None = None) -> Litestar:
     settings = settings or TicketsSettings()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    runtime, service = bootstrap(settings)
+    runtime, deps = bootstrap(settings)
     background = Periodic()
-    background.every("sweep", settings.sweep_seconds, service.sweep)
+    background.every("sweep", settings.sweep_seconds, lambda: sweeps.sweep(deps))
 
     async def start() -> None:
-        await service.setup()
+        await tickets_deps.setup(deps)
         await background.start()
 
     return create_app(
@@ -53,7 +55,7 @@ def create(settings: TicketsSettings | None = None) -> Litestar:
         runtime=runtime,
         on_start=[start],
         on_stop=[background.stop],
-        state={"tickets": service},
+        state={"tickets": deps},
     )
 
 

@@ -226,10 +226,6 @@ class WalletService:
         fingerprint = request_fingerprint(
             {"op": "top_up", "amount": amount, "currency": currency, "method": method}
         )
-        if idempotency_key:
-            earlier = await self.store.replay_for_key(stream, idempotency_key, fingerprint)
-            if earlier is not None:
-                return await self._top_up_from_commit(account_id, earlier.events), False
         provider = self.providers["sandbox"]
         now = self.clock.now()
         instructions = provider.instructions(amount, currency, method, now)
@@ -248,22 +244,24 @@ class WalletService:
             limits=self.limits,
             open_if_missing=open_if_missing,
         )
-        # Validate before reserving the reference so a refused request stores nothing.
-        state, _ = await self.runner.load(stream)
-        domain.decide(command, state)
-        # The reference is recorded before the append: a webhook can always find its
-        # stream; a reference whose append then failed simply matches no top-up.
-        await self.db[REFERENCES].insert_one(
-            {
-                "_id": instructions.reference,
-                "account_id": account_id,
-                "top_up_id": top_up_id,
-                "provider": provider.name,
-                "expires_at": instructions.expires_at,
-                "open": True,
-                "qr_payload": instructions.qr_payload,
-            }
-        )
+
+        async def reserve_reference(command: domain.Command) -> domain.Command:
+            # Recorded before the append, once the request passed the rules: a webhook can
+            # always find its stream; a reference whose append then failed matches nothing.
+            await self.db[REFERENCES].insert_one(
+                {
+                    "_id": instructions.reference,
+                    "account_id": account_id,
+                    "top_up_id": top_up_id,
+                    "provider": provider.name,
+                    "expires_at": instructions.expires_at,
+                    "open": True,
+                    "qr_payload": instructions.qr_payload,
+                }
+            )
+            return command
+
+        # A retried request (its key) is answered by the runner before anything is made.
         outcome = await self.runner.run(
             stream,
             command,
@@ -271,6 +269,7 @@ class WalletService:
             fingerprint=fingerprint,
             metadata=self._metadata(account_id, actor),
             now=now,
+            allocate=reserve_reference,
         )
         if outcome.replayed and outcome.commit is not None:
             return await self._top_up_from_commit(account_id, outcome.commit.events), False

@@ -67,6 +67,7 @@ class Invoice(BaseModel):
     plan_id: str = ""
     months: int = 0
     total: int = 0
+    upgrade_credit: int = 0
     paid: int = 0
     refunded: int = 0
     currency: str = "VND"
@@ -542,6 +543,7 @@ def evolve_invoice(state: Invoice, event: BillingEvent) -> Invoice:
             plan_id=event.plan_id,
             months=event.months,
             total=event.total,
+            upgrade_credit=event.upgrade_credit,
             currency=event.currency,
         )
     if isinstance(event, InvoicePaymentRecorded):
@@ -608,4 +610,5 @@ invoice_decider: Decider[InvoiceCommand, Invoice, BillingEvent] = Decider(
     evolve=evolve_invoice,
     dump_state=lambda s: s.model_dump(mode="json"),
     load_state=Invoice.model_validate,
+    state_version=2,  # 2: upgrade_credit
 )
