@@ -7,6 +7,8 @@ import viServices from "./locales/vi/services.json";
 import enServices from "./locales/en/services.json";
 import viInvoices from "./locales/vi/invoices.json";
 import enInvoices from "./locales/en/invoices.json";
+import viStaff from "./locales/vi/staff.json";
+import enStaff from "./locales/en/staff.json";
 import { dayjs } from "./lib/format";
 
 export const LANGUAGES = ["vi", "en"] as const;
@@ -39,8 +41,8 @@ i18n.on("languageChanged", (language) => {
 
 void i18n.use(initReactI18next).init({
   resources: {
-    vi: { translation: vi, services: viServices, invoices: viInvoices },
-    en: { translation: en, services: enServices, invoices: enInvoices },
+    vi: { translation: vi, services: viServices, invoices: viInvoices, staff: viStaff },
+    en: { translation: en, services: enServices, invoices: enInvoices, staff: enStaff },
   },
   lng: stored(),
   fallbackLng: "vi",

@@ -88,13 +88,21 @@ export const dashboardApi = {
  * or breaks, it is opened again after a pause. Returns a function that stops it.
  */
 export function followDashboard(onBoard: (board: Dashboard) => void): () => void {
+  return followBoard("/api/v1/dashboard/stream", onBoard);
+}
+
+/** The same for any dashboard stream of the gateway (the customer's, the staff's). */
+export function followBoard<T>(
+  path: "/api/v1/dashboard/stream" | "/api/v1/staff/dashboard/stream",
+  onBoard: (board: T) => void,
+): () => void {
   const state = { stopped: false };
   const stopped = () => state.stopped; // read afresh after every await
   let controller: AbortController | null = null;
 
   async function once(): Promise<void> {
     controller = new AbortController();
-    const { response, data } = await api.GET("/api/v1/dashboard/stream", {
+    const { response, data } = await api.GET(path, {
       parseAs: "stream",
       signal: controller.signal,
       headers: { Accept: "text/event-stream" },
@@ -114,7 +122,7 @@ export function followDashboard(onBoard: (board: Dashboard) => void): () => void
         const event = /^event: ?(.*)$/m.exec(block)?.[1];
         const lines = block.split("\n").filter((l) => l.startsWith("data:"));
         if (event === "dashboard" && lines.length > 0) {
-          onBoard(JSON.parse(lines.map((l) => l.replace(/^data: ?/, "")).join("\n")) as Dashboard);
+          onBoard(JSON.parse(lines.map((l) => l.replace(/^data: ?/, "")).join("\n")) as T);
         }
       }
     }

@@ -5,12 +5,15 @@ import { setTimeZone } from "../lib/format";
 import { setLanguage } from "../i18n";
 import { authApi, type AccessToken, type Profile } from "./api";
 import { tokens } from "./tokens";
+import { isStaff } from "../staff/access";
 
 type Status = "restoring" | "anonymous" | "signed-in";
 
 interface AuthState {
   status: Status;
   profile: Profile | null;
+  /** Platform staff: lands on /staff after signing in. */
+  isStaff: boolean;
   /** Called with the access token a sign-in answered (password, 2FA or QR). */
   signedIn: (answer: AccessToken) => Promise<void>;
   signOut: () => Promise<void>;
@@ -95,7 +98,10 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     }
   }, [queryClient]);
 
-  const value = useMemo(() => ({ status, profile, signedIn, signOut }), [status, profile, signedIn, signOut]);
+  const value = useMemo(
+    () => ({ status, profile, isStaff: isStaff(profile), signedIn, signOut }),
+    [status, profile, signedIn, signOut],
+  );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }
 
