@@ -69,7 +69,6 @@ function Chart({ title, data, color }: { title: string; data: { name: string; co
           data={data}
           dataKey="name"
           series={[{ name: "count", label: t("dashboard.count"), color }]}
-          aria-label={title}
           tickLine="y"
         />
       )}
@@ -136,7 +135,6 @@ export default function StaffDashboardPage() {
               h={200}
               withLabels
               withLabelsLine
-              aria-label={t("dashboard.customersByLevel")}
               data={levels.map(([name, value], i) => ({ name, value, color: palette[i % palette.length] ?? "blue.6" }))}
             />
           )}
@@ -150,7 +148,6 @@ export default function StaffDashboardPage() {
             data={(billing?.orders_per_month ?? []).map((row) => ({ month: row.month, orders: row.orders }))}
             dataKey="month"
             series={[{ name: "orders", label: t("dashboard.orders"), color: "indigo.6" }]}
-            aria-label={t("dashboard.ordersPerMonth")}
           />
         </Card>
       </SimpleGrid>

@@ -30,7 +30,7 @@ import { StepBadge } from "./index";
 function CustodyTimeline({ entries }: { entries: Custody[] }) {
   const { t } = useTranslation("staff");
   return (
-    <Timeline active={entries.length - 1} bulletSize={14} lineWidth={2} aria-label={t("repairs.custody")}>
+    <Timeline active={entries.length - 1} bulletSize={14} lineWidth={2}>
       {entries.map((e, i) => (
         <Timeline.Item key={`${e.event}-${String(i)}`} title={t(`repairs.events.${e.event}`, { defaultValue: e.event })}>
           <Text size="xs" c="gray.7">
