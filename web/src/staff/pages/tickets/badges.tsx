@@ -22,7 +22,7 @@ export function StatusBadge({ status }: { status: string }) {
 export function PriorityBadge({ priority }: { priority: string }) {
   const { t } = useTranslation("staff");
   return (
-    <Badge color={PRIORITY_COLOR[priority] ?? "gray.7"} variant="outline">
+    <Badge color={PRIORITY_COLOR[priority] ?? "gray.7"} variant="light">
       {t(`priority.${priority}`, { defaultValue: priority })}
     </Badge>
   );
