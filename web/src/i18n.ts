@@ -9,6 +9,8 @@ import viInvoices from "./locales/vi/invoices.json";
 import enInvoices from "./locales/en/invoices.json";
 import viAccount from "./locales/vi/account.json";
 import enAccount from "./locales/en/account.json";
+import viStaff from "./locales/vi/staff.json";
+import enStaff from "./locales/en/staff.json";
 import { dayjs } from "./lib/format";
 
 export const LANGUAGES = ["vi", "en"] as const;
@@ -41,8 +43,20 @@ i18n.on("languageChanged", (language) => {
 
 void i18n.use(initReactI18next).init({
   resources: {
-    vi: { translation: vi, services: viServices, invoices: viInvoices, account: viAccount },
-    en: { translation: en, services: enServices, invoices: enInvoices, account: enAccount },
+    vi: {
+      translation: vi,
+      services: viServices,
+      invoices: viInvoices,
+      account: viAccount,
+      staff: viStaff,
+    },
+    en: {
+      translation: en,
+      services: enServices,
+      invoices: enInvoices,
+      account: enAccount,
+      staff: enStaff,
+    },
   },
   lng: stored(),
   fallbackLng: "vi",

@@ -3,6 +3,7 @@ import { Navigate, Outlet, createBrowserRouter, useLocation } from "react-router
 import { AppLayout, PageLoader } from "./layout/AppLayout";
 import { PublicLayout } from "./layout/PublicLayout";
 import { useAuth } from "./auth/AuthProvider";
+import { staffRoutes } from "./staff/routes";
 
 // One folder per screen under pages/, each its own chunk: the first visit loads the shell only.
 const SignIn = lazy(() => import("./pages/sign-in"));
@@ -30,12 +31,12 @@ function RequireAuth() {
 }
 
 function AnonymousOnly() {
-  const { status } = useAuth();
+  const { status, isStaff } = useAuth();
   const location = useLocation();
   if (status === "restoring") return <PageLoader />;
   if (status === "signed-in") {
     const from = (location.state as { from?: string } | null)?.from;
-    return <Navigate to={from && from.startsWith("/") ? from : "/"} replace />;
+    return <Navigate to={from && from.startsWith("/") ? from : isStaff ? "/staff" : "/"} replace />;
   }
   return <Outlet />;
 }
@@ -59,6 +60,7 @@ export const router = createBrowserRouter([
   {
     element: <RequireAuth />,
     children: [
+      staffRoutes,
       {
         element: <AppLayout />,
         children: [
