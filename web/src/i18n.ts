@@ -7,6 +7,10 @@ import viServices from "./locales/vi/services.json";
 import enServices from "./locales/en/services.json";
 import viInvoices from "./locales/vi/invoices.json";
 import enInvoices from "./locales/en/invoices.json";
+import viSupport from "./locales/vi/support.json";
+import enSupport from "./locales/en/support.json";
+import viRepairs from "./locales/vi/repairs.json";
+import enRepairs from "./locales/en/repairs.json";
 import { dayjs } from "./lib/format";
 
 export const LANGUAGES = ["vi", "en"] as const;
@@ -39,8 +43,8 @@ i18n.on("languageChanged", (language) => {
 
 void i18n.use(initReactI18next).init({
   resources: {
-    vi: { translation: vi, services: viServices, invoices: viInvoices },
-    en: { translation: en, services: enServices, invoices: enInvoices },
+    vi: { translation: vi, services: viServices, invoices: viInvoices, support: viSupport, repairs: viRepairs },
+    en: { translation: en, services: enServices, invoices: enInvoices, support: enSupport, repairs: enRepairs },
   },
   lng: stored(),
   fallbackLng: "vi",

@@ -14,6 +14,12 @@ const Transactions = lazy(() => import("./pages/transactions"));
 const Services = lazy(() => import("./pages/services"));
 const Invoices = lazy(() => import("./pages/invoices"));
 const InvoiceDetail = lazy(() => import("./pages/invoices/detail"));
+const Support = lazy(() => import("./pages/support"));
+const NewTicket = lazy(() => import("./pages/support/new"));
+const TicketDetail = lazy(() => import("./pages/support/detail"));
+const Repairs = lazy(() => import("./pages/repairs"));
+const NewRepair = lazy(() => import("./pages/repairs/new"));
+const RepairDetail = lazy(() => import("./pages/repairs/detail"));
 const ComingSoon = lazy(() => import("./pages/soon"));
 const NotFound = lazy(() => import("./pages/not-found"));
 
@@ -64,8 +70,12 @@ export const router = createBrowserRouter([
           { path: "/services", element: <Services /> },
           { path: "/invoices", element: <Invoices /> },
           { path: "/invoices/:invoiceId", element: <InvoiceDetail /> },
-          { path: "/support", element: <ComingSoon titleKey="nav.support" /> },
-          { path: "/repairs", element: <ComingSoon titleKey="nav.repairs" /> },
+          { path: "/support", element: <Support /> },
+          { path: "/support/new", element: <NewTicket /> },
+          { path: "/support/:ticketId", element: <TicketDetail /> },
+          { path: "/repairs", element: <Repairs /> },
+          { path: "/repairs/new", element: <NewRepair /> },
+          { path: "/repairs/:repairId", element: <RepairDetail /> },
           { path: "/account", element: <ComingSoon titleKey="nav.account" /> },
           { path: "*", element: <NotFound /> },
         ],
