@@ -39,7 +39,8 @@ def picture(width: int = 48, height: int = 32) -> bytes:
 
 def choose(page: Page, label: str, option: str) -> None:
     """Pick an option of a Mantine Select (a combobox over a listbox)."""
-    page.get_by_role("textbox", name=label).click()
+    # Its input is labelled by the field's label (the open listbox may be too: take the first).
+    page.get_by_label(label, exact=True).first.click()
     page.get_by_role("option", name=option, exact=True).click()
 
 
