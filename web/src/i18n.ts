@@ -11,6 +11,10 @@ import viAccount from "./locales/vi/account.json";
 import enAccount from "./locales/en/account.json";
 import viStaff from "./locales/vi/staff.json";
 import enStaff from "./locales/en/staff.json";
+import viSupport from "./locales/vi/support.json";
+import enSupport from "./locales/en/support.json";
+import viRepairs from "./locales/vi/repairs.json";
+import enRepairs from "./locales/en/repairs.json";
 import { dayjs } from "./lib/format";
 
 export const LANGUAGES = ["vi", "en"] as const;
@@ -49,6 +53,8 @@ void i18n.use(initReactI18next).init({
       invoices: viInvoices,
       account: viAccount,
       staff: viStaff,
+      support: viSupport,
+      repairs: viRepairs,
     },
     en: {
       translation: en,
@@ -56,6 +62,8 @@ void i18n.use(initReactI18next).init({
       invoices: enInvoices,
       account: enAccount,
       staff: enStaff,
+      support: enSupport,
+      repairs: enRepairs,
     },
   },
   lng: stored(),

@@ -17,7 +17,12 @@ const Invoices = lazy(() => import("./pages/invoices"));
 const InvoiceDetail = lazy(() => import("./pages/invoices/detail"));
 const Account = lazy(() => import("./pages/account"));
 const AcceptInvitation = lazy(() => import("./pages/invitation"));
-const ComingSoon = lazy(() => import("./pages/soon"));
+const Support = lazy(() => import("./pages/support"));
+const NewTicket = lazy(() => import("./pages/support/new"));
+const TicketDetail = lazy(() => import("./pages/support/detail"));
+const Repairs = lazy(() => import("./pages/repairs"));
+const NewRepair = lazy(() => import("./pages/repairs/new"));
+const RepairDetail = lazy(() => import("./pages/repairs/detail"));
 const NotFound = lazy(() => import("./pages/not-found"));
 
 function RequireAuth() {
@@ -70,8 +75,12 @@ export const router = createBrowserRouter([
           { path: "/services", element: <Services /> },
           { path: "/invoices", element: <Invoices /> },
           { path: "/invoices/:invoiceId", element: <InvoiceDetail /> },
-          { path: "/support", element: <ComingSoon titleKey="nav.support" /> },
-          { path: "/repairs", element: <ComingSoon titleKey="nav.repairs" /> },
+          { path: "/support", element: <Support /> },
+          { path: "/support/new", element: <NewTicket /> },
+          { path: "/support/:ticketId", element: <TicketDetail /> },
+          { path: "/repairs", element: <Repairs /> },
+          { path: "/repairs/new", element: <NewRepair /> },
+          { path: "/repairs/:repairId", element: <RepairDetail /> },
           { path: "/account", element: <Account /> },
           { path: "*", element: <NotFound /> },
         ],
