@@ -3,7 +3,8 @@
     uv run python deploy/tools/check.py          # what `make deploy-check` runs
     uv run pytest tests/deploy                   # the same checks, one test each
 
-- every deployable (each services/<name>, the gateway, the projector) has a kustomize base,
+- every deployable (each services/<name>, the gateway, the projector, the web portal) has a
+  kustomize base,
   a leaf in every overlay, a Dockerfile and a compose service: a new service without them
   fails here;
 - `kustomize build` of every overlay (and of each of its leaves) succeeds;
@@ -14,6 +15,8 @@
   a Service, an HPA, a PodDisruptionBudget and a NetworkPolicy; the NetworkPolicies, Kafka
   topics and users, and MongoDB users follow the rules of docs/operations.md;
 - the Dockerfiles are multi-stage uv builds from the lock file running as a non-root user;
+  the web portal's is a multi-stage `npm ci` build from web/package-lock.json whose final
+  stage is an unprivileged nginx (pinned) with deploy/docker/web.nginx.conf, no build tools;
 - deploy/compose.yaml parses and names Kafka, MongoDB and every deployable;
 - every Deployment has a PodMonitor scraping /metrics on the port its app serves them on,
   which its NetworkPolicy opens to Prometheus; the PrometheusRule has the alerts
@@ -61,6 +64,7 @@ PROMETHEUS_PEER = {
 SERVICE_PORTS = (8100, 8189)
 """Internal HTTP ports of the services (the gateway may reach this range only)."""
 IDENTITY_PORT = 8102
+GATEWAY_PORT = 8000
 METRICS_PORTS = {"gateway": 8191}
 """Deployables serving /metrics on a port of their own (the gateway: not on the public one)."""
 REQUIRED_ALERTS = {
@@ -91,6 +95,8 @@ class Deployable:
     port: int
     database: str
     is_service: bool
+    static: bool = False
+    """Static files behind nginx (the web portal): no Python, Kafka, MongoDB or metrics."""
 
     @property
     def topic(self) -> str | None:
@@ -98,7 +104,7 @@ class Deployable:
 
 
 def deployables(root: Path = ROOT) -> list[Deployable]:
-    """Each services/<name> package, then the gateway and the projector."""
+    """Each services/<name> package, then the gateway, the projector and the web portal."""
     found = []
     for pyproject in sorted((root / "services").glob("*/pyproject.toml")):
         name = pyproject.parent.name
@@ -133,7 +139,14 @@ def deployables(root: Path = ROOT) -> list[Deployable]:
             False,
         )
     )
+    found.append(WEB)
     return found
+
+
+WEB = Deployable("web", "portal-web", "web/dist", 8080, "", False, static=True)
+"""The web portal: web/ built by Vite, served by nginx, which proxies the API to the gateway."""
+STATIC_PROBE = "/healthz"
+"""nginx's own answer (deploy/docker/web.nginx.conf): /health/* is the gateway's, proxied."""
 
 
 def contexts(root: Path = ROOT) -> list[str]:
@@ -255,8 +268,9 @@ def coverage_problems(root: Path = ROOT) -> list[str]:
 # --- rendered objects ---------------------------------------------------------------------
 
 
-def deployment_problems(docs: list[dict[str, Any]]) -> list[str]:
+def deployment_problems(docs: list[dict[str, Any]], root: Path = ROOT) -> list[str]:
     problems = []
+    static = {d.name for d in deployables(root) if d.static}
     accounts = {name_of(d) for d in of_kind(docs, "ServiceAccount")}
     for dep in of_kind(docs, "Deployment"):
         where = f"Deployment {name_of(dep)}"
@@ -285,8 +299,8 @@ def deployment_problems(docs: list[dict[str, Any]]) -> list[str]:
                 p.get("containerPort") for p in c.get("ports", [])
             }
             for probe, path in (
-                ("livenessProbe", "/health/live"),
-                ("readinessProbe", "/health/ready"),
+                ("livenessProbe", STATIC_PROBE if name_of(dep) in static else "/health/live"),
+                ("readinessProbe", STATIC_PROBE if name_of(dep) in static else "/health/ready"),
             ):
                 get = c.get(probe, {}).get("httpGet", {})
                 if get.get("path") != path:
@@ -367,9 +381,12 @@ def network_problems(docs: list[dict[str, Any]], root: Path = ROOT) -> list[str]
     """Only the gateway reaches the services' HTTP ports (and, for the JWKS, the deployables
     that verify tokens reach identity's; and the callers in SERVICE_CALLS their callees);
     only the portal's pods reach Kafka and MongoDB; app pods reach nothing but Kafka,
-    MongoDB, DNS, identity, their SERVICE_CALLS callees (and the gateway: the services)."""
+    MongoDB, DNS, identity, their SERVICE_CALLS callees (and the gateway: the services); the
+    web portal's nginx is open to all on its port like the gateway, and reaches only the
+    gateway (which must let it in) and DNS."""
     problems = []
     by_name = {d.name: d for d in deployables(root)}
+    static = {d.name for d in deployables(root) if d.static}
     kafka_pods = {"strimzi.io/cluster": KAFKA_CLUSTER, "strimzi.io/broker-role": "true"}
     for dep in of_kind(docs, "Deployment"):
         name, labels = name_of(dep), pod_labels(dep)
@@ -383,12 +400,18 @@ def network_problems(docs: list[dict[str, Any]], root: Path = ROOT) -> list[str]
             where = f"NetworkPolicy {name_of(policy)} (for {name})"
             for rule in spec.get("ingress", []):
                 peers = rule.get("from", [])
-                if not peers and name != "gateway":
+                if not peers and name != "gateway" and name not in static:
                     problems.append(f"{where}: ingress open to every source")
                 for peer in peers:
                     if not (
                         _peer_is(peer, labels={"app.kubernetes.io/name": "gateway"})
                         or peer == PROMETHEUS_PEER
+                        or (
+                            name == "gateway"
+                            and any(
+                                _peer_is(peer, labels={"app.kubernetes.io/name": s}) for s in static
+                            )
+                        )
                         or (
                             name == "identity"
                             and _peer_is(peer, labels={"portal.io/identity-client": "true"})
@@ -401,7 +424,7 @@ def network_problems(docs: list[dict[str, Any]], root: Path = ROOT) -> list[str]
                     ):
                         problems.append(
                             f"{where}: ingress from {peer} (only gateway, Prometheus, "
-                            "declared SERVICE_CALLS)"
+                            "declared SERVICE_CALLS, the web portal to the gateway)"
                         )
             for rule in spec.get("egress", []):
                 peers, ports = rule.get("to", []), rule.get("ports", [])
@@ -414,6 +437,10 @@ def network_problems(docs: list[dict[str, Any]], root: Path = ROOT) -> list[str]
                         # Outside the cluster, on the mail submission ports only.
                         ok = bool(ports) and {p.get("port") for p in ports} <= SMTP_PORTS
                         ok = ok and set(PRIVATE_RANGES) <= set(peer["ipBlock"].get("except", []))
+                    elif name in static:
+                        ok = _peer_is(peer, labels={"app.kubernetes.io/name": "gateway"}) and [
+                            p.get("port") for p in ports
+                        ] == [GATEWAY_PORT]
                     elif _peer_is(peer, labels=kafka_pods):
                         ok = [p.get("port") for p in ports] == [KAFKA_PORT]
                     elif _peer_is(peer, labels=MONGODB_POD_LABELS):
@@ -491,10 +518,56 @@ def network_problems(docs: list[dict[str, Any]], root: Path = ROOT) -> list[str]
         )
         if not reaches:
             problems.append(f"Deployment {name_of(dep)}: verifies tokens but cannot reach identity")
+    problems += proxy_problems(docs, static)
     client_labels = ("portal.io/kafka-client", "portal.io/mongodb-client")
     for dep in of_kind(docs, "Deployment"):
         if name_of(dep) not in by_name and any(pod_labels(dep).get(k) for k in client_labels):
             problems.append(f"Deployment {name_of(dep)}: carries a Kafka/MongoDB client label")
+    return problems
+
+
+def _admits(rule: dict[str, Any], labels: dict[str, str], port: int) -> bool:
+    """Whether an ingress rule lets pods with these labels (same namespace) in on port."""
+    ports = rule.get("ports") or [{}]
+    on_port = any(
+        p.get("port") is None or p["port"] <= port <= p.get("endPort", p["port"]) for p in ports
+    )
+    peers = rule.get("from") or [{}]
+    return on_port and any(
+        not peer or (set(peer) == {"podSelector"} and selects(peer["podSelector"], labels))
+        for peer in peers
+    )
+
+
+def proxy_problems(docs: list[dict[str, Any]], static: set[str]) -> list[str]:
+    """The web portal proxies the API: its pods reach the gateway on its port, and wherever
+    the gateway is rendered beside them, the gateway's NetworkPolicies let them in."""
+    problems = []
+    deployments = {name_of(d): d for d in of_kind(docs, "Deployment")}
+    gateway = deployments.get("gateway")
+    for name in sorted(static & set(deployments)):
+        labels = pod_labels(deployments[name])
+        own = [
+            p
+            for p in of_kind(docs, "NetworkPolicy")
+            if selects(p["spec"].get("podSelector"), labels)
+        ]
+        if not any(
+            _peer_is(peer, labels={"app.kubernetes.io/name": "gateway"})
+            and GATEWAY_PORT in [p.get("port") for p in rule.get("ports", [])]
+            for p in own
+            for rule in p["spec"].get("egress", [])
+            for peer in rule.get("to", [])
+        ):
+            problems.append(f"Deployment {name}: no NetworkPolicy lets it reach the gateway")
+        if gateway is not None and not any(
+            _admits(rule, labels, GATEWAY_PORT)
+            for p in of_kind(docs, "NetworkPolicy")
+            if selects(p["spec"].get("podSelector"), pod_labels(gateway))
+            and p["spec"].get("ingress")
+            for rule in p["spec"]["ingress"]
+        ):
+            problems.append(f"Deployment gateway: no NetworkPolicy lets {name}'s pods in")
     return problems
 
 
@@ -561,6 +634,8 @@ def kafka_problems(docs: list[dict[str, Any]], env: str, root: Path = ROOT) -> l
     deployments = {name_of(d): d for d in of_kind(docs, "Deployment")}
     users = {name_of(u): u for u in of_kind(docs, "KafkaUser")}
     for d in deployables(root):
+        if d.static:
+            continue
         user = users.get(f"portal-{d.name}")
         if user is None:
             problems.append(f"KafkaUser portal-{d.name}: missing")
@@ -616,6 +691,8 @@ def mongodb_problems(docs: list[dict[str, Any]], env: str, root: Path = ROOT) ->
     users = {u["name"]: u for u in spec.get("users", [])}
     deployments = {name_of(d): d for d in of_kind(docs, "Deployment")}
     for d in deployables(root):
+        if d.static:
+            continue
         user = users.get(d.name)
         if user is None:
             problems.append(f"MongoDB user {d.name}: missing")
@@ -798,8 +875,8 @@ def monitoring_problems(
     for dep in of_kind(docs, "Deployment"):
         name, labels = name_of(dep), pod_labels(dep)
         d = by_name.get(name)
-        if d is None:
-            continue
+        if d is None or d.static:
+            continue  # nginx serves no metrics
         want = METRICS_PORTS.get(name, d.port)
         ports = {
             p.get("name"): p.get("containerPort")
@@ -851,7 +928,9 @@ def monitoring_problems(
 def rendered_problems(
     docs: list[dict[str, Any]], env: str, whole: bool, root: Path = ROOT
 ) -> list[str]:
-    problems = deployment_problems(docs) + companion_problems(docs) + network_problems(docs, root)
+    problems = (
+        deployment_problems(docs, root) + companion_problems(docs) + network_problems(docs, root)
+    )
     problems += port_problems(docs, root) + monitoring_problems(docs, whole, root)
     if whole:
         problems += kafka_problems(docs, env, root) + mongodb_problems(docs, env, root)
@@ -882,8 +961,14 @@ def dockerfile_problems(root: Path = ROOT) -> list[str]:
         where = f"deploy/docker/{d.name}.Dockerfile"
         text = path.read_text()
         found = stages(text)
+        ignore = path.with_name(path.name + ".dockerignore")
+        if not ignore.is_file():
+            problems.append(f"{where}: no {ignore.name} (the build context is the repository)")
         if len(found) < 2:
             problems.append(f"{where}: not a multi-stage build")
+            continue
+        if d.static:
+            problems += static_dockerfile_problems(d, where, text, root)
             continue
         build, final = "".join(found[:-1]), found[-1]
         if not re.search(r"(?m)^COPY\s.*\buv\.lock\b", build):
@@ -921,9 +1006,53 @@ def dockerfile_problems(root: Path = ROOT) -> list[str]:
             or str(d.port) not in cmd
         ):
             problems.append(f"{where}: CMD is not `uvicorn --factory {d.app}` on port {d.port}")
-        ignore = path.with_name(path.name + ".dockerignore")
-        if not ignore.is_file():
-            problems.append(f"{where}: no {ignore.name} (the build context is the repository)")
+    return problems
+
+
+def base_image(stage: str, text: str) -> str:
+    """The image a stage starts FROM, with `${ARG}`s replaced by their defaults."""
+    defaults = dict(re.findall(r"(?m)^ARG\s+(\w+)=(\S+)", text))
+    image = stage.split()[1]
+    return re.sub(r"\$\{?(\w+)\}?", lambda m: defaults.get(m.group(1), m.group(0)), image)
+
+
+def static_dockerfile_problems(
+    d: Deployable, where: str, text: str, root: Path = ROOT
+) -> list[str]:
+    """The web portal's image: `npm ci` from the lock in a build stage; the final stage an
+    unprivileged nginx (pinned) with the repository's config and the built files only."""
+    problems = []
+    found = stages(text)
+    build, final = "".join(found[:-1]), found[-1]
+    if not re.search(r"(?m)^COPY\s.*\bweb/package-lock\.json\b", build):
+        problems.append(f"{where}: the build stage does not copy web/package-lock.json")
+    installs = re.findall(r"(?m)^RUN\s.*\bnpm\s+(ci|install|i)\b", build)
+    if "ci" not in installs or set(installs) != {"ci"}:
+        problems.append(f"{where}: dependencies must come from the lock with `npm ci` only")
+    if not re.search(r"(?m)^RUN\s.*\bnpm\s+run\s+build\b", build):
+        problems.append(f"{where}: the build stage does not `npm run build`")
+    image = base_image(found[-1], text)
+    name, _, tag = image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "")
+    if "nginx-unprivileged" not in name or not tag or tag == "latest":
+        problems.append(f"{where}: the final stage is not a pinned unprivileged nginx ({image})")
+    users = re.findall(r"(?im)^USER\s+(\S+)", final)
+    if not users or users[-1].split(":")[0] in {"root", "0"}:
+        problems.append(f"{where}: the final stage does not switch to a non-root USER")
+    if not re.search(rf"(?im)^EXPOSE\s+{d.port}\b", final):
+        problems.append(f"{where}: does not EXPOSE {d.port}")
+    if not re.search(r"(?im)^HEALTHCHECK\s", final) or STATIC_PROBE not in final:
+        problems.append(f"{where}: no HEALTHCHECK on {STATIC_PROBE}")
+    conf = f"deploy/docker/{d.name}.nginx.conf"
+    if not re.search(rf"(?m)^COPY\s.*\b{re.escape(conf)}\s+/etc/nginx/", final):
+        problems.append(f"{where}: the final stage does not copy {conf} into /etc/nginx/")
+    elif not (root / conf).is_file():
+        problems.append(f"{where}: {conf} does not exist")
+    if not re.search(r"(?m)^COPY\s+--from=\S+.*\bdist\s+/usr/share/nginx/html\b", final):
+        problems.append(f"{where}: the built files (dist) are not copied to /usr/share/nginx/html")
+    if re.search(r"(?im)^RUN\s.*\b(apt-get|apk|npm|npx|node|yarn|pip|gcc|make)\b", final):
+        problems.append(f"{where}: the final stage installs or builds something")
+    if re.search(r"(?im)^COPY\s.*\b(node_modules|package(-lock)?\.json|web/src)\b", final):
+        problems.append(f"{where}: sources or node_modules are copied into the final image")
     return problems
 
 
@@ -1037,6 +1166,8 @@ def compose_problems(root: Path = ROOT) -> list[str]:
         svc = services.get(d.name)
         if svc is None:
             continue  # reported by coverage_problems
+        if svc.get("read_only") is not True:
+            problems.append(f"compose: {d.name} should run with a read-only root file system")
         build = svc.get("build") or {}
         context = (path.parent / str(build.get("context", "."))).resolve()
         if context != root.resolve():
@@ -1044,6 +1175,10 @@ def compose_problems(root: Path = ROOT) -> list[str]:
         if build.get("dockerfile") != f"deploy/docker/{d.name}.Dockerfile":
             problems.append(f"compose: {d.name} must build deploy/docker/{d.name}.Dockerfile")
         depends = svc.get("depends_on") or {}
+        if d.static:
+            if "gateway" not in depends:
+                problems.append(f"compose: {d.name} does not depend on gateway (it proxies it)")
+            continue
         for infra in ("kafka", "mongodb"):
             if infra not in depends:
                 problems.append(f"compose: {d.name} does not depend on {infra}")
@@ -1051,8 +1186,6 @@ def compose_problems(root: Path = ROOT) -> list[str]:
         for key in ("KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URI"):
             if key not in env:
                 problems.append(f"compose: {d.name} has no {key}")
-        if svc.get("read_only") is not True:
-            problems.append(f"compose: {d.name} should run with a read-only root file system")
     return problems
 
 
@@ -1079,7 +1212,7 @@ def run_all(root: Path = ROOT) -> list[str]:
             problems += [f"{rel}: {p}" for p in rendered_problems(load(text), env, whole, root)]
         problems += validate(kubeconform, files, root)
         for d in deployables(root):
-            if (root / "deploy" / "docker" / f"{d.name}.Dockerfile").is_file():
+            if not d.static and (root / "deploy" / "docker" / f"{d.name}.Dockerfile").is_file():
                 problems += dockerfile_dry_run(d, Path(tmp) / f"image-{d.name}", root)
     return problems
 

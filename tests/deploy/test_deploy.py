@@ -60,10 +60,11 @@ def docs(path: Path) -> list[dict[str, Any]]:
 # --- every deployable is covered --------------------------------------------------------------
 
 
-def test_deployables_include_every_service_the_gateway_and_the_projector() -> None:
+def test_deployables_include_every_service_the_gateway_the_projector_and_the_web_portal() -> None:
     names = [d.name for d in check.deployables()]
     services = sorted(p.parent.name for p in (ROOT / "services").glob("*/pyproject.toml"))
-    assert names == [*services, "gateway", "projector"]
+    assert names == [*services, "gateway", "projector", "web"]
+    assert [d.name for d in check.deployables() if d.static] == ["web"]
     assert all(d.port for d in check.deployables()), "a service without a port default"
 
 
@@ -229,9 +230,11 @@ def test_every_deployment_has_probes_limits_and_a_non_root_security_context(
         for dep in deployments:
             pod = dep["spec"]["template"]["spec"]
             assert pod["securityContext"]["runAsNonRoot"] is True
+            static = check.name_of(dep) == "web"  # nginx's own /healthz: /health/ is proxied
             for c in pod["containers"]:
-                assert c["livenessProbe"]["httpGet"]["path"] == "/health/live"
-                assert c["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+                live, ready = ("/healthz",) * 2 if static else ("/health/live", "/health/ready")
+                assert c["livenessProbe"]["httpGet"]["path"] == live
+                assert c["readinessProbe"]["httpGet"]["path"] == ready
                 assert set(c["resources"]["limits"]) >= {"cpu", "memory"}
                 assert c["securityContext"]["readOnlyRootFilesystem"] is True
 
@@ -325,7 +328,9 @@ def test_one_mongodb_user_and_database_per_deployable(rendered: dict[str, Path])
     objects = docs(rendered["prod"])
     assert check.mongodb_problems(objects, "prod") == []
     users = check.of_kind(objects, "MongoDBCommunity")[0]["spec"]["users"]
-    assert sorted(u["name"] for u in users) == sorted(d.name for d in check.deployables())
+    assert sorted(u["name"] for u in users) == sorted(
+        d.name for d in check.deployables() if not d.static
+    )
 
 
 # --- images and compose -----------------------------------------------------------------------
@@ -335,7 +340,9 @@ def test_dockerfiles_are_multi_stage_uv_builds_from_the_lock_running_as_non_root
     assert check.dockerfile_problems() == []
 
 
-@pytest.mark.parametrize("deployable", check.deployables(), ids=lambda d: d.name)
+@pytest.mark.parametrize(
+    "deployable", [d for d in check.deployables() if not d.static], ids=lambda d: d.name
+)
 def test_dockerfile_build_stage_replayed_without_docker(deployable: Any, tmp_path: Path) -> None:
     assert check.dockerfile_dry_run(deployable, tmp_path) == []
 
@@ -358,6 +365,86 @@ def test_the_replay_catches_a_dockerfile_that_forgets_a_workspace_package(tmp_pa
     assert problems and "wallet.Dockerfile" in problems[0]
 
 
+WEB_DOCKERFILE_BREAKAGES = {
+    "runs as root": (("USER 101:101", "USER root"), "does not switch to a non-root USER"),
+    "unlocked install": (("npm ci --no-audit", "npm install --no-audit"), "with `npm ci` only"),
+    "floating base": (
+        ("nginx-unprivileged:1.28.0-alpine", "nginx-unprivileged:latest"),
+        "not a pinned unprivileged nginx",
+    ),
+    "privileged base": (("nginxinc/nginx-unprivileged:", "nginx:"), "unprivileged nginx"),
+    "tools in the final stage": (
+        ("USER 101:101", "RUN apk add --no-cache nodejs npm\nUSER 101:101"),
+        "the final stage installs or builds something",
+    ),
+    "no nginx config": (
+        ("COPY --chown=root:root deploy/docker/web.nginx.conf /etc/nginx/nginx.conf\n", ""),
+        "does not copy deploy/docker/web.nginx.conf",
+    ),
+    "no health check": (("/healthz", "/"), "no HEALTHCHECK on /healthz"),
+    "wrong port": (("EXPOSE 8080", "EXPOSE 80"), "does not EXPOSE 8080"),
+    "single stage": (("FROM ${NODE_IMAGE} AS build", "RUN true"), "not a multi-stage build"),
+}
+
+
+@pytest.mark.parametrize("breakage", WEB_DOCKERFILE_BREAKAGES)
+def test_the_web_image_check_rejects_a_broken_web_dockerfile(breakage: str, tmp_path: Path) -> None:
+    (old, new), expected = WEB_DOCKERFILE_BREAKAGES[breakage]
+    repo = _fake_repo(tmp_path)
+    dockerfile = repo / "deploy/docker/web.Dockerfile"
+    assert check.dockerfile_problems(repo) == []
+    assert old in dockerfile.read_text()
+    dockerfile.write_text(dockerfile.read_text().replace(old, new))
+    problems = check.dockerfile_problems(repo)
+    assert any(p.startswith("deploy/docker/web.Dockerfile") and expected in p for p in problems), (
+        problems
+    )
+
+
+def test_the_web_portal_reaches_only_the_gateway_which_lets_it_in(
+    rendered: dict[str, Path],
+) -> None:
+    objects = docs(rendered["prod"])
+    assert check.network_problems(objects) == []
+    policies = {check.name_of(p): p for p in check.of_kind(objects, "NetworkPolicy")}
+    web, gateway = policies["web"]["spec"], policies["gateway"]["spec"]
+    assert web["ingress"] == [{"ports": [{"port": 8080, "protocol": "TCP"}]}]
+    web["egress"].append(
+        {
+            "to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "wallet"}}}],
+            "ports": [{"port": 8101}],
+        }
+    )
+    # the gateway's public port narrowed to the ingress controller, the web pods forgotten
+    gateway["ingress"] = [
+        {**rule, "from": [{"namespaceSelector": {"matchLabels": {"name": "ingress"}}}]}
+        if "from" not in rule
+        else rule
+        for rule in gateway["ingress"]
+        if rule.get("from", [{}])[0].get("podSelector", {}).get("matchLabels")
+        != {"app.kubernetes.io/name": "web"}
+    ]
+    problems = "\n".join(check.network_problems(objects))
+    assert "NetworkPolicy web (for web): egress to {'podSelector'" in problems
+    assert "Deployment gateway: no NetworkPolicy lets web's pods in" in problems
+    web["egress"] = [r for r in web["egress"] if r["to"] == [check.DNS_PEER]]
+    problems = "\n".join(check.network_problems(objects))
+    assert "Deployment web: no NetworkPolicy lets it reach the gateway" in problems
+
+
+def test_the_web_portal_is_probed_on_nginx_itself_not_on_the_proxied_gateway(
+    rendered: dict[str, Path],
+) -> None:
+    objects = docs(rendered["prod/web"])
+    assert check.rendered_problems(objects, "prod", whole=False) == []
+    container = check.of_kind(objects, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]
+    container["livenessProbe"]["httpGet"]["path"] = "/health/live"
+    problems = check.deployment_problems(objects)
+    assert problems == [
+        "Deployment web container web: livenessProbe is not an HTTP GET of /healthz"
+    ], problems
+
+
 def test_compose_parses_and_names_every_service() -> None:
     assert check.compose_problems() == []
     services = yaml.safe_load((ROOT / "deploy/compose.yaml").read_text())["services"]
@@ -366,6 +453,20 @@ def test_compose_parses_and_names_every_service() -> None:
     for d in check.deployables():
         assert services[d.name]["build"]["dockerfile"] == f"deploy/docker/{d.name}.Dockerfile"
     assert "8000" in services["gateway"]["ports"][0]
+    assert "8080" in services["web"]["ports"][0]
+
+
+def test_compose_starts_the_web_portal_after_the_gateway_it_proxies(tmp_path: Path) -> None:
+    repo = _fake_repo(tmp_path)
+    compose = repo / "deploy/compose.yaml"
+    data = yaml.safe_load(compose.read_text())
+    assert "gateway" in data["services"]["web"]["depends_on"]
+    data["services"]["web"]["depends_on"] = {}
+    data["services"]["web"]["read_only"] = False
+    compose.write_text(yaml.safe_dump(data))
+    problems = check.compose_problems(repo)
+    assert "compose: web does not depend on gateway (it proxies it)" in problems
+    assert "compose: web should run with a read-only root file system" in problems
 
 
 def test_runbook_covers_the_operations_the_issue_lists() -> None:
@@ -454,7 +555,7 @@ def test_every_deployable_is_scraped_on_the_port_it_serves_metrics_on(
     for env in check.ENVS:
         objects = docs(rendered[env])
         monitors = {check.name_of(m): m for m in check.of_kind(objects, "PodMonitor")}
-        assert set(monitors) == {d.name for d in check.deployables()}
+        assert set(monitors) == {d.name for d in check.deployables() if not d.static}
         endpoint = monitors["gateway"]["spec"]["podMetricsEndpoints"][0]
         assert endpoint["port"] == "metrics"  # 8191: never the public port
         assert check.monitoring_problems(objects, whole=True) == []
