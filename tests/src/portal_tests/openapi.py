@@ -309,17 +309,50 @@ BORROWED = {
 }
 
 
+# What the browser session answers instead of the identity models it forwards: the same,
+# without the refresh token, which goes into the httpOnly cookie.
+IN_COOKIE = ("refresh_token", "refresh_expires_in")
+BROWSER_ANSWERS = {"TokensOut": "BrowserTokensOut", "QrSignedInOut": "BrowserQrSignedInOut"}
+SESSION_HEADER = {
+    "name": "X-Portal-Session",
+    "in": "header",
+    "required": True,
+    "description": "Always `1`: a cross-site form cannot send it (the CSRF defence).",
+    "schema": {"type": "string", "enum": ["1"]},
+}
+
+
+def _browser_schemas(schemas: dict[str, Any]) -> None:
+    for source, name in BROWSER_ANSWERS.items():
+        model = copy.deepcopy(schemas[source])
+        for key in IN_COOKIE:
+            model.get("properties", {}).pop(key, None)
+        model["required"] = [k for k in model.get("required", []) if k not in IN_COOKIE]
+        model["title"] = name
+        model["description"] = f"{source} without the refresh token (set as a cookie)."
+        schemas[name] = model
+
+
 def _borrow(paths: dict[str, dict[str, Any]]) -> None:
     for path, source in BORROWED.items():
         for method, operation in paths.get(path, {}).items():
             model = paths[source][method]
             if "requestBody" in model and path != "/api/v1/auth/session/refresh":
                 operation["requestBody"] = copy.deepcopy(model["requestBody"])
+            params = operation.setdefault("parameters", [])
+            headers = [p for p in model.get("parameters", []) if p.get("in") == "header"]
+            known = {p.get("name", "").lower() for p in params}
+            params += [copy.deepcopy(p) for p in headers if p["name"].lower() not in known]
+            params.append(SESSION_HEADER)
             answers = operation["responses"]
             for status in [s for s in answers if s.startswith("2")]:
                 del answers[status]
             answers.update(
-                {s: copy.deepcopy(a) for s, a in model["responses"].items() if s.startswith("2")}
+                {
+                    s: _rename_refs(copy.deepcopy(a), BROWSER_ANSWERS)
+                    for s, a in model["responses"].items()
+                    if s.startswith("2")
+                }
             )
             for status, problem in model["responses"].items():
                 if status[0] in "45":  # the codes the forwarded route answers with, too
@@ -364,6 +397,7 @@ def merge() -> dict[str, Any]:
                     operation["tags"] = ["staff"]
                 paths.setdefault(path, {})[method] = operation
     _borrow(paths)
+    _browser_schemas(schemas)
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "Customer portal API", "version": "1.0.0", "description": DESCRIPTION},

@@ -4727,6 +4727,31 @@ export interface components {
                 [key: string]: number;
             };
         };
+        /**
+         * BrowserTokensOut
+         * @description TokensOut without the refresh token (set as a cookie).
+         */
+        BrowserTokensOut: {
+            access_token: string;
+            /** @constant */
+            token_type: "Bearer";
+            expires_in: number;
+            session_id: string;
+        };
+        /**
+         * BrowserQrSignedInOut
+         * @description QrSignedInOut without the refresh token (set as a cookie).
+         */
+        BrowserQrSignedInOut: {
+            access_token: string;
+            /** @constant */
+            token_type: "Bearer";
+            expires_in: number;
+            session_id: string;
+            id: string;
+            /** @constant */
+            status: "completed";
+        };
     };
     responses: never;
     parameters: {
@@ -6559,9 +6584,11 @@ export interface operations {
     ApiV1AuthSessionLoginLogin: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /** @description Retry-safe key (up to 200 characters): the same key and body answer the first response again; the same key with another body is refused. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description Always `1`: a cross-site form cannot send it (the CSRF defence). */
+                "X-Portal-Session": "1";
             };
             path?: never;
             cookie?: never;
@@ -6578,7 +6605,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TokensOut"] | components["schemas"]["SecondFactorRequiredOut"];
+                    "application/json": components["schemas"]["BrowserTokensOut"] | components["schemas"]["SecondFactorRequiredOut"];
                 };
             };
             /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
@@ -6685,9 +6712,11 @@ export interface operations {
     ApiV1AuthSessionLogin2FaLoginSecondFactor: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /** @description Retry-safe key (up to 200 characters): the same key and body answer the first response again; the same key with another body is refused. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description Always `1`: a cross-site form cannot send it (the CSRF defence). */
+                "X-Portal-Session": "1";
             };
             path?: never;
             cookie?: never;
@@ -6704,7 +6733,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TokensOut"];
+                    "application/json": components["schemas"]["BrowserTokensOut"];
                 };
             };
             /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
@@ -6811,9 +6840,11 @@ export interface operations {
     ApiV1AuthSessionLogoutLogout: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /** @description Retry-safe key (up to 200 characters): the same key and body answer the first response again; the same key with another body is refused. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description Always `1`: a cross-site form cannot send it (the CSRF defence). */
+                "X-Portal-Session": "1";
             };
             path?: never;
             cookie?: never;
@@ -6933,7 +6964,11 @@ export interface operations {
             query?: {
                 wait?: number;
             };
-            header?: never;
+            header: {
+                "qr-poll-token": string;
+                /** @description Always `1`: a cross-site form cannot send it (the CSRF defence). */
+                "X-Portal-Session": "1";
+            };
             path: {
                 challenge_id: string;
             };
@@ -6947,7 +6982,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["QrStatusOut"] | components["schemas"]["QrSignedInOut"];
+                    "application/json": components["schemas"]["QrStatusOut"] | components["schemas"]["BrowserQrSignedInOut"];
                 };
             };
             /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
@@ -7036,9 +7071,11 @@ export interface operations {
     ApiV1AuthSessionRefreshRefresh: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /** @description Retry-safe key (up to 200 characters): the same key and body answer the first response again; the same key with another body is refused. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description Always `1`: a cross-site form cannot send it (the CSRF defence). */
+                "X-Portal-Session": "1";
             };
             path?: never;
             cookie?: never;
@@ -7051,7 +7088,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TokensOut"];
+                    "application/json": components["schemas"]["BrowserTokensOut"];
                 };
             };
             /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */

@@ -8,28 +8,30 @@ import type { components } from "../api/schema";
 
 type Schemas = components["schemas"];
 /** What a sign-in answers that the page keeps: the access token (the refresh token is the cookie's). */
-export type AccessToken = Pick<Schemas["TokensOut"], "access_token" | "expires_in">;
+export type AccessToken = Pick<Schemas["BrowserTokensOut"], "access_token" | "expires_in">;
 export type Profile = Schemas["MeOut"];
 export type RegisterBody = Schemas["RegisterIn"];
 
 // The browser-session routes refuse a call without it: a cross-site form cannot send it.
-// Sent as a plain header: the public schema does not list it among the routes' parameters.
-const CSRF = { "X-Portal-Session": "1" } as const;
+const CSRF = { header: { "X-Portal-Session": "1" } } as const;
 
 export const authApi = {
   register: (body: RegisterBody) => unwrap(api.POST("/api/v1/auth/register", { body })),
   login: (email: string, password: string) =>
-    unwrap(api.POST("/api/v1/auth/session/login", { body: { email, password }, headers: CSRF })),
+    unwrap(api.POST("/api/v1/auth/session/login", { body: { email, password }, params: CSRF })),
   secondFactor: (mfa_token: string, code: string) =>
-    unwrap(api.POST("/api/v1/auth/session/login/2fa", { body: { mfa_token, code }, headers: CSRF })),
-  refresh: () => unwrap(api.POST("/api/v1/auth/session/refresh", { headers: CSRF })),
-  logout: () => unwrap(api.POST("/api/v1/auth/session/logout", { headers: CSRF })),
+    unwrap(api.POST("/api/v1/auth/session/login/2fa", { body: { mfa_token, code }, params: CSRF })),
+  refresh: () => unwrap(api.POST("/api/v1/auth/session/refresh", { params: CSRF })),
+  logout: () => unwrap(api.POST("/api/v1/auth/session/logout", { params: CSRF })),
   startQr: () => unwrap(api.POST("/api/v1/auth/qr")),
   pollQr: (id: string, pollToken: string, wait: number) =>
     unwrap(
       api.GET("/api/v1/auth/session/qr/{challenge_id}", {
-        params: { path: { challenge_id: id }, query: { wait } },
-        headers: { "Qr-Poll-Token": pollToken, ...CSRF },
+        params: {
+          path: { challenge_id: id },
+          query: { wait },
+          header: { "qr-poll-token": pollToken, ...CSRF.header },
+        },
       }),
     ),
   me: () => unwrap(api.GET("/api/v1/me")),
