@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from portal_tests.browser import PHONE, axe, no_horizontal_scroll, shoot
+from portal_tests.browser import PHONE, axe, choose, no_horizontal_scroll, shoot
 from portal_tests.e2e import Customer, staff_client
 from tests.web.test_portal import mark_document, not_reloaded, sign_in
-from tests.web.test_support import choose
 
 pytestmark = pytest.mark.e2e
 

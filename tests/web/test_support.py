@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import FilePayload, Page, expect
 
-from portal_tests.browser import PHONE, axe, no_horizontal_scroll, shoot
+from portal_tests.browser import PHONE, axe, choose, no_horizontal_scroll, shoot
 from portal_tests.e2e import Customer, staff_client
 from tests.web.test_portal import mark_document, not_reloaded, sign_in
 
@@ -35,13 +35,6 @@ def picture(width: int = 48, height: int = 32) -> bytes:
         + chunk(b"IDAT", zlib.compress(row * height))
         + chunk(b"IEND", b"")
     )
-
-
-def choose(page: Page, label: str, option: str) -> None:
-    """Pick an option of a Mantine Select (a combobox over a listbox)."""
-    # Its input is labelled by the field's label (the open listbox may be too: take the first).
-    page.get_by_label(label, exact=True).first.click()
-    page.get_by_role("option", name=option, exact=True).click()
 
 
 # The first browser test of a module may also start the platform; the machine is slow.

@@ -56,7 +56,7 @@ export function QuoteBox({ repair, onDone }: { repair: Repair; onDone: (next: Re
         <Button loading={busy === "approve"} disabled={busy !== null} onClick={() => void run("approve")}>
           {t("approve")}
         </Button>
-        <Button variant="outline" color="red.8" disabled={busy !== null} onClick={() => { setRejecting(true); }}>
+        <Button variant="light" color="red" disabled={busy !== null} onClick={() => { setRejecting(true); }}>
           {t("reject")}
         </Button>
       </Group>
