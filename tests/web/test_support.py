@@ -125,8 +125,10 @@ def test_open_a_ticket_with_an_image_and_see_the_staff_reply(
     expect(page.get_by_role("heading", name="Đánh giá hỗ trợ")).to_be_visible()
     page.get_by_role("button", name="Gửi đánh giá").click()
     expect(page.get_by_text("Vui lòng chọn số sao")).to_be_visible()
-    # Mantine draws each star over a visually hidden radio input.
-    page.get_by_role("radio", name="5 sao").check(force=True)
+    # Mantine draws each star as the label of a visually hidden radio input: click the star.
+    star = page.get_by_role("radio", name="5 sao")
+    page.locator(f'label[for="{star.get_attribute("id")}"]').click()
+    expect(star).to_be_checked()
     page.get_by_role("textbox", name="Nhận xét (không bắt buộc)").fill("Nhanh và rõ ràng")
     page.get_by_role("button", name="Gửi đánh giá").click()
     expect(page.get_by_test_id("rated")).to_contain_text("5/5")

@@ -269,7 +269,8 @@ export default function TicketDetail() {
       <Grid>
         <Grid.Col span={{ base: 12, md: 8 }}>
           <Stack>
-            <Conversation ticket={tk} messages={replies.data.items} />
+            {/* The replies route leaves out the opening message (the ticket's first): it leads the conversation. */}
+            <Conversation ticket={tk} messages={[...tk.messages.slice(0, 1), ...replies.data.items]} />
             {tk.status !== "closed" && <ReplyForm ticket={tk} />}
           </Stack>
         </Grid.Col>
