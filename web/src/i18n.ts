@@ -15,6 +15,8 @@ import viSupport from "./locales/vi/support.json";
 import enSupport from "./locales/en/support.json";
 import viRepairs from "./locales/vi/repairs.json";
 import enRepairs from "./locales/en/repairs.json";
+import viCrm from "./locales/vi/crm.json";
+import enCrm from "./locales/en/crm.json";
 import { dayjs } from "./lib/format";
 
 export const LANGUAGES = ["vi", "en"] as const;
@@ -55,6 +57,7 @@ void i18n.use(initReactI18next).init({
       staff: viStaff,
       support: viSupport,
       repairs: viRepairs,
+      crm: viCrm,
     },
     en: {
       translation: en,
@@ -64,6 +67,7 @@ void i18n.use(initReactI18next).init({
       staff: enStaff,
       support: enSupport,
       repairs: enRepairs,
+      crm: enCrm,
     },
   },
   lng: stored(),

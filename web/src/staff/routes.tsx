@@ -11,6 +11,8 @@ const TicketDetail = lazy(() => import("./pages/tickets/detail"));
 const Repairs = lazy(() => import("./pages/repairs"));
 const RepairDetail = lazy(() => import("./pages/repairs/detail"));
 const Billing = lazy(() => import("./pages/billing"));
+const Crm = lazy(() => import("./pages/crm"));
+const CrmContact = lazy(() => import("./pages/crm/detail"));
 const NotFound = lazy(() => import("../pages/not-found"));
 
 /** Staff only: a customer gets "not allowed" (never a staff screen that would fail call by call). */
@@ -33,6 +35,8 @@ export const staffRoutes: RouteObject = {
         { path: "repairs", element: <Repairs /> },
         { path: "repairs/:repairId", element: <RepairDetail /> },
         { path: "billing", element: <Billing /> },
+        { path: "crm", element: <Crm /> },
+        { path: "crm/:contactId", element: <CrmContact /> },
         { path: "*", element: <NotFound /> },
       ],
     },
