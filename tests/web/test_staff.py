@@ -131,7 +131,10 @@ def test_reply_to_a_ticket_the_customer_opened(
     page.get_by_label("Nội dung trả lời khách hàng").fill(
         "We restarted the web node; please check."
     )
-    page.get_by_label("Tệp đính kèm").set_input_files(
+    # Mantine's FileInput is a button that opens the file chooser.
+    with page.expect_file_chooser() as chooser:
+        page.get_by_label("Tệp đính kèm").click()
+    chooser.value.set_files(
         files=[{"name": "status.pdf", "mimeType": "application/pdf", "buffer": PDF}]
     )
     page.get_by_role("button", name="Gửi trả lời").click()

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useState, type SyntheticEvent } from "react";
 import { Alert, Badge, Button, Card, Group, NumberInput, Progress, Select, SimpleGrid, Stack, Table, Text, Textarea, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
@@ -217,7 +217,7 @@ function RecordCare({ contact }: { contact: Contact }) {
   const valued = chosen !== undefined && VALUED.includes(chosen.action);
   const money_ = chosen?.action === "give_money" || chosen?.action === "deduct_money";
 
-  async function submit(e: React.FormEvent) {
+  async function submit(e: SyntheticEvent) {
     e.preventDefault();
     const next: typeof errors = {};
     if (!chosen) next.type = t("errors.typeRequired");
@@ -231,7 +231,7 @@ function RecordCare({ contact }: { contact: Contact }) {
       client.setQueryData(["staff", "crm", "contact", contact.id], updated);
       void client.invalidateQueries({ queryKey: ["staff", "crm", "level", contact.id] });
       void client.invalidateQueries({ queryKey: ["staff", "crm"], exact: false, refetchType: "none" });
-      notifications.show({ color: "teal", message: t("recorded", { type: careTypeName(t, chosen) }) });
+      notifications.show({ color: "teal", withCloseButton: false, message: t("recorded", { type: careTypeName(t, chosen) }) });
       setValue("");
       setNote("");
     } catch (err) {
@@ -275,6 +275,8 @@ function RecordCare({ contact }: { contact: Contact }) {
                 value={value}
                 onChange={setValue}
                 error={errors.value}
+                // Mantine's error red (shade 6) is below 4.5:1 on white: the darkest shade.
+                styles={errors.value ? { input: { color: "var(--mantine-color-red-9)" }, error: { color: "var(--mantine-color-red-9)" } } : undefined}
               />
             )}
           </SimpleGrid>
