@@ -3,6 +3,9 @@ import { useQuery } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { crmApi, type Group } from "./api";
 
+/** A badge in a table cell shows its whole text (Mantine cuts it with an ellipsis when the column is narrow). */
+export const WHOLE = { label: { overflow: "visible" } } as const;
+
 const GROUP_COLOURS: Record<Group, string> = {
   new_from_ads: "violet",
   not_customer: "gray",
@@ -14,7 +17,7 @@ const GROUP_COLOURS: Record<Group, string> = {
 export function GroupBadge({ group }: { group: Group }) {
   const { t } = useTranslation("crm");
   return (
-    <Badge color={GROUP_COLOURS[group]} variant="light">
+    <Badge color={GROUP_COLOURS[group]} variant="light" styles={WHOLE}>
       {t(`groups.${group}`)}
     </Badge>
   );
@@ -24,7 +27,7 @@ export function GroupBadge({ group }: { group: Group }) {
 export function LevelBadge({ level }: { level: string }) {
   const { t } = useTranslation("crm");
   return (
-    <Badge color="teal" variant="light">
+    <Badge color="teal" variant="light" styles={WHOLE}>
       {t(`levels.${level}`, { defaultValue: level })}
     </Badge>
   );

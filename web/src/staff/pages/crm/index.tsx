@@ -9,7 +9,7 @@ import { areaError } from "../../../lib/areaError";
 import { dateTime } from "../../../lib/format";
 import { useListFilters } from "../../../lib/listFilters";
 import { GROUPS, KINDS, SCOPES, crmApi, type ContactQuery, type Group as ContactGroup, type Kind, type Scope } from "./api";
-import { GroupBadge, LevelBadge, useLabelNames } from "./common";
+import { GroupBadge, LevelBadge, WHOLE, useLabelNames } from "./common";
 
 const PAGE = 20;
 const FILTERS = ["kind", "group", "scope", "label", "q"] as const;
@@ -48,7 +48,7 @@ export default function CrmList() {
       <Group gap="sm" align="flex-end" role="search" aria-label={t("filters")}>
         <TextInput
           label={t("search")}
-          description={t("searchHelp")}
+          placeholder={t("searchHelp")}
           leftSection={<IconSearch size={14} />}
           defaultValue={list.value("q") ?? ""}
           maxLength={100}
@@ -56,7 +56,6 @@ export default function CrmList() {
             if (e.key === "Enter") list.filter("q", e.currentTarget.value.trim() || null);
           }}
           onBlur={(e) => { list.filter("q", e.currentTarget.value.trim() || null); }}
-          styles={{ description: { color: "var(--mantine-color-gray-7)" } }}
           w={{ base: "100%", sm: 240 }}
         />
         <Select
@@ -141,7 +140,7 @@ export default function CrmList() {
                     <Table.Td>
                       <Group gap={4}>
                         {row.labels.map((id) => (
-                          <Badge key={id} size="sm" variant="light" color="grape">
+                          <Badge key={id} size="sm" variant="light" color="grape" styles={WHOLE}>
                             {labels.name(id)}
                           </Badge>
                         ))}
