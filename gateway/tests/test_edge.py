@@ -293,6 +293,23 @@ class FakeQueries:
         return {"account_id": principal.account_id, "projection": {"as_of": datetime.now(UTC)}}
 
 
+class FakeStaffQueries(FakeQueries):
+    """A staff board whose read model changes when the test says so."""
+
+    def __init__(self) -> None:
+        super().__init__(5)
+        self.version = 1
+
+    async def version_of(self, account_id: str) -> int:
+        raise AssertionError("the staff stream reads the staff board, not an account's")
+
+    async def staff_version(self) -> int:
+        return self.version
+
+    async def for_staff(self) -> dict[str, Any]:
+        return {"tickets": {"sla_breaches": {"resolution": self.version}}}
+
+
 def _principal(user: str) -> Principal:
     return Principal(user, f"acc-{user}", frozenset({"owner"}), "s", "t")
 
@@ -322,4 +339,19 @@ async def test_a_user_holds_at_most_n_live_streams_and_gets_them_back() -> None:
     await third.aclose()  # closed unstarted: released when dropped
     del third, fourth, other
     gc.collect()
+    assert not queries.streams.open
+
+
+async def test_the_staff_stream_sends_the_staff_board_and_again_when_it_changes() -> None:
+    queries: Any = FakeStaffQueries()
+    stream = live_dashboard(
+        queries, _principal("agent"), poll=0.01, heartbeat=10, lifetime=60, staff=True
+    )
+    first = await anext(stream)
+    assert first.event == "dashboard"
+    assert json.loads(str(first.data)) == {"tickets": {"sla_breaches": {"resolution": 1}}}
+    queries.version = 2  # an event moved the staff read model
+    second = await asyncio.wait_for(anext(stream), timeout=5)
+    assert json.loads(str(second.data))["tickets"]["sla_breaches"]["resolution"] == 2
+    await stream.aclose()
     assert not queries.streams.open

@@ -16,6 +16,7 @@ from playwright.sync_api import FilePayload, Page, expect
 from portal_tests.browser import (
     PHONE,
     axe_violations,
+    choose,
     fund,
     no_horizontal_scroll,
     settle,
@@ -104,8 +105,7 @@ def test_invite_a_user_who_accepts_in_another_browser(
     page.reload()
     row = page.get_by_test_id(f"user-{email}")
     expect(row).to_contain_text("Đang hoạt động")
-    row.get_by_label(f"Vai trò của {email}").click()
-    page.get_by_role("option", name="Quản trị").click()
+    choose(row, f"Vai trò của {email}", "Quản trị")
 
     def role() -> str | None:
         items = customer.http.get("/api/v1/account/users").json()["items"]
@@ -167,8 +167,7 @@ def test_loyalty_and_the_timeline_with_its_filter(
     tab(page, "Lịch sử hoạt động")
     timeline = page.get_by_test_id("timeline")
     expect(timeline.locator("li").first).to_be_visible()
-    page.get_by_role("combobox", name="Lọc theo").click()
-    page.get_by_role("option", name="Ví", exact=True).click()
+    choose(page, "Lọc theo", "Ví")
     badges = timeline.locator("li .mantine-Badge-label")
     # The filtered page replaces the whole list: wait until no other context is left.
     expect(badges.filter(has_not_text="Ví")).to_have_count(0)

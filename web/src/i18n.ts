@@ -11,6 +11,14 @@ import viAccount from "./locales/vi/account.json";
 import enAccount from "./locales/en/account.json";
 import viAccess from "./locales/vi/access.json";
 import enAccess from "./locales/en/access.json";
+import viStaff from "./locales/vi/staff.json";
+import enStaff from "./locales/en/staff.json";
+import viSupport from "./locales/vi/support.json";
+import enSupport from "./locales/en/support.json";
+import viRepairs from "./locales/vi/repairs.json";
+import enRepairs from "./locales/en/repairs.json";
+import viCrm from "./locales/vi/crm.json";
+import enCrm from "./locales/en/crm.json";
 import { dayjs } from "./lib/format";
 
 export const LANGUAGES = ["vi", "en"] as const;
@@ -43,8 +51,28 @@ i18n.on("languageChanged", (language) => {
 
 void i18n.use(initReactI18next).init({
   resources: {
-    vi: { translation: vi, services: viServices, invoices: viInvoices, account: viAccount, access: viAccess },
-    en: { translation: en, services: enServices, invoices: enInvoices, account: enAccount, access: enAccess },
+    vi: {
+      translation: vi,
+      services: viServices,
+      invoices: viInvoices,
+      account: viAccount,
+      staff: viStaff,
+      support: viSupport,
+      repairs: viRepairs,
+      crm: viCrm,
+      access: viAccess,
+    },
+    en: {
+      translation: en,
+      services: enServices,
+      invoices: enInvoices,
+      account: enAccount,
+      staff: enStaff,
+      support: enSupport,
+      repairs: enRepairs,
+      crm: enCrm,
+      access: enAccess,
+    },
   },
   lng: stored(),
   fallbackLng: "vi",

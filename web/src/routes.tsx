@@ -3,6 +3,7 @@ import { Navigate, Outlet, createBrowserRouter, useLocation } from "react-router
 import { AppLayout, PageLoader } from "./layout/AppLayout";
 import { PublicLayout } from "./layout/PublicLayout";
 import { useAuth } from "./auth/AuthProvider";
+import { staffRoutes } from "./staff/routes";
 
 // One folder per screen under pages/, each its own chunk: the first visit loads the shell only.
 const SignIn = lazy(() => import("./pages/sign-in"));
@@ -16,7 +17,12 @@ const Invoices = lazy(() => import("./pages/invoices"));
 const InvoiceDetail = lazy(() => import("./pages/invoices/detail"));
 const Account = lazy(() => import("./pages/account"));
 const AcceptInvitation = lazy(() => import("./pages/invitation"));
-const ComingSoon = lazy(() => import("./pages/soon"));
+const Support = lazy(() => import("./pages/support"));
+const NewTicket = lazy(() => import("./pages/support/new"));
+const TicketDetail = lazy(() => import("./pages/support/detail"));
+const Repairs = lazy(() => import("./pages/repairs"));
+const NewRepair = lazy(() => import("./pages/repairs/new"));
+const RepairDetail = lazy(() => import("./pages/repairs/detail"));
 const NotFound = lazy(() => import("./pages/not-found"));
 const ForgotPassword = lazy(() => import("./pages/forgot-password"));
 const ResetPassword = lazy(() => import("./pages/reset-password"));
@@ -33,12 +39,12 @@ function RequireAuth() {
 }
 
 function AnonymousOnly() {
-  const { status } = useAuth();
+  const { status, isStaff } = useAuth();
   const location = useLocation();
   if (status === "restoring") return <PageLoader />;
   if (status === "signed-in") {
     const from = (location.state as { from?: string } | null)?.from;
-    return <Navigate to={from && from.startsWith("/") ? from : "/"} replace />;
+    return <Navigate to={from && from.startsWith("/") ? from : isStaff ? "/staff" : "/"} replace />;
   }
   return <Outlet />;
 }
@@ -71,6 +77,7 @@ export const router = createBrowserRouter([
   {
     element: <RequireAuth />,
     children: [
+      staffRoutes,
       {
         element: <AppLayout />,
         children: [
@@ -80,8 +87,12 @@ export const router = createBrowserRouter([
           { path: "/services", element: <Services /> },
           { path: "/invoices", element: <Invoices /> },
           { path: "/invoices/:invoiceId", element: <InvoiceDetail /> },
-          { path: "/support", element: <ComingSoon titleKey="nav.support" /> },
-          { path: "/repairs", element: <ComingSoon titleKey="nav.repairs" /> },
+          { path: "/support", element: <Support /> },
+          { path: "/support/new", element: <NewTicket /> },
+          { path: "/support/:ticketId", element: <TicketDetail /> },
+          { path: "/repairs", element: <Repairs /> },
+          { path: "/repairs/new", element: <NewRepair /> },
+          { path: "/repairs/:repairId", element: <RepairDetail /> },
           { path: "/account", element: <Account /> },
           { path: "*", element: <NotFound /> },
         ],

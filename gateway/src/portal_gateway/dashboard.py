@@ -16,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Protocol
 
 from litestar.response import ServerSentEventMessage
@@ -36,7 +37,7 @@ from portal_contracts.events.wallet import (
     WalletDebited,
     WalletOpened,
 )
-from portal_gateway.dashboard_models import CustomerDashboard
+from portal_gateway.dashboard_models import CustomerDashboard, StaffDashboard
 
 PROJECTION = "gateway-dashboard"
 DASHBOARDS = "dashboards"
@@ -269,6 +270,11 @@ class DashboardQueries:
         doc = await self.dashboards.find_one({"_id": account_id}, {"_applied": 1})
         return None if doc is None else doc.get("_applied")
 
+    async def staff_version(self) -> Any:
+        """What changes whenever the staff dashboard does (each part's stream markers)."""
+        docs = self.staff.find({}, {"_applied": 1})
+        return sorted([(doc["_id"], repr(doc.get("_applied"))) async for doc in docs])
+
     async def for_account(self, principal: Principal) -> dict[str, Any]:
         doc = await self.dashboards.find_one({"_id": principal.account_id}) or {}
         board: dict[str, Any] = {
@@ -297,8 +303,10 @@ def live_dashboard(
     poll: float,
     heartbeat: float,
     lifetime: float,
+    staff: bool = False,
 ) -> AsyncIterator[ServerSentEventMessage]:
-    """The account's dashboard now, then again each time its read model changes.
+    """The account's dashboard (or, with `staff`, the staff dashboard) now, then again each
+    time its read model changes.
 
     Any gateway replica can serve the stream: it watches the shared read model (one `_id`
     read per tick), so it needs no message bus of its own. A user holds a bounded number
@@ -306,14 +314,22 @@ def live_dashboard(
     given back when the stream ends, fails, or is dropped without ever being started.
     """
     release = queries.streams.take(principal.user_id)
-    stream = _live(queries, principal, poll, heartbeat, lifetime, release)
+    model: type[CustomerDashboard | StaffDashboard]
+    if staff:
+        version, board, model = queries.staff_version, queries.for_staff, StaffDashboard
+    else:
+        version = partial(queries.version_of, principal.account_id)
+        board = partial(queries.for_account, principal)
+        model = CustomerDashboard
+    stream = _live(version, board, model, poll, heartbeat, lifetime, release)
     weakref.finalize(stream, release)
     return stream
 
 
 async def _live(
-    queries: DashboardQueries,
-    principal: Principal,
+    version_now: Callable[[], Awaitable[Any]],
+    board_now: Callable[[], Awaitable[dict[str, Any]]],
+    model: type[CustomerDashboard | StaffDashboard],
     poll: float,
     heartbeat: float,
     lifetime: float,
@@ -324,13 +340,13 @@ async def _live(
         ends, quiet_since = loop.time() + lifetime, loop.time()
         seen: Any = object()
         while loop.time() < ends:
-            version = await queries.version_of(principal.account_id)
+            version = await version_now()
             if version != seen:
                 seen = version
-                board = await queries.for_account(principal)
-                # The same typed answer as GET /api/v1/dashboard, never a looser one.
+                board = await board_now()
+                # The same typed answer as the dashboard's GET, never a looser one.
                 yield ServerSentEventMessage(
-                    data=CustomerDashboard.model_validate(board).model_dump_json(),
+                    data=model.model_validate(board).model_dump_json(),
                     event="dashboard",
                 )
                 quiet_since = loop.time()

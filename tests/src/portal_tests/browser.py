@@ -1,12 +1,12 @@
 """Helpers of the browser tests (tests/web): sign-in through the browser session, screenshots,
-axe-core, layout checks, money set-up."""
+axe-core, layout checks, form controls, money set-up."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from playwright.sync_api import BrowserContext, Page, ViewportSize
+from playwright.sync_api import BrowserContext, Locator, Page, ViewportSize, expect
 
 from portal_tests.e2e import PASSWORD, Customer, eventually, paid, webhook
 from portal_tests.infra import REPO_ROOT
@@ -92,6 +92,20 @@ def no_horizontal_scroll(page: Page) -> None:
     width = page.evaluate("() => document.documentElement.scrollWidth")
     viewport = page.evaluate("() => window.innerWidth")
     assert width <= viewport, f"scrolls sideways: {width}px of content in {viewport}px"
+
+
+def choose(scope: Page | Locator, label: str, option: str) -> None:
+    """Picks `option` in the Mantine Select named `label` within `scope`. Its input is a
+    combobox, not a textbox, and a required one's label ends in a hidden " *", so it is found
+    by role and accessible name; the options are in the listbox it controls, which Mantine
+    draws in a portal outside `scope`."""
+    page = scope if isinstance(scope, Page) else scope.page
+    field = scope.get_by_role("combobox", name=label, exact=True)
+    field.click()
+    expect(field).to_have_attribute("aria-expanded", "true")
+    listbox = page.locator(f'[id="{field.get_attribute("aria-controls")}"]')
+    listbox.get_by_role("option", name=option, exact=True).click()
+    expect(field).to_have_value(option)
 
 
 def wallet_balance(customer: Customer) -> int:

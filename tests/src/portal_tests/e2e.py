@@ -188,6 +188,25 @@ def admin_client(base_url: str) -> httpx.Client:
     )
 
 
+def staff_client(base_url: str, role: str, department: str) -> httpx.Client:
+    """A new staff member with one platform role (made by the seeded admin), logged in."""
+    email = f"{role.replace('_', '-')}-{uuid.uuid4().hex[:8]}@example.com"
+    password = f"{role} password 1"
+    r = admin_client(base_url).post(
+        "/api/v1/staff/users",
+        json={
+            "email": email,
+            "name": role.replace("_", " ").title(),
+            "password": password,
+            "platform_roles": [role],
+            "department": department,
+        },
+    )
+    assert r.status_code == 201, r.text
+    token = login(base_url, email, password)["access_token"]
+    return httpx.Client(base_url=base_url, timeout=30, headers={"Authorization": f"Bearer {token}"})
+
+
 def webhook(
     base_url: str,
     payload: dict[str, Any] | bytes,

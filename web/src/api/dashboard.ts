@@ -6,6 +6,12 @@ export type Dashboard = components["schemas"]["CustomerDashboard"];
 /** A row of the dashboard's recent transactions (money that moved; held payments are not listed). */
 export type DashboardTransaction = components["schemas"]["DashboardTransaction"];
 
+/** What each live stream sends as its `dashboard` event. */
+interface Boards {
+  "/api/v1/dashboard/stream": Dashboard;
+  "/api/v1/staff/dashboard/stream": components["schemas"]["StaffDashboard"];
+}
+
 export const dashboardApi = {
   get: () => unwrap(api.GET("/api/v1/dashboard")),
 };
@@ -17,13 +23,22 @@ export const dashboardApi = {
  * or breaks, it is opened again after a pause. Returns a function that stops it.
  */
 export function followDashboard(onBoard: (board: Dashboard) => void): () => void {
+  return followBoard("/api/v1/dashboard/stream", onBoard);
+}
+
+/** The same for any dashboard stream of the gateway (the customer's, the staff's). */
+export function followBoard<P extends keyof Boards>(
+  path: P,
+  onBoard: (board: Boards[P]) => void,
+): () => void {
   const state = { stopped: false };
   const stopped = () => state.stopped; // read afresh after every await
   let controller: AbortController | null = null;
 
   async function once(): Promise<void> {
     controller = new AbortController();
-    const { response, data } = await api.GET("/api/v1/dashboard/stream", {
+    // Both streams take no parameters, so one call's typing serves either path.
+    const { response, data } = await api.GET(path as "/api/v1/dashboard/stream", {
       parseAs: "stream",
       signal: controller.signal,
       headers: { Accept: "text/event-stream" },
@@ -43,7 +58,7 @@ export function followDashboard(onBoard: (board: Dashboard) => void): () => void
         const event = /^event: ?(.*)$/m.exec(block)?.[1];
         const lines = block.split("\n").filter((l) => l.startsWith("data:"));
         if (event === "dashboard" && lines.length > 0) {
-          onBoard(JSON.parse(lines.map((l) => l.replace(/^data: ?/, "")).join("\n")) as Dashboard);
+          onBoard(JSON.parse(lines.map((l) => l.replace(/^data: ?/, "")).join("\n")) as Boards[P]);
         }
       }
     }

@@ -4,12 +4,15 @@ import { setRefresher } from "../api/client";
 import { LANGUAGES, setLanguage } from "../i18n";
 import { authApi, type AccessToken, type Profile } from "./api";
 import { tokens } from "./tokens";
+import { isStaff } from "../staff/access";
 
 type Status = "restoring" | "anonymous" | "signed-in";
 
 interface AuthState {
   status: Status;
   profile: Profile | null;
+  /** Platform staff: lands on /staff after signing in. */
+  isStaff: boolean;
   /** Called with the access token a sign-in answered (password, 2FA or QR). */
   signedIn: (answer: AccessToken) => Promise<void>;
   signOut: () => Promise<void>;
@@ -104,7 +107,15 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   }, [loadProfile]);
 
   const value = useMemo(
-    () => ({ status, profile, signedIn, signOut, reloadProfile: loadProfile, renewSession }),
+    () => ({
+      status,
+      profile,
+      isStaff: isStaff(profile),
+      signedIn,
+      signOut,
+      reloadProfile: loadProfile,
+      renewSession,
+    }),
     [status, profile, signedIn, signOut, loadProfile, renewSession],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
