@@ -66,7 +66,9 @@ def seed_and_announce(env: dict[str, str], web: str) -> None:
         return
     # The same seeding as `portal seed demo`: idempotent, through the public API.
     try:
-        token = seed_demo(base, env["PAYMENTS_SANDBOX_SECRET"]).access_token
+        token = seed_demo(
+            base, env["PAYMENTS_SANDBOX_SECRET"], mongodb_uri=env.get("MONGODB_URI")
+        ).access_token
     except SeedError as exc:
         print(f"[dev] {exc}", flush=True)
         return

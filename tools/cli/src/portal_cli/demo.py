@@ -33,15 +33,51 @@ class DemoSeed:
     balance: int
 
 
-def seed_demo(base_url: str, sandbox_secret: str, *, timeout: float = 20.0) -> DemoSeed:
-    """Seed the demo customer through the gateway at `base_url`; idempotent."""
+def seed_demo(
+    base_url: str,
+    sandbox_secret: str,
+    *,
+    timeout: float = 20.0,
+    mongodb_uri: str | None = None,
+) -> DemoSeed:
+    """Seed the demo customer through the gateway at `base_url`; idempotent. Its address
+    is confirmed with the link identity queued for it (read from identity's database at
+    `mongodb_uri`, by default the services' own), as the customer would from the mail."""
     try:
-        return _seed_demo(base_url, sandbox_secret, timeout)
+        return _seed_demo(base_url, sandbox_secret, timeout, mongodb_uri)
     except (httpx.HTTPError, ValueError, KeyError) as exc:
         raise SeedError(f"seeding failed: {type(exc).__name__}: {exc}") from exc
 
 
-def _seed_demo(base_url: str, sandbox_secret: str, timeout: float) -> DemoSeed:
+def _verify_demo_address(http: httpx.Client, mongodb_uri: str | None) -> None:
+    from pymongo import MongoClient
+
+    from portal_cli.config import database_name, infra
+
+    client: MongoClient[dict[str, Any]] = MongoClient(
+        mongodb_uri or infra().mongodb_uri, serverSelectionTimeoutMS=5000
+    )
+    try:
+        mails = client[database_name("identity")]["outgoing_mail"]
+        for _ in range(100):
+            mail = mails.find_one(
+                {"to": DEMO_EMAIL, "kind": "email_verification"}, sort=[("created_at", -1)]
+            )
+            if mail and mail.get("token"):
+                break
+            time.sleep(0.2)
+        else:
+            raise SeedError("no verification link was queued for the demo customer")
+    finally:
+        client.close()
+    verified = http.post("/api/v1/auth/email/verify", json={"token": mail["token"]})
+    if verified.status_code != 200:
+        raise SeedError(f"demo address not confirmed: {verified.status_code} {verified.text}")
+
+
+def _seed_demo(
+    base_url: str, sandbox_secret: str, timeout: float, mongodb_uri: str | None
+) -> DemoSeed:
     from portal_wallet.payments import sign
 
     base = base_url.rstrip("/")
@@ -64,6 +100,15 @@ def _seed_demo(base_url: str, sandbox_secret: str, timeout: float) -> DemoSeed:
             raise SeedError(f"demo login failed: {login.status_code} {login.text}")
         token = login.json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
+        me = http.get("/api/v1/me", headers=auth)
+        if me.status_code == 200 and not me.json().get("email_verified", True):
+            # Paying needs a confirmed address; the token after it no longer says otherwise.
+            _verify_demo_address(http, mongodb_uri)
+            login = http.post(
+                "/api/v1/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD}
+            )
+            token = login.json()["access_token"]
+            auth = {"Authorization": f"Bearer {token}"}
         for _ in range(100):  # the wallet opens once the registration event is processed
             if http.get("/api/v1/wallet", headers=auth).json().get("version"):
                 break
