@@ -57,6 +57,8 @@ export default function SpendingChart() {
         { name: "spent", label: t("dashboard.spent"), color: "orange.6" },
         { name: "toppedUp", label: t("dashboard.toppedUp"), color: "blue.6" },
       ]}
+      // A bare div may not carry a label (axe: aria-prohibited-attr); as a figure it may.
+      role="figure"
       aria-label={t("dashboard.spending")}
     />
   );
