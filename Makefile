@@ -20,7 +20,7 @@ dev: install
 	$(UV) run python deploy/local/dev.py
 
 test: install lint typecheck web-build
-	$(UV) run pytest
+	$(UV) run pytest --durations=40
 
 # kill -9 of every process in turn under load, longer outages than `make test`'s run.
 faults: install

@@ -337,6 +337,9 @@ def test_the_timeline_shows_a_wallet_top_up_but_not_staff_notes(platform, admin)
     )
     top_up = next(i for i in timeline["items"] if i["type"] == "TopUpCompleted")
     assert top_up["title"] == "Top-up of 120.000 VND completed" and top_up["context"] == "wallet"
+    # what a front end words it with in another language
+    assert top_up["key"] == "TopUpCompleted"
+    assert top_up["params"] == {"amount_received": 120_000, "currency": "VND"}
     times = [i["at"] for i in timeline["items"]]
     assert times == sorted(times, reverse=True)
     assert "VIP" not in str(timeline)

@@ -13,11 +13,19 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from pymongo import MongoClient
 
-from portal_tests.e2e import MAILBOXES, SECRET
+from portal_tests.e2e import MAILBOXES, QUEUED_MAIL, SECRET
 from portal_tests.infra import INFRA_SCRIPT, REPO_ROOT, Infra, _script_env, local_infra
 from portal_tests.mailcatcher import MailCatcher
 from portal_tests.platform import mail_ports, platform_env, platform_processes, specs
+
+FULL = os.environ.get("PORTAL_FAULTS_FULL") == "1"
+# `make test` keeps the bounded scenarios (a database outage under light load, a hung
+# service, kill -9 of the wallet and of billing); the outages under top-ups, the replay
+# with duplicates and the other victims run in `make faults`, which sets
+# PORTAL_FAULTS_FULL=1: together they would take the test run past its time budget.
+collect_ignore = [] if FULL else ["test_outages_under_load.py", "test_replay.py"]
 
 E2E_BASE_PORT = int(os.environ.get("PORTAL_E2E_BASE_PORT", "18000"))
 BASE_PORT = int(os.environ.get("PORTAL_FAULTS_BASE_PORT", str(E2E_BASE_PORT + 300)))
@@ -88,6 +96,8 @@ def platform(fault_infra, infra_control) -> Iterator[dict[str, Any]]:
     mail.start()
     with platform_processes(BASE_PORT, env, REPO_ROOT / ".cache" / "faults-logs") as running:
         MAILBOXES[running.url] = mail
+        mongo: MongoClient[dict[str, Any]] = MongoClient(infra.mongodb_uri)
+        QUEUED_MAIL[running.url] = mongo[f"{prefix}_identity"]["outgoing_mail"]
         yield {
             "url": running.url,
             "services": {spec.name: f"http://127.0.0.1:{spec.port}" for spec in specs(BASE_PORT)},
@@ -99,4 +109,6 @@ def platform(fault_infra, infra_control) -> Iterator[dict[str, Any]]:
             "mail": mail,
         }
         MAILBOXES.pop(running.url, None)
+        QUEUED_MAIL.pop(running.url, None)
+        mongo.close()
     mail.stop()

@@ -9,8 +9,8 @@ were taken (none lost, none counted twice), and while the process was away the c
 .cache/faults-logs/catch-up.json. It runs after test_outages.py (file order), whose first
 test absorbs the platform's slow start.
 
-Bounded by default (`make test`); `make faults` sets PORTAL_FAULTS_FULL=1: longer
-outages, more load.
+Bounded by default (`make test`: the wallet and billing, 5 s away each); `make faults` sets
+PORTAL_FAULTS_FULL=1: all four victims, longer outages, more load.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 FULL = os.environ.get("PORTAL_FAULTS_FULL") == "1"
 AWAY_SECONDS = 20.0 if FULL else 5.0
 WORKERS = 3 if FULL else 2
-VICTIMS = ("wallet", "projector", "billing", "gateway")
+VICTIMS = ("wallet", "projector", "billing", "gateway") if FULL else ("wallet", "billing")
+"""`make test` kills the two that hold money; `make faults` all four."""
 
 
 @pytest.fixture(scope="module")

@@ -173,6 +173,8 @@ def test_loyalty_and_the_timeline_with_its_filter(
     expect(badges.filter(has_not_text="Ví")).to_have_count(0)
     expect(badges.first).to_have_text("Ví")
     assert set(badges.all_text_contents()) == {"Ví"}  # shown in capitals by CSS
+    # Worded in Vietnamese from the entry's key and values, the money formatted here.
+    expect(timeline).to_contain_text(re.compile(r"Nạp tiền thành công 500\.000\s₫"))
     assert axe_violations(page) == []
     shoot(page, "account-timeline")
 

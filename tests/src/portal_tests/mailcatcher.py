@@ -74,12 +74,27 @@ class MailCatcher:
         self.port = port
         self.refuse_with: str | None = None
         self._messages: list[CaughtMail] = []
+        self._drops: list[tuple[str, str]] = []
         self._lock = threading.Lock()
         self._controller: Controller | None = None
 
     def add(self, mail: CaughtMail) -> None:
         with self._lock:
+            for rule in self._drops:
+                if _matches(mail, *rule):
+                    self._drops.remove(rule)
+                    return
             self._messages.append(mail)
+
+    def drop(self, to: str, containing: str) -> None:
+        """The mail to `to` whose body contains `containing` is not kept: removed if it is
+        here, else left out when it arrives (a helper that used its content another way)."""
+        with self._lock:
+            for mail in reversed(self._messages):
+                if _matches(mail, to, containing):
+                    self._messages.remove(mail)
+                    return
+            self._drops.append((to, containing))
 
     def messages(self, to: str | None = None) -> list[CaughtMail]:
         with self._lock:
@@ -90,7 +105,7 @@ class MailCatcher:
         helper that consumed a mail, e.g. a verification link, leaves the rest as it was)."""
         with self._lock:
             for mail in reversed(self._messages):
-                if to in mail.to and containing in mail.body:
+                if _matches(mail, to, containing):
                     self._messages.remove(mail)
                     return mail
         return None
@@ -109,6 +124,10 @@ class MailCatcher:
         server = ThreadingHTTPServer((self.host, port), _page_handler(self))
         threading.Thread(target=server.serve_forever, daemon=True).start()
         return server
+
+
+def _matches(mail: CaughtMail, to: str, containing: str) -> bool:
+    return to in mail.to and containing in mail.body
 
 
 def _page_handler(catcher: MailCatcher) -> type[BaseHTTPRequestHandler]:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pymongo import MongoClient
 
-from portal_tests.e2e import MAILBOXES, REUSE_GRACE_SECONDS, SECRET, Customer
+from portal_tests.e2e import MAILBOXES, QUEUED_MAIL, REUSE_GRACE_SECONDS, SECRET, Customer
 from portal_tests.infra import REPO_ROOT
 from portal_tests.mailcatcher import MailCatcher
 from portal_tests.otlp import OtlpReceiver
@@ -61,6 +61,7 @@ def platform(infra) -> Iterator[dict[str, Any]]:
         url = processes.url
         MAILBOXES[url] = mail
         mongo: MongoClient[dict[str, Any]] = MongoClient(infra.mongodb_uri)
+        QUEUED_MAIL[url] = mongo[f"{prefix}_identity"]["outgoing_mail"]
         yield {
             "url": url,
             "processes": processes,
@@ -79,8 +80,9 @@ def platform(infra) -> Iterator[dict[str, Any]]:
             "metrics_url": f"http://127.0.0.1:{BASE_PORT + 191}/metrics",
             "traces": traces,
         }
-        mongo.close()
         MAILBOXES.pop(url, None)
+        QUEUED_MAIL.pop(url, None)
+        mongo.close()
     mail.stop()
     traces.stop()
     clock_file.unlink(missing_ok=True)

@@ -4582,7 +4582,14 @@ export interface components {
             at: string;
             context: string;
             type: string;
+            /** @description In English; `key` and `params` word it in other languages */
             title: string;
+            /** @description The title's wording: the event type or a variant of it (`AutoRenewChanged.off`, `CareActionRecorded.valued`); absent on entries recorded before wordings were kept */
+            key?: string | null;
+            /** @description The values the title is made of; amounts come with `currency` */
+            params?: {
+                [key: string]: string | number | boolean | null;
+            } | null;
             /** @description Only in the staff's view */
             staff_only?: boolean | null;
         };

@@ -449,14 +449,24 @@ class LoyaltyOut(_OmitWhenNone, LoyaltySummaryOut):
 
 
 class TimelineEntryOut(_OmitWhenNone):
-    omit_when_none = frozenset({"staff_only"})
+    omit_when_none = frozenset({"staff_only", "key", "params"})
 
     id: str
     account_id: str
     at: datetime
     context: str
     type: str
-    title: str
+    title: str = Field(description="In English; `key` and `params` word it in other languages")
+    key: str | None = Field(
+        default=None,
+        description="The title's wording: the event type or a variant of it "
+        "(`AutoRenewChanged.off`, `CareActionRecorded.valued`); absent on entries "
+        "recorded before wordings were kept",
+    )
+    params: dict[str, str | int | float | bool | None] | None = Field(
+        default=None,
+        description="The values the title is made of; amounts come with `currency`",
+    )
     staff_only: bool | None = Field(default=None, description="Only in the staff's view")
 
 

@@ -6,6 +6,7 @@ entry with a short title. Unknown or internal events (logins, QR challenges) are
 
 from __future__ import annotations
 
+from string import Formatter
 from typing import Any
 
 from portal_contracts.base import DomainEvent
@@ -41,69 +42,77 @@ SKIPPED = frozenset(
 )
 
 
+TITLES: dict[str, str] = {
+    "AccountRegistered": "Account {name} registered",
+    "UserRegistered": "User {name} joined as {role}",
+    "TopUpCompleted": "Top-up of {amount_received} completed",
+    "TopUpFailed": "Top-up failed ({reason})",
+    "WalletCredited": "Wallet credited {amount} ({reason})",
+    "TopUpHeldForReview": "Payment of {amount_received} held for review",
+    "HeldCreditReleased": "Held payment of {amount} released to the balance",
+    "HeldCreditMarkedForRefund": "Held payment of {amount} to be refunded",
+    "WalletDebited": "Wallet debited {amount} ({reason})",
+    "InvoiceIssued": "Order {order_id}: {plan_name}, invoice {total}",
+    "InvoicePaid": "Invoice {invoice_number} paid ({amount_spent})",
+    "InvoicePaymentRecorded": "Payment of {applied} received ({channel})",
+    "InvoiceCancelled": "Order {order_id} cancelled",
+    "InvoiceRefunded": "Invoice {invoice_number} refunded {amount}",
+    "SubscriptionStarted": "Contract {contract_number} started: {plan_name} until {ends_on}",
+    "SubscriptionRenewed": "Subscription renewed until {ends_on}",
+    "PlanUpgraded": "Upgraded to {to_plan_name}",
+    "SubscriptionExpiring": "Contract {contract_number} ends in {days_left} days",
+    "SubscriptionExpired": "Contract {contract_number} expired",
+    "AutoRenewChanged": "Automatic renewal on, {months} month(s) at a time",
+    "AutoRenewChanged.off": "Automatic renewal turned off",
+    "TicketOpened": "Ticket {ticket_number} opened: {title}",
+    "TicketStatusChanged": "Ticket status: {status}",
+    "RepairRegistered": "Repair {repair_number} registered: {model}",
+    "RepairReturned": "Repaired device returned",
+    "CareActionRecorded": "Care: {care_type_name}",
+    "CareActionRecorded.valued": "Care: {care_type_name} ({value})",
+    "CustomerLevelChanged": "Level changed to {to_level}",
+}
+"""Each entry's English title by its key (the event type, or a variant of it). The entry
+also keeps the key and the values (`params`), so a front end words it in the reader's
+language and formats numbers, money and dates its own way."""
+
+MONEY = frozenset({"amount", "amount_received", "total", "amount_spent", "applied"})
+"""Values that are amounts of money (in the event's `currency`)."""
+
+
 def money(amount: Any, currency: Any = "VND") -> str:
     return f"{int(amount):,} {currency}".replace(",", ".")
 
 
+def wording(event: DomainEvent) -> tuple[str, dict[str, Any]] | None:
+    """The key of the entry's title in TITLES and the values it is made of (JSON values,
+    plus `currency` when it has money), or None for an event without a title."""
+    key = event.event_type
+    if key == "AutoRenewChanged" and getattr(event, "months", None) is None:
+        key += ".off"
+    elif key == "CareActionRecorded" and getattr(event, "value", None):
+        key += ".valued"
+    template = TITLES.get(key)
+    if template is None:
+        return None
+    fields = event.model_dump(mode="json")
+    names = [name for _, name, _, _ in Formatter().parse(template) if name]
+    params = {name: fields.get(name) for name in names}
+    if MONEY.intersection(names):
+        params["currency"] = fields.get("currency", "VND")
+    return key, params
+
+
 def title_of(event: DomainEvent) -> str:
-    e: Any = event
-    match event.event_type:
-        case "AccountRegistered":
-            return f"Account {e.name} registered"
-        case "UserRegistered":
-            return f"User {e.name} joined as {e.role}"
-        case "TopUpCompleted":
-            return f"Top-up of {money(e.amount_received, e.currency)} completed"
-        case "TopUpFailed":
-            return f"Top-up failed ({e.reason})"
-        case "WalletCredited":
-            return f"Wallet credited {money(e.amount, e.currency)} ({e.reason})"
-        case "TopUpHeldForReview":
-            return f"Payment of {money(e.amount_received, e.currency)} held for review"
-        case "HeldCreditReleased":
-            return f"Held payment of {money(e.amount, e.currency)} released to the balance"
-        case "HeldCreditMarkedForRefund":
-            return f"Held payment of {money(e.amount, e.currency)} to be refunded"
-        case "WalletDebited":
-            return f"Wallet debited {money(e.amount, e.currency)} ({e.reason})"
-        case "InvoiceIssued":
-            return f"Order {e.order_id}: {e.plan_name}, invoice {money(e.total, e.currency)}"
-        case "InvoicePaid":
-            return f"Invoice {e.invoice_number} paid ({money(e.amount_spent, e.currency)})"
-        case "InvoicePaymentRecorded":
-            return f"Payment of {money(e.applied, e.currency)} received ({e.channel})"
-        case "InvoiceCancelled":
-            return f"Order {e.order_id} cancelled"
-        case "InvoiceRefunded":
-            return f"Invoice {e.invoice_number} refunded {money(e.amount, e.currency)}"
-        case "SubscriptionStarted":
-            return f"Contract {e.contract_number} started: {e.plan_name} until {e.ends_on}"
-        case "SubscriptionRenewed":
-            return f"Subscription renewed until {e.ends_on}"
-        case "PlanUpgraded":
-            return f"Upgraded to {e.to_plan_name}"
-        case "SubscriptionExpiring":
-            return f"Contract {e.contract_number} ends in {e.days_left} days"
-        case "SubscriptionExpired":
-            return f"Contract {e.contract_number} expired"
-        case "AutoRenewChanged":
-            if e.months is None:
-                return "Automatic renewal turned off"
-            return f"Automatic renewal on, {e.months} month(s) at a time"
-        case "TicketOpened":
-            return f"Ticket {e.ticket_number} opened: {e.title}"
-        case "TicketStatusChanged":
-            return f"Ticket status: {e.status}"
-        case "RepairRegistered":
-            return f"Repair {e.repair_number} registered: {e.model}"
-        case "RepairReturned":
-            return "Repaired device returned"
-        case "CareActionRecorded":
-            value = f" ({e.value})" if e.value else ""
-            return f"Care: {e.care_type_name}{value}"
-        case "CustomerLevelChanged":
-            return f"Level changed to {e.to_level}"
-    return event.event_type
+    found = wording(event)
+    if found is None:
+        return event.event_type
+    key, params = found
+    shown = {
+        name: money(value, params["currency"]) if name in MONEY else value
+        for name, value in params.items()
+    }
+    return TITLES[key].format(**shown)
 
 
 STAFF_ONLY = frozenset({"TicketAssigned", "TicketPriorityChanged"})
@@ -131,11 +140,14 @@ def timeline_entry(envelope: EventEnvelope, event: DomainEvent) -> dict[str, Any
     )
     if not account_id or account_id == "platform":
         return None
+    key, params = wording(event) or (event.event_type, {})
     return {
         "account_id": account_id,
         "at": event.occurred_at,
         "context": event.context,
         "type": event.event_type,
         "title": title_of(event),
+        "key": key,
+        "params": params,
         "staff_only": staff_only(event),
     }

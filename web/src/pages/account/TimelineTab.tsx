@@ -6,6 +6,7 @@ import { PageLoader } from "../../layout/AppLayout";
 import { dateTime } from "../../lib/format";
 import { accountApi, CONTEXTS, type TimelineContext } from "./api";
 import { accountError } from "./errors";
+import { timelineTitle } from "./timelineTitle";
 
 const PAGE = 20;
 
@@ -48,7 +49,7 @@ export function TimelineTab() {
           <Card key={entry.id} component="li" withBorder padding="sm">
             <Group justify="space-between" wrap="wrap" gap="xs">
               <Text fw={500} style={{ flex: "1 1 220px", minWidth: 0, overflowWrap: "anywhere" }}>
-                {entry.title}
+                {timelineTitle(t, entry)}
               </Text>
               <Group gap="xs" wrap="nowrap">
                 <Badge variant="light" size="sm">

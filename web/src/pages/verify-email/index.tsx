@@ -37,7 +37,7 @@ export default function VerifyEmail() {
     <Card>
       <Stack>
         <Title order={2}>{t("verify.title")}</Title>
-        {state === "checking" && <Loader aria-label={t("verify.checking")} />}
+        {state === "checking" && <Loader role="status" aria-label={t("verify.checking")} />}
         {state === "verified" && (
           <Alert color="teal" role="status">
             {t("verify.done")}

@@ -53,7 +53,7 @@ export function CustodyTimeline({ custody }: { custody: Custody[] }) {
   const { t } = useTranslation("repairs");
   const branches = useBranches();
   return (
-    <Timeline active={custody.length - 1} bulletSize={24} lineWidth={2} data-testid="custody" aria-label={t("custody")}>
+    <Timeline active={custody.length - 1} bulletSize={24} lineWidth={2} data-testid="custody" role="group" aria-label={t("custody")}>
       {custody.map((entry, i) => (
         <Timeline.Item
           key={`${entry.event}-${entry.at}-${i}`}
