@@ -25,6 +25,10 @@ LAG = Gauge(
 )
 
 
+VERSION = "_v"
+"""A read-model document's change counter (apply_once increments it)."""
+
+
 def _field(stream_id: str) -> str:
     return "_applied." + stream_id.replace(".", "_").replace("$", "_")
 
@@ -39,6 +43,8 @@ async def apply_once(
     marker = _field(envelope.subject)
     update = dict(update)
     update["$set"] = {**update.get("$set", {}), marker: envelope.streamversion}
+    # `_v` moves with every applied change: a reader watching for changes reads it alone.
+    update["$inc"] = {**update.get("$inc", {}), VERSION: 1}
     query = {
         "_id": doc_id,
         "$or": [{marker: {"$lt": envelope.streamversion}}, {marker: {"$exists": False}}],

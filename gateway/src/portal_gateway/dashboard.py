@@ -27,7 +27,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from portal_chassis.auth import Principal
 from portal_chassis.problems import ProblemError
-from portal_chassis.projection import ProjectionStatus, apply_once
+from portal_chassis.projection import VERSION, ProjectionStatus, apply_once
 from portal_chassis.rebuild import STATUS, Gate, read_model_names
 from portal_contracts.base import DomainEvent
 from portal_contracts.envelope import EventEnvelope
@@ -296,17 +296,17 @@ class DashboardQueries:
         return {"lag_seconds": status.get("lag_seconds"), "as_of": datetime.now(UTC)}
 
     async def version_of(self, account_id: str) -> Any:
-        """What changes whenever the account's dashboard does."""
-        # Every applied event moves a per-stream version marker in `_applied`. The
-        # collection is the one of the last board read: after a rebuild's switch the old
-        # one stops moving and is dropped, and the next board read finds the new one.
-        doc = await self._collection(DASHBOARDS).find_one({"_id": account_id}, {"_applied": 1})
-        return (self._names[DASHBOARDS], None if doc is None else doc.get("_applied"))
+        """What changes whenever the account's dashboard does: its change counter."""
+        # The collection is the one of the last board read: after a rebuild's switch the
+        # old one stops moving and is dropped, and the next board read finds the new one.
+        doc = await self._collection(DASHBOARDS).find_one({"_id": account_id}, {VERSION: 1})
+        return (self._names[DASHBOARDS], None if doc is None else doc.get(VERSION))
 
     async def staff_version(self) -> Any:
-        """What changes whenever the staff dashboard does (each part's stream markers)."""
-        docs = self._collection(STAFF_DASHBOARDS).find({}, {"_applied": 1})
-        found = sorted([(doc["_id"], repr(doc.get("_applied"))) async for doc in docs])
+        """What changes whenever the staff dashboard does: each part's change counter
+        (one small query; the board itself is read only when this moved)."""
+        docs = self._collection(STAFF_DASHBOARDS).find({}, {VERSION: 1})
+        found = sorted([(doc["_id"], doc.get(VERSION)) async for doc in docs])
         return (self._names[STAFF_DASHBOARDS], found)
 
     async def for_account(self, principal: Principal) -> dict[str, Any]:
