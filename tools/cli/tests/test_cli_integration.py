@@ -471,6 +471,9 @@ def test_projection_rebuild_replays_to_lag_zero_and_refuses_while_consumed(
     assert "lag 0 events" in rebuilt.output
     board = asyncio.run(dashboard())
     assert board is not None and board["wallet"]["balance"] == 700
+    # The money checks read the dashboards readers use now (this test has no wallet).
+    books = invoke("money", "reconcile", "--account", account)
+    assert books.exit_code == 1 and "700 (dashboard)" in books.output, books.output
 
     status = invoke("projections", "status", "gateway-dashboard")
     assert status.exit_code == 0
