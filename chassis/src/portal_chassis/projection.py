@@ -1,8 +1,7 @@
 """Idempotent projections: each read-model document remembers, per stream, the last
 version applied to it, in the same write as the change itself. Replays and duplicate
 deliveries are therefore no-ops, and a crash between "apply" and "remember" cannot
-happen. Rebuild = drop the read model and consume the topics again from offset 0
-under a new consumer group.
+happen. Rebuilds run beside the live read models (portal_chassis.rebuild).
 """
 
 from __future__ import annotations
@@ -26,6 +25,10 @@ LAG = Gauge(
 )
 
 
+VERSION = "_v"
+"""A read-model document's change counter (apply_once increments it)."""
+
+
 def _field(stream_id: str) -> str:
     return "_applied." + stream_id.replace(".", "_").replace("$", "_")
 
@@ -40,6 +43,8 @@ async def apply_once(
     marker = _field(envelope.subject)
     update = dict(update)
     update["$set"] = {**update.get("$set", {}), marker: envelope.streamversion}
+    # `_v` moves with every applied change: a reader watching for changes reads it alone.
+    update["$inc"] = {**update.get("$inc", {}), VERSION: 1}
     query = {
         "_id": doc_id,
         "$or": [{marker: {"$lt": envelope.streamversion}}, {marker: {"$exists": False}}],
@@ -83,19 +88,6 @@ class ProjectionStatus:
             doc = await self.collection.find_one({"_id": self.name})
             assert doc is not None
             return str(doc["group_id"])
-        return group
-
-    async def start_rebuild(self, read_models: list[str]) -> str:
-        """Drop the read models and switch to a new group that starts from offset 0."""
-        db = self.collection.database
-        for name in read_models:
-            await db.drop_collection(name)
-        group = f"{self.name}-{uuid.uuid4().hex[:8]}"
-        await update_by_id(
-            self.collection,
-            self.name,
-            {"$set": {"group_id": group, "rebuilt_at": datetime.now(UTC)}},
-        )
         return group
 
     PERSIST_EVERY = 1.0

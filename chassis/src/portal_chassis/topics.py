@@ -11,6 +11,7 @@ import contextlib
 import ssl
 from typing import Any
 
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream.security import BaseSecurity, SASLScram256, SASLScram512
@@ -85,3 +86,21 @@ async def ensure_topics(infra: InfraSettings, names: list[str]) -> list[str]:
         return missing
     finally:
         await admin.close()
+
+
+async def topic_partitions(infra: InfraSettings, topics: list[str]) -> list[TopicPartition]:
+    """Every partition of the topics that exist (an absent topic has none, and asking
+    for all topics' metadata never auto-creates one)."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=infra.kafka_bootstrap_servers, **client_options(infra)
+    )
+    await admin.start()
+    try:
+        described = {t["topic"]: t for t in await admin.describe_topics()}
+    finally:
+        await admin.close()
+    found: list[TopicPartition] = []
+    for topic in topics:
+        ids = sorted(p["partition"] for p in described.get(topic, {}).get("partitions", []))
+        found.extend(TopicPartition(topic, p) for p in ids)
+    return found

@@ -22,11 +22,13 @@ from functools import partial
 from typing import Any, Protocol
 
 from litestar.response import ServerSentEventMessage
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from portal_chassis.auth import Principal
 from portal_chassis.problems import ProblemError
-from portal_chassis.projection import ProjectionStatus, apply_once
+from portal_chassis.projection import VERSION, ProjectionStatus, apply_once
+from portal_chassis.rebuild import STATUS, Gate, read_model_names
 from portal_contracts.base import DomainEvent
 from portal_contracts.envelope import EventEnvelope
 from portal_contracts.events.wallet import (
@@ -180,20 +182,38 @@ PARTS: list[DashboardPart] = _parts()
 
 class DashboardProjection:
     def __init__(
-        self, db: AsyncDatabase[dict[str, Any]], parts: list[DashboardPart] | None = None
+        self,
+        db: AsyncDatabase[dict[str, Any]],
+        parts: list[DashboardPart] | None = None,
+        read_models: dict[str, str] | None = None,
+        *,
+        live: bool = True,
     ) -> None:
-        self.dashboards = db[DASHBOARDS]
-        self.staff = db[STAFF_DASHBOARDS]
-        self.status = ProjectionStatus(db, PROJECTION)
+        self.db = db
+        self.use_read_models(read_models or read_model_names(None, READ_MODELS))
+        # Only the live projection reports its lag; a rebuild reports its own progress.
+        self.status: ProjectionStatus | None = ProjectionStatus(db, PROJECTION) if live else None
         self.parts = parts if parts is not None else PARTS
         # The consumer handles different accounts' events concurrently; a part's staff
         # document is shared by all of them and some updates are computed from it.
         self._staff_locks = {part.name: asyncio.Lock() for part in self.parts}
+        self.gate = Gate()
+        """Closed by a blue/green rebuild for its last pass and switch-over."""
+
+    def use_read_models(self, names: dict[str, str]) -> None:
+        self.dashboards = self.db[names[DASHBOARDS]]
+        self.staff = self.db[names[STAFF_DASHBOARDS]]
 
     async def setup(self) -> None:
-        """Nothing to index: every read and write is by `_id`."""
+        """The collections readers use now (a rebuild may have moved them)."""
+        doc = await self.db[STATUS].find_one({"_id": PROJECTION})
+        self.use_read_models(read_model_names(doc, READ_MODELS))
 
     async def handle(self, envelope: EventEnvelope, event: DomainEvent) -> None:
+        async with self.gate.passing():
+            await self._handle(envelope, event)
+
+    async def _handle(self, envelope: EventEnvelope, event: DomainEvent) -> None:
         account_id = getattr(event, "account_id", None) or envelope.tenant
         account_doc: dict[str, Any] | None = None
         for part in self.parts:
@@ -214,7 +234,8 @@ class DashboardProjection:
                 staff_update = await part.staff_update(staff_doc, envelope, event)
                 if staff_update:
                     await apply_once(self.staff, part.name, envelope, staff_update)
-        await self.status.applied(envelope)
+        if self.status is not None:
+            await self.status.applied(envelope)
 
 
 class StreamSlots:
@@ -254,45 +275,60 @@ class DashboardQueries:
         parts: list[DashboardPart] | None = None,
         streams_per_user: int = 5,
     ) -> None:
-        self.dashboards = db[DASHBOARDS]
-        self.staff = db[STAFF_DASHBOARDS]
-        self.status = ProjectionStatus(db, PROJECTION)
+        self.db = db
         self.parts = parts if parts is not None else PARTS
         self.streams = StreamSlots(streams_per_user)
+        self._names = read_model_names(None, READ_MODELS)
 
-    async def _projection(self) -> dict[str, Any]:
-        status = await self.status.report()
-        return {"lag_seconds": status["lag_seconds"], "as_of": datetime.now(UTC)}
+    async def _status(self) -> tuple[dict[str, Any], dict[str, str]]:
+        """The projection's status and the collections it names (a blue/green rebuild
+        switches them): read before the read model itself, and used by this read only
+        (a concurrent read may have seen an older status)."""
+        doc = await self.db[STATUS].find_one({"_id": PROJECTION}) or {}
+        self._names = names = read_model_names(doc, READ_MODELS)
+        return doc, names
+
+    def _collection(self, name: str) -> AsyncCollection[dict[str, Any]]:
+        return self.db[self._names[name]]
+
+    @staticmethod
+    def _projection(status: dict[str, Any]) -> dict[str, Any]:
+        return {"lag_seconds": status.get("lag_seconds"), "as_of": datetime.now(UTC)}
 
     async def version_of(self, account_id: str) -> Any:
-        """What changes whenever the account's dashboard does."""
-        # Every applied event moves a per-stream version marker in `_applied`.
-        doc = await self.dashboards.find_one({"_id": account_id}, {"_applied": 1})
-        return None if doc is None else doc.get("_applied")
+        """What changes whenever the account's dashboard does: its change counter."""
+        # The collection is the one of the last board read: after a rebuild's switch the
+        # old one stops moving and is dropped, and the next board read finds the new one.
+        doc = await self._collection(DASHBOARDS).find_one({"_id": account_id}, {VERSION: 1})
+        return (self._names[DASHBOARDS], None if doc is None else doc.get(VERSION))
 
     async def staff_version(self) -> Any:
-        """What changes whenever the staff dashboard does (each part's stream markers)."""
-        docs = self.staff.find({}, {"_applied": 1})
-        return sorted([(doc["_id"], repr(doc.get("_applied"))) async for doc in docs])
+        """What changes whenever the staff dashboard does: each part's change counter
+        (one small query; the board itself is read only when this moved)."""
+        docs = self._collection(STAFF_DASHBOARDS).find({}, {VERSION: 1})
+        found = sorted([(doc["_id"], doc.get(VERSION)) async for doc in docs])
+        return (self._names[STAFF_DASHBOARDS], found)
 
     async def for_account(self, principal: Principal) -> dict[str, Any]:
-        doc = await self.dashboards.find_one({"_id": principal.account_id}) or {}
+        status, names = await self._status()
+        doc = await self.db[names[DASHBOARDS]].find_one({"_id": principal.account_id}) or {}
         board: dict[str, Any] = {
             "account_id": principal.account_id,
             "updated_at": doc.get("updated_at"),
         }
         for part in self.parts:
             board.update(part.render(doc, principal) or {})
-        board["projection"] = await self._projection()
+        board["projection"] = self._projection(status)
         return board
 
     async def for_staff(self) -> dict[str, Any]:
+        status, names = await self._status()
         now = datetime.now(UTC)
         board: dict[str, Any] = {}
         for part in self.parts:
-            doc = await self.staff.find_one({"_id": part.name}) or {}
+            doc = await self.db[names[STAFF_DASHBOARDS]].find_one({"_id": part.name}) or {}
             board[part.name] = part.render_staff(doc, now)
-        board["projection"] = await self._projection()
+        board["projection"] = self._projection(status)
         return board
 
 

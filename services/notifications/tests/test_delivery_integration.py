@@ -8,6 +8,7 @@ import asyncio
 import uuid
 
 import pytest
+from pymongo.errors import AutoReconnect
 
 from portal_chassis.decider import DomainError, NotFound
 from portal_contracts.base import DomainEvent
@@ -301,3 +302,31 @@ async def test_only_a_sign_in_from_a_new_device_is_mailed_once(notifications, ca
     assert await service.send_due() == 1
     [mail] = catcher.messages(to=email)
     assert mail.subject == "Đăng nhập mới vào tài khoản" and "Laptop" in mail.body
+
+
+async def test_a_database_blip_after_the_send_is_recorded_without_waiting_out_the_lease(
+    notifications, catcher, monkeypatch
+):
+    """The server accepted the mail, then the database was away for a moment: the outcome
+    is recorded once it is back, not after the lease (which would also send it again)."""
+    service, _ = notifications
+    account, user = f"acc-{uuid.uuid4().hex[:8]}", f"u-{uuid.uuid4().hex[:8]}"
+    email = f"{user}@example.com"
+    await register(service, account, user, email)
+    await service.on_event(envelope(top_up(account)), top_up(account))
+    real_set, failures = service._set, []
+
+    async def away_once(key: str, **fields: object) -> None:
+        if fields.get("status") == "sent" and not failures:
+            failures.append(key)
+            raise AutoReconnect("127.0.0.1:27017: connection closed")
+        await real_set(key, **fields)
+
+    monkeypatch.setattr(service, "_set", away_once)
+    assert await service.send_due() == 1
+    assert failures
+    assert len(catcher.messages(to=email)) == 1
+    mail = await service.deliveries.find_one({"_id": failures[0]})
+    assert mail["status"] == "sent" and mail["lease_until"] is None
+    recorded = await service.db["commits"].find_one({"stream_id": f"delivery-{failures[0]}"})
+    assert recorded["events"][0]["type"] == "NotificationSent"

@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 
 from portal_chassis.clock import ManualClock
 from portal_chassis.eventstore import EventStore
+from portal_chassis.rebuild import read_model_names
 from portal_chassis.settings import InfraSettings
 from portal_chassis.topics import ensure_topics
 from portal_cli import kafka, projections
@@ -32,7 +33,7 @@ from portal_contracts.base import DomainEvent
 from portal_contracts.envelope import EventEnvelope
 from portal_contracts.events.billing import InvoicePaymentRecorded, InvoicePaymentStarted
 from portal_contracts.events.wallet import WalletCredited, WalletDebited, WalletOpened
-from portal_gateway.dashboard import DashboardProjection
+from portal_gateway.dashboard import READ_MODELS, DashboardProjection
 from portal_tests.infra import Infra
 from portal_wallet.handlers import WalletService
 from portal_wallet.payments import SandboxProvider
@@ -445,7 +446,10 @@ def test_projection_rebuild_replays_to_lag_zero_and_refuses_while_consumed(
     asyncio.run(setup())
 
     async def dashboard() -> dict[str, Any] | None:
-        found: dict[str, Any] | None = await db("GATEWAY")["dashboards"].find_one({"_id": account})
+        gateway = db("GATEWAY")
+        status = await gateway["projection_status"].find_one({"_id": "gateway-dashboard"})
+        names = read_model_names(status, READ_MODELS)
+        found: dict[str, Any] | None = await gateway[names["dashboards"]].find_one({"_id": account})
         return found
 
     async def group() -> str:
@@ -460,11 +464,16 @@ def test_projection_rebuild_replays_to_lag_zero_and_refuses_while_consumed(
 
     rebuilt = invoke("projections", "rebuild", "gateway-dashboard", "--yes")
     assert rebuilt.exit_code == 0, rebuilt.output
-    assert "read models dropped; new consumer group gateway-dashboard-" in rebuilt.output
+    # No projector runs: the CLI rebuilds here, beside the (empty) live read models.
+    assert "rebuilding beside the live read models (here)" in rebuilt.output
+    assert "readers switched to dashboards_" in rebuilt.output
     assert "events/s" in rebuilt.output
     assert "lag 0 events" in rebuilt.output
     board = asyncio.run(dashboard())
     assert board is not None and board["wallet"]["balance"] == 700
+    # The money checks read the dashboards readers use now (this test has no wallet).
+    books = invoke("money", "reconcile", "--account", account)
+    assert books.exit_code == 1 and "700 (dashboard)" in books.output, books.output
 
     status = invoke("projections", "status", "gateway-dashboard")
     assert status.exit_code == 0
@@ -476,13 +485,17 @@ def test_projection_rebuild_replays_to_lag_zero_and_refuses_while_consumed(
     holder.start()
     try:
         assert joined.wait(60)
-        refused = invoke("projections", "rebuild", "gateway-dashboard", "--yes")
+        # Something consumes in the group but it is no projector: nobody picks the
+        # request up, and it is withdrawn.
+        refused = invoke(
+            "projections", "rebuild", "gateway-dashboard", "--yes", "--claim-timeout", "2"
+        )
     finally:
         stop.set()
         holder.join(60)
     assert refused.exit_code == 1
-    assert "stop the gateway projector first" in refused.output
-    assert asyncio.run(group()) == current  # nothing dropped, no new group
+    assert "no projector picked the rebuild up" in refused.output
+    assert asyncio.run(group()) == current  # nothing switched, no new group
     assert asyncio.run(dashboard()) is not None
 
     no_rebuild = invoke("projections", "rebuild", "wallet-transactions", "--yes")

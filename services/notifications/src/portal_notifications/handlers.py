@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from portal_chassis.clock import Clock
 from portal_chassis.commands import CommandRunner
+from portal_chassis.consumer import is_transient
 from portal_chassis.decider import NotFound
 from portal_chassis.eventstore import CommitMetadata, ConcurrencyError, EventStore
 from portal_chassis.logging import get_logger
@@ -380,9 +381,33 @@ class NotificationsService:
             await self._record(mail, NotificationFailed, attempts=attempts, reason=reason)
             log.error("mail failed for good", delivery=mail["_id"], error=failure.reason)
             return 0
-        await self._set(mail["_id"], status="sent", sent_at=self.clock.now(), lease_until=None)
-        await self._record(mail, NotificationSent, attempts=attempts)
+        sent_at = self.clock.now()
+        await self._until_recorded(
+            mail, lambda: self._set(mail["_id"], status="sent", sent_at=sent_at, lease_until=None)
+        )
+        await self._until_recorded(
+            mail, lambda: self._record(mail, NotificationSent, attempts=attempts)
+        )
         return 1
+
+    async def _until_recorded(
+        self, mail: dict[str, Any], step: Callable[[], Awaitable[Any]]
+    ) -> None:
+        """Record what became of a mail the server accepted, retrying while the database
+        is away: given up, the mail stayed "sending" until its lease ran out (two minutes
+        of silence after a few seconds' outage, then a second copy). The lease still
+        bounds the wait, as it bounds a sender that dies here."""
+        delay = 0.2
+        while True:
+            try:
+                await step()
+                return
+            except Exception as exc:
+                if not is_transient(exc) or self.clock.now() >= mail["lease_until"]:
+                    raise
+                log.warning("database away, retrying the mail's outcome", delivery=mail["_id"])
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
     async def _set(self, key: str, **fields: Any) -> None:
         await self.deliveries.update_one({"_id": key}, {"$set": fields})

@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CoordinatorLoadInProgressError, GroupCoordinatorNotAvailableError
 
-from portal_chassis.topics import client_options
+from portal_chassis.topics import client_options, topic_partitions
 from portal_cli.config import infra
 from portal_contracts.base import DomainEvent
 from portal_contracts.envelope import EventEnvelope
@@ -64,15 +64,8 @@ async def admin() -> AsyncIterator[AIOKafkaAdminClient]:
 
 
 async def partitions(client: AIOKafkaConsumer, topics: list[str]) -> list[TopicPartition]:
-    """Every partition of the topics that exist (an absent topic has none, and asking
-    for all topics' metadata never auto-creates one)."""
-    async with admin() as meta:
-        described = {t["topic"]: t for t in await meta.describe_topics()}
-    found: list[TopicPartition] = []
-    for topic in topics:
-        ids = sorted(p["partition"] for p in described.get(topic, {}).get("partitions", []))
-        found.extend(TopicPartition(topic, p) for p in ids)
-    return found
+    """Every partition of the topics that exist (none of an absent topic)."""
+    return await topic_partitions(infra(), topics)
 
 
 async def _coordinated(call: Callable[[AIOKafkaAdminClient], Awaitable[T]]) -> T:

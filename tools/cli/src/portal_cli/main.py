@@ -143,35 +143,30 @@ class _Bar(projections.Progress):
 def projections_rebuild(
     name: Annotated[str, typer.Argument(help="The projection, e.g. gateway-dashboard")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask")] = False,
+    claim_timeout: Annotated[
+        float, typer.Option(help="Seconds a running projector has to pick the rebuild up")
+    ] = 60.0,
 ) -> None:
-    """Drop the read models and replay every topic from offset 0 (stop the projector first).
+    """Rebuild beside the live read models from offset 0, then switch readers over.
 
-    The replay runs here with the projector's own code, into a new consumer group; start
-    the projector again afterwards and it carries on from there.
+    Readers keep the old read models (still updated) until the new ones have caught up.
+    A running projector does the work; with none running it is done here. Either way the
+    progress is shown until the switch.
     """
     known = projections.known()
     projection = known.get(name)
     if projection is None:
         raise fail(f"no projection {name!r}; known: {', '.join(known)}", 2)
-    rebuild = projection.rebuild
-    if rebuild is None or projection.handler is None:
+    if projection.rebuild is None:
         raise fail(f"{name} has no rebuild mechanism (only: {_rebuildable(known)})", 2)
     out = console()
 
     async def go() -> projections.Status:
         async with config.mongo() as mongo:
             db = mongo.service(projection.service)
-            old = await projections.group_of(db, projection)
-            members = await kafka.active_members(old)
-            if members:
-                # A running projector would write into the new read models from its old
-                # position, and its markers would then refuse the replayed events.
-                raise fail(
-                    f"{members} consumer(s) still in group {old}: stop the "
-                    f"{projection.service} projector first"
-                )
-            group = await rebuild()
-            out.print(f"read models dropped; new consumer group [bold]{group}[/bold]")
+            members = await kafka.active_members(await projections.group_of(db, projection))
+            where = f"by the running {projection.service} projector" if members else "here"
+            out.print(f"rebuilding beside the live read models ({where})")
             columns = (
                 TextColumn("[progress.description]{task.description}"),
                 BarColumn(),
@@ -181,14 +176,23 @@ def projections_rebuild(
                 TimeRemainingColumn(),
             )
             with Progress(*columns, console=out) as progress:
-                await projections.replay(db, projection, group, _Bar(progress))
+                try:
+                    names = await projections.rebuild(
+                        db,
+                        projection,
+                        _Bar(progress),
+                        run_here=not members,
+                        claim_timeout=claim_timeout,
+                    )
+                except projections.RebuildRefused as exc:
+                    raise fail(str(exc)) from exc
+            out.print(f"readers switched to [bold]{', '.join(names.values())}[/bold]")
             return await projections.status(db, projection)
 
     if not yes:
-        typer.confirm(f"Drop the read models of {name} and replay from offset 0?", abort=True)
+        typer.confirm(f"Rebuild {name} from offset 0 beside the live read models?", abort=True)
     final = run(go())
     _print_status(out, final)
-    out.print(f"lag {final.lag}: start the projector again (it continues in {final.group_id})")
 
 
 def _rebuildable(known: dict[str, projections.Projection]) -> str:

@@ -23,6 +23,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from portal_chassis.auth import Principal
 from portal_chassis.eventstore import COMMITS
+from portal_chassis.rebuild import STATUS, read_model_names
 from portal_contracts.base import DomainEvent
 from portal_contracts.events.billing import (
     InvoicePaymentAbandoned,
@@ -157,10 +158,13 @@ async def load_payments(db: AsyncDatabase[dict[str, Any]], books: Books) -> None
 
 async def load_dashboards(db: AsyncDatabase[dict[str, Any]], books: Books) -> None:
     # The balance as the dashboard renders it, read through the gateway's own part.
-    from portal_gateway.dashboard import DASHBOARDS, WalletPart
+    from portal_gateway.dashboard import DASHBOARDS, PROJECTION, READ_MODELS, WalletPart
 
+    # The collection readers use now (a blue/green rebuild moves it).
+    status = await db[STATUS].find_one({"_id": PROJECTION})
+    collection = read_model_names(status, READ_MODELS)[DASHBOARDS]
     part = WalletPart()
-    async for doc in db[DASHBOARDS].find({}):
+    async for doc in db[collection].find({}):
         viewer = Principal("portal-cli", str(doc["_id"]), frozenset({"owner"}), None, "")
         shown = part.render(doc, viewer) or {}
         if "wallet" in doc:

@@ -1,20 +1,20 @@
-"""Projections: where each one is (per partition) and the rebuild that exists today.
+"""Projections: where each one is (per partition) and their rebuilds.
 
 A projection records itself in its service's `projection_status` collection (the
-chassis' ProjectionStatus): its consumer group (replaced by a rebuild), events applied,
-the age of the newest applied event. Its position is its group's committed offsets;
-its lag per partition is the topic's end offset minus that.
+chassis' ProjectionStatus): its consumer group, events applied, the age of the newest
+applied event, the collections readers use. Its position is its group's committed
+offsets; its lag per partition is the topic's end offset minus that.
 
-Rebuild is the existing mechanism (only the dashboard projector has one): drop the read
-models and switch the projection to a new consumer group, which starts from offset 0.
-The projector reads its group at start-up, so it must be stopped meanwhile; the CLI then
-replays the topics itself into the new group with the projector's own handler, and the
-projector, started again, carries on from where the replay stopped.
+Rebuild is blue/green (portal_chassis.rebuild; only the dashboard projector has one): the
+CLI requests it in the status document; a running projector replays beside its live read
+models and switches readers over, and with no projector running the CLI does the same
+here. Either way the CLI follows the progress from the status document.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,11 +23,17 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from portal_chassis.consumer import dlq_topic
-from portal_cli import kafka
+from portal_chassis.rebuild import (
+    STATUS,
+    BlueGreenRebuild,
+    claim,
+    read_model_names,
+    request_rebuild,
+    withdraw_request,
+)
+from portal_cli import config, kafka
 from portal_contracts.base import DomainEvent
 from portal_contracts.envelope import EventEnvelope
-
-STATUS = "projection_status"
 
 Handler = Callable[[EventEnvelope, DomainEvent], Awaitable[None]]
 
@@ -40,7 +46,8 @@ class Projection:
     topics: Callable[[], list[str]]
     default_group: str
     """The group when the status document names none (a projection never rebuilt)."""
-    rebuild: Callable[[], Awaitable[str]] | None = None
+    rebuild: Callable[[AsyncDatabase[dict[str, Any]]], BlueGreenRebuild] | None = None
+    """The projection's blue/green rebuild, run here when no projector runs."""
     handler: Callable[[AsyncDatabase[dict[str, Any]]], Handler] | None = None
 
 
@@ -50,10 +57,10 @@ def _dashboard_topics() -> list[str]:
     return list(TOPICS)
 
 
-async def _dashboard_rebuild() -> str:
-    from portal_gateway.projector import rebuild
+def _dashboard_rebuild(db: AsyncDatabase[dict[str, Any]]) -> BlueGreenRebuild:
+    from portal_gateway.projector import blue_green
 
-    return await rebuild()
+    return blue_green(db, config.infra(), topics=_dashboard_topics())
 
 
 def _dashboard_handler(db: AsyncDatabase[dict[str, Any]]) -> Handler:
@@ -151,6 +158,68 @@ class Progress:
     def start(self, total: int) -> None: ...
 
     def advance(self, done: int, total: int) -> None: ...
+
+
+class RebuildRefused(Exception):
+    """The rebuild could not start (one under way, or nobody to run it)."""
+
+
+async def rebuild(
+    db: AsyncDatabase[dict[str, Any]],
+    projection: Projection,
+    progress: Progress,
+    *,
+    run_here: bool,
+    claim_timeout: float = 60.0,
+    poll: float = 0.5,
+) -> dict[str, str]:
+    """Request a blue/green rebuild, run it here (`run_here`: no projector is running) or
+    let the projector run it, and follow it to the switch; the new collections."""
+    assert projection.rebuild is not None
+    blue_green = projection.rebuild(db)
+    requested = await request_rebuild(db, projection.name, blue_green.defaults)
+    if requested is None:
+        raise RebuildRefused("a rebuild is already requested or under way")
+    group = requested["group_id"]
+    task: asyncio.Task[dict[str, str]] | None = None
+    if run_here:
+        claimed = await claim(db, projection.name)
+        if claimed is None or claimed["group_id"] != group:
+            raise RebuildRefused("another process claimed the rebuild")
+        task = asyncio.create_task(blue_green.run(claimed))
+    asked = time.monotonic()
+    started = False
+    try:
+        while True:
+            current = ((await db[STATUS].find_one({"_id": projection.name})) or {}).get("rebuild")
+            if not current or current.get("group_id") != group:
+                break  # switched over
+            if current["state"] == "requested":
+                late = time.monotonic() - asked > claim_timeout
+                if late and await withdraw_request(db, projection.name, group):
+                    raise RebuildRefused(
+                        f"no projector picked the rebuild up within {claim_timeout:.0f} s "
+                        "(request withdrawn)"
+                    )
+            else:
+                if not started:
+                    progress.start(int(current.get("total", 0)))
+                    started = True
+                progress.advance(int(current.get("applied", 0)), int(current.get("total", 0)))
+            if task is not None and task.done():
+                task.result()  # its error, if it failed
+            await asyncio.sleep(poll)
+        if task is not None:
+            await task  # the grace period, then the old collections are dropped
+    except BaseException:
+        if task is not None:
+            task.cancel()
+        raise
+    doc = await db[STATUS].find_one({"_id": projection.name}) or {}
+    names = read_model_names(doc, blue_green.defaults)
+    if names != requested["read_models"]:
+        raise RebuildRefused("the rebuild was abandoned before its switch")
+    return names
 
 
 async def replay(
