@@ -301,3 +301,38 @@ async def test_only_a_sign_in_from_a_new_device_is_mailed_once(notifications, ca
     assert await service.send_due() == 1
     [mail] = catcher.messages(to=email)
     assert mail.subject == "Đăng nhập mới vào tài khoản" and "Laptop" in mail.body
+
+
+async def test_mail_that_can_be_switched_off_carries_one_click_unsubscribe(notifications, catcher):
+    service, _ = notifications
+    account, user = f"acc-{uuid.uuid4().hex[:8]}", f"u-{uuid.uuid4().hex[:8]}"
+    email = f"{user}@example.com"
+    await register(service, account, user, email)
+    for event in (s.ticket_opened(), s.ticket_replied(), top_up(account)):
+        event = event.model_copy(update={"account_id": account})
+        await service.on_event(envelope(event), event)
+    # The reply goes to who opened the ticket; here the owner stands in for them.
+    assert await service.send_due() == 2
+    reply = next(m for m in catcher.messages(to=email) if "Phản hồi mới" in m.subject)
+    receipt = next(m for m in catcher.messages(to=email) if "nạp vào ví" in m.subject)
+    url = reply.list_unsubscribe.strip("<>")
+    assert url.startswith("http://127.0.0.1:8000/api/v1/notifications/unsubscribe?token="), (
+        reply.list_unsubscribe
+    )
+    assert reply.list_unsubscribe_post == "List-Unsubscribe=One-Click"
+    assert f"Hủy đăng ký: {url}" in reply.body
+    # Receipts (and security mail) cannot be switched off: no link, no header.
+    assert receipt.list_unsubscribe == "" and "unsubscribe" not in receipt.body
+    bell = await service.inbox_page(user, limit=5, offset=0)
+    assert all("unsubscribe" not in e["body"] for e in bell["items"])
+
+    category, state = await service.unsubscribe(url.partition("token=")[2])
+    assert category == "support" and state.switches["support"] == {"email": False, "in_app": True}
+    assert (await service.unsubscribe(url.partition("token=")[2]))[1].version == state.version
+    with pytest.raises(DomainError) as refused:
+        await service.unsubscribe(url.partition("token=")[2][:-2])
+    assert refused.value.code == "invalid_unsubscribe_token"
+    second = s.ticket_replied().model_copy(update={"account_id": account, "reply_id": "r-2"})
+    await service.on_event(envelope(second), second)
+    assert await service.send_due() == 0  # switched off for mail; the bell still rings
+    assert (await service.inbox_page(user, limit=5, offset=0))["total"] == bell["total"] + 1

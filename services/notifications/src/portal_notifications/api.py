@@ -1,13 +1,17 @@
 """The notifications service's internal HTTP API (reached through the gateway).
 
-Every route is the caller's own: the bell list and the switches of the signed-in user.
+Every route is the caller's own: the bell list and the switches of the signed-in user;
+only the unsubscribe link is public (the signed token in it says whose and what).
 """
 
 from __future__ import annotations
 
-from litestar import Controller, get, post, put
+import html
+from typing import Annotated
+
+from litestar import Controller, MediaType, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from portal_chassis.auth import Principal
 from portal_chassis.contract import PRINCIPAL, Limit, Offset, use_cases
@@ -18,6 +22,7 @@ from portal_notifications.models import (
     NotificationsPage,
     PreferencesIn,
     PreferencesOut,
+    UnsubscribedOut,
 )
 
 Notifications = NamedDependency[NotificationsService]
@@ -76,3 +81,33 @@ class PreferencesController(Controller):
             principal.user_id, principal.account_id, data.changes()
         )
         return PreferencesOut.of(state)
+
+
+Token = Annotated[str, QueryParameter(min_length=1, max_length=512)]
+
+UNSUBSCRIBE_PAGE = """<!doctype html>
+<html lang="vi"><meta charset="utf-8"><title>Hủy đăng ký / Unsubscribe</title>
+<body><form method="post" action="?token={token}">
+<p>Ngừng nhận thư loại này qua email? / Stop these emails?</p>
+<button type="submit">Hủy đăng ký / Unsubscribe</button>
+</form></body></html>
+"""
+
+
+class UnsubscribeController(Controller):
+    """The link in a mail (GET: a page with one button, since mail scanners follow links)
+    and RFC 8058 one-click (POST, what the `List-Unsubscribe` header names)."""
+
+    path = "/v1/notifications/unsubscribe"
+    tags = ["notifications"]
+    dependencies = {"notifications": use_cases("notifications")}
+
+    @get("/", media_type=MediaType.HTML)
+    async def unsubscribe_page(self, notifications: Notifications, token: Token) -> str:
+        notifications.unsubscribe_token(token)  # a bad link gets a problem, not a page
+        return UNSUBSCRIBE_PAGE.format(token=html.escape(token))
+
+    @post("/", status_code=200)
+    async def unsubscribe(self, notifications: Notifications, token: Token) -> UnsubscribedOut:
+        category, state = await notifications.unsubscribe(token)
+        return UnsubscribedOut(category=category, preferences=PreferencesOut.of(state))  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ from pydantic import Field
 from portal_chassis.contract import Out, Strict
 from portal_notifications.domain import CHANNELS, MANDATORY, Preferences
 
-Category = Literal["security", "billing_receipts", "billing", "support", "repairs"]
+Category = Literal["security", "billing_receipts", "billing", "support", "repairs", "crm"]
 
 
 class NotificationOut(Out):
@@ -53,6 +53,8 @@ class PreferencesIn(Strict):
     billing: ChannelSwitchesIn | None = None
     support: ChannelSwitchesIn | None = None
     repairs: ChannelSwitchesIn | None = None
+    crm: ChannelSwitchesIn | None = None
+    """Staff: leads assigned to them and their care activities due today."""
 
     def changes(self) -> dict[str, dict[str, bool]]:
         return {
@@ -90,3 +92,8 @@ class PreferencesOut(Out):
                 for category, switches in preferences.switches.items()
             ]
         )
+
+
+class UnsubscribedOut(Out):
+    category: Category = Field(description="The category whose mail is switched off now")
+    preferences: PreferencesOut
