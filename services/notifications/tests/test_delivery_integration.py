@@ -21,6 +21,7 @@ from portal_contracts.events.identity import (
 from portal_contracts.registry import event_data
 from portal_notifications.handlers import NotificationsService
 from portal_notifications.links import LinkMail
+from portal_notifications.settings import NotificationsSettings
 
 from . import samples as s
 
@@ -336,3 +337,49 @@ async def test_mail_that_can_be_switched_off_carries_one_click_unsubscribe(notif
     await service.on_event(envelope(second), second)
     assert await service.send_due() == 0  # switched off for mail; the bell still rings
     assert (await service.inbox_page(user, limit=5, offset=0))["total"] == bell["total"] + 1
+
+
+async def test_a_storm_of_one_category_is_held_back_per_person_and_hour(
+    notifications, catcher, monkeypatch
+):
+    service, clock = notifications
+    monkeypatch.setenv("NOTIFICATIONS_RATE_LIMIT_PER_WINDOW", "2")
+    monkeypatch.setenv("NOTIFICATIONS_RATE_LIMIT_WINDOW_SECONDS", "600")
+    # The limit comes from the environment (the test's own settings leave it out).
+    kept = service.settings.model_dump(
+        exclude={"rate_limit_per_window", "rate_limit_window_seconds"}
+    )
+    service.settings = NotificationsSettings(**kept)
+    assert service.settings.rate_limit_per_window == 2
+    assert service.settings.rate_limit_window_seconds == 600
+    account, user = f"acc-{uuid.uuid4().hex[:8]}", f"u-{uuid.uuid4().hex[:8]}"
+    email = f"{user}@example.com"
+    await register(service, account, user, email)
+    opened = s.ticket_opened().model_copy(update={"account_id": account})
+    await service.on_event(envelope(opened), opened)
+
+    async def reply(n: int) -> EventEnvelope:
+        event = s.ticket_replied().model_copy(update={"account_id": account, "reply_id": f"r{n}"})
+        received = envelope(event)
+        await service.on_event(received, event)
+        await service.on_event(received, event)  # redelivered: decided the same
+        return received
+
+    storm = [await reply(n) for n in range(4)]
+    for _ in range(3):  # receipts are never held back
+        await service.on_event(envelope(top_up(account)), top_up(account))
+    assert await service.send_due() == 5
+    assert sum("Phản hồi mới" in m.subject for m in catcher.messages(to=email)) == 2
+    held = [d async for d in service.deliveries.find({"user_id": user, "status": "suppressed"})]
+    assert [d["event_id"] for d in held] == [storm[2].id, storm[3].id]
+    assert held[0]["last_error"].startswith("rate_limited") and held[0]["to"] == email
+    failed = [
+        c["events"][0]["data"]
+        async for c in service.db["commits"].find({"events.type": "NotificationFailed"})
+    ]
+    assert sorted(f["source_event_id"] for f in failed) == sorted([storm[2].id, storm[3].id])
+    page = await service.inbox_page(user, limit=20, offset=0)
+    assert sum(e["template"] == "ticket_staff_reply" for e in page["items"]) == 4  # the bell
+    clock.advance(seconds=601)  # the window has passed
+    await reply(9)
+    assert await service.send_due() == 1

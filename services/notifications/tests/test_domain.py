@@ -37,6 +37,7 @@ from portal_notifications.domain import (
     device_key,
     is_new_device,
     link_template,
+    over_rate_limit,
     recipients_for,
     remember,
     retry_delay,
@@ -392,3 +393,12 @@ def test_staff_notices_never_reach_customers() -> None:
         *notices([s.contact_created()], s.lead_assigned()),
     ):
         assert not {p.account_id for p in recipients_for(notice, s.PEOPLE + s.STAFF)} - {"platform"}
+
+
+def test_the_rate_limit_holds_back_what_can_be_switched_off_only() -> None:
+    assert not over_rate_limit("support", 9, 10)
+    assert over_rate_limit("support", 10, 10)
+    assert over_rate_limit("crm", 11, 10)
+    assert not over_rate_limit("support", 1000, 0)  # 0: no limit
+    for mandatory in ("security", "billing_receipts"):
+        assert not over_rate_limit(mandatory, 1000, 10)

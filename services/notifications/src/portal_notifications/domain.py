@@ -636,6 +636,14 @@ def delivery_id(event_id: str, user_id: str, channel: Channel) -> str:
     return f"{event_id}:{user_id}:{channel}"
 
 
+def over_rate_limit(category: str, sent_in_window: int, limit: int) -> bool:
+    """Whether one more mail of `category` to a person would pass the per-person limit
+    (`limit` 0: no limit). Security mails, receipts and invoices are never held back:
+    each answers something that really happened to the person (identity bounds its own
+    link mails), and losing one costs more than one more mail."""
+    return category not in MANDATORY and limit > 0 and sent_in_window >= limit
+
+
 def retry_delay(attempts: int, base: float, cap: float) -> float:
     """Seconds before the next try after `attempts` failed ones: doubling, capped."""
     return float(min(cap, base * 2 ** max(0, attempts - 1)))

@@ -63,6 +63,7 @@ from portal_notifications.domain import (
     device_key,
     is_new_device,
     link_template,
+    over_rate_limit,
     preferences_stream,
     recipients_for,
     remember,
@@ -132,6 +133,9 @@ class NotificationsService:
         await self.inbox.create_index([("user_id", ASCENDING), ("read_at", ASCENDING)])
         await self.deliveries.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
         await self.care.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
+        await self.deliveries.create_index(
+            [("user_id", ASCENDING), ("category", ASCENDING), ("created_at", ASCENDING)]
+        )
 
     # --- who is who (identity's events) ------------------------------------------------
 
@@ -334,7 +338,37 @@ class NotificationsService:
                 row = self._row(
                     event_id, recipient, channel, notice.category, notice.template, mailed
                 )
+                if await self._rate_limited(row, recipient.email):
+                    continue
                 await self._queue_mail({**row, "unsubscribe_url": url}, recipient.email)
+
+    async def _rate_limited(self, row: dict[str, Any], to: str) -> bool:
+        """Past the person's limit for the category: the mail is stored as suppressed
+        (once, under its own key, so a redelivered event decides the same) and recorded
+        as failed. Concurrent events may let a mail or two past the limit; the limit is a
+        flood guard, not an exact count."""
+        s = self.settings
+        since = self.clock.now() - timedelta(seconds=s.rate_limit_window_seconds)
+        sent = await self.deliveries.count_documents(
+            {
+                "user_id": row["user_id"],
+                "channel": "email",
+                "category": row["category"],
+                "created_at": {"$gte": since},
+                "status": {"$ne": "suppressed"},
+            }
+        )
+        if not over_rate_limit(row["category"], sent, s.rate_limit_per_window):
+            return False
+        reason = (
+            f"rate_limited: at most {s.rate_limit_per_window} {row['category']} mails "
+            f"per {s.rate_limit_window_seconds:g} s to one person"
+        )
+        suppressed = {**row, "to": to, "status": "suppressed", "attempts": 0, "last_error": reason}
+        if await insert_once(self.deliveries, suppressed):
+            await self._record(row, NotificationFailed, attempts=0, reason=reason)
+            log.warning("mail held back by the rate limit", delivery=row["_id"])
+        return True
 
     def _unsubscribe_url(self, user_id: str, category: str) -> str | None:
         """The one-click link for a category that can be switched off; None otherwise."""

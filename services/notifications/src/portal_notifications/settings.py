@@ -50,3 +50,8 @@ class NotificationsSettings(ServiceSettings):
     unsubscribe_secret: str = "unsubscribe-dev-secret"
     """Signs the unsubscribe links in mails; set a long random value in production (a
     change makes the links in mails already sent stop working)."""
+    rate_limit_per_window: int = Field(10, ge=0)
+    """At most this many mails of one category to one person per window (0: no limit);
+    the excess is not sent and recorded as failed ("rate_limited"), the bell still has it.
+    Mandatory categories (security, receipts and invoices) are never held back."""
+    rate_limit_window_seconds: float = Field(3600.0, gt=0)
