@@ -180,11 +180,12 @@ async def test_switched_off_categories_skip_that_channel_but_receipts_never(noti
     await service.on_event(envelope(s.repair_registered()), _for(s.repair_registered(), account))
     ready = envelope(s.repair_ready())
     await service.on_event(ready, _for(s.repair_ready(), account))
-    assert [d["channel"] for d in await service.deliveries_of(ready.id)] == []
+    assert [d["channel"] for d in await service.deliveries_of(ready.id)] == ["in_app"]
     assert (await service.inbox_page(user, limit=5, offset=0))["total"] == 1
     receipt = envelope(top_up(account))
     await service.on_event(receipt, top_up(account))
-    assert [d["channel"] for d in await service.deliveries_of(receipt.id)] == ["email"]
+    channels = sorted(d["channel"] for d in await service.deliveries_of(receipt.id))
+    assert channels == ["email", "in_app"]
 
 
 async def test_the_recipients_language_is_used(notifications, catcher):
@@ -383,3 +384,27 @@ async def test_a_storm_of_one_category_is_held_back_per_person_and_hour(
     clock.advance(seconds=601)  # the window has passed
     await reply(9)
     assert await service.send_due() == 1
+
+
+async def test_the_delivery_log_lists_every_channel_newest_first_with_filters(
+    notifications, catcher
+):
+    service, clock = notifications
+    account, user = f"acc-{uuid.uuid4().hex[:8]}", f"u-{uuid.uuid4().hex[:8]}"
+    email = f"{user}@example.com"
+    await register(service, account, user, email)
+    first = envelope(top_up(account))
+    await service.on_event(first, top_up(account))
+    clock.advance(seconds=5)
+    await service.on_event(envelope(top_up(account)), top_up(account))
+    assert await service.send_due() == 2
+
+    page = await service.delivery_log({"to": email}, limit=10, offset=0)
+    assert page["total"] == 4 and {i["channel"] for i in page["items"]} == {"email", "in_app"}
+    assert all(i["recipient"] == email and i["status"] == "sent" for i in page["items"])
+    assert page["items"][-1]["event_id"] == first.id  # newest first
+    mails = await service.delivery_log({"to": email, "channel": "email"}, limit=1, offset=1)
+    assert mails["total"] == 2 and [i["event_id"] for i in mails["items"]] == [first.id]
+    assert mails["items"][0]["attempts"] == 1 and mails["items"][0]["template"] == "top_up_received"
+    nothing = await service.delivery_log({"to": email, "status": "failed"}, limit=10, offset=0)
+    assert nothing == {"items": [], "total": 0, "limit": 10, "offset": 0}

@@ -1944,6 +1944,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/staff/notifications/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ListDeliveries */
+        get: operations["notifications_V1DeliveriesListDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/staff/users": {
         parameters: {
             query?: never;
@@ -4629,6 +4646,37 @@ export interface components {
         ChannelSwitchesOut: {
             email: boolean;
             in_app: boolean;
+        };
+        /** DeliveriesPage */
+        DeliveriesPage: {
+            items: components["schemas"]["NotificationsDeliveryOut"][];
+            total: number;
+            limit: number;
+            offset: number;
+        };
+        /** DeliveryOut */
+        NotificationsDeliveryOut: {
+            id: string;
+            /** @description The address a mail went to (in-app: the user's) */
+            recipient: string;
+            user_id: string;
+            account_id: string;
+            template: string;
+            /** @enum {string} */
+            category: "security" | "billing_receipts" | "billing" | "support" | "repairs" | "crm";
+            /** @enum {string} */
+            channel: "email" | "in_app";
+            /**
+             * @description `suppressed`: held back by the per-person rate limit, never sent
+             * @enum {string}
+             */
+            status: "queued" | "sending" | "sent" | "failed" | "suppressed";
+            attempts: number;
+            last_error?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            sent_at?: string | null;
+            failed_at?: string | null;
         };
         /** MarkedReadOut */
         MarkedReadOut: {
@@ -18827,6 +18875,83 @@ export interface operations {
             };
             /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    notifications_V1DeliveriesListDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description Items to skip */
+                offset?: number;
+                status?: "queued" | "sending" | "sent" | "failed" | "suppressed" | null;
+                channel?: "email" | "in_app" | null;
+                category?: "security" | "billing_receipts" | "billing" | "support" | "repairs" | "crm" | null;
+                template?: string | null;
+                /** @description An exact address */
+                recipient?: string | null;
+                user_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveriesPage"];
+                };
+            };
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

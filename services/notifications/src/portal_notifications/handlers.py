@@ -136,6 +136,7 @@ class NotificationsService:
         await self.deliveries.create_index(
             [("user_id", ASCENDING), ("category", ASCENDING), ("created_at", ASCENDING)]
         )
+        await self.deliveries.create_index([("created_at", DESCENDING)])  # the staff's log
 
     # --- who is who (identity's events) ------------------------------------------------
 
@@ -332,6 +333,10 @@ class NotificationsService:
                     )
                     if await insert_once(self.inbox, {**row, "read_at": None}):
                         await self._record(row, NotificationSent, attempts=1)
+                    # Listed in the delivery log beside the mails (never picked to send).
+                    now = self.clock.now()
+                    log_row = {**row, "to": recipient.email, "status": "sent", "sent_at": now}
+                    await insert_once(self.deliveries, {**log_row, "attempts": 1})
                     continue
                 url = self._unsubscribe_url(recipient.user_id, notice.category)
                 mailed = self.renderer.with_unsubscribe(message, url) if url else message
@@ -547,6 +552,25 @@ class NotificationsService:
 
     async def deliveries_of(self, event_id: str) -> list[dict[str, Any]]:
         return [row async for row in self.deliveries.find({"event_id": event_id})]
+
+    async def delivery_log(
+        self, filters: dict[str, str], *, limit: int, offset: int
+    ) -> dict[str, Any]:
+        """The delivery log, newest first, filtered by exact field values."""
+        rows = (
+            self.deliveries.find(filters)
+            .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
+            .skip(offset)
+            .limit(limit)
+        )
+        return {
+            "items": [
+                {**row, "id": row["_id"], "recipient": row.get("to", "")} async for row in rows
+            ],
+            "total": await self.deliveries.count_documents(filters),
+            "limit": limit,
+            "offset": offset,
+        }
 
     # --- the bell list --------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from portal_chassis.web import create_app
 from portal_contracts.registry import events_of
 from portal_notifications import reactions
 from portal_notifications.api import (
+    DeliveriesController,
     NotificationsController,
     PreferencesController,
     UnsubscribeController,
@@ -84,7 +85,12 @@ def create(settings: NotificationsSettings | None = None) -> Litestar:
 
     return create_app(
         title="Notifications service",
-        route_handlers=[NotificationsController, PreferencesController, UnsubscribeController],
+        route_handlers=[
+            NotificationsController,
+            PreferencesController,
+            UnsubscribeController,
+            DeliveriesController,
+        ],
         runtime=runtime,
         on_start=[start],
         on_stop=[stop],

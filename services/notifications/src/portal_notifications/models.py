@@ -97,3 +97,36 @@ class PreferencesOut(Out):
 class UnsubscribedOut(Out):
     category: Category = Field(description="The category whose mail is switched off now")
     preferences: PreferencesOut
+
+
+DeliveryStatus = Literal["queued", "sending", "sent", "failed", "suppressed"]
+Channel = Literal["email", "in_app"]
+
+
+class DeliveryOut(Out):
+    """One message to one person on one channel, as the sender sees it."""
+
+    id: str
+    recipient: str = Field(description="The address a mail went to (in-app: the user's)")
+    user_id: str
+    account_id: str
+    template: str
+    category: Category
+    channel: Channel
+    status: DeliveryStatus = Field(
+        description="`suppressed`: held back by the per-person rate limit, never sent"
+    )
+    attempts: int
+    last_error: str | None = None
+    created_at: datetime
+    sent_at: datetime | None = None
+    failed_at: datetime | None = None
+
+
+class DeliveriesPage(Out):
+    """Deliveries, newest first."""
+
+    items: list[DeliveryOut]
+    total: int
+    limit: int
+    offset: int
