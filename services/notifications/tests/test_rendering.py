@@ -161,3 +161,14 @@ def test_security_notices_say_what_changed(language: str) -> None:
 
     assert text("password_changed", via="reset") != text("password_changed", via="change")
     assert text("two_factor_changed", enabled=True) != text("two_factor_changed", enabled=False)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_links_open_pages_the_web_portal_serves(language: str) -> None:
+    def body(template: str) -> str:
+        return RENDERER.render(template, SAMPLES[template], person(language)).body
+
+    assert "https://portal.example/support/t\n" in body("ticket_staff_reply")  # the customer's
+    for staff_template in ("ticket_opened", "ticket_customer_reply", "ticket_sla_breached"):
+        assert "https://portal.example/staff/tickets/t\n" in body(staff_template)
+    assert "https://portal.example/staff/crm/c-1\n" in body("lead_assigned")
