@@ -30,6 +30,8 @@ BODILESS = {
     ("delete", "/api/v1/crm/care-types/{care_type_id}"),
     ("post", "/api/v1/invoices/{invoice_id}/cancel"),
     ("post", "/api/v1/notifications/read-all"),
+    # RFC 8058 one-click: the token in the query; mail clients send a form body it ignores.
+    ("post", "/api/v1/notifications/unsubscribe"),
     ("post", "/api/v1/notifications/{notification_id}/read"),
     ("post", "/api/v1/payment-claims/{claim_id}/approve"),
     ("post", "/api/v1/plans/{plan_id}/retire"),

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -24,3 +27,18 @@ def cli_env(platform: dict[str, Any], infra_env: Any, monkeypatch: pytest.Monkey
         monkeypatch.setenv(f"{service.upper()}_MONGODB_DATABASE", f"{prefix}_{service}")
     monkeypatch.setenv("PORTAL_OPS_MONGODB_DATABASE", f"{prefix}_ops")
     monkeypatch.setenv("COLUMNS", "250")
+
+
+@pytest.fixture
+def clock(platform: dict[str, Any]) -> Iterator[Callable[[timedelta], None]]:
+    """Moves the clocks of the services that read PORTAL_CLOCK_OFFSET_FILE (billing's
+    scheduler, tickets' SLA sweep, notifications' reminders, the dashboard); always put
+    back afterwards."""
+    path = platform["clock_file"]
+
+    def move(offset: timedelta) -> None:
+        path.write_text(str(offset.total_seconds()))
+        time.sleep(0.05)  # a new mtime even on coarse file systems
+
+    yield move
+    path.write_text("0")

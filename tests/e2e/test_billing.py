@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import time
 import uuid
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from typing import Any
@@ -47,19 +46,6 @@ def pay(customer: Customer, invoice_id: str, **body: Any) -> httpx.Response:
     return customer.http.post(
         f"/api/v1/invoices/{invoice_id}/pay", json={"method": "wallet", **body}
     )
-
-
-@pytest.fixture
-def clock(platform) -> Iterator[Callable[[timedelta], None]]:
-    """Moves billing's (and the dashboard's) clock; always put back afterwards."""
-    path = platform["clock_file"]
-
-    def move(offset: timedelta) -> None:
-        path.write_text(str(offset.total_seconds()))
-        time.sleep(0.05)  # a new mtime even on coarse file systems
-
-    yield move
-    path.write_text("0")
 
 
 @pytest.fixture

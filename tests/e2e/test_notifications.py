@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from portal_tests.e2e import eventually, paid, problem, webhook
+from portal_tests.e2e import eventually, paid, problem, staff_client, webhook
 
 pytestmark = pytest.mark.e2e
 
@@ -73,3 +73,31 @@ def test_preferences_refuse_switching_off_receipts_and_malformed_updates(platfor
 def test_the_bell_needs_a_token(platform):
     r = httpx.get(f"{platform['url']}/api/v1/notifications", timeout=20)
     problem(r, 401)
+
+
+def test_staff_read_the_delivery_log_and_customers_are_refused(platform, customer):
+    reference = customer.top_up(70_000, method="sandbox").json()["payment"]["reference"]
+    assert webhook(platform["url"], paid(reference, 70_000)).status_code == 200
+    agent = staff_client(platform["url"], "support_agent", "technical")
+    log = "/api/v1/staff/notifications/deliveries"
+    mine = {"recipient": customer.email, "template": "top_up_received"}
+
+    def sent() -> dict | None:
+        page = agent.get(log, params={**mine, "status": "sent"}).json()
+        return page if page["total"] == 2 else None
+
+    page = eventually(sent, timeout=120, what="the receipt in the delivery log")
+    assert sorted(i["channel"] for i in page["items"]) == ["email", "in_app"]
+    [mail] = [i for i in page["items"] if i["channel"] == "email"]
+    assert mail["recipient"] == customer.email and mail["user_id"] == customer.user_id
+    assert mail["attempts"] == 1 and mail["last_error"] is None and mail["created_at"]
+    one = agent.get(log, params={**mine, "channel": "email", "limit": 1, "offset": 0}).json()
+    assert (
+        one["total"] == 1 and one["limit"] == 1 and [i["id"] for i in one["items"]] == [mail["id"]]
+    )
+    assert agent.get(log, params={**mine, "status": "failed"}).json()["total"] == 0
+
+    problem(agent.get(log, params={"status": "lost"}), 400)
+    problem(agent.get(log, params={"limit": 0}), 400)
+    problem(customer.http.get(log), 403, "forbidden")
+    problem(httpx.get(f"{platform['url']}{log}", timeout=20), 401)

@@ -203,6 +203,7 @@ def test_every_route_needs_a_token_except_the_public_ones(platform):
         "/api/v1/auth/password/forgot",
         "/api/v1/auth/password/reset",
         "/api/v1/auth/email/verify",
+        "/api/v1/notifications/unsubscribe",  # its proof: the token signed for a mailbox
         "/api/v1/payments/webhooks/{provider}",
         # The web portal's sign-in (its proofs: password, code, poll token, session cookie;
         # without the X-Portal-Session header each answers 403 before anything else).

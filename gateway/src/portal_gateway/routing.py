@@ -146,6 +146,20 @@ PREFIXES: tuple[Prefix, ...] = (
     # notifications (the preferences sit below identity's /me, as the more specific route)
     Prefix("/api/v1/notifications", "notifications", Access.SIGNED_IN, tag="notifications"),
     Prefix(
+        "/api/v1/staff/notifications/deliveries",
+        "notifications",
+        Access.STAFF,
+        upstream="/v1/deliveries",
+        tag="notifications-staff",
+    ),
+    # The link in a mail: its signed token says whose mail of which category to switch off.
+    Prefix(
+        "/api/v1/notifications/unsubscribe",
+        "notifications",
+        Access.ANONYMOUS,
+        tag="notifications",
+    ),
+    Prefix(
         "/api/v1/me/notification-preferences",
         "notifications",
         Access.SIGNED_IN,

@@ -12,9 +12,17 @@ from portal_contracts.events.billing import (
     PaymentClaimApproved,
     PaymentClaimFiled,
     PaymentClaimRejected,
+    SubscriptionExpiring,
+    SubscriptionStarted,
 )
+from portal_contracts.events.crm import ContactCreated, ContactDetails, LeadAssigned
 from portal_contracts.events.repairs import Condition, RepairReady, RepairRegistered
-from portal_contracts.events.tickets import TicketOpened, TicketReplied
+from portal_contracts.events.tickets import (
+    TicketAssigned,
+    TicketOpened,
+    TicketReplied,
+    TicketSlaBreached,
+)
 from portal_contracts.events.wallet import TopUpCompleted
 from portal_notifications.domain import Recipient
 
@@ -25,6 +33,17 @@ ADMIN = Recipient("u-admin", ACCOUNT, "admin@example.com", "Admin", "admin", lan
 MEMBER = Recipient("u-member", ACCOUNT, "member@example.com", "Member", "member")
 STRANGER = Recipient("u-other", "acc-2", "other@example.com", "Other", "owner")
 PEOPLE = [OWNER, ADMIN, MEMBER, STRANGER]
+TECH = Recipient("s-tech", "platform", "tech@portal.local", "Tech", "staff", department="technical")
+TECH_2 = Recipient(
+    "s-tech2", "platform", "tech2@portal.local", "Tech 2", "staff", department="technical"
+)
+SALES = Recipient(
+    "s-sales", "platform", "sales@portal.local", "Sales", "staff", "en", department="sales"
+)
+AGENT = Recipient(
+    "s-agent", "platform", "agent@portal.local", "Agent", "staff", platform_roles=("support_agent",)
+)
+STAFF = [TECH, TECH_2, SALES, AGENT]
 
 
 def top_up(amount: int = 1_234_567) -> TopUpCompleted:
@@ -122,13 +141,13 @@ def claim_rejected() -> PaymentClaimRejected:
     )
 
 
-def ticket_opened(by_staff: bool = False) -> TicketOpened:
+def ticket_opened(by_staff: bool = False, department: str = "technical") -> TicketOpened:
     return TicketOpened(
         ticket_id="t-1",
         account_id=ACCOUNT,
         actor="s-1" if by_staff else MEMBER.user_id,
         ticket_number="T-0001",
-        department="support",
+        department=department,
         title="Website down",
         request_type="incident",
         priority="high",
@@ -179,5 +198,79 @@ def repair_ready(repaired: bool = True) -> RepairReady:
         actor="s-2",
         branch_id="hcm-1",
         repaired=repaired,
+        occurred_at=NOW,
+    )
+
+
+def ticket_assigned(agent: str | None = "s-tech2", department: str = "technical") -> TicketAssigned:
+    return TicketAssigned(
+        ticket_id="t-1",
+        account_id=ACCOUNT,
+        actor="s-agent",
+        department=department,
+        agent_id=agent,
+        occurred_at=NOW,
+    )
+
+
+def sla_breached() -> TicketSlaBreached:
+    return TicketSlaBreached(
+        ticket_id="t-1",
+        account_id=ACCOUNT,
+        actor="system:sla",
+        target="first_response",
+        due_at=NOW - timedelta(hours=1),
+        occurred_at=NOW,
+    )
+
+
+def subscription_started() -> SubscriptionStarted:
+    return SubscriptionStarted(
+        account_id=ACCOUNT,
+        subscription_id="sub-1",
+        contract_number="HD-2026-0001",
+        invoice_id="inv-1",
+        plan_id="plan-1",
+        plan_code="HOST-S",
+        plan_name="Hosting S",
+        category="hosting",
+        tier="support",
+        months=1,
+        starts_on=NOW.date(),
+        ends_on=NOW.date() + timedelta(days=31),
+        amount=200_000,
+        currency="VND",
+        occurred_at=NOW,
+    )
+
+
+def subscription_expiring(days_left: int = 15) -> SubscriptionExpiring:
+    return SubscriptionExpiring(
+        account_id=ACCOUNT,
+        subscription_id="sub-1",
+        contract_number="HD-2026-0001",
+        ends_on=NOW.date() + timedelta(days=days_left),
+        days_left=days_left,
+        occurred_at=NOW,
+    )
+
+
+def contact_created() -> ContactCreated:
+    return ContactCreated(
+        contact_id="c-1",
+        kind="contact",
+        details=ContactDetails(name="Công ty An Phát"),
+        created_by="s-sales",
+        occurred_at=NOW,
+    )
+
+
+def lead_assigned(caretaker: str = "s-sales", by: str = "s-agent") -> LeadAssigned:
+    return LeadAssigned(
+        contact_id="c-1",
+        caretaker_id=caretaker,
+        method="manual",
+        note="Gọi trước 10 giờ",
+        assigned_by=by,
         occurred_at=NOW,
     )

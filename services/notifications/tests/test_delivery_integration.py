@@ -22,6 +22,7 @@ from portal_contracts.events.identity import (
 from portal_contracts.registry import event_data
 from portal_notifications.handlers import NotificationsService
 from portal_notifications.links import LinkMail
+from portal_notifications.settings import NotificationsSettings
 
 from . import samples as s
 
@@ -180,11 +181,12 @@ async def test_switched_off_categories_skip_that_channel_but_receipts_never(noti
     await service.on_event(envelope(s.repair_registered()), _for(s.repair_registered(), account))
     ready = envelope(s.repair_ready())
     await service.on_event(ready, _for(s.repair_ready(), account))
-    assert [d["channel"] for d in await service.deliveries_of(ready.id)] == []
+    assert [d["channel"] for d in await service.deliveries_of(ready.id)] == ["in_app"]
     assert (await service.inbox_page(user, limit=5, offset=0))["total"] == 1
     receipt = envelope(top_up(account))
     await service.on_event(receipt, top_up(account))
-    assert [d["channel"] for d in await service.deliveries_of(receipt.id)] == ["email"]
+    channels = sorted(d["channel"] for d in await service.deliveries_of(receipt.id))
+    assert channels == ["email", "in_app"]
 
 
 async def test_the_recipients_language_is_used(notifications, catcher):
@@ -302,6 +304,111 @@ async def test_only_a_sign_in_from_a_new_device_is_mailed_once(notifications, ca
     assert await service.send_due() == 1
     [mail] = catcher.messages(to=email)
     assert mail.subject == "Đăng nhập mới vào tài khoản" and "Laptop" in mail.body
+
+
+async def test_mail_that_can_be_switched_off_carries_one_click_unsubscribe(notifications, catcher):
+    service, _ = notifications
+    account, user = f"acc-{uuid.uuid4().hex[:8]}", f"u-{uuid.uuid4().hex[:8]}"
+    email = f"{user}@example.com"
+    await register(service, account, user, email)
+    for event in (s.ticket_opened(), s.ticket_replied(), top_up(account)):
+        event = event.model_copy(update={"account_id": account})
+        await service.on_event(envelope(event), event)
+    # The reply goes to who opened the ticket; here the owner stands in for them.
+    assert await service.send_due() == 2
+    reply = next(m for m in catcher.messages(to=email) if "Phản hồi mới" in m.subject)
+    receipt = next(m for m in catcher.messages(to=email) if "nạp vào ví" in m.subject)
+    url = reply.list_unsubscribe.strip("<>")
+    assert url.startswith("http://127.0.0.1:8000/api/v1/notifications/unsubscribe?token="), (
+        reply.list_unsubscribe
+    )
+    assert reply.list_unsubscribe_post == "List-Unsubscribe=One-Click"
+    assert f"Hủy đăng ký: {url}" in reply.body
+    # Receipts (and security mail) cannot be switched off: no link, no header.
+    assert receipt.list_unsubscribe == "" and "unsubscribe" not in receipt.body
+    bell = await service.inbox_page(user, limit=5, offset=0)
+    assert all("unsubscribe" not in e["body"] for e in bell["items"])
+
+    category, state = await service.unsubscribe(url.partition("token=")[2])
+    assert category == "support" and state.switches["support"] == {"email": False, "in_app": True}
+    assert (await service.unsubscribe(url.partition("token=")[2]))[1].version == state.version
+    with pytest.raises(DomainError) as refused:
+        await service.unsubscribe(url.partition("token=")[2][:-2])
+    assert refused.value.code == "invalid_unsubscribe_token"
+    second = s.ticket_replied().model_copy(update={"account_id": account, "reply_id": "r-2"})
+    await service.on_event(envelope(second), second)
+    assert await service.send_due() == 0  # switched off for mail; the bell still rings
+    assert (await service.inbox_page(user, limit=5, offset=0))["total"] == bell["total"] + 1
+
+
+async def test_a_storm_of_one_category_is_held_back_per_person_and_hour(
+    notifications, catcher, monkeypatch
+):
+    service, clock = notifications
+    monkeypatch.setenv("NOTIFICATIONS_RATE_LIMIT_PER_WINDOW", "2")
+    monkeypatch.setenv("NOTIFICATIONS_RATE_LIMIT_WINDOW_SECONDS", "600")
+    # The limit comes from the environment (the test's own settings leave it out).
+    kept = service.settings.model_dump(
+        exclude={"rate_limit_per_window", "rate_limit_window_seconds"}
+    )
+    service.settings = NotificationsSettings(**kept)
+    assert service.settings.rate_limit_per_window == 2
+    assert service.settings.rate_limit_window_seconds == 600
+    account, user = f"acc-{uuid.uuid4().hex[:8]}", f"u-{uuid.uuid4().hex[:8]}"
+    email = f"{user}@example.com"
+    await register(service, account, user, email)
+    opened = s.ticket_opened().model_copy(update={"account_id": account})
+    await service.on_event(envelope(opened), opened)
+
+    async def reply(n: int) -> EventEnvelope:
+        event = s.ticket_replied().model_copy(update={"account_id": account, "reply_id": f"r{n}"})
+        received = envelope(event)
+        await service.on_event(received, event)
+        await service.on_event(received, event)  # redelivered: decided the same
+        return received
+
+    storm = [await reply(n) for n in range(4)]
+    for _ in range(3):  # receipts are never held back
+        await service.on_event(envelope(top_up(account)), top_up(account))
+    assert await service.send_due() == 5
+    assert sum("Phản hồi mới" in m.subject for m in catcher.messages(to=email)) == 2
+    held = [d async for d in service.deliveries.find({"user_id": user, "status": "suppressed"})]
+    assert [d["event_id"] for d in held] == [storm[2].id, storm[3].id]
+    assert held[0]["last_error"].startswith("rate_limited") and held[0]["to"] == email
+    failed = [
+        c["events"][0]["data"]
+        async for c in service.db["commits"].find({"events.type": "NotificationFailed"})
+    ]
+    assert sorted(f["source_event_id"] for f in failed) == sorted([storm[2].id, storm[3].id])
+    page = await service.inbox_page(user, limit=20, offset=0)
+    assert sum(e["template"] == "ticket_staff_reply" for e in page["items"]) == 4  # the bell
+    clock.advance(seconds=601)  # the window has passed
+    await reply(9)
+    assert await service.send_due() == 1
+
+
+async def test_the_delivery_log_lists_every_channel_newest_first_with_filters(
+    notifications, catcher
+):
+    service, clock = notifications
+    account, user = f"acc-{uuid.uuid4().hex[:8]}", f"u-{uuid.uuid4().hex[:8]}"
+    email = f"{user}@example.com"
+    await register(service, account, user, email)
+    first = envelope(top_up(account))
+    await service.on_event(first, top_up(account))
+    clock.advance(seconds=5)
+    await service.on_event(envelope(top_up(account)), top_up(account))
+    assert await service.send_due() == 2
+
+    page = await service.delivery_log({"to": email}, limit=10, offset=0)
+    assert page["total"] == 4 and {i["channel"] for i in page["items"]} == {"email", "in_app"}
+    assert all(i["recipient"] == email and i["status"] == "sent" for i in page["items"])
+    assert page["items"][-1]["event_id"] == first.id  # newest first
+    mails = await service.delivery_log({"to": email, "channel": "email"}, limit=1, offset=1)
+    assert mails["total"] == 2 and [i["event_id"] for i in mails["items"]] == [first.id]
+    assert mails["items"][0]["attempts"] == 1 and mails["items"][0]["template"] == "top_up_received"
+    nothing = await service.delivery_log({"to": email, "status": "failed"}, limit=10, offset=0)
+    assert nothing == {"items": [], "total": 0, "limit": 10, "offset": 0}
 
 
 async def test_a_database_blip_after_the_send_is_recorded_without_waiting_out_the_lease(

@@ -6,7 +6,7 @@ decision does not supply fails here, not at send time.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -23,17 +23,21 @@ from portal_contracts.events.identity import (
 from portal_contracts.events.notifications import NotificationPreferencesChanged
 from portal_notifications.domain import (
     PREFERENCES,
+    CareDue,
     ChangePreferences,
     Fact,
     FactMissing,
     Notice,
     Preferences,
+    care_reminders,
     channels_for,
+    day_bounds,
     decide_notices,
     decide_preferences,
     device_key,
     is_new_device,
     link_template,
+    over_rate_limit,
     recipients_for,
     remember,
     retry_delay,
@@ -46,8 +50,11 @@ RENDERER = Renderer("https://portal.example")
 
 
 def facts_after(*events: DomainEvent) -> dict[tuple[str, str], dict]:
-    remembered = [f for f in (remember(e) for e in events) if isinstance(f, Fact)]
-    return {(f.kind, f.id): f.values for f in remembered}
+    facts: dict[tuple[str, str], dict] = {}
+    for fact in (remember(e) for e in events):
+        if isinstance(fact, Fact):  # merged, as the service stores them
+            facts[(fact.kind, fact.id)] = {**facts.get((fact.kind, fact.id), {}), **fact.values}
+    return facts
 
 
 def notices(given: list[DomainEvent], when: DomainEvent) -> list[Notice]:
@@ -56,6 +63,10 @@ def notices(given: list[DomainEvent], when: DomainEvent) -> list[Notice]:
         for person in (s.OWNER, s.ADMIN):  # vi and en
             RENDERER.render(notice.template, notice.data, person)
     return found
+
+
+def told(notice: Notice) -> list[str]:
+    return [p.user_id for p in recipients_for(notice, s.PEOPLE + s.STAFF)]
 
 
 def test_a_top_up_tells_the_account_managers_with_a_receipt() -> None:
@@ -70,7 +81,7 @@ def test_a_top_up_tells_the_account_managers_with_a_receipt() -> None:
 @pytest.mark.parametrize(
     ("given", "when", "template", "category"),
     [
-        ([], s.invoice_issued(), "invoice_issued", "billing"),
+        ([], s.invoice_issued(), "invoice_issued", "billing_receipts"),
         (
             [s.invoice_issued()],
             s.payment_recorded(1_400_000),
@@ -130,7 +141,7 @@ def test_a_notice_about_something_never_seen_is_a_failure_of_the_event() -> None
 
 
 def test_events_nobody_must_know_about_call_for_nothing() -> None:
-    assert notices([], s.ticket_opened()) == []
+    assert notices([], s.ticket_assigned()) == []
     assert notices([], s.repair_registered()) == []
 
 
@@ -272,3 +283,122 @@ def test_a_device_is_new_only_for_the_event_that_first_saw_it_and_not_the_first_
     assert not is_new_device("evt-2", "evt-3", user_first_device=False)  # seen before
     assert device_key("u", "1.2.3.4", "A") != device_key("u", "1.2.3.4", "B")
     assert device_key("u", "1.2.3.4", "A") != device_key("u", "5.6.7.8", "A")
+
+
+# --- staff and expiry triggers ------------------------------------------------------
+
+
+def test_the_expiry_notice_tells_the_managers_once_per_subscription_and_term() -> None:
+    [notice] = notices([s.subscription_started()], s.subscription_expiring(15))
+    assert (notice.template, notice.category) == ("subscription_expiring", "billing")
+    assert told(notice) == [s.OWNER.user_id, s.ADMIN.user_id]
+    body = RENDERER.render(notice.template, notice.data, s.OWNER).body
+    assert "HD-2026-0001" in body and "Hosting S" in body and "15/12/2026" in body
+    # Asked again for the same term (a replay, a second check): the same message.
+    [again] = notices([s.subscription_started()], s.subscription_expiring(14))
+    assert again.key != notice.key  # a different end date is a different term...
+    [same] = notices([], s.subscription_expiring(15))
+    assert same.key == notice.key == "expiring:sub-1:2026-12-15"  # ...the same one is not
+    assert same.data["plan_name"] == ""  # a subscription older than this service: no name
+
+
+def test_the_expiry_notice_can_be_switched_off_but_not_receipts() -> None:
+    [notice] = notices([], s.subscription_expiring())
+    off = PREFERENCES.evolve(Preferences(), change({"billing": {"email": False}}, Preferences())[0])
+    assert channels_for(notice.category, off) == ["in_app"]
+
+
+def test_a_new_ticket_tells_the_staff_of_its_department_only() -> None:
+    [notice] = notices([], s.ticket_opened(department="technical"))
+    assert (notice.template, notice.category) == ("ticket_opened", "support")
+    assert told(notice) == [s.TECH.user_id, s.TECH_2.user_id]
+    assert "It is down" in RENDERER.render(notice.template, notice.data, s.TECH).body
+
+
+def test_a_new_ticket_of_a_department_with_nobody_tells_who_works_every_department() -> None:
+    [notice] = notices([], s.ticket_opened(department="billing"))
+    assert told(notice) == [s.AGENT.user_id]
+
+
+def test_a_ticket_staff_open_for_a_customer_tells_no_staff() -> None:
+    assert notices([], s.ticket_opened(by_staff=True)) == []
+
+
+def test_an_sla_breach_tells_the_department_and_the_assignee() -> None:
+    [notice] = notices([s.ticket_opened(), s.ticket_assigned("s-sales")], s.sla_breached())
+    assert (notice.template, notice.category) == ("ticket_sla_breached", "support")
+    assert told(notice) == [s.TECH.user_id, s.TECH_2.user_id, s.SALES.user_id]
+    body = RENDERER.render(notice.template, notice.data, s.SALES).body
+    assert "T-0001" in body and "first response" in body
+
+
+def test_an_sla_breach_follows_the_ticket_to_its_new_department() -> None:
+    moved = s.ticket_assigned(None, department="sales")
+    [notice] = notices([s.ticket_opened(), moved], s.sla_breached())
+    assert told(notice) == [s.SALES.user_id]
+
+
+def test_an_sla_breach_of_a_ticket_never_seen_is_a_failure_of_the_event() -> None:
+    with pytest.raises(FactMissing):
+        decide_notices(s.sla_breached(), {})
+
+
+def test_a_customer_reply_tells_the_assignee_and_nobody_when_unassigned() -> None:
+    customer_reply = s.ticket_replied(author="customer")
+    assert notices([s.ticket_opened()], customer_reply) == []
+    [notice] = notices([s.ticket_opened(), s.ticket_assigned()], customer_reply)
+    assert notice.template == "ticket_customer_reply" and told(notice) == [s.TECH_2.user_id]
+    assert (
+        notices([s.ticket_opened(), s.ticket_assigned()], s.ticket_replied("customer", True)) == []
+    )
+
+
+def test_a_lead_assigned_tells_the_new_caretaker_with_the_contacts_name() -> None:
+    [notice] = notices([s.contact_created()], s.lead_assigned())
+    assert (notice.template, notice.category) == ("lead_assigned", "crm")
+    assert told(notice) == [s.SALES.user_id]
+    message = RENDERER.render(notice.template, notice.data, s.SALES)
+    assert "Công ty An Phát" in message.subject and "Gọi trước 10 giờ" in message.body
+
+
+def test_taking_a_lead_oneself_tells_nobody() -> None:
+    assert notices([s.contact_created()], s.lead_assigned("s-sales", by="s-sales")) == []
+
+
+def test_care_due_today_is_one_reminder_per_caretaker_and_day() -> None:
+    day = s.NOW.date() + timedelta(days=1)  # 1 Dec, where the business is
+    start, end = day_bounds(day, "Asia/Ho_Chi_Minh")
+    assert (start, end) == (
+        datetime(2026, 11, 30, 17, tzinfo=UTC),
+        datetime(2026, 12, 1, 17, tzinfo=UTC),
+    )
+    due = [
+        CareDue("ca-2", "s-sales", "Send the offer", start + timedelta(hours=14), ""),
+        CareDue("ca-1", "s-sales", "Call back", start + timedelta(hours=10), "An Phát"),
+        CareDue("ca-3", "s-tech", "Visit", start + timedelta(hours=4), "Bình"),
+    ]
+    reminders = care_reminders(due, day)
+    assert [told(n) for n in reminders] == [[s.TECH.user_id], [s.SALES.user_id]]
+    first = reminders[1]
+    assert first.key == "care-due:s-sales:2026-12-01" and first.category == "crm"
+    assert [a["activity_id"] for a in first.data["activities"]] == ["ca-1", "ca-2"]
+    body = RENDERER.render(first.template, first.data, s.SALES).body
+    assert body.index("01 Dec 2026, 10:00: Call back (An Phát)") < body.index("Send the offer")
+    assert care_reminders([], day) == []
+
+
+def test_staff_notices_never_reach_customers() -> None:
+    for notice in (
+        *notices([], s.ticket_opened(department="billing")),
+        *notices([s.contact_created()], s.lead_assigned()),
+    ):
+        assert not {p.account_id for p in recipients_for(notice, s.PEOPLE + s.STAFF)} - {"platform"}
+
+
+def test_the_rate_limit_holds_back_what_can_be_switched_off_only() -> None:
+    assert not over_rate_limit("support", 9, 10)
+    assert over_rate_limit("support", 10, 10)
+    assert over_rate_limit("crm", 11, 10)
+    assert not over_rate_limit("support", 1000, 0)  # 0: no limit
+    for mandatory in ("security", "billing_receipts"):
+        assert not over_rate_limit(mandatory, 1000, 10)

@@ -3,7 +3,7 @@ missing translation fails here."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from jinja2 import UndefinedError
@@ -46,6 +46,40 @@ SAMPLES: dict[str, dict[str, object]] = {
     "password_changed": {"via": "reset", "at": AT},
     "two_factor_changed": {"enabled": True, "at": AT},
     "new_device_sign_in": {"at": AT, "client_address": "203.0.113.9", "user_agent": "Firefox"},
+    "subscription_expiring": {
+        "contract_number": "HD-1",
+        "plan_name": "Hosting S",
+        "ends_on": date(2026, 12, 16),
+        "days_left": 15,
+        "subscription_id": "sub-1",
+    },
+    "ticket_opened": {
+        "number": "T-1",
+        "title": "Down",
+        "priority": "urgent",
+        "content": "It is down",
+        "ticket_id": "t",
+    },
+    "ticket_customer_reply": {
+        "number": "T-1",
+        "title": "Down",
+        "content": "Still",
+        "ticket_id": "t",
+    },
+    "ticket_sla_breached": {
+        "number": "T-1",
+        "title": "Down",
+        "target": "first_response",
+        "due_at": AT,
+        "ticket_id": "t",
+    },
+    "lead_assigned": {"contact_name": "Công ty An", "note": "Call first", "contact_id": "c-1"},
+    "care_due_today": {
+        "day": date(2026, 12, 1),
+        "activities": [
+            {"title": "Call", "due_at": AT, "contact_name": "An", "activity_id": "ca-1"},
+        ],
+    },
 }
 RENDERER = Renderer("https://portal.example")
 
@@ -96,6 +130,14 @@ def test_times_are_in_the_recipients_zone_and_language() -> None:
     assert "00:30 01/12/2026" in vi.body and "01 Dec 2026, 00:30" in en.body
 
 
+def test_days_are_written_the_languages_way() -> None:
+    data = SAMPLES["subscription_expiring"]
+    vi = RENDERER.render("subscription_expiring", data, person("vi"))
+    en = RENDERER.render("subscription_expiring", data, person("en"))
+    assert "16/12/2026" in vi.body and "16 Dec 2026" in en.body
+    assert "https://portal.example/services?subscription=sub-1" in vi.body
+
+
 def test_an_unknown_language_falls_back_to_vietnamese() -> None:
     message = RENDERER.render("invoice_paid", SAMPLES["invoice_paid"], person("fr"))
     assert message.language == "vi"
@@ -119,3 +161,14 @@ def test_security_notices_say_what_changed(language: str) -> None:
 
     assert text("password_changed", via="reset") != text("password_changed", via="change")
     assert text("two_factor_changed", enabled=True) != text("two_factor_changed", enabled=False)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_links_open_pages_the_web_portal_serves(language: str) -> None:
+    def body(template: str) -> str:
+        return RENDERER.render(template, SAMPLES[template], person(language)).body
+
+    assert "https://portal.example/support/t\n" in body("ticket_staff_reply")  # the customer's
+    for staff_template in ("ticket_opened", "ticket_customer_reply", "ticket_sla_breached"):
+        assert "https://portal.example/staff/tickets/t\n" in body(staff_template)
+    assert "https://portal.example/staff/crm/c-1\n" in body("lead_assigned")

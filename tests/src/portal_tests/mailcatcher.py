@@ -33,6 +33,8 @@ class CaughtMail:
     message_id: str
     delivery: str
     received_at: float
+    list_unsubscribe: str = ""
+    list_unsubscribe_post: str = ""
 
 
 class _Handler:
@@ -63,6 +65,8 @@ class _Handler:
                 message_id=str(parsed["Message-ID"] or ""),
                 delivery=str(parsed["X-Portal-Delivery"] or ""),
                 received_at=time.time(),
+                list_unsubscribe=str(parsed["List-Unsubscribe"] or ""),
+                list_unsubscribe_post=str(parsed["List-Unsubscribe-Post"] or ""),
             )
         )
         return "250 Message accepted"

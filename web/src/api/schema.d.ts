@@ -1388,6 +1388,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/notifications/unsubscribe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** UnsubscribePage */
+        get: operations["notifications_V1NotificationsUnsubscribeUnsubscribePage_1"];
+        put?: never;
+        /** Unsubscribe */
+        post: operations["notifications_V1NotificationsUnsubscribeUnsubscribe_1"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/notifications/{notification_id}/read": {
         parameters: {
             query?: never;
@@ -1920,6 +1938,23 @@ export interface paths {
         put?: never;
         /** AddDepartment */
         post: operations["identity_V1StaffDepartmentsAddDepartment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/staff/notifications/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ListDeliveries */
+        get: operations["notifications_V1DeliveriesListDeliveries"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -4596,7 +4631,7 @@ export interface components {
         /** CategoryOut */
         CategoryOut: {
             /** @enum {string} */
-            category: "security" | "billing_receipts" | "billing" | "support" | "repairs";
+            category: "security" | "billing_receipts" | "billing" | "support" | "repairs" | "crm";
             channels: components["schemas"]["ChannelSwitchesOut"];
             /** @description Cannot be switched off */
             mandatory: boolean;
@@ -4619,6 +4654,37 @@ export interface components {
             email: boolean;
             in_app: boolean;
         };
+        /** DeliveriesPage */
+        DeliveriesPage: {
+            items: components["schemas"]["NotificationsDeliveryOut"][];
+            total: number;
+            limit: number;
+            offset: number;
+        };
+        /** DeliveryOut */
+        NotificationsDeliveryOut: {
+            id: string;
+            /** @description The address a mail went to (in-app: the user's) */
+            recipient: string;
+            user_id: string;
+            account_id: string;
+            template: string;
+            /** @enum {string} */
+            category: "security" | "billing_receipts" | "billing" | "support" | "repairs" | "crm";
+            /** @enum {string} */
+            channel: "email" | "in_app";
+            /**
+             * @description `suppressed`: held back by the per-person rate limit, never sent
+             * @enum {string}
+             */
+            status: "queued" | "sending" | "sent" | "failed" | "suppressed";
+            attempts: number;
+            last_error?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            sent_at?: string | null;
+            failed_at?: string | null;
+        };
         /** MarkedReadOut */
         MarkedReadOut: {
             /** @description Entries that were unread and are read now */
@@ -4629,7 +4695,7 @@ export interface components {
         NotificationOut: {
             id: string;
             /** @enum {string} */
-            category: "security" | "billing_receipts" | "billing" | "support" | "repairs";
+            category: "security" | "billing_receipts" | "billing" | "support" | "repairs" | "crm";
             /** @description What kind of message, e.g. `top_up_received` */
             template: string;
             title: string;
@@ -4663,10 +4729,21 @@ export interface components {
             support?: components["schemas"]["ChannelSwitchesIn"] | null;
             /** @default null */
             repairs?: components["schemas"]["ChannelSwitchesIn"] | null;
+            /** @default null */
+            crm?: components["schemas"]["ChannelSwitchesIn"] | null;
         };
         /** PreferencesOut */
         PreferencesOut: {
             categories: components["schemas"]["CategoryOut"][];
+        };
+        /** UnsubscribedOut */
+        UnsubscribedOut: {
+            /**
+             * @description The category whose mail is switched off now
+             * @enum {string}
+             */
+            category: "security" | "billing_receipts" | "billing" | "support" | "repairs" | "crm";
+            preferences: components["schemas"]["PreferencesOut"];
         };
         /** CustomerDashboard */
         CustomerDashboard: {
@@ -14879,6 +14956,188 @@ export interface operations {
             };
         };
     };
+    notifications_V1NotificationsUnsubscribeUnsubscribePage_1: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `invalid_unsubscribe_token`, `validation_error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    notifications_V1NotificationsUnsubscribeUnsubscribe_1: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: {
+                /** @description Retry-safe key (up to 200 characters): the same key and body answer the first response again; the same key with another body is refused. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsubscribedOut"];
+                };
+            };
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `invalid_unsubscribe_token`, `validation_error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing in this account. Codes: `not_found`, `unsubscribe_user_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A file of a kind not taken here. Codes: `unsupported_file_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `category_mandatory`, `idempotency_key_reused`, `unknown_category`, `unknown_channel`, `unprocessable`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     notifications_V1NotificationsNotificationIdReadMarkRead: {
         parameters: {
             query?: never;
@@ -18623,6 +18882,83 @@ export interface operations {
             };
             /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    notifications_V1DeliveriesListDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description Items to skip */
+                offset?: number;
+                status?: "queued" | "sending" | "sent" | "failed" | "suppressed" | null;
+                channel?: "email" | "in_app" | null;
+                category?: "security" | "billing_receipts" | "billing" | "support" | "repairs" | "crm" | null;
+                template?: string | null;
+                /** @description An exact address */
+                recipient?: string | null;
+                user_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveriesPage"];
+                };
+            };
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

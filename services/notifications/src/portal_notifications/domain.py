@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from portal_chassis.decider import Decider, DomainError
 from portal_contracts.base import DomainEvent
@@ -27,7 +28,11 @@ from portal_contracts.events.billing import (
     PaymentClaimApproved,
     PaymentClaimFiled,
     PaymentClaimRejected,
+    PlanUpgraded,
+    SubscriptionExpiring,
+    SubscriptionStarted,
 )
+from portal_contracts.events.crm import ContactCreated, ContactUpdated, LeadAssigned
 from portal_contracts.events.identity import (
     EmailVerificationRequested,
     LinkMailRequested,
@@ -39,7 +44,12 @@ from portal_contracts.events.identity import (
 )
 from portal_contracts.events.notifications import NotificationPreferencesChanged
 from portal_contracts.events.repairs import RepairReady, RepairRegistered
-from portal_contracts.events.tickets import TicketOpened, TicketReplied
+from portal_contracts.events.tickets import (
+    TicketAssigned,
+    TicketOpened,
+    TicketReplied,
+    TicketSlaBreached,
+)
 from portal_contracts.events.wallet import TopUpCompleted
 
 Channel = Literal["email", "in_app"]
@@ -47,13 +57,16 @@ CHANNELS: tuple[Channel, ...] = ("email", "in_app")
 LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"
 
-CATEGORIES = ("security", "billing_receipts", "billing", "support", "repairs")
+CATEGORIES = ("security", "billing_receipts", "billing", "support", "repairs", "crm")
 """What a message is about; preferences switch categories on or off per channel."""
 MANDATORY = frozenset({"security", "billing_receipts"})
-"""Categories nobody can switch off: sign-in security and proof of money moved."""
+"""Categories nobody can switch off, whose mails carry no unsubscribe link: sign-in
+security (with password resets and address verification) and invoices and receipts."""
 
-Audience = Literal["account_managers", "user"]
+Audience = Literal["account_managers", "user", "staff"]
 ACCOUNT_MANAGERS = frozenset({"owner", "admin"})
+ALL_DEPARTMENTS_ROLES = frozenset({"support_agent", "platform_admin"})
+"""Staff who work every department: told when a department has nobody of its own."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,9 @@ class Recipient:
     role: str
     language: str = DEFAULT_LANGUAGE
     time_zone: str = "Asia/Ho_Chi_Minh"
+    department: str | None = None
+    """Staff only: the department they work in."""
+    platform_roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,6 +94,14 @@ class Notice:
     data: dict[str, Any]
     user_id: str | None = None
     """With audience "user": that person (e.g. who opened the ticket)."""
+    department: str | None = None
+    """With audience "staff": that department's staff (or, if it has none, the staff of
+    every department)."""
+    staff_ids: tuple[str, ...] = ()
+    """With audience "staff": these staff members (an assignee, a caretaker)."""
+    key: str | None = None
+    """The message's own identity when it is not the event's: one expiry notice per
+    subscription and term, one care reminder per person and day."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +114,8 @@ class Fact:
 
 
 def remember(event: DomainEvent) -> Fact | None:
+    """What to keep of an event; the values are merged into what was kept of the same
+    thing before (a ticket's assignment adds to what its opening said)."""
     match event:
         case InvoiceIssued():
             return Fact(
@@ -110,7 +136,14 @@ def remember(event: DomainEvent) -> Fact | None:
                     "number": event.ticket_number,
                     "title": event.title,
                     "opened_by": None if event.opened_by_staff else event.actor,
+                    "department": event.department,
                 },
+            )
+        case TicketAssigned():
+            return Fact(
+                "ticket",
+                event.ticket_id,
+                {"department": event.department, "agent_id": event.agent_id},
             )
         case RepairRegistered():
             return Fact(
@@ -118,6 +151,12 @@ def remember(event: DomainEvent) -> Fact | None:
                 event.repair_id,
                 {"number": event.repair_number, "model": event.model},
             )
+        case SubscriptionStarted():
+            return Fact("subscription", event.subscription_id, {"plan_name": event.plan_name})
+        case PlanUpgraded():
+            return Fact("subscription", event.subscription_id, {"plan_name": event.to_plan_name})
+        case ContactCreated() | ContactUpdated():
+            return Fact("contact", event.contact_id, {"name": event.details.name})
     return None
 
 
@@ -142,6 +181,28 @@ def _money(amount: int, currency: str) -> dict[str, Any]:
 
 def _managers(template: str, category: str, account_id: str, **data: Any) -> Notice:
     return Notice(template, category, account_id, "account_managers", dict(data))
+
+
+def _staff(
+    template: str,
+    category: str,
+    account_id: str | None,
+    data: dict[str, Any],
+    *,
+    department: str | None = None,
+    staff_ids: tuple[str, ...] = (),
+    key: str | None = None,
+) -> Notice:
+    return Notice(
+        template,
+        category,
+        account_id or "",
+        "staff",
+        data,
+        department=department,
+        staff_ids=staff_ids,
+        key=key,
+    )
 
 
 def device_key(user_id: str, client_address: str, user_agent: str) -> str:
@@ -222,7 +283,7 @@ def decide_notices(event: DomainEvent, facts: Facts) -> list[Notice]:
             return [
                 _managers(
                     "invoice_issued",
-                    "billing",
+                    "billing_receipts",  # an invoice is owed, like a receipt: never off
                     event.account_id,
                     number=event.proforma_number,
                     plan_name=event.plan_name,
@@ -310,6 +371,88 @@ def decide_notices(event: DomainEvent, facts: Facts) -> list[Notice]:
             return [
                 Notice("ticket_staff_reply", "support", event.account_id, "account_managers", data)
             ]
+        case TicketReplied() if event.author_kind == "customer" and not event.internal:
+            ticket = _fact(facts, "ticket", event.ticket_id)
+            if not ticket.get("agent_id"):
+                return []  # nobody has it yet: it waits in the department's queue
+            return [
+                _staff(
+                    "ticket_customer_reply",
+                    "support",
+                    event.account_id,
+                    {
+                        "number": ticket["number"],
+                        "title": ticket["title"],
+                        "content": event.content,
+                        "ticket_id": event.ticket_id,
+                    },
+                    staff_ids=(ticket["agent_id"],),
+                )
+            ]
+        case TicketOpened() if not event.opened_by_staff:
+            return [
+                _staff(
+                    "ticket_opened",
+                    "support",
+                    event.account_id,
+                    {
+                        "number": event.ticket_number,
+                        "title": event.title,
+                        "priority": event.priority,
+                        "content": event.content,
+                        "ticket_id": event.ticket_id,
+                    },
+                    department=event.department,
+                )
+            ]
+        case TicketSlaBreached():
+            ticket = _fact(facts, "ticket", event.ticket_id)
+            agent = ticket.get("agent_id")
+            return [
+                _staff(
+                    "ticket_sla_breached",
+                    "support",
+                    event.account_id,
+                    {
+                        "number": ticket["number"],
+                        "title": ticket["title"],
+                        "target": event.target,
+                        "due_at": event.due_at,
+                        "ticket_id": event.ticket_id,
+                    },
+                    department=ticket.get("department"),
+                    staff_ids=(agent,) if agent else (),
+                )
+            ]
+        case SubscriptionExpiring():
+            subscription = facts.get(("subscription", event.subscription_id), {})
+            notice = _managers(
+                "subscription_expiring",
+                "billing",
+                event.account_id,
+                contract_number=event.contract_number,
+                plan_name=subscription.get("plan_name", ""),
+                ends_on=event.ends_on,
+                days_left=event.days_left,
+                subscription_id=event.subscription_id,
+            )
+            # Once per subscription and term, whichever event (or replay) asks again.
+            return [replace(notice, key=f"expiring:{event.subscription_id}:{event.ends_on}")]
+        case LeadAssigned() if event.caretaker_id != event.assigned_by:
+            contact = facts.get(("contact", event.contact_id), {})
+            return [
+                _staff(
+                    "lead_assigned",
+                    "crm",
+                    event.account_id,
+                    {
+                        "contact_name": contact.get("name") or event.contact_id,
+                        "note": event.note,
+                        "contact_id": event.contact_id,
+                    },
+                    staff_ids=(event.caretaker_id,),
+                )
+            ]
         case RepairReady():
             repair = _fact(facts, "repair", event.repair_id)
             return [
@@ -326,8 +469,58 @@ def decide_notices(event: DomainEvent, facts: Facts) -> list[Notice]:
     return []
 
 
+@dataclass(frozen=True)
+class CareDue:
+    """A planned care activity, as far as its reminder needs it."""
+
+    activity_id: str
+    caretaker_id: str
+    title: str
+    due_at: datetime
+    contact_name: str
+
+
+def day_bounds(day: date, time_zone: str) -> tuple[datetime, datetime]:
+    """The instants (UTC) a business day runs from and to, in that day's own zone."""
+    zone = ZoneInfo(time_zone)
+    start = datetime.combine(day, time.min, zone)
+    return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
+
+
+def care_reminders(due: Sequence[CareDue], day: date) -> list[Notice]:
+    """One reminder per caretaker of what is due that day, earliest first; keyed by
+    person and day, so it is sent once however often the reminder runs."""
+    by_caretaker: dict[str, list[CareDue]] = {}
+    for activity in sorted(due, key=lambda a: (a.due_at, a.activity_id)):
+        by_caretaker.setdefault(activity.caretaker_id, []).append(activity)
+    return [
+        _staff(
+            "care_due_today",
+            "crm",
+            None,
+            {
+                "day": day,
+                "activities": [
+                    {
+                        "title": a.title,
+                        "due_at": a.due_at,
+                        "contact_name": a.contact_name,
+                        "activity_id": a.activity_id,
+                    }
+                    for a in activities
+                ],
+            },
+            staff_ids=(caretaker,),
+            key=f"care-due:{caretaker}:{day.isoformat()}",
+        )
+        for caretaker, activities in by_caretaker.items()
+    ]
+
+
 def recipients_for(notice: Notice, people: Sequence[Recipient]) -> list[Recipient]:
-    """The people of the notice's audience within its account."""
+    """The people of the notice's audience: within its account, or among the staff."""
+    if notice.audience == "staff":
+        return _staff_recipients(notice, people)
     mine = [p for p in people if p.account_id == notice.account_id]
     if notice.audience == "user":
         chosen = [p for p in mine if p.user_id == notice.user_id]
@@ -335,6 +528,20 @@ def recipients_for(notice: Notice, people: Sequence[Recipient]) -> list[Recipien
         if chosen:
             return chosen
     return [p for p in mine if p.role in ACCOUNT_MANAGERS]
+
+
+def _staff_recipients(notice: Notice, staff: Sequence[Recipient]) -> list[Recipient]:
+    """Named staff and the department's staff; a department with nobody of its own is
+    covered by who works every department (support agents, platform admins)."""
+    chosen = [
+        p
+        for p in staff
+        if p.user_id in notice.staff_ids
+        or (notice.department is not None and p.department == notice.department)
+    ]
+    if not chosen and notice.department is not None:
+        chosen = [p for p in staff if ALL_DEPARTMENTS_ROLES & set(p.platform_roles)]
+    return chosen
 
 
 # --- preferences -------------------------------------------------------------------
@@ -427,6 +634,14 @@ def preferences_stream(user_id: str) -> str:
 def delivery_id(event_id: str, user_id: str, channel: Channel) -> str:
     """The one key of a message: an event tells a person on a channel at most once."""
     return f"{event_id}:{user_id}:{channel}"
+
+
+def over_rate_limit(category: str, sent_in_window: int, limit: int) -> bool:
+    """Whether one more mail of `category` to a person would pass the per-person limit
+    (`limit` 0: no limit). Security mails, receipts and invoices are never held back:
+    each answers something that really happened to the person (identity bounds its own
+    link mails), and losing one costs more than one more mail."""
+    return category not in MANDATORY and limit > 0 and sent_in_window >= limit
 
 
 def retry_delay(attempts: int, base: float, cap: float) -> float:

@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
@@ -23,13 +24,20 @@ from pymongo.asynchronous.database import AsyncDatabase
 from portal_chassis.clock import Clock
 from portal_chassis.commands import CommandRunner
 from portal_chassis.consumer import is_transient
-from portal_chassis.decider import NotFound
+from portal_chassis.decider import BadInput, NotFound
 from portal_chassis.eventstore import CommitMetadata, ConcurrencyError, EventStore
 from portal_chassis.logging import get_logger
 from portal_chassis.mongo import update_by_id
 from portal_chassis.projection import insert_once
 from portal_contracts.base import DomainEvent
 from portal_contracts.envelope import EventEnvelope
+from portal_contracts.events.crm import (
+    CareActivityCancelled,
+    CareActivityCompleted,
+    CareActivityDeleted,
+    CareActivityRestored,
+    CareActivityScheduled,
+)
 from portal_contracts.events.identity import (
     LinkMailRequested,
     LoginSucceeded,
@@ -38,19 +46,25 @@ from portal_contracts.events.identity import (
     UserRoleChanged,
 )
 from portal_contracts.events.notifications import NotificationFailed, NotificationSent
+from portal_notifications import unsubscribe
 from portal_notifications.domain import (
+    MANDATORY,
     PREFERENCES,
+    CareDue,
     ChangePreferences,
     Facts,
     Notice,
     Preferences,
     Recipient,
+    care_reminders,
     channels_for,
+    day_bounds,
     decide_notices,
     delivery_id,
     device_key,
     is_new_device,
     link_template,
+    over_rate_limit,
     preferences_stream,
     recipients_for,
     remember,
@@ -69,7 +83,14 @@ DELIVERIES = "deliveries"
 INBOX = "inbox"
 CLAIMS = "delivery_claims"
 DEVICES = "devices"
-FACT_KEYS = (("invoice", "invoice_id"), ("ticket", "ticket_id"), ("repair", "repair_id"))
+CARE = "care_activities"
+FACT_KEYS = (
+    ("invoice", "invoice_id"),
+    ("ticket", "ticket_id"),
+    ("repair", "repair_id"),
+    ("subscription", "subscription_id"),
+    ("contact", "contact_id"),
+)
 
 
 class RecipientsUnknown(Exception):
@@ -102,6 +123,7 @@ class NotificationsService:
         self.inbox = db[INBOX]
         self.claims = db[CLAIMS]
         self.devices = db[DEVICES]
+        self.care = db[CARE]
         self.on_mail_queued: Callable[[], None] = lambda: None
         """Called when a mail was queued, so the sender need not wait for its next tick."""
 
@@ -111,6 +133,11 @@ class NotificationsService:
         await self.inbox.create_index([("user_id", ASCENDING), ("created_at", DESCENDING)])
         await self.inbox.create_index([("user_id", ASCENDING), ("read_at", ASCENDING)])
         await self.deliveries.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
+        await self.care.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
+        await self.deliveries.create_index(
+            [("user_id", ASCENDING), ("category", ASCENDING), ("created_at", ASCENDING)]
+        )
+        await self.deliveries.create_index([("created_at", DESCENDING)])  # the staff's log
 
     # --- who is who (identity's events) ------------------------------------------------
 
@@ -122,9 +149,16 @@ class NotificationsService:
                     "email": event.email,
                     "name": event.name,
                     "role": event.role,
+                    "platform_roles": event.platform_roles,
+                    "department": event.department,
                 }
             case UserRoleChanged():
-                fields = {"account_id": event.account_id, "role": event.role}
+                fields = {
+                    "account_id": event.account_id,
+                    "role": event.role,
+                    "platform_roles": event.platform_roles,
+                    "department": event.department,
+                }
             case UserProfileUpdated():
                 fields = {
                     "account_id": event.account_id,
@@ -149,6 +183,8 @@ class NotificationsService:
                 role=row.get("role", "member"),
                 language=row.get("language", "vi"),
                 time_zone=row.get("time_zone", self.settings.default_time_zone),
+                department=row.get("department"),
+                platform_roles=tuple(row.get("platform_roles") or ()),
             )
             for row in rows
         ]
@@ -179,9 +215,9 @@ class NotificationsService:
         """Another context's event: remember what later notices need, then notify."""
         fact = remember(event)
         if fact is not None:
-            await update_by_id(
-                self.facts, f"{fact.kind}:{fact.id}", {"$set": {"values": fact.values}}
-            )
+            merged = {f"values.{name}": value for name, value in fact.values.items()}
+            await update_by_id(self.facts, f"{fact.kind}:{fact.id}", {"$set": merged})
+        await self._track_care(event)
         facts = dict(await self._facts_for(event))
         if isinstance(event, LoginSucceeded):
             facts[("login", event.session_id)] = {
@@ -278,23 +314,93 @@ class NotificationsService:
         return is_new_device(row["event_id"], envelope.id, row["first_of_user"])
 
     async def _notify(self, event_id: str, notice: Notice) -> None:
-        people = await self._people_waiting(notice.account_id)
-        if not people:
-            raise RecipientsUnknown(f"nobody of account {notice.account_id} is known")
+        account = (
+            self.settings.platform_account_id if notice.audience == "staff" else notice.account_id
+        )
+        people = await self._people_waiting(account)
+        if not people and notice.audience != "staff":
+            raise RecipientsUnknown(f"nobody of account {account} is known")
+        # A platform without staff accounts yet: staff notices have nobody to tell.
+        event_id = notice.key or event_id
         for recipient in recipients_for(notice, people):
             preferences, _ = await self.preferences_runner.load(
                 preferences_stream(recipient.user_id)
             )
             message = self.renderer.render(notice.template, notice.data, recipient)
             for channel in channels_for(notice.category, preferences):
-                row = self._row(
-                    event_id, recipient, channel, notice.category, notice.template, message
-                )
                 if channel == "in_app":
+                    row = self._row(
+                        event_id, recipient, channel, notice.category, notice.template, message
+                    )
                     if await insert_once(self.inbox, {**row, "read_at": None}):
                         await self._record(row, NotificationSent, attempts=1)
-                else:
-                    await self._queue_mail(row, recipient.email)
+                    # Listed in the delivery log beside the mails (never picked to send).
+                    now = self.clock.now()
+                    log_row = {**row, "to": recipient.email, "status": "sent", "sent_at": now}
+                    await insert_once(self.deliveries, {**log_row, "attempts": 1})
+                    continue
+                url = self._unsubscribe_url(recipient.user_id, notice.category)
+                mailed = self.renderer.with_unsubscribe(message, url) if url else message
+                row = self._row(
+                    event_id, recipient, channel, notice.category, notice.template, mailed
+                )
+                if await self._rate_limited(row, recipient.email):
+                    continue
+                await self._queue_mail({**row, "unsubscribe_url": url}, recipient.email)
+
+    async def _rate_limited(self, row: dict[str, Any], to: str) -> bool:
+        """Past the person's limit for the category: the mail is stored as suppressed
+        (once, under its own key, so a redelivered event decides the same) and recorded
+        as failed. Concurrent events may let a mail or two past the limit; the limit is a
+        flood guard, not an exact count."""
+        s = self.settings
+        since = self.clock.now() - timedelta(seconds=s.rate_limit_window_seconds)
+        sent = await self.deliveries.count_documents(
+            {
+                "user_id": row["user_id"],
+                "channel": "email",
+                "category": row["category"],
+                "created_at": {"$gte": since},
+                "status": {"$ne": "suppressed"},
+            }
+        )
+        if not over_rate_limit(row["category"], sent, s.rate_limit_per_window):
+            return False
+        reason = (
+            f"rate_limited: at most {s.rate_limit_per_window} {row['category']} mails "
+            f"per {s.rate_limit_window_seconds:g} s to one person"
+        )
+        suppressed = {**row, "to": to, "status": "suppressed", "attempts": 0, "last_error": reason}
+        if await insert_once(self.deliveries, suppressed):
+            await self._record(row, NotificationFailed, attempts=0, reason=reason)
+            log.warning("mail held back by the rate limit", delivery=row["_id"])
+        return True
+
+    def _unsubscribe_url(self, user_id: str, category: str) -> str | None:
+        """The one-click link for a category that can be switched off; None otherwise."""
+        if category in MANDATORY:
+            return None
+        token = unsubscribe.sign(
+            self.settings.unsubscribe_secret, unsubscribe.Unsubscribe(user_id, category)
+        )
+        return f"{self.renderer.portal_url}/api/v1/notifications/unsubscribe?token={token}"
+
+    def unsubscribe_token(self, token: str) -> unsubscribe.Unsubscribe:
+        what = unsubscribe.verify(self.settings.unsubscribe_secret, token)
+        if what is None:
+            raise BadInput("invalid_unsubscribe_token", "this unsubscribe link is not valid")
+        return what
+
+    async def unsubscribe(self, token: str) -> tuple[str, Preferences]:
+        """Switch the token's category off for mail (the bell keeps it)."""
+        what = self.unsubscribe_token(token)
+        person = await self.people.find_one({"_id": what.user_id})
+        if person is None:
+            raise NotFound("unsubscribe_user_not_found", "nobody to unsubscribe")
+        preferences = await self.change_preferences(
+            what.user_id, person["account_id"], {what.category: {"email": False}}
+        )
+        return what.category, preferences
 
     async def _record(
         self, row: dict[str, Any], kind: type[NotificationSent | NotificationFailed], **extra: Any
@@ -318,6 +424,57 @@ class NotificationsService:
                 [event],
                 metadata=CommitMetadata.current(tenant=row["account_id"]),
             )
+
+    # --- care activities due today (a daily reminder, no event of its own) ---------------
+
+    async def _track_care(self, event: DomainEvent) -> None:
+        """Keep each care activity's caretaker, due time and status for the reminder."""
+        match event:
+            case CareActivityScheduled():
+                contact = await self.facts.find_one({"_id": f"contact:{event.contact_id}"})
+                fields: dict[str, Any] = {
+                    "caretaker_id": event.caretaker_id,
+                    "title": event.title,
+                    "due_at": event.due_at,
+                    "contact_name": ((contact or {}).get("values") or {}).get("name", ""),
+                    "status": "planned",
+                }
+            case CareActivityCompleted():
+                fields = {"status": "done"}
+            case CareActivityCancelled():
+                fields = {"status": "cancelled"}
+            case CareActivityDeleted():
+                fields = {"status": "deleted"}
+            case CareActivityRestored():
+                fields = {"status": event.status, "due_at": event.due_at}
+            case _:
+                return
+        await update_by_id(self.care, event.activity_id, {"$set": fields})
+
+    async def remind_care_due(self) -> int:
+        """Once the business day's reminder hour has come, tell each caretaker what is
+        due today; returns how many reminders were decided (sent at most once a day)."""
+        zone = ZoneInfo(self.settings.default_time_zone)
+        local = self.clock.now().astimezone(zone)
+        if local.hour < self.settings.care_reminder_hour:
+            return 0
+        start, end = day_bounds(local.date(), self.settings.default_time_zone)
+        due = [
+            CareDue(
+                activity_id=row["_id"],
+                caretaker_id=row["caretaker_id"],
+                title=row["title"],
+                due_at=row["due_at"].replace(tzinfo=UTC),
+                contact_name=row.get("contact_name", ""),
+            )
+            async for row in self.care.find(
+                {"status": "planned", "due_at": {"$gte": start, "$lt": end}}
+            )
+        ]
+        reminders = care_reminders(due, local.date())
+        for notice in reminders:
+            await self._notify(notice.key or "", notice)
+        return len(reminders)
 
     # --- the mail sender ------------------------------------------------------------------
 
@@ -360,7 +517,13 @@ class NotificationsService:
     async def _send(self, mail: dict[str, Any]) -> int:
         attempts = mail["attempts"]
         try:
-            await self.mailer.send(mail["to"], mail["subject"], mail["body"], mail["_id"])
+            await self.mailer.send(
+                mail["to"],
+                mail["subject"],
+                mail["body"],
+                mail["_id"],
+                mail.get("unsubscribe_url"),
+            )
         except MailFailure as failure:
             if failure.temporary and attempts < self.settings.delivery_max_attempts:
                 delay = retry_delay(
@@ -414,6 +577,25 @@ class NotificationsService:
 
     async def deliveries_of(self, event_id: str) -> list[dict[str, Any]]:
         return [row async for row in self.deliveries.find({"event_id": event_id})]
+
+    async def delivery_log(
+        self, filters: dict[str, str], *, limit: int, offset: int
+    ) -> dict[str, Any]:
+        """The delivery log, newest first, filtered by exact field values."""
+        rows = (
+            self.deliveries.find(filters)
+            .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
+            .skip(offset)
+            .limit(limit)
+        )
+        return {
+            "items": [
+                {**row, "id": row["_id"], "recipient": row.get("to", "")} async for row in rows
+            ],
+            "total": await self.deliveries.count_documents(filters),
+            "limit": limit,
+            "offset": offset,
+        }
 
     # --- the bell list --------------------------------------------------------------------
 

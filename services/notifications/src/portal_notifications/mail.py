@@ -24,7 +24,9 @@ class MailFailure(Exception):
 
 
 class Mailer(Protocol):
-    async def send(self, to: str, subject: str, body: str, key: str) -> None: ...
+    async def send(
+        self, to: str, subject: str, body: str, key: str, unsubscribe_url: str | None = None
+    ) -> None: ...
 
 
 def plausible_address(address: str) -> bool:
@@ -36,7 +38,9 @@ class SmtpMailer:
     def __init__(self, settings: NotificationsSettings) -> None:
         self.settings = settings
 
-    def _message(self, to: str, subject: str, body: str, key: str) -> EmailMessage:
+    def _message(
+        self, to: str, subject: str, body: str, key: str, unsubscribe_url: str | None = None
+    ) -> EmailMessage:
         message = EmailMessage()
         message["From"] = self.settings.mail_from
         message["To"] = to
@@ -45,16 +49,23 @@ class SmtpMailer:
         # Stable per delivery: a mail sent again after a crash is recognisably the same one.
         message["Message-ID"] = make_msgid(idstring=key.replace(":", "."), domain="portal")
         message["X-Portal-Delivery"] = key
+        if unsubscribe_url:
+            # RFC 2369 and RFC 8058: mail clients offer one-click unsubscribe by POSTing
+            # "List-Unsubscribe=One-Click" to this URL.
+            message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         message.set_content(body)
         return message
 
-    async def send(self, to: str, subject: str, body: str, key: str) -> None:
+    async def send(
+        self, to: str, subject: str, body: str, key: str, unsubscribe_url: str | None = None
+    ) -> None:
         if not plausible_address(to):
             raise MailFailure(f"not an email address: {to!r}", temporary=False)
         s = self.settings
         try:
             await aiosmtplib.send(
-                self._message(to, subject, body, key),
+                self._message(to, subject, body, key, unsubscribe_url),
                 hostname=s.smtp_host,
                 port=s.smtp_port,
                 username=s.smtp_username or None,

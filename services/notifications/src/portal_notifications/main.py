@@ -6,7 +6,7 @@ import httpx
 from litestar import Litestar
 
 from portal_chassis.bus import declare_publications
-from portal_chassis.clock import Clock, SystemClock
+from portal_chassis.clock import Clock, clock_from_env
 from portal_chassis.logging import configure_logging
 from portal_chassis.periodic import Periodic
 from portal_chassis.runtime import ServiceRuntime
@@ -14,7 +14,12 @@ from portal_chassis.service_auth import ServiceTokenSource
 from portal_chassis.web import create_app
 from portal_contracts.registry import events_of
 from portal_notifications import reactions
-from portal_notifications.api import NotificationsController, PreferencesController
+from portal_notifications.api import (
+    DeliveriesController,
+    NotificationsController,
+    PreferencesController,
+    UnsubscribeController,
+)
 from portal_notifications.handlers import NotificationsService
 from portal_notifications.links import HttpLinkMails, LinkMails
 from portal_notifications.mail import Mailer, SmtpMailer
@@ -47,7 +52,7 @@ def bootstrap(
         runtime.db,
         settings,
         mailer or SmtpMailer(settings),
-        clock or SystemClock(),
+        clock or clock_from_env(),
         link_mails,
     )
     declare_publications(runtime.broker, "notifications", events_of("notifications"))
@@ -67,6 +72,7 @@ def create(settings: NotificationsSettings | None = None) -> Litestar:
     runtime, service = bootstrap(settings)
     background = Periodic()
     background.every("send-mail", settings.send_poll_seconds, service.send_due)
+    background.every("care-reminders", settings.care_reminder_poll_seconds, service.remind_care_due)
     # A queued mail wakes the sender at once instead of at its next tick.
     service.on_mail_queued = lambda: background.wake("send-mail")
 
@@ -79,7 +85,12 @@ def create(settings: NotificationsSettings | None = None) -> Litestar:
 
     return create_app(
         title="Notifications service",
-        route_handlers=[NotificationsController, PreferencesController],
+        route_handlers=[
+            NotificationsController,
+            PreferencesController,
+            UnsubscribeController,
+            DeliveriesController,
+        ],
         runtime=runtime,
         on_start=[start],
         on_stop=[stop],

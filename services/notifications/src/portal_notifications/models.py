@@ -10,7 +10,7 @@ from pydantic import Field
 from portal_chassis.contract import Out, Strict
 from portal_notifications.domain import CHANNELS, MANDATORY, Preferences
 
-Category = Literal["security", "billing_receipts", "billing", "support", "repairs"]
+Category = Literal["security", "billing_receipts", "billing", "support", "repairs", "crm"]
 
 
 class NotificationOut(Out):
@@ -53,6 +53,8 @@ class PreferencesIn(Strict):
     billing: ChannelSwitchesIn | None = None
     support: ChannelSwitchesIn | None = None
     repairs: ChannelSwitchesIn | None = None
+    crm: ChannelSwitchesIn | None = None
+    """Staff: leads assigned to them and their care activities due today."""
 
     def changes(self) -> dict[str, dict[str, bool]]:
         return {
@@ -90,3 +92,41 @@ class PreferencesOut(Out):
                 for category, switches in preferences.switches.items()
             ]
         )
+
+
+class UnsubscribedOut(Out):
+    category: Category = Field(description="The category whose mail is switched off now")
+    preferences: PreferencesOut
+
+
+DeliveryStatus = Literal["queued", "sending", "sent", "failed", "suppressed"]
+Channel = Literal["email", "in_app"]
+
+
+class DeliveryOut(Out):
+    """One message to one person on one channel, as the sender sees it."""
+
+    id: str
+    recipient: str = Field(description="The address a mail went to (in-app: the user's)")
+    user_id: str
+    account_id: str
+    template: str
+    category: Category
+    channel: Channel
+    status: DeliveryStatus = Field(
+        description="`suppressed`: held back by the per-person rate limit, never sent"
+    )
+    attempts: int
+    last_error: str | None = None
+    created_at: datetime
+    sent_at: datetime | None = None
+    failed_at: datetime | None = None
+
+
+class DeliveriesPage(Out):
+    """Deliveries, newest first."""
+
+    items: list[DeliveryOut]
+    total: int
+    limit: int
+    offset: int

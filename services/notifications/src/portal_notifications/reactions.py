@@ -2,7 +2,8 @@
 
 - identity.events -> who is who (address, name, role, language) per account, mails with a
   one-time link (reset, verification) and security notices (password, two-factor).
-- wallet, billing, tickets and repairs events -> the notices they call for.
+- wallet, billing, tickets, repairs and CRM events -> the notices they call for (and the
+  care activities whose daily reminder `NotificationsService.remind_care_due` sends).
 Both use the chassis consumer: commit after the effect is stored, the DLQ after
 `max_attempts` failures of the event itself (e.g. a ticket reply whose ticket was never seen).
 """
@@ -15,6 +16,7 @@ from faststream.kafka import KafkaBroker
 
 from portal_chassis.consumer import subscribe
 from portal_contracts.events.billing import BillingEvent
+from portal_contracts.events.crm import CrmEvent
 from portal_contracts.events.identity import IdentityEvent
 from portal_contracts.events.repairs import RepairEvent
 from portal_contracts.events.tickets import TicketEvent
@@ -26,6 +28,7 @@ TRIGGER_TOPICS = [
     BillingEvent.topic(),
     TicketEvent.topic(),
     RepairEvent.topic(),
+    CrmEvent.topic(),
 ]
 
 

@@ -9,7 +9,7 @@ and every trigger's notice, so such a mistake fails a test, not a send.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,9 +36,22 @@ TEMPLATES = (
     "password_changed",
     "two_factor_changed",
     "new_device_sign_in",
+    "subscription_expiring",
+    "ticket_opened",
+    "ticket_customer_reply",
+    "ticket_sla_breached",
+    "lead_assigned",
+    "care_due_today",
 )
 
+UNSUBSCRIBE_FOOTERS = {
+    "vi": "--\nKhông muốn nhận loại thư này nữa? Hủy đăng ký: {url}",
+    "en": "--\nDon't want these emails? Unsubscribe: {url}",
+}
+"""Below every mail that can be switched off (never below security mails or receipts)."""
+
 TIME_FORMATS = {"vi": "%H:%M %d/%m/%Y", "en": "%d %b %Y, %H:%M"}
+DAY_FORMATS = {"vi": "%d/%m/%Y", "en": "%d %b %Y"}
 
 
 def money(value: dict[str, Any]) -> str:
@@ -59,6 +72,12 @@ def local_time(context: Context, value: datetime) -> str:
     return value.astimezone(zone).strftime(TIME_FORMATS[language])
 
 
+@pass_context
+def day(context: Context, value: date) -> str:
+    """A business day (already in the business's zone), written the way the language does."""
+    return value.strftime(DAY_FORMATS[context["language"]])
+
+
 @dataclass(frozen=True)
 class Message:
     subject: str
@@ -77,6 +96,7 @@ class Renderer:
         )
         self.env.filters["money"] = money
         self.env.filters["local_time"] = local_time
+        self.env.filters["day"] = day
 
     def render(self, template: str, data: dict[str, Any], recipient: Recipient) -> Message:
         language = recipient.language if recipient.language in LANGUAGES else DEFAULT_LANGUAGE
@@ -93,3 +113,7 @@ class Renderer:
         subject = "".join(compiled.blocks["subject"](context)).strip()
         body = "".join(compiled.blocks["body"](context)).strip() + "\n"
         return Message(subject, body, language)
+
+    def with_unsubscribe(self, message: Message, url: str) -> Message:
+        footer = UNSUBSCRIBE_FOOTERS[message.language].format(url=url)
+        return Message(message.subject, f"{message.body}\n{footer}\n", message.language)

@@ -42,3 +42,16 @@ class NotificationsSettings(ServiceSettings):
     recipient_wait_seconds: float = 10.0
     """An event about an account whose people are not known yet (identity's events lag
     on another topic) waits this long for them before it counts as a failure."""
+    platform_account_id: str = "platform"
+    """Identity's account of the platform's own staff (told of tickets, leads, care)."""
+    care_reminder_hour: int = Field(7, ge=0, le=23)
+    """From this hour of the business day on, caretakers get that day's care reminder."""
+    care_reminder_poll_seconds: float = Field(300.0, gt=0)
+    unsubscribe_secret: str = "unsubscribe-dev-secret"
+    """Signs the unsubscribe links in mails; set a long random value in production (a
+    change makes the links in mails already sent stop working)."""
+    rate_limit_per_window: int = Field(10, ge=0)
+    """At most this many mails of one category to one person per window (0: no limit);
+    the excess is not sent and recorded as failed ("rate_limited"), the bell still has it.
+    Mandatory categories (security, receipts and invoices) are never held back."""
+    rate_limit_window_seconds: float = Field(3600.0, gt=0)

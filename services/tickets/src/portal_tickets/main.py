@@ -6,7 +6,7 @@ import httpx
 from litestar import Litestar
 
 from portal_chassis.bus import declare_publications
-from portal_chassis.clock import Clock, SystemClock
+from portal_chassis.clock import Clock, clock_from_env
 from portal_chassis.logging import configure_logging
 from portal_chassis.periodic import Periodic
 from portal_chassis.runtime import ServiceRuntime
@@ -31,7 +31,7 @@ def bootstrap(
         runtime.store,
         runtime.db,
         settings,
-        clock or SystemClock(),
+        clock or clock_from_env(),
         codes=BillingCodes(billing),
     )
     declare_publications(runtime.broker, "tickets", events_of("tickets"))
