@@ -40,6 +40,9 @@ async def notifications(mongo_db, catcher):
         retry_base_seconds=30,
         delivery_max_attempts=3,
         recipient_wait_seconds=0.5,
+        # The samples are dated (samples.NOW) and the clock is today's: no sample is too
+        # old to notify about (test_old_events_tell_nobody checks the limit).
+        notice_max_age_hours=24 * 365 * 50,
     )
     store = EventStore(mongo_db)
     await store.setup()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 
 import pytest
 from pymongo.errors import AutoReconnect
@@ -437,3 +438,21 @@ async def test_a_database_blip_after_the_send_is_recorded_without_waiting_out_th
     assert mail["status"] == "sent" and mail["lease_until"] is None
     recorded = await service.db["commits"].find_one({"stream_id": f"delivery-{failures[0]}"})
     assert recorded["events"][0]["type"] == "NotificationSent"
+
+
+async def test_old_events_tell_nobody_but_are_still_remembered(notifications, catcher):
+    """A first deploy reads every topic from its start: an event older than the limit
+    updates what notifications knows (facts, people) and mails nobody."""
+    service, clock = notifications
+    service.settings = service.settings.model_copy(update={"notice_max_age_hours": 48})
+    account, user = f"acc-{uuid.uuid4().hex[:8]}", f"u-{uuid.uuid4().hex[:8]}"
+    email = f"{user}@example.com"
+    await register(service, account, user, email)
+    old = top_up(account).model_copy(update={"occurred_at": clock.now() - timedelta(hours=49)})
+    await service.on_event(envelope(old), old)
+    assert await service.send_due() == 0
+    assert (await service.inbox_page(user, limit=5, offset=0))["total"] == 0
+    fresh = top_up(account).model_copy(update={"occurred_at": clock.now() - timedelta(hours=47)})
+    await service.on_event(envelope(fresh), fresh)
+    assert await service.send_due() == 1
+    assert len(catcher.messages(to=email)) == 1

@@ -223,6 +223,13 @@ class NotificationsService:
             facts[("login", event.session_id)] = {
                 "new_device": await self._new_device(envelope, event)
             }
+        if self.clock.now() - event.occurred_at > timedelta(
+            hours=self.settings.notice_max_age_hours
+        ):
+            # Long past: on a first deploy (or a new topic) the consumer reads a topic from
+            # its start, and nobody wants a mail about a lead assigned last year.
+            log.info("notice skipped: event too old", event_id=envelope.id, type=event.event_type)
+            return
         notices = decide_notices(event, facts)
         for notice in notices:
             await self._notify(envelope.id, notice)

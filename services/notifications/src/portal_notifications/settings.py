@@ -44,6 +44,8 @@ class NotificationsSettings(ServiceSettings):
     on another topic) waits this long for them before it counts as a failure."""
     platform_account_id: str = "platform"
     """Identity's account of the platform's own staff (told of tickets, leads, care)."""
+    notice_max_age_hours: float = Field(48.0, gt=0)
+    """Events older than this update what notifications knows but tell nobody."""
     care_reminder_hour: int = Field(7, ge=0, le=23)
     """From this hour of the business day on, caretakers get that day's care reminder."""
     care_reminder_poll_seconds: float = Field(300.0, gt=0)
