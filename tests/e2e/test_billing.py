@@ -169,6 +169,45 @@ def test_upgrade_on_day_100_charges_the_previewed_amount(platform, clock):
     assert balance(c) == before - preview["charge"]
 
 
+def test_upgrade_buying_12_months_invoices_the_difference_and_the_months_once(platform):
+    url = platform["url"]
+    c = Customer(url)
+    fund(c, url, 10_000_000)
+    assert pay(c, order(c)["id"]).json()["status"] == "paid"
+    sub = eventually(lambda: c.http.get("/api/v1/subscriptions").json()["items"])[0]
+    path = f"/api/v1/subscriptions/{sub['id']}"
+    preview = c.http.get(
+        f"{path}/upgrade-preview", params={"plan_id": "host-prem", "months": 12}
+    ).json()
+    # Both parts: the difference to the current end, and 12 months of premium (10% off).
+    assert preview["months"] == 12 and preview["extension"] == 400_000 * 12 * 90 // 100
+    assert preview["amount_due"] == preview["charge"] + preview["extension"]
+    ends_on = date.fromisoformat(sub["ends_on"])
+    assert preview["new_ends_on"] == ends_on.replace(year=ends_on.year + 1).isoformat()
+    problem(
+        c.http.get(f"{path}/upgrade-preview", params={"plan_id": "host-prem", "months": 5}),
+        422,
+        "period_not_allowed",
+    )
+    problem(
+        c.http.get(f"{path}/upgrade-preview", params={"plan_id": "host-prem", "months": -1}), 400
+    )
+    before = balance(c)
+    body = {"plan_id": "host-prem", "months": 12, "expected_charge": preview["amount_due"]}
+    headers = {"Idempotency-Key": f"up-{uuid.uuid4()}"}
+    first = c.http.post(f"{path}/upgrade", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    again = c.http.post(f"{path}/upgrade", json=body, headers=headers)  # a retried request
+    assert again.status_code == 201, again.text
+    assert again.json()["id"] == first.json()["id"] and again.json()["status"] == "paid"
+    assert first.json()["total"] == preview["amount_due"]  # one invoice with both parts
+    assert balance(c) == before - preview["amount_due"]  # charged once
+    after = eventually(
+        lambda: (s := c.http.get(path).json())["tier"] == "premium" and s, what="the upgrade"
+    )
+    assert after["ends_on"] == preview["new_ends_on"]
+
+
 def test_partial_payment_then_continue_by_bank_transfer_with_over_payment(platform):
     url = platform["url"]
     c = Customer(url)

@@ -86,6 +86,7 @@ class BillingPart:
                     **subs[event.subscription_id],
                     "plan_name": event.to_plan_name,
                     "tier": event.to_tier,
+                    "ends_on": event.ends_on.isoformat(),  # moves when months were bought
                 }
             case SubscriptionExpiring() if event.subscription_id in subs:
                 subs[event.subscription_id] = {**subs[event.subscription_id], "notice": True}
@@ -152,7 +153,7 @@ class BillingPart:
                 if isinstance(event, SubscriptionRenewed):
                     row[2], row[3] = "active", event.ends_on.isoformat()
                 elif isinstance(event, PlanUpgraded):
-                    row[1] = event.to_tier
+                    row[1], row[3] = event.to_tier, event.ends_on.isoformat()
                 else:
                     row[2] = "expired"
                 return {"$set": {f"subscriptions.{event.subscription_id}": row}}

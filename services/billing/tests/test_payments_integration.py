@@ -12,7 +12,14 @@ import pytest
 
 from portal_billing import domain, streams
 from portal_billing.deps import PaymentInProgress
-from portal_billing.models import InvoiceOut, InvoiceRowOut, PayIn, RefundIn, SubscriptionOut
+from portal_billing.models import (
+    InvoiceOut,
+    InvoiceRowOut,
+    PayIn,
+    RefundIn,
+    SubscriptionOut,
+    UpgradeIn,
+)
 from portal_billing.wallet import WalletUnavailable
 from portal_chassis.auth import Principal
 from portal_chassis.decider import DomainError
@@ -73,6 +80,35 @@ async def test_the_same_order_request_twice_issues_one_invoice(billing):
     assert err.value.code == "idempotency_key_reused"
     listed = await b.service.list_invoices(b.owner, status=None, kind=None, limit=10, offset=0)
     assert listed.total == 1
+
+
+async def test_an_upgrade_buying_months_charges_one_invoice_once(billing):
+    b = billing
+    await fund(b, 20_000_000)
+    bought = await b.service.place_order(b.owner, "host-pro", 12, None)
+    await b.service.pay(b.owner, bought.id, paying(), "buy")
+    sub_id = (await b.service.invoice(b.owner, bought.id)).subscription_id
+    before = await b.service.subscription(b.owner, sub_id)
+    assert before.ends_on is not None
+    preview = await b.service.upgrade_preview(b.owner, sub_id, "host-prem", 12)
+    assert preview.extension == 4_320_000 and preview.months == 12
+    assert preview.amount_due == preview.charge + preview.extension
+    assert preview.new_ends_on == before.ends_on.replace(year=before.ends_on.year + 1)
+    start = await balance(b)
+    body = UpgradeIn(plan_id="host-prem", months=12, expected_charge=preview.amount_due)
+    first = await b.service.upgrade(b.owner, sub_id, body, "up-12")
+    again = await b.service.upgrade(b.owner, sub_id, body, "up-12")  # a retried request
+    assert first.id == again.id and again.status == "paid"
+    assert first.total == preview.amount_due
+    assert [line.amount for line in first.lines][-1] < 0  # the 10% discount line
+    assert await balance(b) == start - preview.amount_due  # debited once
+    after = await b.service.subscription(b.owner, sub_id)
+    assert after.tier == "premium" and after.ends_on == preview.new_ends_on
+    # The same body under another key is a new request: premium is already the plan.
+    with pytest.raises(DomainError) as err:
+        await b.service.upgrade(b.owner, sub_id, body, "up-12-again")
+    assert err.value.code == "downgrade_not_allowed"
+    assert await balance(b) == start - preview.amount_due
 
 
 @pytest.mark.parametrize("keys", ["none", "distinct", "same"])

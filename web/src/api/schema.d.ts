@@ -3798,11 +3798,21 @@ export interface components {
             to_tier: "support" | "professional" | "premium";
             credit: number;
             charge: number;
+            /** @default 0 */
+            months?: number;
+            /** @default 0 */
+            extension?: number;
+            ends_on?: string | null;
         };
         /** UpgradeIn */
         UpgradeIn: {
             /** Plan Id */
             plan_id: string;
+            /**
+             * Months
+             * @default 0
+             */
+            months?: number;
             /**
              * Pay From Wallet
              * @default true
@@ -3826,6 +3836,11 @@ export interface components {
             period_days: number;
             credit: number;
             charge: number;
+            /** @default 0 */
+            months?: number;
+            /** @default 0 */
+            extension?: number;
+            new_ends_on?: string | null;
             amount_due: number;
             currency: string;
             rounding: string;
@@ -7874,7 +7889,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12767,7 +12782,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12895,7 +12910,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13014,7 +13029,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13209,7 +13224,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15075,7 +15090,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15259,7 +15274,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15374,7 +15389,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15488,7 +15503,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15607,7 +15622,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15929,7 +15944,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -16133,7 +16148,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -16248,7 +16263,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -19308,7 +19323,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -19427,7 +19442,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -19546,7 +19561,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `category_mismatch`, `currency_mismatch`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `category_mismatch`, `currency_mismatch`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -19579,6 +19594,7 @@ export interface operations {
         parameters: {
             query: {
                 plan_id: string;
+                months?: number;
             };
             header?: never;
             path: {
@@ -19642,7 +19658,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `category_mismatch`, `currency_mismatch`, `downgrade_not_allowed`, `idempotency_key_reused`, `plan_not_available`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `category_mismatch`, `currency_mismatch`, `downgrade_not_allowed`, `idempotency_key_reused`, `period_not_allowed`, `plan_not_available`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -236,8 +236,9 @@ class SubscriptionsController(Controller):
         plan_id: Annotated[str, QueryParameter(min_length=1, max_length=60)],
         principal: Caller,
         deps: BillingDeps,
+        months: Annotated[int, QueryParameter(ge=0, le=120)] = 0,
     ) -> UpgradePreviewOut:
-        return await orders.upgrade_preview(deps, principal, subscription_id, plan_id)
+        return await orders.upgrade_preview(deps, principal, subscription_id, plan_id, months)
 
     @post("/{subscription_id:str}/upgrade", status_code=201, guards=[payer_guard])
     async def upgrade(
