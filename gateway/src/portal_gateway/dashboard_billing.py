@@ -1,7 +1,9 @@
 """The billing part of the dashboards.
 
-Customer: active services, end-of-contract notices with the days left (shown to every
-user of the account, its staff users included), open invoices and payment claims.
+Customer: end-of-contract notices with the days left (shown to every user of the account,
+its staff users included); active services, open invoices and payment claims (owner and
+admins only).
+
 Staff: active subscriptions by category and tier, expiring soon, orders per month for
 the last 12 months, and payment claims past their 24-hour review.
 """
@@ -199,12 +201,13 @@ class BillingPart:
                 )
         section: dict[str, Any] = {
             "subscription_notices": sorted(notices, key=lambda n: n["days_left"]),
-            "services": {
+        }
+        # An account's staff user sees the expiry notice only: the contracts are not theirs.
+        if principal.manages_account or principal.is_staff:
+            section["services"] = {
                 "active": sum(1 for s in services if s["status"] == "active"),
                 "items": sorted(services, key=lambda s: s["ends_on"]),
-            },
-        }
-        if principal.manages_account or principal.is_staff:
+            }
             invoices = billing.get("open_invoices", {})
             claims = billing.get("claims", {})
             section["open_invoices"] = {

@@ -168,7 +168,7 @@ class DashboardRepair(Answer):
 
 class CustomerDashboard(Answer):
     """One account's dashboard. Sections a user may not see (an account's staff users see
-    notices and services, not money) are left out rather than empty."""
+    expiry notices, not services or money) are left out rather than empty."""
 
     account_id: str
     updated_at: datetime | None = None

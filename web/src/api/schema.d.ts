@@ -3731,6 +3731,8 @@ export interface components {
              * @default true
              */
             pay_from_wallet?: boolean;
+            /** @default null */
+            payment?: components["schemas"]["PayIn"] | null;
         };
         /** SettingsIn */
         SettingsIn: {
@@ -3818,6 +3820,8 @@ export interface components {
              * @default true
              */
             pay_from_wallet?: boolean;
+            /** @default null */
+            payment?: components["schemas"]["PayIn"] | null;
             /**
              * Expected Charge
              * @default null
@@ -7950,7 +7954,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7977,7 +7981,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8017,7 +8021,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8053,7 +8057,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8095,7 +8099,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8131,7 +8135,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -19119,7 +19123,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -19146,7 +19150,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -19186,7 +19190,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -19222,7 +19226,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -19323,7 +19327,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -19397,7 +19401,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            /** @description Signed in, but not allowed. Codes: `email_unverified`, `forbidden`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -19442,7 +19446,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -19516,7 +19520,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            /** @description Signed in, but not allowed. Codes: `email_unverified`, `forbidden`. */
             403: {
                 headers: {
                     [name: string]: unknown;

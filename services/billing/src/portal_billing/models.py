@@ -53,9 +53,21 @@ class OrderIn(Strict):
     months: Months
 
 
+class PayIn(Strict):
+    method: Literal["wallet", "sandbox", "bank_transfer"] = "wallet"
+    amount: StrictInt | None = Field(None, gt=0)
+    """Less than what is due is a partial payment; omitted: everything due."""
+
+
 class RenewIn(Strict):
     months: Months
     pay_from_wallet: StrictBool = True
+    """Without `payment`: pay everything from the wallet at once, and withdraw the new
+    invoice when the balance is short (false: leave the invoice to pay later)."""
+    payment: PayIn | None = None
+    """The payment method chosen first (wallet, bank transfer with a VietQR, or a part of
+    the total): the invoice is paid that way and stays open for the rest, even when the
+    wallet is short. Replaces `pay_from_wallet`."""
 
 
 class AutoRenewIn(Strict):
@@ -70,15 +82,11 @@ class UpgradeIn(Strict):
     """Months to buy at the new plan's price after the current end date (a period the plan
     is sold for); 0: upgrade to the current end date only."""
     pay_from_wallet: StrictBool = True
+    payment: PayIn | None = None
+    """As for a renewal: the payment method chosen first."""
     expected_charge: StrictInt | None = Field(None, ge=0)
     """The previewed `amount_due`; if the price moved since (a day passed), the upgrade
     stops."""
-
-
-class PayIn(Strict):
-    method: Literal["wallet", "sandbox", "bank_transfer"] = "wallet"
-    amount: StrictInt | None = Field(None, gt=0)
-    """Less than what is due is a partial payment; omitted: everything due."""
 
 
 class ClaimIn(Strict):

@@ -23,6 +23,7 @@ from portal_billing.deps import (
 from portal_billing.domain import Invoice, Plan
 from portal_billing.models import (
     InvoiceOut,
+    PayIn,
     RenewIn,
     UpgradeIn,
     UpgradePreviewOut,
@@ -174,10 +175,10 @@ async def renew(
     deps: Deps, principal: Principal, subscription_id: str, data: RenewIn, key: str | None
 ) -> InvoiceOut:
     sub = await streams.own_subscription(deps, principal, subscription_id)
+    # A retired plan is only no longer sold to new customers: its subscribers renew it.
     plan = await streams.plan(deps, sub.plan_id)
-    if plan.status != "active":
-        raise DomainError("plan_not_available", "this plan is retired; order a current one")
     price = plan.price(data.months)
+    _check_payment(principal, data.payment, price)
     base = domain.renewal_base(sub, today(deps))
     lines = order_lines(plan, data.months, price, f" (renewal from {base.isoformat()})")
     state = await issue(
@@ -193,7 +194,7 @@ async def renew(
         months=data.months,
         lines=lines,
     )
-    return await _pay_now_if_asked(deps, principal, state, data.pay_from_wallet, key)
+    return await _settle(deps, principal, state, data, key)
 
 
 async def upgrade_preview(
@@ -234,7 +235,7 @@ async def upgrade(
         # A retry answers the first result: quoting again would refuse the upgrade done.
         state, version = await deps.invoices.load(domain.invoice_stream(done))
         if version > 0:
-            return await _pay_now_if_asked(deps, principal, state, data.pay_from_wallet, key)
+            return await _settle(deps, principal, state, data, key)
     new = await streams.plan(deps, data.plan_id)
     quote = domain.upgrade_quote(sub, new, today(deps), data.months)
     if data.expected_charge is not None and data.expected_charge != quote.total:
@@ -243,6 +244,7 @@ async def upgrade(
             "the upgrade price changed since the preview; preview again",
             charge=quote.total,
         )
+    _check_payment(principal, data.payment, quote.total)
     lines = (
         InvoiceLine(
             description=f"{new.name}: {quote.remaining_days} remaining days",
@@ -273,7 +275,35 @@ async def upgrade(
         upgrade_credit=quote.credit,
         upgrade_extension=quote.extension,
     )
-    return await _pay_now_if_asked(deps, principal, state, data.pay_from_wallet, key)
+    return await _settle(deps, principal, state, data, key)
+
+
+def _check_payment(principal: Principal, payment: PayIn | None, total: int) -> None:
+    """Before anything is issued: a chosen payment that could never be made changes nothing."""
+    if payment is None:
+        return
+    principal.require_verified_email()
+    if payment.amount is not None and payment.amount > total:
+        raise DomainError("amount_exceeds_due", "pay at most the invoice's total", amount_due=total)
+
+
+async def _settle(
+    deps: Deps, principal: Principal, state: Invoice, data: RenewIn | UpgradeIn, key: str | None
+) -> InvoiceOut:
+    if data.payment is None:
+        return await _pay_now_if_asked(deps, principal, state, data.pay_from_wallet, key)
+    if state.due == 0:
+        return await queries.invoice_answer(deps, state.invoice_id)
+    try:
+        # The same use case as paying the invoice later: one payment per request key.
+        return await payments.pay(deps, principal, state.invoice_id, data.payment, key)
+    except DomainError as exc:
+        if exc.code != "insufficient_balance":
+            raise
+        # Chosen, not defaulted: the invoice stays open, to be paid another way; the
+        # problem names it (the wallet's own status and code are kept).
+        exc.extra = {**exc.extra, "invoice_id": state.invoice_id}
+        raise
 
 
 async def _pay_now_if_asked(
