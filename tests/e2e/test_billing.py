@@ -8,8 +8,9 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -100,6 +101,13 @@ def test_buy_professional_for_12_months_paid_from_the_wallet(platform, staff):
     )
     assert again.status_code == 200 and again.json()["invoice_number"] == r.json()["invoice_number"]
     assert balance(c) == 3_000_000 - PRO_12
+    # The account's own orders chart: 12 months of the business's calendar, this one last.
+    month = f"{datetime.now(ZoneInfo('Asia/Ho_Chi_Minh')):%Y-%m}"
+    chart = eventually(
+        lambda: (b := c.dashboard()).get("orders_chart", [{}])[-1].get("spent") and b,
+        what="the orders chart",
+    )["orders_chart"]
+    assert len(chart) == 12 and chart[-1] == {"month": month, "orders": 1, "spent": PRO_12}
 
     contracts = eventually(lambda: c.http.get("/api/v1/contracts").json()["items"], what="contract")
     (contract,) = contracts
@@ -261,7 +269,7 @@ def test_renewing_a_retired_plan_with_the_payment_method_chosen_first(platform, 
     assert renewed["plan_id"] == plan_id
     added = date.fromisoformat(renewed["ends_on"]) - date.fromisoformat(sub["ends_on"])
     assert 89 <= added.days <= 92  # three months
-    # The wallet chosen but short (570,000 for 6 months, 200,000 held): the invoice stays
+    # The wallet chosen but short (600,000 for 6 months, 200,000 held): the invoice stays
     # open to pay another way, and nothing left the wallet.
     short = problem(
         post_keyed(c, f"{path}/renew", {"months": 6, "payment": {"method": "wallet"}}, "r6"),
@@ -269,7 +277,7 @@ def test_renewing_a_retired_plan_with_the_payment_method_chosen_first(platform, 
         "insufficient_balance",
     )
     kept = c.http.get(f"/api/v1/invoices/{short['invoice_id']}").json()
-    assert (kept["status"], kept["total"]) == ("unpaid", 570_000)
+    assert (kept["status"], kept["total"]) == ("unpaid", 600_000)
     assert balance(c) == 200_000
     assert c.http.post(f"/api/v1/invoices/{kept['id']}/cancel").status_code == 200
     # Bank transfer chosen first: the answer carries the VietQR to pay the whole invoice.

@@ -4680,6 +4680,12 @@ export interface components {
         PreferencesOut: {
             categories: components["schemas"]["CategoryOut"][];
         };
+        /** AccountOrdersMonth */
+        AccountOrdersMonth: {
+            month: string;
+            orders: number;
+            spent: number;
+        };
         /** CustomerDashboard */
         CustomerDashboard: {
             account_id: string;
@@ -4688,6 +4694,7 @@ export interface components {
             recent_transactions?: components["schemas"]["DashboardTransaction"][] | null;
             subscription_notices?: components["schemas"]["ExpiryNotice"][] | null;
             services?: components["schemas"]["DashboardServices"] | null;
+            orders_chart?: components["schemas"]["AccountOrdersMonth"][] | null;
             open_invoices?: components["schemas"]["DashboardInvoices"] | null;
             payment_claims?: components["schemas"]["DashboardClaims"] | null;
             loyalty?: components["schemas"]["DashboardLoyalty"] | null;
