@@ -7,8 +7,9 @@ import base64
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -48,6 +49,17 @@ def pay(customer: Customer, invoice_id: str, **body: Any) -> httpx.Response:
     )
 
 
+def post_keyed(customer: Customer, path: str, body: dict[str, Any], key: str) -> httpx.Response:
+    """A keyed write, sent again on a 503 as a client would (a loaded machine can make the
+    gateway give up first): the key makes the copies one request."""
+    for _ in range(4):
+        r = customer.http.post(path, json=body, headers={"Idempotency-Key": key})
+        if r.status_code != 503:
+            break
+        time.sleep(2)
+    return r
+
+
 @pytest.fixture
 def staff(platform) -> httpx.Client:
     return admin_client(platform["url"])
@@ -75,6 +87,13 @@ def test_buy_professional_for_12_months_paid_from_the_wallet(platform, staff):
     )
     assert again.status_code == 200 and again.json()["invoice_number"] == r.json()["invoice_number"]
     assert balance(c) == 3_000_000 - PRO_12
+    # The account's own orders chart: 12 months of the business's calendar, this one last.
+    month = f"{datetime.now(ZoneInfo('Asia/Ho_Chi_Minh')):%Y-%m}"
+    chart = eventually(
+        lambda: (b := c.dashboard()).get("orders_chart", [{}])[-1].get("spent") and b,
+        what="the orders chart",
+    )["orders_chart"]
+    assert len(chart) == 12 and chart[-1] == {"month": month, "orders": 1, "spent": PRO_12}
 
     contracts = eventually(lambda: c.http.get("/api/v1/contracts").json()["items"], what="contract")
     (contract,) = contracts
@@ -153,6 +172,112 @@ def test_upgrade_on_day_100_charges_the_previewed_amount(platform, clock):
     )
     assert "only be upgraded" in body["detail"]
     assert balance(c) == before - preview["charge"]
+
+
+def test_upgrade_buying_12_months_invoices_the_difference_and_the_months_once(platform):
+    url = platform["url"]
+    c = Customer(url)
+    fund(c, url, 10_000_000)
+    assert pay(c, order(c)["id"]).json()["status"] == "paid"
+    sub = eventually(lambda: c.http.get("/api/v1/subscriptions").json()["items"])[0]
+    path = f"/api/v1/subscriptions/{sub['id']}"
+    preview = c.http.get(
+        f"{path}/upgrade-preview", params={"plan_id": "host-prem", "months": 12}
+    ).json()
+    # Both parts: the difference to the current end, and 12 months of premium (10% off).
+    assert preview["months"] == 12 and preview["extension"] == 400_000 * 12 * 90 // 100
+    assert preview["amount_due"] == preview["charge"] + preview["extension"]
+    ends_on = date.fromisoformat(sub["ends_on"])
+    assert preview["new_ends_on"] == ends_on.replace(year=ends_on.year + 1).isoformat()
+    problem(
+        c.http.get(f"{path}/upgrade-preview", params={"plan_id": "host-prem", "months": 5}),
+        422,
+        "period_not_allowed",
+    )
+    problem(
+        c.http.get(f"{path}/upgrade-preview", params={"plan_id": "host-prem", "months": -1}), 400
+    )
+    before = balance(c)
+    body = {"plan_id": "host-prem", "months": 12, "expected_charge": preview["amount_due"]}
+    key = f"up-{uuid.uuid4()}"
+    first = post_keyed(c, f"{path}/upgrade", body, key)
+    assert first.status_code == 201, first.text
+    again = post_keyed(c, f"{path}/upgrade", body, key)  # a retried request
+    assert again.status_code == 201, again.text
+    assert again.json()["id"] == first.json()["id"] and again.json()["status"] == "paid"
+    assert first.json()["total"] == preview["amount_due"]  # one invoice with both parts
+    assert balance(c) == before - preview["amount_due"]  # charged once
+    after = eventually(
+        lambda: (s := c.http.get(path).json())["tier"] == "premium" and s, what="the upgrade"
+    )
+    assert after["ends_on"] == preview["new_ends_on"]
+
+
+def test_renewing_a_retired_plan_with_the_payment_method_chosen_first(platform, staff):
+    url = platform["url"]
+    code = f"VPS-{uuid.uuid4().hex[:6].upper()}"
+    terms = {"name": "VPS Basic", "category": code.lower(), "tier": "support"}
+    periods = [{"months": 1}, {"months": 3}, {"months": 6}]
+    r = staff.post(
+        "/api/v1/plans", json={"code": code, **terms, "monthly_price": 100_000, "periods": periods}
+    )
+    assert r.status_code == 201, r.text
+    plan_id = r.json()["plan_id"]
+    c = Customer(url)
+    fund(c, url, 400_000)
+    assert pay(c, order(c, plan_id, 1)["id"]).json()["status"] == "paid"
+    sub = eventually(lambda: c.http.get("/api/v1/subscriptions").json()["items"])[0]
+    path = f"/api/v1/subscriptions/{sub['id']}"
+    # Retired: not sold to new customers, but its subscribers keep renewing it.
+    assert staff.post(f"/api/v1/plans/{plan_id}/retire").json()["status"] == "retired"
+    problem(
+        c.http.post("/api/v1/orders", json={"plan_id": plan_id, "months": 1}),
+        422,
+        "plan_not_available",
+    )
+    # In parts: 100,000 of 300,000 from the wallet now; a retried request pays nothing more.
+    body = {"months": 3, "payment": {"method": "wallet", "amount": 100_000}}
+    key = f"renew-{uuid.uuid4()}"
+    first = post_keyed(c, f"{path}/renew", body, key)
+    assert first.status_code == 201, first.text
+    again = post_keyed(c, f"{path}/renew", body, key)
+    assert again.json()["id"] == first.json()["id"]
+    assert (again.json()["status"], again.json()["paid"]) == ("partially_paid", 100_000)
+    assert balance(c) == 200_000
+    # The rest by bank transfer with the VietQR; when it arrives, the plan goes on 3 months.
+    r = c.http.post(f"/api/v1/invoices/{first.json()['id']}/pay", json={"method": "bank_transfer"})
+    request = r.json()["payment_request"]
+    assert request["amount"] == 200_000 and request["payment"]["qr_payload"].startswith("000201")
+    assert webhook(url, paid(request["payment"]["reference"], 200_000)).status_code == 200
+    renewed = eventually(
+        lambda: (s := c.http.get(path).json())["ends_on"] != sub["ends_on"] and s, what="renewal"
+    )
+    assert renewed["plan_id"] == plan_id
+    added = date.fromisoformat(renewed["ends_on"]) - date.fromisoformat(sub["ends_on"])
+    assert 89 <= added.days <= 92  # three months
+    # The wallet chosen but short (600,000 for 6 months, 200,000 held): the invoice stays
+    # open to pay another way, and nothing left the wallet.
+    short = problem(
+        post_keyed(c, f"{path}/renew", {"months": 6, "payment": {"method": "wallet"}}, "r6"),
+        422,
+        "insufficient_balance",
+    )
+    kept = c.http.get(f"/api/v1/invoices/{short['invoice_id']}").json()
+    assert (kept["status"], kept["total"]) == ("unpaid", 600_000)
+    assert balance(c) == 200_000
+    assert c.http.post(f"/api/v1/invoices/{kept['id']}/cancel").status_code == 200
+    # Bank transfer chosen first: the answer carries the VietQR to pay the whole invoice.
+    r = post_keyed(c, f"{path}/renew", {"months": 1, "payment": {"method": "bank_transfer"}}, "qr")
+    assert r.status_code == 201, r.text
+    assert r.json()["payment_request"]["payment"]["qr_payload"].startswith("000201")
+    assert r.json()["status"] == "unpaid" and balance(c) == 200_000
+    # Bad parts are refused and issue nothing.
+    invoices = c.http.get("/api/v1/invoices").json()["total"]
+    too_much = {"months": 1, "payment": {"method": "wallet", "amount": 100_001}}
+    problem(c.http.post(f"{path}/renew", json=too_much), 422, "amount_exceeds_due")
+    problem(c.http.post(f"{path}/renew", json={"months": 1, "payment": {"amount": 0}}), 400)
+    problem(c.http.post(f"{path}/renew", json={"months": 1, "payment": {"method": "cash"}}), 400)
+    assert c.http.get("/api/v1/invoices").json()["total"] == invoices
 
 
 def test_partial_payment_then_continue_by_bank_transfer_with_over_payment(platform):
@@ -337,7 +462,21 @@ def test_expiry_notice_at_15_days_for_owner_and_staff_users(platform, clock):
     assert seen["days_left"] == 15 and seen["kind"] == "expiring"
     assert seen["contract_number"] == sub["contract_number"]
     assert notice(member)["days_left"] == 15  # the account's staff users see it too
-    assert "open_invoices" not in member.get("/api/v1/dashboard").json()  # but not billing
+    board = member.get("/api/v1/dashboard").json()
+    assert "open_invoices" not in board and "services" not in board  # but not billing
+    # Nor the subscriptions, contracts, their amounts and documents (issue 18).
+    for path in (
+        "/api/v1/subscriptions",
+        f"/api/v1/subscriptions/{sub['id']}",
+        f"/api/v1/subscriptions/{sub['id']}/upgrade-preview?plan_id=host-pro",
+        "/api/v1/contracts",
+        f"/api/v1/contracts/{sub['id']}",
+        f"/api/v1/contracts/{sub['id']}/documents/terms.pdf",
+        "/api/v1/invoices",
+        "/api/v1/purchases",
+    ):
+        problem(member.get(path), 403, "forbidden")
+    assert "services" in c.dashboard()  # the owner still has them
     clock(timedelta(days=(ends_on - date.today()).days))
     expired = eventually(
         lambda: c.http.get(f"/api/v1/subscriptions/{sub['id']}").json()["status"] == "expired",

@@ -60,13 +60,21 @@ class StreamStarts:
             await self.collection.insert_one({"_id": key, "fp": fingerprint, self.id_field: new_id})
             return new_id
         except DuplicateKeyError:
-            earlier = await self.collection.find_one({"_id": key})
+            earlier = await self.earlier(key, fingerprint)
         assert earlier is not None  # entries are never deleted
-        if earlier.get("fp", fingerprint) != fingerprint:
+        return earlier
+
+    async def earlier(self, key: str, fingerprint: str) -> str | None:
+        """The id the first request under `key` chose, None if there was none: a retry
+        looks first when the first request changed what its checks would now refuse."""
+        found = await self.collection.find_one({"_id": key})
+        if found is None:
+            return None
+        if found.get("fp", fingerprint) != fingerprint:
             raise DomainError(
                 "idempotency_key_reused", "this Idempotency-Key was used for another request"
             )
-        return str(earlier[self.id_field])
+        return str(found[self.id_field])
 
     async def start(
         self,

@@ -1,7 +1,9 @@
 """The billing part of the dashboards.
 
-Customer: active services, end-of-contract notices with the days left (shown to every
-user of the account, its staff users included), open invoices and payment claims.
+Customer: end-of-contract notices with the days left (shown to every user of the account,
+its staff users included); active services, open invoices and payment claims (owner and
+admins only).
+
 Staff: active subscriptions by category and tier, expiring soon, orders per month for
 the last 12 months, and payment claims past their 24-hour review.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from portal_chassis.auth import Principal
 from portal_chassis.clock import Clock, clock_from_env
@@ -32,6 +35,8 @@ from portal_contracts.events.billing import (
 )
 
 EXPIRING_DAYS = 15
+BUSINESS_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+"""Per-month charts follow the business's calendar, not UTC (the design's default zone)."""
 
 
 def _day(value: Any) -> date:
@@ -44,6 +49,25 @@ def _months_back(today: date, count: int) -> list[str]:
         months.append(f"{year:04d}-{month:02d}")
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     return list(reversed(months))
+
+
+def today_in_business_zone(now: datetime) -> date:
+    return now.astimezone(BUSINESS_ZONE).date()
+
+
+def _chart_update(chart: dict[str, list[int]], event: DomainEvent) -> dict[str, list[int]] | None:
+    """The account's orders and spending per month (of the business's calendar): an order
+    counts in the month it was placed, money in the month it was applied."""
+    if isinstance(event, InvoiceIssued):
+        index, value = 0, 1
+    elif isinstance(event, InvoicePaymentRecorded) and event.applied > 0:
+        index, value = 1, event.applied
+    else:
+        return None
+    month = f"{today_in_business_zone(event.occurred_at):%Y-%m}"
+    row = list(chart.get(month, [0, 0]))
+    row[index] += value
+    return {**chart, month: row}
 
 
 class BillingPart:
@@ -63,6 +87,7 @@ class BillingPart:
         subs = dict(billing.get("subscriptions", {}))
         invoices = dict(billing.get("open_invoices", {}))
         claims = dict(billing.get("claims", {}))
+        chart = _chart_update(billing.get("orders_chart", {}), event)
         match event:
             case SubscriptionStarted():
                 subs[event.subscription_id] = {
@@ -86,6 +111,7 @@ class BillingPart:
                     **subs[event.subscription_id],
                     "plan_name": event.to_plan_name,
                     "tier": event.to_tier,
+                    "ends_on": event.ends_on.isoformat(),  # moves when months were bought
                 }
             case SubscriptionExpiring() if event.subscription_id in subs:
                 subs[event.subscription_id] = {**subs[event.subscription_id], "notice": True}
@@ -129,14 +155,16 @@ class BillingPart:
                     "reason": event.reason,
                 }
             case _:
-                return None
-        return {
-            "$set": {
-                "billing.subscriptions": subs,
-                "billing.open_invoices": invoices,
-                "billing.claims": claims,
-            }
+                if chart is None:
+                    return None
+        changes: dict[str, Any] = {
+            "billing.subscriptions": subs,
+            "billing.open_invoices": invoices,
+            "billing.claims": claims,
         }
+        if chart is not None:
+            changes["billing.orders_chart"] = chart
+        return {"$set": changes}
 
     async def staff_update(
         self, doc: dict[str, Any], envelope: EventEnvelope, event: DomainEvent
@@ -152,7 +180,7 @@ class BillingPart:
                 if isinstance(event, SubscriptionRenewed):
                     row[2], row[3] = "active", event.ends_on.isoformat()
                 elif isinstance(event, PlanUpgraded):
-                    row[1] = event.to_tier
+                    row[1], row[3] = event.to_tier, event.ends_on.isoformat()
                 else:
                     row[2] = "expired"
                 return {"$set": {f"subscriptions.{event.subscription_id}": row}}
@@ -198,12 +226,18 @@ class BillingPart:
                 )
         section: dict[str, Any] = {
             "subscription_notices": sorted(notices, key=lambda n: n["days_left"]),
-            "services": {
+        }
+        # An account's staff user sees the expiry notice only: the contracts are not theirs.
+        if principal.manages_account or principal.is_staff:
+            chart = billing.get("orders_chart", {})
+            section["orders_chart"] = [
+                {"month": m, "orders": chart.get(m, [0, 0])[0], "spent": chart.get(m, [0, 0])[1]}
+                for m in _months_back(today_in_business_zone(self.clock.now()), 12)
+            ]
+            section["services"] = {
                 "active": sum(1 for s in services if s["status"] == "active"),
                 "items": sorted(services, key=lambda s: s["ends_on"]),
-            },
-        }
-        if principal.manages_account or principal.is_staff:
+            }
             invoices = billing.get("open_invoices", {})
             claims = billing.get("claims", {})
             section["open_invoices"] = {

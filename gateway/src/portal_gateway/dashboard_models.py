@@ -166,9 +166,19 @@ class DashboardRepair(Answer):
     branch_id: str | None = None
 
 
+class AccountOrdersMonth(Answer):
+    """One month of the account's orders chart (the business's calendar)."""
+
+    month: str
+    orders: int
+    """Orders placed (new, renewal, upgrade)."""
+    spent: int
+    """Money applied to its invoices that month, in the minor unit."""
+
+
 class CustomerDashboard(Answer):
     """One account's dashboard. Sections a user may not see (an account's staff users see
-    notices and services, not money) are left out rather than empty."""
+    expiry notices, not services or money) are left out rather than empty."""
 
     account_id: str
     updated_at: datetime | None = None
@@ -176,6 +186,8 @@ class CustomerDashboard(Answer):
     recent_transactions: list[DashboardTransaction] | None = None
     subscription_notices: list[ExpiryNotice] | None = None
     services: DashboardServices | None = None
+    orders_chart: list[AccountOrdersMonth] | None = None
+    """The last 12 months, oldest first (owner and admins)."""
     open_invoices: DashboardInvoices | None = None
     payment_claims: DashboardClaims | None = None
     loyalty: DashboardLoyalty | None = None

@@ -492,6 +492,68 @@ def test_upgrade_on_day_100_credits_unused_value_and_charges_the_difference() ->
     assert after.ends_on == date(2027, 1, 10)
 
 
+def test_an_upgrade_that_buys_12_months_charges_the_difference_plus_the_new_price() -> None:
+    sub = started()  # 2026-01-10 .. 2027-01-10, paid 2,160,000
+    day_100 = TODAY + timedelta(days=100)
+    plain = upgrade_quote(sub, PREMIUM, day_100)
+    quote = upgrade_quote(sub, PREMIUM, day_100, months=12)
+    # The same pro-rata part as without months, plus 12 months of premium (10% off).
+    assert (quote.credit, quote.charge) == (plain.credit, plain.charge)
+    assert quote.extension == PREMIUM.price(12) == 4_320_000
+    assert quote.total == plain.charge + 4_320_000
+    assert quote.ends_on == date(2028, 1, 10) and plain.ends_on == sub.ends_on
+    with pytest.raises(DomainError) as err:
+        upgrade_quote(sub, PREMIUM, day_100, months=5)
+    assert err.value.code == "period_not_allowed"
+    # When the invoice is paid, the plan changes at once and the end date moves 12 months.
+    paid_upgrade = domain.ApplyUpgrade(
+        now=NOW,
+        today=day_100,
+        invoice_id="inv-u",
+        plan=PREMIUM,
+        credit=quote.credit,
+        charge=quote.charge,
+        months=12,
+        extension=quote.extension,
+    )
+    (event,) = decide_subscription(paid_upgrade, sub)
+    assert isinstance(event, PlanUpgraded)
+    assert (event.ends_on, event.months, event.extension) == (date(2028, 1, 10), 12, 4_320_000)
+    after = subscription_decider.fold(sub, [event])
+    assert after.ends_on == date(2028, 1, 10) and after.tier == "premium"
+    # Counted once: the contract's value and what was paid each grow by the invoice's total.
+    assert after.total_paid == sub.total_paid + quote.total
+    assert after.period_value == quote.credit + quote.total
+    # The same paid invoice again changes nothing.
+    assert decide_subscription(paid_upgrade, after) == []
+
+
+def test_months_bought_and_their_price_go_together() -> None:
+    sub = started()
+    paid_upgrade = domain.ApplyUpgrade(
+        now=NOW, today=TODAY, invoice_id="inv-u", plan=PREMIUM, credit=0, charge=1
+    )
+    for months, extension in ((12, 0), (0, 100), (-1, -1)):
+        with pytest.raises(DomainError) as err:
+            decide_subscription(replace(paid_upgrade, months=months, extension=extension), sub)
+        assert err.value.code == "extension_invalid"
+
+
+def test_an_upgrade_invoice_keeps_the_months_part_of_its_total() -> None:
+    lines = (
+        InvoiceLine(description="difference", amount=500),
+        InvoiceLine(description="12 months", amount=4_320_000),
+    )
+    command = issue(order_kind="upgrade", lines=lines, upgrade_extension=4_320_000)
+    (event,) = decide_invoice(command, Invoice())
+    assert isinstance(event, InvoiceIssued)
+    assert (event.total, event.upgrade_extension) == (4_320_500, 4_320_000)
+    assert invoice_decider.fold(Invoice(), [event]).upgrade_extension == 4_320_000
+    with pytest.raises(DomainError) as err:
+        decide_invoice(replace(command, upgrade_extension=4_320_501), Invoice())
+    assert err.value.code == "extension_invalid"
+
+
 def test_downgrades_and_same_tier_moves_are_refused_with_a_clear_message() -> None:
     sub = started()
     for target in (SUPPORT, PRO):

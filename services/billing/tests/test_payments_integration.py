@@ -5,6 +5,7 @@ concurrency, with every VND accounted for."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -12,14 +13,24 @@ import pytest
 
 from portal_billing import domain, streams
 from portal_billing.deps import PaymentInProgress
-from portal_billing.models import InvoiceOut, InvoiceRowOut, PayIn, RefundIn, SubscriptionOut
+from portal_billing.models import (
+    InvoiceOut,
+    InvoiceRowOut,
+    PayIn,
+    RefundIn,
+    RenewIn,
+    SubscriptionOut,
+    UpgradeIn,
+)
 from portal_billing.wallet import WalletUnavailable
-from portal_chassis.auth import Principal
+from portal_chassis.auth import UNVERIFIED_MARK, Principal
 from portal_chassis.decider import DomainError
+from portal_chassis.problems import ProblemError
 from portal_contracts.events.billing import InvoiceCancelled, InvoicePaid
 from portal_contracts.events.wallet import TopUpCompleted
 
 pytestmark = pytest.mark.integration
+ADMIN = Principal("admin-1", "platform", frozenset({"billing_admin"}), "s2", "token")
 PRO_12 = 2_160_000
 
 
@@ -73,6 +84,116 @@ async def test_the_same_order_request_twice_issues_one_invoice(billing):
     assert err.value.code == "idempotency_key_reused"
     listed = await b.service.list_invoices(b.owner, status=None, kind=None, limit=10, offset=0)
     assert listed.total == 1
+
+
+async def test_an_upgrade_buying_months_charges_one_invoice_once(billing):
+    b = billing
+    await fund(b, 20_000_000)
+    bought = await b.service.place_order(b.owner, "host-pro", 12, None)
+    await b.service.pay(b.owner, bought.id, paying(), "buy")
+    sub_id = (await b.service.invoice(b.owner, bought.id)).subscription_id
+    before = await b.service.subscription(b.owner, sub_id)
+    assert before.ends_on is not None
+    preview = await b.service.upgrade_preview(b.owner, sub_id, "host-prem", 12)
+    assert preview.extension == 4_320_000 and preview.months == 12
+    assert preview.amount_due == preview.charge + preview.extension
+    assert preview.new_ends_on == before.ends_on.replace(year=before.ends_on.year + 1)
+    start = await balance(b)
+    body = UpgradeIn(plan_id="host-prem", months=12, expected_charge=preview.amount_due)
+    first = await b.service.upgrade(b.owner, sub_id, body, "up-12")
+    again = await b.service.upgrade(b.owner, sub_id, body, "up-12")  # a retried request
+    assert first.id == again.id and again.status == "paid"
+    assert first.total == preview.amount_due
+    assert [line.amount for line in first.lines][-1] < 0  # the 10% discount line
+    assert await balance(b) == start - preview.amount_due  # debited once
+    after = await b.service.subscription(b.owner, sub_id)
+    assert after.tier == "premium" and after.ends_on == preview.new_ends_on
+    # The same body under another key is a new request: premium is already the plan.
+    with pytest.raises(DomainError) as err:
+        await b.service.upgrade(b.owner, sub_id, body, "up-12-again")
+    assert err.value.code == "downgrade_not_allowed"
+    assert await balance(b) == start - preview.amount_due
+
+
+async def bought(b: Any, plan_id: str = "host-sup", months: int = 1) -> str:
+    invoice = await b.service.place_order(b.owner, plan_id, months, None)
+    await b.service.pay(b.owner, invoice.id, paying(), f"buy-{invoice.id}")
+    return (await b.service.invoice(b.owner, invoice.id)).subscription_id
+
+
+async def test_a_renewal_paid_in_part_as_chosen_keeps_the_rest_open_and_debits_once(billing):
+    b = billing
+    await fund(b, 1_000_000)
+    sub_id = await bought(b)  # 100,000
+    start = await balance(b)
+    body = RenewIn(months=3, payment=paying(amount=120_000))
+    first = await b.service.renew(b.owner, sub_id, body, "renew-part")
+    again = await b.service.renew(b.owner, sub_id, body, "renew-part")  # a retried request
+    assert first.id == again.id
+    assert (again.status, again.total, again.paid) == ("partially_paid", 300_000, 120_000)
+    assert await balance(b) == start - 120_000  # debited once
+    # More than the total is refused before anything is issued.
+    with pytest.raises(DomainError) as err:
+        await b.service.renew(
+            b.owner, sub_id, RenewIn(months=1, payment=paying(amount=100_001)), None
+        )
+    assert err.value.code == "amount_exceeds_due"
+    listed = await b.service.list_invoices(b.owner, status=None, kind="renewal", limit=10, offset=0)
+    assert listed.total == 1
+
+
+async def test_a_renewal_by_the_wallet_chosen_first_stays_open_when_the_balance_is_short(billing):
+    b = billing
+    await fund(b, 150_000)
+    sub_id = await bought(b)  # 100,000: 50,000 left
+    with pytest.raises(DomainError) as err:
+        await b.service.renew(b.owner, sub_id, RenewIn(months=3, payment=paying()), "short")
+    assert err.value.code == "insufficient_balance"
+    kept = await b.service.invoice(b.owner, err.value.extra["invoice_id"])
+    assert (kept.status, kept.paid) == ("unpaid", 0)  # not withdrawn: pay it another way
+    assert await balance(b) == 50_000
+    by_transfer = await b.service.pay(b.owner, kept.id, paying("bank_transfer"), "qr")
+    assert by_transfer.payment_request is not None
+    assert by_transfer.payment_request.amount == 300_000
+
+
+async def test_an_unverified_address_cannot_choose_a_payment_and_nothing_is_issued(billing):
+    b = billing
+    await fund(b, 500_000)
+    sub_id = await bought(b)
+    unverified = replace(b.owner, roles=b.owner.roles | {UNVERIFIED_MARK})
+    with pytest.raises(ProblemError) as err:
+        await b.service.renew(unverified, sub_id, RenewIn(months=1, payment=paying()), None)
+    assert err.value.code == "email_unverified"
+    listed = await b.service.list_invoices(b.owner, status=None, kind="renewal", limit=10, offset=0)
+    assert listed.total == 0
+
+
+async def test_bank_transfer_chosen_first_answers_the_vietqr(billing):
+    b = billing
+    await fund(b, 500_000)
+    sub_id = await bought(b)
+    answer = await b.service.renew(
+        b.owner, sub_id, RenewIn(months=1, payment=paying("bank_transfer")), "renew-qr"
+    )
+    assert answer.status == "unpaid" and answer.payment_request is not None
+    payment = answer.payment_request.model_dump()["payment"]
+    assert payment["qr_payload"].startswith("000201")  # EMVCo
+    assert await balance(b) == 400_000  # nothing taken from the wallet
+
+
+async def test_a_retired_plan_is_renewed_by_its_subscribers(billing):
+    b = billing
+    await fund(b, 1_000_000)
+    sub_id = await bought(b, "host-pro")
+    await b.service.retire_plan(ADMIN, "host-pro")
+    renewed = await b.service.renew(b.owner, sub_id, RenewIn(months=1), "renew-retired")
+    assert renewed.status == "paid" and renewed.total == 200_000
+    sub = await b.service.subscription(b.owner, sub_id)
+    assert sub.plan_id == "host-pro"
+    with pytest.raises(DomainError) as err:  # new customers cannot buy it
+        await b.service.place_order(b.owner, "host-pro", 1, None)
+    assert err.value.code == "plan_not_available"
 
 
 @pytest.mark.parametrize("keys", ["none", "distinct", "same"])

@@ -3766,6 +3766,8 @@ export interface components {
              * @default true
              */
             pay_from_wallet?: boolean;
+            /** @default null */
+            payment?: components["schemas"]["PayIn"] | null;
         };
         /** SettingsIn */
         SettingsIn: {
@@ -3833,16 +3835,28 @@ export interface components {
             to_tier: "support" | "professional" | "premium";
             credit: number;
             charge: number;
+            /** @default 0 */
+            months?: number;
+            /** @default 0 */
+            extension?: number;
+            ends_on?: string | null;
         };
         /** UpgradeIn */
         UpgradeIn: {
             /** Plan Id */
             plan_id: string;
             /**
+             * Months
+             * @default 0
+             */
+            months?: number;
+            /**
              * Pay From Wallet
              * @default true
              */
             pay_from_wallet?: boolean;
+            /** @default null */
+            payment?: components["schemas"]["PayIn"] | null;
             /**
              * Expected Charge
              * @default null
@@ -3861,6 +3875,11 @@ export interface components {
             period_days: number;
             credit: number;
             charge: number;
+            /** @default 0 */
+            months?: number;
+            /** @default 0 */
+            extension?: number;
+            new_ends_on?: string | null;
             amount_due: number;
             currency: string;
             rounding: string;
@@ -4745,6 +4764,12 @@ export interface components {
             category: "security" | "billing_receipts" | "billing" | "support" | "repairs" | "crm";
             preferences: components["schemas"]["PreferencesOut"];
         };
+        /** AccountOrdersMonth */
+        AccountOrdersMonth: {
+            month: string;
+            orders: number;
+            spent: number;
+        };
         /** CustomerDashboard */
         CustomerDashboard: {
             account_id: string;
@@ -4753,6 +4778,7 @@ export interface components {
             recent_transactions?: components["schemas"]["DashboardTransaction"][] | null;
             subscription_notices?: components["schemas"]["ExpiryNotice"][] | null;
             services?: components["schemas"]["DashboardServices"] | null;
+            orders_chart?: components["schemas"]["AccountOrdersMonth"][] | null;
             open_invoices?: components["schemas"]["DashboardInvoices"] | null;
             payment_claims?: components["schemas"]["DashboardClaims"] | null;
             loyalty?: components["schemas"]["DashboardLoyalty"] | null;
@@ -5118,7 +5144,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5136,7 +5162,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5145,7 +5171,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -5262,7 +5288,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5271,7 +5297,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -5354,7 +5380,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5390,7 +5416,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5399,7 +5425,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -5480,7 +5506,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5516,7 +5542,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5525,7 +5551,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -5606,7 +5632,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5651,7 +5677,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -5793,7 +5819,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5829,7 +5855,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5838,7 +5864,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -5919,7 +5945,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `two_factor_enabled`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `two_factor_enabled`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5955,7 +5981,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5964,7 +5990,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_attempts`, `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_attempts`, `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -6045,7 +6071,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6081,7 +6107,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6090,7 +6116,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `second_factor_locked`, `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `second_factor_locked`, `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -6165,7 +6191,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6201,7 +6227,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6210,7 +6236,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -6291,7 +6317,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6327,7 +6353,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6336,7 +6362,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -6417,7 +6443,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6462,7 +6488,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -6539,7 +6565,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6575,7 +6601,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6584,7 +6610,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -6664,7 +6690,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6682,7 +6708,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6691,7 +6717,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -6774,7 +6800,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6810,7 +6836,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6819,7 +6845,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -6895,7 +6921,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6913,7 +6939,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6922,7 +6948,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -7003,7 +7029,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `refresh_in_progress`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `refresh_in_progress`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7039,7 +7065,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7048,7 +7074,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -7257,7 +7283,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `two_factor_enabled`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `two_factor_enabled`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7293,7 +7319,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7302,7 +7328,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_attempts`, `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_attempts`, `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -7385,7 +7411,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7421,7 +7447,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7430,7 +7456,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `second_factor_locked`, `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `second_factor_locked`, `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -7507,7 +7533,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7543,7 +7569,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7552,7 +7578,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -7634,7 +7660,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7652,7 +7678,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7661,7 +7687,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -7740,7 +7766,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `refresh_in_progress`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `refresh_in_progress`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7776,7 +7802,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7785,7 +7811,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -7958,7 +7984,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8019,7 +8045,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8046,7 +8072,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8086,7 +8112,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8122,7 +8148,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8164,7 +8190,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8200,7 +8226,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -12851,7 +12877,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12979,7 +13005,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13098,7 +13124,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13293,7 +13319,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13441,7 +13467,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13459,7 +13485,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13468,7 +13494,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -13549,7 +13575,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13585,7 +13611,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13594,7 +13620,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -13671,7 +13697,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `two_factor_enabled`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `two_factor_enabled`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13707,7 +13733,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13716,7 +13742,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -13797,7 +13823,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `two_factor_enabled`, `two_factor_setup_missing`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `two_factor_enabled`, `two_factor_setup_missing`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13833,7 +13859,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_code`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_code`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13842,7 +13868,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -13923,7 +13949,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13959,7 +13985,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_code`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_code`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13968,7 +13994,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -14045,7 +14071,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -14081,7 +14107,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14090,7 +14116,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -14171,7 +14197,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -14207,7 +14233,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14216,7 +14242,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -14290,7 +14316,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -14308,7 +14334,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14317,7 +14343,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -14399,7 +14425,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -14435,7 +14461,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14444,7 +14470,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -14707,7 +14733,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -14752,7 +14778,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -15341,7 +15367,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15525,7 +15551,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15640,7 +15666,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15754,7 +15780,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15873,7 +15899,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -16195,7 +16221,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -16399,7 +16425,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -16514,7 +16540,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -18736,7 +18762,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -18754,7 +18780,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -18763,7 +18789,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -18844,7 +18870,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -18880,7 +18906,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -18889,7 +18915,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -19447,7 +19473,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -19474,7 +19500,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -19514,7 +19540,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. Codes: `session_revoked`, `token_expired`, `unauthenticated`. */
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -19550,7 +19576,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -19651,7 +19677,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -19725,7 +19751,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            /** @description Signed in, but not allowed. Codes: `email_unverified`, `forbidden`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -19770,7 +19796,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -19844,7 +19870,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            /** @description Signed in, but not allowed. Codes: `email_unverified`, `forbidden`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -19889,7 +19915,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `category_mismatch`, `currency_mismatch`, `downgrade_not_allowed`, `duplicate_period`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `category_mismatch`, `currency_mismatch`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -19922,6 +19948,7 @@ export interface operations {
         parameters: {
             query: {
                 plan_id: string;
+                months?: number;
             };
             header?: never;
             path: {
@@ -19985,7 +20012,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `category_mismatch`, `currency_mismatch`, `downgrade_not_allowed`, `idempotency_key_reused`, `plan_not_available`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `category_mismatch`, `currency_mismatch`, `downgrade_not_allowed`, `idempotency_key_reused`, `period_not_allowed`, `plan_not_available`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;

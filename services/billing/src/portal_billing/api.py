@@ -185,6 +185,9 @@ class OrdersController(Controller):
 class SubscriptionsController(Controller):
     path = "/v1/subscriptions"
     tags = ["subscriptions"]
+    # Contracts and their amounts are the owner's and admins' (an account's staff user
+    # sees only the expiry notice on the dashboard).
+    guards = [payer_guard]
     dependencies = DEPENDENCIES
 
     @get("/")
@@ -206,7 +209,7 @@ class SubscriptionsController(Controller):
     ) -> SubscriptionOut:
         return await queries.subscription(deps, principal, subscription_id)
 
-    @post("/{subscription_id:str}/renew", status_code=201, guards=[payer_guard])
+    @post("/{subscription_id:str}/renew", status_code=201)
     async def renew(
         self,
         subscription_id: FromPath[str],
@@ -217,7 +220,7 @@ class SubscriptionsController(Controller):
     ) -> InvoiceOut:
         return await orders.renew(deps, principal, subscription_id, data, idempotency_key)
 
-    @put("/{subscription_id:str}/auto-renew", guards=[payer_guard])
+    @put("/{subscription_id:str}/auto-renew")
     async def auto_renew(
         self,
         subscription_id: FromPath[str],
@@ -229,17 +232,18 @@ class SubscriptionsController(Controller):
             deps, principal, subscription_id, data.enabled, data.months
         )
 
-    @get("/{subscription_id:str}/upgrade-preview", guards=[payer_guard])
+    @get("/{subscription_id:str}/upgrade-preview")
     async def upgrade_preview(
         self,
         subscription_id: FromPath[str],
         plan_id: Annotated[str, QueryParameter(min_length=1, max_length=60)],
         principal: Caller,
         deps: BillingDeps,
+        months: Annotated[int, QueryParameter(ge=0, le=120)] = 0,
     ) -> UpgradePreviewOut:
-        return await orders.upgrade_preview(deps, principal, subscription_id, plan_id)
+        return await orders.upgrade_preview(deps, principal, subscription_id, plan_id, months)
 
-    @post("/{subscription_id:str}/upgrade", status_code=201, guards=[payer_guard])
+    @post("/{subscription_id:str}/upgrade", status_code=201)
     async def upgrade(
         self,
         subscription_id: FromPath[str],
@@ -254,6 +258,7 @@ class SubscriptionsController(Controller):
 class ContractsController(Controller):
     path = "/v1/contracts"
     tags = ["contracts"]
+    guards = [payer_guard]  # as the subscriptions: not an account's staff user
     dependencies = DEPENDENCIES
 
     @get("/")

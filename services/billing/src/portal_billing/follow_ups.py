@@ -249,7 +249,9 @@ async def _fulfil(deps: Deps, paid: InvoicePaid, actor: str) -> None:
             invoice_id=paid.invoice_id,
             plan=plan,
             credit=issued.upgrade_credit,
-            charge=issued.total,
+            charge=issued.total - issued.upgrade_extension,
+            months=issued.months if issued.upgrade_extension else 0,
+            extension=issued.upgrade_extension,
         )
     try:
         await streams.run_subscription(deps, paid.subscription_id, command, paid.account_id, actor)

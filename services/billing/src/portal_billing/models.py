@@ -53,9 +53,21 @@ class OrderIn(Strict):
     months: Months
 
 
+class PayIn(Strict):
+    method: Literal["wallet", "sandbox", "bank_transfer"] = "wallet"
+    amount: StrictInt | None = Field(None, gt=0)
+    """Less than what is due is a partial payment; omitted: everything due."""
+
+
 class RenewIn(Strict):
     months: Months
     pay_from_wallet: StrictBool = True
+    """Without `payment`: pay everything from the wallet at once, and withdraw the new
+    invoice when the balance is short (false: leave the invoice to pay later)."""
+    payment: PayIn | None = None
+    """The payment method chosen first (wallet, bank transfer with a VietQR, or a part of
+    the total): the invoice is paid that way and stays open for the rest, even when the
+    wallet is short. Replaces `pay_from_wallet`."""
 
 
 class AutoRenewIn(Strict):
@@ -66,15 +78,15 @@ class AutoRenewIn(Strict):
 
 class UpgradeIn(Strict):
     plan_id: PlanId
+    months: StrictInt = Field(0, ge=0, le=120)
+    """Months to buy at the new plan's price after the current end date (a period the plan
+    is sold for); 0: upgrade to the current end date only."""
     pay_from_wallet: StrictBool = True
+    payment: PayIn | None = None
+    """As for a renewal: the payment method chosen first."""
     expected_charge: StrictInt | None = Field(None, ge=0)
-    """The previewed charge; if the price moved since (a day passed), the upgrade stops."""
-
-
-class PayIn(Strict):
-    method: Literal["wallet", "sandbox", "bank_transfer"] = "wallet"
-    amount: StrictInt | None = Field(None, gt=0)
-    """Less than what is due is a partial payment; omitted: everything due."""
+    """The previewed `amount_due`; if the price moved since (a day passed), the upgrade
+    stops."""
 
 
 class ClaimIn(Strict):
@@ -300,6 +312,10 @@ class UpgradeEntryOut(Out):
     to_tier: Tier
     credit: int
     charge: int
+    months: int = 0
+    """Months bought with the upgrade."""
+    extension: int = 0
+    ends_on: date | None = None
 
 
 class ExpiringEntryOut(Out):
@@ -348,7 +364,15 @@ class UpgradePreviewOut(_WithFrom):  # type: ignore[misc,valid-type]
     period_days: int
     credit: int
     charge: int
+    """The pro-rata difference to the current end date."""
+    months: int = 0
+    """Months bought at the new plan's price after the current end date."""
+    extension: int = 0
+    """What those months cost (the plan's period price)."""
+    new_ends_on: date | None = None
+    """The end date after the upgrade."""
     amount_due: int
+    """`charge` + `extension`: the one invoice's total."""
     currency: str
     rounding: str
 

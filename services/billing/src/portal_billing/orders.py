@@ -23,6 +23,7 @@ from portal_billing.deps import (
 from portal_billing.domain import Invoice, Plan
 from portal_billing.models import (
     InvoiceOut,
+    PayIn,
     RenewIn,
     UpgradeIn,
     UpgradePreviewOut,
@@ -56,6 +57,7 @@ async def issue(
     lines: tuple[InvoiceLine, ...],
     upgrade_from: str | None = None,
     upgrade_credit: int = 0,
+    upgrade_extension: int = 0,
     invoice_id: str | None = None,
     before: Callable[[], Awaitable[None]] | None = None,
 ) -> Invoice:
@@ -80,6 +82,7 @@ async def issue(
             invoice_number="pending" if total == 0 else None,
             upgrade_from_plan_id=upgrade_from,
             upgrade_credit=upgrade_credit,
+            upgrade_extension=upgrade_extension,
         )
 
     async def allocate(command: domain.InvoiceCommand) -> domain.InvoiceCommand:
@@ -172,10 +175,10 @@ async def renew(
     deps: Deps, principal: Principal, subscription_id: str, data: RenewIn, key: str | None
 ) -> InvoiceOut:
     sub = await streams.own_subscription(deps, principal, subscription_id)
+    # A retired plan is only no longer sold to new customers: its subscribers renew it.
     plan = await streams.plan(deps, sub.plan_id)
-    if plan.status != "active":
-        raise DomainError("plan_not_available", "this plan is retired; order a current one")
     price = plan.price(data.months)
+    _check_payment(principal, data.payment, price)
     base = domain.renewal_base(sub, today(deps))
     lines = order_lines(plan, data.months, price, f" (renewal from {base.isoformat()})")
     state = await issue(
@@ -191,15 +194,15 @@ async def renew(
         months=data.months,
         lines=lines,
     )
-    return await _pay_now_if_asked(deps, principal, state, data.pay_from_wallet, key)
+    return await _settle(deps, principal, state, data, key)
 
 
 async def upgrade_preview(
-    deps: Deps, principal: Principal, subscription_id: str, plan_id: str
+    deps: Deps, principal: Principal, subscription_id: str, plan_id: str, months: int = 0
 ) -> UpgradePreviewOut:
     sub = await streams.own_subscription(deps, principal, subscription_id)
     new = await streams.plan(deps, plan_id)
-    quote = domain.upgrade_quote(sub, new, today(deps))
+    quote = domain.upgrade_quote(sub, new, today(deps), months)
     preview = {
         "subscription_id": subscription_id,
         "from": {"plan_id": sub.plan_id, "tier": sub.tier, "name": sub.plan_name},
@@ -210,7 +213,10 @@ async def upgrade_preview(
         "period_days": quote.period_days,
         "credit": quote.credit,
         "charge": quote.charge,
-        "amount_due": quote.charge,
+        "months": quote.months,
+        "extension": quote.extension,
+        "new_ends_on": quote.ends_on,
+        "amount_due": quote.total,
         "currency": sub.currency,
         "rounding": "credit rounded down, charge rounded up, to the currency's minor unit",
     }
@@ -221,14 +227,24 @@ async def upgrade(
     deps: Deps, principal: Principal, subscription_id: str, data: UpgradeIn, key: str | None
 ) -> InvoiceOut:
     sub = await streams.own_subscription(deps, principal, subscription_id)
+    scoped = f"upgrade|{sub.account_id}|{key}" if key else None
+    # The months join the fingerprint only when bought: older keys stay comparable.
+    fingerprint = f"{subscription_id}|{data.plan_id}" + (f"|{data.months}" if data.months else "")
+    done = await deps.starts.earlier(scoped, fingerprint) if scoped else None
+    if done is not None:
+        # A retry answers the first result: quoting again would refuse the upgrade done.
+        state, version = await deps.invoices.load(domain.invoice_stream(done))
+        if version > 0:
+            return await _settle(deps, principal, state, data, key)
     new = await streams.plan(deps, data.plan_id)
-    quote = domain.upgrade_quote(sub, new, today(deps))
-    if data.expected_charge is not None and data.expected_charge != quote.charge:
+    quote = domain.upgrade_quote(sub, new, today(deps), data.months)
+    if data.expected_charge is not None and data.expected_charge != quote.total:
         raise Conflict(
             "quote_changed",
             "the upgrade price changed since the preview; preview again",
-            charge=quote.charge,
+            charge=quote.total,
         )
+    _check_payment(principal, data.payment, quote.total)
     lines = (
         InvoiceLine(
             description=f"{new.name}: {quote.remaining_days} remaining days",
@@ -239,22 +255,55 @@ async def upgrade(
             amount=-quote.credit,
         ),
     )
+    if quote.months:
+        assert sub.ends_on is not None  # an active subscription has an end
+        extension = order_lines(new, quote.months, quote.extension, f" from {sub.ends_on}")
+        lines = (*lines, *extension)
     state = await issue(
         deps,
-        key=f"upgrade|{sub.account_id}|{key}" if key else None,
+        key=scoped,
         before=lambda: open_change(deps, subscription_id),
-        fingerprint=f"{subscription_id}|{new.plan_id}",
+        fingerprint=fingerprint,
         account_id=sub.account_id,
         actor=principal.user_id,
         order_kind="upgrade",
         subscription_id=subscription_id,
         plan=new,
-        months=0,
+        months=quote.months,
         lines=lines,
         upgrade_from=sub.plan_id,
         upgrade_credit=quote.credit,
+        upgrade_extension=quote.extension,
     )
-    return await _pay_now_if_asked(deps, principal, state, data.pay_from_wallet, key)
+    return await _settle(deps, principal, state, data, key)
+
+
+def _check_payment(principal: Principal, payment: PayIn | None, total: int) -> None:
+    """Before anything is issued: a chosen payment that could never be made changes nothing."""
+    if payment is None:
+        return
+    principal.require_verified_email()
+    if payment.amount is not None and payment.amount > total:
+        raise DomainError("amount_exceeds_due", "pay at most the invoice's total", amount_due=total)
+
+
+async def _settle(
+    deps: Deps, principal: Principal, state: Invoice, data: RenewIn | UpgradeIn, key: str | None
+) -> InvoiceOut:
+    if data.payment is None:
+        return await _pay_now_if_asked(deps, principal, state, data.pay_from_wallet, key)
+    if state.due == 0:
+        return await queries.invoice_answer(deps, state.invoice_id)
+    try:
+        # The same use case as paying the invoice later: one payment per request key.
+        return await payments.pay(deps, principal, state.invoice_id, data.payment, key)
+    except DomainError as exc:
+        if exc.code != "insufficient_balance":
+            raise
+        # Chosen, not defaulted: the invoice stays open, to be paid another way; the
+        # problem names it (the wallet's own status and code are kept).
+        exc.extra = {**exc.extra, "invoice_id": state.invoice_id}
+        raise
 
 
 async def _pay_now_if_asked(

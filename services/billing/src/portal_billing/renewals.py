@@ -72,9 +72,7 @@ async def auto_renew(deps: Deps, sub: Subscription) -> None:
         return  # issued on an earlier sweep (paid, open or cancelled by the customer)
     months = sub.auto_renew_months
     try:
-        plan = await streams.plan(deps, sub.plan_id)
-        if plan.status != "active":
-            raise DomainError("plan_not_available", "the plan is retired")
+        plan = await streams.plan(deps, sub.plan_id)  # retired too: its subscribers renew it
         price = plan.price(months)
         await orders.open_change(deps, sub.subscription_id)  # a renewal the customer started
     except DomainError as exc:
@@ -101,9 +99,7 @@ async def set_auto_renew(
     deps: Deps, principal: Principal, subscription_id: str, enabled: bool, months: int | None
 ) -> SubscriptionOut:
     sub = await streams.own_subscription(deps, principal, subscription_id)
-    plan = await streams.plan(deps, sub.plan_id)
-    if enabled and plan.status != "active":
-        raise DomainError("plan_not_available", "this plan is retired; order a current one")
+    plan = await streams.plan(deps, sub.plan_id)  # retired too: its subscribers renew it
     state = await streams.run_subscription(
         deps,
         subscription_id,

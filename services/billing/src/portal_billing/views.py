@@ -260,6 +260,9 @@ def contract_entry(event: Any) -> dict[str, Any] | None:
             "to_tier": event.to_tier,
             "credit": event.credit,
             "charge": event.charge,
+            "months": event.months,
+            "extension": event.extension,
+            "ends_on": event.ends_on,
         }
     if isinstance(event, SubscriptionExpiring):
         return {"event": "expiring", "at": event.occurred_at, "days_left": event.days_left}

@@ -95,6 +95,9 @@ class InvoiceIssued(BillingEvent):
     upgrade_from_plan_id: str | None = None
     upgrade_credit: int = 0
     """The unused value of the current plan, already deducted from `total`."""
+    upgrade_extension: int = 0
+    """Of `total`, what buys `months` more at the new plan's price (an upgrade that also
+    extends); the rest is the pro-rata difference to the current end date."""
 
 
 class InvoicePaymentStarted(BillingEvent):
@@ -250,7 +253,8 @@ class SubscriptionRenewed(BillingEvent):
 
 
 class PlanUpgraded(BillingEvent):
-    """Effective at once; the end date stays, the unused value was credited pro rata."""
+    """Effective at once; the unused value was credited pro rata. The end date stays, or
+    moves `months` later when the upgrade also bought them (for `extension`)."""
 
     event_type: ClassVar[str] = "PlanUpgraded"
     subscription_id: str
@@ -267,6 +271,10 @@ class PlanUpgraded(BillingEvent):
     credit: int
     charge: int
     currency: CurrencyCode
+    months: int = 0
+    """Months bought with the upgrade, added to the previous end date."""
+    extension: int = 0
+    """What those months cost at the new plan's price (paid beside `charge`)."""
 
 
 class SubscriptionExpiring(BillingEvent):

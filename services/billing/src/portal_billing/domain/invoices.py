@@ -68,6 +68,7 @@ class Invoice(BaseModel):
     months: int = 0
     total: int = 0
     upgrade_credit: int = 0
+    upgrade_extension: int = 0
     paid: int = 0
     refunded: int = 0
     currency: str = "VND"
@@ -112,6 +113,8 @@ class IssueInvoice:
     """Given when the total is zero: such an invoice is paid the moment it is issued."""
     upgrade_from_plan_id: str | None = None
     upgrade_credit: int = 0
+    upgrade_extension: int = 0
+    """Of the total, what buys `months` more with an upgrade."""
 
 
 @dataclass(frozen=True)
@@ -355,6 +358,8 @@ def _issue(command: IssueInvoice, state: Invoice) -> list[BillingEvent]:
     total = sum(line.amount for line in command.lines)
     if total < 0:
         raise DomainError("negative_total", "an invoice total is never negative")
+    if not 0 <= command.upgrade_extension <= total:
+        raise DomainError("extension_invalid", "the months bought are part of the total")
     plan = command.plan
     issued = InvoiceIssued(
         occurred_at=command.now,
@@ -376,6 +381,7 @@ def _issue(command: IssueInvoice, state: Invoice) -> list[BillingEvent]:
         due_at=command.due_at,
         upgrade_from_plan_id=command.upgrade_from_plan_id,
         upgrade_credit=command.upgrade_credit,
+        upgrade_extension=command.upgrade_extension,
     )
     if total > 0:
         return [issued]
@@ -544,6 +550,7 @@ def evolve_invoice(state: Invoice, event: BillingEvent) -> Invoice:
             months=event.months,
             total=event.total,
             upgrade_credit=event.upgrade_credit,
+            upgrade_extension=event.upgrade_extension,
             currency=event.currency,
         )
     if isinstance(event, InvoicePaymentRecorded):

@@ -64,10 +64,21 @@ class UpgradeQuote:
     period_days: int
     credit: int
     charge: int
+    """The pro-rata difference to the current end date."""
+    months: int = 0
+    extension: int = 0
+    """`months` more at the new plan's price (its period price, discount included)."""
+    ends_on: date | None = None
+    """The end date after the upgrade."""
+
+    @property
+    def total(self) -> int:
+        return self.charge + self.extension
 
 
-def upgrade_quote(sub: Subscription, new: Plan, today: date) -> UpgradeQuote:
-    """What moving `sub` to `new` today credits and costs (see the module docstring)."""
+def upgrade_quote(sub: Subscription, new: Plan, today: date, months: int = 0) -> UpgradeQuote:
+    """What moving `sub` to `new` today credits and costs, plus `months` more at the new
+    price when the customer also buys them (0: the end date stays)."""
     if sub.status != "active" or sub.ends_on is None or sub.period_start is None:
         raise Conflict("subscription_not_active", "only an active subscription is upgraded")
     if new.status != "active":
@@ -91,7 +102,9 @@ def upgrade_quote(sub: Subscription, new: Plan, today: date) -> UpgradeQuote:
     credit = value * remaining // period_days
     delta = new.monthly_price - sub.monthly_price
     charge = ceil_div(value * remaining * delta, period_days * sub.monthly_price)
-    return UpgradeQuote(remaining, period_days, credit, charge)
+    extension = new.price(months) if months else 0  # refuses a period not sold
+    ends_on = add_months(sub.ends_on, months) if months else sub.ends_on
+    return UpgradeQuote(remaining, period_days, credit, charge, months, extension, ends_on)
 
 
 @dataclass(frozen=True)
@@ -124,6 +137,10 @@ class ApplyUpgrade:
     plan: Plan
     credit: int
     charge: int
+    months: int = 0
+    """Months bought with the upgrade, after the current end date."""
+    extension: int = 0
+    """What those months were paid."""
 
 
 @dataclass(frozen=True)
@@ -239,6 +256,12 @@ def _upgrade(command: ApplyUpgrade, state: Subscription) -> list[BillingEvent]:
         raise DomainError("downgrade_not_allowed", "plans can only be upgraded")
     if state.status != "active":
         raise Conflict("subscription_not_active", "only an active subscription is upgraded")
+    if (
+        command.months < 0
+        or command.extension < 0
+        or (command.months == 0) != (command.extension == 0)
+    ):
+        raise DomainError("extension_invalid", "months bought and their price go together")
     return [
         PlanUpgraded(
             occurred_at=command.now,
@@ -253,10 +276,12 @@ def _upgrade(command: ApplyUpgrade, state: Subscription) -> list[BillingEvent]:
             to_tier=command.plan.tier,
             to_monthly_price=command.plan.monthly_price,
             effective_on=command.today,
-            ends_on=state.ends_on,
+            ends_on=add_months(state.ends_on, command.months),
             credit=command.credit,
             charge=command.charge,
             currency=state.currency,
+            months=command.months,
+            extension=command.extension,
         )
     ]
 
@@ -366,10 +391,14 @@ def evolve_subscription(state: Subscription, event: BillingEvent) -> Subscriptio
                 "plan_name": event.to_plan_name,
                 "tier": event.to_tier,
                 "monthly_price": event.to_monthly_price or state.monthly_price,
+                "ends_on": event.ends_on,
                 "period_start": event.effective_on,
-                "period_value": event.credit + event.charge,
-                "total_paid": state.total_paid + event.charge,
+                # The value of [effective_on, ends_on): what was left, the difference, and
+                # the months bought at the new price.
+                "period_value": event.credit + event.charge + event.extension,
+                "total_paid": state.total_paid + event.charge + event.extension,
                 "invoices": (*state.invoices, event.invoice_id),
+                "last_months": event.months or state.last_months,
             }
         )
     if isinstance(event, SubscriptionExpiring):
