@@ -169,6 +169,32 @@ async def test_an_unverified_address_cannot_choose_a_payment_and_nothing_is_issu
     assert listed.total == 0
 
 
+@pytest.mark.parametrize("upgrade", [False, True])
+async def test_an_unverified_address_cannot_pay_from_the_wallet_by_default_either(billing, upgrade):
+    """Renewing or upgrading pays from the wallet unless told not to: a payment, which an
+    unconfirmed address may not make, so nothing is issued and the balance stays."""
+    b = billing
+    await fund(b, 500_000)
+    sub_id = await bought(b)
+    unverified = replace(b.owner, roles=b.owner.roles | {UNVERIFIED_MARK})
+    with pytest.raises(ProblemError) as err:
+        if upgrade:
+            await b.service.upgrade(
+                unverified, sub_id, UpgradeIn(plan_id="host-pro", months=1), None
+            )
+        else:
+            await b.service.renew(unverified, sub_id, RenewIn(months=1), None)
+    assert err.value.code == "email_unverified"
+    listed = await b.service.list_invoices(b.owner, status=None, kind=None, limit=10, offset=0)
+    assert listed.total == 1  # only the purchase
+    assert await balance(b) == 400_000
+    # Leaving the invoice to pay later is not a payment.
+    later = await b.service.renew(
+        unverified, sub_id, RenewIn(months=1, pay_from_wallet=False), None
+    )
+    assert later.status == "unpaid" and await balance(b) == 400_000
+
+
 async def test_bank_transfer_chosen_first_answers_the_vietqr(billing):
     b = billing
     await fund(b, 500_000)

@@ -23,7 +23,6 @@ from portal_billing.deps import (
 from portal_billing.domain import Invoice, Plan
 from portal_billing.models import (
     InvoiceOut,
-    PayIn,
     RenewIn,
     UpgradeIn,
     UpgradePreviewOut,
@@ -178,7 +177,7 @@ async def renew(
     # A retired plan is only no longer sold to new customers: its subscribers renew it.
     plan = await streams.plan(deps, sub.plan_id)
     price = plan.price(data.months)
-    _check_payment(principal, data.payment, price)
+    _check_payment(principal, data, price)
     base = domain.renewal_base(sub, today(deps))
     lines = order_lines(plan, data.months, price, f" (renewal from {base.isoformat()})")
     state = await issue(
@@ -244,7 +243,7 @@ async def upgrade(
             "the upgrade price changed since the preview; preview again",
             charge=quote.total,
         )
-    _check_payment(principal, data.payment, quote.total)
+    _check_payment(principal, data, quote.total)
     lines = (
         InvoiceLine(
             description=f"{new.name}: {quote.remaining_days} remaining days",
@@ -278,12 +277,15 @@ async def upgrade(
     return await _settle(deps, principal, state, data, key)
 
 
-def _check_payment(principal: Principal, payment: PayIn | None, total: int) -> None:
-    """Before anything is issued: a chosen payment that could never be made changes nothing."""
-    if payment is None:
+def _check_payment(principal: Principal, data: RenewIn | UpgradeIn, total: int) -> None:
+    """Before anything is issued: a payment that could never be made changes nothing. Any
+    payment (the chosen one, or the wallet's by default) needs a confirmed address, as
+    paying an invoice does."""
+    payment = data.payment
+    if payment is None and not (data.pay_from_wallet and total > 0):
         return
     principal.require_verified_email()
-    if payment.amount is not None and payment.amount > total:
+    if payment is not None and payment.amount is not None and payment.amount > total:
         raise DomainError("amount_exceeds_due", "pay at most the invoice's total", amount_due=total)
 
 
