@@ -11,7 +11,9 @@ from __future__ import annotations
 from faststream.kafka import KafkaBroker
 
 from portal_billing import follow_ups, payments
-from portal_billing.deps import Deps
+from portal_billing.deps import (
+    Deps,
+)
 from portal_chassis.consumer import subscribe
 from portal_contracts.base import DomainEvent
 from portal_contracts.envelope import EventEnvelope
