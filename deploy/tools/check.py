@@ -18,6 +18,9 @@
   the web portal's is a multi-stage `npm ci` build from web/package-lock.json whose final
   stage is an unprivileged nginx (pinned) with deploy/docker/web.nginx.conf, no build tools;
 - deploy/compose.yaml parses and names Kafka, MongoDB and every deployable;
+- every Deployment sets only the environment variables its settings read: its own prefix
+  (WALLET_, NOTIFICATIONS_...) and aliases, plus the chassis' shared KAFKA_*, MONGODB_URI
+  and PORTAL_JWT_*;
 - every Deployment has a PodMonitor scraping /metrics on the port its app serves them on,
   which its NetworkPolicy opens to Prometheus; the PrometheusRule has the alerts
   REQUIRED_ALERTS names; the Grafana dashboard ConfigMap carries the sidecar's label; and
@@ -582,6 +585,62 @@ def env_refs(dep: dict[str, Any]) -> dict[str, tuple[str, str]]:
     return refs
 
 
+SERVER_ENV = {"gateway": {"FORWARDED_ALLOW_IPS"}}
+"""Variables read by the server rather than the settings (uvicorn's trusted proxies)."""
+
+
+def settings_file(d: Deployable, root: Path = ROOT) -> Path:
+    package = "gateway" if d.package == "portal-gateway" else d.name
+    top = root / ("gateway" if package == "gateway" else f"services/{package}")
+    return top / "src" / f"portal_{package}" / "settings.py"
+
+
+def env_names_read(path: Path) -> tuple[set[str], set[str]]:
+    """(prefixes, exact names) a settings module reads from the environment."""
+    text = path.read_text() if path.is_file() else ""
+    return (
+        set(re.findall(r"env_prefix=\"([A-Z0-9_]+)\"", text)),
+        set(re.findall(r"AliasChoices\(\"([A-Z0-9_]+)\"", text)),
+    )
+
+
+def container_env(dep: dict[str, Any], docs: list[dict[str, Any]]) -> set[str]:
+    """Every variable a Deployment's containers get: `env` entries and ConfigMap `envFrom`."""
+    config_maps = {name_of(c): c.get("data") or {} for c in of_kind(docs, "ConfigMap")}
+    spec = dep["spec"]["template"]["spec"]
+    names: set[str] = set()
+    for c in spec.get("initContainers", []) + spec["containers"]:
+        names |= {e["name"] for e in c.get("env", [])}
+        for source in c.get("envFrom", []):
+            ref = source.get("configMapRef") or source.get("secretRef") or {}
+            names |= set(config_maps.get(ref.get("name", ""), {}))
+    return names
+
+
+def env_prefix_problems(docs: list[dict[str, Any]], root: Path = ROOT) -> list[str]:
+    """Each deployable sets only variables its own settings read: its prefix (WALLET_,
+    NOTIFICATIONS_...) or a name they alias, plus the chassis' shared ones (KAFKA_*,
+    MONGODB_URI, PORTAL_JWT_*). A copied manifest that kept another service's prefix would
+    otherwise be ignored without a word, and the service would run on its defaults."""
+    shared_prefixes, shared = env_names_read(root / "chassis/src/portal_chassis/settings.py")
+    by_name = {d.name: d for d in deployables(root) if not d.static}
+    problems = []
+    for dep in of_kind(docs, "Deployment"):
+        d = by_name.get(name_of(dep))
+        if d is None:
+            continue
+        own_prefixes, own = env_names_read(settings_file(d, root))
+        prefixes = tuple(own_prefixes | shared_prefixes)
+        allowed = own | shared | SERVER_ENV.get(d.name, set())
+        for var in sorted(container_env(dep, docs)):
+            if var not in allowed and not var.startswith(prefixes):
+                problems.append(
+                    f"Deployment {d.name}: sets {var}, which its settings never read "
+                    f"(its prefix is {', '.join(sorted(own_prefixes)) or 'none'})"
+                )
+    return problems
+
+
 def kafka_problems(docs: list[dict[str, Any]], env: str, root: Path = ROOT) -> list[str]:
     """Topics per context (kept forever) with DLQs; per-deployable users writing only their
     own topic (and dead letters). Whole-overlay renders only."""
@@ -960,7 +1019,7 @@ def rendered_problems(
         deployment_problems(docs, root) + companion_problems(docs) + network_problems(docs, root)
     )
     problems += port_problems(docs, root) + monitoring_problems(docs, whole, root)
-    problems += gateway_proxy_problems(docs)
+    problems += gateway_proxy_problems(docs) + env_prefix_problems(docs, root)
     if whole:
         problems += kafka_problems(docs, env, root) + mongodb_problems(docs, env, root)
         names = {name_of(d) for d in of_kind(docs, "Deployment")}

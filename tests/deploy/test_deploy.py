@@ -621,3 +621,37 @@ def test_the_proxy_check_rejects_a_missing_or_wildcard_trust(rendered: dict[str,
     assert "entry '*' is not an address" in "\n".join(check.gateway_proxy_problems(objects))
     del gateway_config["data"]["FORWARDED_ALLOW_IPS"]
     assert "no FORWARDED_ALLOW_IPS" in "\n".join(check.gateway_proxy_problems(objects))
+
+
+# --- environment variables ----------------------------------------------------------------------
+
+
+def test_each_deployable_sets_only_its_own_prefix_and_the_shared_variables(
+    rendered: dict[str, Path],
+) -> None:
+    problems = []
+    for rel, path in rendered.items():
+        problems += [f"{rel}: {p}" for p in check.env_prefix_problems(docs(path))]
+    assert problems == []
+
+
+def test_the_prefix_check_rejects_another_services_prefix(rendered: dict[str, Path]) -> None:
+    objects = docs(rendered["prod"])
+    config = next(
+        m
+        for m in check.of_kind(objects, "ConfigMap")
+        if check.name_of(m).startswith("notifications-config")
+    )
+    config["data"]["WALLET_LOG_LEVEL"] = "INFO"  # the copy-paste slip the review found
+    notifications = next(
+        d for d in check.of_kind(objects, "Deployment") if check.name_of(d) == "notifications"
+    )
+    notifications["spec"]["template"]["spec"]["containers"][0]["env"].append(
+        {"name": "BILLING_WALLET_URL", "value": "http://wallet:8101"}
+    )
+    problems = check.env_prefix_problems(objects)
+    assert [p.split(",")[0] for p in problems] == [
+        "Deployment notifications: sets BILLING_WALLET_URL",
+        "Deployment notifications: sets WALLET_LOG_LEVEL",
+    ]
+    assert all("its prefix is NOTIFICATIONS_" in p for p in problems)

@@ -23,7 +23,8 @@ class ReferenceList:
     def _plural(self) -> str:
         return self.what + ("es" if self.what.endswith(("ch", "sh", "s", "x")) else "s")
 
-    async def seed(self) -> None:
+    async def setup(self) -> None:
+        """Seed the defaults (kept if an admin renamed them)."""
         for key, name in self.defaults.items():
             await update_by_id(self.collection, key, {"$setOnInsert": {"name": name}})
 

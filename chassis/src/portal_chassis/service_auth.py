@@ -8,11 +8,29 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
 from portal_chassis.problems import ProblemError
+
+SERVICE_TOKEN_PATH = "/v1/auth/service-token"
+
+
+class CallerSettings(Protocol):
+    """The settings of a service that calls others: its client credentials at identity."""
+
+    @property
+    def service_client_id(self) -> str: ...
+
+    @property
+    def service_client_secret(self) -> str: ...
+
+
+class Tokens(Protocol):
+    async def headers(self, extra: dict[str, str] | None = None) -> dict[str, Any]: ...
+
+    def forget(self) -> None: ...
 
 
 class ServiceTokenSource:
@@ -44,8 +62,44 @@ class ServiceTokenSource:
                 self._valid_until = time.monotonic() + max(5, int(body["expires_in"]) - 60)
             return self._token
 
+    @classmethod
+    def of(cls, settings: CallerSettings, identity: httpx.AsyncClient) -> ServiceTokenSource:
+        """This service's tokens, from identity (`identity` is based at identity's URL)."""
+        return cls(
+            SERVICE_TOKEN_PATH, settings.service_client_id, settings.service_client_secret, identity
+        )
+
     def forget(self) -> None:
         self._token = None
 
     async def headers(self, extra: dict[str, str] | None = None) -> dict[str, Any]:
         return {"authorization": f"Bearer {await self.token()}", **(extra or {})}
+
+
+class ServiceClient:
+    """Calls to one other service, each carrying this service's token.
+
+    A 401 means the token expired or predates a key rotation: the token is renewed and
+    the call sent once more. Transport errors are the caller's to interpret (only it knows
+    whether the call may have taken effect).
+    """
+
+    def __init__(self, client: httpx.AsyncClient, tokens: Tokens) -> None:
+        self.client = client
+        self.tokens = tokens
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        for attempt in range(2):
+            sent = await self.tokens.headers(headers)
+            answer = await self.client.request(method, path, json=json, headers=sent)
+            if answer.status_code != 401 or attempt:
+                break
+            self.tokens.forget()
+        return answer

@@ -27,7 +27,7 @@ async def deliver_topic(b: Any, *invoice_ids: str) -> None:
     """billing.events as the consumer gets it: every stored event of these invoices."""
     for invoice_id in invoice_ids:
         for stored in await b.service.store.read_stream(domain.invoice_stream(invoice_id)):
-            await b.service.on_own_event(stored.event, "billing")
+            await b.service.on_own_event(stored, "billing")
 
 
 async def subscriptions(b: Any) -> int:

@@ -358,7 +358,7 @@ async def test_a_list_row_skipped_by_a_crash_is_fed_again_from_the_events(billin
     assert listed.items[0].status == "unpaid"  # the row missed the payment
     # billing.events delivers the stored events (at least once): the row catches up.
     for stored in await b.service.store.read_stream(domain.invoice_stream(invoice.id)):
-        await b.service.on_own_event(stored.event, "billing")
+        await b.service.on_own_event(stored, "billing")
     listed = await b.service.list_invoices(b.owner, status=None, kind=None, limit=10, offset=0)
     assert listed.items[0].status == "paid"
     assert await balance(b) == 3_000_000 - PRO_12

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from portal_billing.wallet import HttpWallet, WalletRefused, WalletUnavailable
+from portal_chassis.service_auth import ServiceClient
 
 
 class FixedTokens:
@@ -30,7 +31,7 @@ def wallet(answer: Any) -> tuple[HttpWallet, FixedTokens]:
 
     tokens = FixedTokens()
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://w")
-    return HttpWallet(client, tokens), tokens  # type: ignore[arg-type]
+    return HttpWallet(ServiceClient(client, tokens)), tokens
 
 
 async def debit(port: HttpWallet) -> dict[str, Any]:

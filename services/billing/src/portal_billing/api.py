@@ -28,7 +28,11 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from portal_billing import catalogue, claims, orders, payments, queries, renewals
 from portal_billing.claims import MAX_PROOF_BYTES, PROOF_TYPES
-from portal_billing.deps import Deps, PaymentInProgress, is_billing_admin
+from portal_billing.deps import (
+    ADMINS,
+    Deps,
+    PaymentInProgress,
+)
 from portal_billing.models import (
     AutoRenewIn,
     ClaimIn,
@@ -70,7 +74,7 @@ PDF = "application/pdf"
 async def payer_guard(connection: Conn, _: BaseRouteHandler) -> None:
     """Money matters: the account's owner and admins, or billing staff."""
     principal = await principal_from(connection)
-    if not (principal.manages_account or is_billing_admin(principal)):
+    if not (principal.manages_account or ADMINS.held_by(principal)):
         raise ProblemError(403, "forbidden", "only the account owner or an admin handles billing")
 
 

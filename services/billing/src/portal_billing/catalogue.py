@@ -11,9 +11,8 @@ from portal_billing import (
     streams,
 )
 from portal_billing.deps import (
+    ADMINS,
     Deps,
-    is_billing_admin,
-    require_admin,
 )
 from portal_billing.models import (
     PlanIn,
@@ -33,7 +32,7 @@ from portal_contracts.events.billing import (
 
 
 async def publish_plan(deps: Deps, principal: Principal, data: PlanIn) -> PlanOut:
-    require_admin(principal)
+    ADMINS.require(principal)
     code = data.code.strip().upper()
     plan_id = code.lower()
     try:
@@ -61,7 +60,7 @@ async def publish_plan(deps: Deps, principal: Principal, data: PlanIn) -> PlanOu
 
 
 async def change_plan(deps: Deps, principal: Principal, plan_id: str, data: PlanTermsIn) -> PlanOut:
-    require_admin(principal)
+    ADMINS.require(principal)
     state = await streams.run_plan(
         deps,
         plan_id,
@@ -78,7 +77,7 @@ async def change_plan(deps: Deps, principal: Principal, plan_id: str, data: Plan
 
 
 async def retire_plan(deps: Deps, principal: Principal, plan_id: str) -> PlanOut:
-    require_admin(principal)
+    ADMINS.require(principal)
     state = await streams.run_plan(
         deps, plan_id, domain.RetirePlan(now=deps.clock.now()), principal.user_id
     )
@@ -99,7 +98,7 @@ async def list_plans(
     tier: str | None,
 ) -> PlansOut:
     """The price list (public); retired plans only for billing admins who ask."""
-    include_retired = include_retired and principal is not None and is_billing_admin(principal)
+    include_retired = include_retired and principal is not None and ADMINS.held_by(principal)
     query: dict[str, Any] = {} if include_retired else {"status": "active"}
     if category:
         query["category"] = category

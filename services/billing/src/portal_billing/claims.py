@@ -14,10 +14,9 @@ from portal_billing import (
     streams,
 )
 from portal_billing.deps import (
+    ADMINS,
     Deps,
     derived_id,
-    is_billing_admin,
-    require_admin,
 )
 from portal_billing.models import (
     ClaimIn,
@@ -95,7 +94,7 @@ async def file_claim(
 async def decide_claim(
     deps: Deps, principal: Principal, claim_id: str, approve: bool, reason: str
 ) -> ClaimOut:
-    require_admin(principal)
+    ADMINS.require(principal)
     row = await deps.claims_view.find_one({"_id": claim_id})
     if row is None:
         raise NotFound("claim_not_found", "no such payment claim")
@@ -119,9 +118,7 @@ async def decide_claim(
 
 async def claim(deps: Deps, principal: Principal, claim_id: str) -> ClaimOut:
     row = await deps.claims_view.find_one({"_id": claim_id})
-    if row is None or (
-        row["account_id"] != principal.account_id and not is_billing_admin(principal)
-    ):
+    if row is None or (row["account_id"] != principal.account_id and not ADMINS.held_by(principal)):
         raise NotFound("claim_not_found", "no such payment claim")
     return ClaimOut.model_validate(claim_out(row, deps.clock.now()))
 
@@ -130,7 +127,7 @@ async def list_claims(
     deps: Deps, principal: Principal, status: str | None, overdue: bool, limit: int, offset: int
 ) -> ClaimsPage:
     query: dict[str, Any] = {}
-    if not is_billing_admin(principal):
+    if not ADMINS.held_by(principal):
         query["account_id"] = principal.account_id
     if status:
         query["status"] = status

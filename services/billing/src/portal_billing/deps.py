@@ -21,18 +21,19 @@ from portal_billing.documents import PdfFonts
 from portal_billing.domain import Invoice, Plan, Subscription
 from portal_billing.settings import BillingSettings
 from portal_billing.wallet import WalletPort
-from portal_chassis.auth import Principal
 from portal_chassis.blobs import BlobStore
 from portal_chassis.clock import Clock
 from portal_chassis.commands import CommandRunner
-from portal_chassis.decider import Forbidden
-from portal_chassis.eventstore import CommitMetadata, EventStore
+from portal_chassis.eventstore import EventStore
 from portal_chassis.mongo import index
 from portal_chassis.numbers import claim_number
 from portal_chassis.starts import StreamStarts
+from portal_chassis.usecases import Roles
 
 Doc = dict[str, Any]
-ADMIN_ROLES = frozenset({"billing_admin", "platform_admin"})
+ADMINS = Roles(
+    "the catalogue is managed by billing admins", frozenset({"billing_admin", "platform_admin"})
+)
 READ_MODEL_INDEXES = {
     "invoices_view": [
         index("account_issued", "account_id", "-issued_at"),
@@ -126,10 +127,6 @@ def build_deps(
     )
 
 
-def meta(account_id: str, actor: str) -> CommitMetadata:
-    return CommitMetadata.current(tenant=account_id, actor=actor)
-
-
 def today(deps: Deps) -> date:
     return deps.clock.now().date()
 
@@ -141,12 +138,3 @@ async def number(deps: Deps, prefix: str) -> str:
 def derived_id(*parts: str) -> str:
     """A stable id from a request's identity, so a retried request reuses it."""
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
-
-
-def is_billing_admin(principal: Principal) -> bool:
-    return bool(principal.roles & ADMIN_ROLES)
-
-
-def require_admin(principal: Principal) -> None:
-    if not is_billing_admin(principal):
-        raise Forbidden("forbidden", "the catalogue is managed by billing admins")

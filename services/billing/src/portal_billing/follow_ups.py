@@ -27,6 +27,7 @@ from portal_billing.deps import (
 )
 from portal_billing.wallet import WalletRefused, WalletUnavailable
 from portal_chassis.decider import DomainError
+from portal_chassis.eventstore import StoredEvent
 from portal_chassis.logging import get_logger
 from portal_contracts.events.billing import (
     BillingEvent,
@@ -45,17 +46,20 @@ WAIT_FOR_COMMAND = (0.05, 0.1, 0.25, 0.5, 1.0)
 """billing.events can deliver a fact before its command claimed it: give it this long."""
 
 
-async def on_own_event(deps: Deps, event: BillingEvent, actor: str) -> None:
+async def on_own_event(deps: Deps, stored: StoredEvent, actor: str) -> None:
     """billing.events, at least once: the read models; a follow-up only if no command
     claimed it (the process died between the append and its follow-up).
 
     The lists are refreshed inline after each command too; this is the path a crash
-    cannot skip (the event was stored, so it is relayed and comes back here).
+    cannot skip (the event was stored, so it is relayed and comes back here). The event is
+    folded onto the invoice's row: the stream is read only when the row does not reach
+    up to it (a row a crash left behind), at most once per event.
     """
+    event = stored.event
+    assert isinstance(event, BillingEvent)
     invoice_id = getattr(event, "invoice_id", None)
     if isinstance(invoice_id, str):
-        events = await deps.store.read_stream(domain.invoice_stream(invoice_id))
-        await streams.refresh_invoice_views(deps, invoice_id, events)
+        await streams.refresh_invoice_views(deps, invoice_id, [stored])
     elif isinstance(getattr(event, "subscription_id", None), str):
         await streams.refresh_subscription_view(deps, event.subscription_id)  # type: ignore[attr-defined]
     key = fact_key(event)

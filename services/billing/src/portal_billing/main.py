@@ -16,7 +16,10 @@ from portal_billing.api import (
     PurchasesController,
     SubscriptionsController,
 )
-from portal_billing.deps import Deps, build_deps
+from portal_billing.deps import (
+    Deps,
+    build_deps,
+)
 from portal_billing.settings import BillingSettings
 from portal_billing.wallet import HttpWallet, WalletPort
 from portal_chassis.bus import declare_publications
@@ -24,7 +27,7 @@ from portal_chassis.clock import Clock, clock_from_env
 from portal_chassis.logging import configure_logging
 from portal_chassis.periodic import Periodic
 from portal_chassis.runtime import ServiceRuntime
-from portal_chassis.service_auth import ServiceTokenSource
+from portal_chassis.service_auth import ServiceClient, ServiceTokenSource
 from portal_chassis.web import create_app
 from portal_contracts.registry import events_of
 
@@ -44,13 +47,7 @@ def bootstrap(
             base_url=settings.wallet_url, timeout=settings.wallet_timeout_seconds
         )
         clients = [identity, wallet_http]
-        tokens = ServiceTokenSource(
-            "/v1/auth/service-token",
-            settings.service_client_id,
-            settings.service_client_secret,
-            identity,
-        )
-        wallet = HttpWallet(wallet_http, tokens)
+        wallet = HttpWallet(ServiceClient(wallet_http, ServiceTokenSource.of(settings, identity)))
     deps = build_deps(runtime.store, runtime.db, settings, wallet, clock or clock_from_env())
     declare_publications(runtime.broker, "billing", events_of("billing"))
     reactions.register(runtime.broker, deps, max_attempts=settings.consumer_max_attempts)

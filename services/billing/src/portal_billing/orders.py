@@ -16,7 +16,6 @@ from portal_billing.deps import (
     Deps,
     PaymentInProgress,
     derived_id,
-    meta,
     number,
     today,
 )
@@ -34,6 +33,7 @@ from portal_chassis.auth import Principal
 from portal_chassis.decider import Conflict, DomainError
 from portal_chassis.logging import get_logger
 from portal_chassis.mongo import update_by_id
+from portal_chassis.usecases import meta
 from portal_contracts.events.billing import (
     InvoiceLine,
     OrderKind,

@@ -18,11 +18,10 @@ from portal_billing import (
     streams,
 )
 from portal_billing.deps import (
+    ADMINS,
     Deps,
     PaymentInProgress,
     derived_id,
-    meta,
-    require_admin,
 )
 from portal_billing.domain import Invoice
 from portal_billing.models import (
@@ -37,6 +36,7 @@ from portal_chassis.decider import Conflict, DomainError, Forbidden
 from portal_chassis.faults import failpoint
 from portal_chassis.logging import get_logger
 from portal_chassis.mongo import update_by_id
+from portal_chassis.usecases import meta
 from portal_contracts.events.billing import (
     PaymentChannel,
 )
@@ -297,7 +297,7 @@ async def cancel(deps: Deps, principal: Principal, invoice_id: str) -> InvoiceOu
 
 
 async def refund(deps: Deps, principal: Principal, invoice_id: str, data: RefundIn) -> InvoiceOut:
-    require_admin(principal)
+    ADMINS.require(principal)
     state = await streams.load_invoice(deps, principal, invoice_id)
     await streams.run_invoice(
         deps,

@@ -14,8 +14,8 @@ from portal_billing import (
     streams,
 )
 from portal_billing.deps import (
+    ADMINS,
     Deps,
-    is_billing_admin,
     today,
 )
 from portal_billing.documents import (
@@ -110,7 +110,7 @@ async def list_invoices(
     offset: int,
 ) -> InvoicesPage:
     query: dict[str, Any] = {}
-    if not is_billing_admin(principal):
+    if not ADMINS.held_by(principal):
         query["account_id"] = principal.account_id
     if status:
         query["status"] = status
@@ -136,7 +136,7 @@ async def list_subscriptions(
     deps: Deps, principal: Principal, *, status: str | None, limit: int, offset: int
 ) -> SubscriptionsPage:
     query: dict[str, Any] = {}
-    if not is_billing_admin(principal):
+    if not ADMINS.held_by(principal):
         query["account_id"] = principal.account_id
     if status:
         query["status"] = status

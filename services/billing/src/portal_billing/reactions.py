@@ -11,8 +11,11 @@ from __future__ import annotations
 from faststream.kafka import KafkaBroker
 
 from portal_billing import follow_ups, payments
-from portal_billing.deps import Deps
+from portal_billing.deps import (
+    Deps,
+)
 from portal_chassis.consumer import subscribe
+from portal_chassis.eventstore import StoredEvent
 from portal_contracts.base import DomainEvent
 from portal_contracts.envelope import EventEnvelope
 from portal_contracts.events.billing import BillingEvent
@@ -26,7 +29,8 @@ def register(broker: KafkaBroker, deps: Deps, *, max_attempts: int) -> None:
 
     async def on_own_event(envelope: EventEnvelope, event: DomainEvent) -> None:
         if isinstance(event, BillingEvent):
-            await follow_ups.on_own_event(deps, event, actor=envelope.actor or "billing")
+            stored = StoredEvent(envelope.id, envelope.subject, envelope.streamversion, event)
+            await follow_ups.on_own_event(deps, stored, actor=envelope.actor or "billing")
 
     subscribe(
         broker,

@@ -10,9 +10,9 @@ from portal_billing import (
     streams,
 )
 from portal_billing.deps import (
+    ADMINS,
     Deps,
     derived_id,
-    is_billing_admin,
     today,
 )
 from portal_billing.domain import Subscription
@@ -33,7 +33,7 @@ log = get_logger(__name__)
 
 async def expiry_check(deps: Deps, principal: Principal) -> ExpiryCheckOut:
     """The scheduler's step run by hand (billing admins only)."""
-    if not is_billing_admin(principal):
+    if not ADMINS.held_by(principal):
         raise Forbidden("forbidden", "only billing admins run the scheduler by hand")
     return ExpiryCheckOut(changed=await check_expiry(deps))
 

@@ -14,10 +14,9 @@ from portal_billing import (
     follow_ups,
 )
 from portal_billing.deps import (
+    ADMINS,
     READ_MODEL_INDEXES,
     Deps,
-    is_billing_admin,
-    meta,
     number,
 )
 from portal_billing.domain import Invoice, Plan, Subscription
@@ -33,8 +32,9 @@ from portal_chassis.commands import Outcome
 from portal_chassis.decider import NotFound
 from portal_chassis.eventstore import StoredEvent
 from portal_chassis.logging import get_logger
-from portal_chassis.mongo import ensure_read_model_indexes, update_by_id
+from portal_chassis.mongo import update_by_id
 from portal_chassis.projection import upsert_if_newer
+from portal_chassis.usecases import meta, setup_storage
 from portal_contracts.events.billing import PaymentClaimApproved, PaymentClaimRejected
 
 CLAIM_DECISIONS = (PaymentClaimApproved, PaymentClaimRejected)
@@ -43,8 +43,7 @@ log = get_logger(__name__)
 
 
 async def setup(deps: Deps) -> None:
-    await ensure_read_model_indexes(deps.db, READ_MODEL_INDEXES)
-    await deps.blobs.setup()
+    await setup_storage(deps.db, READ_MODEL_INDEXES, deps.blobs)
     if deps.settings.seed_catalogue:
         for seed in SEED_PLANS:
             await run_plan(
@@ -78,7 +77,7 @@ async def plan(deps: Deps, plan_id: str) -> Plan:
 async def own_subscription(deps: Deps, principal: Principal, subscription_id: str) -> Subscription:
     state, _ = await deps.subscriptions.load(domain.subscription_stream(subscription_id))
     if state.status == "none" or (
-        state.account_id != principal.account_id and not is_billing_admin(principal)
+        state.account_id != principal.account_id and not ADMINS.held_by(principal)
     ):
         raise NotFound("subscription_not_found", "no such subscription")
     return state
@@ -110,7 +109,7 @@ async def run_invoice(
 async def load_invoice(deps: Deps, principal: Principal, invoice_id: str) -> Invoice:
     state, _ = await deps.invoices.load(domain.invoice_stream(invoice_id))
     if state.status == "none" or (
-        state.account_id != principal.account_id and not is_billing_admin(principal)
+        state.account_id != principal.account_id and not ADMINS.held_by(principal)
     ):
         raise NotFound("invoice_not_found", "no such invoice")
     return state

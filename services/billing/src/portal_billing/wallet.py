@@ -12,7 +12,7 @@ import httpx
 
 from portal_chassis.decider import DomainError, Unavailable
 from portal_chassis.logging import get_logger
-from portal_chassis.service_auth import ServiceTokenSource
+from portal_chassis.service_auth import ServiceClient
 
 log = get_logger(__name__)
 
@@ -55,25 +55,17 @@ class WalletPort(Protocol):
 
 
 class HttpWallet:
-    def __init__(self, client: httpx.AsyncClient, tokens: ServiceTokenSource) -> None:
-        self.client = client
-        self.tokens = tokens
+    def __init__(self, wallet: ServiceClient) -> None:
+        self.wallet = wallet
 
     async def _call(
         self, method: str, path: str, key: str | None = None, body: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        for attempt in range(2):
-            headers = await self.tokens.headers({"idempotency-key": key} if key else None)
-            try:
-                answer = await self.client.request(method, path, json=body, headers=headers)
-            except httpx.HTTPError as exc:
-                raise WalletUnavailable(
-                    f"the wallet did not answer ({type(exc).__name__})"
-                ) from None
-            if answer.status_code == 401 and attempt == 0:
-                self.tokens.forget()  # expired or rotated: fetch a fresh token once
-                continue
-            break
+        headers = {"idempotency-key": key} if key else None
+        try:
+            answer = await self.wallet.request(method, path, json=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise WalletUnavailable(f"the wallet did not answer ({type(exc).__name__})") from None
         payload: dict[str, Any] = answer.json() if answer.content else {}
         if answer.status_code < 300:
             return payload

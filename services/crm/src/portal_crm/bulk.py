@@ -7,7 +7,7 @@ from portal_chassis.decider import DomainError
 from portal_chassis.numbers import claim_slot
 from portal_crm import domain
 from portal_crm.contacts import delete
-from portal_crm.deps import Deps, require_staff
+from portal_crm.deps import STAFF, Deps
 from portal_crm.schemas import (
     BulkAssignedOut,
     BulkAssignIn,
@@ -38,7 +38,7 @@ async def _next_in_turn(deps: Deps, department: str, members: list[str]) -> str:
 
 
 async def bulk_assign(deps: Deps, principal: Principal, data: BulkAssignIn) -> BulkAssignedOut:
-    require_staff(principal)
+    STAFF.require(principal)
     for contact_id in data.ids:
         await load_contact(deps, contact_id)
     members: list[str] = []
@@ -76,7 +76,7 @@ async def bulk_assign(deps: Deps, principal: Principal, data: BulkAssignIn) -> B
 
 
 async def bulk_labels(deps: Deps, principal: Principal, data: BulkLabelsIn) -> BulkLabelledOut:
-    require_staff(principal)
+    STAFF.require(principal)
     for label in [*data.add, *data.remove]:
         await deps.labels.require(label)
     states = [await load_contact(deps, cid) for cid in data.ids]
@@ -92,7 +92,7 @@ async def bulk_labels(deps: Deps, principal: Principal, data: BulkLabelsIn) -> B
 
 
 async def bulk_delete(deps: Deps, principal: Principal, data: BulkDeleteIn) -> BulkDeletedOut:
-    require_staff(principal)
+    STAFF.require(principal)
     if not data.confirm:
         raise DomainError("confirmation_required", "confirm the deletion with confirm=true")
     for contact_id in data.ids:

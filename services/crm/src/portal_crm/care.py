@@ -15,7 +15,7 @@ from portal_chassis.decider import Conflict, DomainError, NotFound
 from portal_contracts.events.crm import CommentAdded
 from portal_crm import domain, queries
 from portal_crm.contacts import comment
-from portal_crm.deps import Deps, current_levels, is_admin, require_admin, require_staff
+from portal_crm.deps import ADMINS, STAFF, Deps, current_levels
 from portal_crm.domain import Activity
 from portal_crm.schemas import (
     ActivityIn,
@@ -56,7 +56,7 @@ def _care_type_out(doc: dict[str, Any]) -> CareTypeOut:
 async def record_care_action(
     deps: Deps, principal: Principal, contact_id: str, data: CareActionIn
 ) -> ContactOut:
-    require_staff(principal)
+    STAFF.require(principal)
     await load_contact(deps, contact_id)
     care_type = await _care_type(deps, data.care_type_id)
     await run_contact(
@@ -79,7 +79,7 @@ async def record_care_action(
 
 
 async def add_care_type(deps: Deps, principal: Principal, data: CareTypeIn) -> CareTypeOut:
-    require_admin(principal)
+    ADMINS.require(principal)
     doc = {
         "name": data.name,
         "action": data.action,
@@ -98,7 +98,7 @@ async def rename_care_type(
 ) -> CareTypeOut:
     """A new name for what is offered from now on; what was recorded keeps the name it
     had (the events carry it)."""
-    require_admin(principal)
+    ADMINS.require(principal)
     await _care_type(deps, care_type_id)
     done = await deps.care_types.find_one_and_update(
         {"_id": care_type_id},
@@ -114,7 +114,7 @@ async def delete_care_type(
 ) -> CareTypeOut:
     """Soft: no longer offered for new care, still listed for admins and named in the
     history of every contact and activity that used it. Deleting twice is a no-op."""
-    require_admin(principal)
+    ADMINS.require(principal)
     if not confirm:
         raise DomainError("confirmation_required", "confirm the deletion with confirm=true")
     now = deps.clock.now()
@@ -129,7 +129,7 @@ async def delete_care_type(
 
 
 async def add_care_reason(deps: Deps, principal: Principal, data: CareReasonIn) -> CareReasonOut:
-    require_admin(principal)
+    ADMINS.require(principal)
     await _care_type(deps, data.care_type_id)
     doc = {
         "name": data.name,
@@ -144,7 +144,7 @@ async def add_care_reason(deps: Deps, principal: Principal, data: CareReasonIn) 
 
 
 async def schedule(deps: Deps, principal: Principal, data: ActivityIn) -> ActivityOut:
-    require_staff(principal)
+    STAFF.require(principal)
     contact = await load_contact(deps, data.contact_id)
     care_type = await _care_type(deps, data.care_type_id)
     if data.reason_id:
@@ -183,7 +183,7 @@ async def delete_activity(
     deps: Deps, principal: Principal, activity_id: str, confirm: bool
 ) -> DeletedOut:
     """Soft and confirmed: off every list; admins see it among the deleted and restore it."""
-    require_staff(principal)
+    STAFF.require(principal)
     if not confirm:
         raise DomainError("confirmation_required", "confirm the deletion with confirm=true")
     state = await _visible_activity(deps, principal, activity_id)
@@ -198,7 +198,7 @@ async def delete_activity(
 
 
 async def restore_activity(deps: Deps, principal: Principal, activity_id: str) -> ActivityOut:
-    require_admin(principal)
+    ADMINS.require(principal)
     state = await load_activity(deps, activity_id)
     await run_activity(
         deps,
@@ -213,14 +213,14 @@ async def restore_activity(deps: Deps, principal: Principal, activity_id: str) -
 async def _visible_activity(deps: Deps, principal: Principal, activity_id: str) -> Activity:
     """The activity, unless it is deleted and the caller is not an admin (then: not found)."""
     state = await load_activity(deps, activity_id)
-    if state.deleted and not is_admin(principal):
+    if state.deleted and not ADMINS.held_by(principal):
         raise NotFound("activity_not_found", "no such care activity")
     return state
 
 
 async def complete(deps: Deps, principal: Principal, activity_id: str, outcome: str) -> ActivityOut:
     """Done: a point or money action is recorded on the customer (once, keyed by the id)."""
-    require_staff(principal)
+    STAFF.require(principal)
     state = await _visible_activity(deps, principal, activity_id)
     if state.status == "planned" and not state.deleted:
         row = await deps.activities_view.find_one({"_id": activity_id}) or {}
@@ -252,7 +252,7 @@ async def complete(deps: Deps, principal: Principal, activity_id: str, outcome: 
 
 
 async def cancel(deps: Deps, principal: Principal, activity_id: str, reason: str) -> ActivityOut:
-    require_staff(principal)
+    STAFF.require(principal)
     state = await _visible_activity(deps, principal, activity_id)
     await run_activity(
         deps,
@@ -275,7 +275,7 @@ async def comment_activity(
 
 
 async def activity(deps: Deps, principal: Principal, activity_id: str) -> ActivityOut:
-    require_staff(principal)
+    STAFF.require(principal)
     await _visible_activity(deps, principal, activity_id)
     row = await deps.activities_view.find_one({"_id": activity_id})
     assert row is not None
@@ -307,9 +307,9 @@ async def list_activities(
     offset: int,
     deleted: bool = False,
 ) -> Page[ActivityRowOut]:
-    require_staff(principal)
+    STAFF.require(principal)
     if deleted:
-        require_admin(principal)
+        ADMINS.require(principal)
     # Rows written before deletion existed have no `deleted_at`: null matches them too.
     query: dict[str, Any] = {"deleted_at": {"$ne": None} if deleted else None}
     if status:
@@ -340,9 +340,9 @@ async def list_care_types(
     deps: Deps, principal: Principal, action: str | None, q: str | None, deleted: bool = False
 ) -> CareTypesOut:
     """The care types offered; with `deleted` (admins), the deleted ones too."""
-    require_staff(principal)
+    STAFF.require(principal)
     if deleted:
-        require_admin(principal)
+        ADMINS.require(principal)
     query: dict[str, Any] = {} if deleted else {"deleted_at": None}
     if action:
         query["action"] = action
@@ -355,7 +355,7 @@ async def list_care_types(
 async def list_care_reasons(
     deps: Deps, principal: Principal, care_type_id: str | None
 ) -> CareReasonsOut:
-    require_staff(principal)
+    STAFF.require(principal)
     query = {"care_type_id": care_type_id} if care_type_id else {}
     items = [{"id": d.pop("_id"), **d} async for d in deps.care_reasons.find(query).sort("_id", 1)]
     return CareReasonsOut.model_validate({"items": items, "total": len(items)})

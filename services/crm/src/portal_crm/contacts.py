@@ -11,7 +11,7 @@ from portal_contracts.events.crm import (
     FileRef,
 )
 from portal_crm import domain, queries
-from portal_crm.deps import Deps, current_levels, require_admin, require_staff
+from portal_crm.deps import ADMINS, STAFF, Deps, current_levels
 from portal_crm.schemas import (
     MAX_FILE_BYTES,
     MAX_FILES,
@@ -27,7 +27,7 @@ from portal_crm.streams import load_contact, run_contact
 
 
 async def create_contact(deps: Deps, principal: Principal, data: ContactIn) -> ContactOut:
-    require_staff(principal)
+    STAFF.require(principal)
     contact_id = deps.new_id()
     details = data.details(default_owner=principal.user_id)
     if details.owner_id != principal.user_id and not await deps.staff.find_one(
@@ -55,7 +55,7 @@ async def create_contact(deps: Deps, principal: Principal, data: ContactIn) -> C
 async def update_contact(
     deps: Deps, principal: Principal, contact_id: str, patch: ContactPatch
 ) -> ContactOut:
-    require_staff(principal)
+    STAFF.require(principal)
     state = await load_contact(deps, contact_id)
     assert state.details is not None
     changes = patch.model_dump(exclude_unset=True)
@@ -70,7 +70,7 @@ async def update_contact(
 
 
 async def convert(deps: Deps, principal: Principal, contact_id: str) -> ContactOut:
-    require_staff(principal)
+    STAFF.require(principal)
     await load_contact(deps, contact_id)
     await run_contact(
         deps,
@@ -86,7 +86,7 @@ async def convert(deps: Deps, principal: Principal, contact_id: str) -> ContactO
 async def set_labels(
     deps: Deps, principal: Principal, contact_id: str, labels: list[str]
 ) -> ContactOut:
-    require_staff(principal)
+    STAFF.require(principal)
     for label in labels:
         await deps.labels.require(label)
     await load_contact(deps, contact_id)
@@ -100,7 +100,7 @@ async def set_labels(
 
 
 async def delete(deps: Deps, principal: Principal, contact_id: str, confirm: bool) -> DeletedOut:
-    require_staff(principal)
+    STAFF.require(principal)
     if not confirm:
         raise DomainError("confirmation_required", "confirm the deletion with confirm=true")
     await load_contact(deps, contact_id)
@@ -114,7 +114,7 @@ async def delete(deps: Deps, principal: Principal, contact_id: str, confirm: boo
 
 
 async def restore(deps: Deps, principal: Principal, contact_id: str) -> ContactOut:
-    require_admin(principal)
+    ADMINS.require(principal)
     await load_contact(deps, contact_id, deleted_ok=True)
     await run_contact(
         deps,
@@ -128,7 +128,7 @@ async def restore(deps: Deps, principal: Principal, contact_id: str) -> ContactO
 async def set_portrait(
     deps: Deps, principal: Principal, contact_id: str, attributes: dict[str, str]
 ) -> ContactOut:
-    require_staff(principal)
+    STAFF.require(principal)
     await load_contact(deps, contact_id)
     await run_contact(
         deps,
@@ -159,7 +159,7 @@ async def _store(deps: Deps, uploads: list[CheckedUpload], contact_id: str) -> t
 async def attach(
     deps: Deps, principal: Principal, contact_id: str, files: list[FileIn]
 ) -> ContactOut:
-    require_staff(principal)
+    STAFF.require(principal)
     await load_contact(deps, contact_id)
     if not files:
         raise DomainError("file_required", "attach at least one file")
@@ -181,7 +181,7 @@ async def comment(
     data: CommentIn,
     activity_id: str | None = None,
 ) -> ContactOut:
-    require_staff(principal)
+    STAFF.require(principal)
     await load_contact(deps, contact_id)
     checked = check_uploads(data.attachments, max_files=MAX_FILES, max_bytes=MAX_FILE_BYTES)
     if not data.text.strip() and not checked:
@@ -206,7 +206,7 @@ async def comment(
 async def file(
     deps: Deps, principal: Principal, contact_id: str, file_id: str
 ) -> tuple[str, str, bytes]:
-    require_staff(principal)
+    STAFF.require(principal)
     state = await load_contact(deps, contact_id)
     found = await deps.blobs.get(file_id, contact_id) if file_id in state.files else None
     if found is None:
@@ -216,5 +216,5 @@ async def file(
 
 
 async def add_label(deps: Deps, principal: Principal, data: LabelIn) -> LabelOut:
-    require_staff(principal)
+    STAFF.require(principal)
     return LabelOut.model_validate(await deps.labels.put(principal, data.id, data.name))

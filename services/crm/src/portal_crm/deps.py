@@ -14,21 +14,23 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from portal_chassis.auth import Principal
 from portal_chassis.blobs import BlobStore
 from portal_chassis.clock import Clock
 from portal_chassis.commands import CommandRunner
-from portal_chassis.decider import Forbidden
-from portal_chassis.eventstore import CommitMetadata, EventStore
-from portal_chassis.mongo import ensure_read_model_indexes, index, update_by_id
+from portal_chassis.eventstore import EventStore
+from portal_chassis.mongo import index, update_by_id
 from portal_chassis.reference import ReferenceList
 from portal_chassis.relay import Lease
+from portal_chassis.usecases import Roles, setup_storage
 from portal_crm import domain
 from portal_crm.domain import Activity, Contact, Level
 from portal_crm.settings import CrmSettings
 
 Doc = dict[str, Any]
 ADMIN = "platform_admin"
+STAFF = Roles("the CRM is for platform staff")
+ADMINS = Roles("only a platform admin does this", frozenset({ADMIN}))
+PLATFORM = "platform"  # the tenant of commits on no customer's account
 # The source of a customer made from a payment seen before its registration.
 PLACEHOLDER = "billing_before_registration"
 DEFAULT_LABELS = {
@@ -124,9 +126,7 @@ def build_deps(
 
 
 async def setup(deps: Deps) -> None:
-    await ensure_read_model_indexes(deps.db, READ_MODEL_INDEXES)
-    await deps.blobs.setup()
-    await deps.labels.seed()
+    await setup_storage(deps.db, READ_MODEL_INDEXES, deps.blobs, deps.labels)
     now = deps.clock.now()
     for type_id, name, action in DEFAULT_CARE_TYPES:
         await update_by_id(
@@ -141,24 +141,6 @@ async def setup(deps: Deps) -> None:
                 }
             },
         )
-
-
-def meta(account_id: str | None, actor: str) -> CommitMetadata:
-    return CommitMetadata.current(tenant=account_id or "platform", actor=actor)
-
-
-def is_admin(principal: Principal) -> bool:
-    return ADMIN in principal.roles
-
-
-def require_staff(principal: Principal) -> None:
-    if not principal.is_staff:
-        raise Forbidden("forbidden", "the CRM is for platform staff")
-
-
-def require_admin(principal: Principal) -> None:
-    if not is_admin(principal):
-        raise Forbidden("forbidden", "only a platform admin does this")
 
 
 async def current_levels(deps: Deps) -> tuple[Level, ...]:

@@ -12,7 +12,7 @@ from portal_contracts.events.crm import (
     ContactDetails,
 )
 from portal_crm import domain
-from portal_crm.deps import PLACEHOLDER, Deps, current_levels, require_admin, require_staff
+from portal_crm.deps import ADMINS, PLACEHOLDER, STAFF, Deps, current_levels
 from portal_crm.domain import Level
 from portal_crm.schemas import (
     LevelIn,
@@ -41,15 +41,15 @@ async def levels_view(deps: Deps) -> LevelsOut:
 
 
 async def levels_of(deps: Deps, principal: Principal) -> LevelsOut:
-    require_staff(principal)
+    STAFF.require(principal)
     return await levels_view(deps)
 
 
 async def set_levels(deps: Deps, principal: Principal, levels: list[LevelIn]) -> LevelsOut:
     """New thresholds apply at once to money counted from now on; every customer's level
     is recomputed by a background job (a request could not wait for thousands)."""
-    require_staff(principal)
-    require_admin(principal)
+    STAFF.require(principal)
+    ADMINS.require(principal)
     ordered = domain.check_levels([Level(lv.name, lv.min_accumulated) for lv in levels])
     version = deps.new_id()
     await replace_by_id(

@@ -22,7 +22,7 @@ from portal_contracts.events.crm import (
     PointsChanged,
 )
 from portal_crm import domain
-from portal_crm.deps import Deps, current_levels, is_admin, require_admin, require_staff
+from portal_crm.deps import ADMINS, STAFF, Deps, current_levels
 from portal_crm.domain import Contact, Level
 from portal_crm.schemas import (
     ContactOut,
@@ -37,8 +37,8 @@ from portal_crm.streams import load_contact
 
 
 async def contact(deps: Deps, principal: Principal, contact_id: str) -> ContactOut:
-    require_staff(principal)
-    state = await load_contact(deps, contact_id, deleted_ok=is_admin(principal))
+    STAFF.require(principal)
+    state = await load_contact(deps, contact_id, deleted_ok=ADMINS.held_by(principal))
     events = await deps.store.read_stream(domain.contact_stream(contact_id))
     assert state.details is not None
     comments, documents, care, assignments = [], [], [], []
@@ -114,9 +114,9 @@ async def _contacts_query(
     level: str | None,
 ) -> dict[str, Any]:
     """The filter of the contacts list (and its group panel) for this caller."""
-    require_staff(principal)
+    STAFF.require(principal)
     if deleted:
-        require_admin(principal)
+        ADMINS.require(principal)
     if label:
         await deps.labels.require(label)
     query: dict[str, Any] = {"status": "deleted" if deleted else "active"}
@@ -195,7 +195,7 @@ async def group_counts(
 
 
 async def why_level(deps: Deps, principal: Principal, contact_id: str) -> LoyaltyOut:
-    require_staff(principal)
+    STAFF.require(principal)
     return LoyaltyOut.model_validate(await _why(deps, await load_contact(deps, contact_id)))
 
 
@@ -248,7 +248,7 @@ async def loyalty(deps: Deps, principal: Principal) -> LoyaltyOut:
 
 
 async def list_labels(deps: Deps, principal: Principal) -> LabelsOut:
-    require_staff(principal)
+    STAFF.require(principal)
     return LabelsOut.model_validate(await deps.labels.listing())
 
 
@@ -287,7 +287,7 @@ async def contact_timeline(
     *,
     context: str | None = None,
 ) -> Page[TimelineEntryOut]:
-    require_staff(principal)
+    STAFF.require(principal)
     state = await load_contact(deps, contact_id)
     return await timeline_of(
         deps, state.account_id or contact_id, limit, offset, staff=True, context=context

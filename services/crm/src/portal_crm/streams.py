@@ -11,6 +11,7 @@ from typing import Any
 from portal_chassis.commands import Outcome
 from portal_chassis.decider import NotFound
 from portal_chassis.projection import upsert_if_newer
+from portal_chassis.usecases import meta
 from portal_contracts.events.crm import (
     CareActivityCancelled,
     CareActivityCompleted,
@@ -19,7 +20,7 @@ from portal_contracts.events.crm import (
     CareActivityScheduled,
 )
 from portal_crm import domain
-from portal_crm.deps import Deps, meta
+from portal_crm.deps import PLATFORM, Deps
 from portal_crm.domain import Activity, Contact
 
 
@@ -37,7 +38,7 @@ async def run_contact(
     outcome = await deps.contacts.run(
         domain.contact_stream(contact_id),
         command,
-        metadata=meta(state.account_id or getattr(command, "account_id", None), actor),
+        metadata=meta(state.account_id or getattr(command, "account_id", None) or PLATFORM, actor),
     )
     if outcome.commit is not None:
         await _contact_row(deps, outcome)
@@ -95,7 +96,7 @@ async def run_activity(
     actor: str,
 ) -> Activity:
     outcome = await deps.activities.run(
-        domain.care_stream(activity_id), command, metadata=meta(account_id, actor)
+        domain.care_stream(activity_id), command, metadata=meta(account_id or PLATFORM, actor)
     )
     if outcome.commit is not None:
         state = outcome.state

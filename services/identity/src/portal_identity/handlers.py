@@ -149,7 +149,7 @@ class IdentityService:
         await self.blobs.setup()
         await self.tokens.setup()
         await self.keyring.load(self.clock.now())
-        await self.departments.seed()
+        await self.departments.setup()
         if self.settings.seed_admin:
             await self.seed_platform_admin()
 

@@ -12,7 +12,7 @@ from typing import Protocol
 import httpx
 from pydantic import BaseModel
 
-from portal_chassis.service_auth import ServiceTokenSource
+from portal_chassis.service_auth import ServiceClient
 
 
 class LinkMail(BaseModel):
@@ -35,20 +35,12 @@ class LinkMailUnavailable(Exception):
 
 
 class HttpLinkMails:
-    def __init__(self, client: httpx.AsyncClient, tokens: ServiceTokenSource) -> None:
-        self.client = client
-        self.tokens = tokens
+    def __init__(self, identity: ServiceClient) -> None:
+        self.identity = identity
 
     async def fetch(self, mail_id: str) -> LinkMail | None:
         try:
-            answer = await self.client.get(
-                f"/v1/internal/mails/{mail_id}", headers=await self.tokens.headers()
-            )
-            if answer.status_code == 401:  # a token from before a key rotation: once more
-                self.tokens.forget()
-                answer = await self.client.get(
-                    f"/v1/internal/mails/{mail_id}", headers=await self.tokens.headers()
-                )
+            answer = await self.identity.request("GET", f"/v1/internal/mails/{mail_id}")
         except httpx.HTTPError as exc:
             raise LinkMailUnavailable(f"identity unreachable: {exc}") from exc
         if answer.status_code == 404:

@@ -10,7 +10,7 @@ from portal_chassis.clock import Clock, clock_from_env
 from portal_chassis.logging import configure_logging
 from portal_chassis.periodic import Periodic
 from portal_chassis.runtime import ServiceRuntime
-from portal_chassis.service_auth import ServiceTokenSource
+from portal_chassis.service_auth import ServiceClient, ServiceTokenSource
 from portal_chassis.web import create_app
 from portal_contracts.registry import events_of
 from portal_notifications import reactions
@@ -40,13 +40,9 @@ def bootstrap(
         identity = httpx.AsyncClient(
             base_url=settings.identity_url, timeout=settings.identity_timeout_seconds
         )
-        tokens = ServiceTokenSource(
-            "/v1/auth/service-token",
-            settings.service_client_id,
-            settings.service_client_secret,
-            identity,
+        link_mails = HttpLinkMails(
+            ServiceClient(identity, ServiceTokenSource.of(settings, identity))
         )
-        link_mails = HttpLinkMails(identity, tokens)
     service = NotificationsService(
         runtime.store,
         runtime.db,

@@ -16,16 +16,15 @@ from typing import Any, Literal
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from portal_chassis.auth import Principal
 from portal_chassis.blobs import BlobStore
 from portal_chassis.clock import Clock
 from portal_chassis.commands import CommandRunner
-from portal_chassis.decider import Forbidden
-from portal_chassis.eventstore import CommitMetadata, EventStore
-from portal_chassis.mongo import ensure_read_model_indexes, index
+from portal_chassis.eventstore import EventStore
+from portal_chassis.mongo import index
 from portal_chassis.numbers import claim_number
 from portal_chassis.reference import ReferenceList
 from portal_chassis.starts import StreamStarts
+from portal_chassis.usecases import Roles, setup_storage
 from portal_repairs import domain
 from portal_repairs.domain import Repair
 from portal_repairs.settings import RepairsSettings
@@ -33,7 +32,10 @@ from portal_repairs.settings import RepairsSettings
 Doc = dict[str, Any]
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 PhotoStage = Literal["intake", "receive", "return"]
-STAFF_ROLES = frozenset({"technician", "support_agent", "platform_admin"})
+STAFF = Roles(
+    "this step is done by repair staff",
+    frozenset({"technician", "support_agent", "platform_admin"}),
+)
 DEFAULT_BRANCHES = {"HCM-Q1": "Ho Chi Minh City, District 1", "HN-CG": "Ha Noi, Cau Giay"}
 _SERIAL_SPACE = re.compile(r"\s+")
 READ_MODEL_INDEXES = {
@@ -91,22 +93,7 @@ def build_deps(
 
 
 async def setup(deps: Deps) -> None:
-    await ensure_read_model_indexes(deps.db, READ_MODEL_INDEXES)
-    await deps.blobs.setup()
-    await deps.branches.seed()
-
-
-def meta(account_id: str, actor: str) -> CommitMetadata:
-    return CommitMetadata.current(tenant=account_id, actor=actor)
-
-
-def is_staff(principal: Principal) -> bool:
-    return bool(principal.roles & STAFF_ROLES)
-
-
-def require_staff(principal: Principal) -> None:
-    if not is_staff(principal):
-        raise Forbidden("forbidden", "this step is done by repair staff")
+    await setup_storage(deps.db, READ_MODEL_INDEXES, deps.blobs, deps.branches)
 
 
 async def allocate_number(deps: Deps) -> str:

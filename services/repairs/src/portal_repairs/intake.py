@@ -6,26 +6,24 @@ from __future__ import annotations
 from dataclasses import replace
 
 from portal_chassis.auth import Principal
-from portal_chassis.decider import DomainError, Forbidden, NotFound
+from portal_chassis.decider import NotFound
 from portal_chassis.eventstore import request_fingerprint
+from portal_chassis.usecases import acting_account, meta
 from portal_repairs import domain, queries, streams
 from portal_repairs.contract import RegistrationIn, RepairOut
-from portal_repairs.deps import Deps, PhotoStage, allocate_number, is_staff, meta, warranty_of
+from portal_repairs.deps import STAFF, Deps, PhotoStage, allocate_number, warranty_of
 
 
 async def register(
     deps: Deps, principal: Principal, data: RegistrationIn, idempotency_key: str | None
 ) -> RepairOut:
-    if is_staff(principal):
-        if not data.account_id:
-            raise DomainError(
-                "account_required", "staff registering at the counter name the customer account"
-            )
-        account_id = data.account_id
-    else:
-        if data.account_id and data.account_id != principal.account_id:
-            raise Forbidden("forbidden", "customers register their own devices")
-        account_id = principal.account_id
+    account_id = acting_account(
+        principal,
+        data.account_id,
+        staff=STAFF.held_by(principal),
+        unnamed="staff registering at the counter name the customer account",
+        not_own="customers register their own devices",
+    )
     await deps.branches.require(data.branch_id)
     fingerprint = request_fingerprint({"op": "register", **data.model_dump(mode="json")})
     earlier_repair = await warranty_of(deps, data.serial)
@@ -84,7 +82,7 @@ async def add_photo(
 ) -> RepairOut:
     """`kind` is the (content type, extension) the entrypoint sniffed from `data`."""
     state, _ = await deps.runner.load(domain.stream_id(repair_id))
-    staff = is_staff(principal)
+    staff = STAFF.held_by(principal)
     if state.status == "none" or (not staff and state.account_id != principal.account_id):
         raise NotFound("repair_not_found", "no such repair")
     command = domain.AddPhoto(

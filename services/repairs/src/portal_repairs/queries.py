@@ -15,7 +15,7 @@ from portal_chassis.decider import NotFound
 from portal_contracts.events.repairs import RepairEvent, RepairRegistered
 from portal_repairs import domain
 from portal_repairs.contract import BranchesOut, BranchIn, BranchOut, RepairOut, RepairRowOut
-from portal_repairs.deps import Deps, is_staff
+from portal_repairs.deps import STAFF, Deps
 
 
 async def photo(
@@ -42,7 +42,7 @@ async def add_branch(deps: Deps, principal: Principal, data: BranchIn) -> Branch
 async def get(deps: Deps, principal: Principal, repair_id: str) -> RepairOut:
     state, version = await deps.runner.load(domain.stream_id(repair_id))
     if state.status == "none" or (
-        not is_staff(principal) and state.account_id != principal.account_id
+        not STAFF.held_by(principal) and state.account_id != principal.account_id
     ):
         raise NotFound("repair_not_found", "no such repair")
     events = await deps.store.read_stream(domain.stream_id(repair_id))
@@ -93,7 +93,7 @@ async def list_repairs(
     q: str | None,
 ) -> Page[RepairRowOut]:
     query: dict[str, Any] = {k: v for k, v in filters.items() if v}
-    if not is_staff(principal):
+    if not STAFF.held_by(principal):
         query["account_id"] = principal.account_id
     if q:
         pattern = re.escape(q.strip())

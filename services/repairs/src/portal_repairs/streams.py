@@ -8,10 +8,11 @@ from portal_chassis.commands import Outcome
 from portal_chassis.decider import NotFound
 from portal_chassis.mongo import replace_by_id
 from portal_chassis.projection import upsert_if_newer
+from portal_chassis.usecases import meta
 from portal_contracts.events.repairs import RepairReturned
 from portal_repairs import domain, queries
 from portal_repairs.contract import RepairOut
-from portal_repairs.deps import Deps, meta, require_staff, serial_key
+from portal_repairs.deps import STAFF, Deps, serial_key
 from portal_repairs.domain import Repair
 
 
@@ -23,7 +24,7 @@ async def act(
         isinstance(command, domain.CancelRepair) and command.account_id is not None
     )
     if not customer_step:
-        require_staff(principal)
+        STAFF.require(principal)
     elif state.status == "none" or state.account_id != principal.account_id:
         raise NotFound("repair_not_found", "no such repair")
     if isinstance(command, domain.ReceiveRepair | domain.TransferRepair):

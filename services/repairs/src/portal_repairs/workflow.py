@@ -14,7 +14,7 @@ from portal_repairs.contract import (
     ReturnIn,
     TransferIn,
 )
-from portal_repairs.deps import Deps, is_staff
+from portal_repairs.deps import STAFF, Deps
 
 
 async def receive(deps: Deps, principal: Principal, repair_id: str, data: ReceiveIn) -> RepairOut:
@@ -88,7 +88,7 @@ async def return_device(
 
 async def cancel(deps: Deps, principal: Principal, repair_id: str, data: ReasonIn) -> RepairOut:
     # A customer cancels their own repair; staff cancel any.
-    owner = None if is_staff(principal) else principal.account_id
+    owner = None if STAFF.held_by(principal) else principal.account_id
     command = domain.CancelRepair(
         actor=principal.user_id, now=deps.clock.now(), account_id=owner, reason=data.reason
     )

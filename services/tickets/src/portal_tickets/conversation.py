@@ -6,13 +6,13 @@ from dataclasses import replace
 
 from portal_chassis.auth import Principal
 from portal_tickets import domain, queries, streams
-from portal_tickets.deps import Deps, check_files, is_staff, store_files
+from portal_tickets.deps import STAFF, Deps, check_files, store_files
 from portal_tickets.schemas import RatingIn, ReplyIn, TicketOut
 
 
 async def reply(deps: Deps, principal: Principal, ticket_id: str, data: ReplyIn) -> TicketOut:
     state = await streams.load_visible(deps, principal, ticket_id)
-    staff = is_staff(principal)
+    staff = STAFF.held_by(principal)
     checked = check_files(data.attachments)
     command = domain.ReplyToTicket(
         actor=principal.user_id,

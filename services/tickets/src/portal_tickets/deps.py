@@ -22,11 +22,11 @@ from portal_chassis.blobs import BlobStore, CheckedUpload, check_uploads
 from portal_chassis.clock import Clock
 from portal_chassis.commands import CommandRunner
 from portal_chassis.contract import FileIn
-from portal_chassis.decider import Forbidden
-from portal_chassis.eventstore import CommitMetadata, EventStore
-from portal_chassis.mongo import ensure_read_model_indexes, index
+from portal_chassis.eventstore import EventStore
+from portal_chassis.mongo import index
 from portal_chassis.reference import ReferenceList
 from portal_chassis.starts import StreamStarts
+from portal_chassis.usecases import Roles, setup_storage
 from portal_contracts.events.tickets import Attachment
 from portal_tickets import domain
 from portal_tickets.codes import RelatedCodes
@@ -35,7 +35,8 @@ from portal_tickets.schemas import MAX_FILE_BYTES, MAX_FILES
 from portal_tickets.settings import TicketsSettings
 
 Doc = dict[str, Any]
-STAFF_ROLES = frozenset({"support_agent", "billing_admin", "sales", "technician", "platform_admin"})
+# every platform staff role: agents answer, the other teams in their own department
+STAFF = Roles("this is done by support staff")
 ALL_DEPARTMENTS_ROLES = frozenset({"support_agent", "platform_admin"})
 ROLE_DEPARTMENT = {"billing_admin": "billing", "sales": "sales", "technician": "technical"}
 DEFAULT_DEPARTMENTS = {"technical": "Technical", "billing": "Billing", "sales": "Sales"}
@@ -98,22 +99,7 @@ def build_deps(
 
 
 async def setup(deps: Deps) -> None:
-    await ensure_read_model_indexes(deps.db, READ_MODEL_INDEXES)
-    await deps.blobs.setup()
-    await deps.departments.seed()
-
-
-def meta(account_id: str, actor: str) -> CommitMetadata:
-    return CommitMetadata.current(tenant=account_id, actor=actor)
-
-
-def is_staff(principal: Principal) -> bool:
-    return bool(principal.roles & STAFF_ROLES)
-
-
-def require_staff(principal: Principal) -> None:
-    if not is_staff(principal):
-        raise Forbidden("forbidden", "this is done by support staff")
+    await setup_storage(deps.db, READ_MODEL_INDEXES, deps.blobs, deps.departments)
 
 
 def staff_department(principal: Principal) -> str | None:
@@ -127,7 +113,7 @@ def staff_department(principal: Principal) -> str | None:
 
 
 def visible(principal: Principal, state: Ticket) -> bool:
-    if not is_staff(principal):
+    if not STAFF.held_by(principal):
         return state.account_id == principal.account_id
     department = staff_department(principal)
     return department is None or state.department == department

@@ -6,27 +6,24 @@ from __future__ import annotations
 from dataclasses import replace
 
 from portal_chassis.auth import Principal
-from portal_chassis.decider import DomainError, Forbidden
 from portal_chassis.numbers import claim_number
+from portal_chassis.usecases import acting_account, meta
 from portal_tickets import domain, queries, streams
-from portal_tickets.deps import Deps, check_files, is_staff, meta, store_files
+from portal_tickets.deps import STAFF, Deps, check_files, store_files
 from portal_tickets.schemas import OpenTicketIn, TicketOut
 
 
 async def open(
     deps: Deps, principal: Principal, data: OpenTicketIn, idempotency_key: str | None
 ) -> TicketOut:
-    staff = is_staff(principal)
-    if staff:
-        if not data.account_id:
-            raise DomainError(
-                "account_required", "staff opening a ticket name the customer's account"
-            )
-        account_id = data.account_id
-    else:
-        if data.account_id and data.account_id != principal.account_id:
-            raise Forbidden("forbidden", "customers open their own tickets")
-        account_id = principal.account_id
+    staff = STAFF.held_by(principal)
+    account_id = acting_account(
+        principal,
+        data.account_id,
+        staff=staff,
+        unnamed="staff opening a ticket name the customer's account",
+        not_own="customers open their own tickets",
+    )
     await deps.departments.require(data.department)
     checked = check_files(data.attachments)
     if data.related_code and deps.codes is not None:

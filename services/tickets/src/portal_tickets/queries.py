@@ -13,7 +13,7 @@ from portal_chassis.contract import Page, paginate
 from portal_chassis.decider import NotFound
 from portal_contracts.events.tickets import Attachment, TicketOpened, TicketReplied
 from portal_tickets import domain, streams
-from portal_tickets.deps import Deps, is_staff, staff_department
+from portal_tickets.deps import STAFF, Deps, staff_department
 from portal_tickets.schemas import (
     DepartmentIn,
     DepartmentOut,
@@ -35,7 +35,7 @@ class AttachmentFile:
 
 async def get(deps: Deps, principal: Principal, ticket_id: str) -> TicketOut:
     state = await streams.load_visible(deps, principal, ticket_id)
-    staff = is_staff(principal)
+    staff = STAFF.held_by(principal)
     events = await deps.store.read_stream(domain.stream_id(ticket_id))
     opened = events[0].event
     assert isinstance(opened, TicketOpened)
@@ -136,7 +136,7 @@ async def list_tickets(
     my_department: bool = False,
 ) -> Page[TicketRowOut]:
     query: dict[str, Any] = {k: v for k, v in filters.items() if v}
-    if not is_staff(principal):
+    if not STAFF.held_by(principal):
         query["account_id"] = principal.account_id
         if mine:
             query["opened_by"] = principal.user_id
@@ -144,7 +144,7 @@ async def list_tickets(
         query["department"] = own
     elif mine:
         query["agent_id"] = principal.user_id
-    if my_department and is_staff(principal):
+    if my_department and STAFF.held_by(principal):
         query["department"] = principal.department or "-"
     if unassigned:
         query["agent_id"] = None

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from portal_chassis.auth import Principal
 from portal_tickets import domain, queries, streams
-from portal_tickets.deps import Deps, require_staff
+from portal_tickets.deps import STAFF, Deps
 from portal_tickets.schemas import AssignIn, PriorityIn, StatusIn, TicketOut
 
 
 async def assign(deps: Deps, principal: Principal, ticket_id: str, data: AssignIn) -> TicketOut:
-    require_staff(principal)
+    STAFF.require(principal)
     return await staff_command(
         deps,
         principal,
@@ -26,7 +26,7 @@ async def assign(deps: Deps, principal: Principal, ticket_id: str, data: AssignI
 async def prioritise(
     deps: Deps, principal: Principal, ticket_id: str, data: PriorityIn
 ) -> TicketOut:
-    require_staff(principal)
+    STAFF.require(principal)
     return await staff_command(
         deps,
         principal,
@@ -38,7 +38,7 @@ async def prioritise(
 
 
 async def set_status(deps: Deps, principal: Principal, ticket_id: str, data: StatusIn) -> TicketOut:
-    require_staff(principal)
+    STAFF.require(principal)
     return await staff_command(
         deps,
         principal,
@@ -50,7 +50,7 @@ async def set_status(deps: Deps, principal: Principal, ticket_id: str, data: Sta
 async def staff_command(
     deps: Deps, principal: Principal, ticket_id: str, command: domain.Command
 ) -> TicketOut:
-    require_staff(principal)
+    STAFF.require(principal)
     state = await streams.load_visible(deps, principal, ticket_id)
     if isinstance(command, domain.AssignTicket):
         await deps.departments.require(command.department)

@@ -6,9 +6,10 @@ from portal_chassis.auth import Principal
 from portal_chassis.commands import Outcome
 from portal_chassis.decider import NotFound
 from portal_chassis.projection import upsert_if_newer
+from portal_chassis.usecases import meta
 from portal_contracts.events.tickets import TicketOpened, TicketReplied
 from portal_tickets import domain
-from portal_tickets.deps import Deps, meta, visible
+from portal_tickets.deps import Deps, visible
 from portal_tickets.domain import Ticket
 
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from typing import Any
-
 from litestar import Litestar
 
 from portal_chassis.bus import declare_publications
 from portal_chassis.clock import Clock, SystemClock
-from portal_chassis.logging import configure_logging, get_logger
+from portal_chassis.logging import configure_logging
+from portal_chassis.periodic import Periodic
 from portal_chassis.runtime import ServiceRuntime
 from portal_chassis.web import create_app
 from portal_contracts.registry import events_of
@@ -25,8 +22,6 @@ from portal_wallet.handlers import WalletService, expiry_delta
 from portal_wallet.payments import SandboxProvider
 from portal_wallet.projections import TransactionsProjection
 from portal_wallet.settings import WalletSettings
-
-log = get_logger(__name__)
 
 
 def bootstrap(
@@ -61,25 +56,15 @@ def create(settings: WalletSettings | None = None) -> Litestar:
     settings = settings or WalletSettings()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
     runtime, service = bootstrap(settings)
-    sweeper: dict[str, asyncio.Task[Any]] = {}
-
-    async def sweep() -> None:
-        while True:
-            await asyncio.sleep(settings.expiry_sweep_seconds)
-            try:
-                await service.expire_due()
-            except Exception as exc:
-                log.warning("expiry sweep failed", error=str(exc))
+    background = Periodic()
+    background.every("expiry", settings.expiry_sweep_seconds, service.expire_due)
 
     async def start() -> None:
         await service.setup()
-        sweeper["task"] = asyncio.create_task(sweep())
+        await background.start()
 
     async def stop() -> None:
-        if "task" in sweeper:
-            sweeper["task"].cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper["task"]
+        await background.stop()
 
     return create_app(
         title="Wallet service",
