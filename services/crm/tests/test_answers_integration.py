@@ -110,7 +110,7 @@ ACTIVITY = {
     "scheduled_by",
 }
 PAGE = {"items", "total", "limit", "offset"}
-ENTRY = {"id", "account_id", "at", "context", "type", "title"}
+ENTRY = {"id", "account_id", "at", "context", "type", "title", "key", "params"}
 
 
 class _Verifier:
