@@ -103,14 +103,13 @@ export default function CrmList() {
           <Text size="sm" c="gray.7" data-testid="crm-total">
             {t("total", { count: contacts.data.total })}
           </Text>
-          <ScrollTable label={t("title")} minWidth={1040}>
+          <ScrollTable label={t("title")} minWidth={860}>
             <Table striped highlightOnHover>
               <Table.Thead>
                 <Table.Tr>
                   <Table.Th>{t("name")}</Table.Th>
                   <Table.Th>{t("kind")}</Table.Th>
-                  <Table.Th>{t("phone")}</Table.Th>
-                  <Table.Th>{t("email")}</Table.Th>
+                  <Table.Th>{t("reach")}</Table.Th>
                   <Table.Th>{t("group")}</Table.Th>
                   <Table.Th>{t("unit")}</Table.Th>
                   <Table.Th>{t("label")}</Table.Th>
@@ -131,8 +130,14 @@ export default function CrmList() {
                       </Text>
                     </Table.Td>
                     <Table.Td>{t(`kinds.${row.kind}`)}</Table.Td>
-                    <Table.Td>{row.phone || "—"}</Table.Td>
-                    <Table.Td style={{ wordBreak: "break-all" }}>{row.email || "—"}</Table.Td>
+                    <Table.Td style={{ overflowWrap: "anywhere" }} miw={150}>
+                      <Text size="sm">{row.phone || "—"}</Text>
+                      {row.email && (
+                        <Text size="xs" c="gray.7">
+                          {row.email}
+                        </Text>
+                      )}
+                    </Table.Td>
                     <Table.Td>
                       <GroupBadge group={row.group} />
                     </Table.Td>
@@ -147,7 +152,7 @@ export default function CrmList() {
                       </Group>
                     </Table.Td>
                     <Table.Td>{row.kind === "customer" && row.level ? <LevelBadge level={row.level} /> : "—"}</Table.Td>
-                    <Table.Td>{dateTime(row.updated_at)}</Table.Td>
+                    <Table.Td miw={90}>{dateTime(row.updated_at)}</Table.Td>
                   </Table.Tr>
                 ))}
               </Table.Tbody>
