@@ -19,6 +19,8 @@ import viRepairs from "./locales/vi/repairs.json";
 import enRepairs from "./locales/en/repairs.json";
 import viCrm from "./locales/vi/crm.json";
 import enCrm from "./locales/en/crm.json";
+import viCare from "./locales/vi/care.json";
+import enCare from "./locales/en/care.json";
 import { dayjs } from "./lib/format";
 
 export const LANGUAGES = ["vi", "en"] as const;
@@ -60,6 +62,7 @@ void i18n.use(initReactI18next).init({
       support: viSupport,
       repairs: viRepairs,
       crm: viCrm,
+      care: viCare,
       access: viAccess,
     },
     en: {
@@ -71,6 +74,7 @@ void i18n.use(initReactI18next).init({
       support: enSupport,
       repairs: enRepairs,
       crm: enCrm,
+      care: enCare,
       access: enAccess,
     },
   },

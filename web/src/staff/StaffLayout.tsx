@@ -3,7 +3,7 @@ import { AppShell, Badge, Burger, Button, Group, NavLink, Text, Title } from "@m
 import { useDisclosure } from "@mantine/hooks";
 import { NavLink as RouterLink, Outlet, useLocation } from "react-router-dom";
 import { useTranslation } from "react-i18next";
-import { IconAddressBook, IconCash, IconHeadset, IconLayoutDashboard, IconTool } from "@tabler/icons-react";
+import { IconAddressBook, IconCash, IconHeadset, IconHeartHandshake, IconLayoutDashboard, IconTool } from "@tabler/icons-react";
 import { LanguageSwitch } from "../layout/LanguageSwitch";
 import { PageLoader } from "../layout/AppLayout";
 import { useAuth } from "../auth/AuthProvider";
@@ -15,6 +15,7 @@ export const STAFF_NAVIGATION: readonly { to: string; key: string; icon: typeof 
   { to: "/staff/repairs", key: "repairs", icon: IconTool },
   { to: "/staff/billing", key: "billing", icon: IconCash },
   { to: "/staff/crm", key: "crm", icon: IconAddressBook },
+  { to: "/staff/care", key: "care", icon: IconHeartHandshake },
 ];
 
 export function StaffLayout() {

@@ -13,6 +13,7 @@ const RepairDetail = lazy(() => import("./pages/repairs/detail"));
 const Billing = lazy(() => import("./pages/billing"));
 const Crm = lazy(() => import("./pages/crm"));
 const CrmContact = lazy(() => import("./pages/crm/detail"));
+const Care = lazy(() => import("./pages/care"));
 const NotFound = lazy(() => import("../pages/not-found"));
 
 /** Staff only: a customer gets "not allowed" (never a staff screen that would fail call by call). */
@@ -37,6 +38,7 @@ export const staffRoutes: RouteObject = {
         { path: "billing", element: <Billing /> },
         { path: "crm", element: <Crm /> },
         { path: "crm/:contactId", element: <CrmContact /> },
+        { path: "care", element: <Care /> },
         { path: "*", element: <NotFound /> },
       ],
     },

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import re
 from typing import Any
 
-import segno
 from pymongo import DESCENDING
 
 from portal_chassis.auth import Principal
@@ -16,6 +14,7 @@ from portal_contracts.events.repairs import RepairEvent, RepairRegistered
 from portal_repairs import domain
 from portal_repairs.contract import BranchesOut, BranchIn, BranchOut, RepairOut, RepairRowOut
 from portal_repairs.deps import STAFF, Deps
+from portal_repairs.label import svg as label_svg
 
 
 async def photo(
@@ -115,16 +114,8 @@ async def list_repairs(
 
 async def label(deps: Deps, principal: Principal, repair_id: str) -> str:
     repair = await get(deps, principal, repair_id)
-    qr = segno.make(f"portal-repair:{repair.repair_number}", error="m")
-    buffer = io.BytesIO()
-    qr.save(buffer, kind="svg", scale=4, xmldecl=False, svgns=True)
-    code = buffer.getvalue().decode()
-    text = f"{repair.repair_number} | {repair.model} | S/N {repair.serial}"
-    safe = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return (
-        '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="220">'
-        f'<g transform="translate(10,10)">{code}</g>'
-        f'<text x="10" y="205" font-family="monospace" font-size="14">{safe}</text></svg>'
+    return label_svg(
+        repair.repair_number, repair.model, repair.serial, repair.delivery.deliverer_name
     )
 
 

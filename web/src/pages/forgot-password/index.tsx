@@ -1,34 +1,23 @@
-import { useState } from "react";
 import { Alert, Anchor, Button, Card, Stack, Text, TextInput, Title } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { Link } from "react-router-dom";
 import { useTranslation } from "react-i18next";
 import { ApiError } from "../../api/client";
 import { authApi } from "../../auth/api";
+import { useSubmit } from "../../lib/useSubmit";
 
 /** "Forgot password": the answer never says whether the address has an account. */
 export default function ForgotPassword() {
   const { t } = useTranslation("access");
-  const [sent, setSent] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
   const form = useForm({
     initialValues: { email: "" },
     validate: { email: (v) => (/^\S+@\S+\.\S+$/.test(v.trim()) ? null : t("emailInvalid")) },
   });
 
-  async function submit(values: typeof form.values) {
-    setBusy(true);
-    setError(null);
-    try {
-      await authApi.forgotPassword(values.email.trim());
-      setSent(true);
-    } catch (err) {
-      setError(err instanceof ApiError && err.status === 429 ? t("tooMany") : t("failed"));
-    } finally {
-      setBusy(false);
-    }
-  }
+  const { busy, done: sent, error, submit } = useSubmit(
+    (values: typeof form.values) => authApi.forgotPassword(values.email.trim()),
+    (err) => (err instanceof ApiError && err.status === 429 ? t("tooMany") : t("failed")),
+  );
 
   return (
     <Card>
@@ -39,7 +28,7 @@ export default function ForgotPassword() {
             {t("forgot.sent")}
           </Alert>
         ) : (
-          <form onSubmit={form.onSubmit((values) => void submit(values))} noValidate>
+          <form onSubmit={form.onSubmit(submit)} noValidate>
             <Stack>
               <Text size="sm">{t("forgot.intro")}</Text>
               {error && (

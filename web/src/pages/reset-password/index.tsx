@@ -1,4 +1,3 @@
-import { useState } from "react";
 import { Alert, Anchor, Button, Card, PasswordInput, Stack, Text, Title } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { Link, useSearchParams } from "react-router-dom";
@@ -6,6 +5,7 @@ import { useTranslation } from "react-i18next";
 import { ApiError } from "../../api/client";
 import { authApi } from "../../auth/api";
 import { useAuth } from "../../auth/AuthProvider";
+import { useSubmit } from "../../lib/useSubmit";
 
 /** Identity's rules (passwords.py): at least 8 characters, 5 different ones. */
 const PASSWORD_MIN = 8;
@@ -16,9 +16,6 @@ export default function ResetPassword() {
   const [params] = useSearchParams();
   const token = params.get("token") ?? "";
   const { status, signOut } = useAuth();
-  const [done, setDone] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
   const form = useForm({
     initialValues: { password: "", again: "" },
     validate: {
@@ -28,23 +25,21 @@ export default function ResetPassword() {
     },
   });
 
-  async function submit(values: typeof form.values) {
-    setBusy(true);
-    setError(null);
-    try {
+  const { busy, done, error, submit } = useSubmit(
+    async (values: typeof form.values) => {
       await authApi.resetPassword(token, values.password);
       // Every session ended with the reset, this browser's too.
       if (status === "signed-in") await signOut();
-      setDone(true);
-    } catch (err) {
+    },
+    (err) => {
       const code = err instanceof ApiError ? err.code : "";
       if (code === "password_too_short" || code === "password_too_weak" || code === "password_breached") {
         form.setFieldError("password", t(`errors.${code}`));
-      } else setError(t(code === "invalid_token" || code.startsWith("reset_") ? "reset.linkGone" : "failed"));
-    } finally {
-      setBusy(false);
-    }
-  }
+        return null;
+      }
+      return t(code === "invalid_token" || code.startsWith("reset_") ? "reset.linkGone" : "failed");
+    },
+  );
 
   return (
     <Card>
@@ -59,7 +54,7 @@ export default function ResetPassword() {
             {t("reset.linkGone")}
           </Alert>
         ) : (
-          <form onSubmit={form.onSubmit((values) => void submit(values))} noValidate>
+          <form onSubmit={form.onSubmit(submit)} noValidate>
             <Stack>
               <Text size="sm">{t("reset.intro")}</Text>
               {error && (

@@ -1,10 +1,9 @@
-import { Alert, Anchor, Badge, Button, Group, Pagination, SegmentedControl, Select, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+import { Anchor, Badge, Group, SegmentedControl, Select, Stack, Table, Text, Title } from "@mantine/core";
 import { IconSearch } from "@tabler/icons-react";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { Link } from "react-router-dom";
 import { useTranslation } from "react-i18next";
-import { ScrollTable } from "../../../components/ScrollTable";
-import { PageLoader } from "../../../layout/AppLayout";
+import { FilterBar, PagedTable, SearchInput } from "../../../components/ListPage";
 import { areaError } from "../../../lib/areaError";
 import { dateTime } from "../../../lib/format";
 import { useListFilters } from "../../../lib/listFilters";
@@ -45,17 +44,13 @@ export default function CrmList() {
         w={{ base: "100%", sm: "auto" }}
         style={{ alignSelf: "flex-start" }}
       />
-      <Group gap="sm" align="flex-end" role="search" aria-label={t("filters")}>
-        <TextInput
+      <FilterBar label={t("filters")} filtered={list.filtered} onClear={list.clear}>
+        <SearchInput
           label={t("search")}
           placeholder={t("searchHelp")}
           leftSection={<IconSearch size={14} />}
-          defaultValue={list.value("q") ?? ""}
-          maxLength={100}
-          onKeyDown={(e) => {
-            if (e.key === "Enter") list.filter("q", e.currentTarget.value.trim() || null);
-          }}
-          onBlur={(e) => { list.filter("q", e.currentTarget.value.trim() || null); }}
+          value={list.value("q")}
+          onSearch={(v) => { list.filter("q", v); }}
           w={{ base: "100%", sm: 240 }}
         />
         <Select
@@ -84,86 +79,71 @@ export default function CrmList() {
           onChange={(v) => { list.filter("label", v); }}
           w={{ base: "100%", sm: 170 }}
         />
-        {list.filtered && (
-          <Button variant="subtle" onClick={list.clear}>
-            {t("clearFilters")}
-          </Button>
-        )}
-      </Group>
-      {contacts.isPending ? (
-        <PageLoader />
-      ) : contacts.isError ? (
-        <Alert color="red" role="alert">
-          {areaError(t, "crm", contacts.error)}
-        </Alert>
-      ) : contacts.data.items.length === 0 ? (
-        <Text c="gray.7">{list.filtered ? t("noneMatching") : t("none")}</Text>
-      ) : (
-        <>
+      </FilterBar>
+      <PagedTable
+        result={contacts}
+        label={t("title")}
+        minWidth={860}
+        pageSize={PAGE}
+        page={list.page}
+        onPage={list.setPage}
+        empty={list.filtered ? t("noneMatching") : t("none")}
+        error={(err) => areaError(t, "crm", err)}
+        summary={(total) => (
           <Text size="sm" c="gray.7" data-testid="crm-total">
-            {t("total", { count: contacts.data.total })}
+            {t("total", { count: total })}
           </Text>
-          <ScrollTable label={t("title")} minWidth={1040}>
-            <Table striped highlightOnHover>
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>{t("name")}</Table.Th>
-                  <Table.Th>{t("kind")}</Table.Th>
-                  <Table.Th>{t("phone")}</Table.Th>
-                  <Table.Th>{t("email")}</Table.Th>
-                  <Table.Th>{t("group")}</Table.Th>
-                  <Table.Th>{t("unit")}</Table.Th>
-                  <Table.Th>{t("label")}</Table.Th>
-                  <Table.Th>{t("level")}</Table.Th>
-                  <Table.Th>{t("updated")}</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {contacts.data.items.map((row) => (
-                  <Table.Tr key={row.id} data-testid={`crm-row-${row.id}`}>
-                    <Table.Td>
-                      <Anchor component={Link} to={`/staff/crm/${row.id}`} fw={600}>
-                        {row.name}
-                      </Anchor>
-                      <Text size="xs" c="gray.7">
-                        {t(`partyTypes.${row.party_type}`)}
-                        {row.tax_code ? ` · ${t("taxCodeShort")} ${row.tax_code}` : ""}
-                      </Text>
-                    </Table.Td>
-                    <Table.Td>{t(`kinds.${row.kind}`)}</Table.Td>
-                    <Table.Td>{row.phone || "—"}</Table.Td>
-                    <Table.Td style={{ wordBreak: "break-all" }}>{row.email || "—"}</Table.Td>
-                    <Table.Td>
-                      <GroupBadge group={row.group} />
-                    </Table.Td>
-                    <Table.Td>{row.unit || "—"}</Table.Td>
-                    <Table.Td>
-                      <Group gap={4}>
-                        {row.labels.map((id) => (
-                          <Badge key={id} size="sm" variant="light" color="grape" styles={WHOLE}>
-                            {labels.name(id)}
-                          </Badge>
-                        ))}
-                      </Group>
-                    </Table.Td>
-                    <Table.Td>{row.kind === "customer" && row.level ? <LevelBadge level={row.level} /> : "—"}</Table.Td>
-                    <Table.Td>{dateTime(row.updated_at)}</Table.Td>
-                  </Table.Tr>
+        )}
+        head={
+          <>
+            <Table.Th>{t("name")}</Table.Th>
+            <Table.Th>{t("kind")}</Table.Th>
+            <Table.Th>{t("reach")}</Table.Th>
+            <Table.Th>{t("group")}</Table.Th>
+            <Table.Th>{t("unit")}</Table.Th>
+            <Table.Th>{t("label")}</Table.Th>
+            <Table.Th>{t("level")}</Table.Th>
+            <Table.Th>{t("updated")}</Table.Th>
+          </>
+        }
+        row={(row) => (
+          <Table.Tr key={row.id} data-testid={`crm-row-${row.id}`}>
+            <Table.Td>
+              <Anchor component={Link} to={`/staff/crm/${row.id}`} fw={600}>
+                {row.name}
+              </Anchor>
+              <Text size="xs" c="gray.7">
+                {t(`partyTypes.${row.party_type}`)}
+                {row.tax_code ? ` · ${t("taxCodeShort")} ${row.tax_code}` : ""}
+              </Text>
+            </Table.Td>
+            <Table.Td>{t(`kinds.${row.kind}`)}</Table.Td>
+            <Table.Td style={{ overflowWrap: "anywhere" }} miw={150}>
+              <Text size="sm">{row.phone || "—"}</Text>
+              {row.email && (
+                <Text size="xs" c="gray.7">
+                  {row.email}
+                </Text>
+              )}
+            </Table.Td>
+            <Table.Td>
+              <GroupBadge group={row.group} />
+            </Table.Td>
+            <Table.Td>{row.unit || "—"}</Table.Td>
+            <Table.Td>
+              <Group gap={4}>
+                {row.labels.map((id) => (
+                  <Badge key={id} size="sm" variant="light" color="grape" styles={WHOLE}>
+                    {labels.name(id)}
+                  </Badge>
                 ))}
-              </Table.Tbody>
-            </Table>
-          </ScrollTable>
-        </>
-      )}
-      {contacts.data && contacts.data.total > PAGE && (
-        <Pagination
-          total={Math.ceil(contacts.data.total / PAGE)}
-          value={list.page}
-          onChange={list.setPage}
-          getControlProps={(control) => ({ "aria-label": t(`staff:paging.${control}`) })}
-          getItemProps={(p) => ({ "aria-label": t("staff:paging.page", { page: p }) })}
-        />
-      )}
+              </Group>
+            </Table.Td>
+            <Table.Td>{row.kind === "customer" && row.level ? <LevelBadge level={row.level} /> : "—"}</Table.Td>
+            <Table.Td miw={90}>{dateTime(row.updated_at)}</Table.Td>
+          </Table.Tr>
+        )}
+      />
     </Stack>
   );
 }

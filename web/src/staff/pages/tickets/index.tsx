@@ -1,11 +1,9 @@
-import { useState } from "react";
-import { Alert, Anchor, Badge, Checkbox, Group, Pagination, Select, Stack, Table, Text, TextInput, Title } from "@mantine/core";
-import { useDebouncedValue } from "@mantine/hooks";
+import { Anchor, Badge, Checkbox, Select, Stack, Table, Text, Title } from "@mantine/core";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { Link, useSearchParams } from "react-router-dom";
+import { Link } from "react-router-dom";
 import { useTranslation } from "react-i18next";
-import { ScrollTable } from "../../../components/ScrollTable";
-import { PageLoader } from "../../../layout/AppLayout";
+import { FilterBar, PagedTable, SearchInput } from "../../../components/ListPage";
+import { useListFilters } from "../../../lib/listFilters";
 import { dateTime } from "../../../lib/format";
 import { errorMessage } from "../../../lib/errors";
 import { PRIORITIES, STATUSES, ticketsApi, type TicketQuery, type TicketRow } from "./api";
@@ -13,34 +11,24 @@ import { PriorityBadge, SlaBadge, StatusBadge } from "./badges";
 
 const PAGE = 20;
 const ASSIGNEES = ["all", "mine", "unassigned"] as const;
+const FILTERS = ["q", "status", "department", "priority", "assignee", "breached"] as const;
 
 /** The staff ticket queue: filters kept in the address (shareable), paged by the API. */
 export default function TicketQueue() {
   const { t } = useTranslation("staff");
-  const [params, setParams] = useSearchParams();
-  const [text, setText] = useState(params.get("q") ?? "");
-  const [search] = useDebouncedValue(text.trim(), 400);
-  const page = Math.max(1, Number(params.get("page") ?? "1") || 1);
-  const assignee = params.get("assignee") ?? "all";
-  const breachedOnly = params.get("breached") === "1";
-
-  function set(name: string, value: string | null) {
-    const next = new URLSearchParams(params);
-    if (value) next.set(name, value);
-    else next.delete(name);
-    if (name !== "page") next.delete("page");
-    setParams(next, { replace: true });
-  }
+  const list = useListFilters(FILTERS, PAGE);
+  const assignee = list.value("assignee") ?? "all";
+  const breachedOnly = list.value("breached") === "1";
 
   const query: TicketQuery = {
     limit: PAGE,
-    offset: (page - 1) * PAGE,
-    status: params.get("status") ?? undefined,
-    department: params.get("department") ?? undefined,
-    priority: params.get("priority") ?? undefined,
+    offset: list.query.offset,
+    status: list.value("status") ?? undefined,
+    department: list.value("department") ?? undefined,
+    priority: list.value("priority") ?? undefined,
     mine: assignee === "mine" || undefined,
     unassigned: assignee === "unassigned" || undefined,
-    q: search || undefined,
+    q: list.value("q") ?? undefined,
   };
   const tickets = useQuery({
     queryKey: ["staff", "tickets", query],
@@ -50,27 +38,19 @@ export default function TicketQueue() {
   });
   const departments = useQuery({ queryKey: ["tickets", "departments"], queryFn: ticketsApi.departments, staleTime: 300_000 });
 
-  const rows: TicketRow[] = (tickets.data?.items ?? []).filter((row) => !breachedOnly || (row.sla_breached ?? []).length > 0);
+  const breached = (rows: TicketRow[]) => rows.filter((row) => !breachedOnly || (row.sla_breached ?? []).length > 0);
   return (
     <Stack>
       <Title order={2}>{t("tickets.title")}</Title>
-      <Group align="flex-end" gap="sm" wrap="wrap">
-        <TextInput
-          label={t("tickets.search")}
-          value={text}
-          onChange={(e) => {
-            setText(e.currentTarget.value);
-            if (params.has("page")) set("page", null);
-          }}
-          w={{ base: "100%", sm: 220 }}
-        />
+      <FilterBar label={t("tickets.filters")} filtered={list.filtered} onClear={list.clear}>
+        <SearchInput label={t("tickets.search")} value={list.value("q")} onSearch={(v) => { list.filter("q", v); }} w={{ base: "100%", sm: 220 }} />
         <Select
           label={t("tickets.department")}
           placeholder={t("tickets.any")}
           clearable
           data={(departments.data?.items ?? []).map((d) => ({ value: d.id, label: d.name }))}
-          value={params.get("department")}
-          onChange={(v) => { set("department", v); }}
+          value={list.value("department")}
+          onChange={(v) => { list.filter("department", v); }}
           w={{ base: "100%", sm: 170 }}
         />
         <Select
@@ -78,8 +58,8 @@ export default function TicketQueue() {
           placeholder={t("tickets.any")}
           clearable
           data={STATUSES.map((s) => ({ value: s, label: t(`ticketStatus.${s}`) }))}
-          value={params.get("status")}
-          onChange={(v) => { set("status", v); }}
+          value={list.value("status")}
+          onChange={(v) => { list.filter("status", v); }}
           w={{ base: "100%", sm: 170 }}
         />
         <Select
@@ -87,8 +67,8 @@ export default function TicketQueue() {
           placeholder={t("tickets.any")}
           clearable
           data={PRIORITIES.map((p) => ({ value: p, label: t(`priority.${p}`) }))}
-          value={params.get("priority")}
-          onChange={(v) => { set("priority", v); }}
+          value={list.value("priority")}
+          onChange={(v) => { list.filter("priority", v); }}
           w={{ base: "100%", sm: 140 }}
         />
         <Select
@@ -96,82 +76,68 @@ export default function TicketQueue() {
           data={ASSIGNEES.map((a) => ({ value: a, label: t(`tickets.assignees.${a}`) }))}
           value={assignee}
           allowDeselect={false}
-          onChange={(v) => { set("assignee", v === "all" ? null : v); }}
+          onChange={(v) => { list.filter("assignee", v === "all" ? null : v); }}
           w={{ base: "100%", sm: 160 }}
         />
         <Checkbox
           label={t("tickets.breachedOnly")}
           checked={breachedOnly}
-          onChange={(e) => { set("breached", e.currentTarget.checked ? "1" : null); }}
+          onChange={(e) => { list.filter("breached", e.currentTarget.checked ? "1" : null); }}
           mb={8}
         />
-      </Group>
-      {tickets.isPending ? (
-        <PageLoader />
-      ) : tickets.isError ? (
-        <Alert color="red" role="alert">
-          {errorMessage(t, tickets.error)}
-        </Alert>
-      ) : rows.length === 0 ? (
-        <Text c="gray.7">{t("tickets.none")}</Text>
-      ) : (
-        <ScrollTable label={t("tickets.title")} minWidth={860}>
-          <Table striped highlightOnHover>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>{t("tickets.number")}</Table.Th>
-                <Table.Th>{t("tickets.subject")}</Table.Th>
-                <Table.Th>{t("tickets.department")}</Table.Th>
-                <Table.Th>{t("tickets.status")}</Table.Th>
-                <Table.Th>{t("tickets.priority")}</Table.Th>
-                <Table.Th>{t("tickets.sla")}</Table.Th>
-                <Table.Th>{t("tickets.updated")}</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {rows.map((row) => (
-                <Table.Tr key={row.id} data-testid={`ticket-row-${row.ticket_number}`} bg={(row.sla_breached ?? []).length > 0 ? "red.0" : undefined}>
-                  <Table.Td>
-                    <Anchor component={Link} to={`/staff/tickets/${row.id}`} ff="monospace">
-                      {row.ticket_number}
-                    </Anchor>
-                  </Table.Td>
-                  <Table.Td maw={320}>
-                    <Text size="sm" lineClamp={2}>
-                      {row.title}
-                    </Text>
-                    {row.response_status === "awaiting_staff" && (
-                      <Badge size="xs" color="orange.9" variant="light">
-                        {t("tickets.awaitingStaff")}
-                      </Badge>
-                    )}
-                  </Table.Td>
-                  <Table.Td>{row.department}</Table.Td>
-                  <Table.Td>
-                    <StatusBadge status={row.status} />
-                  </Table.Td>
-                  <Table.Td>
-                    <PriorityBadge priority={row.priority} />
-                  </Table.Td>
-                  <Table.Td>
-                    <SlaBadge breached={row.sla_breached ?? []} />
-                  </Table.Td>
-                  <Table.Td>{dateTime(typeof row.updated_at === "string" ? row.updated_at : null)}</Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </ScrollTable>
-      )}
-      {tickets.data && tickets.data.total > PAGE && (
-        <Pagination
-          total={Math.ceil(tickets.data.total / PAGE)}
-          value={page}
-          onChange={(p) => { set("page", String(p)); }}
-          getControlProps={(control) => ({ "aria-label": t(`paging.${control}`) })}
-          getItemProps={(p) => ({ "aria-label": t("paging.page", { page: p }) })}
-        />
-      )}
+      </FilterBar>
+      <PagedTable
+        result={tickets}
+        label={t("tickets.title")}
+        minWidth={860}
+        pageSize={PAGE}
+        page={list.page}
+        onPage={list.setPage}
+        empty={t("tickets.none")}
+        error={(err) => errorMessage(t, err)}
+        select={breached}
+        head={
+          <>
+            <Table.Th>{t("tickets.number")}</Table.Th>
+            <Table.Th>{t("tickets.subject")}</Table.Th>
+            <Table.Th>{t("tickets.department")}</Table.Th>
+            <Table.Th>{t("tickets.status")}</Table.Th>
+            <Table.Th>{t("tickets.priority")}</Table.Th>
+            <Table.Th>{t("tickets.sla")}</Table.Th>
+            <Table.Th>{t("tickets.updated")}</Table.Th>
+          </>
+        }
+        row={(row) => (
+          <Table.Tr key={row.id} data-testid={`ticket-row-${row.ticket_number}`} bg={(row.sla_breached ?? []).length > 0 ? "red.0" : undefined}>
+            <Table.Td>
+              <Anchor component={Link} to={`/staff/tickets/${row.id}`} ff="monospace">
+                {row.ticket_number}
+              </Anchor>
+            </Table.Td>
+            <Table.Td maw={320}>
+              <Text size="sm" lineClamp={2}>
+                {row.title}
+              </Text>
+              {row.response_status === "awaiting_staff" && (
+                <Badge size="xs" color="orange.9" variant="light">
+                  {t("tickets.awaitingStaff")}
+                </Badge>
+              )}
+            </Table.Td>
+            <Table.Td>{row.department}</Table.Td>
+            <Table.Td>
+              <StatusBadge status={row.status} />
+            </Table.Td>
+            <Table.Td>
+              <PriorityBadge priority={row.priority} />
+            </Table.Td>
+            <Table.Td>
+              <SlaBadge breached={row.sla_breached ?? []} />
+            </Table.Td>
+            <Table.Td>{dateTime(typeof row.updated_at === "string" ? row.updated_at : null)}</Table.Td>
+          </Table.Tr>
+        )}
+      />
     </Stack>
   );
 }
