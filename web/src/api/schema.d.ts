@@ -7337,7 +7337,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `service_auth_failed`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7465,7 +7465,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `service_auth_failed`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7587,7 +7587,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `service_auth_failed`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7696,7 +7696,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `service_auth_failed`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7820,7 +7820,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `service_auth_failed`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;
