@@ -158,7 +158,7 @@ export default function CareList() {
                   <Button size="compact-sm" variant="light" color="teal.9" onClick={() => { setResolving({ activity: row, as: "done" }); }} aria-label={t("markDoneOf", { title: row.title })}>
                     {t("markDone")}
                   </Button>
-                  <Button size="compact-sm" variant="subtle" color="red.9" onClick={() => { setResolving({ activity: row, as: "cancelled" }); }} aria-label={t("cancelOf", { title: row.title })}>
+                  <Button size="compact-sm" variant="light" color="red.9" onClick={() => { setResolving({ activity: row, as: "cancelled" }); }} aria-label={t("cancelOf", { title: row.title })}>
                     {t("cancel")}
                   </Button>
                 </Group>
