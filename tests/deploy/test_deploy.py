@@ -96,7 +96,11 @@ def _add_fake_service(repo: Path, name: str, port: int) -> None:
     package = repo / "services" / name / "src" / f"portal_{name}"
     package.mkdir(parents=True)
     (repo / "services" / name / "pyproject.toml").write_text(f'[project]\nname = "portal-{name}"\n')
-    (package / "settings.py").write_text(f"class S:\n    port: int = {port}\n")
+    # Like every service's settings: its own prefix (the deploy check allows only that).
+    (package / "settings.py").write_text(
+        f'class S:\n    model_config = SettingsConfigDict(env_prefix="{name.upper()}_")\n'
+        f"    port: int = {port}\n"
+    )
 
 
 def test_a_new_service_without_deploy_files_fails_the_check(tmp_path: Path) -> None:
