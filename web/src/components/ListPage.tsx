@@ -1,4 +1,4 @@
-import { useState, type ReactNode } from "react";
+import { useEffect, useRef, useState, type ReactNode } from "react";
 import { Alert, Button, Group, Pagination, Stack, Table, Text, TextInput, type TextInputProps } from "@mantine/core";
 import { useDebouncedCallback } from "@mantine/hooks";
 import type { UseQueryResult } from "@tanstack/react-query";
@@ -119,9 +119,16 @@ export function SearchInput({ value, onSearch, ...props }: { value: string | nul
     setApplied(value);
     if ((value ?? "") !== text.trim()) setText(value ?? "");
   }
+  // The applied value and the setter of the latest render: a debounced call made before
+  // "clear filters" must not compare with the value cleared since (retyping the same search
+  // after clearing was ignored, and the list showed every row under the typed text).
+  const latest = useRef({ value, onSearch });
+  useEffect(() => {
+    latest.current = { value, onSearch };
+  });
   const apply = useDebouncedCallback((next: string) => {
     const trimmed = next.trim() || null;
-    if (trimmed !== value) onSearch(trimmed);
+    if (trimmed !== latest.current.value) latest.current.onSearch(trimmed);
   }, 400);
   return (
     <TextInput
