@@ -1,5 +1,5 @@
 import { useState, type SyntheticEvent } from "react";
-import { Alert, Button, Group, Modal, NumberInput, Select, SimpleGrid, Stack, Text, TextInput, Textarea } from "@mantine/core";
+import { Alert, Button, Group, Modal, Select, SimpleGrid, Stack, Text, TextInput, Textarea } from "@mantine/core";
 import { useDebouncedValue } from "@mantine/hooks";
 import { notifications } from "@mantine/notifications";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
@@ -8,6 +8,7 @@ import { IdempotentAction } from "../../../api/client";
 import { areaError } from "../../../lib/areaError";
 import { dayjs, timeZone } from "../../../lib/format";
 import { VALUED, crmApi } from "../crm/api";
+import { CareTypeFields, careChoice } from "../crm/careFields";
 import { careApi, type Activity } from "./api";
 
 export interface Resolution {
@@ -109,11 +110,8 @@ export function ScheduleDialog({ onClose }: { onClose: () => void }) {
   const [errors, setErrors] = useState<{ contact?: string; title?: string; type?: string; value?: string; due?: string; form?: string }>({});
   const [busy, setBusy] = useState(false);
 
-  // Points and money are a customer's; a contact gets the other kinds until converted.
-  const offered = (types.data?.items ?? []).filter((ct) => contact?.kind === "customer" || !VALUED.includes(ct.action));
-  const chosen = offered.find((ct) => ct.id === typeId);
-  const valued = chosen !== undefined && VALUED.includes(chosen.action);
-  const isMoney = chosen?.action === "give_money" || chosen?.action === "deduct_money";
+  const choice = careChoice(types.data?.items ?? [], contact?.kind, typeId);
+  const { chosen, valued } = choice;
   const options = (contacts.data?.items ?? []).map((c) => ({ value: c.id, label: c.name }));
   if (contact && !options.some((o) => o.value === contact.id)) options.unshift({ value: contact.id, label: contact.name });
 
@@ -177,33 +175,17 @@ export function ScheduleDialog({ onClose }: { onClose: () => void }) {
           />
           <TextInput label={t("activityTitle")} required maxLength={200} value={title} onChange={(e) => { setTitle(e.currentTarget.value); }} error={errors.title} />
           <SimpleGrid cols={{ base: 1, sm: 2 }}>
-            <Select
-              label={t("careType")}
-              required
-              data={offered.map((ct) => ({ value: ct.id, label: t(`crm:careTypes.${ct.id}`, { defaultValue: ct.name }) }))}
-              value={typeId}
-              onChange={(v) => {
+            <CareTypeFields
+              choice={choice}
+              typeId={typeId}
+              onType={(v) => {
                 setTypeId(v);
                 setErrors({});
               }}
-              error={errors.type}
+              value={value}
+              onValue={setValue}
+              errors={errors}
             />
-            {valued && (
-              <NumberInput
-                label={isMoney ? t("crm:amount") : t("crm:pointsValue")}
-                required
-                min={1}
-                max={1_000_000_000_000}
-                allowDecimal={false}
-                allowNegative={false}
-                thousandSeparator="."
-                decimalSeparator=","
-                suffix={isMoney ? " ₫" : undefined}
-                value={value}
-                onChange={setValue}
-                error={errors.value}
-              />
-            )}
           </SimpleGrid>
           <TextInput label={t("due")} type="datetime-local" required value={due} onChange={(e) => { setDue(e.currentTarget.value); }} error={errors.due} w={{ base: "100%", sm: 260 }} />
           <Textarea label={t("note")} maxLength={2000} autosize minRows={2} value={note} onChange={(e) => { setNote(e.currentTarget.value); }} />

@@ -1,5 +1,5 @@
 import { useState, type SyntheticEvent } from "react";
-import { Alert, Badge, Button, Card, Group, NumberInput, Progress, Select, SimpleGrid, Stack, Table, Text, Textarea, Title } from "@mantine/core";
+import { Alert, Badge, Button, Card, Group, Progress, SimpleGrid, Stack, Table, Text, Textarea, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useParams } from "react-router-dom";
@@ -10,8 +10,9 @@ import { ScrollTable } from "../../../components/ScrollTable";
 import { PageLoader } from "../../../layout/AppLayout";
 import { areaError } from "../../../lib/areaError";
 import { date, dateTime, money } from "../../../lib/format";
-import { VALUED, crmApi, type CareType, type Contact, type Loyalty } from "./api";
+import { crmApi, type Contact, type Loyalty } from "./api";
 import { GroupBadge, LevelBadge, useLabelNames } from "./common";
+import { CareTypeFields, careChoice, careTypeName } from "./careFields";
 
 /** A contact or customer: general information, level and why, care history, and a care action to record. */
 export default function CrmContact() {
@@ -196,10 +197,6 @@ function Why({ data }: { data: Loyalty }) {
   );
 }
 
-function careTypeName(t: (key: string, options?: Record<string, unknown>) => string, type: Pick<CareType, "id" | "name">) {
-  return t(`careTypes.${type.id}`, { defaultValue: type.name });
-}
-
 /** Record a care action (the eight types of the retail CRM: points, accumulated money, call, message, email...). */
 function RecordCare({ contact }: { contact: Contact }) {
   const { t } = useTranslation("crm");
@@ -212,10 +209,8 @@ function RecordCare({ contact }: { contact: Contact }) {
   const [errors, setErrors] = useState<{ type?: string; value?: string; form?: string }>({});
   const [busy, setBusy] = useState(false);
   // Points and money are a customer's; a contact gets the other kinds until converted.
-  const offered = (types.data?.items ?? []).filter((ct) => contact.kind === "customer" || !VALUED.includes(ct.action));
-  const chosen = offered.find((ct) => ct.id === typeId);
-  const valued = chosen !== undefined && VALUED.includes(chosen.action);
-  const money_ = chosen?.action === "give_money" || chosen?.action === "deduct_money";
+  const choice = careChoice(types.data?.items ?? [], contact.kind, typeId);
+  const { chosen, valued } = choice;
 
   async function submit(e: SyntheticEvent) {
     e.preventDefault();
@@ -250,35 +245,17 @@ function RecordCare({ contact }: { contact: Contact }) {
       <form onSubmit={(e) => void submit(e)} noValidate>
         <Stack gap="sm">
           <SimpleGrid cols={{ base: 1, sm: 2 }}>
-            <Select
-              label={t("careType")}
-              required
-              data={offered.map((ct) => ({ value: ct.id, label: careTypeName(t, ct) }))}
-              value={typeId}
-              onChange={(v) => {
+            <CareTypeFields
+              choice={choice}
+              typeId={typeId}
+              onType={(v) => {
                 setTypeId(v);
                 setErrors({});
               }}
-              error={errors.type}
+              value={value}
+              onValue={setValue}
+              errors={errors}
             />
-            {valued && (
-              <NumberInput
-                label={money_ ? t("amount") : t("pointsValue")}
-                required
-                min={1}
-                max={1_000_000_000_000}
-                allowDecimal={false}
-                allowNegative={false}
-                thousandSeparator="."
-                decimalSeparator=","
-                suffix={money_ ? " ₫" : undefined}
-                value={value}
-                onChange={setValue}
-                error={errors.value}
-                // Mantine's error red (shade 6) is below 4.5:1 on white: the darkest shade.
-                styles={errors.value ? { input: { color: "var(--mantine-color-red-9)" }, error: { color: "var(--mantine-color-red-9)" } } : undefined}
-              />
-            )}
           </SimpleGrid>
           <Textarea label={t("note")} maxLength={2000} autosize minRows={2} value={note} onChange={(e) => { setNote(e.currentTarget.value); }} />
           {errors.form && (
