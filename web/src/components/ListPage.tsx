@@ -140,7 +140,12 @@ export function SearchInput({ value, onSearch, ...props }: { value: string | nul
         apply(e.currentTarget.value);
       }}
       onKeyDown={(e) => {
-        if (e.key === "Enter") apply.flush();
+        // Enter applies what the box shows, even if it equals the applied value of the last
+        // render: "clear filters" may not have rendered yet when the same text is typed again.
+        if (e.key === "Enter") {
+          apply.cancel();
+          latest.current.onSearch(e.currentTarget.value.trim() || null);
+        }
       }}
     />
   );

@@ -1,3 +1,4 @@
+import { useEffect, useRef } from "react";
 import { useSearchParams } from "react-router-dom";
 
 /**
@@ -6,6 +7,13 @@ import { useSearchParams } from "react-router-dom";
  */
 export function useListFilters<F extends string>(filters: readonly F[], pageSize: number) {
   const [params, setParams] = useSearchParams();
+  // The data router applies a navigation a moment later: a second filter set before the first
+  // one renders (Enter in the search, then a scope picked) must build on the first, not on the
+  // address of the last render, or the first is lost (CI saw the search dropped this way).
+  const pending = useRef<URLSearchParams | null>(null);
+  useEffect(() => {
+    if (pending.current?.toString() === params.toString()) pending.current = null;
+  }, [params]);
   const page = Math.max(1, Number(params.get("page") ?? 1) || 1);
   const chosen: Partial<Record<F, string>> = {};
   for (const name of filters) {
@@ -14,8 +22,9 @@ export function useListFilters<F extends string>(filters: readonly F[], pageSize
   }
   const query = { ...chosen, limit: pageSize, offset: (page - 1) * pageSize };
   function update(change: (next: URLSearchParams) => void, replace = true) {
-    const next = new URLSearchParams(params);
+    const next = new URLSearchParams(pending.current ?? params);
     change(next);
+    pending.current = next;
     setParams(next, { replace });
   }
   return {
@@ -30,7 +39,10 @@ export function useListFilters<F extends string>(filters: readonly F[], pageSize
         next.delete("page");
       });
     },
-    clear: () => { setParams({}, { replace: true }); },
+    clear: () => {
+      pending.current = new URLSearchParams();
+      setParams({}, { replace: true });
+    },
     setPage: (p: number) => {
       update((next) => {
         next.set("page", String(p));
