@@ -7,7 +7,7 @@ export UV_LINK_MODE ?= copy
 # The web portal's dependencies: `npm ci` again whenever the lock file changed.
 WEB_DEPS := web/node_modules/.package-lock.json
 
-.PHONY: web-lint web-build dev test faults unit lint typecheck schemas asyncapi bench infra-up infra-down install check-tools
+.PHONY: web-lint web-build dev test test-platform test-rest faults unit lint typecheck schemas asyncapi bench infra-up infra-down install check-tools
 
 check-tools:
 	@test -x "$(UV)" || command -v $(UV) >/dev/null || { echo "installing uv (pip --user)"; python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv; }
@@ -19,8 +19,25 @@ install: check-tools
 dev: install
 	$(UV) run python deploy/local/dev.py
 
-test: install lint typecheck web-build
-	$(UV) run pytest --durations=40
+# Two lanes at once, each its own pytest session on its own Kafka and FerretDB (two cores):
+# the platform's suites (end to end, browser, bounded faults: mostly waiting on the running
+# platform) beside the linters and the suites that need no platform (mostly CPU). Each
+# lane's output is printed when it ends; the slowest 40 tests of each close it.
+PLATFORM_SUITES := tests/e2e tests/web tests/faults
+REST_KAFKA_PORT ?= 19292
+REST_KAFKA_CONTROLLER_PORT ?= 19293
+REST_FERRETDB_PORT ?= 27038
+REST_INFRA_DIR ?= $(CURDIR)/.cache/local-infra/rest
+REST_INFRA = PORTAL_INFRA_DIR=$(REST_INFRA_DIR) KAFKA_PORT=$(REST_KAFKA_PORT) KAFKA_CONTROLLER_PORT=$(REST_KAFKA_CONTROLLER_PORT) FERRETDB_PORT=$(REST_FERRETDB_PORT)
+
+test: install web-build
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-platform test-rest
+
+test-platform: install web-build
+	$(UV) run pytest --durations=40 $(PLATFORM_SUITES)
+
+test-rest: install lint typecheck
+	$(REST_INFRA) $(UV) run pytest --durations=40 $(addprefix --ignore=,$(PLATFORM_SUITES))
 
 # kill -9 of every process in turn under load, longer outages than `make test`'s run.
 faults: install

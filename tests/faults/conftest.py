@@ -49,13 +49,16 @@ class InfraControl:
         self._run("start", component)
 
 
-# The suite stops and starts Kafka and FerretDB, and runs a second platform: it gets a
-# private pair of its own. On the session's shared pair it would stop the broker under the
-# e2e platform that later tests use, and the two platforms' consumer groups (same names,
-# same topics) would split the partitions, each consuming some of the other's events.
-# Its directory and ports move with PORTAL_FAULTS_INFRA_DIR, PORTAL_FAULTS_KAFKA_PORT,
+# `make faults` stops and starts Kafka and FerretDB under a second platform of its own, on
+# a private pair: on the session's shared pair it would stop the broker under the e2e
+# platform that later tests use, and the two platforms' consumer groups (same names, same
+# topics) would split the partitions, each consuming some of the other's events. Its
+# directory and ports move with PORTAL_FAULTS_INFRA_DIR, PORTAL_FAULTS_KAFKA_PORT,
 # PORTAL_FAULTS_KAFKA_CONTROLLER_PORT and PORTAL_FAULTS_FERRETDB_PORT (two runs side by side
 # on one machine need two pairs).
+# `make test`'s bounded scenarios instead run last in the session (the root conftest orders
+# them) on the e2e platform and the session's own infrastructure: nothing runs after them,
+# and a second platform and pair would cost the run a minute and a half to start.
 PRIVATE_INFRA = {
     "PORTAL_INFRA_DIR": os.environ.get(
         "PORTAL_FAULTS_INFRA_DIR", str(REPO_ROOT / ".cache" / "local-infra" / "faults")
@@ -66,8 +69,16 @@ PRIVATE_INFRA = {
 }
 
 
+def shares_the_session(infra: Infra) -> bool:
+    """Bounded scenarios on the session's platform; only a local pair can be stopped."""
+    return not FULL and infra.kind == "local"
+
+
 @pytest.fixture(scope="session")
 def fault_infra(infra: Infra) -> Iterator[tuple[Infra, InfraControl]]:
+    if shares_the_session(infra):
+        yield infra, InfraControl(_script_env())
+        return
     with local_infra(PRIVATE_INFRA) as own:
         yield own, InfraControl(_script_env(PRIVATE_INFRA))
 
@@ -81,7 +92,17 @@ def infra_control(fault_infra: tuple[Infra, InfraControl]) -> Iterator[InfraCont
 
 
 @pytest.fixture(scope="session")
-def platform(fault_infra, infra_control) -> Iterator[dict[str, Any]]:
+def platform(request, infra, fault_infra, infra_control) -> Iterator[dict[str, Any]]:
+    if shares_the_session(infra):
+        e2e = request.getfixturevalue("e2e_platform")
+        running = e2e["processes"]
+        yield {
+            **e2e,
+            "services": {s.name: f"http://127.0.0.1:{s.port}" for s in specs(E2E_BASE_PORT)},
+            "processes": running.procs,
+            "running": running,
+        }
+        return
     infra = fault_infra[0]
     prefix = f"faults_{uuid.uuid4().hex[:6]}"
     env = platform_env(

@@ -6,8 +6,7 @@ After each: money reconciles (`portal money reconcile`'s checks), the dashboard 
 wallet's balance, the balance is exactly the sum of the payments the provider was told
 were taken (none lost, none counted twice), and while the process was away the client saw
 503 problem+json answers, never a 500. The catch-up times are printed and written to
-.cache/faults-logs/catch-up.json. It runs after test_outages.py (file order), whose first
-test absorbs the platform's slow start.
+.cache/faults-logs/catch-up.json. It runs after test_outages.py (file order).
 
 Bounded by default (`make test`: the wallet and billing, 5 s away each); `make faults` sets
 PORTAL_FAULTS_FULL=1: all four victims, longer outages, more load.

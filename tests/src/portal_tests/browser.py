@@ -3,6 +3,7 @@ axe-core, layout checks, form controls, money set-up."""
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -13,6 +14,9 @@ from portal_tests.infra import REPO_ROOT
 from portal_tests.webbuild import WEB
 
 SHOTS = REPO_ROOT / ".cache" / "screenshots"
+# Screenshots are for a person to look at; CI (.ci/run) has nobody looking and turns them off
+# (about 90 full-page captures and their phone-width resizes: minutes on a loaded machine).
+SCREENSHOTS = os.environ.get("PORTAL_SCREENSHOTS", "1") != "0"
 AXE = WEB / "node_modules" / "axe-core" / "axe.min.js"
 DESKTOP: ViewportSize = {"width": 1280, "height": 860}
 PHONE: ViewportSize = {"width": 375, "height": 780}
@@ -35,6 +39,8 @@ def sign_in_context(context: BrowserContext, email: str, password: str = PASSWOR
 def shoot(page: Page, name: str, *, phone_too: bool = True) -> None:
     """The page under .cache/screenshots/ (to look at, not compared): at desktop and at phone
     width, or (phone_too=False) at its own width only, leaving an open dialog undisturbed."""
+    if not SCREENSHOTS:
+        return
     SHOTS.mkdir(parents=True, exist_ok=True)
     size = page.viewport_size or DESKTOP
     if not phone_too:

@@ -1,5 +1,6 @@
 """The running platform for end-to-end and browser tests (tests/e2e, tests/web): one per
-session, shared by both (tests/faults starts its own and overrides `platform`)."""
+session, shared by both. tests/faults overrides `platform`: in `make test` it runs last, on
+this one (`e2e_platform`); `make faults` starts its own on its own infrastructure."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ BASE_PORT = int(os.environ.get("PORTAL_E2E_BASE_PORT", "18000"))
 
 
 @pytest.fixture(scope="session")
-def platform(infra) -> Iterator[dict[str, Any]]:
+def e2e_platform(infra) -> Iterator[dict[str, Any]]:
     prefix = f"e2e_{uuid.uuid4().hex[:6]}"
     clock_file = REPO_ROOT / ".cache" / f"{prefix}-clock-offset"
     clock_file.parent.mkdir(parents=True, exist_ok=True)
@@ -79,6 +80,9 @@ def platform(infra) -> Iterator[dict[str, Any]]:
             "identity_url": f"http://127.0.0.1:{BASE_PORT + 102}",
             "metrics_url": f"http://127.0.0.1:{BASE_PORT + 191}/metrics",
             "traces": traces,
+            "db_prefix": prefix,
+            "mongodb_uri": infra.mongodb_uri,
+            "kafka_bootstrap_servers": infra.kafka_bootstrap_servers,
         }
         MAILBOXES.pop(url, None)
         QUEUED_MAIL.pop(url, None)
@@ -86,6 +90,11 @@ def platform(infra) -> Iterator[dict[str, Any]]:
     mail.stop()
     traces.stop()
     clock_file.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def platform(e2e_platform: dict[str, Any]) -> dict[str, Any]:
+    return e2e_platform
 
 
 @pytest.fixture
