@@ -183,7 +183,7 @@ class OrdersController(Controller):
         deps: BillingDeps,
         idempotency_key: IdempotencyKey = None,
     ) -> InvoiceOut:
-        return await orders.place_order(deps, principal, data.plan_id, data.months, idempotency_key)
+        return await orders.place_order(deps, principal, data, idempotency_key)
 
 
 class SubscriptionsController(Controller):

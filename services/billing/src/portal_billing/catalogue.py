@@ -53,6 +53,7 @@ async def publish_plan(deps: Deps, principal: Principal, data: PlanIn) -> PlanOu
             currency=deps.settings.currency,
             periods=tuple(PeriodPrice(**p.model_dump()) for p in data.periods),
             description=data.description,
+            trial_days=data.trial_days,
         ),
         principal.user_id,
     )
@@ -70,6 +71,7 @@ async def change_plan(deps: Deps, principal: Principal, plan_id: str, data: Plan
             monthly_price=data.monthly_price,
             periods=tuple(PeriodPrice(**p.model_dump()) for p in data.periods),
             description=data.description,
+            trial_days=data.trial_days,
         ),
         principal.user_id,
     )

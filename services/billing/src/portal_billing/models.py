@@ -40,6 +40,8 @@ class PlanTermsIn(Strict):
     monthly_price: StrictInt = Field(gt=0, le=10_000_000_000)
     periods: list[PeriodIn] = Field(min_length=1, max_length=5)
     description: Annotated[str, Field(max_length=2000)] = ""
+    trial_days: StrictInt = Field(0, ge=0, le=90)
+    """Days a new customer may use the plan free, once per account (0: no trial)."""
 
 
 class PlanIn(PlanTermsIn):
@@ -50,7 +52,10 @@ class PlanIn(PlanTermsIn):
 
 class OrderIn(Strict):
     plan_id: PlanId
-    months: Months
+    months: Months | None = None
+    """Required, except for a trial (which buys no months)."""
+    trial: StrictBool = False
+    """Start the plan's free trial (once per account and plan): nothing to pay."""
 
 
 class PayIn(Strict):
@@ -144,6 +149,8 @@ class PlanOut(Out):
     currency: str
     description: str
     periods: list[PeriodOut]
+    trial_days: int = 0
+    """Days of the free trial a new customer may start (0: none)."""
 
 
 class PlanRowOut(PlanOut):
@@ -295,6 +302,8 @@ class SubscriptionOut(_OmitWhenNone):
     auto_renew: bool
     auto_renew_months: int | None
     days_left: int | None = Field(None, description="Days until the end date (business day)")
+    on_trial: bool = False
+    """The current term is a free trial ending on `ends_on`; renewing starts the paid term."""
 
 
 class TermEntryOut(Out):

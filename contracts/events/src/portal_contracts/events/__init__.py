@@ -21,6 +21,7 @@ from portal_contracts.events.billing import (
     SubscriptionExpiring,
     SubscriptionRenewed,
     SubscriptionStarted,
+    TrialClaimed,
 )
 from portal_contracts.events.crm import (
     AccumulatedMoneyChanged,
@@ -189,6 +190,7 @@ __all__ = [
     "TopUpFailed",
     "TopUpHeldForReview",
     "TopUpRequested",
+    "TrialClaimed",
     "TwoFactorDisabled",
     "TwoFactorEnabled",
     "UserInvited",

@@ -12,7 +12,9 @@ Money rules (all integers in the currency's minor unit, VND has none):
 - A payment applies at most what is due; the excess always ends in the customer's wallet."""
 
 from portal_billing.domain.accounts import (
+    AccountCommand,
     BillingAccount,
+    ClaimTrial,
     SetAutoPay,
     account_decider,
     decide_account,
@@ -84,6 +86,7 @@ __all__ = [
     "PLATFORM",
     "TIERS",
     "AbandonPayment",
+    "AccountCommand",
     "ApplyUpgrade",
     "ApproveClaim",
     "BillingAccount",
@@ -91,6 +94,7 @@ __all__ = [
     "ChangePlan",
     "CheckExpiry",
     "Claim",
+    "ClaimTrial",
     "FileClaim",
     "Invoice",
     "InvoiceCommand",

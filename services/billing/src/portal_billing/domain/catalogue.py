@@ -36,6 +36,8 @@ class Plan(BaseModel):
     currency: str = "VND"
     periods: tuple[PeriodPrice, ...] = ()
     description: str = ""
+    trial_days: int = 0
+    """Days a new customer may use the plan free, once per account (0: no trial)."""
 
     def period(self, months: int) -> PeriodPrice:
         for period in self.periods:
@@ -65,6 +67,7 @@ class PublishPlan:
     currency: str
     periods: tuple[PeriodPrice, ...]
     description: str = ""
+    trial_days: int = 0
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class ChangePlan:
     monthly_price: int
     periods: tuple[PeriodPrice, ...]
     description: str = ""
+    trial_days: int = 0
 
 
 @dataclass(frozen=True)
@@ -82,9 +86,12 @@ class RetirePlan:
 
 
 PlanCommand = PublishPlan | ChangePlan | RetirePlan
+MAX_TRIAL_DAYS = 90
 
 
-def _check_terms(monthly_price: int, periods: Sequence[PeriodPrice]) -> None:
+def _check_terms(monthly_price: int, periods: Sequence[PeriodPrice], trial_days: int) -> None:
+    if not 0 <= trial_days <= MAX_TRIAL_DAYS:
+        raise DomainError("invalid_trial", f"a trial lasts 0 to {MAX_TRIAL_DAYS} days")
     if monthly_price <= 0:
         raise DomainError("price_not_positive", "the monthly price must be greater than zero")
     if not periods:
@@ -124,7 +131,7 @@ def _publish(command: PublishPlan, state: Plan) -> list[BillingEvent]:
         if state.code == command.code and state.monthly_price == command.monthly_price:
             return []  # the same publication again (seeding, a retry)
         raise Conflict("plan_exists", "this plan is already published")
-    _check_terms(command.monthly_price, command.periods)
+    _check_terms(command.monthly_price, command.periods, command.trial_days)
     return [
         PlanPublished(
             occurred_at=command.now,
@@ -138,6 +145,7 @@ def _publish(command: PublishPlan, state: Plan) -> list[BillingEvent]:
             currency=command.currency,
             periods=list(command.periods),
             description=command.description,
+            trial_days=command.trial_days,
         )
     ]
 
@@ -145,7 +153,7 @@ def _publish(command: PublishPlan, state: Plan) -> list[BillingEvent]:
 def _change(command: ChangePlan, state: Plan) -> list[BillingEvent]:
     if state.status == "retired":
         raise Conflict("plan_retired", "a retired plan cannot be changed")
-    _check_terms(command.monthly_price, command.periods)
+    _check_terms(command.monthly_price, command.periods, command.trial_days)
     return [
         PlanChanged(
             occurred_at=command.now,
@@ -155,6 +163,7 @@ def _change(command: ChangePlan, state: Plan) -> list[BillingEvent]:
             monthly_price=command.monthly_price,
             periods=list(command.periods),
             description=command.description,
+            trial_days=command.trial_days,
         )
     ]
 
@@ -172,6 +181,7 @@ def evolve_plan(state: Plan, event: BillingEvent) -> Plan:
             currency=event.currency,
             periods=tuple(event.periods),
             description=event.description,
+            trial_days=event.trial_days,
         )
     if isinstance(event, PlanChanged):
         return state.model_copy(
@@ -180,6 +190,7 @@ def evolve_plan(state: Plan, event: BillingEvent) -> Plan:
                 "monthly_price": event.monthly_price,
                 "periods": tuple(event.periods),
                 "description": event.description,
+                "trial_days": event.trial_days,
             }
         )
     if isinstance(event, PlanRetired):
