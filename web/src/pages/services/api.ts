@@ -18,6 +18,11 @@ export const servicesApi = {
     action.run({ plan_id, months }, (key) =>
       unwrap(api.POST("/api/v1/orders", { body: { plan_id, months }, params: { header: { "Idempotency-Key": key } } })),
     ),
+  /** Start the plan's free trial (once per account and plan): a paid invoice of 0. */
+  trial: (action: IdempotentAction, plan_id: string) =>
+    action.run({ plan_id, trial: true }, (key) =>
+      unwrap(api.POST("/api/v1/orders", { body: { plan_id, trial: true }, params: { header: { "Idempotency-Key": key } } })),
+    ),
   subscriptions: () => unwrap(api.GET("/api/v1/subscriptions")),
   purchases: (offset: number, limit = 20) =>
     unwrap(api.GET("/api/v1/purchases", { params: { query: { offset, limit } } })),

@@ -1,7 +1,10 @@
 import { useMemo, useState } from "react";
+import { notifications } from "@mantine/notifications";
+import { useSearchParams } from "react-router-dom";
+import { IdempotentAction } from "../../../api/client";
 import { Alert, Badge, Button, Card, Group, SegmentedControl, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
 import { useMediaQuery } from "@mantine/hooks";
-import { useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { PageLoader } from "../../../layout/AppLayout";
 import { money } from "../../../lib/format";
@@ -14,6 +17,28 @@ const CATEGORY_ORDER = ["hosting", "software", "domain"];
 const rank = (c: string) => (CATEGORY_ORDER.includes(c) ? CATEGORY_ORDER.indexOf(c) : CATEGORY_ORDER.length);
 
 export const TIER_COLOURS = { support: "gray", professional: "blue", premium: "grape" } as const;
+
+/** "Dùng thử": the plan free for its trial days, nothing to pay; then "Dịch vụ của tôi". */
+function TrialButton({ plan }: { plan: Plan }) {
+  const { t } = useTranslation("services");
+  const queryClient = useQueryClient();
+  const [, setParams] = useSearchParams();
+  const [action] = useState(() => new IdempotentAction());
+  const trial = useMutation({
+    mutationFn: () => servicesApi.trial(action, plan.plan_id),
+    onSuccess: () => {
+      void queryClient.invalidateQueries({ queryKey: ["subscriptions"] });
+      notifications.show({ color: "green", message: t("trialStarted", { name: plan.name }) });
+      setParams({ tab: "mine" }, { replace: true });
+    },
+    onError: (err) => notifications.show({ color: "red", message: billingError(t, err) }),
+  });
+  return (
+    <Button variant="light" onClick={() => { trial.mutate(); }} loading={trial.isPending} aria-label={t("tryPlan", { name: plan.name })}>
+      {t("tryDays", { count: plan.trial_days ?? 0 })}
+    </Button>
+  );
+}
 
 function PlanCard({ plan, onBuy }: { plan: Plan; onBuy: () => void }) {
   const { t } = useTranslation("services");
@@ -57,9 +82,12 @@ function PlanCard({ plan, onBuy }: { plan: Plan; onBuy: () => void }) {
             ))}
           </Table.Tbody>
         </Table>
-        <Button mt="auto" onClick={onBuy} aria-label={t("buyPlan", { name: plan.name })}>
-          {t("buy")}
-        </Button>
+        <Stack gap="xs" mt="auto">
+          {(plan.trial_days ?? 0) > 0 && <TrialButton plan={plan} />}
+          <Button onClick={onBuy} aria-label={t("buyPlan", { name: plan.name })}>
+            {t("buy")}
+          </Button>
+        </Stack>
       </Stack>
     </Card>
   );
