@@ -3460,6 +3460,8 @@ export interface components {
             auto_renew_months: number | null;
             /** @description Days until the end date (business day) */
             days_left?: number | null;
+            /** @default false */
+            on_trial?: boolean;
             history: (components["schemas"]["TermEntryOut"] | components["schemas"]["UpgradeEntryOut"] | components["schemas"]["ExpiringEntryOut"] | components["schemas"]["ExpiredEntryOut"])[];
         };
         /** ExpiredEntryOut */
@@ -3591,8 +3593,16 @@ export interface components {
         OrderIn: {
             /** Plan Id */
             plan_id: string;
-            /** Months */
-            months: number;
+            /**
+             * Months
+             * @default null
+             */
+            months?: number | null;
+            /**
+             * Trial
+             * @default false
+             */
+            trial?: boolean;
         };
         /** Page[ClaimOut] */
         Page_ClaimOut_: {
@@ -3678,6 +3688,13 @@ export interface components {
              * @default
              */
             description?: string;
+            /**
+             * Trial Days
+             * @default 0
+             */
+            trial_days?: number;
+            /** Sectors */
+            sectors?: ("retail" | "fashion" | "food_beverage" | "services" | "hosting" | "it_repair")[];
             /** Code */
             code: string;
             /** Category */
@@ -3702,6 +3719,10 @@ export interface components {
             currency: string;
             description: string;
             periods: components["schemas"]["PeriodOut"][];
+            /** @default 0 */
+            trial_days?: number;
+            /** @default [] */
+            sectors?: ("retail" | "fashion" | "food_beverage" | "services" | "hosting" | "it_repair")[];
         };
         /** PlanRefOut */
         PlanRefOut: {
@@ -3724,6 +3745,10 @@ export interface components {
             currency: string;
             description: string;
             periods: components["schemas"]["PeriodOut"][];
+            /** @default 0 */
+            trial_days?: number;
+            /** @default [] */
+            sectors?: ("retail" | "fashion" | "food_beverage" | "services" | "hosting" | "it_repair")[];
             id: string;
         };
         /** PlanTermsIn */
@@ -3739,6 +3764,13 @@ export interface components {
              * @default
              */
             description?: string;
+            /**
+             * Trial Days
+             * @default 0
+             */
+            trial_days?: number;
+            /** Sectors */
+            sectors?: ("retail" | "fashion" | "food_beverage" | "services" | "hosting" | "it_repair")[];
         };
         /** PlansOut */
         PlansOut: {
@@ -3769,14 +3801,27 @@ export interface components {
             /** @default null */
             payment?: components["schemas"]["PayIn"] | null;
         };
-        /** SettingsIn */
+        /**
+         * SettingsIn
+         * @description What is sent changes; what is left out stays.
+         */
         SettingsIn: {
-            /** Auto Pay */
-            auto_pay: boolean;
+            /**
+             * Auto Pay
+             * @default null
+             */
+            auto_pay?: boolean | null;
+            /**
+             * Sector
+             * @default null
+             */
+            sector?: ("retail" | "fashion" | "food_beverage" | "services" | "hosting" | "it_repair") | null;
         };
         /** SettingsOut */
         SettingsOut: {
             auto_pay: boolean;
+            /** @enum {null|string} */
+            sector?: "retail" | "fashion" | "food_beverage" | "services" | "hosting" | "it_repair" | null;
         };
         /** SubscriptionOut */
         SubscriptionOut: {
@@ -3801,6 +3846,8 @@ export interface components {
             auto_renew_months: number | null;
             /** @description Days until the end date (business day) */
             days_left?: number | null;
+            /** @default false */
+            on_trial?: boolean;
         };
         /** TermEntryOut */
         TermEntryOut: {
@@ -7957,7 +8004,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7984,7 +8031,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12850,7 +12897,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -12877,7 +12924,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12978,7 +13025,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13005,7 +13052,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13097,7 +13144,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13124,7 +13171,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13292,7 +13339,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13319,7 +13366,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15340,7 +15387,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -15367,7 +15414,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_for_trial`, `months_not_positive`, `months_required`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15524,7 +15571,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -15551,7 +15598,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15639,7 +15686,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -15666,7 +15713,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15753,7 +15800,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -15780,7 +15827,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15872,7 +15919,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -15899,7 +15946,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -16070,6 +16117,7 @@ export interface operations {
                 category?: string | null;
                 tier?: string | null;
                 include_retired?: boolean;
+                sector?: "retail" | "fashion" | "food_beverage" | "services" | "hosting" | "it_repair" | null;
             };
             header?: never;
             path?: never;
@@ -16194,7 +16242,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -16221,7 +16269,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -16398,7 +16446,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -16425,7 +16473,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -16513,7 +16561,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -16540,7 +16588,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -19650,7 +19698,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `invoice_pending`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `invoice_pending`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -19677,7 +19725,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -19769,7 +19817,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `invoice_pending`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `invoice_pending`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -19796,7 +19844,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -19888,7 +19936,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `invoice_pending`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `quote_changed`, `subscription_ending`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `invoice_pending`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `quote_changed`, `subscription_ending`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -19915,7 +19963,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `category_mismatch`, `currency_mismatch`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `category_mismatch`, `currency_mismatch`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -20003,7 +20051,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`, `subscription_ending`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`, `subscription_ending`, `subscription_not_active`, `subscription_on_trial`. */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -20,6 +20,7 @@ from pydantic import (
     model_serializer,
 )
 
+from portal_billing.domain import Sector
 from portal_chassis.contract import FileIn, Out, Page, Strict
 from portal_contracts.events.billing import OrderKind, PaymentChannel, Tier
 
@@ -42,6 +43,8 @@ class PlanTermsIn(Strict):
     description: Annotated[str, Field(max_length=2000)] = ""
     trial_days: StrictInt = Field(0, ge=0, le=90)
     """Days a new customer may use the plan free, once per account (0: no trial)."""
+    sectors: list[Sector] = Field(default_factory=list, max_length=6)
+    """The business sectors the plan suits (suggested to accounts of those sectors)."""
 
 
 class PlanIn(PlanTermsIn):
@@ -114,7 +117,11 @@ class RefundIn(Strict):
 
 
 class SettingsIn(Strict):
-    auto_pay: StrictBool
+    """What is sent changes; what is left out stays."""
+
+    auto_pay: StrictBool | None = None
+    sector: Sector | None = None
+    """The account's business sector (the store profile's "ngành hàng")."""
 
 
 # --- answers ---
@@ -151,6 +158,8 @@ class PlanOut(Out):
     periods: list[PeriodOut]
     trial_days: int = 0
     """Days of the free trial a new customer may start (0: none)."""
+    sectors: list[Sector] = []
+    """The business sectors the plan suits."""
 
 
 class PlanRowOut(PlanOut):
@@ -388,6 +397,8 @@ class UpgradePreviewOut(_WithFrom):  # type: ignore[misc,valid-type]
 
 class SettingsOut(Out):
     auto_pay: bool
+    sector: Sector | None = None
+    """None until the account chooses one."""
 
 
 class CodeOut(Out):

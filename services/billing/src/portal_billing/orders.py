@@ -22,7 +22,6 @@ from portal_billing.deps import (
 from portal_billing.domain import Invoice, Plan
 from portal_billing.models import (
     InvoiceOut,
-    OrderIn,
     RenewIn,
     UpgradeIn,
     UpgradePreviewOut,
@@ -138,40 +137,44 @@ async def issue(
     return state
 
 
-async def place_order(
-    deps: Deps, principal: Principal, data: OrderIn, key: str | None
-) -> InvoiceOut:
-    plan = await streams.plan(deps, data.plan_id)
+async def _sold_plan(deps: Deps, plan_id: str) -> Plan:
+    plan = await streams.plan(deps, plan_id)
     if plan.status != "active":
         raise DomainError("plan_not_available", "this plan is not sold any more")
-    if data.trial:
-        return await _start_trial(deps, principal, plan, data.months, key)
-    if data.months is None:
+    return plan
+
+
+async def place_order(
+    deps: Deps, principal: Principal, plan_id: str, months: int | None, key: str | None
+) -> InvoiceOut:
+    plan = await _sold_plan(deps, plan_id)
+    if months is None:
         raise DomainError("months_required", "choose how many months to buy")
-    price = plan.price(data.months)  # refuses a period the plan is not sold for
-    lines = order_lines(plan, data.months, price)
+    price = plan.price(months)  # refuses a period the plan is not sold for
+    lines = order_lines(plan, months, price)
     state = await issue(
         deps,
         key=f"order|{principal.account_id}|{key}" if key else None,
-        fingerprint=f"{data.plan_id}|{data.months}",
+        fingerprint=f"{plan_id}|{months}",
         account_id=principal.account_id,
         actor=principal.user_id,
         order_kind="new",
         subscription_id=None,
         plan=plan,
-        months=data.months,
+        months=months,
         lines=lines,
     )
     return await queries.invoice_answer(deps, state.invoice_id)
 
 
-async def _start_trial(
-    deps: Deps, principal: Principal, plan: Plan, months: int | None, key: str | None
+async def start_trial(
+    deps: Deps, principal: Principal, plan_id: str, months: int | None, key: str | None
 ) -> InvoiceOut:
     """A free order of the plan's trial: its invoice costs nothing, so it is paid when
     issued and the subscription starts on trial. The account's one trial of the plan is
     claimed just before the invoice is stored (a retry under the key claims it again as
     the same order)."""
+    plan = await _sold_plan(deps, plan_id)
     if months is not None:
         raise DomainError("months_not_for_trial", "a trial buys no months; leave them out")
     if plan.trial_days <= 0:

@@ -200,4 +200,5 @@ async def code(deps: Deps, principal: Principal, code: str) -> CodeOut:
 
 
 async def settings_of(deps: Deps, principal: Principal) -> SettingsOut:
-    return SettingsOut(auto_pay=await streams.auto_pay_enabled(deps, principal.account_id))
+    state, _ = await deps.accounts.load(domain.account_stream(principal.account_id))
+    return SettingsOut.model_validate({"auto_pay": state.auto_pay, "sector": state.sector})

@@ -50,6 +50,7 @@ def plan_row(plan: Plan) -> dict[str, Any]:
         "currency": plan.currency,
         "description": plan.description,
         "trial_days": plan.trial_days,
+        "sectors": list(plan.sectors),
         "periods": [
             {
                 "months": p.months,

@@ -3,6 +3,7 @@
 from portal_contracts.events.billing import (
     AutoPaySettingChanged,
     AutoRenewChanged,
+    BusinessSectorChanged,
     InvoiceCancelled,
     InvoiceIssued,
     InvoicePaid,
@@ -112,6 +113,7 @@ __all__ = [
     "AccumulatedMoneyChanged",
     "AutoPaySettingChanged",
     "AutoRenewChanged",
+    "BusinessSectorChanged",
     "CareActionRecorded",
     "CareActivityCancelled",
     "CareActivityCompleted",

@@ -47,6 +47,8 @@ class PlanPublished(BillingEvent):
     description: str = ""
     trial_days: int = 0
     """Days a new customer may use the plan free, once per account (0: no trial)."""
+    sectors: list[str] = []
+    """The business sectors the plan suits (suggested to accounts of those sectors)."""
 
 
 class PlanChanged(BillingEvent):
@@ -60,6 +62,8 @@ class PlanChanged(BillingEvent):
     description: str = ""
     trial_days: int = 0
     """The trial offered from now on (0: none); trials already started keep theirs."""
+    sectors: list[str] = []
+    """The business sectors the plan suits from now on."""
 
 
 class PlanRetired(BillingEvent):
@@ -333,6 +337,15 @@ class TrialClaimed(BillingEvent):
     invoice_id: str
     """The trial order's invoice."""
     trial_days: int
+
+
+class BusinessSectorChanged(BillingEvent):
+    """The account's business sector (stream `billing-account-<id>`): retail, food_beverage,
+    fashion, services, hosting or it_repair; plans suited to it are suggested first."""
+
+    event_type: ClassVar[str] = "BusinessSectorChanged"
+    sector: str
+    actor: str = ""
 
 
 CatalogueEvent = PlanPublished | PlanChanged | PlanRetired

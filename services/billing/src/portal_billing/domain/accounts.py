@@ -1,5 +1,6 @@
-"""Account settings (stream `billing-account-<id>`): automatic payment from the balance, and
-the trials the account used (one per plan)."""
+"""Account settings (stream `billing-account-<id>`): automatic payment from the balance, the
+business sector (plans suited to it are suggested), and the trials the account used (one per
+plan)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from portal_billing.domain.catalogue import Plan
+from portal_billing.domain.common import SECTORS
 from portal_chassis.decider import Conflict, Decider, DomainError
 from portal_contracts.events.billing import (
     AutoPaySettingChanged,
     BillingEvent,
+    BusinessSectorChanged,
     TrialClaimed,
 )
 
@@ -21,6 +24,7 @@ from portal_contracts.events.billing import (
 class BillingAccount(BaseModel):
     model_config = ConfigDict(frozen=True)
     auto_pay: bool = False
+    sector: str | None = None
     trials: dict[str, str] = {}
     """Plan id -> the invoice of the trial order that used the account's trial of it."""
 
@@ -43,7 +47,15 @@ class ClaimTrial:
     invoice_id: str
 
 
-AccountCommand = SetAutoPay | ClaimTrial
+@dataclass(frozen=True)
+class SetSector:
+    now: datetime
+    account_id: str
+    sector: str
+    actor: str
+
+
+AccountCommand = SetAutoPay | ClaimTrial | SetSector
 
 
 def decide_account(command: AccountCommand, state: BillingAccount) -> Sequence[BillingEvent]:
@@ -52,6 +64,8 @@ def decide_account(command: AccountCommand, state: BillingAccount) -> Sequence[B
             return _set_auto_pay(command, state)
         case ClaimTrial():
             return _claim_trial(command, state)
+        case SetSector():
+            return _set_sector(command, state)
     raise TypeError(f"unknown command {command!r}")
 
 
@@ -63,6 +77,21 @@ def _set_auto_pay(command: SetAutoPay, state: BillingAccount) -> list[BillingEve
             occurred_at=command.now,
             account_id=command.account_id,
             enabled=command.enabled,
+            actor=command.actor,
+        )
+    ]
+
+
+def _set_sector(command: SetSector, state: BillingAccount) -> list[BillingEvent]:
+    if command.sector not in SECTORS:
+        raise DomainError("sector_unknown", "choose a sector from the list", allowed=list(SECTORS))
+    if state.sector == command.sector:
+        return []
+    return [
+        BusinessSectorChanged(
+            occurred_at=command.now,
+            account_id=command.account_id,
+            sector=command.sector,
             actor=command.actor,
         )
     ]
@@ -97,6 +126,8 @@ def _claim_trial(command: ClaimTrial, state: BillingAccount) -> list[BillingEven
 def evolve_account(state: BillingAccount, event: BillingEvent) -> BillingAccount:
     if isinstance(event, AutoPaySettingChanged):
         return state.model_copy(update={"auto_pay": event.enabled})
+    if isinstance(event, BusinessSectorChanged):
+        return state.model_copy(update={"sector": event.sector})
     if isinstance(event, TrialClaimed):
         trials = {**state.trials, event.plan_id: event.invoice_id}
         return state.model_copy(update={"trials": trials})

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from portal_billing.domain.common import (
     ALLOWED_PERIODS,
     PLATFORM,
+    SECTORS,
 )
 from portal_chassis.decider import Conflict, Decider, DomainError, NotFound
 from portal_contracts.events.billing import (
@@ -38,6 +39,8 @@ class Plan(BaseModel):
     description: str = ""
     trial_days: int = 0
     """Days a new customer may use the plan free, once per account (0: no trial)."""
+    sectors: tuple[str, ...] = ()
+    """The business sectors the plan suits."""
 
     def period(self, months: int) -> PeriodPrice:
         for period in self.periods:
@@ -68,6 +71,7 @@ class PublishPlan:
     periods: tuple[PeriodPrice, ...]
     description: str = ""
     trial_days: int = 0
+    sectors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ class ChangePlan:
     periods: tuple[PeriodPrice, ...]
     description: str = ""
     trial_days: int = 0
+    sectors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,9 +94,15 @@ PlanCommand = PublishPlan | ChangePlan | RetirePlan
 MAX_TRIAL_DAYS = 90
 
 
-def _check_terms(monthly_price: int, periods: Sequence[PeriodPrice], trial_days: int) -> None:
-    if not 0 <= trial_days <= MAX_TRIAL_DAYS:
+def _check_terms(command: PublishPlan | ChangePlan) -> None:
+    if not 0 <= command.trial_days <= MAX_TRIAL_DAYS:
         raise DomainError("invalid_trial", f"a trial lasts 0 to {MAX_TRIAL_DAYS} days")
+    unknown = sorted(set(command.sectors) - set(SECTORS))
+    if unknown or len(set(command.sectors)) != len(command.sectors):
+        raise DomainError(
+            "sector_unknown", "sectors are listed once, from the list", allowed=list(SECTORS)
+        )
+    monthly_price, periods = command.monthly_price, command.periods
     if monthly_price <= 0:
         raise DomainError("price_not_positive", "the monthly price must be greater than zero")
     if not periods:
@@ -131,7 +142,7 @@ def _publish(command: PublishPlan, state: Plan) -> list[BillingEvent]:
         if state.code == command.code and state.monthly_price == command.monthly_price:
             return []  # the same publication again (seeding, a retry)
         raise Conflict("plan_exists", "this plan is already published")
-    _check_terms(command.monthly_price, command.periods, command.trial_days)
+    _check_terms(command)
     return [
         PlanPublished(
             occurred_at=command.now,
@@ -146,6 +157,7 @@ def _publish(command: PublishPlan, state: Plan) -> list[BillingEvent]:
             periods=list(command.periods),
             description=command.description,
             trial_days=command.trial_days,
+            sectors=list(command.sectors),
         )
     ]
 
@@ -153,7 +165,7 @@ def _publish(command: PublishPlan, state: Plan) -> list[BillingEvent]:
 def _change(command: ChangePlan, state: Plan) -> list[BillingEvent]:
     if state.status == "retired":
         raise Conflict("plan_retired", "a retired plan cannot be changed")
-    _check_terms(command.monthly_price, command.periods, command.trial_days)
+    _check_terms(command)
     return [
         PlanChanged(
             occurred_at=command.now,
@@ -164,6 +176,7 @@ def _change(command: ChangePlan, state: Plan) -> list[BillingEvent]:
             periods=list(command.periods),
             description=command.description,
             trial_days=command.trial_days,
+            sectors=list(command.sectors),
         )
     ]
 
@@ -182,6 +195,7 @@ def evolve_plan(state: Plan, event: BillingEvent) -> Plan:
             periods=tuple(event.periods),
             description=event.description,
             trial_days=event.trial_days,
+            sectors=tuple(event.sectors),
         )
     if isinstance(event, PlanChanged):
         return state.model_copy(
@@ -191,6 +205,7 @@ def evolve_plan(state: Plan, event: BillingEvent) -> Plan:
                 "periods": tuple(event.periods),
                 "description": event.description,
                 "trial_days": event.trial_days,
+                "sectors": tuple(event.sectors),
             }
         )
     if isinstance(event, PlanRetired):
