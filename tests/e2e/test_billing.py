@@ -817,3 +817,31 @@ def test_the_account_sector_and_the_plans_suggested_for_it(platform, staff):
     assert r.json()["plan_id"] in {p["plan_id"] for p in suggested}
     retail = c.http.get("/api/v1/plans", params={"sector": "retail"}).json()["items"]
     assert r.json()["plan_id"] not in {p["plan_id"] for p in retail}
+
+
+def test_the_order_list_shows_each_order_with_its_service_setup(platform):
+    url = platform["url"]
+    c = Customer(url)
+    fund(c, url, 100_000)
+    paid_order = order(c, "host-sup", 1)
+    assert pay(c, paid_order["id"]).json()["status"] == "paid"
+    open_order = order(c, "host-pro", 12)  # not paid: its service waits for the payment
+    trial = post_keyed(c, "/api/v1/orders", {"plan_id": "sw-sup", "trial": True}, uuid.uuid4().hex)
+    assert trial.status_code == 201, trial.text
+    stopped = order(c, "host-prem", 1)
+    assert c.http.post(f"/api/v1/invoices/{stopped['id']}/cancel").status_code in (200, 201)
+
+    page = c.http.get("/api/v1/orders", params={"limit": 10}).json()
+    assert page["total"] == 4
+    rows = {row["invoice_id"]: row for row in page["items"]}
+    assert [row["invoice_id"] for row in page["items"]][-1] == paid_order["id"]  # newest first
+    assert rows[paid_order["id"]]["provisioning"] == "done"
+    assert rows[paid_order["id"]]["order_id"] == paid_order["order_id"]
+    assert rows[paid_order["id"]]["content"].startswith("Hosting Support, 1 month")
+    assert rows[open_order["id"]]["provisioning"] == "awaiting_payment"
+    assert rows[trial.json()["id"]]["provisioning"] == "done"
+    assert "trial" in rows[trial.json()["id"]]["content"]
+    assert rows[stopped["id"]]["provisioning"] == "cancelled"
+    assert all(row["placed_at"] for row in page["items"])
+    # Another account sees none of them.
+    assert Customer(url).http.get("/api/v1/orders").json()["total"] == 0

@@ -1430,7 +1430,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** ListOrders */
+        get: operations["billing_V1OrdersListOrders"];
         put?: never;
         /** Order */
         post: operations["billing_V1OrdersOrder"];
@@ -3604,6 +3605,20 @@ export interface components {
              */
             trial?: boolean;
         };
+        /** OrderRowOut */
+        OrderRowOut: {
+            order_id: string;
+            invoice_id: string;
+            /** @enum {string} */
+            kind: "new" | "renewal" | "upgrade";
+            content: string;
+            plan_name: string;
+            /** Format: date-time */
+            placed_at: string;
+            /** @enum {string} */
+            provisioning: "awaiting_payment" | "in_progress" | "done" | "cancelled" | "failed";
+            subscription_id: string;
+        };
         /** Page[ClaimOut] */
         Page_ClaimOut_: {
             items: components["schemas"]["ClaimOut"][];
@@ -3614,6 +3629,13 @@ export interface components {
         /** Page[InvoiceRowOut] */
         Page_InvoiceRowOut_: {
             items: components["schemas"]["InvoiceRowOut"][];
+            total: number;
+            limit: number;
+            offset: number;
+        };
+        /** Page[OrderRowOut] */
+        Page_OrderRowOut_: {
+            items: components["schemas"]["OrderRowOut"][];
             total: number;
             limit: number;
             offset: number;
@@ -15316,6 +15338,76 @@ export interface operations {
                 };
             };
             /** @description A part of the platform is away: retry after `Retry-After`. Codes: `unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    billing_V1OrdersListOrders: {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description Items to skip */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_OrderRowOut_"];
+                };
+            };
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -45,6 +45,7 @@ from portal_billing.models import (
     InvoiceOut,
     InvoicesPage,
     OrderIn,
+    OrdersPage,
     PayIn,
     PlanIn,
     PlanOut,
@@ -182,6 +183,13 @@ class OrdersController(Controller):
     tags = ["orders"]
     guards = [payer_guard]
     dependencies = DEPENDENCIES
+
+    @get("/")
+    async def list_orders(
+        self, principal: Caller, deps: BillingDeps, limit: Limit = 20, offset: Offset = 0
+    ) -> OrdersPage:
+        """The account's orders with their service setup status (newest first)."""
+        return await queries.list_orders(deps, principal, limit=limit, offset=offset)
 
     @post("/", status_code=201)
     async def order(

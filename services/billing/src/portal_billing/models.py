@@ -412,6 +412,27 @@ class ExpiryCheckOut(Out):
     """How many subscriptions got a notice or expired."""
 
 
+Provisioning = Literal["awaiting_payment", "in_progress", "done", "cancelled", "failed"]
+
+
+class OrderRowOut(Out):
+    """An order with its service setup (the hosting portal's "Thông tin cài đặt dịch vụ")."""
+
+    order_id: str
+    """The order code (OD-...)."""
+    invoice_id: str
+    kind: OrderKind
+    content: str
+    """What was ordered: the invoice's first line (plan, months or trial)."""
+    plan_name: str
+    placed_at: datetime
+    provisioning: Provisioning
+    """awaiting_payment until paid; in_progress while the service is being set up; done once
+    the subscription runs it; cancelled; failed (paid but not applicable, refunded)."""
+    subscription_id: str
+
+
 InvoicesPage = Page[InvoiceRowOut]
+OrdersPage = Page[OrderRowOut]
 SubscriptionsPage = Page[SubscriptionOut]
 ClaimsPage = Page[ClaimOut]
