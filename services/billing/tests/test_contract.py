@@ -48,6 +48,7 @@ OPERATIONS = {
     ("get", "/v1/plans/{plan_id}"),
     ("put", "/v1/plans/{plan_id}"),
     ("post", "/v1/plans/{plan_id}/retire"),
+    ("get", "/v1/orders"),
     ("post", "/v1/orders"),
     ("get", "/v1/subscriptions"),
     ("get", "/v1/subscriptions/{subscription_id}"),
