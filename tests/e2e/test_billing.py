@@ -4,6 +4,7 @@ expiry notices, documents, and bad input. Real Kafka, FerretDB and every service
 from __future__ import annotations
 
 import base64
+import calendar
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -598,9 +599,9 @@ def test_auto_pay_and_a_staff_refund(platform, staff):
     url = platform["url"]
     c = Customer(url)
     fund(c, url, 500_000)
-    assert c.http.get("/api/v1/billing/settings").json() == {"auto_pay": False}
+    assert c.http.get("/api/v1/billing/settings").json() == {"auto_pay": False, "sector": None}
     r = c.http.put("/api/v1/billing/settings", json={"auto_pay": True})
-    assert r.status_code == 200 and r.json() == {"auto_pay": True}
+    assert r.status_code == 200 and r.json() == {"auto_pay": True, "sector": None}
     invoice = order(c, "host-sup", 3)  # paid from the balance as soon as it is issued
     assert invoice["status"] == "paid" and invoice["payments"][0]["channel"] == "wallet"
     assert balance(c) == 200_000
@@ -729,3 +730,118 @@ def test_the_price_list_is_public_and_changing_it_is_not(platform):
     problem(httpx.post(f"{url}/api/v1/plans/host-pro/retire", timeout=20), 401)
     forged = {"Authorization": "Bearer not-a-token"}
     problem(httpx.get(f"{url}/api/v1/plans", headers=forged, timeout=20), 401)
+
+
+def test_a_trial_is_free_once_per_plan_and_renewing_it_starts_the_paid_term(platform):
+    url = platform["url"]
+    c = Customer(url)
+    sw = c.http.get("/api/v1/plans/sw-pro").json()
+    assert sw["trial_days"] == 14
+    problem(
+        c.http.post("/api/v1/orders", json={"plan_id": "host-pro", "trial": True}),
+        422,
+        "trial_not_offered",
+    )
+    problem(
+        c.http.post("/api/v1/orders", json={"plan_id": "sw-pro", "trial": True, "months": 1}),
+        422,
+        "months_not_for_trial",
+    )
+    problem(c.http.post("/api/v1/orders", json={"plan_id": "sw-pro"}), 422, "months_required")
+
+    # Nothing to pay and no payment asked for: the wallet is empty.
+    key = f"trial-{uuid.uuid4().hex}"
+    r = post_keyed(c, "/api/v1/orders", {"plan_id": "sw-pro", "trial": True}, key)
+    assert r.status_code == 201, r.text
+    assert (r.json()["total"], r.json()["status"]) == (0, "paid")
+    again = post_keyed(c, "/api/v1/orders", {"plan_id": "sw-pro", "trial": True}, key)
+    assert again.status_code == 201 and again.json()["id"] == r.json()["id"], again.text
+    sub = eventually(lambda: c.http.get("/api/v1/subscriptions").json()["items"], what="trial")[0]
+    today = date.today()  # billing's day of the payment (as the contract tests above)
+    assert sub["on_trial"] and sub["status"] == "active" and sub["amount"] == 0
+    assert sub["ends_on"] == (today + timedelta(days=14)).isoformat()
+    # Once per account and plan, even after the trial.
+    body = problem(
+        c.http.post("/api/v1/orders", json={"plan_id": "sw-pro", "trial": True}),
+        409,
+        "trial_already_used",
+    )
+    assert body["plan_id"] == "sw-pro"
+    problem(
+        c.http.get(
+            f"/api/v1/subscriptions/{sub['id']}/upgrade-preview", params={"plan_id": "sw-prem"}
+        ),
+        409,
+        "subscription_on_trial",
+    )
+
+    # Renewing starts the paid term today, not at the trial's end.
+    fund(c, url, 250_000)
+    r = c.http.post(f"/api/v1/subscriptions/{sub['id']}/renew", json={"months": 1})
+    assert r.status_code == 201, r.text
+    assert (r.json()["status"], r.json()["total"]) == ("paid", 250_000)
+    renewed = c.http.get(f"/api/v1/subscriptions/{sub['id']}").json()
+    year, month = today.year + today.month // 12, today.month % 12 + 1
+    month_later = date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
+    assert not renewed["on_trial"] and renewed["ends_on"] == month_later.isoformat()
+
+
+def test_the_account_sector_and_the_plans_suggested_for_it(platform, staff):
+    c = Customer(platform["url"])
+    assert c.http.get("/api/v1/billing/settings").json()["sector"] is None
+    problem(c.http.put("/api/v1/billing/settings", json={"sector": "shoes"}), 400)
+    r = c.http.put("/api/v1/billing/settings", json={"sector": "food_beverage"})
+    assert r.status_code == 200 and r.json() == {"auto_pay": False, "sector": "food_beverage"}
+    assert c.http.get("/api/v1/billing/settings").json()["sector"] == "food_beverage"
+    problem(c.http.get("/api/v1/plans", params={"sector": "shoes"}), 400)
+    suggested = c.http.get("/api/v1/plans", params={"sector": "food_beverage"}).json()["items"]
+    ids = {p["plan_id"] for p in suggested}
+    assert {"sw-sup", "sw-pro", "sw-prem"} <= ids and "host-pro" not in ids
+    assert all("food_beverage" in p["sectors"] for p in suggested)
+
+    # Billing admins say which sectors a plan suits; a sector not on the list is refused.
+    code = f"POS-{uuid.uuid4().hex[:6].upper()}"
+    plan = {
+        "code": code,
+        "name": "Cafe POS",
+        "category": "software",
+        "tier": "support",
+        "monthly_price": 90_000,
+        "periods": [{"months": 1}],
+        "sectors": ["food_beverage"],
+    }
+    problem(staff.post("/api/v1/plans", json={**plan, "sectors": ["shoes"]}), 400)
+    r = staff.post("/api/v1/plans", json=plan)
+    assert r.status_code == 201 and r.json()["sectors"] == ["food_beverage"], r.text
+    suggested = c.http.get("/api/v1/plans", params={"sector": "food_beverage"}).json()["items"]
+    assert r.json()["plan_id"] in {p["plan_id"] for p in suggested}
+    retail = c.http.get("/api/v1/plans", params={"sector": "retail"}).json()["items"]
+    assert r.json()["plan_id"] not in {p["plan_id"] for p in retail}
+
+
+def test_the_order_list_shows_each_order_with_its_service_setup(platform):
+    url = platform["url"]
+    c = Customer(url)
+    fund(c, url, 100_000)
+    paid_order = order(c, "host-sup", 1)
+    assert pay(c, paid_order["id"]).json()["status"] == "paid"
+    open_order = order(c, "host-pro", 12)  # not paid: its service waits for the payment
+    trial = post_keyed(c, "/api/v1/orders", {"plan_id": "sw-sup", "trial": True}, uuid.uuid4().hex)
+    assert trial.status_code == 201, trial.text
+    stopped = order(c, "host-prem", 1)
+    assert c.http.post(f"/api/v1/invoices/{stopped['id']}/cancel").status_code in (200, 201)
+
+    page = c.http.get("/api/v1/orders", params={"limit": 10}).json()
+    assert page["total"] == 4
+    rows = {row["invoice_id"]: row for row in page["items"]}
+    assert [row["invoice_id"] for row in page["items"]][-1] == paid_order["id"]  # newest first
+    assert rows[paid_order["id"]]["provisioning"] == "done"
+    assert rows[paid_order["id"]]["order_id"] == paid_order["order_id"]
+    assert rows[paid_order["id"]]["content"].startswith("Hosting Support, 1 month")
+    assert rows[open_order["id"]]["provisioning"] == "awaiting_payment"
+    assert rows[trial.json()["id"]]["provisioning"] == "done"
+    assert "trial" in rows[trial.json()["id"]]["content"]
+    assert rows[stopped["id"]]["provisioning"] == "cancelled"
+    assert all(row["placed_at"] for row in page["items"])
+    # Another account sees none of them.
+    assert Customer(url).http.get("/api/v1/orders").json()["total"] == 0

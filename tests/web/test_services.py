@@ -1,10 +1,12 @@
 """Plans and services in a real browser: buy a plan from the wallet, download its invoice PDF,
-see the subscription and the purchase history; axe and screenshots on each tab."""
+see the subscription and the purchase history, start a trial; axe and screenshots on each
+tab."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -86,6 +88,18 @@ def test_buy_a_plan_from_the_wallet_and_download_its_invoice(
     )
     assert axe_violations(page) == []
     shoot(page, "services-history", phone_too=False)
+
+    # A trial (seed 002, "đang dùng thử"): nothing to pay, shown with its end date.
+    page.get_by_role("tab", name="Đăng ký dịch vụ").click()
+    page.get_by_text("Phần mềm bán hàng", exact=True).click()
+    page.get_by_role("button", name="Dùng thử Store software Professional").click()
+    ends = (date.today() + timedelta(days=14)).strftime("%d/%m/%Y")
+    trial = page.get_by_test_id("trial-notice")
+    expect(trial).to_contain_text(f"Đang dùng thử đến {ends}")
+    expect(page.get_by_text("Dùng thử", exact=True)).to_be_visible()
+    assert wallet_balance(customer) == 3_000_000 - PRO_12
+    assert axe_violations(page) == []
+    shoot(page, "services-trial", phone_too=False)
 
 
 def test_services_at_phone_width(open_page: Callable[..., Page], customer: Customer) -> None:

@@ -48,6 +48,7 @@ OPERATIONS = {
     ("get", "/v1/plans/{plan_id}"),
     ("put", "/v1/plans/{plan_id}"),
     ("post", "/v1/plans/{plan_id}/retire"),
+    ("get", "/v1/orders"),
     ("post", "/v1/orders"),
     ("get", "/v1/subscriptions"),
     ("get", "/v1/subscriptions/{subscription_id}"),
@@ -380,5 +381,5 @@ def test_money_routes_are_for_the_account_managers_and_the_price_list_for_anyone
     r = client.get("/v1/plans", params={"include_retired": True})
     assert r.status_code == 200, r.text
     billing.list_plans.assert_awaited_once_with(
-        None, include_retired=True, category=None, tier=None
+        None, include_retired=True, category=None, tier=None, sector=None
     )

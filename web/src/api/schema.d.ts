@@ -1430,7 +1430,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** ListOrders */
+        get: operations["billing_V1OrdersListOrders"];
         put?: never;
         /** Order */
         post: operations["billing_V1OrdersOrder"];
@@ -3460,6 +3461,8 @@ export interface components {
             auto_renew_months: number | null;
             /** @description Days until the end date (business day) */
             days_left?: number | null;
+            /** @default false */
+            on_trial?: boolean;
             history: (components["schemas"]["TermEntryOut"] | components["schemas"]["UpgradeEntryOut"] | components["schemas"]["ExpiringEntryOut"] | components["schemas"]["ExpiredEntryOut"])[];
         };
         /** ExpiredEntryOut */
@@ -3591,8 +3594,30 @@ export interface components {
         OrderIn: {
             /** Plan Id */
             plan_id: string;
-            /** Months */
-            months: number;
+            /**
+             * Months
+             * @default null
+             */
+            months?: number | null;
+            /**
+             * Trial
+             * @default false
+             */
+            trial?: boolean;
+        };
+        /** OrderRowOut */
+        OrderRowOut: {
+            order_id: string;
+            invoice_id: string;
+            /** @enum {string} */
+            kind: "new" | "renewal" | "upgrade";
+            content: string;
+            plan_name: string;
+            /** Format: date-time */
+            placed_at: string;
+            /** @enum {string} */
+            provisioning: "awaiting_payment" | "in_progress" | "done" | "cancelled" | "failed";
+            subscription_id: string;
         };
         /** Page[ClaimOut] */
         Page_ClaimOut_: {
@@ -3604,6 +3629,13 @@ export interface components {
         /** Page[InvoiceRowOut] */
         Page_InvoiceRowOut_: {
             items: components["schemas"]["InvoiceRowOut"][];
+            total: number;
+            limit: number;
+            offset: number;
+        };
+        /** Page[OrderRowOut] */
+        Page_OrderRowOut_: {
+            items: components["schemas"]["OrderRowOut"][];
             total: number;
             limit: number;
             offset: number;
@@ -3678,6 +3710,13 @@ export interface components {
              * @default
              */
             description?: string;
+            /**
+             * Trial Days
+             * @default 0
+             */
+            trial_days?: number;
+            /** Sectors */
+            sectors?: ("retail" | "fashion" | "food_beverage" | "services" | "hosting" | "it_repair")[];
             /** Code */
             code: string;
             /** Category */
@@ -3702,6 +3741,10 @@ export interface components {
             currency: string;
             description: string;
             periods: components["schemas"]["PeriodOut"][];
+            /** @default 0 */
+            trial_days?: number;
+            /** @default [] */
+            sectors?: ("retail" | "fashion" | "food_beverage" | "services" | "hosting" | "it_repair")[];
         };
         /** PlanRefOut */
         PlanRefOut: {
@@ -3724,6 +3767,10 @@ export interface components {
             currency: string;
             description: string;
             periods: components["schemas"]["PeriodOut"][];
+            /** @default 0 */
+            trial_days?: number;
+            /** @default [] */
+            sectors?: ("retail" | "fashion" | "food_beverage" | "services" | "hosting" | "it_repair")[];
             id: string;
         };
         /** PlanTermsIn */
@@ -3739,6 +3786,13 @@ export interface components {
              * @default
              */
             description?: string;
+            /**
+             * Trial Days
+             * @default 0
+             */
+            trial_days?: number;
+            /** Sectors */
+            sectors?: ("retail" | "fashion" | "food_beverage" | "services" | "hosting" | "it_repair")[];
         };
         /** PlansOut */
         PlansOut: {
@@ -3769,14 +3823,27 @@ export interface components {
             /** @default null */
             payment?: components["schemas"]["PayIn"] | null;
         };
-        /** SettingsIn */
+        /**
+         * SettingsIn
+         * @description What is sent changes; what is left out stays.
+         */
         SettingsIn: {
-            /** Auto Pay */
-            auto_pay: boolean;
+            /**
+             * Auto Pay
+             * @default null
+             */
+            auto_pay?: boolean | null;
+            /**
+             * Sector
+             * @default null
+             */
+            sector?: ("retail" | "fashion" | "food_beverage" | "services" | "hosting" | "it_repair") | null;
         };
         /** SettingsOut */
         SettingsOut: {
             auto_pay: boolean;
+            /** @enum {null|string} */
+            sector?: "retail" | "fashion" | "food_beverage" | "services" | "hosting" | "it_repair" | null;
         };
         /** SubscriptionOut */
         SubscriptionOut: {
@@ -3801,6 +3868,8 @@ export interface components {
             auto_renew_months: number | null;
             /** @description Days until the end date (business day) */
             days_left?: number | null;
+            /** @default false */
+            on_trial?: boolean;
         };
         /** TermEntryOut */
         TermEntryOut: {
@@ -7957,7 +8026,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7984,7 +8053,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12850,7 +12919,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -12877,7 +12946,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12978,7 +13047,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13005,7 +13074,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13097,7 +13166,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13124,7 +13193,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13292,7 +13361,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13319,7 +13388,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15279,6 +15348,76 @@ export interface operations {
             };
         };
     };
+    billing_V1OrdersListOrders: {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description Items to skip */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_OrderRowOut_"];
+                };
+            };
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     billing_V1OrdersOrder: {
         parameters: {
             query?: never;
@@ -15340,7 +15479,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -15367,7 +15506,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_for_trial`, `months_not_positive`, `months_required`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15524,7 +15663,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -15551,7 +15690,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15639,7 +15778,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -15666,7 +15805,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15753,7 +15892,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -15780,7 +15919,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15872,7 +16011,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -15899,7 +16038,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -16070,6 +16209,7 @@ export interface operations {
                 category?: string | null;
                 tier?: string | null;
                 include_retired?: boolean;
+                sector?: "retail" | "fashion" | "food_beverage" | "services" | "hosting" | "it_repair" | null;
             };
             header?: never;
             path?: never;
@@ -16194,7 +16334,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -16221,7 +16361,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -16398,7 +16538,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -16425,7 +16565,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -16513,7 +16653,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -16540,7 +16680,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -19650,7 +19790,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `invoice_pending`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `invoice_pending`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -19677,7 +19817,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -19769,7 +19909,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `invoice_pending`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `invoice_pending`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -19796,7 +19936,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -19888,7 +20028,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `invoice_pending`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `quote_changed`, `subscription_ending`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `invoice_pending`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `quote_changed`, `subscription_ending`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -19915,7 +20055,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `category_mismatch`, `currency_mismatch`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `category_mismatch`, `currency_mismatch`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -20003,7 +20143,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`, `subscription_ending`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`, `subscription_ending`, `subscription_not_active`, `subscription_on_trial`. */
             409: {
                 headers: {
                     [name: string]: unknown;

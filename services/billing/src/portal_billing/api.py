@@ -33,6 +33,7 @@ from portal_billing.deps import (
     Deps,
     PaymentInProgress,
 )
+from portal_billing.domain import Sector
 from portal_billing.models import (
     AutoRenewIn,
     ClaimIn,
@@ -44,6 +45,7 @@ from portal_billing.models import (
     InvoiceOut,
     InvoicesPage,
     OrderIn,
+    OrdersPage,
     PayIn,
     PlanIn,
     PlanOut,
@@ -135,10 +137,17 @@ class PlansController(Controller):
         category: Annotated[str | None, QueryParameter(max_length=40)] = None,
         tier: Annotated[str | None, QueryParameter(max_length=20)] = None,
         include_retired: FromQuery[bool] = False,
+        sector: FromQuery[Sector | None] = None,
     ) -> PlansOut:
-        """The price list is public (anonymous callers see what is for sale)."""
+        """The price list is public (anonymous callers see what is for sale); `sector`: the
+        plans suited to that business sector."""
         return await catalogue.list_plans(
-            deps, caller, include_retired=include_retired, category=category, tier=tier
+            deps,
+            caller,
+            include_retired=include_retired,
+            category=category,
+            tier=tier,
+            sector=sector,
         )
 
     @get("/{plan_id:str}")
@@ -175,6 +184,13 @@ class OrdersController(Controller):
     guards = [payer_guard]
     dependencies = DEPENDENCIES
 
+    @get("/")
+    async def list_orders(
+        self, principal: Caller, deps: BillingDeps, limit: Limit = 20, offset: Offset = 0
+    ) -> OrdersPage:
+        """The account's orders with their service setup status (newest first)."""
+        return await queries.list_orders(deps, principal, limit=limit, offset=offset)
+
     @post("/", status_code=201)
     async def order(
         self,
@@ -183,6 +199,10 @@ class OrdersController(Controller):
         deps: BillingDeps,
         idempotency_key: IdempotencyKey = None,
     ) -> InvoiceOut:
+        if data.trial:
+            return await orders.start_trial(
+                deps, principal, data.plan_id, data.months, idempotency_key
+            )
         return await orders.place_order(deps, principal, data.plan_id, data.months, idempotency_key)
 
 
@@ -484,7 +504,11 @@ class BillingAccountController(Controller):
     async def put_settings(
         self, data: JSONBody[SettingsIn], principal: Caller, deps: BillingDeps
     ) -> SettingsOut:
-        return await payments.set_auto_pay(deps, principal, data.auto_pay)
+        if data.sector is not None:
+            await payments.set_sector(deps, principal, data.sector)
+        if data.auto_pay is not None:
+            return await payments.set_auto_pay(deps, principal, data.auto_pay)
+        return await queries.settings_of(deps, principal)
 
     @get("/codes/{code:str}")
     async def code(self, code: FromPath[str], principal: Caller, deps: BillingDeps) -> CodeOut:

@@ -53,6 +53,8 @@ async def publish_plan(deps: Deps, principal: Principal, data: PlanIn) -> PlanOu
             currency=deps.settings.currency,
             periods=tuple(PeriodPrice(**p.model_dump()) for p in data.periods),
             description=data.description,
+            trial_days=data.trial_days,
+            sectors=tuple(data.sectors),
         ),
         principal.user_id,
     )
@@ -70,6 +72,8 @@ async def change_plan(deps: Deps, principal: Principal, plan_id: str, data: Plan
             monthly_price=data.monthly_price,
             periods=tuple(PeriodPrice(**p.model_dump()) for p in data.periods),
             description=data.description,
+            trial_days=data.trial_days,
+            sectors=tuple(data.sectors),
         ),
         principal.user_id,
     )
@@ -96,14 +100,18 @@ async def list_plans(
     include_retired: bool,
     category: str | None,
     tier: str | None,
+    sector: str | None = None,
 ) -> PlansOut:
-    """The price list (public); retired plans only for billing admins who ask."""
+    """The price list (public); retired plans only for billing admins who ask; `sector`:
+    the plans suited to it (the store profile's suggestions)."""
     include_retired = include_retired and principal is not None and ADMINS.held_by(principal)
     query: dict[str, Any] = {} if include_retired else {"status": "active"}
     if category:
         query["category"] = category
     if tier:
         query["tier"] = tier
+    if sector:
+        query["sectors"] = sector  # an element of the list
     rows = [strip_id(r) async for r in deps.plans_view.find(query).sort("code", 1)]
     order = {t: i for i, t in enumerate(domain.TIERS)}
     rows.sort(key=lambda r: (r["category"], order.get(r["tier"], 9), r["code"]))

@@ -74,7 +74,7 @@ class Deps:
     plans: CommandRunner[domain.PlanCommand, Plan]
     invoices: CommandRunner[domain.InvoiceCommand, Invoice]
     subscriptions: CommandRunner[domain.SubscriptionCommand, Subscription]
-    accounts: CommandRunner[domain.SetAutoPay, domain.BillingAccount]
+    accounts: CommandRunner[domain.AccountCommand, domain.BillingAccount]
     plans_view: AsyncCollection[Doc]
     invoices_view: AsyncCollection[Doc]
     subscriptions_view: AsyncCollection[Doc]

@@ -237,6 +237,7 @@ async def _fulfil(deps: Deps, paid: InvoicePaid, actor: str) -> None:
             plan=plan,
             months=issued.months,
             amount=issued.total,
+            trial_days=issued.trial_days,
         )
     elif issued.order_kind == "renewal":
         command = domain.RenewSubscription(

@@ -20,6 +20,7 @@ from pydantic import (
     model_serializer,
 )
 
+from portal_billing.domain import Sector
 from portal_chassis.contract import FileIn, Out, Page, Strict
 from portal_contracts.events.billing import OrderKind, PaymentChannel, Tier
 
@@ -40,6 +41,10 @@ class PlanTermsIn(Strict):
     monthly_price: StrictInt = Field(gt=0, le=10_000_000_000)
     periods: list[PeriodIn] = Field(min_length=1, max_length=5)
     description: Annotated[str, Field(max_length=2000)] = ""
+    trial_days: StrictInt = Field(0, ge=0, le=90)
+    """Days a new customer may use the plan free, once per account (0: no trial)."""
+    sectors: list[Sector] = Field(default_factory=list, max_length=6)
+    """The business sectors the plan suits (suggested to accounts of those sectors)."""
 
 
 class PlanIn(PlanTermsIn):
@@ -50,7 +55,10 @@ class PlanIn(PlanTermsIn):
 
 class OrderIn(Strict):
     plan_id: PlanId
-    months: Months
+    months: Months | None = None
+    """Required, except for a trial (which buys no months)."""
+    trial: StrictBool = False
+    """Start the plan's free trial (once per account and plan): nothing to pay."""
 
 
 class PayIn(Strict):
@@ -109,7 +117,11 @@ class RefundIn(Strict):
 
 
 class SettingsIn(Strict):
-    auto_pay: StrictBool
+    """What is sent changes; what is left out stays."""
+
+    auto_pay: StrictBool | None = None
+    sector: Sector | None = None
+    """The account's business sector (the store profile's "ngành hàng")."""
 
 
 # --- answers ---
@@ -144,6 +156,10 @@ class PlanOut(Out):
     currency: str
     description: str
     periods: list[PeriodOut]
+    trial_days: int = 0
+    """Days of the free trial a new customer may start (0: none)."""
+    sectors: list[Sector] = []
+    """The business sectors the plan suits."""
 
 
 class PlanRowOut(PlanOut):
@@ -295,6 +311,8 @@ class SubscriptionOut(_OmitWhenNone):
     auto_renew: bool
     auto_renew_months: int | None
     days_left: int | None = Field(None, description="Days until the end date (business day)")
+    on_trial: bool = False
+    """The current term is a free trial ending on `ends_on`; renewing starts the paid term."""
 
 
 class TermEntryOut(Out):
@@ -379,6 +397,8 @@ class UpgradePreviewOut(_WithFrom):  # type: ignore[misc,valid-type]
 
 class SettingsOut(Out):
     auto_pay: bool
+    sector: Sector | None = None
+    """None until the account chooses one."""
 
 
 class CodeOut(Out):
@@ -392,6 +412,27 @@ class ExpiryCheckOut(Out):
     """How many subscriptions got a notice or expired."""
 
 
+Provisioning = Literal["awaiting_payment", "in_progress", "done", "cancelled", "failed"]
+
+
+class OrderRowOut(Out):
+    """An order with its service setup (the hosting portal's "Thông tin cài đặt dịch vụ")."""
+
+    order_id: str
+    """The order code (OD-...)."""
+    invoice_id: str
+    kind: OrderKind
+    content: str
+    """What was ordered: the invoice's first line (plan, months or trial)."""
+    plan_name: str
+    placed_at: datetime
+    provisioning: Provisioning
+    """awaiting_payment until paid; in_progress while the service is being set up; done once
+    the subscription runs it; cancelled; failed (paid but not applicable, refunded)."""
+    subscription_id: str
+
+
 InvoicesPage = Page[InvoiceRowOut]
+OrdersPage = Page[OrderRowOut]
 SubscriptionsPage = Page[SubscriptionOut]
 ClaimsPage = Page[ClaimOut]

@@ -57,11 +57,13 @@ async def issue(
     upgrade_from: str | None = None,
     upgrade_credit: int = 0,
     upgrade_extension: int = 0,
+    trial_days: int = 0,
     invoice_id: str | None = None,
-    before: Callable[[], Awaitable[None]] | None = None,
+    before: Callable[[str], Awaitable[None]] | None = None,
 ) -> Invoice:
     """Issue the order's invoice once per request key (`subscription_id` None: a new one,
-    named after the invoice); `before` is a last check made only for a new invoice."""
+    named after the invoice); `before(invoice_id)` is a last check made only for a new
+    invoice."""
     now = deps.clock.now()
     total = sum(line.amount for line in lines)
 
@@ -82,12 +84,13 @@ async def issue(
             upgrade_from_plan_id=upgrade_from,
             upgrade_credit=upgrade_credit,
             upgrade_extension=upgrade_extension,
+            trial_days=trial_days,
         )
 
     async def allocate(command: domain.InvoiceCommand) -> domain.InvoiceCommand:
         assert isinstance(command, domain.IssueInvoice)
         if before is not None:
-            await before()
+            await before(command.invoice_id)
         order_id = await number(deps, "OD")
         return replace(
             command,
@@ -134,12 +137,19 @@ async def issue(
     return state
 
 
-async def place_order(
-    deps: Deps, principal: Principal, plan_id: str, months: int, key: str | None
-) -> InvoiceOut:
+async def _sold_plan(deps: Deps, plan_id: str) -> Plan:
     plan = await streams.plan(deps, plan_id)
     if plan.status != "active":
         raise DomainError("plan_not_available", "this plan is not sold any more")
+    return plan
+
+
+async def place_order(
+    deps: Deps, principal: Principal, plan_id: str, months: int | None, key: str | None
+) -> InvoiceOut:
+    plan = await _sold_plan(deps, plan_id)
+    if months is None:
+        raise DomainError("months_required", "choose how many months to buy")
     price = plan.price(months)  # refuses a period the plan is not sold for
     lines = order_lines(plan, months, price)
     state = await issue(
@@ -153,6 +163,49 @@ async def place_order(
         plan=plan,
         months=months,
         lines=lines,
+    )
+    return await queries.invoice_answer(deps, state.invoice_id)
+
+
+async def start_trial(
+    deps: Deps, principal: Principal, plan_id: str, months: int | None, key: str | None
+) -> InvoiceOut:
+    """A free order of the plan's trial: its invoice costs nothing, so it is paid when
+    issued and the subscription starts on trial. The account's one trial of the plan is
+    claimed just before the invoice is stored (a retry under the key claims it again as
+    the same order)."""
+    plan = await _sold_plan(deps, plan_id)
+    if months is not None:
+        raise DomainError("months_not_for_trial", "a trial buys no months; leave them out")
+    if plan.trial_days <= 0:
+        raise DomainError("trial_not_offered", f"{plan.name} has no trial", plan_id=plan.plan_id)
+
+    async def claim(invoice_id: str) -> None:
+        await deps.accounts.run(
+            domain.account_stream(principal.account_id),
+            domain.ClaimTrial(
+                now=deps.clock.now(),
+                account_id=principal.account_id,
+                plan=plan,
+                invoice_id=invoice_id,
+            ),
+            metadata=meta(principal.account_id, principal.user_id),
+        )
+
+    line = InvoiceLine(description=f"{plan.name}, {plan.trial_days}-day trial", amount=0)
+    state = await issue(
+        deps,
+        key=f"order|{principal.account_id}|{key}" if key else None,
+        fingerprint=f"{plan.plan_id}|trial",
+        account_id=principal.account_id,
+        actor=principal.user_id,
+        order_kind="new",
+        subscription_id=None,
+        plan=plan,
+        months=0,
+        lines=(line,),
+        trial_days=plan.trial_days,
+        before=claim,
     )
     return await queries.invoice_answer(deps, state.invoice_id)
 
@@ -183,7 +236,7 @@ async def renew(
     state = await issue(
         deps,
         key=f"renew|{sub.account_id}|{key}" if key else None,
-        before=lambda: open_change(deps, subscription_id),
+        before=lambda _: open_change(deps, subscription_id),
         fingerprint=f"{subscription_id}|{data.months}",
         account_id=sub.account_id,
         actor=principal.user_id,
@@ -261,7 +314,7 @@ async def upgrade(
     state = await issue(
         deps,
         key=scoped,
-        before=lambda: open_change(deps, subscription_id),
+        before=lambda _: open_change(deps, subscription_id),
         fingerprint=fingerprint,
         account_id=sub.account_id,
         actor=principal.user_id,

@@ -315,16 +315,29 @@ async def refund(deps: Deps, principal: Principal, invoice_id: str, data: Refund
 
 
 async def set_auto_pay(deps: Deps, principal: Principal, enabled: bool) -> SettingsOut:
+    await _run_account(
+        deps,
+        principal,
+        domain.SetAutoPay(deps.clock.now(), principal.account_id, enabled, principal.user_id),
+    )
+    return await queries.settings_of(deps, principal)
+
+
+async def set_sector(deps: Deps, principal: Principal, sector: str) -> SettingsOut:
+    """The account's business sector: the plans suited to it are suggested first."""
+    await _run_account(
+        deps,
+        principal,
+        domain.SetSector(deps.clock.now(), principal.account_id, sector, principal.user_id),
+    )
+    return await queries.settings_of(deps, principal)
+
+
+async def _run_account(deps: Deps, principal: Principal, command: domain.AccountCommand) -> None:
     if not principal.manages_account:
         raise Forbidden("forbidden", "only the account owner or an admin changes this")
     await deps.accounts.run(
         domain.account_stream(principal.account_id),
-        domain.SetAutoPay(
-            now=deps.clock.now(),
-            account_id=principal.account_id,
-            enabled=enabled,
-            actor=principal.user_id,
-        ),
+        command,
         metadata=meta(principal.account_id, principal.user_id),
     )
-    return await queries.settings_of(deps, principal)

@@ -30,6 +30,9 @@ from portal_billing.models import (
     InvoiceOut,
     InvoiceRowOut,
     InvoicesPage,
+    OrderRowOut,
+    OrdersPage,
+    Provisioning,
     SettingsOut,
     SubscriptionOut,
     SubscriptionsPage,
@@ -125,6 +128,43 @@ async def list_invoices(
     return paginate(rows, total, limit, offset)
 
 
+async def list_orders(deps: Deps, principal: Principal, *, limit: int, offset: int) -> OrdersPage:
+    """The account's orders, newest first, each with the setup of the service it ordered."""
+    query: dict[str, Any] = {"account_id": principal.account_id}
+    total = await deps.invoices_view.count_documents(query)
+    cursor = deps.invoices_view.find(query).sort("issued_at", DESCENDING)
+    rows = [r async for r in cursor.skip(offset).limit(limit)]
+    applied: set[str] = set()  # invoices a subscription has carried out
+    subscription_ids = list({r["subscription_id"] for r in rows})
+    async for sub in deps.subscriptions_view.find({"_id": {"$in": subscription_ids}}):
+        applied.update(sub.get("invoices", []))
+    items = [
+        OrderRowOut(
+            order_id=r["order_id"],
+            invoice_id=r["_id"],
+            kind=r["order_kind"],
+            content=r["lines"][0]["description"] if r["lines"] else r["plan_name"],
+            plan_name=r["plan_name"],
+            placed_at=r["issued_at"],
+            provisioning=provisioning(r["status"], r["_id"] in applied, r.get("refunded", 0)),
+            subscription_id=r["subscription_id"],
+        )
+        for r in rows
+    ]
+    return paginate(items, total, limit, offset)
+
+
+def provisioning(status: str, applied: bool, refunded: int) -> Provisioning:
+    """Where the ordered service stands, from its invoice and the subscription."""
+    if applied:
+        return "done"
+    if status in domain.OPEN:
+        return "awaiting_payment"
+    if status == "cancelled":
+        return "cancelled"
+    return "failed" if refunded else "in_progress"
+
+
 async def subscription(deps: Deps, principal: Principal, subscription_id: str) -> SubscriptionOut:
     state = await streams.own_subscription(deps, principal, subscription_id)
     return SubscriptionOut.model_validate(
@@ -200,4 +240,5 @@ async def code(deps: Deps, principal: Principal, code: str) -> CodeOut:
 
 
 async def settings_of(deps: Deps, principal: Principal) -> SettingsOut:
-    return SettingsOut(auto_pay=await streams.auto_pay_enabled(deps, principal.account_id))
+    state, _ = await deps.accounts.load(domain.account_stream(principal.account_id))
+    return SettingsOut.model_validate({"auto_pay": state.auto_pay, "sector": state.sector})

@@ -49,6 +49,8 @@ def plan_row(plan: Plan) -> dict[str, Any]:
         "monthly_price": plan.monthly_price,
         "currency": plan.currency,
         "description": plan.description,
+        "trial_days": plan.trial_days,
+        "sectors": list(plan.sectors),
         "periods": [
             {
                 "months": p.months,
@@ -229,6 +231,7 @@ def subscription_row(state: Subscription, today: date | None = None) -> dict[str
         "invoices": list(state.invoices),
         "auto_renew": state.auto_renew_months is not None,
         "auto_renew_months": state.auto_renew_months,
+        "on_trial": state.on_trial,
     }
     if today is not None and state.ends_on is not None:
         row["days_left"] = (state.ends_on - today).days

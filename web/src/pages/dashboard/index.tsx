@@ -9,6 +9,7 @@ import { ScrollTable } from "../../components/ScrollTable";
 import { date, dateTime } from "../../lib/format";
 import { errorMessage } from "../../lib/errors";
 import { TransactionsTable } from "../transactions/TransactionsTable";
+import { Orders } from "./Orders";
 
 // recharts is large: the chart is its own chunk, loaded after the figures are on screen.
 const SpendingChart = lazy(() => import("./SpendingChart"));
@@ -226,6 +227,8 @@ export default function Dashboard() {
           </Stack>
         </Card>
       </SimpleGrid>
+
+      <Orders />
 
       <Card>
         <Group justify="space-between" mb="sm">

@@ -8,6 +8,9 @@ export type Tier = Plan["tier"];
 /** Support < Professional < Premium: the order of the catalogue and of upgrades. */
 export const TIERS: Tier[] = ["support", "professional", "premium"];
 export type Subscription = Schemas["SubscriptionOut"];
+export type Sector = NonNullable<Schemas["SettingsOut"]["sector"]>;
+/** The closed list of business sectors (the API refuses any other). */
+export const SECTORS: Sector[] = ["retail", "fashion", "food_beverage", "services", "hosting", "it_repair"];
 export type UpgradePreview = Schemas["UpgradePreviewOut"];
 /** The documents billing serves for a contract (the schema types the path segment as a string). */
 export type DocumentName = "terms.pdf" | "terms.html" | "confirmation.pdf" | "confirmation.html";
@@ -18,6 +21,13 @@ export const servicesApi = {
     action.run({ plan_id, months }, (key) =>
       unwrap(api.POST("/api/v1/orders", { body: { plan_id, months }, params: { header: { "Idempotency-Key": key } } })),
     ),
+  /** Start the plan's free trial (once per account and plan): a paid invoice of 0. */
+  trial: (action: IdempotentAction, plan_id: string) =>
+    action.run({ plan_id, trial: true }, (key) =>
+      unwrap(api.POST("/api/v1/orders", { body: { plan_id, trial: true }, params: { header: { "Idempotency-Key": key } } })),
+    ),
+  settings: () => unwrap(api.GET("/api/v1/billing/settings")),
+  setSector: (sector: Sector) => unwrap(api.PUT("/api/v1/billing/settings", { body: { sector } })),
   subscriptions: () => unwrap(api.GET("/api/v1/subscriptions")),
   purchases: (offset: number, limit = 20) =>
     unwrap(api.GET("/api/v1/purchases", { params: { query: { offset, limit } } })),

@@ -3,6 +3,7 @@
 from portal_contracts.events.billing import (
     AutoPaySettingChanged,
     AutoRenewChanged,
+    BusinessSectorChanged,
     InvoiceCancelled,
     InvoiceIssued,
     InvoicePaid,
@@ -21,6 +22,7 @@ from portal_contracts.events.billing import (
     SubscriptionExpiring,
     SubscriptionRenewed,
     SubscriptionStarted,
+    TrialClaimed,
 )
 from portal_contracts.events.crm import (
     AccumulatedMoneyChanged,
@@ -111,6 +113,7 @@ __all__ = [
     "AccumulatedMoneyChanged",
     "AutoPaySettingChanged",
     "AutoRenewChanged",
+    "BusinessSectorChanged",
     "CareActionRecorded",
     "CareActivityCancelled",
     "CareActivityCompleted",
@@ -189,6 +192,7 @@ __all__ = [
     "TopUpFailed",
     "TopUpHeldForReview",
     "TopUpRequested",
+    "TrialClaimed",
     "TwoFactorDisabled",
     "TwoFactorEnabled",
     "UserInvited",

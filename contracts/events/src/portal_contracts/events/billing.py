@@ -45,6 +45,10 @@ class PlanPublished(BillingEvent):
     currency: CurrencyCode
     periods: list[PeriodPrice]
     description: str = ""
+    trial_days: int = 0
+    """Days a new customer may use the plan free, once per account (0: no trial)."""
+    sectors: list[str] = []
+    """The business sectors the plan suits (suggested to accounts of those sectors)."""
 
 
 class PlanChanged(BillingEvent):
@@ -56,6 +60,10 @@ class PlanChanged(BillingEvent):
     monthly_price: int
     periods: list[PeriodPrice]
     description: str = ""
+    trial_days: int = 0
+    """The trial offered from now on (0: none); trials already started keep theirs."""
+    sectors: list[str] = []
+    """The business sectors the plan suits from now on."""
 
 
 class PlanRetired(BillingEvent):
@@ -98,6 +106,9 @@ class InvoiceIssued(BillingEvent):
     upgrade_extension: int = 0
     """Of `total`, what buys `months` more at the new plan's price (an upgrade that also
     extends); the rest is the pro-rata difference to the current end date."""
+    trial_days: int = 0
+    """A trial order (`order_kind` new, `total` 0, `months` 0): the plan free for this many
+    days."""
 
 
 class InvoicePaymentStarted(BillingEvent):
@@ -237,6 +248,9 @@ class SubscriptionStarted(BillingEvent):
     currency: CurrencyCode
     monthly_price: int = 0
     """The plan's list price per month when bought (the base of upgrade proration)."""
+    trial_days: int = 0
+    """Started on trial (`months` 0, `amount` 0): `ends_on` ends the trial; a renewal starts
+    the paid term from the renewal day."""
 
 
 class SubscriptionRenewed(BillingEvent):
@@ -250,6 +264,8 @@ class SubscriptionRenewed(BillingEvent):
     ends_on: date
     amount: int
     currency: CurrencyCode
+    from_trial: bool = False
+    """Renewed from a trial: the paid term runs from the renewal day, not the trial's end."""
 
 
 class PlanUpgraded(BillingEvent):
@@ -310,6 +326,25 @@ class AutoPaySettingChanged(BillingEvent):
 
     event_type: ClassVar[str] = "AutoPaySettingChanged"
     enabled: bool
+    actor: str = ""
+
+
+class TrialClaimed(BillingEvent):
+    """The account used its one trial of the plan (stream `billing-account-<id>`)."""
+
+    event_type: ClassVar[str] = "TrialClaimed"
+    plan_id: str
+    invoice_id: str
+    """The trial order's invoice."""
+    trial_days: int
+
+
+class BusinessSectorChanged(BillingEvent):
+    """The account's business sector (stream `billing-account-<id>`): retail, food_beverage,
+    fashion, services, hosting or it_repair; plans suited to it are suggested first."""
+
+    event_type: ClassVar[str] = "BusinessSectorChanged"
+    sector: str
     actor: str = ""
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from portal_billing.domain.common import (
     ALLOWED_PERIODS,
     PLATFORM,
+    SECTORS,
 )
 from portal_chassis.decider import Conflict, Decider, DomainError, NotFound
 from portal_contracts.events.billing import (
@@ -36,6 +37,10 @@ class Plan(BaseModel):
     currency: str = "VND"
     periods: tuple[PeriodPrice, ...] = ()
     description: str = ""
+    trial_days: int = 0
+    """Days a new customer may use the plan free, once per account (0: no trial)."""
+    sectors: tuple[str, ...] = ()
+    """The business sectors the plan suits."""
 
     def period(self, months: int) -> PeriodPrice:
         for period in self.periods:
@@ -65,6 +70,8 @@ class PublishPlan:
     currency: str
     periods: tuple[PeriodPrice, ...]
     description: str = ""
+    trial_days: int = 0
+    sectors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,8 @@ class ChangePlan:
     monthly_price: int
     periods: tuple[PeriodPrice, ...]
     description: str = ""
+    trial_days: int = 0
+    sectors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,9 +91,18 @@ class RetirePlan:
 
 
 PlanCommand = PublishPlan | ChangePlan | RetirePlan
+MAX_TRIAL_DAYS = 90
 
 
-def _check_terms(monthly_price: int, periods: Sequence[PeriodPrice]) -> None:
+def _check_terms(command: PublishPlan | ChangePlan) -> None:
+    if not 0 <= command.trial_days <= MAX_TRIAL_DAYS:
+        raise DomainError("invalid_trial", f"a trial lasts 0 to {MAX_TRIAL_DAYS} days")
+    unknown = sorted(set(command.sectors) - set(SECTORS))
+    if unknown or len(set(command.sectors)) != len(command.sectors):
+        raise DomainError(
+            "sector_unknown", "sectors are listed once, from the list", allowed=list(SECTORS)
+        )
+    monthly_price, periods = command.monthly_price, command.periods
     if monthly_price <= 0:
         raise DomainError("price_not_positive", "the monthly price must be greater than zero")
     if not periods:
@@ -124,7 +142,7 @@ def _publish(command: PublishPlan, state: Plan) -> list[BillingEvent]:
         if state.code == command.code and state.monthly_price == command.monthly_price:
             return []  # the same publication again (seeding, a retry)
         raise Conflict("plan_exists", "this plan is already published")
-    _check_terms(command.monthly_price, command.periods)
+    _check_terms(command)
     return [
         PlanPublished(
             occurred_at=command.now,
@@ -138,6 +156,8 @@ def _publish(command: PublishPlan, state: Plan) -> list[BillingEvent]:
             currency=command.currency,
             periods=list(command.periods),
             description=command.description,
+            trial_days=command.trial_days,
+            sectors=list(command.sectors),
         )
     ]
 
@@ -145,7 +165,7 @@ def _publish(command: PublishPlan, state: Plan) -> list[BillingEvent]:
 def _change(command: ChangePlan, state: Plan) -> list[BillingEvent]:
     if state.status == "retired":
         raise Conflict("plan_retired", "a retired plan cannot be changed")
-    _check_terms(command.monthly_price, command.periods)
+    _check_terms(command)
     return [
         PlanChanged(
             occurred_at=command.now,
@@ -155,6 +175,8 @@ def _change(command: ChangePlan, state: Plan) -> list[BillingEvent]:
             monthly_price=command.monthly_price,
             periods=list(command.periods),
             description=command.description,
+            trial_days=command.trial_days,
+            sectors=list(command.sectors),
         )
     ]
 
@@ -172,6 +194,8 @@ def evolve_plan(state: Plan, event: BillingEvent) -> Plan:
             currency=event.currency,
             periods=tuple(event.periods),
             description=event.description,
+            trial_days=event.trial_days,
+            sectors=tuple(event.sectors),
         )
     if isinstance(event, PlanChanged):
         return state.model_copy(
@@ -180,6 +204,8 @@ def evolve_plan(state: Plan, event: BillingEvent) -> Plan:
                 "monthly_price": event.monthly_price,
                 "periods": tuple(event.periods),
                 "description": event.description,
+                "trial_days": event.trial_days,
+                "sectors": tuple(event.sectors),
             }
         )
     if isinstance(event, PlanRetired):

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import calendar
 from datetime import date
+from typing import Literal, get_args
 
 from portal_contracts.events.billing import (
     Tier,
 )
 
 TIERS: tuple[Tier, ...] = ("support", "professional", "premium")
+Sector = Literal["retail", "fashion", "food_beverage", "services", "hosting", "it_repair"]
+SECTORS: tuple[str, ...] = get_args(Sector)
+"""Business sectors of the source documents' customers: shops (retail, fashion, food and
+beverage), service businesses, website owners (hosting) and repair and IT shops."""
 ALLOWED_PERIODS = (1, 3, 6, 12, 24)
 PLATFORM = "platform"
 

@@ -69,6 +69,7 @@ class Invoice(BaseModel):
     total: int = 0
     upgrade_credit: int = 0
     upgrade_extension: int = 0
+    trial_days: int = 0
     paid: int = 0
     refunded: int = 0
     currency: str = "VND"
@@ -115,6 +116,8 @@ class IssueInvoice:
     upgrade_credit: int = 0
     upgrade_extension: int = 0
     """Of the total, what buys `months` more with an upgrade."""
+    trial_days: int = 0
+    """A trial order: free, no months bought."""
 
 
 @dataclass(frozen=True)
@@ -360,6 +363,10 @@ def _issue(command: IssueInvoice, state: Invoice) -> list[BillingEvent]:
         raise DomainError("negative_total", "an invoice total is never negative")
     if not 0 <= command.upgrade_extension <= total:
         raise DomainError("extension_invalid", "the months bought are part of the total")
+    if command.trial_days and (
+        command.order_kind != "new" or total != 0 or command.months != 0 or command.trial_days < 0
+    ):
+        raise DomainError("trial_invalid", "a trial is a new order of no months that costs nothing")
     plan = command.plan
     issued = InvoiceIssued(
         occurred_at=command.now,
@@ -382,6 +389,7 @@ def _issue(command: IssueInvoice, state: Invoice) -> list[BillingEvent]:
         upgrade_from_plan_id=command.upgrade_from_plan_id,
         upgrade_credit=command.upgrade_credit,
         upgrade_extension=command.upgrade_extension,
+        trial_days=command.trial_days,
     )
     if total > 0:
         return [issued]
@@ -551,6 +559,7 @@ def evolve_invoice(state: Invoice, event: BillingEvent) -> Invoice:
             total=event.total,
             upgrade_credit=event.upgrade_credit,
             upgrade_extension=event.upgrade_extension,
+            trial_days=event.trial_days,
             currency=event.currency,
         )
     if isinstance(event, InvoicePaymentRecorded):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -56,6 +56,8 @@ class Subscription(BaseModel):
     """The period of the purchase or the latest renewal (auto-renewal's default)."""
     auto_renew_months: int | None = None
     """Renew automatically for this many months; None: off."""
+    on_trial: bool = False
+    """The current term is a free trial ending on `ends_on`; a renewal starts the paid term."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,9 @@ def upgrade_quote(sub: Subscription, new: Plan, today: date, months: int = 0) ->
     price when the customer also buys them (0: the end date stays)."""
     if sub.status != "active" or sub.ends_on is None or sub.period_start is None:
         raise Conflict("subscription_not_active", "only an active subscription is upgraded")
+    if sub.on_trial:
+        # A trial has no paid value to credit: it would move up a tier for nothing.
+        raise Conflict("subscription_on_trial", "renew the trial to start the paid term first")
     if new.status != "active":
         raise DomainError("plan_not_available", "this plan is not sold any more")
     if new.category != sub.category:
@@ -118,6 +123,8 @@ class StartSubscription:
     plan: Plan
     months: int
     amount: int
+    trial_days: int = 0
+    """On trial: free for this many days (`months` 0, `amount` 0)."""
 
 
 @dataclass(frozen=True)
@@ -173,9 +180,10 @@ def auto_renewal_due(sub: Subscription, today: date, notice_days: int) -> bool:
 
 
 def renewal_base(sub: Subscription, today: date) -> date:
-    """A renewal extends from the current end date; a lapsed contract restarts today."""
+    """A renewal extends from the current end date; a lapsed contract, or a trial, starts
+    the paid term today."""
     assert sub.ends_on is not None
-    return sub.ends_on if sub.ends_on >= today else today
+    return sub.ends_on if sub.ends_on >= today and not sub.on_trial else today
 
 
 def decide_subscription(
@@ -201,8 +209,14 @@ def decide_subscription(
 def _start(command: StartSubscription, state: Subscription) -> list[BillingEvent]:
     if state.status != "none":
         return []
-    if command.months <= 0:
+    if command.trial_days:
+        if command.trial_days < 0 or command.months or command.amount:
+            raise DomainError("trial_invalid", "a trial buys no months and costs nothing")
+        ends_on = command.today + timedelta(days=command.trial_days)
+    elif command.months <= 0:
         raise DomainError("months_not_positive", "a subscription runs at least one month")
+    else:
+        ends_on = add_months(command.today, command.months)
     plan = command.plan
     return [
         SubscriptionStarted(
@@ -218,10 +232,11 @@ def _start(command: StartSubscription, state: Subscription) -> list[BillingEvent
             tier=plan.tier,
             months=command.months,
             starts_on=command.today,
-            ends_on=add_months(command.today, command.months),
+            ends_on=ends_on,
             amount=command.amount,
             currency=plan.currency,
             monthly_price=plan.monthly_price,
+            trial_days=command.trial_days,
         )
     ]
 
@@ -244,6 +259,7 @@ def _renew(command: RenewSubscription, state: Subscription) -> list[BillingEvent
             ends_on=add_months(base, command.months),
             amount=command.amount,
             currency=state.currency,
+            from_trial=state.on_trial,
         )
     ]
 
@@ -256,6 +272,8 @@ def _upgrade(command: ApplyUpgrade, state: Subscription) -> list[BillingEvent]:
         raise DomainError("downgrade_not_allowed", "plans can only be upgraded")
     if state.status != "active":
         raise Conflict("subscription_not_active", "only an active subscription is upgraded")
+    if state.on_trial:
+        raise Conflict("subscription_on_trial", "renew the trial to start the paid term first")
     if (
         command.months < 0
         or command.extension < 0
@@ -358,13 +376,14 @@ def evolve_subscription(state: Subscription, event: BillingEvent) -> Subscriptio
             total_paid=event.amount,
             invoices=(event.invoice_id,),
             last_months=event.months,
+            on_trial=event.trial_days > 0,
         )
     if isinstance(event, AutoRenewChanged):
         return state.model_copy(update={"auto_renew_months": event.months})
     if isinstance(event, SubscriptionRenewed):
         assert state.ends_on is not None and state.period_start is not None
         renewal_day = event.occurred_at.date()
-        if state.ends_on >= renewal_day:
+        if state.ends_on >= renewal_day and not event.from_trial:
             # The unused value so far plus what the renewal paid covers [today, new end).
             span = max((state.ends_on - state.period_start).days, 1)
             left = max((state.ends_on - max(renewal_day, state.period_start)).days, 0)
@@ -381,6 +400,7 @@ def evolve_subscription(state: Subscription, event: BillingEvent) -> Subscriptio
                 "total_paid": state.total_paid + event.amount,
                 "invoices": (*state.invoices, event.invoice_id),
                 "last_months": event.months,
+                "on_trial": False,
             }
         )
     if isinstance(event, PlanUpgraded):

@@ -1,12 +1,15 @@
 import { useMemo, useState } from "react";
-import { Alert, Badge, Button, Card, Group, SegmentedControl, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
+import { notifications } from "@mantine/notifications";
+import { useSearchParams } from "react-router-dom";
+import { IdempotentAction } from "../../../api/client";
+import { Alert, Badge, Button, Card, Group, SegmentedControl, Select, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
 import { useMediaQuery } from "@mantine/hooks";
-import { useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { PageLoader } from "../../../layout/AppLayout";
 import { money } from "../../../lib/format";
 import { billingError } from "../../invoices/errors";
-import { TIERS, servicesApi, type Plan } from "../api";
+import { SECTORS, TIERS, servicesApi, type Plan, type Sector } from "../api";
 import { BuyModal } from "./BuyModal";
 
 /** The hosting portal's order (seed 000); a category the API adds later comes after these. */
@@ -14,6 +17,28 @@ const CATEGORY_ORDER = ["hosting", "software", "domain"];
 const rank = (c: string) => (CATEGORY_ORDER.includes(c) ? CATEGORY_ORDER.indexOf(c) : CATEGORY_ORDER.length);
 
 export const TIER_COLOURS = { support: "gray", professional: "blue", premium: "grape" } as const;
+
+/** "Dùng thử": the plan free for its trial days, nothing to pay; then "Dịch vụ của tôi". */
+function TrialButton({ plan }: { plan: Plan }) {
+  const { t } = useTranslation("services");
+  const queryClient = useQueryClient();
+  const [, setParams] = useSearchParams();
+  const [action] = useState(() => new IdempotentAction());
+  const trial = useMutation({
+    mutationFn: () => servicesApi.trial(action, plan.plan_id),
+    onSuccess: () => {
+      void queryClient.invalidateQueries({ queryKey: ["subscriptions"] });
+      notifications.show({ color: "green", message: t("trialStarted", { name: plan.name }) });
+      setParams({ tab: "mine" }, { replace: true });
+    },
+    onError: (err) => notifications.show({ color: "red", message: billingError(t, err) }),
+  });
+  return (
+    <Button variant="light" onClick={() => { trial.mutate(); }} loading={trial.isPending} aria-label={t("tryPlan", { name: plan.name })}>
+      {t("tryDays", { count: plan.trial_days ?? 0 })}
+    </Button>
+  );
+}
 
 function PlanCard({ plan, onBuy }: { plan: Plan; onBuy: () => void }) {
   const { t } = useTranslation("services");
@@ -57,15 +82,61 @@ function PlanCard({ plan, onBuy }: { plan: Plan; onBuy: () => void }) {
             ))}
           </Table.Tbody>
         </Table>
-        <Button mt="auto" onClick={onBuy} aria-label={t("buyPlan", { name: plan.name })}>
-          {t("buy")}
-        </Button>
+        <Stack gap="xs" mt="auto">
+          {(plan.trial_days ?? 0) > 0 && <TrialButton plan={plan} />}
+          <Button onClick={onBuy} aria-label={t("buyPlan", { name: plan.name })}>
+            {t("buy")}
+          </Button>
+        </Stack>
       </Stack>
     </Card>
   );
 }
 
-/** Plans by category, each category's tiers in order: Support < Professional < Premium. */
+/** The account's business sector (seed 002 "ngành hàng") and the plans suggested for it. */
+function Suggested({ plans, onBuy }: { plans: Plan[]; onBuy: (plan: Plan) => void }) {
+  const { t } = useTranslation("services");
+  const queryClient = useQueryClient();
+  const settings = useQuery({ queryKey: ["billing-settings"], queryFn: servicesApi.settings });
+  const change = useMutation({
+    mutationFn: (sector: Sector) => servicesApi.setSector(sector),
+    onSuccess: (fresh) => { queryClient.setQueryData(["billing-settings"], fresh); },
+    onError: (err) => notifications.show({ color: "red", message: billingError(t, err) }),
+  });
+  const sector = settings.data?.sector ?? null;
+  const suggested = sector
+    ? plans.filter((p) => p.status === "active" && (p.sectors ?? []).includes(sector)).sort((a, b) => rank(a.category) - rank(b.category) || TIERS.indexOf(a.tier) - TIERS.indexOf(b.tier))
+    : [];
+  return (
+    <Stack gap="sm">
+      <Select
+        label={t("sectorLabel")}
+        placeholder={t("sectorPlaceholder")}
+        data={SECTORS.map((s) => ({ value: s, label: t(`sector.${s}`) }))}
+        value={sector}
+        onChange={(v) => { if (v) change.mutate(v); }}
+        disabled={settings.isPending || change.isPending}
+        allowDeselect={false}
+        maw={320}
+      />
+      {sector && suggested.length > 0 && (
+        <section aria-labelledby="suggested-heading" data-testid="suggested">
+          <Title order={3} size="h4" id="suggested-heading" mb="xs">
+            {t("suggestedTitle")}
+          </Title>
+          <SimpleGrid cols={{ base: 1, sm: 2, lg: 3 }}>
+            {suggested.map((plan) => (
+              <PlanCard key={plan.plan_id} plan={plan} onBuy={() => { onBuy(plan); }} />
+            ))}
+          </SimpleGrid>
+        </section>
+      )}
+    </Stack>
+  );
+}
+
+/** Plans by category, each category's tiers in order: Support < Professional < Premium;
+ * the plans suggested for the account's sector first. */
 export function Catalogue() {
   const { t } = useTranslation("services");
   const plans = useQuery({ queryKey: ["plans"], queryFn: servicesApi.plans, staleTime: 5 * 60_000 });
@@ -92,6 +163,10 @@ export function Catalogue() {
 
   return (
     <Stack>
+      <Suggested plans={plans.data.items} onBuy={setBuying} />
+      <Title order={3} size="h4">
+        {t("allPlans")}
+      </Title>
       <SegmentedControl
         value={category}
         onChange={setChosen}

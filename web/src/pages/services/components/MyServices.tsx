@@ -55,7 +55,9 @@ function SubscriptionCard({ sub, onRenew, onUpgrade }: { sub: Subscription; onRe
     onError: (err) => notifications.show({ color: "red", message: billingError(t, err) }),
   });
   const active = sub.status === "active";
-  const expiring = active && sub.days_left != null && sub.days_left <= EXPIRY_NOTICE_DAYS;
+  const trial = active && sub.on_trial === true;
+  // A trial's end is its own notice (below); the expiry notice is for paid terms.
+  const expiring = active && !trial && sub.days_left != null && sub.days_left <= EXPIRY_NOTICE_DAYS;
   return (
     <Card data-testid={`subscription-${sub.contract_number}`}>
       <Stack gap="xs">
@@ -68,14 +70,31 @@ function SubscriptionCard({ sub, onRenew, onUpgrade }: { sub: Subscription; onRe
               {t("contract")} {sub.contract_number}
             </Text>
           </div>
-          <Badge color={TIER_COLOURS[sub.tier]} variant="light" c="dark.7" style={{ flex: "none" }}>
-            {t(`tier.${sub.tier}`)}
-          </Badge>
+          <Group gap={4} wrap="nowrap" style={{ flex: "none" }}>
+            {trial && (
+              <Badge color="teal" variant="light" c="dark.7">
+                {t("onTrial")}
+              </Badge>
+            )}
+            <Badge color={TIER_COLOURS[sub.tier]} variant="light" c="dark.7">
+              {t(`tier.${sub.tier}`)}
+            </Badge>
+          </Group>
         </Group>
         <Text size="sm">
           {date(sub.starts_on)} – {date(sub.ends_on)} ·{" "}
           {active ? t("daysLeft", { count: sub.days_left ?? 0 }) : t(`subStatus.${sub.status}`, { defaultValue: sub.status })}
         </Text>
+        {trial && (
+          <Alert color="teal" p="xs" role="status" data-testid="trial-notice">
+            <Group justify="space-between" gap="xs">
+              <Text size="sm">{t("trialUntil", { date: date(sub.ends_on) })}</Text>
+              <Button size="compact-sm" onClick={onRenew}>
+                {t("buyAfterTrial")}
+              </Button>
+            </Group>
+          </Alert>
+        )}
         <Text size="sm">
           {t("amountPaid")}: <span className="money">{money(sub.amount, sub.currency)}</span>
         </Text>
@@ -99,7 +118,7 @@ function SubscriptionCard({ sub, onRenew, onUpgrade }: { sub: Subscription; onRe
           <Button size="compact-sm" onClick={onRenew} disabled={!active && sub.status !== "expired"}>
             {t("renew")}
           </Button>
-          {sub.tier !== "premium" && active && (
+          {sub.tier !== "premium" && active && !trial && (
             <Button size="compact-sm" variant="light" onClick={onUpgrade}>
               {t("upgrade")}
             </Button>
