@@ -9740,6 +9740,8 @@ export interface operations {
                 label?: string | null;
                 q?: string | null;
                 deleted?: boolean;
+                /** @description The list's order, `-` for descending: `name` (accents and case folded), `group` (the funnel's order), `level` (by accumulated money); rows of equal keys follow their id, so paging never repeats or skips one. */
+                sort?: "name" | "-name" | "updated_at" | "-updated_at" | "created_at" | "-created_at" | "group" | "-group" | "level" | "-level";
             };
             header?: never;
             path?: never;
@@ -11789,6 +11791,8 @@ export interface operations {
                 label?: string | null;
                 level?: string | null;
                 q?: string | null;
+                /** @description The list's order, `-` for descending: `name` (accents and case folded), `group` (the funnel's order), `level` (by accumulated money); rows of equal keys follow their id, so paging never repeats or skips one. */
+                sort?: "name" | "-name" | "updated_at" | "-updated_at" | "created_at" | "-created_at" | "group" | "-group" | "level" | "-level";
             };
             header?: never;
             path?: never;
