@@ -664,3 +664,35 @@ def test_care_activities_are_deleted_on_confirmation_restored_by_admins_found_by
     assert found(member) == [activity_id]
     r = member.post(f"{path}/complete", json={"outcome": "reached"})
     assert r.status_code == 200 and r.json()["status"] == "done", r.text
+
+
+def test_the_contacts_list_is_sorted_as_asked_and_pages_without_repeats(platform, admin):
+    url = platform["url"]
+    member = staff_member(url, admin, "sales")
+    marker = f"sort-{uuid.uuid4().hex[:6]}"
+    made = {}
+    for name, group in (("Đào", "cold"), ("an", "hot"), ("Bình", "hot"), ("Ánh", "warm")):
+        r = member.post(
+            "/api/v1/crm/contacts",
+            json={"name": f"{marker} {name}", "kind": "contact", "group": group},
+        )
+        assert r.status_code == 201, r.text
+        made[r.json()["id"]] = name
+
+    def walk(sort: str) -> list[str]:
+        seen: list[str] = []
+        for offset in (0, 2, 4):
+            params = {"q": marker, "sort": sort, "limit": 2, "offset": offset}
+            page = member.get("/api/v1/crm/contacts", params=params)
+            assert page.status_code == 200, page.text
+            seen += [made[row["id"]] for row in page.json()["items"]]
+        return seen
+
+    assert walk("name") == ["an", "Ánh", "Bình", "Đào"]  # no case, no accents
+    assert walk("-name") == ["Đào", "Bình", "Ánh", "an"]
+    hot_first = walk("-group")
+    assert hot_first[2:] == ["Ánh", "Đào"] and set(hot_first[:2]) == {"an", "Bình"}
+    assert walk("-created_at") == ["Ánh", "Bình", "an", "Đào"]
+    body = problem(member.get("/api/v1/crm/contacts", params={"sort": "phone"}), 400)
+    assert body["code"] == "validation_error" and "sort" in str(body.get("errors")), body
+    problem(member.get("/api/v1/crm/customers", params={"sort": "-_id"}), 400, "validation_error")

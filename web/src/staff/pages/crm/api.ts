@@ -11,10 +11,14 @@ export type ContactQuery = NonNullable<operations["crm_V1CrmContactsListContacts
 export type Group = ContactRow["group"];
 export type Kind = ContactRow["kind"];
 export type Scope = NonNullable<ContactQuery["scope"]>;
+export type Sort = NonNullable<ContactQuery["sort"]>;
 
 export const GROUPS: Group[] = ["new_from_ads", "not_customer", "cold", "warm", "hot"];
 export const KINDS: Kind[] = ["contact", "customer"];
 export const SCOPES: Scope[] = ["all", "mine", "holding", "my_department", "unassigned_lead"];
+/** The orders the list route takes (the API's default: last changed first). */
+export const SORTS: Sort[] = ["name", "-name", "updated_at", "-updated_at", "created_at", "-created_at", "group", "-group", "level", "-level"];
+export const DEFAULT_SORT: Sort = "-updated_at";
 /** Care actions that carry a value (points or money); the others are a note of what was done. */
 export const VALUED: CareType["action"][] = ["give_points", "deduct_points", "give_money", "deduct_money"];
 

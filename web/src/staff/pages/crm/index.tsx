@@ -7,16 +7,30 @@ import { FilterBar, PagedTable, SearchInput } from "../../../components/ListPage
 import { areaError } from "../../../lib/areaError";
 import { dateTime } from "../../../lib/format";
 import { useListFilters } from "../../../lib/listFilters";
-import { GROUPS, KINDS, SCOPES, crmApi, type ContactQuery, type Group as ContactGroup, type Kind, type Scope } from "./api";
+import { SortableTh } from "../../../components/SortableTh";
+import { DEFAULT_SORT, GROUPS, KINDS, SCOPES, SORTS, crmApi, type ContactQuery, type Group as ContactGroup, type Kind, type Scope } from "./api";
 import { GroupBadge, LevelBadge, WHOLE, useLabelNames } from "./common";
 
 const PAGE = 20;
 const FILTERS = ["kind", "group", "scope", "label", "q"] as const;
+/** Kept in the address beside the filters, but an order, not a filter: "clear filters" keeps it. */
+const KEPT = [...FILTERS, "sort"] as const;
 
 /** Contacts and customers (the CRM document's list): group, scope, label and name search, paged by the API. */
 export default function CrmList() {
   const { t } = useTranslation("crm");
-  const list = useListFilters(FILTERS, PAGE);
+  const list = useListFilters(KEPT, PAGE);
+  const asked = list.value("sort");
+  // An order typed into the address that the API does not know falls back to the default.
+  const sort = SORTS.find((s) => s === asked) ?? DEFAULT_SORT;
+  const filtered = FILTERS.some((name) => list.value(name));
+  const onSort = (next: string) => {
+    list.filter("sort", next === DEFAULT_SORT ? null : next);
+  };
+  const clear = () => {
+    list.clear();
+    if (sort !== DEFAULT_SORT) list.filter("sort", sort);
+  };
   const query: ContactQuery = {
     limit: PAGE,
     offset: list.query.offset,
@@ -25,6 +39,7 @@ export default function CrmList() {
     scope: (list.value("scope") as Scope | null) ?? undefined,
     label: list.value("label") ?? undefined,
     q: list.value("q") ?? undefined,
+    sort: sort === DEFAULT_SORT ? undefined : sort,
   };
   const contacts = useQuery({
     queryKey: ["staff", "crm", query],
@@ -44,7 +59,7 @@ export default function CrmList() {
         w={{ base: "100%", sm: "auto" }}
         style={{ alignSelf: "flex-start" }}
       />
-      <FilterBar label={t("filters")} filtered={list.filtered} onClear={list.clear}>
+      <FilterBar label={t("filters")} filtered={filtered} onClear={clear}>
         <SearchInput
           label={t("search")}
           placeholder={t("searchHelp")}
@@ -87,7 +102,7 @@ export default function CrmList() {
         pageSize={PAGE}
         page={list.page}
         onPage={list.setPage}
-        empty={list.filtered ? t("noneMatching") : t("none")}
+        empty={filtered ? t("noneMatching") : t("none")}
         error={(err) => areaError(t, "crm", err)}
         summary={(total) => (
           <Text size="sm" c="gray.7" data-testid="crm-total">
@@ -96,14 +111,22 @@ export default function CrmList() {
         )}
         head={
           <>
-            <Table.Th>{t("name")}</Table.Th>
+            <SortableTh field="name" sort={sort} onSort={onSort}>
+              {t("name")}
+            </SortableTh>
             <Table.Th>{t("kind")}</Table.Th>
             <Table.Th>{t("reach")}</Table.Th>
-            <Table.Th>{t("group")}</Table.Th>
+            <SortableTh field="group" sort={sort} onSort={onSort} descendingFirst>
+              {t("group")}
+            </SortableTh>
             <Table.Th>{t("unit")}</Table.Th>
             <Table.Th>{t("label")}</Table.Th>
-            <Table.Th>{t("level")}</Table.Th>
-            <Table.Th>{t("updated")}</Table.Th>
+            <SortableTh field="level" sort={sort} onSort={onSort} descendingFirst>
+              {t("level")}
+            </SortableTh>
+            <SortableTh field="updated_at" sort={sort} onSort={onSort} descendingFirst>
+              {t("updated")}
+            </SortableTh>
           </>
         }
         row={(row) => (
