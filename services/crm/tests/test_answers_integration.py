@@ -207,7 +207,7 @@ async def test_contact_answers_keep_their_keys(crm: Any) -> None:
         200,
         json={"ids": [cid], "caretaker_id": "sales-2"},
     )
-    assert detail == {"items": [{"id": cid, "caretaker_id": "sales-2"}], "total": 1}
+    assert detail == {"items": [{"id": cid, "caretaker_id": "sales-2"}], "total": 1, "refused": []}
     detail = await crm("sales", "GET", f"/v1/crm/customers/{cid}", 200)
     assert set(detail["assignments"][0]) == {
         *("caretaker_id", "method", "department", "note", "at", "by"),

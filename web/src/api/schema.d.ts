@@ -1968,7 +1968,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** The platform's active staff, for assignment pickers */
+        get: operations["identity_V1StaffUsersStaffUsers"];
         put?: never;
         /** CreateStaff */
         post: operations["identity_V1StaffUsersCreateStaff"];
@@ -2743,6 +2744,19 @@ export interface components {
             mfa_required: true;
             mfa_token: string;
             expires_in: number;
+        };
+        /** StaffMemberOut */
+        StaffMemberOut: {
+            user_id: string;
+            name: string;
+            email: string;
+            department: string | null;
+            platform_roles: string[];
+        };
+        /** StaffMembersOut */
+        StaffMembersOut: {
+            items: components["schemas"]["StaffMemberOut"][];
+            total: number;
         };
         /** StaffUserIn */
         StaffUserIn: {
@@ -4045,6 +4059,7 @@ export interface components {
         BulkAssignedOut: {
             items: components["schemas"]["AssignedOut"][];
             total: number;
+            refused?: components["schemas"]["RefusedOut"][];
         };
         /** BulkDeleteIn */
         BulkDeleteIn: {
@@ -4059,10 +4074,12 @@ export interface components {
         /** BulkDeletedOut */
         BulkDeletedOut: {
             deleted: number;
+            refused?: components["schemas"]["RefusedOut"][];
         };
         /** BulkLabelledOut */
         BulkLabelledOut: {
             updated: number;
+            refused?: components["schemas"]["RefusedOut"][];
         };
         /** BulkLabelsIn */
         BulkLabelsIn: {
@@ -4622,6 +4639,11 @@ export interface components {
             /** Format: date-time */
             started_at: string;
             finished_at: string | null;
+        };
+        /** RefusedOut */
+        RefusedOut: {
+            id: string;
+            code: string;
         };
         /** ThresholdOut */
         ThresholdOut: {
@@ -8310,7 +8332,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8427,7 +8449,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `care_type_deleted`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_care_reason`, `unknown_care_type`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `care_type_deleted`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_care_reason`, `unknown_care_type`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8620,7 +8642,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8739,7 +8761,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8858,7 +8880,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `too_many_files`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `too_many_files`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8977,7 +8999,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9092,7 +9114,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9579,7 +9601,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9803,7 +9825,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9920,7 +9942,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_owner`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_owner`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10154,7 +10176,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10271,7 +10293,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10436,7 +10458,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10553,7 +10575,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10672,7 +10694,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10791,7 +10813,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `file_required`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `too_many_files`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `file_required`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `too_many_files`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10987,7 +11009,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `care_type_deleted`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_care_type`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `care_type_deleted`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_care_type`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11106,7 +11128,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `too_many_files`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `too_many_files`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11221,7 +11243,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11340,7 +11362,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11535,7 +11557,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11650,7 +11672,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11750,7 +11772,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11854,7 +11876,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11948,7 +11970,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12124,7 +12146,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -19016,6 +19038,109 @@ export interface operations {
             };
         };
     };
+    identity_V1StaffUsersStaffUsers: {
+        parameters: {
+            query?: {
+                department?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffMembersOut"];
+                };
+            };
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     identity_V1StaffUsersCreateStaff: {
         parameters: {
             query?: never;
@@ -21512,7 +21637,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;

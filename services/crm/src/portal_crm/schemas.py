@@ -390,17 +390,28 @@ class AssignedOut(Out):
     caretaker_id: str
 
 
+class RefusedOut(Out):
+    """A selected contact the bulk action left as it was, and why (`contact_not_found` for
+    one deleted or gone since it was listed)."""
+
+    id: str
+    code: str
+
+
 class BulkAssignedOut(Out):
     items: list[AssignedOut]
     total: int
+    refused: list[RefusedOut] = Field(default_factory=list)
 
 
 class BulkLabelledOut(Out):
     updated: int
+    refused: list[RefusedOut] = Field(default_factory=list)
 
 
 class BulkDeletedOut(Out):
     deleted: int
+    refused: list[RefusedOut] = Field(default_factory=list)
 
 
 class ThresholdOut(Out):
