@@ -696,3 +696,41 @@ def test_the_contacts_list_is_sorted_as_asked_and_pages_without_repeats(platform
     body = problem(member.get("/api/v1/crm/contacts", params={"sort": "phone"}), 400)
     assert body["code"] == "validation_error" and "sort" in str(body.get("errors")), body
     problem(member.get("/api/v1/crm/customers", params={"sort": "-_id"}), 400, "validation_error")
+
+
+def test_bulk_actions_name_the_contacts_they_refused_and_staff_are_listed_to_assign(
+    platform, admin
+):
+    url = platform["url"]
+    department = f"bulk{uuid.uuid4().hex[:6]}"
+    r = admin.post("/api/v1/staff/departments", json={"id": department, "name": "Bulk"})
+    assert r.status_code == 201, r.text
+    member = staff_member(url, admin, department)
+    listed = member.get("/api/v1/staff/users", params={"department": department})
+    assert listed.status_code == 200, listed.text
+    assert [m["user_id"] for m in listed.json()["items"]] == [member.user_id]
+    problem(Customer(url, wait_for_wallet=False).http.get("/api/v1/staff/users"), 403)
+    ids = [
+        member.post("/api/v1/crm/contacts", json={"name": f"Bulk {n}"}).json()["id"]
+        for n in range(3)
+    ]
+    r = member.delete(f"/api/v1/crm/contacts/{ids[1]}", params={"confirm": "true"})
+    assert r.status_code == 200, r.text
+    gone = [{"id": ids[1], "code": "contact_not_found"}]
+    r = member.post("/api/v1/crm/contacts/bulk/labels", json={"ids": ids, "add": ["hot"]})
+    assert r.status_code == 200 and r.json() == {"updated": 2, "refused": gone}, r.text
+
+    def assign() -> Any:
+        r = member.post(
+            "/api/v1/crm/contacts/bulk/assign", json={"ids": ids, "caretaker_id": member.user_id}
+        )
+        # The new member reaches the CRM through identity's events.
+        return r.json() if r.status_code == 200 else None
+
+    answer = eventually(assign, what="the new member known to the CRM")
+    assert answer["total"] == 2 and answer["refused"] == gone, answer
+    held = member.get("/api/v1/crm/contacts", params={"scope": "holding", "q": "Bulk "}).json()
+    assert {ids[0], ids[2]} <= {row["id"] for row in held["items"]}
+    problem(member.post("/api/v1/crm/contacts/bulk/delete", json={"ids": ids}), 422)
+    r = member.post("/api/v1/crm/contacts/bulk/delete", json={"ids": ids, "confirm": True})
+    assert r.status_code == 200 and r.json() == {"deleted": 2, "refused": gone}, r.text
