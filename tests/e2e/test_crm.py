@@ -734,3 +734,29 @@ def test_bulk_actions_name_the_contacts_they_refused_and_staff_are_listed_to_ass
     problem(member.post("/api/v1/crm/contacts/bulk/delete", json={"ids": ids}), 422)
     r = member.post("/api/v1/crm/contacts/bulk/delete", json={"ids": ids, "confirm": True})
     assert r.status_code == 200 and r.json() == {"deleted": 2, "refused": gone}, r.text
+
+
+def test_care_rows_carry_their_contacts_name_and_code(platform, admin):
+    member = staff_member(platform["url"], admin, "sales")
+    tag = uuid.uuid4().hex[:6]
+    named = member.post(
+        "/api/v1/crm/contacts", json={"name": f"Công ty {tag}", "tax_code": "0312345679"}
+    ).json()
+    plain = member.post("/api/v1/crm/contacts", json={"name": f"Chị Lan {tag}"}).json()
+    for contact in (named, plain):
+        r = member.post(
+            "/api/v1/crm/care-activities",
+            json={
+                "contact_id": contact["id"],
+                "title": f"Gọi {tag}",
+                "care_type_id": "call",
+                "due_at": (datetime.now(UTC) + timedelta(days=3)).isoformat(),
+            },
+        )
+        assert r.status_code == 201, r.text
+    page = member.get("/api/v1/crm/care-activities", params={"q": f"Gọi {tag}"}).json()
+    rows = {row["contact_id"]: row for row in page["items"]}
+    assert rows[named["id"]]["contact_name"] == f"Công ty {tag}"
+    assert rows[named["id"]]["contact_code"] == "0312345679"
+    assert rows[plain["id"]]["contact_name"] == f"Chị Lan {tag}"
+    assert "contact_code" not in rows[plain["id"]]  # no tax code, no code

@@ -3976,6 +3976,8 @@ export interface components {
             department: string | null;
             note: string;
             scheduled_by: string;
+            contact_name?: string | null;
+            contact_code?: string | null;
             deleted_at?: string | null;
             outcome?: string | null;
             done_at?: string | null;
@@ -4004,6 +4006,8 @@ export interface components {
             department: string | null;
             note: string;
             scheduled_by: string;
+            contact_name?: string | null;
+            contact_code?: string | null;
             deleted_at?: string | null;
             outcome?: string | null;
             done_at?: string | null;
