@@ -21,7 +21,9 @@ function useReport(names: Map<string, string>) {
       color: refused.length ? "yellow" : "teal",
       title: done,
       message: refused.length ? t("bulk.refused", { count: refused.length, names: left.join(", ") }) : undefined,
+      // What was refused stays until read: its close button is named.
       autoClose: refused.length ? false : 4000,
+      closeButtonProps: { "aria-label": t("bulk.close") },
     });
   };
 }
