@@ -664,3 +664,99 @@ def test_care_activities_are_deleted_on_confirmation_restored_by_admins_found_by
     assert found(member) == [activity_id]
     r = member.post(f"{path}/complete", json={"outcome": "reached"})
     assert r.status_code == 200 and r.json()["status"] == "done", r.text
+
+
+def test_the_contacts_list_is_sorted_as_asked_and_pages_without_repeats(platform, admin):
+    url = platform["url"]
+    member = staff_member(url, admin, "sales")
+    marker = f"sort-{uuid.uuid4().hex[:6]}"
+    made = {}
+    for name, group in (("Đào", "cold"), ("an", "hot"), ("Bình", "hot"), ("Ánh", "warm")):
+        r = member.post(
+            "/api/v1/crm/contacts",
+            json={"name": f"{marker} {name}", "kind": "contact", "group": group},
+        )
+        assert r.status_code == 201, r.text
+        made[r.json()["id"]] = name
+
+    def walk(sort: str) -> list[str]:
+        seen: list[str] = []
+        for offset in (0, 2, 4):
+            params = {"q": marker, "sort": sort, "limit": 2, "offset": offset}
+            page = member.get("/api/v1/crm/contacts", params=params)
+            assert page.status_code == 200, page.text
+            seen += [made[row["id"]] for row in page.json()["items"]]
+        return seen
+
+    assert walk("name") == ["an", "Ánh", "Bình", "Đào"]  # no case, no accents
+    assert walk("-name") == ["Đào", "Bình", "Ánh", "an"]
+    hot_first = walk("-group")
+    assert hot_first[2:] == ["Ánh", "Đào"] and set(hot_first[:2]) == {"an", "Bình"}
+    assert walk("-created_at") == ["Ánh", "Bình", "an", "Đào"]
+    body = problem(member.get("/api/v1/crm/contacts", params={"sort": "phone"}), 400)
+    assert body["code"] == "validation_error" and "sort" in str(body.get("errors")), body
+    problem(member.get("/api/v1/crm/customers", params={"sort": "-_id"}), 400, "validation_error")
+
+
+def test_bulk_actions_name_the_contacts_they_refused_and_staff_are_listed_to_assign(
+    platform, admin
+):
+    url = platform["url"]
+    department = f"bulk{uuid.uuid4().hex[:6]}"
+    r = admin.post("/api/v1/staff/departments", json={"id": department, "name": "Bulk"})
+    assert r.status_code == 201, r.text
+    member = staff_member(url, admin, department)
+    listed = member.get("/api/v1/staff/users", params={"department": department})
+    assert listed.status_code == 200, listed.text
+    assert [m["user_id"] for m in listed.json()["items"]] == [member.user_id]
+    problem(Customer(url, wait_for_wallet=False).http.get("/api/v1/staff/users"), 403)
+    ids = [
+        member.post("/api/v1/crm/contacts", json={"name": f"Bulk {n}"}).json()["id"]
+        for n in range(3)
+    ]
+    r = member.delete(f"/api/v1/crm/contacts/{ids[1]}", params={"confirm": "true"})
+    assert r.status_code == 200, r.text
+    gone = [{"id": ids[1], "code": "contact_not_found"}]
+    r = member.post("/api/v1/crm/contacts/bulk/labels", json={"ids": ids, "add": ["hot"]})
+    assert r.status_code == 200 and r.json() == {"updated": 2, "refused": gone}, r.text
+
+    def assign() -> Any:
+        r = member.post(
+            "/api/v1/crm/contacts/bulk/assign", json={"ids": ids, "caretaker_id": member.user_id}
+        )
+        # The new member reaches the CRM through identity's events.
+        return r.json() if r.status_code == 200 else None
+
+    answer = eventually(assign, what="the new member known to the CRM")
+    assert answer["total"] == 2 and answer["refused"] == gone, answer
+    held = member.get("/api/v1/crm/contacts", params={"scope": "holding", "q": "Bulk "}).json()
+    assert {ids[0], ids[2]} <= {row["id"] for row in held["items"]}
+    problem(member.post("/api/v1/crm/contacts/bulk/delete", json={"ids": ids}), 422)
+    r = member.post("/api/v1/crm/contacts/bulk/delete", json={"ids": ids, "confirm": True})
+    assert r.status_code == 200 and r.json() == {"deleted": 2, "refused": gone}, r.text
+
+
+def test_care_rows_carry_their_contacts_name_and_code(platform, admin):
+    member = staff_member(platform["url"], admin, "sales")
+    tag = uuid.uuid4().hex[:6]
+    named = member.post(
+        "/api/v1/crm/contacts", json={"name": f"Công ty {tag}", "tax_code": "0312345679"}
+    ).json()
+    plain = member.post("/api/v1/crm/contacts", json={"name": f"Chị Lan {tag}"}).json()
+    for contact in (named, plain):
+        r = member.post(
+            "/api/v1/crm/care-activities",
+            json={
+                "contact_id": contact["id"],
+                "title": f"Gọi {tag}",
+                "care_type_id": "call",
+                "due_at": (datetime.now(UTC) + timedelta(days=3)).isoformat(),
+            },
+        )
+        assert r.status_code == 201, r.text
+    page = member.get("/api/v1/crm/care-activities", params={"q": f"Gọi {tag}"}).json()
+    rows = {row["contact_id"]: row for row in page["items"]}
+    assert rows[named["id"]]["contact_name"] == f"Công ty {tag}"
+    assert rows[named["id"]]["contact_code"] == "0312345679"
+    assert rows[plain["id"]]["contact_name"] == f"Chị Lan {tag}"
+    assert "contact_code" not in rows[plain["id"]]  # no tax code, no code

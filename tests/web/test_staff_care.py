@@ -47,6 +47,12 @@ def test_care_activities_listed_done_and_cancelled(page: Page, portal: dict[str,
     call = plan(sales, customer.account_id, f"Gọi hỏi thăm {tag}", care_type_id="call")
 
     sign_in(page, sales.email, "Tổng quan vận hành")
+    # The rows carry their contact's name: the list reads no contact on its own.
+    contact_reads: list[str] = []
+    page.on(
+        "request",
+        lambda r: "/api/v1/crm/contacts/" in r.url and contact_reads.append(r.url),
+    )
     page.get_by_role("navigation", name="Menu nhân viên").get_by_role(
         "link", name="Chăm sóc khách hàng"
     ).click()
@@ -58,6 +64,8 @@ def test_care_activities_listed_done_and_cancelled(page: Page, portal: dict[str,
     row = page.get_by_test_id(f"care-row-{thanks['id']}")
     expect(row).to_contain_text("Đã lên lịch")
     expect(row).to_contain_text("+50")
+    expect(row.get_by_role("link", name="Acme Hosting")).to_be_visible()
+    assert contact_reads == []
     look(page, "care")
     page.set_viewport_size({"width": 1280, "height": 900})
 

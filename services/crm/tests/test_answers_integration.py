@@ -207,7 +207,7 @@ async def test_contact_answers_keep_their_keys(crm: Any) -> None:
         200,
         json={"ids": [cid], "caretaker_id": "sales-2"},
     )
-    assert detail == {"items": [{"id": cid, "caretaker_id": "sales-2"}], "total": 1}
+    assert detail == {"items": [{"id": cid, "caretaker_id": "sales-2"}], "total": 1, "refused": []}
     detail = await crm("sales", "GET", f"/v1/crm/customers/{cid}", 200)
     assert set(detail["assignments"][0]) == {
         *("caretaker_id", "method", "department", "note", "at", "by"),
@@ -228,7 +228,12 @@ async def test_activity_answers_leave_out_what_has_not_happened(crm: Any) -> Non
     planned = await crm("sales", "POST", a, 201, json={**body, "due_at": "2026-11-22T20:00:00Z"})
     assert set(planned) == ACTIVITY | {"comments"}  # no outcome, done_at or cancel_reason
     page = await crm("sales", "GET", a, 200, params={"scope": "today"})
-    assert set(page) == PAGE and [set(row) for row in page["items"]] == [ACTIVITY]
+    # A row carries its contact's name (no read per row); a contact without tax code, no code.
+    assert set(page) == PAGE and [set(row) for row in page["items"]] == [
+        ACTIVITY | {"contact_name"}
+    ]
+    detail = await crm("sales", "GET", f"/v1/crm/contacts/{body['contact_id']}", 200)
+    assert page["items"][0]["contact_name"] == detail["general"]["name"]
     done = await crm("sales", "POST", f"{a}/{planned['id']}/complete", 200)
     assert set(done) == ACTIVITY | {"comments", "outcome", "done_at"}
     assert done["outcome"] == ""

@@ -1969,7 +1969,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** The platform's active staff, for assignment pickers */
+        get: operations["identity_V1StaffUsersStaffUsers"];
         put?: never;
         /** CreateStaff */
         post: operations["identity_V1StaffUsersCreateStaff"];
@@ -2744,6 +2745,19 @@ export interface components {
             mfa_required: true;
             mfa_token: string;
             expires_in: number;
+        };
+        /** StaffMemberOut */
+        StaffMemberOut: {
+            user_id: string;
+            name: string;
+            email: string;
+            department: string | null;
+            platform_roles: string[];
+        };
+        /** StaffMembersOut */
+        StaffMembersOut: {
+            items: components["schemas"]["StaffMemberOut"][];
+            total: number;
         };
         /** StaffUserIn */
         StaffUserIn: {
@@ -4031,6 +4045,8 @@ export interface components {
             department: string | null;
             note: string;
             scheduled_by: string;
+            contact_name?: string | null;
+            contact_code?: string | null;
             deleted_at?: string | null;
             outcome?: string | null;
             done_at?: string | null;
@@ -4059,6 +4075,8 @@ export interface components {
             department: string | null;
             note: string;
             scheduled_by: string;
+            contact_name?: string | null;
+            contact_code?: string | null;
             deleted_at?: string | null;
             outcome?: string | null;
             done_at?: string | null;
@@ -4114,6 +4132,7 @@ export interface components {
         BulkAssignedOut: {
             items: components["schemas"]["AssignedOut"][];
             total: number;
+            refused?: components["schemas"]["RefusedOut"][];
         };
         /** BulkDeleteIn */
         BulkDeleteIn: {
@@ -4128,10 +4147,12 @@ export interface components {
         /** BulkDeletedOut */
         BulkDeletedOut: {
             deleted: number;
+            refused?: components["schemas"]["RefusedOut"][];
         };
         /** BulkLabelledOut */
         BulkLabelledOut: {
             updated: number;
+            refused?: components["schemas"]["RefusedOut"][];
         };
         /** BulkLabelsIn */
         BulkLabelsIn: {
@@ -4691,6 +4712,11 @@ export interface components {
             /** Format: date-time */
             started_at: string;
             finished_at: string | null;
+        };
+        /** RefusedOut */
+        RefusedOut: {
+            id: string;
+            code: string;
         };
         /** ThresholdOut */
         ThresholdOut: {
@@ -8379,7 +8405,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8496,7 +8522,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `care_type_deleted`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_care_reason`, `unknown_care_type`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `care_type_deleted`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_care_reason`, `unknown_care_type`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8689,7 +8715,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8808,7 +8834,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8927,7 +8953,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `too_many_files`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `too_many_files`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9046,7 +9072,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9161,7 +9187,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9648,7 +9674,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9809,6 +9835,8 @@ export interface operations {
                 label?: string | null;
                 q?: string | null;
                 deleted?: boolean;
+                /** @description The list's order, `-` for descending: `name` (accents and case folded), `group` (the funnel's order), `level` (by accumulated money); rows of equal keys follow their id, so paging never repeats or skips one. */
+                sort?: "name" | "-name" | "updated_at" | "-updated_at" | "created_at" | "-created_at" | "group" | "-group" | "level" | "-level";
             };
             header?: never;
             path?: never;
@@ -9870,7 +9898,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9987,7 +10015,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_owner`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_owner`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10221,7 +10249,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10338,7 +10366,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10503,7 +10531,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10620,7 +10648,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10739,7 +10767,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10858,7 +10886,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `file_required`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `too_many_files`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `file_required`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `too_many_files`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11054,7 +11082,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `care_type_deleted`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_care_type`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `care_type_deleted`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_care_type`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11173,7 +11201,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `too_many_files`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `too_many_files`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11288,7 +11316,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11407,7 +11435,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11602,7 +11630,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11717,7 +11745,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11817,7 +11845,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11858,6 +11886,8 @@ export interface operations {
                 label?: string | null;
                 level?: string | null;
                 q?: string | null;
+                /** @description The list's order, `-` for descending: `name` (accents and case folded), `group` (the funnel's order), `level` (by accumulated money); rows of equal keys follow their id, so paging never repeats or skips one. */
+                sort?: "name" | "-name" | "updated_at" | "-updated_at" | "created_at" | "-created_at" | "group" | "-group" | "level" | "-level";
             };
             header?: never;
             path?: never;
@@ -11919,7 +11949,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12013,7 +12043,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12189,7 +12219,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -19152,6 +19182,109 @@ export interface operations {
             };
         };
     };
+    identity_V1StaffUsersStaffUsers: {
+        parameters: {
+            query?: {
+                department?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffMembersOut"];
+                };
+            };
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     identity_V1StaffUsersCreateStaff: {
         parameters: {
             query?: never;
@@ -21648,7 +21781,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;

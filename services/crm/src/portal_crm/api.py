@@ -13,7 +13,7 @@ from portal_chassis.auth import Principal
 from portal_chassis.contract import PRINCIPAL, Limit, Offset, Page, use_cases
 from portal_chassis.web import download
 from portal_contracts.events.crm import CareAction, ContactGroup
-from portal_crm import bulk, care, contacts, loyalty, queries
+from portal_crm import bulk, care, contacts, loyalty, queries, sorting
 from portal_crm.deps import Deps
 from portal_crm.schemas import (
     MAX_FILE_BYTES,
@@ -72,6 +72,14 @@ ContactScope = Annotated[
     Literal["all", "mine", "holding", "my_department", "unassigned_lead"],
     QueryParameter(name="scope"),
 ]
+ContactOrder = Annotated[
+    sorting.ContactSort,
+    QueryParameter(
+        description="The list's order, `-` for descending: `name` (accents and case folded),"
+        " `group` (the funnel's order), `level` (by accumulated money); rows of equal keys"
+        " follow their id, so paging never repeats or skips one."
+    ),
+]
 
 
 class _LoyaltyAndTimeline(Controller):
@@ -116,6 +124,7 @@ class ContactsController(_LoyaltyAndTimeline):
         label: Annotated[str | None, QueryParameter(max_length=50)] = None,
         q: Annotated[str | None, QueryParameter(max_length=100)] = None,
         deleted: FromQuery[bool] = False,
+        sort: ContactOrder = sorting.DEFAULT_SORT,
     ) -> Page[ContactRowOut]:
         return await queries.list_contacts(
             deps,
@@ -128,6 +137,7 @@ class ContactsController(_LoyaltyAndTimeline):
             deleted=deleted,
             limit=limit,
             offset=offset,
+            sort=sort,
         )
 
     @get("/groups", summary="The group panel: contacts per group under the list's filters")
@@ -261,6 +271,7 @@ class CustomersController(_LoyaltyAndTimeline):
         label: Annotated[str | None, QueryParameter(max_length=50)] = None,
         level: Annotated[str | None, QueryParameter(max_length=50)] = None,
         q: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        sort: ContactOrder = sorting.DEFAULT_SORT,
     ) -> Page[ContactRowOut]:
         return await queries.list_contacts(
             deps,
@@ -274,6 +285,7 @@ class CustomersController(_LoyaltyAndTimeline):
             limit=limit,
             offset=offset,
             level=level,
+            sort=sort,
         )
 
     @get("/{contact_id:str}")

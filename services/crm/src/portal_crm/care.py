@@ -329,9 +329,17 @@ async def list_activities(
         query["$or"] = [{"title": pattern}, {"contact_id": {"$in": contact_ids}}]
     total = await deps.activities_view.count_documents(query)
     cursor = deps.activities_view.find(query).sort("due_at", 1).skip(offset).limit(limit)
+    rows = [row async for row in cursor]
+    # The contacts' names for the whole page in one read, not one per row.
+    contact_ids = list({row["contact_id"] for row in rows})
+    named = deps.contacts_view.find({"_id": {"$in": contact_ids}}, {"name": 1, "tax_code": 1})
+    contacts = {c["_id"]: c async for c in named}
     items = []
-    async for row in cursor:
+    for row in rows:
         row["id"] = row.pop("_id")
+        contact = contacts.get(row["contact_id"], {})
+        row["contact_name"] = contact.get("name")
+        row["contact_code"] = contact.get("tax_code") or None
         items.append(ActivityRowOut.model_validate(row))
     return paginate(items, total, limit, offset)
 

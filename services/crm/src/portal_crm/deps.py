@@ -22,7 +22,7 @@ from portal_chassis.mongo import index, update_by_id
 from portal_chassis.reference import ReferenceList
 from portal_chassis.relay import Lease
 from portal_chassis.usecases import Roles, setup_storage
-from portal_crm import domain
+from portal_crm import domain, sorting
 from portal_crm.domain import Activity, Contact, Level
 from portal_crm.settings import CrmSettings
 
@@ -51,9 +51,14 @@ DEFAULT_CARE_TYPES = [
 ]
 
 READ_MODEL_INDEXES = {
-    # lists are filtered by status first (active / deleted) and sorted by last change
+    # lists are filtered by status first (active / deleted) and sorted by last change, or
+    # by the order asked for (`sorting`)
     "contacts_view": [
         index("status_updated", "status", "-updated_at"),
+        index("status_name", "status", "name_key", "_id"),
+        index("status_created", "status", "created_at", "_id"),
+        index("status_group", "status", "group_rank", "_id"),
+        index("status_accumulated", "status", "accumulated", "_id"),
         index("status_owner", "status", "owner_id", "-updated_at"),
         index("status_caretaker", "status", "caretaker_id", "-updated_at"),
         index("status_unit", "status", "unit", "-updated_at"),
@@ -127,6 +132,7 @@ def build_deps(
 
 async def setup(deps: Deps) -> None:
     await setup_storage(deps.db, READ_MODEL_INDEXES, deps.blobs, deps.labels)
+    await sorting.backfill(deps.contacts_view)
     now = deps.clock.now()
     for type_id, name, action in DEFAULT_CARE_TYPES:
         await update_by_id(

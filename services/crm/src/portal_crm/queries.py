@@ -21,7 +21,7 @@ from portal_contracts.events.crm import (
     LeadAssigned,
     PointsChanged,
 )
-from portal_crm import domain
+from portal_crm import domain, sorting
 from portal_crm.deps import ADMINS, STAFF, Deps, current_levels
 from portal_crm.domain import Contact, Level
 from portal_crm.schemas import (
@@ -154,6 +154,7 @@ async def list_contacts(
     limit: int,
     offset: int,
     level: str | None = None,
+    sort: sorting.ContactSort = sorting.DEFAULT_SORT,
 ) -> Page[ContactRowOut]:
     query = await _contacts_query(
         deps, principal, kind=kind, scope=scope, label=label, q=q, deleted=deleted, level=level
@@ -161,7 +162,7 @@ async def list_contacts(
     if group:
         query["group"] = group
     total = await deps.contacts_view.count_documents(query)
-    cursor = deps.contacts_view.find(query).sort("updated_at", DESCENDING).skip(offset).limit(limit)
+    cursor = deps.contacts_view.find(query).sort(sorting.order(sort)).skip(offset).limit(limit)
     items = []
     async for row in cursor:
         row["id"] = row.pop("_id")

@@ -390,17 +390,28 @@ class AssignedOut(Out):
     caretaker_id: str
 
 
+class RefusedOut(Out):
+    """A selected contact the bulk action left as it was, and why (`contact_not_found` for
+    one deleted or gone since it was listed)."""
+
+    id: str
+    code: str
+
+
 class BulkAssignedOut(Out):
     items: list[AssignedOut]
     total: int
+    refused: list[RefusedOut] = Field(default_factory=list)
 
 
 class BulkLabelledOut(Out):
     updated: int
+    refused: list[RefusedOut] = Field(default_factory=list)
 
 
 class BulkDeletedOut(Out):
     deleted: int
+    refused: list[RefusedOut] = Field(default_factory=list)
 
 
 class ThresholdOut(Out):
@@ -529,7 +540,9 @@ class ActivityRowOut(_OmitWhenNone):
     """A planned care activity; `outcome` and `done_at` once done, `cancel_reason` once
     cancelled."""
 
-    omit_when_none = frozenset({"outcome", "done_at", "cancel_reason", "deleted_at"})
+    omit_when_none = frozenset(
+        {"outcome", "done_at", "cancel_reason", "deleted_at", "contact_name", "contact_code"}
+    )
 
     id: str
     status: Literal["planned", "done", "cancelled"]
@@ -547,6 +560,10 @@ class ActivityRowOut(_OmitWhenNone):
     department: str | None
     note: str
     scheduled_by: str
+    contact_name: str | None = None
+    """In the list: the contact's name and tax code as the contacts list has them (a page
+    shows them without a read per row); absent when unknown or empty."""
+    contact_code: str | None = None
     deleted_at: datetime | None = None
     outcome: str | None = None
     done_at: datetime | None = None

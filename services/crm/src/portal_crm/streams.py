@@ -19,7 +19,7 @@ from portal_contracts.events.crm import (
     CareActivityRestored,
     CareActivityScheduled,
 )
-from portal_crm import domain
+from portal_crm import domain, sorting
 from portal_crm.deps import PLATFORM, Deps
 from portal_crm.domain import Activity, Contact
 
@@ -71,6 +71,7 @@ async def _contact_row(deps: Deps, outcome: Outcome[Contact]) -> None:
         "accumulated": state.accumulated,
         "level": state.level,
         "updated_at": now,
+        **sorting.row_keys(details.name, details.group),
     }
     await upsert_if_newer(
         deps.contacts_view,

@@ -58,6 +58,7 @@ from portal_identity.schemas import (
     SecondFactorRequiredOut,
     ServiceTokenIn,
     ServiceTokenOut,
+    StaffMembersOut,
     StaffUserIn,
     TokensOut,
     TwoFactorConfirmIn,
@@ -418,6 +419,16 @@ class StaffController(Controller):
                 department=data.department,
             )
         )
+
+    @get("/users", summary="The platform's active staff, for assignment pickers")
+    async def staff_users(
+        self,
+        principal: Caller,
+        identity: Identity,
+        department: Annotated[str | None, QueryParameter(max_length=50)] = None,
+    ) -> StaffMembersOut:
+        items = await identity.staff_listing(principal, department)
+        return StaffMembersOut.model_validate({"items": items, "total": len(items)})
 
     @get("/departments")
     async def departments(self, principal: Caller, identity: Identity) -> DepartmentsOut:

@@ -1017,6 +1017,30 @@ class IdentityService:
             raise Forbidden("forbidden", "this is for platform staff only")
         return await self.departments.listing()
 
+    async def staff_listing(
+        self, principal: Principal, department: str | None
+    ) -> list[dict[str, Any]]:
+        """The platform's active staff (of one department if named), by name: whom a member
+        of staff may assign work to, so any member of staff may read it."""
+        if not principal.is_staff:
+            raise Forbidden("forbidden", "this is for platform staff only")
+        out = []
+        async for doc in self.emails.find({"account_id": domain.PLATFORM_ACCOUNT}):
+            state, _ = await self.users.load(domain.user_stream(doc["user_id"]))
+            if not isinstance(state, ActiveUser) or not state.platform_roles:
+                continue
+            if department is None or state.department == department:
+                out.append(
+                    {
+                        "user_id": state.user_id,
+                        "name": state.name,
+                        "email": state.email,
+                        "department": state.department,
+                        "platform_roles": list(state.platform_roles),
+                    }
+                )
+        return sorted(out, key=lambda u: (u["name"].casefold(), u["user_id"]))
+
     async def list_users(self, principal: Principal) -> list[dict[str, Any]]:
         self._require_manager(principal)
         out = []

@@ -322,3 +322,18 @@ class DepartmentOut(Out):
 class DepartmentsOut(Out):
     items: list[DepartmentOut]
     total: int
+
+
+class StaffMemberOut(Out):
+    """An active member of the platform staff, as assignment pickers show them."""
+
+    user_id: str
+    name: str
+    email: str
+    department: str | None
+    platform_roles: list[str]
+
+
+class StaffMembersOut(Out):
+    items: list[StaffMemberOut]
+    total: int

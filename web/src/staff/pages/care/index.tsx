@@ -1,14 +1,13 @@
 import { useState } from "react";
 import { Anchor, Badge, Button, Group, SegmentedControl, Select, Stack, Table, Text, Title } from "@mantine/core";
 import { IconPlus, IconSearch } from "@tabler/icons-react";
-import { keepPreviousData, useQueries, useQuery } from "@tanstack/react-query";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { Link } from "react-router-dom";
 import { useTranslation } from "react-i18next";
 import { FilterBar, PagedTable, SearchInput } from "../../../components/ListPage";
 import { areaError } from "../../../lib/areaError";
 import { dateTime, money } from "../../../lib/format";
 import { useListFilters } from "../../../lib/listFilters";
-import { crmApi } from "../crm/api";
 import { SCOPES, STATUSES, careApi, type Activity, type ActivityQuery, type ActivityScope, type ActivityStatus } from "./api";
 import { ResolveDialog, ScheduleDialog, type Resolution } from "./dialogs";
 
@@ -34,20 +33,6 @@ export function careValue(t: (key: string) => string, row: Pick<Activity, "actio
   return "—";
 }
 
-/** The names of the contacts on a page (rows carry ids); each read once and kept a while. */
-function useContactNames(ids: string[]) {
-  const unique = [...new Set(ids)];
-  const contacts = useQueries({
-    queries: unique.map((id) => ({
-      queryKey: ["staff", "crm", "contact", id],
-      queryFn: () => crmApi.get(id),
-      staleTime: 300_000,
-    })),
-  });
-  const names = new Map(unique.map((id, i) => [id, contacts[i]?.data?.general.name]));
-  return (id: string) => names.get(id);
-}
-
 /** Care activities (the CRM document): all, mine, my department's, due today; planned, done, cancelled. */
 export default function CareList() {
   const { t } = useTranslation("care");
@@ -66,7 +51,6 @@ export default function CareList() {
     queryFn: () => careApi.list(query),
     placeholderData: keepPreviousData,
   });
-  const contactName = useContactNames((activities.data?.items ?? []).map((row) => row.contact_id));
   const filtered = list.value("status") !== null || list.value("q") !== null;
 
   return (
@@ -137,7 +121,8 @@ export default function CareList() {
                 {row.title}
               </Text>
               <Anchor component={Link} to={`/staff/crm/${row.contact_id}`} size="xs">
-                {contactName(row.contact_id) ?? t("openContact")}
+                {row.contact_name ?? t("openContact")}
+                {row.contact_code ? ` · ${t("crm:taxCodeShort")} ${row.contact_code}` : ""}
               </Anchor>
               {(row.outcome || row.cancel_reason) && (
                 <Text size="xs" c="gray.7">

@@ -1,4 +1,5 @@
-import { Anchor, Badge, Group, SegmentedControl, Select, Stack, Table, Text, Title } from "@mantine/core";
+import { useState } from "react";
+import { Anchor, Badge, Checkbox, Group, SegmentedControl, Select, Stack, Switch, Table, Text, Title } from "@mantine/core";
 import { IconSearch } from "@tabler/icons-react";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { Link } from "react-router-dom";
@@ -7,16 +8,34 @@ import { FilterBar, PagedTable, SearchInput } from "../../../components/ListPage
 import { areaError } from "../../../lib/areaError";
 import { dateTime } from "../../../lib/format";
 import { useListFilters } from "../../../lib/listFilters";
-import { GROUPS, KINDS, SCOPES, crmApi, type ContactQuery, type Group as ContactGroup, type Kind, type Scope } from "./api";
+import { useAuth } from "../../../auth/AuthProvider";
+import { SortableTh } from "../../../components/SortableTh";
+import { DEFAULT_SORT, GROUPS, KINDS, SCOPES, SORTS, crmApi, type ContactQuery, type Group as ContactGroup, type Kind, type Scope } from "./api";
+import { BulkBar } from "./bulk";
 import { GroupBadge, LevelBadge, WHOLE, useLabelNames } from "./common";
 
 const PAGE = 20;
-const FILTERS = ["kind", "group", "scope", "label", "q"] as const;
+const FILTERS = ["kind", "group", "scope", "label", "q", "deleted"] as const;
+/** Kept in the address beside the filters, but an order, not a filter: "clear filters" keeps it. */
+const KEPT = [...FILTERS, "sort"] as const;
 
 /** Contacts and customers (the CRM document's list): group, scope, label and name search, paged by the API. */
 export default function CrmList() {
   const { t } = useTranslation("crm");
-  const list = useListFilters(FILTERS, PAGE);
+  const list = useListFilters(KEPT, PAGE);
+  const asked = list.value("sort");
+  // An order typed into the address that the API does not know falls back to the default.
+  const sort = SORTS.find((s) => s === asked) ?? DEFAULT_SORT;
+  const filtered = FILTERS.some((name) => list.value(name));
+  const admin = (useAuth().profile?.platform_roles ?? []).includes("platform_admin");
+  const deletedView = admin && list.value("deleted") === "1";
+  const onSort = (next: string) => {
+    list.filter("sort", next === DEFAULT_SORT ? null : next);
+  };
+  const clear = () => {
+    list.clear();
+    if (sort !== DEFAULT_SORT) list.filter("sort", sort);
+  };
   const query: ContactQuery = {
     limit: PAGE,
     offset: list.query.offset,
@@ -25,6 +44,8 @@ export default function CrmList() {
     scope: (list.value("scope") as Scope | null) ?? undefined,
     label: list.value("label") ?? undefined,
     q: list.value("q") ?? undefined,
+    sort: sort === DEFAULT_SORT ? undefined : sort,
+    deleted: deletedView || undefined,
   };
   const contacts = useQuery({
     queryKey: ["staff", "crm", query],
@@ -32,6 +53,16 @@ export default function CrmList() {
     placeholderData: keepPreviousData,
   });
   const labels = useLabelNames();
+  // The rows ticked on this page of this query: another page, filter or order starts afresh.
+  const shown = JSON.stringify(query);
+  const [ticked, setTicked] = useState<{ of: string; ids: string[] }>({ of: shown, ids: [] });
+  const selected = ticked.of === shown ? ticked.ids : [];
+  const onPage = contacts.data?.items ?? [];
+  const names = new Map(onPage.map((row) => [row.id, row.name]));
+  const allTicked = onPage.length > 0 && onPage.every((row) => selected.includes(row.id));
+  const tick = (ids: string[]) => {
+    setTicked({ of: shown, ids });
+  };
 
   return (
     <Stack>
@@ -44,7 +75,7 @@ export default function CrmList() {
         w={{ base: "100%", sm: "auto" }}
         style={{ alignSelf: "flex-start" }}
       />
-      <FilterBar label={t("filters")} filtered={list.filtered} onClear={list.clear}>
+      <FilterBar label={t("filters")} filtered={filtered} onClear={clear}>
         <SearchInput
           label={t("search")}
           placeholder={t("searchHelp")}
@@ -79,7 +110,18 @@ export default function CrmList() {
           onChange={(v) => { list.filter("label", v); }}
           w={{ base: "100%", sm: 170 }}
         />
+        {admin && (
+          <Switch
+            label={t("bulk.deletedView")}
+            checked={deletedView}
+            onChange={(e) => { list.filter("deleted", e.currentTarget.checked ? "1" : null); }}
+            mb={8}
+          />
+        )}
       </FilterBar>
+      {selected.length > 0 && (
+        <BulkBar ids={selected} names={names} deletedView={deletedView} onDone={() => { tick([]); }} />
+      )}
       <PagedTable
         result={contacts}
         label={t("title")}
@@ -87,7 +129,7 @@ export default function CrmList() {
         pageSize={PAGE}
         page={list.page}
         onPage={list.setPage}
-        empty={list.filtered ? t("noneMatching") : t("none")}
+        empty={filtered ? t("noneMatching") : t("none")}
         error={(err) => areaError(t, "crm", err)}
         summary={(total) => (
           <Text size="sm" c="gray.7" data-testid="crm-total">
@@ -96,18 +138,41 @@ export default function CrmList() {
         )}
         head={
           <>
-            <Table.Th>{t("name")}</Table.Th>
+            <Table.Th w={36}>
+              <Checkbox
+                aria-label={t("bulk.selectPage")}
+                checked={allTicked}
+                indeterminate={selected.length > 0 && !allTicked}
+                onChange={() => { tick(allTicked ? [] : onPage.map((row) => row.id)); }}
+              />
+            </Table.Th>
+            <SortableTh field="name" sort={sort} onSort={onSort}>
+              {t("name")}
+            </SortableTh>
             <Table.Th>{t("kind")}</Table.Th>
             <Table.Th>{t("reach")}</Table.Th>
-            <Table.Th>{t("group")}</Table.Th>
+            <SortableTh field="group" sort={sort} onSort={onSort} descendingFirst>
+              {t("group")}
+            </SortableTh>
             <Table.Th>{t("unit")}</Table.Th>
             <Table.Th>{t("label")}</Table.Th>
-            <Table.Th>{t("level")}</Table.Th>
-            <Table.Th>{t("updated")}</Table.Th>
+            <SortableTh field="level" sort={sort} onSort={onSort} descendingFirst>
+              {t("level")}
+            </SortableTh>
+            <SortableTh field="updated_at" sort={sort} onSort={onSort} descendingFirst>
+              {t("updated")}
+            </SortableTh>
           </>
         }
         row={(row) => (
           <Table.Tr key={row.id} data-testid={`crm-row-${row.id}`}>
+            <Table.Td>
+              <Checkbox
+                aria-label={t("bulk.select", { name: row.name })}
+                checked={selected.includes(row.id)}
+                onChange={(e) => { tick(e.currentTarget.checked ? [...selected, row.id] : selected.filter((id) => id !== row.id)); }}
+              />
+            </Table.Td>
             <Table.Td>
               <Anchor component={Link} to={`/staff/crm/${row.id}`} fw={600}>
                 {row.name}
