@@ -87,6 +87,35 @@ def test_logout_ends_the_session(platform):
     )
 
 
+def test_my_sessions_listed_and_signed_out_one_by_one_or_everywhere_else(platform):
+    url = platform["url"]
+    c = Customer(url, wait_for_wallet=False)
+    phone = login(url, c.email, PASSWORD)
+    laptop = login(url, c.email, PASSWORD)
+    r = c.http.get("/api/v1/me/sessions")
+    assert r.status_code == 200, r.text
+    rows = {s["id"]: s for s in r.json()["items"]}
+    # (the registration signed in too)
+    assert {c.tokens["session_id"], phone["session_id"], laptop["session_id"]} <= set(rows)
+    assert [s["current"] for s in rows.values()].count(True) == 1
+    assert rows[c.tokens["session_id"]]["current"]
+    assert rows[phone["session_id"]]["device"] == "Python"  # httpx's User-Agent
+
+    # Another person's session is missing like an unknown one, and stays signed in.
+    other = Customer(url, wait_for_wallet=False)
+    problem(c.http.delete(f"/api/v1/me/sessions/{other.tokens['session_id']}"), 404)
+    assert other.http.get("/api/v1/me").status_code == 200
+
+    assert c.http.delete(f"/api/v1/me/sessions/{phone['session_id']}").status_code == 204
+    refresh = f"{url}/api/v1/auth/refresh"
+    problem(httpx.post(refresh, json={"refresh_token": phone["refresh_token"]}), 401)
+    r = c.http.post("/api/v1/me/sessions/end-others")
+    assert r.status_code == 200 and r.json() == {"sessions_ended": len(rows) - 2}, r.text
+    problem(httpx.post(refresh, json={"refresh_token": laptop["refresh_token"]}), 401)
+    items = c.http.get("/api/v1/me/sessions").json()["items"]
+    assert [s["id"] for s in items] == [c.tokens["session_id"]]
+
+
 def test_login_error_does_not_reveal_whether_the_email_exists(platform):
     url = platform["url"]
     c = Customer(url, wait_for_wallet=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, NamedTuple
 
-from litestar import Controller, Request, Response, get, patch, post, put
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency, Provide
 from litestar.handlers import BaseRouteHandler
@@ -58,6 +58,8 @@ from portal_identity.schemas import (
     SecondFactorRequiredOut,
     ServiceTokenIn,
     ServiceTokenOut,
+    SessionsEndedOut,
+    SessionsOut,
     StaffUserIn,
     TokensOut,
     TwoFactorConfirmIn,
@@ -338,6 +340,24 @@ class MeController(Controller):
             principal, data.current_password, data.new_password
         )
         return PasswordChangedOut(status="changed", other_sessions_revoked=revoked)
+
+    @get("/sessions")
+    async def sessions(self, principal: Caller, identity: Identity) -> SessionsOut:
+        """My live sign-ins, the most recently used first."""
+        items = await identity.list_sessions(principal)
+        return SessionsOut.model_validate({"items": items, "total": len(items)})
+
+    @delete("/sessions/{session_id:str}", status_code=204)
+    async def end_session(
+        self, session_id: FromPath[str], principal: Caller, identity: Identity
+    ) -> None:
+        """Sign that session out: its refresh token is refused from now on."""
+        await identity.end_session(principal, session_id)
+
+    @post("/sessions/end-others", status_code=200)
+    async def end_other_sessions(self, principal: Caller, identity: Identity) -> SessionsEndedOut:
+        """Sign out everywhere but this session."""
+        return SessionsEndedOut(sessions_ended=await identity.end_other_sessions(principal))
 
     @put(
         "/logo",

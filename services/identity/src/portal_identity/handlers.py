@@ -52,6 +52,7 @@ from portal_contracts.events.identity import (
     TwoFactorEnabled,
 )
 from portal_identity import domain
+from portal_identity.devices import device_of
 from portal_identity.domain import ActiveUser
 from portal_identity.mfa import CHALLENGE_TTL, MAX_ATTEMPTS, FailureLimits, TwoFactorStore
 from portal_identity.outbox import Outbox
@@ -457,10 +458,7 @@ class IdentityService:
             domain.VerifyEmail(email=user.email, now=now),
             metadata=self._meta(user.account_id, user.user_id),
         )
-        sessions = await self.tokens.active_sessions(user.user_id)
-        for session in sessions:
-            await self._revoke(user.user_id, user.account_id, session["_id"], "password_changed")
-        return len(sessions)
+        return await self._revoke_all(user.user_id, user.account_id, "password_changed")
 
     async def link_mail(self, principal: Principal, mail_id: str) -> dict[str, Any]:
         """A queued mail with its link token, for the mail sender only (a service token of
@@ -764,6 +762,67 @@ class IdentityService:
                 ),
             )
 
+    async def _revoke_all(
+        self,
+        user_id: str,
+        account_id: str,
+        reason: Literal["logout", "password_changed"],
+        keep: str | None = None,
+    ) -> int:
+        """End every live session of the user but `keep`; how many ended."""
+        ended = 0
+        for session in await self.tokens.active_sessions(user_id):
+            if session["_id"] != keep:
+                await self._revoke(user_id, account_id, session["_id"], reason)
+                ended += 1
+        return ended
+
+    # ------------------------------------------------------------ sessions
+
+    async def list_sessions(self, principal: Principal) -> list[dict[str, Any]]:
+        """My live sign-ins, the most recently used first; `current` is the one this
+        request's access token belongs to."""
+        user = await self.me(principal)
+        horizon = self.clock.now() - self.tokens.refresh_ttl
+        rows = []
+        for session in await self.tokens.active_sessions(user.user_id):
+            last_used = session.get("last_used_at") or session["created_at"]
+            if last_used < horizon:
+                continue  # its newest refresh token has expired: nobody can use it
+            address = session.get("client_address")
+            agent = session.get("user_agent") or None
+            rows.append(
+                {
+                    "id": session["_id"],
+                    "device": device_of(agent or ""),
+                    "user_agent": agent,
+                    "ip_address": address if address and address != "unknown" else None,
+                    "method": session.get("method", "password"),
+                    "signed_in_at": session["created_at"],
+                    "last_used_at": last_used,
+                    "current": session["_id"] == principal.session_id,
+                }
+            )
+        return sorted(rows, key=lambda r: r["last_used_at"], reverse=True)
+
+    async def end_session(self, principal: Principal, session_id: str) -> None:
+        """Sign one of my sessions out: its refresh token is refused from now on, and the
+        gateway refuses its access token within seconds (`SessionRevoked`)."""
+        user = await self.me(principal)
+        session = await self.tokens.session(session_id)
+        if session is None or session["user_id"] != user.user_id or session.get("revoked"):
+            raise NotFound("session_not_found", "no such session")
+        # A sign-out from another device is a logout of that session (the reasons are
+        # a closed list to consumers).
+        await self._revoke(user.user_id, user.account_id, session_id, "logout")
+
+    async def end_other_sessions(self, principal: Principal) -> int:
+        """Sign out everywhere but here; how many sessions ended."""
+        user = await self.me(principal)
+        return await self._revoke_all(
+            user.user_id, user.account_id, "logout", keep=principal.session_id
+        )
+
     # ------------------------------------------------------------ profile
 
     @staticmethod
@@ -824,14 +883,9 @@ class IdentityService:
             domain.RecordPasswordChange(now=self.clock.now()),
             metadata=self._meta(user.account_id, user.user_id),
         )
-        revoked = 0
-        for session in await self.tokens.active_sessions(user.user_id):
-            if session["_id"] != principal.session_id:
-                await self._revoke(
-                    user.user_id, user.account_id, session["_id"], "password_changed"
-                )
-                revoked += 1
-        return revoked
+        return await self._revoke_all(
+            user.user_id, user.account_id, "password_changed", keep=principal.session_id
+        )
 
     async def upload_logo(self, principal: Principal, data: bytes) -> dict[str, Any]:
         if len(data) > MAX_LOGO_BYTES:

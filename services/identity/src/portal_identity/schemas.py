@@ -239,6 +239,32 @@ class MeOut(ProfileOut):
     two_factor: bool
 
 
+class SessionOut(Out):
+    """One of my sign-ins (a refresh-token family)."""
+
+    id: str
+    device: str | None
+    """Read from the browser's User-Agent ("Chrome on Windows"); null when it says nothing."""
+    user_agent: str | None
+    ip_address: str | None
+    """The address it signed in from, when known."""
+    method: Literal["password", "qr"]
+    signed_in_at: datetime
+    last_used_at: datetime
+    """Its last token refresh (or the sign-in)."""
+    current: bool
+    """The session this request's access token belongs to."""
+
+
+class SessionsOut(Out):
+    items: list[SessionOut]
+    total: int
+
+
+class SessionsEndedOut(Out):
+    sessions_ended: int
+
+
 class EmailStatusOut(Out):
     email: str
     email_verified: bool

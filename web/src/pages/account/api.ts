@@ -12,6 +12,7 @@ export type AccountUser = Schemas["ActiveUserRowOut"] | Schemas["InvitedUserRowO
 export type InvitableRole = NonNullable<Schemas["InvitationIn"]["role"]>;
 export type Role = Schemas["RoleChangeIn"]["role"];
 export type TwoFactorSetup = Schemas["TwoFactorSetupOut"];
+export type Session = Schemas["SessionOut"];
 export type Loyalty = Schemas["LoyaltyOut"];
 export type TimelineEntry = Schemas["TimelineEntryOut"];
 export type TimelinePage = Schemas["Page_TimelineEntryOut_"];
@@ -49,6 +50,10 @@ export const accountApi = {
   confirmTwoFactor: (code: string) => unwrap(api.POST("/api/v1/me/2fa/confirm", { body: { code } })),
   disableTwoFactor: (password: string, code: string) =>
     unwrap(api.POST("/api/v1/me/2fa/disable", { body: { password, code } })),
+  sessions: () => unwrap(api.GET("/api/v1/me/sessions")),
+  endSession: (session_id: string) =>
+    unwrap(api.DELETE("/api/v1/me/sessions/{session_id}", { params: { path: { session_id } } })),
+  endOtherSessions: () => unwrap(api.POST("/api/v1/me/sessions/end-others")),
   loyalty: () => unwrap(api.GET("/api/v1/loyalty")),
   timeline: (offset: number, limit: number, context: TimelineContext | null) =>
     unwrap(api.GET("/api/v1/timeline", { params: { query: { offset, limit, context } } })),
