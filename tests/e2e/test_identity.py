@@ -20,6 +20,7 @@ from portal_tests.e2e import (
     PASSWORD,
     REUSE_GRACE_SECONDS,
     Customer,
+    eventually,
     login,
     mailed_token,
     problem,
@@ -503,6 +504,48 @@ def test_owner_invites_a_staff_user_who_cannot_see_the_wallet(platform):
         422,
         "owner_required",
     )
+
+
+def test_a_removed_user_is_signed_out_and_cannot_sign_in_to_the_account(platform):
+    url = platform["url"]
+    owner = Customer(url)
+    email = f"admin-{uuid.uuid4().hex[:8]}@example.com"
+    assert owner.http.post(
+        "/api/v1/account/users", json={"email": email, "role": "admin"}
+    ).is_success
+    r = httpx.post(
+        f"{url}/api/v1/auth/invitations/accept",
+        json={
+            "token": mailed_token(platform, email, "invitation"),
+            "name": "A",
+            "password": PASSWORD,
+        },
+    )
+    assert r.status_code == 201, r.text
+    admin = login(url, email, PASSWORD)
+    admin_http = httpx.Client(base_url=url, headers=bearer(admin["access_token"]), timeout=20)
+    problem(
+        admin_http.delete(f"/api/v1/account/users/{owner.user_id}"), 422, "owner_cannot_be_removed"
+    )
+    problem(
+        Customer(url, wait_for_wallet=False).http.delete(
+            f"/api/v1/account/users/{r.json()['user_id']}"
+        ),
+        404,
+    )
+
+    assert owner.http.delete(f"/api/v1/account/users/{r.json()['user_id']}").status_code == 204
+    problem(
+        httpx.post(f"{url}/api/v1/auth/refresh", json={"refresh_token": admin["refresh_token"]}),
+        401,
+    )
+    problem(
+        httpx.post(f"{url}/api/v1/auth/login", json={"email": email, "password": PASSWORD}), 401
+    )
+    # The gateway refuses the access token it still holds within seconds (SessionRevoked).
+    eventually(lambda: admin_http.get("/api/v1/wallet").status_code == 401, what="refused token")
+    users = owner.http.get("/api/v1/account/users").json()["items"]
+    assert email not in {u["email"] for u in users}
 
 
 def test_platform_admin_creates_staff_in_departments(platform):

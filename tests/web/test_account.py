@@ -114,6 +114,15 @@ def test_invite_a_user_who_accepts_in_another_browser(
 
     eventually(lambda: role() == "admin", what="the new role")
 
+    # Removed after a confirmation: gone from the list and from the account.
+    page.get_by_role("button", name=f"Xoá {email} khỏi tài khoản").click()
+    dialog = page.get_by_role("dialog", name="Xoá người dùng?")
+    expect(dialog).to_contain_text("không thể đăng nhập vào tài khoản này nữa")
+    assert axe_violations(page) == []
+    dialog.get_by_role("button", name="Xoá khỏi tài khoản").click()
+    expect(page.get_by_test_id(f"user-{email}")).to_have_count(0)
+    assert role() is None
+
 
 @pytest.mark.timeout(900)
 def test_two_factor_set_up_with_the_qr_and_recovery_codes(

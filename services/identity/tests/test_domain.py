@@ -17,6 +17,7 @@ from portal_contracts.events.identity import (
     UserInvited,
     UserProfileUpdated,
     UserRegistered,
+    UserRemoved,
     UserRoleChanged,
 )
 from portal_identity.domain import (
@@ -36,6 +37,8 @@ from portal_identity.domain import (
     RecordPasswordChange,
     RegisterAccount,
     RegisterUser,
+    RemovedUser,
+    RemoveUser,
     RequestQrLogin,
     UpdateProfile,
     VerifyEmail,
@@ -409,6 +412,61 @@ def test_changing_the_role_of_an_invited_user_is_not_found():
         then_user([invited()], change_role("admin"))
 
 
+# ---------------------------------------------------------------- users: removal
+
+
+def remove(account_id=ACC, removed_by=OWNER):
+    return RemoveUser(account_id=account_id, removed_by=removed_by, now=NOW)
+
+
+@pytest.mark.parametrize("given", [[registered(role="admin")], [invited()]], ids=["user", "invite"])
+def test_an_owner_removes_a_user_or_an_invitation(given):
+    events, state = then_user(given, remove())
+    assert events == [
+        UserRemoved(
+            user_id=USER,
+            account_id=ACC,
+            email=f"{USER}@example.com",
+            removed_by=OWNER,
+            occurred_at=NOW,
+        )
+    ]
+    assert state == RemovedUser(user_id=USER, account_id=ACC, email=f"{USER}@example.com")
+    # Once removed, nothing else applies to the user; removing again is a no-op (a retry).
+    assert then_user([*given, *events], remove()) == ([], state)
+    for command in (change_role("staff"), profile(name="X")):
+        with pytest.raises(NotFound):
+            user_decider.decide(command, state)
+    with pytest.raises(NotFound):
+        user_decider.decide(AcceptInvitation(name="X", now=NOW), state)
+
+
+@pytest.mark.parametrize(
+    ("given", "command", "error", "code"),
+    [
+        (
+            [registered(OWNER, role="owner")],
+            remove(removed_by="u-admin"),
+            DomainError,
+            "owner_cannot_be_removed",
+        ),
+        (
+            [registered(role="admin")],
+            remove(removed_by=USER),
+            DomainError,
+            "cannot_remove_yourself",
+        ),
+        ([registered()], remove(account_id=OTHER_ACC), NotFound, "user_not_found"),
+        ([], remove(), NotFound, "user_not_found"),
+    ],
+    ids=["owner", "self", "other-account", "nobody"],
+)
+def test_the_owner_oneself_and_other_accounts_users_cannot_be_removed(given, command, error, code):
+    with pytest.raises(error) as err:
+        user_decider.decide(command, user_given(*given))
+    assert err.value.code == code
+
+
 # ---------------------------------------------------------------- users: tenant isolation
 
 
@@ -639,6 +697,7 @@ def test_an_approved_code_cannot_be_completed_after_expiry():
                 logo_file_id="f-1",
             ),
         ),
+        (user_decider, RemovedUser(user_id=USER, account_id=ACC, email="x@example.com")),
         (qr_decider, QrState()),
         (qr_decider, qr_given(qr_requested())),
         (qr_decider, qr_given(qr_requested(), qr_approved())),
@@ -649,6 +708,7 @@ def test_an_approved_code_cannot_be_completed_after_expiry():
         "no-user",
         "invited",
         "active",
+        "removed",
         "qr-none",
         "qr-pending",
         "qr-approved",

@@ -462,6 +462,53 @@ async def test_a_role_change_reaches_the_token_at_refresh(identity, unique):
     assert refreshed.roles == frozenset({"admin"})
 
 
+async def test_a_removed_user_is_signed_out_and_cannot_sign_in_again(identity, unique):
+    owner = await owner_principal(identity, unique)
+    email = f"admin-{unique}@example.com"
+    await identity.invite(owner, email, "admin")
+    token = (await mailed(identity, email, "invitation"))["token"]
+    admin_id = (await identity.accept_invitation(token, "Minh", NEW_PASSWORD))["user_id"]
+    phone = await login(identity, email, NEW_PASSWORD)
+    laptop = await login(identity, email, NEW_PASSWORD)
+    admin = principal_of(identity, phone)
+
+    # An admin removes nobody's owner, and nobody removes themselves.
+    assert (await refused(identity.remove_user(admin, owner.user_id), 422)).code == (
+        "owner_cannot_be_removed"
+    )
+    assert (await refused(identity.remove_user(admin, admin_id), 422)).code == (
+        "cannot_remove_yourself"
+    )
+    outsider = await owner_principal(identity, f"x{unique}")
+    await refused(identity.remove_user(outsider, admin_id), 404)
+
+    await identity.remove_user(owner, admin_id)
+    await identity.remove_user(owner, admin_id)  # a retry changes nothing
+    for tokens in (phone, laptop):
+        assert not await identity.tokens.is_active(tokens["session_id"])
+        await refused(identity.refresh(tokens["refresh_token"]), 401)
+    await refused(login(identity, email, NEW_PASSWORD), 401)
+    await refused(identity.me(admin), 404)
+    assert email not in {u["email"] for u in await identity.list_users(owner)}
+    log = await security_log(identity, f"security-{admin_id}")
+    ended = {e.session_id for e in log if isinstance(e, SessionRevoked)}
+    assert ended == {phone["session_id"], laptop["session_id"]}
+
+    # The address is free again: invited anew, it is a new user.
+    again = await identity.invite(owner, email, "staff")
+    assert again["user_id"] != admin_id
+
+
+async def test_a_withdrawn_invitation_cannot_be_accepted(identity, unique):
+    owner = await owner_principal(identity, unique)
+    email = f"staff-{unique}@example.com"
+    invited = await identity.invite(owner, email, "staff")
+    token = (await mailed(identity, email, "invitation"))["token"]
+    await identity.remove_user(owner, invited["user_id"])
+    await refused(identity.accept_invitation(token, "Minh", NEW_PASSWORD), 404)
+    assert email not in {u["email"] for u in await identity.list_users(owner)}
+
+
 # ---------------------------------------------------------------- signing keys
 
 

@@ -418,6 +418,13 @@ class AccountUsersController(Controller):
         )
 
 
+    @delete("/{user_id:str}", status_code=204)
+    async def remove(self, user_id: FromPath[str], principal: Caller, identity: Identity) -> None:
+        """Remove a user, or withdraw an invitation (the owner stays): their sessions end
+        and they can no longer sign in to the account."""
+        await identity.remove_user(principal, user_id)
+
+
 class StaffController(Controller):
     path = "/v1/staff"
     tags = ["staff"]

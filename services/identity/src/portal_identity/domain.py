@@ -27,6 +27,7 @@ from portal_contracts.events.identity import (
     UserInvited,
     UserProfileUpdated,
     UserRegistered,
+    UserRemoved,
     UserRoleChanged,
 )
 
@@ -163,6 +164,13 @@ class ChangeRole:
 
 
 @dataclass(frozen=True)
+class RemoveUser:
+    account_id: str
+    removed_by: str
+    now: datetime
+
+
+@dataclass(frozen=True)
 class UpdateProfile:
     account_id: str
     now: datetime
@@ -186,6 +194,7 @@ UserCommand = (
     | AcceptInvitation
     | VerifyEmail
     | ChangeRole
+    | RemoveUser
     | UpdateProfile
     | RecordPasswordChange
 )
@@ -233,7 +242,17 @@ class ActiveUser(BaseModel):
         return self.roles() + ([] if self.email_verified else [UNVERIFIED_MARK])
 
 
-UserState = NoUser | InvitedUser | ActiveUser
+class RemovedUser(BaseModel):
+    """Removed from its account: signs in nowhere (its address may join anew)."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["removed"] = "removed"
+    user_id: str
+    account_id: str
+    email: str
+
+
+UserState = NoUser | InvitedUser | ActiveUser | RemovedUser
 
 
 class _UserBox(BaseModel):
@@ -349,6 +368,26 @@ def decide_user(cmd: UserCommand, state: UserState) -> Sequence[IdentityEvent]:
                     occurred_at=cmd.now,
                 )
             ]
+        case RemoveUser():
+            if isinstance(state, RemovedUser) and state.account_id == cmd.account_id:
+                return []  # a retry: what follows the removal may not have finished
+            if not isinstance(state, ActiveUser | InvitedUser) or (
+                state.account_id != cmd.account_id
+            ):
+                raise NotFound("user_not_found", "no such user")
+            if state.role == "owner":
+                raise DomainError("owner_cannot_be_removed", "the account owner cannot be removed")
+            if state.user_id == cmd.removed_by:
+                raise DomainError("cannot_remove_yourself", "you cannot remove yourself")
+            return [
+                UserRemoved(
+                    user_id=state.user_id,
+                    account_id=state.account_id,
+                    email=state.email,
+                    removed_by=cmd.removed_by,
+                    occurred_at=cmd.now,
+                )
+            ]
         case UpdateProfile():
             user = _active(state, cmd.account_id)
             fields: dict[str, Any] = {
@@ -427,6 +466,10 @@ def evolve_user(state: UserState, event: IdentityEvent) -> UserState:
                     "platform_roles": list(event.platform_roles),
                     "department": event.department,
                 }
+            )
+        case UserRemoved():
+            return RemovedUser(
+                user_id=event.user_id, account_id=event.account_id, email=event.email
             )
         case UserProfileUpdated() if isinstance(state, ActiveUser):
             return state.model_copy(

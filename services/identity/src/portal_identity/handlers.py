@@ -1066,6 +1066,32 @@ class IdentityService:
         assert isinstance(outcome.state, ActiveUser)
         return self.profile(outcome.state)
 
+    async def remove_user(self, principal: Principal, user_id: str) -> None:
+        """Take a user (or an invitation) off the account: every session of theirs ends and
+        they can no longer sign in; their address is free again (to be invited anew, or to
+        register an account of its own)."""
+        if principal.account_id == domain.PLATFORM_ACCOUNT:
+            if "platform_admin" not in principal.roles:
+                raise Forbidden("forbidden", "only a platform admin manages staff")
+        else:
+            self._require_manager(principal)
+        outcome = await self.users.run(
+            domain.user_stream(user_id),
+            domain.RemoveUser(
+                account_id=principal.account_id,
+                removed_by=principal.user_id,
+                now=self.clock.now(),
+            ),
+            metadata=self._meta(principal.account_id, principal.user_id),
+        )
+        # Safe to repeat: a retry of a removal that stopped half-way finishes it.
+        removed = outcome.state
+        assert isinstance(removed, domain.RemovedUser)
+        await self._revoke_all(removed.user_id, removed.account_id, "logout")
+        await self.invitations.delete_many({"user_id": removed.user_id})
+        await self.credentials.delete_one({"_id": removed.user_id})
+        await self.emails.delete_one({"_id": removed.email, "user_id": removed.user_id})
+
     async def departments_listing(self, principal: Principal) -> dict[str, Any]:
         if not principal.is_staff:
             raise Forbidden("forbidden", "this is for platform staff only")

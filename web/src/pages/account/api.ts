@@ -44,6 +44,8 @@ export const accountApi = {
     unwrap(api.POST("/api/v1/account/users", { body: { email, role } })),
   changeRole: (user_id: string, role: Role) =>
     unwrap(api.PATCH("/api/v1/account/users/{user_id}", { params: { path: { user_id } }, body: { role, department: null } })),
+  removeUser: (user_id: string) =>
+    unwrap(api.DELETE("/api/v1/account/users/{user_id}", { params: { path: { user_id } } })),
   changePassword: (current_password: string, new_password: string) =>
     unwrap(api.POST("/api/v1/me/password", { body: { current_password, new_password } })),
   startTwoFactor: () => unwrap(api.POST("/api/v1/me/2fa")),

@@ -63,6 +63,7 @@ from portal_contracts.events.identity import (
     UserInvited,
     UserProfileUpdated,
     UserRegistered,
+    UserRemoved,
     UserRoleChanged,
 )
 from portal_contracts.events.notifications import (
@@ -194,6 +195,7 @@ __all__ = [
     "UserInvited",
     "UserProfileUpdated",
     "UserRegistered",
+    "UserRemoved",
     "UserRoleChanged",
     "WalletCredited",
     "WalletDebited",

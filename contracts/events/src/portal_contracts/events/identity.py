@@ -74,6 +74,17 @@ class UserRoleChanged(IdentityEvent):
     changed_by: str
 
 
+class UserRemoved(IdentityEvent):
+    """The account's owner or an admin removed the user (or withdrew their invitation):
+    their sessions end and they can no longer sign in to the account."""
+
+    event_type: ClassVar[str] = "UserRemoved"
+    user_id: str
+    account_id: str
+    email: str
+    removed_by: str
+
+
 class UserProfileUpdated(IdentityEvent):
     event_type: ClassVar[str] = "UserProfileUpdated"
     user_id: str
