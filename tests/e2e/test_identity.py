@@ -548,6 +548,20 @@ def test_a_removed_user_is_signed_out_and_cannot_sign_in_to_the_account(platform
     assert email not in {u["email"] for u in users}
 
 
+def test_the_account_time_zone_is_set_by_its_owner_and_validated(platform):
+    owner = Customer(platform["url"], wait_for_wallet=False)
+    assert owner.http.get("/api/v1/me").json()["time_zone"] == "Asia/Ho_Chi_Minh"
+    for zone in ("Mars/Olympus", "GMT+7"):
+        problem(
+            owner.http.patch("/api/v1/me/account", json={"time_zone": zone}),
+            422,
+            "invalid_time_zone",
+        )
+    r = owner.http.patch("/api/v1/me/account", json={"time_zone": "Asia/Tokyo"})
+    assert r.status_code == 200 and r.json()["time_zone"] == "Asia/Tokyo", r.text
+    assert owner.http.get("/api/v1/me").json()["time_zone"] == "Asia/Tokyo"
+
+
 def test_platform_admin_creates_staff_in_departments(platform):
     url = platform["url"]
     admin = login(url, ADMIN_EMAIL, ADMIN_PASSWORD)

@@ -72,6 +72,12 @@ def test_profile_and_logo(open_page: Callable[..., Page], customer: Customer) ->
     expect(page.get_by_test_id("logo").locator("img")).to_be_visible()
     assert axe_violations(page) == []
 
+    # The account's time zone, kept by identity for every user of the account.
+    choose(page, "Múi giờ", "Asia/Tokyo")
+    page.get_by_role("button", name="Lưu múi giờ").click()
+    expect(page.get_by_text("Đã lưu múi giờ.")).to_be_visible()
+    assert me(customer)["time_zone"] == "Asia/Tokyo"
+
 
 @pytest.mark.timeout(900)
 def test_invite_a_user_who_accepts_in_another_browser(

@@ -9,6 +9,7 @@ import pytest
 from portal_chassis.decider import Conflict, DomainError, NotFound
 from portal_contracts.events.identity import (
     AccountRegistered,
+    AccountTimeZoneChanged,
     EmailVerified,
     PasswordChanged,
     QrLoginApproved,
@@ -28,6 +29,7 @@ from portal_identity.domain import (
     ApproveQrLogin,
     ChallengeGone,
     ChangeRole,
+    ChangeTimeZone,
     CompleteQrLogin,
     InvitedUser,
     InviteUser,
@@ -158,6 +160,44 @@ def test_registering_an_account_twice_is_a_no_op():
         NoAccount(), list(account_decider.decide(register_account(), NoAccount()))
     )
     assert list(account_decider.decide(register_account(), state)) == []
+
+
+def test_an_account_starts_in_vietnams_zone_and_changes_it_to_an_iana_zone():
+    state = account_decider.fold(
+        NoAccount(), account_decider.decide(register_account(), NoAccount())
+    )
+    assert state.time_zone == "Asia/Ho_Chi_Minh"
+    change = ChangeTimeZone(account_id=ACC, time_zone="Asia/Tokyo", changed_by=OWNER, now=NOW)
+    events = list(account_decider.decide(change, state))
+    assert events == [
+        AccountTimeZoneChanged(
+            account_id=ACC, time_zone="Asia/Tokyo", changed_by=OWNER, occurred_at=NOW
+        )
+    ]
+    state = account_decider.fold(state, events)
+    assert state.time_zone == "Asia/Tokyo"
+    assert account_decider.decide(change, state) == []  # the same zone again: nothing
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "asia/tokyo", "GMT+7", ""])
+def test_a_time_zone_that_is_not_an_iana_name_is_refused(zone):
+    state = account_decider.fold(
+        NoAccount(), account_decider.decide(register_account(), NoAccount())
+    )
+    with pytest.raises(DomainError) as err:
+        account_decider.decide(
+            ChangeTimeZone(account_id=ACC, time_zone=zone, changed_by=OWNER, now=NOW), state
+        )
+    assert err.value.code == "invalid_time_zone"
+
+
+def test_another_accounts_zone_is_not_found():
+    state = account_decider.fold(
+        NoAccount(), account_decider.decide(register_account(), NoAccount())
+    )
+    change = ChangeTimeZone(account_id=OTHER_ACC, time_zone="UTC", changed_by=OWNER, now=NOW)
+    with pytest.raises(NotFound):
+        account_decider.decide(change, state)
 
 
 # ---------------------------------------------------------------- users: registration

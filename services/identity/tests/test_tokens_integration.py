@@ -1417,7 +1417,7 @@ async def test_every_answer_keeps_its_keys(mongo_db, unique):
     same_json(TokensOut, await service.refresh(tokens["refresh_token"]))
     me = principal_of(service, tokens)
     user = await service.me(me)
-    same_json(MeOut, {**service.profile(user), "two_factor": False})
+    same_json(MeOut, {**service.profile(user), "two_factor": False, "time_zone": "UTC"})
     same_json(ProfileOut, await service.update_profile(me, ProfilePatchIn(phone="+84 90 1234567")))
     same_json(ProfileOut, await service.upload_logo(me, PNG))
     same_json(EmailStatusOut, await service.resend_verification(me))

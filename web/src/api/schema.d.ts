@@ -1265,6 +1265,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/account": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** UpdateAccount */
+        patch: operations["identity_V1MeAccountUpdateAccount"];
+        trace?: never;
+    };
     "/api/v1/me/email/verification": {
         parameters: {
             query?: never;
@@ -2475,6 +2492,17 @@ export interface components {
             /** Password */
             password: string;
         };
+        /** AccountOut */
+        AccountOut: {
+            account_id: string;
+            name: string;
+            time_zone: string;
+        };
+        /** AccountPatchIn */
+        AccountPatchIn: {
+            /** Time Zone */
+            time_zone: string;
+        };
         /** AccountUsersOut */
         AccountUsersOut: {
             items: (components["schemas"]["ActiveUserRowOut"] | components["schemas"]["InvitedUserRowOut"])[];
@@ -2598,6 +2626,7 @@ export interface components {
             logo_url: string | null;
             email_verified: boolean;
             two_factor: boolean;
+            time_zone: string;
         };
         /** PasswordChangeIn */
         PasswordChangeIn: {
@@ -5210,7 +5239,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5237,7 +5266,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5318,7 +5347,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5363,7 +5392,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5440,7 +5469,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5485,7 +5514,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5568,7 +5597,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5613,7 +5642,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5694,7 +5723,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5739,7 +5768,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5820,7 +5849,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5865,7 +5894,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6007,7 +6036,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6052,7 +6081,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6133,7 +6162,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6178,7 +6207,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6259,7 +6288,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6304,7 +6333,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6379,7 +6408,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6424,7 +6453,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6505,7 +6534,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6550,7 +6579,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6631,7 +6660,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6676,7 +6705,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `reset_token_expired`, `reset_token_invalid`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `reset_token_expired`, `reset_token_invalid`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6753,7 +6782,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6798,7 +6827,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6878,7 +6907,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6905,7 +6934,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6988,7 +7017,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7033,7 +7062,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7109,7 +7138,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7136,7 +7165,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7217,7 +7246,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7262,7 +7291,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7343,7 +7372,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7388,7 +7417,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7471,7 +7500,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7516,7 +7545,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7599,7 +7628,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7644,7 +7673,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7721,7 +7750,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7766,7 +7795,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7848,7 +7877,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7875,7 +7904,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7954,7 +7983,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7999,7 +8028,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13655,7 +13684,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -13682,7 +13711,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13763,7 +13792,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -13808,7 +13837,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13885,7 +13914,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -13930,7 +13959,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14011,7 +14040,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -14056,7 +14085,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_code`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_code`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14137,7 +14166,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -14182,7 +14211,133 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_code`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_code`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    identity_V1MeAccountUpdateAccount: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key (up to 200 characters): the same key and body answer the first response again; the same key with another body is refused. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountPatchIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountOut"];
+                };
+            };
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A file of a kind not taken here. Codes: `unsupported_file_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14259,7 +14414,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -14304,7 +14459,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14385,7 +14540,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -14430,7 +14585,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14504,7 +14659,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `logo_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `logo_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -14531,7 +14686,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14613,7 +14768,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -14658,7 +14813,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14921,7 +15076,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -14966,7 +15121,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15040,7 +15195,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -15067,7 +15222,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15144,7 +15299,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -15189,7 +15344,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15266,7 +15421,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `session_not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `session_not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -15311,7 +15466,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -19295,7 +19450,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -19322,7 +19477,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -19403,7 +19558,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -19448,7 +19603,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -19606,7 +19761,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -19651,7 +19806,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -23,6 +23,8 @@ from portal_chassis.web import download
 from portal_identity.handlers import MAX_LOGO_BYTES, MAX_QR_WAIT_SECONDS, IdentityService
 from portal_identity.schemas import (
     AcceptInvitationIn,
+    AccountOut,
+    AccountPatchIn,
     AccountUsersOut,
     DepartmentIn,
     DepartmentOut,
@@ -292,7 +294,17 @@ class MeController(Controller):
     async def me(self, principal: Caller, identity: Identity) -> MeOut:
         user = await identity.me(principal)
         two_factor = await identity.mfa.is_enabled(user.user_id)
-        return MeOut.model_validate({**identity.profile(user), "two_factor": two_factor})
+        time_zone = await identity.time_zone(user.account_id)
+        return MeOut.model_validate(
+            {**identity.profile(user), "two_factor": two_factor, "time_zone": time_zone}
+        )
+
+    @patch("/account")
+    async def update_account(
+        self, data: JSONBody[AccountPatchIn], principal: Caller, identity: Identity
+    ) -> AccountOut:
+        """My account's settings (owner or admin): its time zone."""
+        return AccountOut.model_validate(await identity.change_time_zone(principal, data.time_zone))
 
     @post("/email/verify", status_code=200)
     async def verify_email(
@@ -416,7 +428,6 @@ class AccountUsersController(Controller):
                 principal, user_id, data.role, tuple(data.platform_roles), data.department
             )
         )
-
 
     @delete("/{user_id:str}", status_code=204)
     async def remove(self, user_id: FromPath[str], principal: Caller, identity: Identity) -> None:

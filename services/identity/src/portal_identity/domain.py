@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +19,7 @@ from portal_chassis.decider import Conflict, Decider, DomainError, NotFound
 from portal_contracts.events.identity import (
     AccountKind,
     AccountRegistered,
+    AccountTimeZoneChanged,
     EmailVerified,
     IdentityEvent,
     PasswordChanged,
@@ -34,6 +36,9 @@ from portal_contracts.events.identity import (
 ACCOUNT_ROLES = ("owner", "admin", "staff")
 PLATFORM_ROLES = ("support_agent", "technician", "sales", "billing_admin", "platform_admin")
 PLATFORM_ACCOUNT = "platform"
+DEFAULT_TIME_ZONE = "Asia/Ho_Chi_Minh"
+TIME_ZONES = frozenset(available_timezones())
+"""The IANA zone names this runtime knows (read once: the decider stays pure)."""
 
 
 def account_stream(account_id: str) -> str:
@@ -61,6 +66,17 @@ class RegisterAccount:
     now: datetime
 
 
+@dataclass(frozen=True)
+class ChangeTimeZone:
+    account_id: str
+    time_zone: str
+    changed_by: str
+    now: datetime
+
+
+AccountCommand = RegisterAccount | ChangeTimeZone
+
+
 class NoAccount(BaseModel):
     model_config = ConfigDict(frozen=True)
     kind: Literal["none"] = "none"
@@ -73,13 +89,29 @@ class Account(BaseModel):
     account_kind: str
     name: str
     owner_user_id: str
+    time_zone: str = DEFAULT_TIME_ZONE
 
 
 class _AccountBox(BaseModel):
     state: Annotated[NoAccount | Account, Field(discriminator="kind")]
 
 
-def decide_account(cmd: RegisterAccount, state: NoAccount | Account) -> Sequence[IdentityEvent]:
+def decide_account(cmd: AccountCommand, state: NoAccount | Account) -> Sequence[IdentityEvent]:
+    if isinstance(cmd, ChangeTimeZone):
+        if not isinstance(state, Account) or state.account_id != cmd.account_id:
+            raise NotFound("account_not_found", "no such account")
+        if cmd.time_zone not in TIME_ZONES:
+            raise DomainError("invalid_time_zone", "the time zone must be an IANA name")
+        if cmd.time_zone == state.time_zone:
+            return []
+        return [
+            AccountTimeZoneChanged(
+                account_id=state.account_id,
+                time_zone=cmd.time_zone,
+                changed_by=cmd.changed_by,
+                occurred_at=cmd.now,
+            )
+        ]
     if isinstance(state, Account):
         return []  # registering again is a no-op (retries)
     return [
@@ -102,10 +134,12 @@ def evolve_account(state: NoAccount | Account, event: IdentityEvent) -> NoAccoun
             name=event.name,
             owner_user_id=event.owner_user_id,
         )
+    if isinstance(event, AccountTimeZoneChanged) and isinstance(state, Account):
+        return state.model_copy(update={"time_zone": event.time_zone})
     return state
 
 
-account_decider: Decider[RegisterAccount, NoAccount | Account, IdentityEvent] = Decider(
+account_decider: Decider[AccountCommand, NoAccount | Account, IdentityEvent] = Decider(
     initial_state=NoAccount(),
     decide=decide_account,
     evolve=evolve_account,

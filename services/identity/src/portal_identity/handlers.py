@@ -100,7 +100,7 @@ class IdentityService:
         self.users: CommandRunner[domain.UserCommand, domain.UserState] = CommandRunner(
             store, domain.user_decider, "user"
         )
-        self.accounts: CommandRunner[domain.RegisterAccount, Any] = CommandRunner(
+        self.accounts: CommandRunner[domain.AccountCommand, Any] = CommandRunner(
             store, domain.account_decider, "account"
         )
         self.qr: CommandRunner[domain.QrCommand, domain.QrState] = CommandRunner(
@@ -847,6 +847,30 @@ class IdentityService:
         if user is None or user.account_id != principal.account_id:
             raise NotFound("user_not_found", "no such user")
         return user
+
+    async def time_zone(self, account_id: str) -> str:
+        state, _ = await self.accounts.load(domain.account_stream(account_id))
+        return state.time_zone if isinstance(state, domain.Account) else domain.DEFAULT_TIME_ZONE
+
+    async def change_time_zone(self, principal: Principal, time_zone: str) -> dict[str, Any]:
+        """The account's zone, for every date its users are shown (owner or admin)."""
+        self._require_manager(principal)
+        outcome = await self.accounts.run(
+            domain.account_stream(principal.account_id),
+            domain.ChangeTimeZone(
+                account_id=principal.account_id,
+                time_zone=time_zone,
+                changed_by=principal.user_id,
+                now=self.clock.now(),
+            ),
+            metadata=self._meta(principal.account_id, principal.user_id),
+        )
+        account = outcome.state
+        return {
+            "account_id": account.account_id,
+            "name": account.name,
+            "time_zone": account.time_zone,
+        }
 
     async def update_profile(self, principal: Principal, data: ProfilePatchIn) -> dict[str, Any]:
         """Only the fields sent change; a field sent as null is cleared."""

@@ -85,6 +85,11 @@ class ProfilePatchIn(Strict):
     language: Literal["vi", "en"] | None = None
 
 
+class AccountPatchIn(Strict):
+    time_zone: Annotated[str, Field(min_length=1, max_length=64)]
+    """An IANA zone name, e.g. Asia/Ho_Chi_Minh."""
+
+
 class PasswordChangeIn(Strict):
     current_password: Password
     new_password: Password
@@ -237,6 +242,14 @@ class ProfileOut(Out):
 
 class MeOut(ProfileOut):
     two_factor: bool
+    time_zone: str
+    """The account's IANA time zone: every date shown to its users is in it."""
+
+
+class AccountOut(Out):
+    account_id: str
+    name: str
+    time_zone: str
 
 
 class SessionOut(Out):

@@ -24,6 +24,7 @@ export const LOGO_TYPES = ["image/png", "image/jpeg"] as const;
 export const accountApi = {
   me: () => unwrap(api.GET("/api/v1/me")),
   updateProfile: (body: ProfilePatch) => unwrap(api.PATCH("/api/v1/me", { body })),
+  setTimeZone: (time_zone: string) => unwrap(api.PATCH("/api/v1/me/account", { body: { time_zone } })),
   /** The logo's bytes as they are (PNG or JPEG), not JSON. */
   uploadLogo: (file: File) =>
     unwrap(

@@ -46,6 +46,7 @@ from portal_contracts.events.crm import (
 )
 from portal_contracts.events.identity import (
     AccountRegistered,
+    AccountTimeZoneChanged,
     EmailVerificationRequested,
     EmailVerified,
     LoginFailed,
@@ -109,6 +110,7 @@ from portal_contracts.events.wallet import (
 
 __all__ = [
     "AccountRegistered",
+    "AccountTimeZoneChanged",
     "AccumulatedMoneyChanged",
     "AutoPaySettingChanged",
     "AutoRenewChanged",

@@ -30,6 +30,15 @@ class AccountRegistered(IdentityEvent):
     email: str
 
 
+class AccountTimeZoneChanged(IdentityEvent):
+    """The account's day boundaries and shown times follow this IANA zone from now on."""
+
+    event_type: ClassVar[str] = "AccountTimeZoneChanged"
+    account_id: str
+    time_zone: str
+    changed_by: str
+
+
 class UserRegistered(IdentityEvent):
     """A user exists and can log in (an owner at registration, staff, or an accepted invite)."""
 
