@@ -20,6 +20,7 @@ from portal_tests.e2e import (
     PASSWORD,
     REUSE_GRACE_SECONDS,
     Customer,
+    eventually,
     login,
     mailed_token,
     problem,
@@ -85,6 +86,35 @@ def test_logout_ends_the_session(platform):
         httpx.post(f"{url}/api/v1/auth/refresh", json={"refresh_token": c.tokens["refresh_token"]}),
         401,
     )
+
+
+def test_my_sessions_listed_and_signed_out_one_by_one_or_everywhere_else(platform):
+    url = platform["url"]
+    c = Customer(url, wait_for_wallet=False)
+    phone = login(url, c.email, PASSWORD)
+    laptop = login(url, c.email, PASSWORD)
+    r = c.http.get("/api/v1/me/sessions")
+    assert r.status_code == 200, r.text
+    rows = {s["id"]: s for s in r.json()["items"]}
+    # (the registration signed in too)
+    assert {c.tokens["session_id"], phone["session_id"], laptop["session_id"]} <= set(rows)
+    assert [s["current"] for s in rows.values()].count(True) == 1
+    assert rows[c.tokens["session_id"]]["current"]
+    assert rows[phone["session_id"]]["device"] == "Python"  # httpx's User-Agent
+
+    # Another person's session is missing like an unknown one, and stays signed in.
+    other = Customer(url, wait_for_wallet=False)
+    problem(c.http.delete(f"/api/v1/me/sessions/{other.tokens['session_id']}"), 404)
+    assert other.http.get("/api/v1/me").status_code == 200
+
+    assert c.http.delete(f"/api/v1/me/sessions/{phone['session_id']}").status_code == 204
+    refresh = f"{url}/api/v1/auth/refresh"
+    problem(httpx.post(refresh, json={"refresh_token": phone["refresh_token"]}), 401)
+    r = c.http.post("/api/v1/me/sessions/end-others")
+    assert r.status_code == 200 and r.json() == {"sessions_ended": len(rows) - 2}, r.text
+    problem(httpx.post(refresh, json={"refresh_token": laptop["refresh_token"]}), 401)
+    items = c.http.get("/api/v1/me/sessions").json()["items"]
+    assert [s["id"] for s in items] == [c.tokens["session_id"]]
 
 
 def test_login_error_does_not_reveal_whether_the_email_exists(platform):
@@ -474,6 +504,62 @@ def test_owner_invites_a_staff_user_who_cannot_see_the_wallet(platform):
         422,
         "owner_required",
     )
+
+
+def test_a_removed_user_is_signed_out_and_cannot_sign_in_to_the_account(platform):
+    url = platform["url"]
+    owner = Customer(url)
+    email = f"admin-{uuid.uuid4().hex[:8]}@example.com"
+    assert owner.http.post(
+        "/api/v1/account/users", json={"email": email, "role": "admin"}
+    ).is_success
+    r = httpx.post(
+        f"{url}/api/v1/auth/invitations/accept",
+        json={
+            "token": mailed_token(platform, email, "invitation"),
+            "name": "A",
+            "password": PASSWORD,
+        },
+    )
+    assert r.status_code == 201, r.text
+    admin = login(url, email, PASSWORD)
+    admin_http = httpx.Client(base_url=url, headers=bearer(admin["access_token"]), timeout=20)
+    problem(
+        admin_http.delete(f"/api/v1/account/users/{owner.user_id}"), 422, "owner_cannot_be_removed"
+    )
+    problem(
+        Customer(url, wait_for_wallet=False).http.delete(
+            f"/api/v1/account/users/{r.json()['user_id']}"
+        ),
+        404,
+    )
+
+    assert owner.http.delete(f"/api/v1/account/users/{r.json()['user_id']}").status_code == 204
+    problem(
+        httpx.post(f"{url}/api/v1/auth/refresh", json={"refresh_token": admin["refresh_token"]}),
+        401,
+    )
+    problem(
+        httpx.post(f"{url}/api/v1/auth/login", json={"email": email, "password": PASSWORD}), 401
+    )
+    # The gateway refuses the access token it still holds within seconds (SessionRevoked).
+    eventually(lambda: admin_http.get("/api/v1/wallet").status_code == 401, what="refused token")
+    users = owner.http.get("/api/v1/account/users").json()["items"]
+    assert email not in {u["email"] for u in users}
+
+
+def test_the_account_time_zone_is_set_by_its_owner_and_validated(platform):
+    owner = Customer(platform["url"], wait_for_wallet=False)
+    assert owner.http.get("/api/v1/me").json()["time_zone"] == "Asia/Ho_Chi_Minh"
+    for zone in ("Mars/Olympus", "GMT+7"):
+        problem(
+            owner.http.patch("/api/v1/me/account", json={"time_zone": zone}),
+            422,
+            "invalid_time_zone",
+        )
+    r = owner.http.patch("/api/v1/me/account", json={"time_zone": "Asia/Tokyo"})
+    assert r.status_code == 200 and r.json()["time_zone"] == "Asia/Tokyo", r.text
+    assert owner.http.get("/api/v1/me").json()["time_zone"] == "Asia/Tokyo"
 
 
 def test_platform_admin_creates_staff_in_departments(platform):

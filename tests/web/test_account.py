@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pyotp
 import pytest
 from playwright.sync_api import FilePayload, Page, expect
@@ -22,7 +23,7 @@ from portal_tests.browser import (
     settle,
     shoot,
 )
-from portal_tests.e2e import Customer, eventually, mailed_token
+from portal_tests.e2e import PASSWORD, Customer, eventually, login, mailed_token
 
 pytestmark = pytest.mark.e2e
 
@@ -71,6 +72,12 @@ def test_profile_and_logo(open_page: Callable[..., Page], customer: Customer) ->
     expect(page.get_by_test_id("logo").locator("img")).to_be_visible()
     assert axe_violations(page) == []
 
+    # The account's time zone, kept by identity for every user of the account.
+    choose(page, "Múi giờ", "Asia/Tokyo")
+    page.get_by_role("button", name="Lưu múi giờ").click()
+    expect(page.get_by_text("Đã lưu múi giờ.")).to_be_visible()
+    assert me(customer)["time_zone"] == "Asia/Tokyo"
+
 
 @pytest.mark.timeout(900)
 def test_invite_a_user_who_accepts_in_another_browser(
@@ -113,12 +120,33 @@ def test_invite_a_user_who_accepts_in_another_browser(
 
     eventually(lambda: role() == "admin", what="the new role")
 
+    # Removed after a confirmation: gone from the list and from the account.
+    page.get_by_role("button", name=f"Xoá {email} khỏi tài khoản").click()
+    dialog = page.get_by_role("dialog", name="Xoá người dùng?")
+    expect(dialog).to_contain_text("không thể đăng nhập vào tài khoản này nữa")
+    assert axe_violations(page) == []
+    dialog.get_by_role("button", name="Xoá khỏi tài khoản").click()
+    expect(page.get_by_test_id(f"user-{email}")).to_have_count(0)
+    assert role() is None
+
 
 @pytest.mark.timeout(900)
 def test_two_factor_set_up_with_the_qr_and_recovery_codes(
-    open_page: Callable[..., Page], customer: Customer
+    open_page: Callable[..., Page], customer: Customer, platform: dict[str, Any]
 ) -> None:
+    phone = login(platform["url"], customer.email, PASSWORD)  # signed in elsewhere too
     page = open_page(customer, "/account?tab=security")
+    # The sign-in sessions: this browser's is marked; the phone's is signed out from here.
+    sessions = page.get_by_test_id("sessions")
+    expect(sessions.get_by_text("Thiết bị này")).to_be_visible()
+    sessions.get_by_test_id(f"session-{phone['session_id']}").get_by_role("button").click()
+    expect(page.get_by_text("Đã đăng xuất phiên đó.")).to_be_visible()
+    expect(sessions.get_by_test_id(f"session-{phone['session_id']}")).to_have_count(0)
+    refreshed = httpx.post(
+        f"{platform['url']}/api/v1/auth/refresh", json={"refresh_token": phone["refresh_token"]}
+    )
+    assert refreshed.status_code == 401
+
     expect(page.get_by_text("Bảo vệ tài khoản bằng mã 6 số")).to_be_visible()
     with page.expect_response(re.compile(r"/api/v1/me/2fa$")) as started:
         page.get_by_role("button", name="Thiết lập xác thực hai bước").click()

@@ -9,6 +9,7 @@ import pytest
 from portal_chassis.decider import Conflict, DomainError, NotFound
 from portal_contracts.events.identity import (
     AccountRegistered,
+    AccountTimeZoneChanged,
     EmailVerified,
     PasswordChanged,
     QrLoginApproved,
@@ -17,6 +18,7 @@ from portal_contracts.events.identity import (
     UserInvited,
     UserProfileUpdated,
     UserRegistered,
+    UserRemoved,
     UserRoleChanged,
 )
 from portal_identity.domain import (
@@ -27,6 +29,7 @@ from portal_identity.domain import (
     ApproveQrLogin,
     ChallengeGone,
     ChangeRole,
+    ChangeTimeZone,
     CompleteQrLogin,
     InvitedUser,
     InviteUser,
@@ -36,6 +39,8 @@ from portal_identity.domain import (
     RecordPasswordChange,
     RegisterAccount,
     RegisterUser,
+    RemovedUser,
+    RemoveUser,
     RequestQrLogin,
     UpdateProfile,
     VerifyEmail,
@@ -155,6 +160,44 @@ def test_registering_an_account_twice_is_a_no_op():
         NoAccount(), list(account_decider.decide(register_account(), NoAccount()))
     )
     assert list(account_decider.decide(register_account(), state)) == []
+
+
+def test_an_account_starts_in_vietnams_zone_and_changes_it_to_an_iana_zone():
+    state = account_decider.fold(
+        NoAccount(), account_decider.decide(register_account(), NoAccount())
+    )
+    assert state.time_zone == "Asia/Ho_Chi_Minh"
+    change = ChangeTimeZone(account_id=ACC, time_zone="Asia/Tokyo", changed_by=OWNER, now=NOW)
+    events = list(account_decider.decide(change, state))
+    assert events == [
+        AccountTimeZoneChanged(
+            account_id=ACC, time_zone="Asia/Tokyo", changed_by=OWNER, occurred_at=NOW
+        )
+    ]
+    state = account_decider.fold(state, events)
+    assert state.time_zone == "Asia/Tokyo"
+    assert account_decider.decide(change, state) == []  # the same zone again: nothing
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "asia/tokyo", "GMT+7", ""])
+def test_a_time_zone_that_is_not_an_iana_name_is_refused(zone):
+    state = account_decider.fold(
+        NoAccount(), account_decider.decide(register_account(), NoAccount())
+    )
+    with pytest.raises(DomainError) as err:
+        account_decider.decide(
+            ChangeTimeZone(account_id=ACC, time_zone=zone, changed_by=OWNER, now=NOW), state
+        )
+    assert err.value.code == "invalid_time_zone"
+
+
+def test_another_accounts_zone_is_not_found():
+    state = account_decider.fold(
+        NoAccount(), account_decider.decide(register_account(), NoAccount())
+    )
+    change = ChangeTimeZone(account_id=OTHER_ACC, time_zone="UTC", changed_by=OWNER, now=NOW)
+    with pytest.raises(NotFound):
+        account_decider.decide(change, state)
 
 
 # ---------------------------------------------------------------- users: registration
@@ -409,6 +452,61 @@ def test_changing_the_role_of_an_invited_user_is_not_found():
         then_user([invited()], change_role("admin"))
 
 
+# ---------------------------------------------------------------- users: removal
+
+
+def remove(account_id=ACC, removed_by=OWNER):
+    return RemoveUser(account_id=account_id, removed_by=removed_by, now=NOW)
+
+
+@pytest.mark.parametrize("given", [[registered(role="admin")], [invited()]], ids=["user", "invite"])
+def test_an_owner_removes_a_user_or_an_invitation(given):
+    events, state = then_user(given, remove())
+    assert events == [
+        UserRemoved(
+            user_id=USER,
+            account_id=ACC,
+            email=f"{USER}@example.com",
+            removed_by=OWNER,
+            occurred_at=NOW,
+        )
+    ]
+    assert state == RemovedUser(user_id=USER, account_id=ACC, email=f"{USER}@example.com")
+    # Once removed, nothing else applies to the user; removing again is a no-op (a retry).
+    assert then_user([*given, *events], remove()) == ([], state)
+    for command in (change_role("staff"), profile(name="X")):
+        with pytest.raises(NotFound):
+            user_decider.decide(command, state)
+    with pytest.raises(NotFound):
+        user_decider.decide(AcceptInvitation(name="X", now=NOW), state)
+
+
+@pytest.mark.parametrize(
+    ("given", "command", "error", "code"),
+    [
+        (
+            [registered(OWNER, role="owner")],
+            remove(removed_by="u-admin"),
+            DomainError,
+            "owner_cannot_be_removed",
+        ),
+        (
+            [registered(role="admin")],
+            remove(removed_by=USER),
+            DomainError,
+            "cannot_remove_yourself",
+        ),
+        ([registered()], remove(account_id=OTHER_ACC), NotFound, "user_not_found"),
+        ([], remove(), NotFound, "user_not_found"),
+    ],
+    ids=["owner", "self", "other-account", "nobody"],
+)
+def test_the_owner_oneself_and_other_accounts_users_cannot_be_removed(given, command, error, code):
+    with pytest.raises(error) as err:
+        user_decider.decide(command, user_given(*given))
+    assert err.value.code == code
+
+
 # ---------------------------------------------------------------- users: tenant isolation
 
 
@@ -639,6 +737,7 @@ def test_an_approved_code_cannot_be_completed_after_expiry():
                 logo_file_id="f-1",
             ),
         ),
+        (user_decider, RemovedUser(user_id=USER, account_id=ACC, email="x@example.com")),
         (qr_decider, QrState()),
         (qr_decider, qr_given(qr_requested())),
         (qr_decider, qr_given(qr_requested(), qr_approved())),
@@ -649,6 +748,7 @@ def test_an_approved_code_cannot_be_completed_after_expiry():
         "no-user",
         "invited",
         "active",
+        "removed",
         "qr-none",
         "qr-pending",
         "qr-approved",

@@ -9,6 +9,7 @@ import base64
 import json
 import time
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -58,6 +59,7 @@ from portal_identity.schemas import (
     RegisteredOut,
     SecondFactorRequiredOut,
     ServiceTokenOut,
+    SessionsOut,
     TokensOut,
     TwoFactorDisabledOut,
     TwoFactorEnabledOut,
@@ -373,6 +375,78 @@ async def test_changing_the_password_revokes_the_other_sessions_only(identity, u
     assert user_log[-1].event.event_type == "PasswordChanged"
 
 
+async def test_my_sessions_are_listed_and_ended_one_or_all_others(identity, unique):
+    await register(identity, unique)
+    email = f"owner-{unique}@example.com"
+    chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0"
+    here = await login(identity, email, agent=chrome)
+    clock_of(identity).advance(minutes=5)
+    phone = await login(identity, email, address="203.0.113.5", agent="okhttp/4.12 (Android 14)")
+    tablet = await login(identity, email, address="unknown", agent="")
+    me = principal_of(identity, here)
+
+    listed = SessionsOut.model_validate(
+        {"items": (rows := await identity.list_sessions(me)), "total": len(rows)}
+    )
+    by_id = {s.id: s for s in listed.items}
+    assert set(by_id) == {here["session_id"], phone["session_id"], tablet["session_id"]}
+    assert by_id[here["session_id"]].current and not by_id[phone["session_id"]].current
+    assert (by_id[here["session_id"]].device, by_id[here["session_id"]].ip_address) == (
+        "Chrome on Windows",
+        HOME,
+    )
+    assert by_id[phone["session_id"]].device == "Android app on Android"
+    assert (by_id[tablet["session_id"]].device, by_id[tablet["session_id"]].ip_address) == (
+        None,
+        None,
+    )
+    # A refresh moves "last used": the session in use comes first.
+    clock_of(identity).advance(minutes=5)
+    here = await identity.refresh(here["refresh_token"])
+    first = (await identity.list_sessions(me))[0]
+    assert (first["id"], first["last_used_at"]) == (here["session_id"], clock_of(identity).now())
+
+    # Someone else's session, and an unknown one, are missing alike; nothing ends.
+    await identity.register(
+        email=f"other-{unique}@example.com",
+        password=PASSWORD,
+        name="Other",
+        account_name="Other",
+        kind="person",
+    )
+    other = await login(identity, f"other-{unique}@example.com")
+    for session_id in (other["session_id"], "no-such-session"):
+        err = await refused(identity.end_session(me, session_id), 404)
+        assert err.code == "session_not_found"
+    assert await identity.tokens.is_active(other["session_id"])
+
+    await identity.end_session(me, phone["session_id"])
+    await refused(identity.refresh(phone["refresh_token"]), 401)
+    await refused(identity.end_session(me, phone["session_id"]), 404)  # ended already
+    assert phone["session_id"] not in {s["id"] for s in await identity.list_sessions(me)}
+
+    assert await identity.end_other_sessions(me) == 1  # the tablet
+    assert [s["id"] for s in await identity.list_sessions(me)] == [here["session_id"]]
+    assert "access_token" in await identity.refresh(here["refresh_token"])
+    await refused(identity.refresh(tablet["refresh_token"]), 401)
+    log = await security_log(identity, f"security-{me.user_id}")
+    assert {(e.session_id, e.reason) for e in log if isinstance(e, SessionRevoked)} == {
+        (phone["session_id"], "logout"),
+        (tablet["session_id"], "logout"),
+    }
+
+
+async def test_a_session_unused_for_the_refresh_lifetime_is_not_listed(identity, unique):
+    await register(identity, unique)
+    email = f"owner-{unique}@example.com"
+    old = await login(identity, email)
+    clock_of(identity).advance(days=identity.settings.refresh_token_days, seconds=1)
+    now = await login(identity, email)
+    # (the token was signed at the test clock's time: read it as it stands)
+    me = replace(principal_of(identity, old), session_id=now["session_id"])
+    assert [r["id"] for r in await identity.list_sessions(me)] == [now["session_id"]]
+
+
 async def test_a_role_change_reaches_the_token_at_refresh(identity, unique):
     owner = await register(identity, unique)
     owner_principal = principal_of(identity, await login(identity, f"owner-{unique}@example.com"))
@@ -386,6 +460,53 @@ async def test_a_role_change_reaches_the_token_at_refresh(identity, unique):
     await identity.change_role(owner_principal, staff.user_id, "admin")
     refreshed = principal_of(identity, await identity.refresh(staff_tokens["refresh_token"]))
     assert refreshed.roles == frozenset({"admin"})
+
+
+async def test_a_removed_user_is_signed_out_and_cannot_sign_in_again(identity, unique):
+    owner = await owner_principal(identity, unique)
+    email = f"admin-{unique}@example.com"
+    await identity.invite(owner, email, "admin")
+    token = (await mailed(identity, email, "invitation"))["token"]
+    admin_id = (await identity.accept_invitation(token, "Minh", NEW_PASSWORD))["user_id"]
+    phone = await login(identity, email, NEW_PASSWORD)
+    laptop = await login(identity, email, NEW_PASSWORD)
+    admin = principal_of(identity, phone)
+
+    # An admin removes nobody's owner, and nobody removes themselves.
+    assert (await refused(identity.remove_user(admin, owner.user_id), 422)).code == (
+        "owner_cannot_be_removed"
+    )
+    assert (await refused(identity.remove_user(admin, admin_id), 422)).code == (
+        "cannot_remove_yourself"
+    )
+    outsider = await owner_principal(identity, f"x{unique}")
+    await refused(identity.remove_user(outsider, admin_id), 404)
+
+    await identity.remove_user(owner, admin_id)
+    await identity.remove_user(owner, admin_id)  # a retry changes nothing
+    for tokens in (phone, laptop):
+        assert not await identity.tokens.is_active(tokens["session_id"])
+        await refused(identity.refresh(tokens["refresh_token"]), 401)
+    await refused(login(identity, email, NEW_PASSWORD), 401)
+    await refused(identity.me(admin), 404)
+    assert email not in {u["email"] for u in await identity.list_users(owner)}
+    log = await security_log(identity, f"security-{admin_id}")
+    ended = {e.session_id for e in log if isinstance(e, SessionRevoked)}
+    assert ended == {phone["session_id"], laptop["session_id"]}
+
+    # The address is free again: invited anew, it is a new user.
+    again = await identity.invite(owner, email, "staff")
+    assert again["user_id"] != admin_id
+
+
+async def test_a_withdrawn_invitation_cannot_be_accepted(identity, unique):
+    owner = await owner_principal(identity, unique)
+    email = f"staff-{unique}@example.com"
+    invited = await identity.invite(owner, email, "staff")
+    token = (await mailed(identity, email, "invitation"))["token"]
+    await identity.remove_user(owner, invited["user_id"])
+    await refused(identity.accept_invitation(token, "Minh", NEW_PASSWORD), 404)
+    assert email not in {u["email"] for u in await identity.list_users(owner)}
 
 
 # ---------------------------------------------------------------- signing keys
@@ -1296,7 +1417,7 @@ async def test_every_answer_keeps_its_keys(mongo_db, unique):
     same_json(TokensOut, await service.refresh(tokens["refresh_token"]))
     me = principal_of(service, tokens)
     user = await service.me(me)
-    same_json(MeOut, {**service.profile(user), "two_factor": False})
+    same_json(MeOut, {**service.profile(user), "two_factor": False, "time_zone": "UTC"})
     same_json(ProfileOut, await service.update_profile(me, ProfilePatchIn(phone="+84 90 1234567")))
     same_json(ProfileOut, await service.upload_logo(me, PNG))
     same_json(EmailStatusOut, await service.resend_verification(me))

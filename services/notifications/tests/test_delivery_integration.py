@@ -19,6 +19,7 @@ from portal_contracts.events.identity import (
     PasswordResetRequested,
     UserProfileUpdated,
     UserRegistered,
+    UserRemoved,
 )
 from portal_contracts.registry import event_data
 from portal_notifications.handlers import NotificationsService
@@ -204,6 +205,27 @@ async def test_the_recipients_language_is_used(notifications, catcher):
     await service.send_due()
     [mail] = catcher.messages(to=email)
     assert mail.subject == "We received your top-up of 1.234.567 ₫"
+
+
+async def test_a_user_removed_from_the_account_is_mailed_no_more(notifications, catcher):
+    service, _ = notifications
+    account = f"acc-{uuid.uuid4().hex[:8]}"
+    owner, admin = f"u-{uuid.uuid4().hex[:8]}", f"u-{uuid.uuid4().hex[:8]}"
+    await register(service, account, owner, f"{owner}@example.com")
+    await register(service, account, admin, f"{admin}@example.com", role="admin")
+    await service.learn_person(
+        UserRemoved(
+            user_id=admin,
+            account_id=account,
+            email=f"{admin}@example.com",
+            removed_by=owner,
+            occurred_at=s.NOW,
+        )
+    )
+    await service.on_event(envelope(top_up(account)), top_up(account))
+    await service.send_due()
+    assert catcher.messages(to=f"{owner}@example.com")
+    assert catcher.messages(to=f"{admin}@example.com") == []
 
 
 async def test_an_account_nobody_knows_fails_the_event(notifications):

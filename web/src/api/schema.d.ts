@@ -45,7 +45,8 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        delete?: never;
+        /** Remove */
+        delete: operations["identity_V1AccountUsersUserIdRemove"];
         options?: never;
         head?: never;
         /** ChangeRole */
@@ -1264,6 +1265,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/account": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** UpdateAccount */
+        patch: operations["identity_V1MeAccountUpdateAccount"];
+        trace?: never;
+    };
     "/api/v1/me/email/verification": {
         parameters: {
             query?: never;
@@ -1354,6 +1372,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Sessions */
+        get: operations["identity_V1MeSessionsSessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/sessions/end-others": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** EndOtherSessions */
+        post: operations["identity_V1MeSessionsEndOthersEndOtherSessions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/sessions/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** EndSession */
+        delete: operations["identity_V1MeSessionsSessionIdEndSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/notifications": {
         parameters: {
             query?: never;
@@ -1430,8 +1499,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** ListOrders */
-        get: operations["billing_V1OrdersListOrders"];
+        get?: never;
         put?: never;
         /** Order */
         post: operations["billing_V1OrdersOrder"];
@@ -1969,8 +2037,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The platform's active staff, for assignment pickers */
-        get: operations["identity_V1StaffUsersStaffUsers"];
+        get?: never;
         put?: never;
         /** CreateStaff */
         post: operations["identity_V1StaffUsersCreateStaff"];
@@ -2425,6 +2492,17 @@ export interface components {
             /** Password */
             password: string;
         };
+        /** AccountOut */
+        AccountOut: {
+            account_id: string;
+            name: string;
+            time_zone: string;
+        };
+        /** AccountPatchIn */
+        AccountPatchIn: {
+            /** Time Zone */
+            time_zone: string;
+        };
         /** AccountUsersOut */
         AccountUsersOut: {
             items: (components["schemas"]["ActiveUserRowOut"] | components["schemas"]["InvitedUserRowOut"])[];
@@ -2548,6 +2626,7 @@ export interface components {
             logo_url: string | null;
             email_verified: boolean;
             two_factor: boolean;
+            time_zone: string;
         };
         /** PasswordChangeIn */
         PasswordChangeIn: {
@@ -2746,17 +2825,27 @@ export interface components {
             mfa_token: string;
             expires_in: number;
         };
-        /** StaffMemberOut */
-        StaffMemberOut: {
-            user_id: string;
-            name: string;
-            email: string;
-            department: string | null;
-            platform_roles: string[];
+        /** SessionOut */
+        SessionOut: {
+            id: string;
+            device: string | null;
+            user_agent: string | null;
+            ip_address: string | null;
+            /** @enum {string} */
+            method: "password" | "qr";
+            /** Format: date-time */
+            signed_in_at: string;
+            /** Format: date-time */
+            last_used_at: string;
+            current: boolean;
         };
-        /** StaffMembersOut */
-        StaffMembersOut: {
-            items: components["schemas"]["StaffMemberOut"][];
+        /** SessionsEndedOut */
+        SessionsEndedOut: {
+            sessions_ended: number;
+        };
+        /** SessionsOut */
+        SessionsOut: {
+            items: components["schemas"]["SessionOut"][];
             total: number;
         };
         /** StaffUserIn */
@@ -3475,8 +3564,6 @@ export interface components {
             auto_renew_months: number | null;
             /** @description Days until the end date (business day) */
             days_left?: number | null;
-            /** @default false */
-            on_trial?: boolean;
             history: (components["schemas"]["TermEntryOut"] | components["schemas"]["UpgradeEntryOut"] | components["schemas"]["ExpiringEntryOut"] | components["schemas"]["ExpiredEntryOut"])[];
         };
         /** ExpiredEntryOut */
@@ -3608,30 +3695,8 @@ export interface components {
         OrderIn: {
             /** Plan Id */
             plan_id: string;
-            /**
-             * Months
-             * @default null
-             */
-            months?: number | null;
-            /**
-             * Trial
-             * @default false
-             */
-            trial?: boolean;
-        };
-        /** OrderRowOut */
-        OrderRowOut: {
-            order_id: string;
-            invoice_id: string;
-            /** @enum {string} */
-            kind: "new" | "renewal" | "upgrade";
-            content: string;
-            plan_name: string;
-            /** Format: date-time */
-            placed_at: string;
-            /** @enum {string} */
-            provisioning: "awaiting_payment" | "in_progress" | "done" | "cancelled" | "failed";
-            subscription_id: string;
+            /** Months */
+            months: number;
         };
         /** Page[ClaimOut] */
         Page_ClaimOut_: {
@@ -3643,13 +3708,6 @@ export interface components {
         /** Page[InvoiceRowOut] */
         Page_InvoiceRowOut_: {
             items: components["schemas"]["InvoiceRowOut"][];
-            total: number;
-            limit: number;
-            offset: number;
-        };
-        /** Page[OrderRowOut] */
-        Page_OrderRowOut_: {
-            items: components["schemas"]["OrderRowOut"][];
             total: number;
             limit: number;
             offset: number;
@@ -3724,13 +3782,6 @@ export interface components {
              * @default
              */
             description?: string;
-            /**
-             * Trial Days
-             * @default 0
-             */
-            trial_days?: number;
-            /** Sectors */
-            sectors?: ("retail" | "fashion" | "food_beverage" | "services" | "hosting" | "it_repair")[];
             /** Code */
             code: string;
             /** Category */
@@ -3755,10 +3806,6 @@ export interface components {
             currency: string;
             description: string;
             periods: components["schemas"]["PeriodOut"][];
-            /** @default 0 */
-            trial_days?: number;
-            /** @default [] */
-            sectors?: ("retail" | "fashion" | "food_beverage" | "services" | "hosting" | "it_repair")[];
         };
         /** PlanRefOut */
         PlanRefOut: {
@@ -3781,10 +3828,6 @@ export interface components {
             currency: string;
             description: string;
             periods: components["schemas"]["PeriodOut"][];
-            /** @default 0 */
-            trial_days?: number;
-            /** @default [] */
-            sectors?: ("retail" | "fashion" | "food_beverage" | "services" | "hosting" | "it_repair")[];
             id: string;
         };
         /** PlanTermsIn */
@@ -3800,13 +3843,6 @@ export interface components {
              * @default
              */
             description?: string;
-            /**
-             * Trial Days
-             * @default 0
-             */
-            trial_days?: number;
-            /** Sectors */
-            sectors?: ("retail" | "fashion" | "food_beverage" | "services" | "hosting" | "it_repair")[];
         };
         /** PlansOut */
         PlansOut: {
@@ -3837,27 +3873,14 @@ export interface components {
             /** @default null */
             payment?: components["schemas"]["PayIn"] | null;
         };
-        /**
-         * SettingsIn
-         * @description What is sent changes; what is left out stays.
-         */
+        /** SettingsIn */
         SettingsIn: {
-            /**
-             * Auto Pay
-             * @default null
-             */
-            auto_pay?: boolean | null;
-            /**
-             * Sector
-             * @default null
-             */
-            sector?: ("retail" | "fashion" | "food_beverage" | "services" | "hosting" | "it_repair") | null;
+            /** Auto Pay */
+            auto_pay: boolean;
         };
         /** SettingsOut */
         SettingsOut: {
             auto_pay: boolean;
-            /** @enum {null|string} */
-            sector?: "retail" | "fashion" | "food_beverage" | "services" | "hosting" | "it_repair" | null;
         };
         /** SubscriptionOut */
         SubscriptionOut: {
@@ -3882,8 +3905,6 @@ export interface components {
             auto_renew_months: number | null;
             /** @description Days until the end date (business day) */
             days_left?: number | null;
-            /** @default false */
-            on_trial?: boolean;
         };
         /** TermEntryOut */
         TermEntryOut: {
@@ -4045,8 +4066,6 @@ export interface components {
             department: string | null;
             note: string;
             scheduled_by: string;
-            contact_name?: string | null;
-            contact_code?: string | null;
             deleted_at?: string | null;
             outcome?: string | null;
             done_at?: string | null;
@@ -4075,8 +4094,6 @@ export interface components {
             department: string | null;
             note: string;
             scheduled_by: string;
-            contact_name?: string | null;
-            contact_code?: string | null;
             deleted_at?: string | null;
             outcome?: string | null;
             done_at?: string | null;
@@ -4132,7 +4149,6 @@ export interface components {
         BulkAssignedOut: {
             items: components["schemas"]["AssignedOut"][];
             total: number;
-            refused?: components["schemas"]["RefusedOut"][];
         };
         /** BulkDeleteIn */
         BulkDeleteIn: {
@@ -4147,12 +4163,10 @@ export interface components {
         /** BulkDeletedOut */
         BulkDeletedOut: {
             deleted: number;
-            refused?: components["schemas"]["RefusedOut"][];
         };
         /** BulkLabelledOut */
         BulkLabelledOut: {
             updated: number;
-            refused?: components["schemas"]["RefusedOut"][];
         };
         /** BulkLabelsIn */
         BulkLabelsIn: {
@@ -4713,11 +4727,6 @@ export interface components {
             started_at: string;
             finished_at: string | null;
         };
-        /** RefusedOut */
-        RefusedOut: {
-            id: string;
-            code: string;
-        };
         /** ThresholdOut */
         ThresholdOut: {
             name: string;
@@ -5230,7 +5239,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5257,7 +5266,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5338,7 +5347,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5383,7 +5392,129 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    identity_V1AccountUsersUserIdRemove: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key (up to 200 characters): the same key and body answer the first response again; the same key with another body is refused. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A file of a kind not taken here. Codes: `unsupported_file_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5466,7 +5597,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5511,7 +5642,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5592,7 +5723,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5637,7 +5768,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5718,7 +5849,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5763,7 +5894,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5905,7 +6036,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5950,7 +6081,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6031,7 +6162,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6076,7 +6207,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6157,7 +6288,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6202,7 +6333,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6277,7 +6408,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6322,7 +6453,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6403,7 +6534,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6448,7 +6579,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6529,7 +6660,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6574,7 +6705,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `reset_token_expired`, `reset_token_invalid`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `reset_token_expired`, `reset_token_invalid`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6651,7 +6782,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6696,7 +6827,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6776,7 +6907,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6803,7 +6934,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6886,7 +7017,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6931,7 +7062,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7007,7 +7138,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7034,7 +7165,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7115,7 +7246,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7160,7 +7291,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7241,7 +7372,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7286,7 +7417,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7369,7 +7500,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7414,7 +7545,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7497,7 +7628,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7542,7 +7673,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7619,7 +7750,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7664,7 +7795,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7746,7 +7877,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7773,7 +7904,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7852,7 +7983,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7897,7 +8028,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8052,7 +8183,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8079,7 +8210,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8405,7 +8536,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8522,7 +8653,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `care_type_deleted`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_care_reason`, `unknown_care_type`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `care_type_deleted`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_care_reason`, `unknown_care_type`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8715,7 +8846,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8834,7 +8965,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8953,7 +9084,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `too_many_files`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `too_many_files`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9072,7 +9203,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9187,7 +9318,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9674,7 +9805,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9835,8 +9966,6 @@ export interface operations {
                 label?: string | null;
                 q?: string | null;
                 deleted?: boolean;
-                /** @description The list's order, `-` for descending: `name` (accents and case folded), `group` (the funnel's order), `level` (by accumulated money); rows of equal keys follow their id, so paging never repeats or skips one. */
-                sort?: "name" | "-name" | "updated_at" | "-updated_at" | "created_at" | "-created_at" | "group" | "-group" | "level" | "-level";
             };
             header?: never;
             path?: never;
@@ -9898,7 +10027,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10015,7 +10144,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_owner`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_owner`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10249,7 +10378,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10366,7 +10495,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10531,7 +10660,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10648,7 +10777,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10767,7 +10896,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10886,7 +11015,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `file_required`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `too_many_files`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `file_required`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `too_many_files`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11082,7 +11211,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `care_type_deleted`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_care_type`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `care_type_deleted`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_care_type`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11201,7 +11330,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `too_many_files`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `too_many_files`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11316,7 +11445,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11435,7 +11564,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11630,7 +11759,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11745,7 +11874,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11845,7 +11974,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11886,8 +12015,6 @@ export interface operations {
                 label?: string | null;
                 level?: string | null;
                 q?: string | null;
-                /** @description The list's order, `-` for descending: `name` (accents and case folded), `group` (the funnel's order), `level` (by accumulated money); rows of equal keys follow their id, so paging never repeats or skips one. */
-                sort?: "name" | "-name" | "updated_at" | "-updated_at" | "created_at" | "-created_at" | "group" | "-group" | "level" | "-level";
             };
             header?: never;
             path?: never;
@@ -11949,7 +12076,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12043,7 +12170,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12219,7 +12346,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12949,7 +13076,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -12976,7 +13103,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13077,7 +13204,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13104,7 +13231,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13196,7 +13323,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13223,7 +13350,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13391,7 +13518,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13418,7 +13545,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13557,7 +13684,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -13584,7 +13711,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13665,7 +13792,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -13710,7 +13837,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13787,7 +13914,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -13832,7 +13959,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13913,7 +14040,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -13958,7 +14085,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_code`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_code`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14039,7 +14166,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -14084,7 +14211,133 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_code`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_code`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    identity_V1MeAccountUpdateAccount: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key (up to 200 characters): the same key and body answer the first response again; the same key with another body is refused. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountPatchIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountOut"];
+                };
+            };
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A file of a kind not taken here. Codes: `unsupported_file_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14161,7 +14414,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -14206,7 +14459,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14287,7 +14540,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -14332,7 +14585,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14406,7 +14659,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `logo_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `logo_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -14433,7 +14686,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14515,7 +14768,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -14560,7 +14813,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14823,7 +15076,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -14868,7 +15121,352 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    identity_V1MeSessionsSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionsOut"];
+                };
+            };
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    identity_V1MeSessionsEndOthersEndOtherSessions: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key (up to 200 characters): the same key and body answer the first response again; the same key with another body is refused. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionsEndedOut"];
+                };
+            };
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A file of a kind not taken here. Codes: `unsupported_file_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    identity_V1MeSessionsSessionIdEndSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key (up to 200 characters): the same key and body answer the first response again; the same key with another body is refused. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `session_not_found`, `user_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large. Codes: `file_too_large`, `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A file of a kind not taken here. Codes: `unsupported_file_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15378,76 +15976,6 @@ export interface operations {
             };
         };
     };
-    billing_V1OrdersListOrders: {
-        parameters: {
-            query?: {
-                /** @description Page size */
-                limit?: number;
-                /** @description Items to skip */
-                offset?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Request fulfilled, document follows */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Page_OrderRowOut_"];
-                };
-            };
-            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Signed in, but not allowed. Codes: `forbidden`. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
     billing_V1OrdersOrder: {
         parameters: {
             query?: never;
@@ -15509,7 +16037,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -15536,7 +16064,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_for_trial`, `months_not_positive`, `months_required`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15693,7 +16221,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -15720,7 +16248,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15808,7 +16336,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -15835,7 +16363,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15922,7 +16450,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -15949,7 +16477,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -16041,7 +16569,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -16068,7 +16596,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -16239,7 +16767,6 @@ export interface operations {
                 category?: string | null;
                 tier?: string | null;
                 include_retired?: boolean;
-                sector?: "retail" | "fashion" | "food_beverage" | "services" | "hosting" | "it_repair" | null;
             };
             header?: never;
             path?: never;
@@ -16364,7 +16891,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -16391,7 +16918,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -16568,7 +17095,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -16595,7 +17122,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -16683,7 +17210,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -16710,7 +17237,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -18923,7 +19450,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -18950,7 +19477,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -19031,7 +19558,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -19076,7 +19603,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -19182,109 +19709,6 @@ export interface operations {
             };
         };
     };
-    identity_V1StaffUsersStaffUsers: {
-        parameters: {
-            query?: {
-                department?: string | null;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Request fulfilled, document follows */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["StaffMembersOut"];
-                };
-            };
-            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Signed in, but not allowed. Codes: `forbidden`. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
-            410: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
     identity_V1StaffUsersCreateStaff: {
         parameters: {
             query?: never;
@@ -19337,7 +19761,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such thing in this account. Codes: `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -19382,7 +19806,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `idempotency_key_reused`, `invalid_role`, `invitation_expired`, `name_required`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -19923,7 +20347,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `invoice_pending`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `invoice_pending`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -19950,7 +20374,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -20042,7 +20466,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `invoice_pending`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `invoice_pending`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -20069,7 +20493,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -20161,7 +20585,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `invoice_pending`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `quote_changed`, `subscription_ending`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `invoice_pending`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `quote_changed`, `subscription_ending`, `subscription_not_active`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -20188,7 +20612,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `category_mismatch`, `currency_mismatch`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `category_mismatch`, `currency_mismatch`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -20276,7 +20700,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`, `subscription_ending`, `subscription_not_active`, `subscription_on_trial`. */
+            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`, `subscription_ending`, `subscription_not_active`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -21781,7 +22205,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -5,6 +5,7 @@ import { LANGUAGES, setLanguage } from "../i18n";
 import { authApi, type AccessToken, type Profile } from "./api";
 import { tokens } from "./tokens";
 import { isStaff } from "../staff/access";
+import { setTimeZone } from "../lib/format";
 
 type Status = "restoring" | "anonymous" | "signed-in";
 
@@ -54,6 +55,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     const me = await authApi.me();
     const language = LANGUAGES.find((l) => l === me.language);
     if (language) setLanguage(language);
+    setTimeZone(me.time_zone); // before the profile: every date then renders in the account's zone
     setProfile(me);
     setStatus("signed-in");
   }, []);

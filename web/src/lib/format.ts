@@ -10,30 +10,11 @@ dayjs.extend(timezone);
 export const DEFAULT_TIME_ZONE = "Asia/Ho_Chi_Minh";
 let zone = DEFAULT_TIME_ZONE;
 
-// The account API keeps no time zone yet: the user's choice is a UI preference of this browser.
-const ZONE_KEY = "portal.timeZone";
-
-function preferredZone(): string | null {
-  try {
-    return localStorage.getItem(ZONE_KEY);
-  } catch {
-    return null;
-  }
-}
-
+/** The account's zone (from the profile, set by its owner or an admin) for every date shown. */
 export function setTimeZone(tz: string | null | undefined): void {
-  zone = tz && tz.length > 0 ? tz : (preferredZone() ?? DEFAULT_TIME_ZONE);
+  zone = tz && tz.length > 0 ? tz : DEFAULT_TIME_ZONE;
 }
 
-/** The user's choice of time zone, remembered in this browser. */
-export function saveTimeZone(tz: string): void {
-  try {
-    localStorage.setItem(ZONE_KEY, tz);
-  } catch {
-    // private mode: the choice lasts for this page only
-  }
-  zone = tz;
-}
 export function timeZone(): string {
   return zone;
 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, NamedTuple
 
-from litestar import Controller, Request, Response, get, patch, post, put
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency, Provide
 from litestar.handlers import BaseRouteHandler
@@ -23,6 +23,8 @@ from portal_chassis.web import download
 from portal_identity.handlers import MAX_LOGO_BYTES, MAX_QR_WAIT_SECONDS, IdentityService
 from portal_identity.schemas import (
     AcceptInvitationIn,
+    AccountOut,
+    AccountPatchIn,
     AccountUsersOut,
     DepartmentIn,
     DepartmentOut,
@@ -58,6 +60,8 @@ from portal_identity.schemas import (
     SecondFactorRequiredOut,
     ServiceTokenIn,
     ServiceTokenOut,
+    SessionsEndedOut,
+    SessionsOut,
     StaffMembersOut,
     StaffUserIn,
     TokensOut,
@@ -291,7 +295,17 @@ class MeController(Controller):
     async def me(self, principal: Caller, identity: Identity) -> MeOut:
         user = await identity.me(principal)
         two_factor = await identity.mfa.is_enabled(user.user_id)
-        return MeOut.model_validate({**identity.profile(user), "two_factor": two_factor})
+        time_zone = await identity.time_zone(user.account_id)
+        return MeOut.model_validate(
+            {**identity.profile(user), "two_factor": two_factor, "time_zone": time_zone}
+        )
+
+    @patch("/account")
+    async def update_account(
+        self, data: JSONBody[AccountPatchIn], principal: Caller, identity: Identity
+    ) -> AccountOut:
+        """My account's settings (owner or admin): its time zone."""
+        return AccountOut.model_validate(await identity.change_time_zone(principal, data.time_zone))
 
     @post("/email/verify", status_code=200)
     async def verify_email(
@@ -339,6 +353,24 @@ class MeController(Controller):
             principal, data.current_password, data.new_password
         )
         return PasswordChangedOut(status="changed", other_sessions_revoked=revoked)
+
+    @get("/sessions")
+    async def sessions(self, principal: Caller, identity: Identity) -> SessionsOut:
+        """My live sign-ins, the most recently used first."""
+        items = await identity.list_sessions(principal)
+        return SessionsOut.model_validate({"items": items, "total": len(items)})
+
+    @delete("/sessions/{session_id:str}", status_code=204)
+    async def end_session(
+        self, session_id: FromPath[str], principal: Caller, identity: Identity
+    ) -> None:
+        """Sign that session out: its refresh token is refused from now on."""
+        await identity.end_session(principal, session_id)
+
+    @post("/sessions/end-others", status_code=200)
+    async def end_other_sessions(self, principal: Caller, identity: Identity) -> SessionsEndedOut:
+        """Sign out everywhere but this session."""
+        return SessionsEndedOut(sessions_ended=await identity.end_other_sessions(principal))
 
     @put(
         "/logo",
@@ -397,6 +429,12 @@ class AccountUsersController(Controller):
                 principal, user_id, data.role, tuple(data.platform_roles), data.department
             )
         )
+
+    @delete("/{user_id:str}", status_code=204)
+    async def remove(self, user_id: FromPath[str], principal: Caller, identity: Identity) -> None:
+        """Remove a user, or withdraw an invitation (the owner stays): their sessions end
+        and they can no longer sign in to the account."""
+        await identity.remove_user(principal, user_id)
 
 
 class StaffController(Controller):

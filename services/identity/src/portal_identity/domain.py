@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +19,7 @@ from portal_chassis.decider import Conflict, Decider, DomainError, NotFound
 from portal_contracts.events.identity import (
     AccountKind,
     AccountRegistered,
+    AccountTimeZoneChanged,
     EmailVerified,
     IdentityEvent,
     PasswordChanged,
@@ -27,12 +29,16 @@ from portal_contracts.events.identity import (
     UserInvited,
     UserProfileUpdated,
     UserRegistered,
+    UserRemoved,
     UserRoleChanged,
 )
 
 ACCOUNT_ROLES = ("owner", "admin", "staff")
 PLATFORM_ROLES = ("support_agent", "technician", "sales", "billing_admin", "platform_admin")
 PLATFORM_ACCOUNT = "platform"
+DEFAULT_TIME_ZONE = "Asia/Ho_Chi_Minh"
+TIME_ZONES = frozenset(available_timezones())
+"""The IANA zone names this runtime knows (read once: the decider stays pure)."""
 
 
 def account_stream(account_id: str) -> str:
@@ -60,6 +66,17 @@ class RegisterAccount:
     now: datetime
 
 
+@dataclass(frozen=True)
+class ChangeTimeZone:
+    account_id: str
+    time_zone: str
+    changed_by: str
+    now: datetime
+
+
+AccountCommand = RegisterAccount | ChangeTimeZone
+
+
 class NoAccount(BaseModel):
     model_config = ConfigDict(frozen=True)
     kind: Literal["none"] = "none"
@@ -72,13 +89,29 @@ class Account(BaseModel):
     account_kind: str
     name: str
     owner_user_id: str
+    time_zone: str = DEFAULT_TIME_ZONE
 
 
 class _AccountBox(BaseModel):
     state: Annotated[NoAccount | Account, Field(discriminator="kind")]
 
 
-def decide_account(cmd: RegisterAccount, state: NoAccount | Account) -> Sequence[IdentityEvent]:
+def decide_account(cmd: AccountCommand, state: NoAccount | Account) -> Sequence[IdentityEvent]:
+    if isinstance(cmd, ChangeTimeZone):
+        if not isinstance(state, Account) or state.account_id != cmd.account_id:
+            raise NotFound("account_not_found", "no such account")
+        if cmd.time_zone not in TIME_ZONES:
+            raise DomainError("invalid_time_zone", "the time zone must be an IANA name")
+        if cmd.time_zone == state.time_zone:
+            return []
+        return [
+            AccountTimeZoneChanged(
+                account_id=state.account_id,
+                time_zone=cmd.time_zone,
+                changed_by=cmd.changed_by,
+                occurred_at=cmd.now,
+            )
+        ]
     if isinstance(state, Account):
         return []  # registering again is a no-op (retries)
     return [
@@ -101,10 +134,12 @@ def evolve_account(state: NoAccount | Account, event: IdentityEvent) -> NoAccoun
             name=event.name,
             owner_user_id=event.owner_user_id,
         )
+    if isinstance(event, AccountTimeZoneChanged) and isinstance(state, Account):
+        return state.model_copy(update={"time_zone": event.time_zone})
     return state
 
 
-account_decider: Decider[RegisterAccount, NoAccount | Account, IdentityEvent] = Decider(
+account_decider: Decider[AccountCommand, NoAccount | Account, IdentityEvent] = Decider(
     initial_state=NoAccount(),
     decide=decide_account,
     evolve=evolve_account,
@@ -163,6 +198,13 @@ class ChangeRole:
 
 
 @dataclass(frozen=True)
+class RemoveUser:
+    account_id: str
+    removed_by: str
+    now: datetime
+
+
+@dataclass(frozen=True)
 class UpdateProfile:
     account_id: str
     now: datetime
@@ -186,6 +228,7 @@ UserCommand = (
     | AcceptInvitation
     | VerifyEmail
     | ChangeRole
+    | RemoveUser
     | UpdateProfile
     | RecordPasswordChange
 )
@@ -233,7 +276,17 @@ class ActiveUser(BaseModel):
         return self.roles() + ([] if self.email_verified else [UNVERIFIED_MARK])
 
 
-UserState = NoUser | InvitedUser | ActiveUser
+class RemovedUser(BaseModel):
+    """Removed from its account: signs in nowhere (its address may join anew)."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["removed"] = "removed"
+    user_id: str
+    account_id: str
+    email: str
+
+
+UserState = NoUser | InvitedUser | ActiveUser | RemovedUser
 
 
 class _UserBox(BaseModel):
@@ -349,6 +402,26 @@ def decide_user(cmd: UserCommand, state: UserState) -> Sequence[IdentityEvent]:
                     occurred_at=cmd.now,
                 )
             ]
+        case RemoveUser():
+            if isinstance(state, RemovedUser) and state.account_id == cmd.account_id:
+                return []  # a retry: what follows the removal may not have finished
+            if not isinstance(state, ActiveUser | InvitedUser) or (
+                state.account_id != cmd.account_id
+            ):
+                raise NotFound("user_not_found", "no such user")
+            if state.role == "owner":
+                raise DomainError("owner_cannot_be_removed", "the account owner cannot be removed")
+            if state.user_id == cmd.removed_by:
+                raise DomainError("cannot_remove_yourself", "you cannot remove yourself")
+            return [
+                UserRemoved(
+                    user_id=state.user_id,
+                    account_id=state.account_id,
+                    email=state.email,
+                    removed_by=cmd.removed_by,
+                    occurred_at=cmd.now,
+                )
+            ]
         case UpdateProfile():
             user = _active(state, cmd.account_id)
             fields: dict[str, Any] = {
@@ -427,6 +500,10 @@ def evolve_user(state: UserState, event: IdentityEvent) -> UserState:
                     "platform_roles": list(event.platform_roles),
                     "department": event.department,
                 }
+            )
+        case UserRemoved():
+            return RemovedUser(
+                user_id=event.user_id, account_id=event.account_id, email=event.email
             )
         case UserProfileUpdated() if isinstance(state, ActiveUser):
             return state.model_copy(

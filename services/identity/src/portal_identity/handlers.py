@@ -52,6 +52,7 @@ from portal_contracts.events.identity import (
     TwoFactorEnabled,
 )
 from portal_identity import domain
+from portal_identity.devices import device_of
 from portal_identity.domain import ActiveUser
 from portal_identity.mfa import CHALLENGE_TTL, MAX_ATTEMPTS, FailureLimits, TwoFactorStore
 from portal_identity.outbox import Outbox
@@ -99,7 +100,7 @@ class IdentityService:
         self.users: CommandRunner[domain.UserCommand, domain.UserState] = CommandRunner(
             store, domain.user_decider, "user"
         )
-        self.accounts: CommandRunner[domain.RegisterAccount, Any] = CommandRunner(
+        self.accounts: CommandRunner[domain.AccountCommand, Any] = CommandRunner(
             store, domain.account_decider, "account"
         )
         self.qr: CommandRunner[domain.QrCommand, domain.QrState] = CommandRunner(
@@ -457,10 +458,7 @@ class IdentityService:
             domain.VerifyEmail(email=user.email, now=now),
             metadata=self._meta(user.account_id, user.user_id),
         )
-        sessions = await self.tokens.active_sessions(user.user_id)
-        for session in sessions:
-            await self._revoke(user.user_id, user.account_id, session["_id"], "password_changed")
-        return len(sessions)
+        return await self._revoke_all(user.user_id, user.account_id, "password_changed")
 
     async def link_mail(self, principal: Principal, mail_id: str) -> dict[str, Any]:
         """A queued mail with its link token, for the mail sender only (a service token of
@@ -764,6 +762,67 @@ class IdentityService:
                 ),
             )
 
+    async def _revoke_all(
+        self,
+        user_id: str,
+        account_id: str,
+        reason: Literal["logout", "password_changed"],
+        keep: str | None = None,
+    ) -> int:
+        """End every live session of the user but `keep`; how many ended."""
+        ended = 0
+        for session in await self.tokens.active_sessions(user_id):
+            if session["_id"] != keep:
+                await self._revoke(user_id, account_id, session["_id"], reason)
+                ended += 1
+        return ended
+
+    # ------------------------------------------------------------ sessions
+
+    async def list_sessions(self, principal: Principal) -> list[dict[str, Any]]:
+        """My live sign-ins, the most recently used first; `current` is the one this
+        request's access token belongs to."""
+        user = await self.me(principal)
+        horizon = self.clock.now() - self.tokens.refresh_ttl
+        rows = []
+        for session in await self.tokens.active_sessions(user.user_id):
+            last_used = session.get("last_used_at") or session["created_at"]
+            if last_used < horizon:
+                continue  # its newest refresh token has expired: nobody can use it
+            address = session.get("client_address")
+            agent = session.get("user_agent") or None
+            rows.append(
+                {
+                    "id": session["_id"],
+                    "device": device_of(agent or ""),
+                    "user_agent": agent,
+                    "ip_address": address if address and address != "unknown" else None,
+                    "method": session.get("method", "password"),
+                    "signed_in_at": session["created_at"],
+                    "last_used_at": last_used,
+                    "current": session["_id"] == principal.session_id,
+                }
+            )
+        return sorted(rows, key=lambda r: r["last_used_at"], reverse=True)
+
+    async def end_session(self, principal: Principal, session_id: str) -> None:
+        """Sign one of my sessions out: its refresh token is refused from now on, and the
+        gateway refuses its access token within seconds (`SessionRevoked`)."""
+        user = await self.me(principal)
+        session = await self.tokens.session(session_id)
+        if session is None or session["user_id"] != user.user_id or session.get("revoked"):
+            raise NotFound("session_not_found", "no such session")
+        # A sign-out from another device is a logout of that session (the reasons are
+        # a closed list to consumers).
+        await self._revoke(user.user_id, user.account_id, session_id, "logout")
+
+    async def end_other_sessions(self, principal: Principal) -> int:
+        """Sign out everywhere but here; how many sessions ended."""
+        user = await self.me(principal)
+        return await self._revoke_all(
+            user.user_id, user.account_id, "logout", keep=principal.session_id
+        )
+
     # ------------------------------------------------------------ profile
 
     @staticmethod
@@ -788,6 +847,30 @@ class IdentityService:
         if user is None or user.account_id != principal.account_id:
             raise NotFound("user_not_found", "no such user")
         return user
+
+    async def time_zone(self, account_id: str) -> str:
+        state, _ = await self.accounts.load(domain.account_stream(account_id))
+        return state.time_zone if isinstance(state, domain.Account) else domain.DEFAULT_TIME_ZONE
+
+    async def change_time_zone(self, principal: Principal, time_zone: str) -> dict[str, Any]:
+        """The account's zone, for every date its users are shown (owner or admin)."""
+        self._require_manager(principal)
+        outcome = await self.accounts.run(
+            domain.account_stream(principal.account_id),
+            domain.ChangeTimeZone(
+                account_id=principal.account_id,
+                time_zone=time_zone,
+                changed_by=principal.user_id,
+                now=self.clock.now(),
+            ),
+            metadata=self._meta(principal.account_id, principal.user_id),
+        )
+        account = outcome.state
+        return {
+            "account_id": account.account_id,
+            "name": account.name,
+            "time_zone": account.time_zone,
+        }
 
     async def update_profile(self, principal: Principal, data: ProfilePatchIn) -> dict[str, Any]:
         """Only the fields sent change; a field sent as null is cleared."""
@@ -824,14 +907,9 @@ class IdentityService:
             domain.RecordPasswordChange(now=self.clock.now()),
             metadata=self._meta(user.account_id, user.user_id),
         )
-        revoked = 0
-        for session in await self.tokens.active_sessions(user.user_id):
-            if session["_id"] != principal.session_id:
-                await self._revoke(
-                    user.user_id, user.account_id, session["_id"], "password_changed"
-                )
-                revoked += 1
-        return revoked
+        return await self._revoke_all(
+            user.user_id, user.account_id, "password_changed", keep=principal.session_id
+        )
 
     async def upload_logo(self, principal: Principal, data: bytes) -> dict[str, Any]:
         if len(data) > MAX_LOGO_BYTES:
@@ -1011,6 +1089,32 @@ class IdentityService:
         )
         assert isinstance(outcome.state, ActiveUser)
         return self.profile(outcome.state)
+
+    async def remove_user(self, principal: Principal, user_id: str) -> None:
+        """Take a user (or an invitation) off the account: every session of theirs ends and
+        they can no longer sign in; their address is free again (to be invited anew, or to
+        register an account of its own)."""
+        if principal.account_id == domain.PLATFORM_ACCOUNT:
+            if "platform_admin" not in principal.roles:
+                raise Forbidden("forbidden", "only a platform admin manages staff")
+        else:
+            self._require_manager(principal)
+        outcome = await self.users.run(
+            domain.user_stream(user_id),
+            domain.RemoveUser(
+                account_id=principal.account_id,
+                removed_by=principal.user_id,
+                now=self.clock.now(),
+            ),
+            metadata=self._meta(principal.account_id, principal.user_id),
+        )
+        # Safe to repeat: a retry of a removal that stopped half-way finishes it.
+        removed = outcome.state
+        assert isinstance(removed, domain.RemovedUser)
+        await self._revoke_all(removed.user_id, removed.account_id, "logout")
+        await self.invitations.delete_many({"user_id": removed.user_id})
+        await self.credentials.delete_one({"_id": removed.user_id})
+        await self.emails.delete_one({"_id": removed.email, "user_id": removed.user_id})
 
     async def departments_listing(self, principal: Principal) -> dict[str, Any]:
         if not principal.is_staff:

@@ -85,6 +85,11 @@ class ProfilePatchIn(Strict):
     language: Literal["vi", "en"] | None = None
 
 
+class AccountPatchIn(Strict):
+    time_zone: Annotated[str, Field(min_length=1, max_length=64)]
+    """An IANA zone name, e.g. Asia/Ho_Chi_Minh."""
+
+
 class PasswordChangeIn(Strict):
     current_password: Password
     new_password: Password
@@ -237,6 +242,40 @@ class ProfileOut(Out):
 
 class MeOut(ProfileOut):
     two_factor: bool
+    time_zone: str
+    """The account's IANA time zone: every date shown to its users is in it."""
+
+
+class AccountOut(Out):
+    account_id: str
+    name: str
+    time_zone: str
+
+
+class SessionOut(Out):
+    """One of my sign-ins (a refresh-token family)."""
+
+    id: str
+    device: str | None
+    """Read from the browser's User-Agent ("Chrome on Windows"); null when it says nothing."""
+    user_agent: str | None
+    ip_address: str | None
+    """The address it signed in from, when known."""
+    method: Literal["password", "qr"]
+    signed_in_at: datetime
+    last_used_at: datetime
+    """Its last token refresh (or the sign-in)."""
+    current: bool
+    """The session this request's access token belongs to."""
+
+
+class SessionsOut(Out):
+    items: list[SessionOut]
+    total: int
+
+
+class SessionsEndedOut(Out):
+    sessions_ended: int
 
 
 class EmailStatusOut(Out):

@@ -334,6 +334,8 @@ class TokenService:
         await self.refresh_tokens.update_one(
             {"_id": digest}, {"$set": {"used": True, "used_at": now}}
         )
+        # "last used" of the sessions list: a session in use refreshes every few minutes
+        await self.sessions.update_one({"_id": doc["session_id"]}, {"$set": {"last_used_at": now}})
         roles = await roles_of(doc["user_id"])
         if roles is None:
             raise Unauthenticated("invalid_refresh_token", "the user no longer exists")
@@ -391,6 +393,9 @@ class TokenService:
     async def session_of_refresh(self, token: str) -> dict[str, Any] | None:
         doc = await self.refresh_tokens.find_one({"_id": self._hash(token)})
         return None if doc is None else await self.sessions.find_one({"_id": doc["session_id"]})
+
+    async def session(self, session_id: str) -> dict[str, Any] | None:
+        return await self.sessions.find_one({"_id": session_id})
 
     async def active_sessions(self, user_id: str) -> list[dict[str, Any]]:
         return [s async for s in self.sessions.find({"user_id": user_id, "revoked": False})]

@@ -43,6 +43,7 @@ from portal_contracts.events.identity import (
     LoginSucceeded,
     UserProfileUpdated,
     UserRegistered,
+    UserRemoved,
     UserRoleChanged,
 )
 from portal_contracts.events.notifications import NotificationFailed, NotificationSent
@@ -165,6 +166,10 @@ class NotificationsService:
                     "name": event.name,
                     "language": event.language,
                 }
+            case UserRemoved():
+                # no longer one of the account's people: its mail must not reach them
+                await self.people.delete_one({"_id": event.user_id})
+                return
             case _:
                 return
         await update_by_id(self.people, event.user_id, {"$set": fields})

@@ -5,11 +5,14 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { useAuth } from "../../auth/AuthProvider";
 import { setLanguage, type Language } from "../../i18n";
-import { saveTimeZone, timeZone } from "../../lib/format";
+import { DEFAULT_TIME_ZONE, timeZone } from "../../lib/format";
 import { accountApi, LOGO_TYPES } from "./api";
 import { accountError } from "./errors";
 
-const ZONES = ["Asia/Ho_Chi_Minh", "Asia/Bangkok", "Asia/Singapore", "Asia/Tokyo", "Europe/London", "America/New_York", "UTC"];
+/** Every IANA zone this browser knows (identity checks the name again); Chromium lists some
+ * by older names (Asia/Saigon), so the default's current name is added. */
+const ZONES = [...new Set([DEFAULT_TIME_ZONE, ...Intl.supportedValuesOf("timeZone")])].sort();
+const MANAGERS = new Set(["owner", "admin"]);
 const PHONE = /^\+?[0-9 ().-]{6,30}$/;
 const LOGO_MAX_BYTES = 1024 * 1024; // identity refuses more (MAX_LOGO_BYTES)
 
@@ -18,10 +21,9 @@ interface Values {
   phone: string;
   address: string;
   language: Language;
-  timeZone: string;
 }
 
-/** Name, phone, address, language and time zone; the organisation's logo. */
+/** Name, phone, address and language; the organisation's logo; the account's time zone. */
 export function ProfileTab() {
   const { t } = useTranslation("account");
   const { profile, reloadProfile } = useAuth();
@@ -34,7 +36,6 @@ export function ProfileTab() {
       phone: profile?.phone ?? "",
       address: profile?.address ?? "",
       language: profile?.language === "en" ? "en" : "vi",
-      timeZone: timeZone(),
     },
     validate: {
       name: (v) => (v.trim() ? null : t("profile.nameRequired")),
@@ -54,7 +55,6 @@ export function ProfileTab() {
         address: values.address.trim() || null,
         language: values.language,
       });
-      saveTimeZone(values.timeZone);
       setLanguage(values.language);
       await reloadProfile();
       setSaved(true);
@@ -86,14 +86,6 @@ export function ProfileTab() {
               allowDeselect={false}
               {...form.getInputProps("language")}
             />
-            <Select
-              label={t("profile.timeZone")}
-              description={t("profile.timeZoneHint")}
-              data={ZONES}
-              allowDeselect={false}
-              searchable
-              {...form.getInputProps("timeZone")}
-            />
             {error && (
               <Alert color="red" role="alert">
                 {error}
@@ -112,8 +104,70 @@ export function ProfileTab() {
           </Stack>
         </form>
       </Card>
-      <LogoCard />
+      <Stack gap="lg">
+        <LogoCard />
+        <TimeZoneCard />
+      </Stack>
     </SimpleGrid>
+  );
+}
+
+/** The account's time zone: every date its users see is in it (owner or admin sets it). */
+function TimeZoneCard() {
+  const { t } = useTranslation("account");
+  const { profile, reloadProfile } = useAuth();
+  const [zone, setZone] = useState(profile?.time_zone ?? timeZone());
+  const [error, setError] = useState<string | null>(null);
+  const [saved, setSaved] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const manages = MANAGERS.has(profile?.role ?? "");
+
+  async function save() {
+    setBusy(true);
+    setError(null);
+    setSaved(false);
+    try {
+      await accountApi.setTimeZone(zone);
+      await reloadProfile();
+      setSaved(true);
+    } catch (err) {
+      setError(accountError(t, err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Card withBorder padding="lg" component="section" aria-labelledby="zone-title">
+      <Title order={3} size="h4" id="zone-title" mb="sm">
+        {t("zone.title")}
+      </Title>
+      <Stack gap="sm">
+        <Select
+          label={t("zone.label")}
+          description={manages ? t("zone.hint") : t("zone.readOnly")}
+          data={ZONES.includes(zone) ? ZONES : [zone, ...ZONES]}
+          value={zone}
+          onChange={(v) => { if (v) setZone(v); }}
+          allowDeselect={false}
+          searchable
+          disabled={!manages}
+          error={error}
+        />
+        {saved && (
+          <Alert color="green" role="status">
+            {t("zone.saved")}
+          </Alert>
+        )}
+        {manages && (
+          <Group justify="flex-end">
+            <Button onClick={() => void save()} loading={busy} disabled={zone === profile?.time_zone}>
+              {t("zone.save")}
+            </Button>
+          </Group>
+        )}
+      </Stack>
+    </Card>
   );
 }
 

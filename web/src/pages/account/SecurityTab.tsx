@@ -6,16 +6,20 @@ import { CopyValue } from "../../components/CopyValue";
 import { QrImage } from "../../components/QrImage";
 import { accountApi, type TwoFactorSetup } from "./api";
 import { accountError } from "./errors";
+import { SessionsCard } from "./SessionsCard";
 
 const MIN_PASSWORD = 8;
 
-/** Password change and two-factor sign-in. */
+/** Password change, two-factor sign-in and my sign-in sessions. */
 export function SecurityTab() {
   return (
-    <SimpleGrid cols={{ base: 1, md: 2 }} spacing="lg">
-      <PasswordCard />
-      <TwoFactorCard />
-    </SimpleGrid>
+    <Stack gap="lg">
+      <SimpleGrid cols={{ base: 1, md: 2 }} spacing="lg">
+        <PasswordCard />
+        <TwoFactorCard />
+      </SimpleGrid>
+      <SessionsCard />
+    </Stack>
   );
 }
 

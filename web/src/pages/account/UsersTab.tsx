@@ -1,5 +1,6 @@
 import { useState, type SyntheticEvent } from "react";
-import { Alert, Badge, Button, Card, Group, Select, Stack, Text, TextInput, Title } from "@mantine/core";
+import { Alert, Badge, Button, Card, Group, Modal, Select, Stack, Text, TextInput, Title } from "@mantine/core";
+import { notifications } from "@mantine/notifications";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { useAuth } from "../../auth/AuthProvider";
@@ -11,7 +12,7 @@ const ROLES: Role[] = ["owner", "admin", "staff"];
 const INVITABLE: InvitableRole[] = ["admin", "staff"];
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
-/** The account's users: invite one, change a role. */
+/** The account's users: invite one, change a role, remove one (after a confirmation). */
 export function UsersTab() {
   const { t } = useTranslation("account");
   const users = useQuery({ queryKey: ["account", "users"], queryFn: accountApi.users });
@@ -117,8 +118,10 @@ function UserRow({ user }: { user: AccountUser }) {
   const queryClient = useQueryClient();
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [confirming, setConfirming] = useState(false);
   const active = user.status === "active";
   const me = user.user_id === profile?.user_id;
+  const removable = !me && user.role !== "owner";
 
   async function change(role: string | null) {
     if (!role || role === user.role) return;
@@ -128,6 +131,22 @@ function UserRow({ user }: { user: AccountUser }) {
       await accountApi.changeRole(user.user_id, role as Role);
       void queryClient.invalidateQueries({ queryKey: ["account", "users"] });
     } catch (err) {
+      setError(accountError(t, err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function remove() {
+    setBusy(true);
+    setError(null);
+    try {
+      await accountApi.removeUser(user.user_id);
+      setConfirming(false);
+      notifications.show({ color: "green", message: t("remove.done", { email: user.email }) });
+      void queryClient.invalidateQueries({ queryKey: ["account", "users"] });
+    } catch (err) {
+      setConfirming(false);
       setError(accountError(t, err));
     } finally {
       setBusy(false);
@@ -175,6 +194,37 @@ function UserRow({ user }: { user: AccountUser }) {
           {t(`roles.${user.role}`, { defaultValue: user.role })}
         </Text>
       )}
+      {removable && (
+        <Button
+          variant="default"
+          size="xs"
+          onClick={() => { setConfirming(true); }}
+          aria-label={t("remove.label", { email: user.email })}
+        >
+          {t("remove.button")}
+        </Button>
+      )}
+      <Modal
+        opened={confirming}
+        onClose={() => { setConfirming(false); }}
+        closeButtonProps={{ "aria-label": t("cancel") }}
+        title={t("remove.title")}
+        centered
+      >
+        <Stack gap="md">
+          <Text size="sm">
+            {t(active ? "remove.confirm" : "remove.invitedConfirm", { email: user.email })}
+          </Text>
+          <Group justify="flex-end">
+            <Button variant="default" onClick={() => { setConfirming(false); }}>
+              {t("cancel")}
+            </Button>
+            <Button color="red" loading={busy} onClick={() => void remove()}>
+              {t("remove.yes")}
+            </Button>
+          </Group>
+        </Stack>
+      </Modal>
       {error && (
         <Alert color="red" role="alert" w="100%">
           {error}

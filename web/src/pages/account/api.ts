@@ -12,6 +12,7 @@ export type AccountUser = Schemas["ActiveUserRowOut"] | Schemas["InvitedUserRowO
 export type InvitableRole = NonNullable<Schemas["InvitationIn"]["role"]>;
 export type Role = Schemas["RoleChangeIn"]["role"];
 export type TwoFactorSetup = Schemas["TwoFactorSetupOut"];
+export type Session = Schemas["SessionOut"];
 export type Loyalty = Schemas["LoyaltyOut"];
 export type TimelineEntry = Schemas["TimelineEntryOut"];
 export type TimelinePage = Schemas["Page_TimelineEntryOut_"];
@@ -23,6 +24,7 @@ export const LOGO_TYPES = ["image/png", "image/jpeg"] as const;
 export const accountApi = {
   me: () => unwrap(api.GET("/api/v1/me")),
   updateProfile: (body: ProfilePatch) => unwrap(api.PATCH("/api/v1/me", { body })),
+  setTimeZone: (time_zone: string) => unwrap(api.PATCH("/api/v1/me/account", { body: { time_zone } })),
   /** The logo's bytes as they are (PNG or JPEG), not JSON. */
   uploadLogo: (file: File) =>
     unwrap(
@@ -43,12 +45,18 @@ export const accountApi = {
     unwrap(api.POST("/api/v1/account/users", { body: { email, role } })),
   changeRole: (user_id: string, role: Role) =>
     unwrap(api.PATCH("/api/v1/account/users/{user_id}", { params: { path: { user_id } }, body: { role, department: null } })),
+  removeUser: (user_id: string) =>
+    unwrap(api.DELETE("/api/v1/account/users/{user_id}", { params: { path: { user_id } } })),
   changePassword: (current_password: string, new_password: string) =>
     unwrap(api.POST("/api/v1/me/password", { body: { current_password, new_password } })),
   startTwoFactor: () => unwrap(api.POST("/api/v1/me/2fa")),
   confirmTwoFactor: (code: string) => unwrap(api.POST("/api/v1/me/2fa/confirm", { body: { code } })),
   disableTwoFactor: (password: string, code: string) =>
     unwrap(api.POST("/api/v1/me/2fa/disable", { body: { password, code } })),
+  sessions: () => unwrap(api.GET("/api/v1/me/sessions")),
+  endSession: (session_id: string) =>
+    unwrap(api.DELETE("/api/v1/me/sessions/{session_id}", { params: { path: { session_id } } })),
+  endOtherSessions: () => unwrap(api.POST("/api/v1/me/sessions/end-others")),
   loyalty: () => unwrap(api.GET("/api/v1/loyalty")),
   timeline: (offset: number, limit: number, context: TimelineContext | null) =>
     unwrap(api.GET("/api/v1/timeline", { params: { query: { offset, limit, context } } })),

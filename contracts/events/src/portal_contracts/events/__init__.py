@@ -48,6 +48,7 @@ from portal_contracts.events.crm import (
 )
 from portal_contracts.events.identity import (
     AccountRegistered,
+    AccountTimeZoneChanged,
     EmailVerificationRequested,
     EmailVerified,
     LoginFailed,
@@ -65,6 +66,7 @@ from portal_contracts.events.identity import (
     UserInvited,
     UserProfileUpdated,
     UserRegistered,
+    UserRemoved,
     UserRoleChanged,
 )
 from portal_contracts.events.notifications import (
@@ -110,6 +112,7 @@ from portal_contracts.events.wallet import (
 
 __all__ = [
     "AccountRegistered",
+    "AccountTimeZoneChanged",
     "AccumulatedMoneyChanged",
     "AutoPaySettingChanged",
     "AutoRenewChanged",
@@ -198,6 +201,7 @@ __all__ = [
     "UserInvited",
     "UserProfileUpdated",
     "UserRegistered",
+    "UserRemoved",
     "UserRoleChanged",
     "WalletCredited",
     "WalletDebited",

@@ -30,6 +30,15 @@ class AccountRegistered(IdentityEvent):
     email: str
 
 
+class AccountTimeZoneChanged(IdentityEvent):
+    """The account's day boundaries and shown times follow this IANA zone from now on."""
+
+    event_type: ClassVar[str] = "AccountTimeZoneChanged"
+    account_id: str
+    time_zone: str
+    changed_by: str
+
+
 class UserRegistered(IdentityEvent):
     """A user exists and can log in (an owner at registration, staff, or an accepted invite)."""
 
@@ -72,6 +81,17 @@ class UserRoleChanged(IdentityEvent):
     platform_roles: list[str] = []
     department: str | None = None
     changed_by: str
+
+
+class UserRemoved(IdentityEvent):
+    """The account's owner or an admin removed the user (or withdrew their invitation):
+    their sessions end and they can no longer sign in to the account."""
+
+    event_type: ClassVar[str] = "UserRemoved"
+    user_id: str
+    account_id: str
+    email: str
+    removed_by: str
 
 
 class UserProfileUpdated(IdentityEvent):
