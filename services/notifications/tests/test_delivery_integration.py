@@ -221,12 +221,17 @@ async def test_marking_read_one_and_all(notifications):
     page = await service.inbox_page(user, limit=10, offset=0)
     assert page["unread"] == 3
     first = page["items"][0]["id"]
+    assert page["items"][0]["link"] == "/transactions"  # the bell entry opens its object
     assert (await service.mark_read(user, first))["read"] is True
+    assert (await service.mark_read(user, first))["read"] is True  # again: told once
     assert (await service.inbox_page(user, limit=10, offset=0))["unread"] == 2
     with pytest.raises(NotFound):
         await service.mark_read("someone-else", first)
-    assert await service.mark_all_read(user) == 2
+    assert await service.mark_all_read(user, account) == 2
     assert (await service.inbox_page(user, limit=10, offset=0, unread_only=True))["total"] == 0
+    # What was marked is told as events, so the gateway's live bell counts down.
+    told = [e.event for e in await service.store.read_stream(f"inbox-{user}")]
+    assert [(e.count, e.notification_id) for e in told] == [(1, first), (2, None)]
 
 
 def _for(event, account: str):

@@ -1045,7 +1045,7 @@ export interface paths {
         };
         /**
          * My dashboard, live (server-sent events)
-         * @description An `event: dashboard` with the whole dashboard at once and whenever it changes; a comment line as a heartbeat. The stream ends after a while; EventSource reconnects by itself (`retry` is sent).
+         * @description An `event: dashboard` with the whole dashboard at once and whenever it changes, and an `event: notifications` with the user's unread bell count (`{"unread": n}`) at once and whenever it changes; a comment line as a heartbeat. The stream ends after a while; EventSource reconnects by itself (`retry` is sent).
          */
         get: operations["ApiV1DashboardStreamStream"];
         put?: never;
@@ -1915,7 +1915,7 @@ export interface paths {
         };
         /**
          * Staff dashboard, live (server-sent events)
-         * @description An `event: dashboard` with the whole dashboard at once and whenever it changes; a comment line as a heartbeat. The stream ends after a while; EventSource reconnects by itself (`retry` is sent).
+         * @description An `event: dashboard` with the whole dashboard at once and whenever it changes, and an `event: notifications` with the user's unread bell count (`{"unread": n}`) at once and whenever it changes; a comment line as a heartbeat. The stream ends after a while; EventSource reconnects by itself (`retry` is sent).
          */
         get: operations["ApiV1StaffDashboardStreamStream"];
         put?: never;
@@ -4723,6 +4723,8 @@ export interface components {
             created_at: string;
             read: boolean;
             read_at?: string | null;
+            /** @description The web portal's path of what it is about, e.g. `/invoices/…` */
+            link?: string | null;
         };
         /** NotificationsPage */
         NotificationsPage: {

@@ -62,7 +62,7 @@ class NotificationsController(Controller):
 
     @post("/read-all", status_code=200)
     async def mark_all_read(self, principal: Caller, notifications: Notifications) -> MarkedReadOut:
-        marked = await notifications.mark_all_read(principal.user_id)
+        marked = await notifications.mark_all_read(principal.user_id, principal.account_id)
         page = await notifications.inbox_page(principal.user_id, limit=1, offset=0)
         return MarkedReadOut(marked=marked, unread=page["unread"])
 

@@ -517,6 +517,35 @@ def care_reminders(due: Sequence[CareDue], day: date) -> list[Notice]:
     ]
 
 
+LINKS: dict[str, str] = {
+    "top_up_received": "/transactions",
+    "invoice_issued": "/invoices/{invoice_id}",
+    "invoice_partially_paid": "/invoices/{invoice_id}",
+    "invoice_paid": "/invoices/{invoice_id}",
+    "payment_claim_received": "/invoices/{invoice_id}",
+    "payment_claim_approved": "/invoices/{invoice_id}",
+    "payment_claim_rejected": "/invoices/{invoice_id}",
+    "subscription_expiring": "/services?tab=mine",
+    "ticket_staff_reply": "/support/{ticket_id}",
+    "repair_ready": "/repairs/{repair_id}",
+    "password_changed": "/account",
+    "new_device_sign_in": "/account",
+    "two_factor_changed": "/account",
+    "ticket_opened": "/staff/tickets/{ticket_id}",
+    "ticket_customer_reply": "/staff/tickets/{ticket_id}",
+    "ticket_sla_breached": "/staff/tickets/{ticket_id}",
+    "lead_assigned": "/staff/crm/{contact_id}",
+    "care_due_today": "/staff/care",
+}
+"""Where a bell entry leads in the web portal: the object it is about."""
+
+
+def link_for(notice: Notice) -> str | None:
+    """The web path of what the notice is about (None: nothing to open)."""
+    pattern = LINKS.get(notice.template)
+    return None if pattern is None else pattern.format_map(notice.data)
+
+
 def recipients_for(notice: Notice, people: Sequence[Recipient]) -> list[Recipient]:
     """The people of the notice's audience: within its account, or among the staff."""
     if notice.audience == "staff":

@@ -45,7 +45,11 @@ from portal_contracts.events.identity import (
     UserRegistered,
     UserRoleChanged,
 )
-from portal_contracts.events.notifications import NotificationFailed, NotificationSent
+from portal_contracts.events.notifications import (
+    NotificationFailed,
+    NotificationSent,
+    NotificationsRead,
+)
 from portal_notifications import unsubscribe
 from portal_notifications.domain import (
     MANDATORY,
@@ -63,6 +67,7 @@ from portal_notifications.domain import (
     delivery_id,
     device_key,
     is_new_device,
+    link_for,
     link_template,
     over_rate_limit,
     preferences_stream,
@@ -339,7 +344,8 @@ class NotificationsService:
                     row = self._row(
                         event_id, recipient, channel, notice.category, notice.template, message
                     )
-                    if await insert_once(self.inbox, {**row, "read_at": None}):
+                    entry = {**row, "read_at": None, "link": link_for(notice)}
+                    if await insert_once(self.inbox, entry):
                         await self._record(row, NotificationSent, attempts=1)
                     # Listed in the delivery log beside the mails (never picked to send).
                     now = self.clock.now()
@@ -629,20 +635,41 @@ class NotificationsService:
 
     async def mark_read(self, user_id: str, notification_id: str) -> dict[str, Any]:
         # Only the owner's own entry; an unknown id and someone else's look the same.
-        await self.inbox.update_one(
+        result = await self.inbox.update_one(
             {"_id": notification_id, "user_id": user_id, "read_at": None},
             {"$set": {"read_at": self.clock.now()}},
         )
         row = await self.inbox.find_one({"_id": notification_id, "user_id": user_id})
         if row is None:
             raise NotFound("notification_not_found", "no such notification")
+        if result.modified_count:
+            await self._tell_read(user_id, row["account_id"], 1, notification_id)
         return _entry(row)
 
-    async def mark_all_read(self, user_id: str) -> int:
+    async def mark_all_read(self, user_id: str, account_id: str) -> int:
         result = await self.inbox.update_many(
             {"user_id": user_id, "read_at": None}, {"$set": {"read_at": self.clock.now()}}
         )
+        if result.modified_count:
+            await self._tell_read(user_id, account_id, result.modified_count, None)
         return result.modified_count
+
+    async def _tell_read(
+        self, user_id: str, account_id: str, count: int, notification_id: str | None
+    ) -> None:
+        """Entries marked read, as an event: the gateway's live bell counts down with it."""
+        event = NotificationsRead(
+            user_id=user_id,
+            account_id=account_id,
+            count=count,
+            notification_id=notification_id,
+            occurred_at=self.clock.now(),
+        )
+        await self.store.append_latest(
+            f"inbox-{user_id}",
+            [event],
+            metadata=CommitMetadata.current(tenant=account_id, actor=user_id),
+        )
 
     # --- preferences ----------------------------------------------------------------------
 
@@ -671,4 +698,5 @@ def _entry(row: dict[str, Any]) -> dict[str, Any]:
         "created_at": row["created_at"],
         "read_at": row.get("read_at"),
         "read": row.get("read_at") is not None,
+        "link": row.get("link"),
     }

@@ -22,6 +22,9 @@ class NotificationOut(Out):
     created_at: datetime
     read: bool
     read_at: datetime | None = None
+    link: str | None = Field(
+        default=None, description="The web portal's path of what it is about, e.g. `/invoices/…`"
+    )
 
 
 class NotificationsPage(Out):

@@ -69,6 +69,7 @@ from portal_contracts.events.notifications import (
     NotificationFailed,
     NotificationPreferencesChanged,
     NotificationSent,
+    NotificationsRead,
 )
 from portal_contracts.events.repairs import (
     RepairCancelled,
@@ -145,6 +146,7 @@ __all__ = [
     "NotificationFailed",
     "NotificationPreferencesChanged",
     "NotificationSent",
+    "NotificationsRead",
     "PasswordChanged",
     "PasswordResetRequested",
     "PaymentClaimApproved",
