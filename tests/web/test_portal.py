@@ -96,6 +96,9 @@ def test_sign_in_top_up_by_transfer_and_see_it_arrive_without_reload(
     paid_now = webhook(url, paid(top_up["payment"]["reference"], 250_000))
     assert paid_now.status_code == 200, paid_now.text
     expect(page.get_by_text("Đã nhận được tiền")).to_be_visible()
+    # The receipt rings the header's bell on this page too, live (the same SSE stream).
+    bell = page.get_by_test_id("bell-count")
+    expect(bell).to_have_attribute("data-count", "1")
 
     page.get_by_role("link", name="Tổng quan").first.click()
     expect(page.get_by_test_id("balance")).to_have_text(money(250_000))
@@ -104,12 +107,19 @@ def test_sign_in_top_up_by_transfer_and_see_it_arrive_without_reload(
     assert webhook(url, paid(second["payment"]["reference"], 100_000)).status_code == 200
     expect(page.get_by_test_id("balance")).to_have_text(money(350_000))
     expect(page.get_by_test_id("total-topped-up")).to_have_text(money(350_000))
+    expect(bell).to_have_attribute("data-count", "2")
     not_reloaded(page)
     axe(page, "dashboard")
     shoot(page, "dashboard")
 
-    page.get_by_role("link", name="Quản lý giao dịch").first.click()
+    # The bell's newest entry opens what it is about (the transactions) and is read then.
+    page.get_by_role("button", name="Thông báo: 2 chưa đọc").click()
+    expect(page.get_by_test_id("bell-entry")).to_have_count(2)
+    axe(page, "bell")
+    shoot(page, "bell")
+    page.get_by_test_id("bell-entry").first.click()
     expect(page.get_by_role("heading", name="Quản lý giao dịch")).to_be_visible()
+    expect(bell).to_have_attribute("data-count", "1")
     expect(page.get_by_text("2 giao dịch")).to_be_visible()
     axe(page, "transactions")
     shoot(page, "transactions")
