@@ -1,7 +1,7 @@
 """Notification triggers end to end, read from the SMTP catcher through the whole platform:
-the 15-day expiry notice (once per subscription and term), a new ticket to its department's
-staff, the staff reply to the customer (mail and bell), the customer's reply to the assignee,
-and an SLA breach to the department."""
+the expiry notices at 15, 7 and 1 days and on the expiry day (each once per subscription and
+term), a new ticket to its department's staff, the staff reply to the customer (mail and
+bell), the customer's reply to the assignee, and an SLA breach to the department."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def bell(client: httpx.Client, template: str) -> list[dict[str, Any]]:
     return [i for i in items if i["template"] == template]
 
 
-def test_the_expiry_notice_is_mailed_once_per_subscription_and_term(platform, clock):
+def test_each_expiry_notice_is_mailed_once_per_subscription_and_term(platform, clock):
     url = platform["url"]
     c = Customer(url)
     reference = c.top_up(100_000).json()["payment"]["reference"]
@@ -86,6 +86,19 @@ def test_the_expiry_notice_is_mailed_once_per_subscription_and_term(platform, cl
     time.sleep(3)  # several of billing's sweeps (0.5 s) and notification polls
     assert len(mails(platform, c.email, contract)) == 1
     assert len(bell(c.http, "subscription_expiring")) == 1
+
+    # Then 7 days and 1 day before the end, and on the expiry day: each once.
+    for days_left, subject in (
+        (7, f"Dịch vụ {contract} sẽ hết hạn sau 7 ngày"),
+        (1, f"Dịch vụ {contract} sẽ hết hạn sau 1 ngày"),
+        (0, f"Dịch vụ {contract} đã hết hạn hôm nay"),
+    ):
+        clock(timedelta(days=(ends_on - date.today()).days - days_left))
+        assert mailed(platform, c.email, subject, f"the notice at {days_left} days").subject
+    time.sleep(3)  # more sweeps on the expiry day: nothing more
+    assert len(mails(platform, c.email, contract)) == 4
+    assert len(bell(c.http, "subscription_expiring")) == 3
+    assert [e["link"] for e in bell(c.http, "subscription_expired")] == ["/services?tab=mine"]
 
 
 def test_a_ticket_tells_its_department_the_reply_the_customer_and_back(platform):

@@ -302,6 +302,30 @@ def test_the_expiry_notice_tells_the_managers_once_per_subscription_and_term() -
     assert same.data["plan_name"] == ""  # a subscription older than this service: no name
 
 
+def test_each_expiry_notice_of_a_term_is_its_own_message_and_the_expiry_day_too() -> None:
+    keys = []
+    for days, stage in ((15, 15), (7, 7), (1, 1)):
+        [notice] = notices([s.subscription_started()], s.subscription_expiring(days, stage))
+        assert told(notice) == [s.OWNER.user_id, s.ADMIN.user_id]
+        keys.append(notice.key)
+    assert len(set(keys)) == 3  # three messages, each sent once however often it is asked
+    [again] = notices([], s.subscription_expiring(7, 7))
+    assert again.key == keys[1]
+    vi = RENDERER.render("subscription_expiring", again.data, s.OWNER)  # Vietnamese owner
+    en = RENDERER.render(
+        "subscription_expiring", notices([], s.subscription_expiring(1, 1))[0].data, s.ADMIN
+    )
+    assert vi.subject == "Dịch vụ HD-2026-0001 sẽ hết hạn sau 7 ngày"
+    assert en.subject == "Service HD-2026-0001 ends tomorrow"  # the English admin
+    [expired] = notices([s.subscription_started()], s.subscription_expired())
+    assert (expired.template, expired.category) == ("subscription_expired", "billing")
+    assert expired.key == "expired:sub-1:2026-11-30" and told(expired) == told(again)
+    assert RENDERER.render(expired.template, expired.data, s.OWNER).subject == (
+        "Dịch vụ HD-2026-0001 đã hết hạn hôm nay"
+    )
+    assert "Hosting S" in RENDERER.render(expired.template, expired.data, s.ADMIN).body
+
+
 def test_the_expiry_notice_can_be_switched_off_but_not_receipts() -> None:
     [notice] = notices([], s.subscription_expiring())
     off = PREFERENCES.evolve(Preferences(), change({"billing": {"email": False}}, Preferences())[0])

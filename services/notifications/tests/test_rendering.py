@@ -53,6 +53,12 @@ SAMPLES: dict[str, dict[str, object]] = {
         "days_left": 15,
         "subscription_id": "sub-1",
     },
+    "subscription_expired": {
+        "contract_number": "HD-1",
+        "plan_name": "Hosting S",
+        "ends_on": date(2026, 12, 16),
+        "subscription_id": "sub-1",
+    },
     "ticket_opened": {
         "number": "T-1",
         "title": "Down",

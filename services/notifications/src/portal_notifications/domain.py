@@ -29,6 +29,7 @@ from portal_contracts.events.billing import (
     PaymentClaimFiled,
     PaymentClaimRejected,
     PlanUpgraded,
+    SubscriptionExpired,
     SubscriptionExpiring,
     SubscriptionStarted,
 )
@@ -436,8 +437,24 @@ def decide_notices(event: DomainEvent, facts: Facts) -> list[Notice]:
                 days_left=event.days_left,
                 subscription_id=event.subscription_id,
             )
-            # Once per subscription and term, whichever event (or replay) asks again.
-            return [replace(notice, key=f"expiring:{event.subscription_id}:{event.ends_on}")]
+            # Each notice (15, 7, 1 days) once per subscription and term, whichever event
+            # (or replay) asks again; one from before the stages keeps its term-only key.
+            key = f"expiring:{event.subscription_id}:{event.ends_on}"
+            if event.notice_days is not None:
+                key = f"{key}:{event.notice_days}"
+            return [replace(notice, key=key)]
+        case SubscriptionExpired():
+            subscription = facts.get(("subscription", event.subscription_id), {})
+            notice = _managers(
+                "subscription_expired",
+                "billing",
+                event.account_id,
+                contract_number=event.contract_number,
+                plan_name=subscription.get("plan_name", ""),
+                ends_on=event.ends_on,
+                subscription_id=event.subscription_id,
+            )
+            return [replace(notice, key=f"expired:{event.subscription_id}:{event.ends_on}")]
         case LeadAssigned() if event.caretaker_id != event.assigned_by:
             contact = facts.get(("contact", event.contact_id), {})
             return [
@@ -526,6 +543,7 @@ LINKS: dict[str, str] = {
     "payment_claim_approved": "/invoices/{invoice_id}",
     "payment_claim_rejected": "/invoices/{invoice_id}",
     "subscription_expiring": "/services?tab=mine",
+    "subscription_expired": "/services?tab=mine",
     "ticket_staff_reply": "/support/{ticket_id}",
     "repair_ready": "/repairs/{repair_id}",
     "password_changed": "/account",

@@ -37,6 +37,7 @@ TEMPLATES = (
     "two_factor_changed",
     "new_device_sign_in",
     "subscription_expiring",
+    "subscription_expired",
     "ticket_opened",
     "ticket_customer_reply",
     "ticket_sla_breached",
