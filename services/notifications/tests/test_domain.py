@@ -27,6 +27,7 @@ from portal_notifications.domain import (
     ChangePreferences,
     Fact,
     FactMissing,
+    Held,
     Notice,
     Preferences,
     care_reminders,
@@ -35,6 +36,7 @@ from portal_notifications.domain import (
     decide_notices,
     decide_preferences,
     device_key,
+    digests_due,
     is_new_device,
     link_template,
     over_rate_limit,
@@ -426,3 +428,23 @@ def test_the_rate_limit_holds_back_what_can_be_switched_off_only() -> None:
     assert not over_rate_limit("support", 1000, 0)  # 0: no limit
     for mandatory in ("security", "billing_receipts"):
         assert not over_rate_limit(mandatory, 1000, 10)
+
+
+def test_held_mails_make_one_digest_per_person_and_window_once_the_window_is_over() -> None:
+    hour = 3600.0
+    start = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+
+    def mail(n: int, user: str, minutes: float) -> Held:
+        return Held(f"d{n}", user, f"mail {n}", "support", start + timedelta(minutes=minutes))
+
+    held = [mail(1, "u1", 50), mail(2, "u1", 10), mail(3, "u2", 59.9), mail(4, "u1", 61)]
+    assert digests_due(held, start + timedelta(minutes=60, seconds=10), hour, 30) == []  # grace
+    due = digests_due(held, start + timedelta(minutes=61), hour, 30)
+    assert [(d.user_id, [m.delivery_id for m in d.held]) for d in due] == [
+        ("u1", ["d2", "d1"]),  # oldest first; d4 is the next window's, still running
+        ("u2", ["d3"]),
+    ]
+    assert due[0].key == "digest:u1:2026-12-01T03:00:00+00:00"
+    assert (due[0].window_start, due[0].window_end) == (start, start + timedelta(hours=1))
+    # Decided again (a second sweep, a restart): the same digests, by the same keys.
+    assert digests_due(held, start + timedelta(minutes=61), hour, 30) == due

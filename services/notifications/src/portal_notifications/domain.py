@@ -691,6 +691,49 @@ def over_rate_limit(category: str, sent_in_window: int, limit: int) -> bool:
     return category not in MANDATORY and limit > 0 and sent_in_window >= limit
 
 
+@dataclass(frozen=True)
+class Held:
+    """A mail the rate limit held back, as its digest lists it."""
+
+    delivery_id: str
+    user_id: str
+    subject: str
+    category: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Digest:
+    """One mail to one person listing what was held back from them in one window."""
+
+    key: str
+    user_id: str
+    window_start: datetime
+    window_end: datetime
+    held: tuple[Held, ...]
+
+
+def digests_due(
+    held: Sequence[Held], now: datetime, window_seconds: float, grace_seconds: float
+) -> list[Digest]:
+    """The digests of windows that are over (plus a grace for mails held at the very end
+    of one): a person's mails held in one fixed window make one digest, whose key is the
+    person and the window, so deciding it again gives the same digest."""
+    windows: dict[tuple[str, int], list[Held]] = {}
+    for mail in held:
+        number = int(mail.created_at.timestamp() // window_seconds)
+        windows.setdefault((mail.user_id, number), []).append(mail)
+    due = []
+    for (user_id, number), mails in sorted(windows.items()):
+        start = datetime.fromtimestamp(number * window_seconds, UTC)
+        end = start + timedelta(seconds=window_seconds)
+        if now < end + timedelta(seconds=grace_seconds):
+            continue  # the window still runs: more may be held back in it
+        ordered = tuple(sorted(mails, key=lambda m: (m.created_at, m.delivery_id)))
+        due.append(Digest(f"digest:{user_id}:{start.isoformat()}", user_id, start, end, ordered))
+    return due
+
+
 def retry_delay(attempts: int, base: float, cap: float) -> float:
     """Seconds before the next try after `attempts` failed ones: doubling, capped."""
     return float(min(cap, base * 2 ** max(0, attempts - 1)))

@@ -57,6 +57,7 @@ from portal_notifications.domain import (
     CareDue,
     ChangePreferences,
     Facts,
+    Held,
     Notice,
     Preferences,
     Recipient,
@@ -66,6 +67,7 @@ from portal_notifications.domain import (
     decide_notices,
     delivery_id,
     device_key,
+    digests_due,
     is_new_device,
     link_for,
     link_template,
@@ -293,7 +295,8 @@ class NotificationsService:
             "created_at": self.clock.now(),
         }
 
-    async def _queue_mail(self, row: dict[str, Any], to: str) -> None:
+    async def _queue_mail(self, row: dict[str, Any], to: str) -> bool:
+        """Queue a mail once (its id is its identity); whether this call queued it."""
         mail = {
             **row,
             "to": to,
@@ -302,8 +305,10 @@ class NotificationsService:
             "due_at": self.clock.now(),
             "lease_until": None,
         }
-        if await insert_once(self.deliveries, mail):
-            self.on_mail_queued()
+        if not await insert_once(self.deliveries, mail):
+            return False
+        self.on_mail_queued()
+        return True
 
     async def _new_device(self, envelope: EventEnvelope, event: LoginSucceeded) -> bool:
         """Remember the sign-in's device; new if this very event saw it first (so a
@@ -388,6 +393,60 @@ class NotificationsService:
             await self._record(row, NotificationFailed, attempts=0, reason=reason)
             log.warning("mail held back by the rate limit", delivery=row["_id"])
         return True
+
+    async def send_digests(self) -> int:
+        """Mails the rate limit held back, one digest per person and window once the window
+        is over; returns how many digests were queued. Exactly once: a digest's id is its
+        person and window, inserted once (a second run, or a run after a crash, finds it
+        and only marks the held mails again)."""
+        s = self.settings
+        rows = {
+            row["_id"]: row
+            async for row in self.deliveries.find(
+                {"status": "suppressed", "digest_id": {"$exists": False}}
+            )
+        }
+        held = [
+            Held(
+                r["_id"],
+                r["user_id"],
+                r["subject"],
+                r["category"],
+                r["created_at"].replace(tzinfo=UTC),
+            )
+            for r in rows.values()
+        ]
+        queued = 0
+        now = self.clock.now()
+        for digest in digests_due(held, now, s.rate_limit_window_seconds, s.digest_grace_seconds):
+            latest = rows[digest.held[-1].delivery_id]
+            person = await self.people.find_one({"_id": digest.user_id}) or {}
+            recipient = Recipient(
+                user_id=digest.user_id,
+                account_id=latest["account_id"],
+                email=latest["to"],
+                name=person.get("name") or latest["to"],
+                role=person.get("role", "member"),
+                language=person.get("language", latest.get("language", "vi")),
+                time_zone=person.get("time_zone", s.default_time_zone),
+            )
+            data = {
+                "window_start": digest.window_start,
+                "window_end": digest.window_end,
+                "items": [{"subject": m.subject, "at": m.created_at} for m in digest.held],
+            }
+            message = self.renderer.render("digest", data, recipient)
+            row = {
+                **self._row(digest.key, recipient, "email", "digest", "digest", message),
+                "_id": digest.key,
+                "held": [m.delivery_id for m in digest.held],
+            }
+            queued += await self._queue_mail(row, recipient.email)
+            await self.deliveries.update_many(
+                {"_id": {"$in": [m.delivery_id for m in digest.held]}},
+                {"$set": {"digest_id": digest.key}},
+            )
+        return queued
 
     def _unsubscribe_url(self, user_id: str, category: str) -> str | None:
         """The one-click link for a category that can be switched off; None otherwise."""

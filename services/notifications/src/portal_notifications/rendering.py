@@ -43,6 +43,7 @@ TEMPLATES = (
     "ticket_sla_breached",
     "lead_assigned",
     "care_due_today",
+    "digest",
 )
 
 UNSUBSCRIBE_FOOTERS = {
