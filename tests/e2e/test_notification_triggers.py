@@ -148,3 +148,27 @@ def test_an_sla_breach_is_mailed_to_the_tickets_department(platform, clock):
     breach = mailed(platform, tech_me["email"], f"[{number}] Quá hạn SLA", "the SLA breach")
     assert breach.subject == f"[{number}] Quá hạn SLA: Whole site down"
     assert "phản hồi đầu tiên" in breach.body
+
+
+def test_mail_held_back_by_the_rate_limit_comes_as_one_digest_after_the_hour(platform, clock):
+    url = platform["url"]
+    tech, _ = staff_member(url, "technician", "technical")
+    customer = Customer(url, wait_for_wallet=False)
+    ticket = open_ticket(customer, "Slow site", "normal", "Pages take 20 s.")
+    number, tid = ticket["ticket_number"], ticket["id"]
+    for n in range(11):  # one more staff reply than the 10 support mails an hour
+        reply = tech.post(f"/api/v1/tickets/{tid}/replies", json={"content": f"Step {n}"})
+        assert reply.status_code == 201, reply.text
+    entries = eventually(
+        lambda: len(bell(customer.http, "ticket_staff_reply")) == 11 or None, what="the bell"
+    )
+    assert entries
+    eventually(lambda: len(mails(platform, customer.email, number)) == 10 or None, what="mails")
+
+    clock(timedelta(hours=1, minutes=2))  # the hour is over
+    digest = mailed(platform, customer.email, "Tổng hợp", "the digest")
+    assert digest.subject == "Tổng hợp 1 thông báo chưa gửi qua email"
+    assert f"[{number}] Phản hồi mới: Slow site" in digest.body
+    time.sleep(3)  # more sweeps: still the one digest, and nothing held is lost or sent twice
+    assert len(mails(platform, customer.email, "Tổng hợp")) == 1
+    assert len(mails(platform, customer.email, number)) == 10

@@ -36,20 +36,23 @@ export function NotificationBell({ stream }: { stream: StreamPath }) {
 
   return (
     <Popover opened={opened} onChange={setOpened} position="bottom-end" width="min(380px, calc(100vw - 16px))" shadow="md" withArrow trapFocus>
-      <Popover.Target>
-        <Indicator label={unread > 99 ? "99+" : unread} size={18} color="red" disabled={unread === 0} offset={4} data-testid="bell-count" data-count={unread}>
+      {/* The target is the button itself (it gets the popup's aria attributes); the count sits on it. */}
+      <Indicator label={unread > 99 ? "99+" : unread} size={18} color="red" disabled={unread === 0} offset={4} data-testid="bell-count" data-count={unread}>
+        <Popover.Target>
           <ActionIcon
             variant="subtle"
             color="gray"
             size="lg"
-            onClick={() => { setOpened((o) => !o); }}
+            onClick={() => {
+              setOpened((o) => !o);
+            }}
             aria-label={t("unread", { count: unread })}
             data-testid="bell"
           >
             <IconBell size={22} stroke={1.6} aria-hidden />
           </ActionIcon>
-        </Indicator>
-      </Popover.Target>
+        </Popover.Target>
+      </Indicator>
       <Popover.Dropdown p={0} aria-label={t("label")} role="dialog">
         <Group justify="space-between" px="sm" py="xs" wrap="nowrap">
           <Text fw={600}>{t("label")}</Text>
