@@ -4689,7 +4689,7 @@ export interface components {
             account_id: string;
             template: string;
             /** @enum {string} */
-            category: "security" | "billing_receipts" | "billing" | "support" | "repairs" | "crm";
+            category: "security" | "billing_receipts" | "billing" | "support" | "repairs" | "crm" | "digest";
             /** @enum {string} */
             channel: "email" | "in_app";
             /**
@@ -18946,7 +18946,7 @@ export interface operations {
                 offset?: number;
                 status?: "queued" | "sending" | "sent" | "failed" | "suppressed" | null;
                 channel?: "email" | "in_app" | null;
-                category?: "security" | "billing_receipts" | "billing" | "support" | "repairs" | "crm" | null;
+                category?: "security" | "billing_receipts" | "billing" | "support" | "repairs" | "crm" | "digest" | null;
                 template?: string | null;
                 /** @description An exact address */
                 recipient?: string | null;
