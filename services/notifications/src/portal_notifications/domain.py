@@ -234,6 +234,28 @@ def link_template(event: LinkMailRequested) -> str:
     return LINK_TEMPLATES[type(event)]
 
 
+def _term_notice(
+    template: str,
+    key: str,
+    event: SubscriptionExpiring | SubscriptionExpired,
+    facts: Facts,
+    **data: Any,
+) -> Notice:
+    """A notice about a subscription's term to the account's managers, once by `key`."""
+    subscription = facts.get(("subscription", event.subscription_id), {})
+    notice = _managers(
+        template,
+        "billing",
+        event.account_id,
+        contract_number=event.contract_number,
+        plan_name=subscription.get("plan_name", ""),
+        ends_on=event.ends_on,
+        subscription_id=event.subscription_id,
+        **data,
+    )
+    return replace(notice, key=key)
+
+
 def decide_notices(event: DomainEvent, facts: Facts) -> list[Notice]:
     """The notices an event calls for; most events call for none."""
     match event:
@@ -426,35 +448,17 @@ def decide_notices(event: DomainEvent, facts: Facts) -> list[Notice]:
                 )
             ]
         case SubscriptionExpiring():
-            subscription = facts.get(("subscription", event.subscription_id), {})
-            notice = _managers(
-                "subscription_expiring",
-                "billing",
-                event.account_id,
-                contract_number=event.contract_number,
-                plan_name=subscription.get("plan_name", ""),
-                ends_on=event.ends_on,
-                days_left=event.days_left,
-                subscription_id=event.subscription_id,
-            )
             # Each notice (15, 7, 1 days) once per subscription and term, whichever event
             # (or replay) asks again; one from before the stages keeps its term-only key.
             key = f"expiring:{event.subscription_id}:{event.ends_on}"
             if event.notice_days is not None:
                 key = f"{key}:{event.notice_days}"
-            return [replace(notice, key=key)]
+            return [
+                _term_notice("subscription_expiring", key, event, facts, days_left=event.days_left)
+            ]
         case SubscriptionExpired():
-            subscription = facts.get(("subscription", event.subscription_id), {})
-            notice = _managers(
-                "subscription_expired",
-                "billing",
-                event.account_id,
-                contract_number=event.contract_number,
-                plan_name=subscription.get("plan_name", ""),
-                ends_on=event.ends_on,
-                subscription_id=event.subscription_id,
-            )
-            return [replace(notice, key=f"expired:{event.subscription_id}:{event.ends_on}")]
+            key = f"expired:{event.subscription_id}:{event.ends_on}"
+            return [_term_notice("subscription_expired", key, event, facts)]
         case LeadAssigned() if event.caretaker_id != event.assigned_by:
             contact = facts.get(("contact", event.contact_id), {})
             return [
