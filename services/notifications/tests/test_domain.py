@@ -305,14 +305,18 @@ def test_the_expiry_notice_tells_the_managers_once_per_subscription_and_term() -
 
 
 def test_each_expiry_notice_of_a_term_is_its_own_message_and_the_expiry_day_too() -> None:
+    def expiring(days_left: int, stage: int) -> DomainEvent:
+        one_term = {"ends_on": s.NOW.date() + timedelta(days=15)}  # one term's three notices
+        return s.subscription_expiring(days_left, stage).model_copy(update=one_term)
+
     keys = []
     for days, stage in ((15, 15), (7, 7), (1, 1)):
-        [notice] = notices([s.subscription_started()], s.subscription_expiring(days, stage))
+        [notice] = notices([s.subscription_started()], expiring(days, stage))
         assert told(notice) == [s.OWNER.user_id, s.ADMIN.user_id]
         keys.append(notice.key)
     assert len(set(keys)) == 3  # three messages, each sent once however often it is asked
-    [again] = notices([], s.subscription_expiring(7, 7))
-    assert again.key == keys[1]
+    [again] = notices([], expiring(7, 7))
+    assert again.key == keys[1] == "expiring:sub-1:2026-12-15:7"
     vi = RENDERER.render("subscription_expiring", again.data, s.OWNER)  # Vietnamese owner
     en = RENDERER.render(
         "subscription_expiring", notices([], s.subscription_expiring(1, 1))[0].data, s.ADMIN
