@@ -400,10 +400,17 @@ class NotificationsService:
         person and window, inserted once (a second run, or a run after a crash, finds it
         and only marks the held mails again)."""
         s = self.settings
+        now = self.clock.now()
+        # Mail held long ago (before digests existed) is not news any more: left alone.
+        since = now - timedelta(hours=s.notice_max_age_hours)
         rows = {
             row["_id"]: row
             async for row in self.deliveries.find(
-                {"status": "suppressed", "digest_id": {"$exists": False}}
+                {
+                    "status": "suppressed",
+                    "digest_id": {"$exists": False},
+                    "created_at": {"$gte": since},
+                }
             )
         }
         held = [
@@ -417,7 +424,6 @@ class NotificationsService:
             for r in rows.values()
         ]
         queued = 0
-        now = self.clock.now()
         for digest in digests_due(held, now, s.rate_limit_window_seconds, s.digest_grace_seconds):
             latest = rows[digest.held[-1].delivery_id]
             person = await self.people.find_one({"_id": digest.user_id}) or {}
