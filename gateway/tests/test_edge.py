@@ -19,7 +19,8 @@ from litestar.testing import AsyncTestClient
 
 from portal_chassis.auth import Principal
 from portal_chassis.problems import EXCEPTION_HANDLERS, ProblemError
-from portal_gateway.dashboard import StreamSlots, live_dashboard
+from portal_contracts.events.notifications import NotificationSent, NotificationsRead
+from portal_gateway.dashboard import StreamSlots, bell_update, live_dashboard, unread
 from portal_gateway.dashboard_models import StaffDashboard
 from portal_gateway.edge import HeaderTimeoutProtocol, edge_headers, request_limits, session_of
 from portal_gateway.settings import GatewaySettings
@@ -293,6 +294,13 @@ async def test_slow_request_heads_are_cut_off_and_normal_requests_still_work() -
 class FakeQueries:
     def __init__(self, per_user: int) -> None:
         self.streams = StreamSlots(per_user)
+        self.unread: dict[str, int] = {}
+
+    async def bell_version(self, user_id: str) -> int:
+        return self.unread.get(user_id, 0)
+
+    async def bell(self, user_id: str) -> dict[str, Any]:
+        return {"unread": self.unread.get(user_id, 0)}
 
     async def version_of(self, account_id: str) -> int:
         return 1
@@ -390,9 +398,45 @@ async def test_the_staff_stream_sends_the_staff_board_and_again_when_it_changes(
     assert first.event == "dashboard"
     board = json.loads(str(first.data))
     assert board["tickets"]["sla_breaches"] == {"resolution": 1}
+    assert (await anext(stream)).event == "notifications"  # the staff member's own bell
     StaffDashboard.model_validate(board)  # the typed staff board, as the GET answers it
     queries.version = 2  # an event moved the staff read model
     second = await asyncio.wait_for(anext(stream), timeout=5)
     assert json.loads(str(second.data))["tickets"]["sla_breaches"]["resolution"] == 2
     await stream.aclose()
     assert not queries.streams.open
+
+
+async def test_the_stream_sends_the_users_unread_count_and_again_when_it_changes() -> None:
+    queries: Any = FakeQueries(5)
+    stream = live_dashboard(queries, _principal("alice"), poll=0.01, heartbeat=10, lifetime=60)
+    assert (await anext(stream)).event == "dashboard"
+    bell = await anext(stream)
+    assert bell.event == "notifications" and json.loads(str(bell.data)) == {"unread": 0}
+    queries.unread["bob"] = 4  # someone else's bell: not this stream's
+    queries.unread["alice"] = 2  # a new entry reached alice's bell
+    again = await asyncio.wait_for(anext(stream), timeout=5)
+    assert again.event == "notifications" and json.loads(str(again.data)) == {"unread": 2}
+    await stream.aclose()
+
+
+def test_the_bell_counts_entries_received_and_marked_read_in_any_order() -> None:
+    def sent(channel: str) -> NotificationSent:
+        return NotificationSent(
+            user_id="u",
+            account_id="a",
+            delivery_id="d",
+            source_event_id="e",
+            channel=channel,  # type: ignore[arg-type]
+            category="billing",
+            template="invoice_paid",
+            occurred_at=datetime.now(UTC),
+        )
+
+    read = NotificationsRead(user_id="u", account_id="a", count=2, occurred_at=datetime.now(UTC))
+    doc: dict[str, int] = {}
+    for event in (read, sent("in_app"), sent("email"), sent("in_app"), sent("in_app")):
+        for field, by in ((bell_update(event) or {}).get("$inc") or {}).items():
+            doc[field] = doc.get(field, 0) + by
+    assert unread(doc) == 1  # three in the bell (mails do not count), two read
+    assert unread({"received": 1, "read": 3}) == 0  # never below zero

@@ -16,6 +16,7 @@ from portal_chassis.auth import Principal
 from portal_contracts.envelope import EventEnvelope
 from portal_contracts.events.wallet import TopUpCompleted
 from portal_gateway.dashboard import (
+    BELLS,
     STAFF_DASHBOARDS,
     DashboardProjection,
     DashboardQueries,
@@ -85,6 +86,7 @@ async def test_each_tick_reads_the_change_counters_and_the_board_only_when_one_m
         stream = live_dashboard(queries, agent, poll=0.02, heartbeat=60, lifetime=60, staff=True)
         first = json.loads(str((await anext(stream)).data))
         assert first["wallet"]["top_ups_completed"] == 20
+        assert (await anext(stream)).event == "notifications"  # the agent's bell
 
         commands.seen.clear()
         following = asyncio.create_task(anext(stream))
@@ -92,8 +94,9 @@ async def test_each_tick_reads_the_change_counters_and_the_board_only_when_one_m
         ticks = commands.finds()
         assert len(ticks) >= 5
         for command in ticks:
-            # Only the counters of the staff collection, never a whole document.
-            assert command["find"] == STAFF_DASHBOARDS
+            # Only the counters of the staff collection and of the user's bell, never a
+            # whole document.
+            assert command["find"] in (STAFF_DASHBOARDS, BELLS)
             assert command.get("projection") == {"_v": 1}, command
         assert not following.done()
 
@@ -104,6 +107,7 @@ async def test_each_tick_reads_the_change_counters_and_the_board_only_when_one_m
         # The board once: the status, then one read of each part's document.
         finds = commands.finds()
         parts = [c for c in finds if c["find"] == STAFF_DASHBOARDS and not c.get("projection")]
+        assert not [c for c in finds if c["find"] == BELLS and not c.get("projection")], finds
         assert len(parts) == len(projection.parts), finds
         assert len([c for c in finds if c["find"] == "projection_status"]) == 1, finds
         await stream.aclose()

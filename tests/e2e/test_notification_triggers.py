@@ -1,7 +1,7 @@
 """Notification triggers end to end, read from the SMTP catcher through the whole platform:
-the 15-day expiry notice (once per subscription and term), a new ticket to its department's
-staff, the staff reply to the customer (mail and bell), the customer's reply to the assignee,
-and an SLA breach to the department."""
+the expiry notices at 15, 7 and 1 days and on the expiry day (each once per subscription and
+term), a new ticket to its department's staff, the staff reply to the customer (mail and
+bell), the customer's reply to the assignee, and an SLA breach to the department."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def bell(client: httpx.Client, template: str) -> list[dict[str, Any]]:
     return [i for i in items if i["template"] == template]
 
 
-def test_the_expiry_notice_is_mailed_once_per_subscription_and_term(platform, clock):
+def test_each_expiry_notice_is_mailed_once_per_subscription_and_term(platform, clock):
     url = platform["url"]
     c = Customer(url)
     reference = c.top_up(100_000).json()["payment"]["reference"]
@@ -77,7 +77,7 @@ def test_the_expiry_notice_is_mailed_once_per_subscription_and_term(platform, cl
     mail = mailed(platform, c.email, contract, "the expiry notice")
     assert mail.subject == f"Dịch vụ {contract} sẽ hết hạn sau 15 ngày"
     assert ends_on.strftime("%d/%m/%Y") in mail.body
-    assert f"/services?subscription={sub['id']}" in mail.body
+    assert "/services?tab=mine" in mail.body  # the tab that lists it, with its renew button
     assert eventually(lambda: bell(c.http, "subscription_expiring"), what="the bell entry")
     # The scheduler keeps running days later in the same term: no second notice.
     clock(timedelta(days=(ends_on - date.today()).days - 13))
@@ -86,6 +86,19 @@ def test_the_expiry_notice_is_mailed_once_per_subscription_and_term(platform, cl
     time.sleep(3)  # several of billing's sweeps (0.5 s) and notification polls
     assert len(mails(platform, c.email, contract)) == 1
     assert len(bell(c.http, "subscription_expiring")) == 1
+
+    # Then 7 days and 1 day before the end, and on the expiry day: each once.
+    for days_left, subject in (
+        (7, f"Dịch vụ {contract} sẽ hết hạn sau 7 ngày"),
+        (1, f"Dịch vụ {contract} sẽ hết hạn sau 1 ngày"),
+        (0, f"Dịch vụ {contract} đã hết hạn hôm nay"),
+    ):
+        clock(timedelta(days=(ends_on - date.today()).days - days_left))
+        assert mailed(platform, c.email, subject, f"the notice at {days_left} days").subject
+    time.sleep(3)  # more sweeps on the expiry day: nothing more
+    assert len(mails(platform, c.email, contract)) == 4
+    assert len(bell(c.http, "subscription_expiring")) == 3
+    assert [e["link"] for e in bell(c.http, "subscription_expired")] == ["/services?tab=mine"]
 
 
 def test_a_ticket_tells_its_department_the_reply_the_customer_and_back(platform):
@@ -135,3 +148,27 @@ def test_an_sla_breach_is_mailed_to_the_tickets_department(platform, clock):
     breach = mailed(platform, tech_me["email"], f"[{number}] Quá hạn SLA", "the SLA breach")
     assert breach.subject == f"[{number}] Quá hạn SLA: Whole site down"
     assert "phản hồi đầu tiên" in breach.body
+
+
+def test_mail_held_back_by_the_rate_limit_comes_as_one_digest_after_the_hour(platform, clock):
+    url = platform["url"]
+    tech, _ = staff_member(url, "technician", "technical")
+    customer = Customer(url, wait_for_wallet=False)
+    ticket = open_ticket(customer, "Slow site", "normal", "Pages take 20 s.")
+    number, tid = ticket["ticket_number"], ticket["id"]
+    for n in range(11):  # one more staff reply than the 10 support mails an hour
+        reply = tech.post(f"/api/v1/tickets/{tid}/replies", json={"content": f"Step {n}"})
+        assert reply.status_code == 201, reply.text
+    entries = eventually(
+        lambda: len(bell(customer.http, "ticket_staff_reply")) == 11 or None, what="the bell"
+    )
+    assert entries
+    eventually(lambda: len(mails(platform, customer.email, number)) == 10 or None, what="mails")
+
+    clock(timedelta(hours=1, minutes=2))  # the hour is over
+    digest = mailed(platform, customer.email, "Tổng hợp", "the digest")
+    assert digest.subject == "Tổng hợp 1 thông báo chưa gửi qua email"
+    assert f"[{number}] Phản hồi mới: Slow site" in digest.body
+    time.sleep(3)  # more sweeps: still the one digest, and nothing held is lost or sent twice
+    assert len(mails(platform, customer.email, "Tổng hợp")) == 1
+    assert len(mails(platform, customer.email, number)) == 10

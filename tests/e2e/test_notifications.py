@@ -3,6 +3,9 @@ the bell list, through the gateway; preferences that refuse what may not be swit
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+
 import httpx
 import pytest
 
@@ -101,3 +104,34 @@ def test_staff_read_the_delivery_log_and_customers_are_refused(platform, custome
     problem(agent.get(log, params={"limit": 0}), 400)
     problem(customer.http.get(log), 403, "forbidden")
     problem(httpx.get(f"{platform['url']}{log}", timeout=20), 401)
+
+
+def bell_counts(stream: httpx.Response) -> Iterator[int]:
+    """The unread counts of a live stream's `event: notifications` messages."""
+    kind = None
+    for line in stream.iter_lines():
+        if line.startswith("event:"):
+            kind = line.split(":", 1)[1].strip()
+        elif line.startswith("data:") and kind == "notifications":
+            bell = json.loads(line.split(":", 1)[1])
+            assert set(bell) == {"unread"}, bell
+            yield bell["unread"]
+
+
+def test_the_bell_rings_live_over_the_dashboard_stream(platform, customer):
+    """The unread count comes over the dashboard's SSE stream: at once, when a message
+    lands, and when it is marked read (so the web's bell needs no polling)."""
+    counts: list[int] = []
+    with customer.http.stream("GET", "/api/v1/dashboard/stream", timeout=60) as stream:
+        for unread in bell_counts(stream):
+            counts.append(unread)
+            if len(counts) == 1:
+                ref = customer.top_up(50_000, method="sandbox").json()["payment"]["reference"]
+                assert webhook(platform["url"], paid(ref, 50_000)).status_code == 200
+            elif unread == 1:
+                [entry] = customer.http.get("/api/v1/notifications").json()["items"]
+                assert entry["link"] == "/transactions"  # the bell entry opens its object
+                assert customer.http.post(f"/api/v1/notifications/{entry['id']}/read").is_success
+            elif unread == 0:
+                break
+    assert counts[0] == 0 and counts[-2:] == [1, 0], counts

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from portal_tests.browser import PHONE, axe, no_horizontal_scroll, shoot
-from portal_tests.e2e import PASSWORD, Customer, paid, webhook
+from portal_tests.e2e import PASSWORD, Customer, eventually, paid, webhook
 
 pytestmark = pytest.mark.e2e
 
@@ -27,6 +27,18 @@ def sign_in(page: Page, email: str, lands_on: str = "Tổng quan", go: bool = Tr
     page.get_by_label("Mật khẩu").fill(PASSWORD)
     page.get_by_role("button", name="Đăng nhập").click()
     expect(page.get_by_role("heading", name=lands_on, level=2)).to_be_visible()
+
+
+def unread_with_receipts(customer: Customer, receipts: int) -> int:
+    """The user's unread count once the bell holds this many top-up receipts (a sign-in
+    from a new browser may have added a security notice beside them)."""
+
+    def ready() -> dict[str, Any] | None:
+        bell = customer.http.get("/api/v1/notifications").json()
+        got = sum(e["template"] == "top_up_received" for e in bell["items"])
+        return bell if got == receipts else None
+
+    return int(eventually(ready, what=f"{receipts} receipts in the bell")["unread"])
 
 
 def mark_document(page: Page) -> None:
@@ -96,6 +108,9 @@ def test_sign_in_top_up_by_transfer_and_see_it_arrive_without_reload(
     paid_now = webhook(url, paid(top_up["payment"]["reference"], 250_000))
     assert paid_now.status_code == 200, paid_now.text
     expect(page.get_by_text("Đã nhận được tiền")).to_be_visible()
+    # The receipt rings the header's bell on this page too, live (the same SSE stream).
+    bell = page.get_by_test_id("bell-count")
+    expect(bell).to_have_attribute("data-count", str(unread_with_receipts(customer, 1)))
 
     page.get_by_role("link", name="Tổng quan").first.click()
     expect(page.get_by_test_id("balance")).to_have_text(money(250_000))
@@ -104,12 +119,19 @@ def test_sign_in_top_up_by_transfer_and_see_it_arrive_without_reload(
     assert webhook(url, paid(second["payment"]["reference"], 100_000)).status_code == 200
     expect(page.get_by_test_id("balance")).to_have_text(money(350_000))
     expect(page.get_by_test_id("total-topped-up")).to_have_text(money(350_000))
+    unread = unread_with_receipts(customer, 2)
+    expect(bell).to_have_attribute("data-count", str(unread))
     not_reloaded(page)
     axe(page, "dashboard")
     shoot(page, "dashboard")
 
-    page.get_by_role("link", name="Quản lý giao dịch").first.click()
+    # The bell's newest entry opens what it is about (the transactions) and is read then.
+    page.get_by_role("button", name=f"Thông báo: {unread} chưa đọc").click()
+    axe(page, "bell")
+    shoot(page, "bell")
+    page.get_by_test_id("bell-entry").filter(has_text=money(100_000)).click()
     expect(page.get_by_role("heading", name="Quản lý giao dịch")).to_be_visible()
+    expect(bell).to_have_attribute("data-count", str(unread - 1))
     expect(page.get_by_text("2 giao dịch")).to_be_visible()
     axe(page, "transactions")
     shoot(page, "transactions")

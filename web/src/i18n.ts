@@ -21,6 +21,8 @@ import viCrm from "./locales/vi/crm.json";
 import enCrm from "./locales/en/crm.json";
 import viCare from "./locales/vi/care.json";
 import enCare from "./locales/en/care.json";
+import viNotifications from "./locales/vi/notifications.json";
+import enNotifications from "./locales/en/notifications.json";
 import { dayjs } from "./lib/format";
 
 export const LANGUAGES = ["vi", "en"] as const;
@@ -63,6 +65,7 @@ void i18n.use(initReactI18next).init({
       repairs: viRepairs,
       crm: viCrm,
       care: viCare,
+      notifications: viNotifications,
       access: viAccess,
     },
     en: {
@@ -75,6 +78,7 @@ void i18n.use(initReactI18next).init({
       repairs: enRepairs,
       crm: enCrm,
       care: enCare,
+      notifications: enNotifications,
       access: enAccess,
     },
   },

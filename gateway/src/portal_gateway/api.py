@@ -13,7 +13,9 @@ from portal_gateway.dashboard import DashboardQueries, live_dashboard
 from portal_gateway.dashboard_models import CustomerDashboard, StaffDashboard
 
 STREAM_DESCRIPTION = (
-    "An `event: dashboard` with the whole dashboard at once and whenever it changes; "
+    "An `event: dashboard` with the whole dashboard at once and whenever it changes, "
+    'and an `event: notifications` with the user\'s unread bell count (`{"unread": n}`) '
+    "at once and whenever it changes; "
     "a comment line as a heartbeat. The stream ends after a while; EventSource "
     "reconnects by itself (`retry` is sent)."
 )

@@ -17,6 +17,7 @@ import asyncio
 import weakref
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Protocol
@@ -31,6 +32,11 @@ from portal_chassis.projection import VERSION, ProjectionStatus, apply_once
 from portal_chassis.rebuild import STATUS, Gate, read_model_names
 from portal_contracts.base import DomainEvent
 from portal_contracts.envelope import EventEnvelope
+from portal_contracts.events.notifications import (
+    NotificationEvent,
+    NotificationSent,
+    NotificationsRead,
+)
 from portal_contracts.events.wallet import (
     TopUpCompleted,
     TopUpFailed,
@@ -39,12 +45,14 @@ from portal_contracts.events.wallet import (
     WalletDebited,
     WalletOpened,
 )
-from portal_gateway.dashboard_models import CustomerDashboard, StaffDashboard
+from portal_gateway.dashboard_models import CustomerDashboard, NotificationsBell, StaffDashboard
 
 PROJECTION = "gateway-dashboard"
 DASHBOARDS = "dashboards"
 STAFF_DASHBOARDS = "staff_dashboards"
-READ_MODELS = [DASHBOARDS, STAFF_DASHBOARDS]
+BELLS = "bells"
+"""One document per user: how many bell entries they got and marked read."""
+READ_MODELS = [DASHBOARDS, STAFF_DASHBOARDS, BELLS]
 RECENT = 10
 
 
@@ -167,6 +175,22 @@ class WalletPart:
         }
 
 
+def bell_update(event: DomainEvent) -> dict[str, Any] | None:
+    """The user's bell counters: both only grow, so events of different streams (a new
+    entry, a mark-read) may arrive in any order and still add up."""
+    match event:
+        case NotificationSent(channel="in_app"):
+            return {"$inc": {"received": 1}}
+        case NotificationsRead():
+            return {"$inc": {"read": event.count}}
+    return None
+
+
+def unread(doc: dict[str, Any] | None) -> int:
+    doc = doc or {}
+    return max(0, int(doc.get("received", 0)) - int(doc.get("read", 0)))
+
+
 def _parts() -> list[DashboardPart]:
     from portal_gateway.dashboard_billing import BillingPart
     from portal_gateway.dashboard_crm import CrmPart
@@ -203,6 +227,7 @@ class DashboardProjection:
     def use_read_models(self, names: dict[str, str]) -> None:
         self.dashboards = self.db[names[DASHBOARDS]]
         self.staff = self.db[names[STAFF_DASHBOARDS]]
+        self.bells = self.db[names[BELLS]]
 
     async def setup(self) -> None:
         """The collections readers use now (a rebuild may have moved them)."""
@@ -214,6 +239,9 @@ class DashboardProjection:
             await self._handle(envelope, event)
 
     async def _handle(self, envelope: EventEnvelope, event: DomainEvent) -> None:
+        bell = bell_update(event)
+        if bell is not None and isinstance(event, NotificationEvent):
+            await apply_once(self.bells, event.user_id, envelope, bell)
         account_id = getattr(event, "account_id", None) or envelope.tenant
         account_doc: dict[str, Any] | None = None
         for part in self.parts:
@@ -309,6 +337,13 @@ class DashboardQueries:
         found = sorted([(doc["_id"], doc.get(VERSION)) async for doc in docs])
         return (self._names[STAFF_DASHBOARDS], found)
 
+    async def bell_version(self, user_id: str) -> Any:
+        doc = await self._collection(BELLS).find_one({"_id": user_id}, {VERSION: 1})
+        return (self._names[BELLS], None if doc is None else doc.get(VERSION))
+
+    async def bell(self, user_id: str) -> dict[str, Any]:
+        return {"unread": unread(await self._collection(BELLS).find_one({"_id": user_id}))}
+
     async def for_account(self, principal: Principal) -> dict[str, Any]:
         status, names = await self._status()
         doc = await self.db[names[DASHBOARDS]].find_one({"_id": principal.account_id}) or {}
@@ -342,7 +377,7 @@ def live_dashboard(
     staff: bool = False,
 ) -> AsyncIterator[ServerSentEventMessage]:
     """The account's dashboard (or, with `staff`, the staff dashboard) now, then again each
-    time its read model changes.
+    time its read model changes; and the same for the user's bell (unread count).
 
     Any gateway replica can serve the stream: it watches the shared read model (one `_id`
     read per tick), so it needs no message bus of its own. A user holds a bounded number
@@ -350,22 +385,38 @@ def live_dashboard(
     given back when the stream ends, fails, or is dropped without ever being started.
     """
     release = queries.streams.take(principal.user_id)
-    model: type[CustomerDashboard | StaffDashboard]
     if staff:
-        version, board, model = queries.staff_version, queries.for_staff, StaffDashboard
+        board = Feed("dashboard", queries.staff_version, queries.for_staff, StaffDashboard)
     else:
-        version = partial(queries.version_of, principal.account_id)
-        board = partial(queries.for_account, principal)
-        model = CustomerDashboard
-    stream = _live(version, board, model, poll, heartbeat, lifetime, release)
+        board = Feed(
+            "dashboard",
+            partial(queries.version_of, principal.account_id),
+            partial(queries.for_account, principal),
+            CustomerDashboard,
+        )
+    bell = Feed(
+        "notifications",
+        partial(queries.bell_version, principal.user_id),
+        partial(queries.bell, principal.user_id),
+        NotificationsBell,
+    )
+    stream = _live([board, bell], poll, heartbeat, lifetime, release)
     weakref.finalize(stream, release)
     return stream
 
 
+@dataclass(frozen=True)
+class Feed:
+    """One kind of message of a live stream: sent at once, then whenever `version` moves."""
+
+    event: str
+    version: Callable[[], Awaitable[Any]]
+    read: Callable[[], Awaitable[dict[str, Any]]]
+    model: type[CustomerDashboard | StaffDashboard | NotificationsBell]
+
+
 async def _live(
-    version_now: Callable[[], Awaitable[Any]],
-    board_now: Callable[[], Awaitable[dict[str, Any]]],
-    model: type[CustomerDashboard | StaffDashboard],
+    feeds: list[Feed],
     poll: float,
     heartbeat: float,
     lifetime: float,
@@ -374,17 +425,20 @@ async def _live(
     try:
         loop = asyncio.get_running_loop()
         ends, quiet_since = loop.time() + lifetime, loop.time()
-        seen: Any = object()
+        seen: list[Any] = [object() for _ in feeds]
         while loop.time() < ends:
-            version = await version_now()
-            if version != seen:
-                seen = version
-                board = await board_now()
-                # The same typed answer as the dashboard's GET, never a looser one.
+            moved = False
+            for i, feed in enumerate(feeds):
+                version = await feed.version()
+                if version == seen[i]:
+                    continue
+                seen[i], moved = version, True
+                # The same typed answer as the matching GET, never a looser one.
                 yield ServerSentEventMessage(
-                    data=model.model_validate(board).model_dump_json(),
-                    event="dashboard",
+                    data=feed.model.model_validate(await feed.read()).model_dump_json(),
+                    event=feed.event,
                 )
+            if moved:
                 quiet_since = loop.time()
             elif loop.time() - quiet_since >= heartbeat:
                 yield ServerSentEventMessage(comment="keep-alive")

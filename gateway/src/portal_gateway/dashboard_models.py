@@ -252,3 +252,10 @@ class StaffDashboard(Answer):
     tickets: StaffTickets
     repairs: StaffRepairs
     projection: ProjectionFreshness
+
+
+class NotificationsBell(Answer):
+    """The live stream's `event: notifications`: the signed-in user's unread bell entries,
+    as the projection counts them (`GET /api/v1/notifications` has the list itself)."""
+
+    unread: int

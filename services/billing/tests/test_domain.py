@@ -780,3 +780,67 @@ def test_a_started_payment_finishing_after_the_invoice_was_settled_goes_back_to_
     (recorded,) = decide_invoice(pay("p1", 1_000_000), state)
     assert isinstance(recorded, InvoicePaymentRecorded)
     assert (recorded.applied, recorded.credited_to_wallet) == (0, 1_000_000)
+
+
+def test_expiry_notices_at_15_7_and_1_days_each_once_per_term() -> None:
+    sub = started(months=1)  # ends 2026-02-10
+
+    def check(day: date) -> list[SubscriptionExpiring]:
+        command = domain.CheckExpiry(now=NOW, today=day, notice_days=15, reminder_days=(7, 1))
+        return list(decide_subscription(command, sub))  # type: ignore[arg-type]
+
+    told = []
+    for day in range(24, 32):  # every day from 17 days left, on a sweep that runs twice a day
+        for _ in range(2):
+            for notice in check(date(2026, 1, day)):
+                told.append((notice.notice_days, notice.days_left))
+                sub = subscription_decider.fold(sub, [notice])
+    for day in range(1, 10):
+        for notice in check(date(2026, 2, day)):
+            told.append((notice.notice_days, notice.days_left))
+            sub = subscription_decider.fold(sub, [notice])
+    assert told == [(15, 15), (7, 7), (1, 1)]
+    (expired,) = check(date(2026, 2, 10))  # the expiry day: notifications tell it too
+    assert isinstance(expired, SubscriptionExpired)
+
+
+def test_a_sweep_that_missed_days_gives_only_the_latest_notice_and_a_renewal_the_next_term_s() -> (
+    None
+):
+    sub = started(months=1)  # ends 2026-02-10
+    first = domain.CheckExpiry(
+        now=NOW, today=date(2026, 2, 4), notice_days=15, reminder_days=(7, 1)
+    )
+    (notice,) = decide_subscription(first, sub)
+    assert isinstance(notice, SubscriptionExpiring) and notice.notice_days == 7  # not 15 too
+    sub = subscription_decider.fold(sub, [notice])
+    renewed = subscription_decider.fold(
+        sub,
+        decide_subscription(
+            domain.RenewSubscription(
+                now=NOW, today=date(2026, 2, 4), invoice_id="inv-2", months=1, amount=200_000
+            ),
+            sub,
+        ),
+    )
+    # Renewed before the 1-day notice: the old term's is never given; the new term starts over.
+    day_before = domain.CheckExpiry(
+        now=NOW, today=date(2026, 2, 9), notice_days=15, reminder_days=(7, 1)
+    )
+    assert list(decide_subscription(day_before, renewed)) == []
+    later = domain.CheckExpiry(
+        now=NOW, today=date(2026, 2, 23), notice_days=15, reminder_days=(7, 1)
+    )
+    (again,) = decide_subscription(later, renewed)
+    assert isinstance(again, SubscriptionExpiring) and (again.notice_days, again.ends_on) == (
+        15,
+        date(2026, 3, 10),
+    )
+
+
+def test_a_term_told_before_notices_had_stages_is_not_told_the_first_again() -> None:
+    sub = started(months=1).model_copy(update={"expiring_notice_for": date(2026, 2, 10)})
+    check = domain.CheckExpiry(
+        now=NOW, today=date(2026, 1, 30), notice_days=15, reminder_days=(7, 1)
+    )
+    assert list(decide_subscription(check, sub)) == []  # 11 days left: the 15-day one was given

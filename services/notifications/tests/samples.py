@@ -12,6 +12,7 @@ from portal_contracts.events.billing import (
     PaymentClaimApproved,
     PaymentClaimFiled,
     PaymentClaimRejected,
+    SubscriptionExpired,
     SubscriptionExpiring,
     SubscriptionStarted,
 )
@@ -244,13 +245,26 @@ def subscription_started() -> SubscriptionStarted:
     )
 
 
-def subscription_expiring(days_left: int = 15) -> SubscriptionExpiring:
+def subscription_expiring(
+    days_left: int = 15, notice_days: int | None = None
+) -> SubscriptionExpiring:
     return SubscriptionExpiring(
         account_id=ACCOUNT,
         subscription_id="sub-1",
         contract_number="HD-2026-0001",
         ends_on=NOW.date() + timedelta(days=days_left),
         days_left=days_left,
+        notice_days=notice_days,
+        occurred_at=NOW,
+    )
+
+
+def subscription_expired() -> SubscriptionExpired:
+    return SubscriptionExpired(
+        account_id=ACCOUNT,
+        subscription_id="sub-1",
+        contract_number="HD-2026-0001",
+        ends_on=NOW.date(),
         occurred_at=NOW,
     )
 

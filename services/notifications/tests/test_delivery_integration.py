@@ -24,6 +24,7 @@ from portal_contracts.events.identity import (
 from portal_contracts.registry import event_data
 from portal_notifications.handlers import NotificationsService
 from portal_notifications.links import LinkMail
+from portal_notifications.models import DeliveriesPage
 from portal_notifications.settings import NotificationsSettings
 
 from . import samples as s
@@ -243,12 +244,17 @@ async def test_marking_read_one_and_all(notifications):
     page = await service.inbox_page(user, limit=10, offset=0)
     assert page["unread"] == 3
     first = page["items"][0]["id"]
+    assert page["items"][0]["link"] == "/transactions"  # the bell entry opens its object
     assert (await service.mark_read(user, first))["read"] is True
+    assert (await service.mark_read(user, first))["read"] is True  # again: told once
     assert (await service.inbox_page(user, limit=10, offset=0))["unread"] == 2
     with pytest.raises(NotFound):
         await service.mark_read("someone-else", first)
-    assert await service.mark_all_read(user) == 2
+    assert await service.mark_all_read(user, account) == 2
     assert (await service.inbox_page(user, limit=10, offset=0, unread_only=True))["total"] == 0
+    # What was marked is told as events, so the gateway's live bell counts down.
+    told = [e.event for e in await service.store.read_stream(f"inbox-{user}")]
+    assert [(e.count, e.notification_id) for e in told] == [(1, first), (2, None)]
 
 
 def _for(event, account: str):
@@ -405,9 +411,26 @@ async def test_a_storm_of_one_category_is_held_back_per_person_and_hour(
     assert sorted(f["source_event_id"] for f in failed) == sorted([storm[2].id, storm[3].id])
     page = await service.inbox_page(user, limit=20, offset=0)
     assert sum(e["template"] == "ticket_staff_reply" for e in page["items"]) == 4  # the bell
+    assert await service.send_digests() == 0  # the window still runs
     clock.advance(seconds=601)  # the window has passed
     await reply(9)
     assert await service.send_due() == 1
+
+    # What was held back comes as one digest once the window (and its grace) is over,
+    # exactly once: two sweeps at the same time, and one after a crash before the held
+    # mails were marked, queue it once.
+    clock.advance(seconds=30)
+    assert sorted(await asyncio.gather(service.send_digests(), service.send_digests())) == [0, 1]
+    await service.deliveries.update_many({"user_id": user}, {"$unset": {"digest_id": ""}})
+    assert await service.send_digests() == 0
+    assert await service.send_due() == 1 and await service.send_due() == 0
+    [digest] = [m for m in catcher.messages(to=email) if "Tổng hợp" in m.subject]
+    assert digest.subject == "Tổng hợp 2 thông báo chưa gửi qua email"
+    assert digest.body.count("Phản hồi mới") == 2  # each held mail listed by its subject
+    [row] = [d async for d in service.deliveries.find({"user_id": user, "template": "digest"})]
+    assert row["category"] == "digest" and sorted(row["held"]) == sorted(d["_id"] for d in held)
+    log = await service.delivery_log({"user_id": user, "category": "digest"}, limit=5, offset=0)
+    assert DeliveriesPage.model_validate(log).items[0].status == "sent"  # the staff log shows it
 
 
 async def test_the_delivery_log_lists_every_channel_newest_first_with_filters(

@@ -27,6 +27,7 @@ from portal_notifications.domain import (
     ChangePreferences,
     Fact,
     FactMissing,
+    Held,
     Notice,
     Preferences,
     care_reminders,
@@ -35,6 +36,7 @@ from portal_notifications.domain import (
     decide_notices,
     decide_preferences,
     device_key,
+    digests_due,
     is_new_device,
     link_template,
     over_rate_limit,
@@ -302,6 +304,34 @@ def test_the_expiry_notice_tells_the_managers_once_per_subscription_and_term() -
     assert same.data["plan_name"] == ""  # a subscription older than this service: no name
 
 
+def test_each_expiry_notice_of_a_term_is_its_own_message_and_the_expiry_day_too() -> None:
+    def expiring(days_left: int, stage: int) -> DomainEvent:
+        one_term = {"ends_on": s.NOW.date() + timedelta(days=15)}  # one term's three notices
+        return s.subscription_expiring(days_left, stage).model_copy(update=one_term)
+
+    keys = []
+    for days, stage in ((15, 15), (7, 7), (1, 1)):
+        [notice] = notices([s.subscription_started()], expiring(days, stage))
+        assert told(notice) == [s.OWNER.user_id, s.ADMIN.user_id]
+        keys.append(notice.key)
+    assert len(set(keys)) == 3  # three messages, each sent once however often it is asked
+    [again] = notices([], expiring(7, 7))
+    assert again.key == keys[1] == "expiring:sub-1:2026-12-15:7"
+    vi = RENDERER.render("subscription_expiring", again.data, s.OWNER)  # Vietnamese owner
+    en = RENDERER.render(
+        "subscription_expiring", notices([], s.subscription_expiring(1, 1))[0].data, s.ADMIN
+    )
+    assert vi.subject == "Dịch vụ HD-2026-0001 sẽ hết hạn sau 7 ngày"
+    assert en.subject == "Service HD-2026-0001 ends tomorrow"  # the English admin
+    [expired] = notices([s.subscription_started()], s.subscription_expired())
+    assert (expired.template, expired.category) == ("subscription_expired", "billing")
+    assert expired.key == "expired:sub-1:2026-11-30" and told(expired) == told(again)
+    assert RENDERER.render(expired.template, expired.data, s.OWNER).subject == (
+        "Dịch vụ HD-2026-0001 đã hết hạn hôm nay"
+    )
+    assert "Hosting S" in RENDERER.render(expired.template, expired.data, s.ADMIN).body
+
+
 def test_the_expiry_notice_can_be_switched_off_but_not_receipts() -> None:
     [notice] = notices([], s.subscription_expiring())
     off = PREFERENCES.evolve(Preferences(), change({"billing": {"email": False}}, Preferences())[0])
@@ -402,3 +432,23 @@ def test_the_rate_limit_holds_back_what_can_be_switched_off_only() -> None:
     assert not over_rate_limit("support", 1000, 0)  # 0: no limit
     for mandatory in ("security", "billing_receipts"):
         assert not over_rate_limit(mandatory, 1000, 10)
+
+
+def test_held_mails_make_one_digest_per_person_and_window_once_the_window_is_over() -> None:
+    hour = 3600.0
+    start = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+
+    def mail(n: int, user: str, minutes: float) -> Held:
+        return Held(f"d{n}", user, f"mail {n}", "support", start + timedelta(minutes=minutes))
+
+    held = [mail(1, "u1", 50), mail(2, "u1", 10), mail(3, "u2", 59.9), mail(4, "u1", 61)]
+    assert digests_due(held, start + timedelta(minutes=60, seconds=10), hour, 30) == []  # grace
+    due = digests_due(held, start + timedelta(minutes=61), hour, 30)
+    assert [(d.user_id, [m.delivery_id for m in d.held]) for d in due] == [
+        ("u1", ["d2", "d1"]),  # oldest first; d4 is the next window's, still running
+        ("u2", ["d3"]),
+    ]
+    assert due[0].key == "digest:u1:2026-12-01T03:00:00+00:00"
+    assert (due[0].window_start, due[0].window_end) == (start, start + timedelta(hours=1))
+    # Decided again (a second sweep, a restart): the same digests, by the same keys.
+    assert digests_due(held, start + timedelta(minutes=61), hour, 30) == due

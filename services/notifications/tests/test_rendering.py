@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 from jinja2 import UndefinedError
 
-from portal_notifications.domain import LANGUAGES, Recipient
+from portal_notifications.domain import LANGUAGES, LINK_TEMPLATES, Notice, Recipient, link_for
 from portal_notifications.rendering import TEMPLATE_DIR, TEMPLATES, Renderer, money
 
 AT = datetime(2026, 11, 30, 17, 30, tzinfo=UTC)
@@ -53,6 +53,12 @@ SAMPLES: dict[str, dict[str, object]] = {
         "days_left": 15,
         "subscription_id": "sub-1",
     },
+    "subscription_expired": {
+        "contract_number": "HD-1",
+        "plan_name": "Hosting S",
+        "ends_on": date(2026, 12, 16),
+        "subscription_id": "sub-1",
+    },
     "ticket_opened": {
         "number": "T-1",
         "title": "Down",
@@ -79,6 +85,11 @@ SAMPLES: dict[str, dict[str, object]] = {
         "activities": [
             {"title": "Call", "due_at": AT, "contact_name": "An", "activity_id": "ca-1"},
         ],
+    },
+    "digest": {
+        "window_start": AT,
+        "window_end": AT,
+        "items": [{"subject": "[T-1] New reply: Down", "at": AT}],
     },
 }
 RENDERER = Renderer("https://portal.example")
@@ -135,7 +146,7 @@ def test_days_are_written_the_languages_way() -> None:
     vi = RENDERER.render("subscription_expiring", data, person("vi"))
     en = RENDERER.render("subscription_expiring", data, person("en"))
     assert "16/12/2026" in vi.body and "16 Dec 2026" in en.body
-    assert "https://portal.example/services?subscription=sub-1" in vi.body
+    assert "https://portal.example/services?tab=mine" in vi.body
 
 
 def test_an_unknown_language_falls_back_to_vietnamese() -> None:
@@ -172,3 +183,16 @@ def test_links_open_pages_the_web_portal_serves(language: str) -> None:
     for staff_template in ("ticket_opened", "ticket_customer_reply", "ticket_sla_breached"):
         assert "https://portal.example/staff/tickets/t\n" in body(staff_template)
     assert "https://portal.example/staff/crm/c-1\n" in body("lead_assigned")
+
+
+@pytest.mark.parametrize(
+    "template",
+    sorted(set(TEMPLATES) - set(LINK_TEMPLATES.values()) - {"digest"}),  # mail only
+)
+def test_every_bell_entry_links_to_its_object(template: str) -> None:
+    link = link_for(Notice(template, "billing", "a", "user", SAMPLES[template]))
+    assert link is not None and link.startswith("/") and "{" not in link
+    # The same page the mail's own link opens (security notices: the account page).
+    assert link in RENDERER.render(template, SAMPLES[template], person("en")).body or (
+        link == "/account"
+    )

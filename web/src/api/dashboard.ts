@@ -1,5 +1,6 @@
 /** The customer's dashboard: one read, then live over server-sent events. */
 import { api, unwrap } from "./client";
+import { listen } from "./live";
 import type { components } from "./schema";
 
 export type Dashboard = components["schemas"]["CustomerDashboard"];
@@ -18,9 +19,7 @@ export const dashboardApi = {
 
 /**
  * Follows GET /api/v1/dashboard/stream: `onBoard` gets the whole dashboard at once and on
- * every change. The stream needs the bearer token (EventSource cannot send one), so it is read
- * through the typed client as a byte stream; when it ends (the server closes it after a while)
- * or breaks, it is opened again after a pause. Returns a function that stops it.
+ * every change (over the tab's one shared connection, see live.ts). Returns a function that stops it.
  */
 export function followDashboard(onBoard: (board: Dashboard) => void): () => void {
   return followBoard("/api/v1/dashboard/stream", onBoard);
@@ -31,54 +30,5 @@ export function followBoard<P extends keyof Boards>(
   path: P,
   onBoard: (board: Boards[P]) => void,
 ): () => void {
-  const state = { stopped: false };
-  const stopped = () => state.stopped; // read afresh after every await
-  let controller: AbortController | null = null;
-
-  async function once(): Promise<void> {
-    controller = new AbortController();
-    // Both streams take no parameters, so one call's typing serves either path.
-    const { response, data } = await api.GET(path as "/api/v1/dashboard/stream", {
-      parseAs: "stream",
-      signal: controller.signal,
-      headers: { Accept: "text/event-stream" },
-    });
-    if (!response.ok || !data) throw new Error(`stream ${response.status}`);
-    const reader = data.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      buffer += value.replace(/\r\n/g, "\n");
-      let end = buffer.indexOf("\n\n");
-      while (end >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        end = buffer.indexOf("\n\n");
-        const event = /^event: ?(.*)$/m.exec(block)?.[1];
-        const lines = block.split("\n").filter((l) => l.startsWith("data:"));
-        if (event === "dashboard" && lines.length > 0) {
-          onBoard(JSON.parse(lines.map((l) => l.replace(/^data: ?/, "")).join("\n")) as Boards[P]);
-        }
-      }
-    }
-  }
-
-  void (async () => {
-    let pause = 1000;
-    while (!stopped()) {
-      try {
-        await once();
-        pause = 1000;
-      } catch {
-        pause = Math.min(pause * 2, 15_000);
-      }
-      if (!stopped()) await new Promise((r) => setTimeout(r, pause));
-    }
-  })();
-
-  return () => {
-    state.stopped = true;
-    controller?.abort();
-  };
+  return listen(path, "dashboard", (board) => { onBoard(board as Boards[P]); });
 }

@@ -1046,7 +1046,7 @@ export interface paths {
         };
         /**
          * My dashboard, live (server-sent events)
-         * @description An `event: dashboard` with the whole dashboard at once and whenever it changes; a comment line as a heartbeat. The stream ends after a while; EventSource reconnects by itself (`retry` is sent).
+         * @description An `event: dashboard` with the whole dashboard at once and whenever it changes, and an `event: notifications` with the user's unread bell count (`{"unread": n}`) at once and whenever it changes; a comment line as a heartbeat. The stream ends after a while; EventSource reconnects by itself (`retry` is sent).
          */
         get: operations["ApiV1DashboardStreamStream"];
         put?: never;
@@ -1984,7 +1984,7 @@ export interface paths {
         };
         /**
          * Staff dashboard, live (server-sent events)
-         * @description An `event: dashboard` with the whole dashboard at once and whenever it changes; a comment line as a heartbeat. The stream ends after a while; EventSource reconnects by itself (`retry` is sent).
+         * @description An `event: dashboard` with the whole dashboard at once and whenever it changes, and an `event: notifications` with the user's unread bell count (`{"unread": n}`) at once and whenever it changes; a comment line as a heartbeat. The stream ends after a while; EventSource reconnects by itself (`retry` is sent).
          */
         get: operations["ApiV1StaffDashboardStreamStream"];
         put?: never;
@@ -4793,7 +4793,7 @@ export interface components {
             account_id: string;
             template: string;
             /** @enum {string} */
-            category: "security" | "billing_receipts" | "billing" | "support" | "repairs" | "crm";
+            category: "security" | "billing_receipts" | "billing" | "support" | "repairs" | "crm" | "digest";
             /** @enum {string} */
             channel: "email" | "in_app";
             /**
@@ -4827,6 +4827,8 @@ export interface components {
             created_at: string;
             read: boolean;
             read_at?: string | null;
+            /** @description The web portal's path of what it is about, e.g. `/invoices/…` */
+            link?: string | null;
         };
         /** NotificationsPage */
         NotificationsPage: {
@@ -19641,7 +19643,7 @@ export interface operations {
                 offset?: number;
                 status?: "queued" | "sending" | "sent" | "failed" | "suppressed" | null;
                 channel?: "email" | "in_app" | null;
-                category?: "security" | "billing_receipts" | "billing" | "support" | "repairs" | "crm" | null;
+                category?: "security" | "billing_receipts" | "billing" | "support" | "repairs" | "crm" | "digest" | null;
                 template?: string | null;
                 /** @description An exact address */
                 recipient?: string | null;

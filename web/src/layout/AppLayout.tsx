@@ -16,6 +16,7 @@ import {
 import { LanguageSwitch } from "./LanguageSwitch";
 import { useAuth } from "../auth/AuthProvider";
 import { VerifyEmailBanner } from "./VerifyEmailBanner";
+import { NotificationBell } from "./bell/NotificationBell";
 
 /** The hosting portal's menu (seed 000), in its order. */
 export const NAVIGATION = [
@@ -63,6 +64,7 @@ export function AppLayout() {
             </Title>
           </Group>
           <Group gap="sm" wrap="nowrap" style={{ flexShrink: 0 }}>
+            <NotificationBell stream="/api/v1/dashboard/stream" />
             <LanguageSwitch />
             {profile && (
               <Text size="sm" visibleFrom="md" c="dimmed" truncate maw={220}>

@@ -5,6 +5,7 @@ import { NavLink as RouterLink, Outlet, useLocation } from "react-router-dom";
 import { useTranslation } from "react-i18next";
 import { IconAddressBook, IconCash, IconHeadset, IconHeartHandshake, IconLayoutDashboard, IconTool } from "@tabler/icons-react";
 import { LanguageSwitch } from "../layout/LanguageSwitch";
+import { NotificationBell } from "../layout/bell/NotificationBell";
 import { PageLoader } from "../layout/AppLayout";
 import { useAuth } from "../auth/AuthProvider";
 
@@ -41,6 +42,7 @@ export function StaffLayout() {
             </Badge>
           </Group>
           <Group gap="sm" wrap="nowrap" style={{ flexShrink: 0 }}>
+            <NotificationBell stream="/api/v1/staff/dashboard/stream" />
             <LanguageSwitch />
             {profile && (
               <Text size="sm" visibleFrom="md" c="gray.7" truncate maw={220}>

@@ -53,6 +53,7 @@ async def check_expiry(deps: Deps) -> int:
                 now=deps.clock.now(),
                 today=today(deps),
                 notice_days=deps.settings.expiry_notice_days,
+                reminder_days=deps.settings.expiry_reminder_days,
             ),
             row["account_id"],
             "scheduler",

@@ -19,6 +19,8 @@ class BillingSettings(ServiceSettings):
     """Client secret for identity's service tokens (moving money in the wallet)."""
     invoice_due_days: int = 7
     expiry_notice_days: int = 15
+    expiry_reminder_days: tuple[int, ...] = (7, 1)
+    """Further expiry notices, this many days before the end (each once per term)."""
     claim_review_hours: int = 24
     expiry_sweep_seconds: float = 60.0
     payment_sweep_seconds: float = 5.0

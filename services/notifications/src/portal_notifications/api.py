@@ -18,9 +18,9 @@ from portal_chassis.auth import Principal, staff_guard
 from portal_chassis.contract import PRINCIPAL, Limit, Offset, use_cases
 from portal_notifications.handlers import NotificationsService
 from portal_notifications.models import (
-    Category,
     Channel,
     DeliveriesPage,
+    DeliveryCategory,
     DeliveryStatus,
     MarkedReadOut,
     NotificationOut,
@@ -62,7 +62,7 @@ class NotificationsController(Controller):
 
     @post("/read-all", status_code=200)
     async def mark_all_read(self, principal: Caller, notifications: Notifications) -> MarkedReadOut:
-        marked = await notifications.mark_all_read(principal.user_id)
+        marked = await notifications.mark_all_read(principal.user_id, principal.account_id)
         page = await notifications.inbox_page(principal.user_id, limit=1, offset=0)
         return MarkedReadOut(marked=marked, unread=page["unread"])
 
@@ -134,7 +134,7 @@ class DeliveriesController(Controller):
         offset: Offset = 0,
         status: FromQuery[DeliveryStatus | None] = None,
         channel: FromQuery[Channel | None] = None,
-        category: FromQuery[Category | None] = None,
+        category: FromQuery[DeliveryCategory | None] = None,
         template: Annotated[str | None, QueryParameter(max_length=64)] = None,
         recipient: Annotated[
             str | None, QueryParameter(max_length=320, description="An exact address")

@@ -29,6 +29,7 @@ from portal_contracts.events.billing import (
     PaymentClaimFiled,
     PaymentClaimRejected,
     PlanUpgraded,
+    SubscriptionExpired,
     SubscriptionExpiring,
     SubscriptionStarted,
 )
@@ -233,6 +234,28 @@ def link_template(event: LinkMailRequested) -> str:
     return LINK_TEMPLATES[type(event)]
 
 
+def _term_notice(
+    template: str,
+    key: str,
+    event: SubscriptionExpiring | SubscriptionExpired,
+    facts: Facts,
+    **data: Any,
+) -> Notice:
+    """A notice about a subscription's term to the account's managers, once by `key`."""
+    subscription = facts.get(("subscription", event.subscription_id), {})
+    notice = _managers(
+        template,
+        "billing",
+        event.account_id,
+        contract_number=event.contract_number,
+        plan_name=subscription.get("plan_name", ""),
+        ends_on=event.ends_on,
+        subscription_id=event.subscription_id,
+        **data,
+    )
+    return replace(notice, key=key)
+
+
 def decide_notices(event: DomainEvent, facts: Facts) -> list[Notice]:
     """The notices an event calls for; most events call for none."""
     match event:
@@ -425,19 +448,17 @@ def decide_notices(event: DomainEvent, facts: Facts) -> list[Notice]:
                 )
             ]
         case SubscriptionExpiring():
-            subscription = facts.get(("subscription", event.subscription_id), {})
-            notice = _managers(
-                "subscription_expiring",
-                "billing",
-                event.account_id,
-                contract_number=event.contract_number,
-                plan_name=subscription.get("plan_name", ""),
-                ends_on=event.ends_on,
-                days_left=event.days_left,
-                subscription_id=event.subscription_id,
-            )
-            # Once per subscription and term, whichever event (or replay) asks again.
-            return [replace(notice, key=f"expiring:{event.subscription_id}:{event.ends_on}")]
+            # Each notice (15, 7, 1 days) once per subscription and term, whichever event
+            # (or replay) asks again; one from before the stages keeps its term-only key.
+            key = f"expiring:{event.subscription_id}:{event.ends_on}"
+            if event.notice_days is not None:
+                key = f"{key}:{event.notice_days}"
+            return [
+                _term_notice("subscription_expiring", key, event, facts, days_left=event.days_left)
+            ]
+        case SubscriptionExpired():
+            key = f"expired:{event.subscription_id}:{event.ends_on}"
+            return [_term_notice("subscription_expired", key, event, facts)]
         case LeadAssigned() if event.caretaker_id != event.assigned_by:
             contact = facts.get(("contact", event.contact_id), {})
             return [
@@ -515,6 +536,36 @@ def care_reminders(due: Sequence[CareDue], day: date) -> list[Notice]:
         )
         for caretaker, activities in by_caretaker.items()
     ]
+
+
+LINKS: dict[str, str] = {
+    "top_up_received": "/transactions",
+    "invoice_issued": "/invoices/{invoice_id}",
+    "invoice_partially_paid": "/invoices/{invoice_id}",
+    "invoice_paid": "/invoices/{invoice_id}",
+    "payment_claim_received": "/invoices/{invoice_id}",
+    "payment_claim_approved": "/invoices/{invoice_id}",
+    "payment_claim_rejected": "/invoices/{invoice_id}",
+    "subscription_expiring": "/services?tab=mine",
+    "subscription_expired": "/services?tab=mine",
+    "ticket_staff_reply": "/support/{ticket_id}",
+    "repair_ready": "/repairs/{repair_id}",
+    "password_changed": "/account",
+    "new_device_sign_in": "/account",
+    "two_factor_changed": "/account",
+    "ticket_opened": "/staff/tickets/{ticket_id}",
+    "ticket_customer_reply": "/staff/tickets/{ticket_id}",
+    "ticket_sla_breached": "/staff/tickets/{ticket_id}",
+    "lead_assigned": "/staff/crm/{contact_id}",
+    "care_due_today": "/staff/care",
+}
+"""Where a bell entry leads in the web portal: the object it is about."""
+
+
+def link_for(notice: Notice) -> str | None:
+    """The web path of what the notice is about (None: nothing to open)."""
+    pattern = LINKS.get(notice.template)
+    return None if pattern is None else pattern.format_map(notice.data)
 
 
 def recipients_for(notice: Notice, people: Sequence[Recipient]) -> list[Recipient]:
@@ -642,6 +693,49 @@ def over_rate_limit(category: str, sent_in_window: int, limit: int) -> bool:
     each answers something that really happened to the person (identity bounds its own
     link mails), and losing one costs more than one more mail."""
     return category not in MANDATORY and limit > 0 and sent_in_window >= limit
+
+
+@dataclass(frozen=True)
+class Held:
+    """A mail the rate limit held back, as its digest lists it."""
+
+    delivery_id: str
+    user_id: str
+    subject: str
+    category: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Digest:
+    """One mail to one person listing what was held back from them in one window."""
+
+    key: str
+    user_id: str
+    window_start: datetime
+    window_end: datetime
+    held: tuple[Held, ...]
+
+
+def digests_due(
+    held: Sequence[Held], now: datetime, window_seconds: float, grace_seconds: float
+) -> list[Digest]:
+    """The digests of windows that are over (plus a grace for mails held at the very end
+    of one): a person's mails held in one fixed window make one digest, whose key is the
+    person and the window, so deciding it again gives the same digest."""
+    windows: dict[tuple[str, int], list[Held]] = {}
+    for mail in held:
+        number = int(mail.created_at.timestamp() // window_seconds)
+        windows.setdefault((mail.user_id, number), []).append(mail)
+    due = []
+    for (user_id, number), mails in sorted(windows.items()):
+        start = datetime.fromtimestamp(number * window_seconds, UTC)
+        end = start + timedelta(seconds=window_seconds)
+        if now < end + timedelta(seconds=grace_seconds):
+            continue  # the window still runs: more may be held back in it
+        ordered = tuple(sorted(mails, key=lambda m: (m.created_at, m.delivery_id)))
+        due.append(Digest(f"digest:{user_id}:{start.isoformat()}", user_id, start, end, ordered))
+    return due
 
 
 def retry_delay(attempts: int, base: float, cap: float) -> float:

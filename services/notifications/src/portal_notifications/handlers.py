@@ -46,7 +46,11 @@ from portal_contracts.events.identity import (
     UserRemoved,
     UserRoleChanged,
 )
-from portal_contracts.events.notifications import NotificationFailed, NotificationSent
+from portal_contracts.events.notifications import (
+    NotificationFailed,
+    NotificationSent,
+    NotificationsRead,
+)
 from portal_notifications import unsubscribe
 from portal_notifications.domain import (
     MANDATORY,
@@ -54,6 +58,7 @@ from portal_notifications.domain import (
     CareDue,
     ChangePreferences,
     Facts,
+    Held,
     Notice,
     Preferences,
     Recipient,
@@ -63,7 +68,9 @@ from portal_notifications.domain import (
     decide_notices,
     delivery_id,
     device_key,
+    digests_due,
     is_new_device,
+    link_for,
     link_template,
     over_rate_limit,
     preferences_stream,
@@ -293,7 +300,8 @@ class NotificationsService:
             "created_at": self.clock.now(),
         }
 
-    async def _queue_mail(self, row: dict[str, Any], to: str) -> None:
+    async def _queue_mail(self, row: dict[str, Any], to: str) -> bool:
+        """Queue a mail once (its id is its identity); whether this call queued it."""
         mail = {
             **row,
             "to": to,
@@ -302,8 +310,10 @@ class NotificationsService:
             "due_at": self.clock.now(),
             "lease_until": None,
         }
-        if await insert_once(self.deliveries, mail):
-            self.on_mail_queued()
+        if not await insert_once(self.deliveries, mail):
+            return False
+        self.on_mail_queued()
+        return True
 
     async def _new_device(self, envelope: EventEnvelope, event: LoginSucceeded) -> bool:
         """Remember the sign-in's device; new if this very event saw it first (so a
@@ -344,7 +354,8 @@ class NotificationsService:
                     row = self._row(
                         event_id, recipient, channel, notice.category, notice.template, message
                     )
-                    if await insert_once(self.inbox, {**row, "read_at": None}):
+                    entry = {**row, "read_at": None, "link": link_for(notice)}
+                    if await insert_once(self.inbox, entry):
                         await self._record(row, NotificationSent, attempts=1)
                     # Listed in the delivery log beside the mails (never picked to send).
                     now = self.clock.now()
@@ -387,6 +398,66 @@ class NotificationsService:
             await self._record(row, NotificationFailed, attempts=0, reason=reason)
             log.warning("mail held back by the rate limit", delivery=row["_id"])
         return True
+
+    async def send_digests(self) -> int:
+        """Mails the rate limit held back, one digest per person and window once the window
+        is over; returns how many digests were queued. Exactly once: a digest's id is its
+        person and window, inserted once (a second run, or a run after a crash, finds it
+        and only marks the held mails again)."""
+        s = self.settings
+        now = self.clock.now()
+        # Mail held long ago (before digests existed) is not news any more: left alone.
+        since = now - timedelta(hours=s.notice_max_age_hours)
+        rows = {
+            row["_id"]: row
+            async for row in self.deliveries.find(
+                {
+                    "status": "suppressed",
+                    "digest_id": {"$exists": False},
+                    "created_at": {"$gte": since},
+                }
+            )
+        }
+        held = [
+            Held(
+                r["_id"],
+                r["user_id"],
+                r["subject"],
+                r["category"],
+                r["created_at"].replace(tzinfo=UTC),
+            )
+            for r in rows.values()
+        ]
+        queued = 0
+        for digest in digests_due(held, now, s.rate_limit_window_seconds, s.digest_grace_seconds):
+            latest = rows[digest.held[-1].delivery_id]
+            person = await self.people.find_one({"_id": digest.user_id}) or {}
+            recipient = Recipient(
+                user_id=digest.user_id,
+                account_id=latest["account_id"],
+                email=latest["to"],
+                name=person.get("name") or latest["to"],
+                role=person.get("role", "member"),
+                language=person.get("language", latest.get("language", "vi")),
+                time_zone=person.get("time_zone", s.default_time_zone),
+            )
+            data = {
+                "window_start": digest.window_start,
+                "window_end": digest.window_end,
+                "items": [{"subject": m.subject, "at": m.created_at} for m in digest.held],
+            }
+            message = self.renderer.render("digest", data, recipient)
+            row = {
+                **self._row(digest.key, recipient, "email", "digest", "digest", message),
+                "_id": digest.key,
+                "held": [m.delivery_id for m in digest.held],
+            }
+            queued += await self._queue_mail(row, recipient.email)
+            await self.deliveries.update_many(
+                {"_id": {"$in": [m.delivery_id for m in digest.held]}},
+                {"$set": {"digest_id": digest.key}},
+            )
+        return queued
 
     def _unsubscribe_url(self, user_id: str, category: str) -> str | None:
         """The one-click link for a category that can be switched off; None otherwise."""
@@ -634,20 +705,41 @@ class NotificationsService:
 
     async def mark_read(self, user_id: str, notification_id: str) -> dict[str, Any]:
         # Only the owner's own entry; an unknown id and someone else's look the same.
-        await self.inbox.update_one(
+        result = await self.inbox.update_one(
             {"_id": notification_id, "user_id": user_id, "read_at": None},
             {"$set": {"read_at": self.clock.now()}},
         )
         row = await self.inbox.find_one({"_id": notification_id, "user_id": user_id})
         if row is None:
             raise NotFound("notification_not_found", "no such notification")
+        if result.modified_count:
+            await self._tell_read(user_id, row["account_id"], 1, notification_id)
         return _entry(row)
 
-    async def mark_all_read(self, user_id: str) -> int:
+    async def mark_all_read(self, user_id: str, account_id: str) -> int:
         result = await self.inbox.update_many(
             {"user_id": user_id, "read_at": None}, {"$set": {"read_at": self.clock.now()}}
         )
+        if result.modified_count:
+            await self._tell_read(user_id, account_id, result.modified_count, None)
         return result.modified_count
+
+    async def _tell_read(
+        self, user_id: str, account_id: str, count: int, notification_id: str | None
+    ) -> None:
+        """Entries marked read, as an event: the gateway's live bell counts down with it."""
+        event = NotificationsRead(
+            user_id=user_id,
+            account_id=account_id,
+            count=count,
+            notification_id=notification_id,
+            occurred_at=self.clock.now(),
+        )
+        await self.store.append_latest(
+            f"inbox-{user_id}",
+            [event],
+            metadata=CommitMetadata.current(tenant=account_id, actor=user_id),
+        )
 
     # --- preferences ----------------------------------------------------------------------
 
@@ -676,4 +768,5 @@ def _entry(row: dict[str, Any]) -> dict[str, Any]:
         "created_at": row["created_at"],
         "read_at": row.get("read_at"),
         "read": row.get("read_at") is not None,
+        "link": row.get("link"),
     }

@@ -69,6 +69,7 @@ def create(settings: NotificationsSettings | None = None) -> Litestar:
     background = Periodic()
     background.every("send-mail", settings.send_poll_seconds, service.send_due)
     background.every("care-reminders", settings.care_reminder_poll_seconds, service.remind_care_due)
+    background.every("digests", settings.digest_poll_seconds, service.send_digests)
     # A queued mail wakes the sender at once instead of at its next tick.
     service.on_mail_queued = lambda: background.wake("send-mail")
 

@@ -11,6 +11,11 @@ from portal_chassis.contract import Out, Strict
 from portal_notifications.domain import CHANNELS, MANDATORY, Preferences
 
 Category = Literal["security", "billing_receipts", "billing", "support", "repairs", "crm"]
+DeliveryCategory = Literal[
+    "security", "billing_receipts", "billing", "support", "repairs", "crm", "digest"
+]
+"""A delivery's category: a message's, or `digest` (mails the rate limit held back, listed
+in one mail at the end of the window)."""
 
 
 class NotificationOut(Out):
@@ -22,6 +27,9 @@ class NotificationOut(Out):
     created_at: datetime
     read: bool
     read_at: datetime | None = None
+    link: str | None = Field(
+        default=None, description="The web portal's path of what it is about, e.g. `/invoices/…`"
+    )
 
 
 class NotificationsPage(Out):
@@ -111,7 +119,7 @@ class DeliveryOut(Out):
     user_id: str
     account_id: str
     template: str
-    category: Category
+    category: DeliveryCategory
     channel: Channel
     status: DeliveryStatus = Field(
         description="`suppressed`: held back by the per-person rate limit, never sent"

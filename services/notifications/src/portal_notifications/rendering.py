@@ -37,11 +37,13 @@ TEMPLATES = (
     "two_factor_changed",
     "new_device_sign_in",
     "subscription_expiring",
+    "subscription_expired",
     "ticket_opened",
     "ticket_customer_reply",
     "ticket_sla_breached",
     "lead_assigned",
     "care_due_today",
+    "digest",
 )
 
 UNSUBSCRIBE_FOOTERS = {

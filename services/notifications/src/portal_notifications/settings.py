@@ -57,3 +57,8 @@ class NotificationsSettings(ServiceSettings):
     the excess is not sent and recorded as failed ("rate_limited"), the bell still has it.
     Mandatory categories (security, receipts and invoices) are never held back."""
     rate_limit_window_seconds: float = Field(3600.0, gt=0)
+    digest_poll_seconds: float = Field(10.0, gt=0)
+    """How often mails held back by the rate limit are looked for, to be sent as one
+    digest per person and window once the window is over."""
+    digest_grace_seconds: float = Field(30.0, ge=0)
+    """A window's digest waits this long after its end for mails held at its last moment."""

@@ -73,6 +73,7 @@ from portal_contracts.events.notifications import (
     NotificationFailed,
     NotificationPreferencesChanged,
     NotificationSent,
+    NotificationsRead,
 )
 from portal_contracts.events.repairs import (
     RepairCancelled,
@@ -151,6 +152,7 @@ __all__ = [
     "NotificationFailed",
     "NotificationPreferencesChanged",
     "NotificationSent",
+    "NotificationsRead",
     "PasswordChanged",
     "PasswordResetRequested",
     "PaymentClaimApproved",

@@ -299,6 +299,9 @@ class SubscriptionExpiring(BillingEvent):
     contract_number: str
     ends_on: date
     days_left: int
+    notice_days: int | None = None
+    """Which notice of the term this is (15, 7 or 1 days before the end); each is given
+    once per term. None: from before there was more than one."""
 
 
 class SubscriptionExpired(BillingEvent):

@@ -49,3 +49,13 @@ class NotificationFailed(NotificationEvent):
     template: str
     attempts: int
     reason: str
+
+
+class NotificationsRead(NotificationEvent):
+    """Bell entries the user marked read (one, or all at once); stream `inbox-<user id>`.
+    Lets a live bell count go down without asking notifications."""
+
+    event_type: ClassVar[str] = "NotificationsRead"
+    count: int
+    notification_id: str | None = None
+    """The one entry marked; None when all were."""

@@ -52,6 +52,8 @@ class Subscription(BaseModel):
     """Everything paid for this contract: the purchase, renewals and upgrades."""
     invoices: tuple[str, ...] = ()
     expiring_notice_for: date | None = None
+    expiring_notice_days: int | None = None
+    """The latest notice given for the term ending `expiring_notice_for` (15, 7, 1)."""
     last_months: int = 0
     """The period of the purchase or the latest renewal (auto-renewal's default)."""
     auto_renew_months: int | None = None
@@ -155,6 +157,9 @@ class CheckExpiry:
     now: datetime
     today: date
     notice_days: int
+    """The first notice, this many days before the end (and auto-renewal's invoice)."""
+    reminder_days: tuple[int, ...] = ()
+    """Later notices, this many days before the end (e.g. 7 and 1)."""
 
 
 @dataclass(frozen=True)
@@ -341,7 +346,14 @@ def _check_expiry(command: CheckExpiry, state: Subscription) -> list[BillingEven
                 ends_on=state.ends_on,
             )
         ]
-    if days_left <= command.notice_days and state.expiring_notice_for != state.ends_on:
+    due = notice_due(days_left, (command.notice_days, *command.reminder_days))
+    told = None
+    if state.expiring_notice_for == state.ends_on:
+        # A term told before notices had stages was told the first one.
+        told = state.expiring_notice_days or command.notice_days
+    # Each stage once per term; a sweep that missed days gives the latest stage only. A
+    # renewal moves the end date: the old term's later notices never come.
+    if due is not None and (told is None or due < told):
         return [
             SubscriptionExpiring(
                 occurred_at=command.now,
@@ -350,9 +362,15 @@ def _check_expiry(command: CheckExpiry, state: Subscription) -> list[BillingEven
                 contract_number=state.contract_number,
                 ends_on=state.ends_on,
                 days_left=days_left,
+                notice_days=due,
             )
         ]
     return []
+
+
+def notice_due(days_left: int, stages: tuple[int, ...]) -> int | None:
+    """The notice stage a term is in: the smallest stage still >= the days left."""
+    return min((stage for stage in stages if days_left <= stage), default=None)
 
 
 def evolve_subscription(state: Subscription, event: BillingEvent) -> Subscription:
@@ -422,7 +440,9 @@ def evolve_subscription(state: Subscription, event: BillingEvent) -> Subscriptio
             }
         )
     if isinstance(event, SubscriptionExpiring):
-        return state.model_copy(update={"expiring_notice_for": event.ends_on})
+        return state.model_copy(
+            update={"expiring_notice_for": event.ends_on, "expiring_notice_days": event.notice_days}
+        )
     if isinstance(event, SubscriptionExpired):
         return state.model_copy(update={"status": "expired"})
     return state
