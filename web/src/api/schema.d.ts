@@ -1499,7 +1499,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** ListOrders */
+        get: operations["billing_V1OrdersListOrders"];
         put?: never;
         /** Order */
         post: operations["billing_V1OrdersOrder"];
@@ -2037,7 +2038,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** The platform's active staff, for assignment pickers */
+        get: operations["identity_V1StaffUsersStaffUsers"];
         put?: never;
         /** CreateStaff */
         post: operations["identity_V1StaffUsersCreateStaff"];
@@ -2848,6 +2850,19 @@ export interface components {
             items: components["schemas"]["SessionOut"][];
             total: number;
         };
+        /** StaffMemberOut */
+        StaffMemberOut: {
+            user_id: string;
+            name: string;
+            email: string;
+            department: string | null;
+            platform_roles: string[];
+        };
+        /** StaffMembersOut */
+        StaffMembersOut: {
+            items: components["schemas"]["StaffMemberOut"][];
+            total: number;
+        };
         /** StaffUserIn */
         StaffUserIn: {
             /**
@@ -3564,6 +3579,8 @@ export interface components {
             auto_renew_months: number | null;
             /** @description Days until the end date (business day) */
             days_left?: number | null;
+            /** @default false */
+            on_trial?: boolean;
             history: (components["schemas"]["TermEntryOut"] | components["schemas"]["UpgradeEntryOut"] | components["schemas"]["ExpiringEntryOut"] | components["schemas"]["ExpiredEntryOut"])[];
         };
         /** ExpiredEntryOut */
@@ -3695,8 +3712,30 @@ export interface components {
         OrderIn: {
             /** Plan Id */
             plan_id: string;
-            /** Months */
-            months: number;
+            /**
+             * Months
+             * @default null
+             */
+            months?: number | null;
+            /**
+             * Trial
+             * @default false
+             */
+            trial?: boolean;
+        };
+        /** OrderRowOut */
+        OrderRowOut: {
+            order_id: string;
+            invoice_id: string;
+            /** @enum {string} */
+            kind: "new" | "renewal" | "upgrade";
+            content: string;
+            plan_name: string;
+            /** Format: date-time */
+            placed_at: string;
+            /** @enum {string} */
+            provisioning: "awaiting_payment" | "in_progress" | "done" | "cancelled" | "failed";
+            subscription_id: string;
         };
         /** Page[ClaimOut] */
         Page_ClaimOut_: {
@@ -3708,6 +3747,13 @@ export interface components {
         /** Page[InvoiceRowOut] */
         Page_InvoiceRowOut_: {
             items: components["schemas"]["InvoiceRowOut"][];
+            total: number;
+            limit: number;
+            offset: number;
+        };
+        /** Page[OrderRowOut] */
+        Page_OrderRowOut_: {
+            items: components["schemas"]["OrderRowOut"][];
             total: number;
             limit: number;
             offset: number;
@@ -3782,6 +3828,13 @@ export interface components {
              * @default
              */
             description?: string;
+            /**
+             * Trial Days
+             * @default 0
+             */
+            trial_days?: number;
+            /** Sectors */
+            sectors?: ("retail" | "fashion" | "food_beverage" | "services" | "hosting" | "it_repair")[];
             /** Code */
             code: string;
             /** Category */
@@ -3806,6 +3859,10 @@ export interface components {
             currency: string;
             description: string;
             periods: components["schemas"]["PeriodOut"][];
+            /** @default 0 */
+            trial_days?: number;
+            /** @default [] */
+            sectors?: ("retail" | "fashion" | "food_beverage" | "services" | "hosting" | "it_repair")[];
         };
         /** PlanRefOut */
         PlanRefOut: {
@@ -3828,6 +3885,10 @@ export interface components {
             currency: string;
             description: string;
             periods: components["schemas"]["PeriodOut"][];
+            /** @default 0 */
+            trial_days?: number;
+            /** @default [] */
+            sectors?: ("retail" | "fashion" | "food_beverage" | "services" | "hosting" | "it_repair")[];
             id: string;
         };
         /** PlanTermsIn */
@@ -3843,6 +3904,13 @@ export interface components {
              * @default
              */
             description?: string;
+            /**
+             * Trial Days
+             * @default 0
+             */
+            trial_days?: number;
+            /** Sectors */
+            sectors?: ("retail" | "fashion" | "food_beverage" | "services" | "hosting" | "it_repair")[];
         };
         /** PlansOut */
         PlansOut: {
@@ -3873,14 +3941,27 @@ export interface components {
             /** @default null */
             payment?: components["schemas"]["PayIn"] | null;
         };
-        /** SettingsIn */
+        /**
+         * SettingsIn
+         * @description What is sent changes; what is left out stays.
+         */
         SettingsIn: {
-            /** Auto Pay */
-            auto_pay: boolean;
+            /**
+             * Auto Pay
+             * @default null
+             */
+            auto_pay?: boolean | null;
+            /**
+             * Sector
+             * @default null
+             */
+            sector?: ("retail" | "fashion" | "food_beverage" | "services" | "hosting" | "it_repair") | null;
         };
         /** SettingsOut */
         SettingsOut: {
             auto_pay: boolean;
+            /** @enum {null|string} */
+            sector?: "retail" | "fashion" | "food_beverage" | "services" | "hosting" | "it_repair" | null;
         };
         /** SubscriptionOut */
         SubscriptionOut: {
@@ -3905,6 +3986,8 @@ export interface components {
             auto_renew_months: number | null;
             /** @description Days until the end date (business day) */
             days_left?: number | null;
+            /** @default false */
+            on_trial?: boolean;
         };
         /** TermEntryOut */
         TermEntryOut: {
@@ -4066,6 +4149,8 @@ export interface components {
             department: string | null;
             note: string;
             scheduled_by: string;
+            contact_name?: string | null;
+            contact_code?: string | null;
             deleted_at?: string | null;
             outcome?: string | null;
             done_at?: string | null;
@@ -4094,6 +4179,8 @@ export interface components {
             department: string | null;
             note: string;
             scheduled_by: string;
+            contact_name?: string | null;
+            contact_code?: string | null;
             deleted_at?: string | null;
             outcome?: string | null;
             done_at?: string | null;
@@ -4149,6 +4236,7 @@ export interface components {
         BulkAssignedOut: {
             items: components["schemas"]["AssignedOut"][];
             total: number;
+            refused?: components["schemas"]["RefusedOut"][];
         };
         /** BulkDeleteIn */
         BulkDeleteIn: {
@@ -4163,10 +4251,12 @@ export interface components {
         /** BulkDeletedOut */
         BulkDeletedOut: {
             deleted: number;
+            refused?: components["schemas"]["RefusedOut"][];
         };
         /** BulkLabelledOut */
         BulkLabelledOut: {
             updated: number;
+            refused?: components["schemas"]["RefusedOut"][];
         };
         /** BulkLabelsIn */
         BulkLabelsIn: {
@@ -4726,6 +4816,11 @@ export interface components {
             /** Format: date-time */
             started_at: string;
             finished_at: string | null;
+        };
+        /** RefusedOut */
+        RefusedOut: {
+            id: string;
+            code: string;
         };
         /** ThresholdOut */
         ThresholdOut: {
@@ -8185,7 +8280,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8212,7 +8307,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8538,7 +8633,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8655,7 +8750,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `care_type_deleted`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_care_reason`, `unknown_care_type`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `care_type_deleted`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_care_reason`, `unknown_care_type`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8848,7 +8943,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8967,7 +9062,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9086,7 +9181,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `too_many_files`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `too_many_files`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9205,7 +9300,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9320,7 +9415,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9807,7 +9902,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9968,6 +10063,8 @@ export interface operations {
                 label?: string | null;
                 q?: string | null;
                 deleted?: boolean;
+                /** @description The list's order, `-` for descending: `name` (accents and case folded), `group` (the funnel's order), `level` (by accumulated money); rows of equal keys follow their id, so paging never repeats or skips one. */
+                sort?: "name" | "-name" | "updated_at" | "-updated_at" | "created_at" | "-created_at" | "group" | "-group" | "level" | "-level";
             };
             header?: never;
             path?: never;
@@ -10029,7 +10126,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10146,7 +10243,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_owner`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_owner`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10380,7 +10477,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10497,7 +10594,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10662,7 +10759,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10779,7 +10876,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `confirmation_required`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10898,7 +10995,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11017,7 +11114,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `file_required`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `too_many_files`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `file_required`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `too_many_files`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11213,7 +11310,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `care_type_deleted`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_care_type`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `care_type_deleted`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unknown_care_type`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11332,7 +11429,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `too_many_files`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `too_many_files`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11447,7 +11544,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11566,7 +11663,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11761,7 +11858,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11876,7 +11973,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11976,7 +12073,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12017,6 +12114,8 @@ export interface operations {
                 label?: string | null;
                 level?: string | null;
                 q?: string | null;
+                /** @description The list's order, `-` for descending: `name` (accents and case folded), `group` (the funnel's order), `level` (by accumulated money); rows of equal keys follow their id, so paging never repeats or skips one. */
+                sort?: "name" | "-name" | "updated_at" | "-updated_at" | "created_at" | "-created_at" | "group" | "-group" | "level" | "-level";
             };
             header?: never;
             path?: never;
@@ -12078,7 +12177,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12172,7 +12271,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12348,7 +12447,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13078,7 +13177,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13105,7 +13204,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13206,7 +13305,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13233,7 +13332,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13325,7 +13424,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13352,7 +13451,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13520,7 +13619,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13547,7 +13646,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15978,6 +16077,76 @@ export interface operations {
             };
         };
     };
+    billing_V1OrdersListOrders: {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description Items to skip */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_OrderRowOut_"];
+                };
+            };
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_requests`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     billing_V1OrdersOrder: {
         parameters: {
             query?: never;
@@ -16039,7 +16208,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -16066,7 +16235,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_for_trial`, `months_not_positive`, `months_required`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -16223,7 +16392,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -16250,7 +16419,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -16338,7 +16507,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -16365,7 +16534,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -16452,7 +16621,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -16479,7 +16648,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -16571,7 +16740,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -16598,7 +16767,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -16769,6 +16938,7 @@ export interface operations {
                 category?: string | null;
                 tier?: string | null;
                 include_retired?: boolean;
+                sector?: "retail" | "fashion" | "food_beverage" | "services" | "hosting" | "it_repair" | null;
             };
             header?: never;
             path?: never;
@@ -16893,7 +17063,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -16920,7 +17090,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -17097,7 +17267,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -17124,7 +17294,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -17212,7 +17382,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -17239,7 +17409,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -19711,6 +19881,109 @@ export interface operations {
             };
         };
     };
+    identity_V1StaffUsersStaffUsers: {
+        parameters: {
+            query?: {
+                department?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffMembersOut"];
+                };
+            };
+            /** @description The request is not valid. Codes: `bad_request`, `invalid_path`, `validation_error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. Codes: `invalid_token`, `session_revoked`, `token_expired`, `unauthenticated`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but not allowed. Codes: `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing in this account. Codes: `account_not_found`, `challenge_not_found`, `invitation_not_found`, `not_found`, `user_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The state does not allow it (now). Codes: `challenge_used`, `conflict`, `email_taken`, `idempotency_key_in_use`, `invitation_used`, `user_exists`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: it expired or was used up. Codes: `challenge_expired`, `challenge_used`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Breaks a business rule. Codes: `cannot_remove_yourself`, `idempotency_key_reused`, `invalid_role`, `invalid_time_zone`, `invitation_expired`, `name_required`, `owner_cannot_be_removed`, `owner_required`, `password_is_email`, `password_too_common`, `password_too_long`, `password_too_short`, `password_too_weak`, `unprocessable`, `verification_invalid`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds. Codes: `too_many_registrations`, `too_many_requests`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A part of the platform is away: retry after `Retry-After`. Codes: `auth_unavailable`, `unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     identity_V1StaffUsersCreateStaff: {
         parameters: {
             query?: never;
@@ -20349,7 +20622,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `invoice_pending`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `invoice_pending`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -20376,7 +20649,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -20468,7 +20741,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `invoice_pending`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `invoice_pending`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -20495,7 +20768,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -20587,7 +20860,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `invoice_pending`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `quote_changed`, `subscription_ending`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `claim_decided`, `claim_exists`, `conflict`, `idempotency_key_in_use`, `invoice_not_paid`, `invoice_not_payable`, `invoice_paid`, `invoice_pending`, `payment_in_progress`, `plan_code_taken`, `plan_exists`, `plan_retired`, `quote_changed`, `subscription_ending`, `subscription_not_active`, `subscription_on_trial`, `trial_already_used`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -20614,7 +20887,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `category_mismatch`, `currency_mismatch`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `unprocessable`. */
+            /** @description Breaks a business rule. Codes: `amount_exceeds_due`, `amount_not_positive`, `category_mismatch`, `currency_mismatch`, `downgrade_not_allowed`, `duplicate_period`, `extension_invalid`, `idempotency_key_reused`, `invalid_discount`, `invalid_trial`, `invoice_number_needed`, `months_not_positive`, `negative_total`, `period_not_allowed`, `periods_required`, `plan_not_available`, `price_not_positive`, `reason_required`, `refund_too_large`, `sector_unknown`, `trial_invalid`, `trial_not_offered`, `unprocessable`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -20702,7 +20975,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`, `subscription_ending`, `subscription_not_active`. */
+            /** @description The state does not allow it (now). Codes: `conflict`, `idempotency_key_in_use`, `subscription_ending`, `subscription_not_active`, `subscription_on_trial`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -22207,7 +22480,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
+            /** @description Breaks a business rule. Codes: `accumulated_insufficient`, `department_has_no_staff`, `empty_comment`, `idempotency_key_reused`, `points_insufficient`, `title_required`, `unprocessable`, `value_not_positive`. */
             422: {
                 headers: {
                     [name: string]: unknown;
