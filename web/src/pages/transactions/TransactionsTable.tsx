@@ -51,7 +51,8 @@ export function TransactionsTable({ rows }: { rows: (Transaction | DashboardTran
                   {row.reference}
                 </Text>
               </Table.Td>
-              <Table.Td style={{ textAlign: "right" }} c={row.kind === "debit" ? "orange.9" : row.kind === "credit" ? "teal.9" : undefined}>
+              {/* red.9: orange.9 reads below 4.5:1 on a striped row (axe, a debit on the dashboard) */}
+              <Table.Td style={{ textAlign: "right" }} c={row.kind === "debit" ? "red.9" : row.kind === "credit" ? "teal.9" : undefined}>
                 <Money amount={row.kind === "debit" ? -row.amount : row.amount} currency={row.currency} signed />
               </Table.Td>
               <Table.Td style={{ textAlign: "right" }}>
@@ -85,7 +86,7 @@ function TransactionCards({ rows }: { rows: (Transaction | DashboardTransaction)
               size="sm"
               fw={600}
               style={{ whiteSpace: "nowrap" }}
-              c={row.kind === "debit" ? "orange.9" : row.kind === "credit" ? "teal.9" : undefined}
+              c={row.kind === "debit" ? "red.9" : row.kind === "credit" ? "teal.9" : undefined}
             >
               <Money amount={row.kind === "debit" ? -row.amount : row.amount} currency={row.currency} signed />
             </Text>
