@@ -54,11 +54,25 @@ def shoot(page: Page, name: str, *, phone_too: bool = True) -> None:
     page.set_viewport_size(size)
 
 
+SETTLED = """async () => {
+    const finite = document.getAnimations().filter(
+        (a) => a.effect && a.effect.getComputedTiming().endTime !== Infinity
+    );
+    await Promise.race([
+        Promise.all(finite.map((a) => a.finished.catch(() => undefined))),
+        new Promise((resolve) => setTimeout(resolve, 3000)),
+    ]);
+}"""
+
+
 def _axe_run(page: Page, context: str, options: str) -> list[dict[str, Any]]:
     """axe-core's serious and critical violations (`context` and `options` are JS literals)."""
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         # Evaluated over the DevTools protocol: the page's CSP (no inline scripts) stays on.
         page.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
+    # Colours read mid-transition (a dialog fading in, a menu opening) are blends: wait for
+    # the finite animations to end first (at most 3 s; a spinner's never ends).
+    page.evaluate(SETTLED)
     result: dict[str, Any] = page.evaluate(
         f"async () => await window.axe.run({context}, {options})"
     )
