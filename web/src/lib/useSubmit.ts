@@ -10,6 +10,7 @@ export function useSubmit<V>(action: (values: V) => Promise<unknown>, failed: (e
   const [error, setError] = useState<string | null>(null);
   async function run(values: V) {
     setBusy(true);
+    setDone(false);
     setError(null);
     try {
       await action(values);

@@ -3,6 +3,7 @@ import { Alert, Avatar, Button, Card, FileInput, Group, Select, SimpleGrid, Stac
 import { useForm } from "@mantine/form";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
+import { useSubmit } from "../../lib/useSubmit";
 import { useAuth } from "../../auth/AuthProvider";
 import { setLanguage, type Language } from "../../i18n";
 import { DEFAULT_TIME_ZONE, timeZone } from "../../lib/format";
@@ -117,25 +118,14 @@ function TimeZoneCard() {
   const { t } = useTranslation("account");
   const { profile, reloadProfile } = useAuth();
   const [zone, setZone] = useState(profile?.time_zone ?? timeZone());
-  const [error, setError] = useState<string | null>(null);
-  const [saved, setSaved] = useState(false);
-  const [busy, setBusy] = useState(false);
   const manages = MANAGERS.has(profile?.role ?? "");
-
-  async function save() {
-    setBusy(true);
-    setError(null);
-    setSaved(false);
-    try {
-      await accountApi.setTimeZone(zone);
+  const { busy, done: saved, error, submit } = useSubmit(
+    async (next: string) => {
+      await accountApi.setTimeZone(next);
       await reloadProfile();
-      setSaved(true);
-    } catch (err) {
-      setError(accountError(t, err));
-    } finally {
-      setBusy(false);
-    }
-  }
+    },
+    (err) => accountError(t, err),
+  );
 
   return (
     <Card withBorder padding="lg" component="section" aria-labelledby="zone-title">
@@ -161,7 +151,7 @@ function TimeZoneCard() {
         )}
         {manages && (
           <Group justify="flex-end">
-            <Button onClick={() => void save()} loading={busy} disabled={zone === profile?.time_zone}>
+            <Button onClick={() => { submit(zone); }} loading={busy} disabled={zone === profile?.time_zone}>
               {t("zone.save")}
             </Button>
           </Group>
